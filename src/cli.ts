@@ -1,0 +1,46 @@
+#!/usr/bin/env bun
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { sendCommand } from "./commands/send.ts";
+import { workCommand } from "./commands/work.ts";
+import { ExitCode, TaskqError } from "./errors.ts";
+import { VERSION } from "./version.ts";
+
+/** The command tree; each subcommand is defined in its own file. */
+export function buildProgram(): Command {
+  const program = new Command("taskq")
+    .description("RabbitMQ work queues done right: acks, redelivery, durability, fair dispatch")
+    .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
+    .showSuggestionAfterError();
+  for (const sub of [sendCommand(), workCommand()]) program.addCommand(sub as unknown as Command);
+  for (const cmd of [program, ...program.commands]) {
+    cmd.exitOverride().configureOutput({
+      outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim()}\n`),
+    });
+  }
+  return program;
+}
+
+/** Runs the CLI and maps errors to exit codes: user errors in one line, bugs in full. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const quiet = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
+      return quiet ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof TaskqError) {
+      process.stderr.write(`taskq: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`taskq: internal error (a bug, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.runtime;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,23 @@
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { TaskqError } from "../errors.ts";
+import { parseDuration } from "../util/duration.ts";
+
+/** A commander argument parser for whole numbers in [min, max]. */
+export function intInRange(min: number, max = 1_000_000_000) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected a whole number, got '${text}'.`);
+    const value = Number(text);
+    if (value < min || value > max) throw new InvalidArgumentError(`must be from ${min} to ${max}, got ${value}.`);
+    return value;
+  };
+}
+
+/** A commander argument parser for durations (`500ms`, `2s`). */
+export function duration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    if (err instanceof TaskqError) throw new InvalidArgumentError(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
+    throw err;
+  }
+}

@@ -1,0 +1,88 @@
+import { Command } from "@commander-js/extra-typings";
+import { access } from "node:fs/promises";
+import { connect } from "../core/connection.ts";
+import { sendTasks } from "../core/send.ts";
+import { resolveUrl } from "../core/url.ts";
+import { usageError } from "../errors.ts";
+import { formatMs } from "../util/duration.ts";
+import { fileLines } from "../util/lines.ts";
+import { DEFAULT_TEMPLATE, renderTemplate } from "../util/template.ts";
+import { intInRange } from "./parsers.ts";
+
+export interface SendPlan {
+  url: string;
+  queue: string;
+  persistent: boolean;
+  window: number;
+  json: boolean;
+  source: { kind: "messages"; messages: string[] } | { kind: "count"; template: string; count: number } | { kind: "file"; path: string };
+}
+
+/** Flags and arguments to one plan; every conflict is a usage error before any connection. */
+export function planSend(messages: string[], flags: { url?: string; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
+  if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
+    throw usageError("--file cannot be combined with MESSAGE arguments or --count");
+  }
+  if (flags.count !== undefined && messages.length > 1) throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
+  if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
+  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  const source: SendPlan["source"] =
+    flags.file !== undefined
+      ? { kind: "file", path: flags.file }
+      : flags.count !== undefined
+        ? { kind: "count", template: messages[0] ?? DEFAULT_TEMPLATE, count: flags.count }
+        : { kind: "messages", messages: messages.length > 0 ? messages : ["Hello World!"] };
+  return { url: resolveUrl(flags.url), queue: flags.queue, persistent: !flags.transient, window: flags.window, json: flags.json ?? false, source };
+}
+
+function* templated(template: string, count: number): Generator<Buffer> {
+  for (let i = 1; i <= count; i++) yield Buffer.from(renderTemplate(template, i));
+}
+
+async function* nonEmptyLines(path: string, skipped: { count: number }): AsyncGenerator<Buffer> {
+  for await (const line of fileLines(path)) {
+    if (line.length === 0) skipped.count++;
+    else yield line;
+  }
+}
+
+export function sendCommand() {
+  return new Command("send")
+    .description("publish tasks: persistent and confirmed by the broker")
+    .argument("[message...]", "task bodies, one task each (with --count: the body template, {i} = index)")
+    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
+    .option("-q, --queue <name>", "queue to send to", "task_queue")
+    .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
+    .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
+    .option("--transient", "do not persist tasks to disk (delivery mode 1)")
+    .option("--window <n>", "most unconfirmed tasks in flight", intInRange(1, 100_000), 1024)
+    .option("--json", "print the summary as JSON")
+    .action(async (messages, flags) => {
+      const plan = planSend(messages, flags);
+      const skipped = { count: 0 };
+      if (plan.source.kind === "file" && plan.source.path !== "-") {
+        await access(plan.source.path).catch(() => {
+          throw usageError(`cannot read --file '${plan.source.kind === "file" ? plan.source.path : ""}': no such readable file`);
+        });
+      }
+      const bodies =
+        plan.source.kind === "file"
+          ? nonEmptyLines(plan.source.path, skipped)
+          : plan.source.kind === "count"
+            ? templated(plan.source.template, plan.source.count)
+            : plan.source.messages.map((m) => Buffer.from(m));
+      const broker = await connect(plan.url, { name: "taskq send" });
+      try {
+        const result = await Promise.race([sendTasks(broker, bodies, { queue: plan.queue, persistent: plan.persistent, window: plan.window }), broker.lost.then((e) => Promise.reject(e))]);
+        const rate = result.ms > 0 ? (result.sent / result.ms) * 1000 : 0;
+        if (plan.json) {
+          console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), skippedBlankLines: skipped.count }));
+        } else {
+          const blank = skipped.count > 0 ? `, ${skipped.count} blank line(s) skipped` : "";
+          console.log(`sent ${result.sent} task(s) to '${plan.queue}' in ${formatMs(result.ms)} (${Math.round(rate)} tasks/s), all confirmed${plan.persistent ? "" : ", transient"}${blank}`);
+        }
+      } finally {
+        await broker.close();
+      }
+    });
+}

@@ -1,0 +1,79 @@
+import type { Channel } from "amqplib";
+import { TaskqError } from "../errors.ts";
+import type { Broker } from "./connection.ts";
+import { quiet } from "./connection.ts";
+import { redact } from "./url.ts";
+
+/** The dead-letter queue that goes with a work queue. */
+export const deadQueueName = (queue: string): string => `${queue}.dead`;
+
+export interface QueueInfo {
+  name: string;
+  messageCount: number;
+  consumerCount: number;
+}
+
+/**
+ * Declares a work queue exactly as the RabbitMQ tutorial does: durable, no
+ * arguments. Programs that declare `task_queue` the tutorial's way can then
+ * share it with taskq without a 406.
+ */
+export async function declareQueue(broker: Broker, channel: Channel, queue: string): Promise<QueueInfo> {
+  try {
+    const ok = await channel.assertQueue(queue, { durable: true });
+    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+  } catch (err) {
+    throw queueError(broker, queue, err);
+  }
+}
+
+/** Declares on a throwaway channel, so a 406 cannot kill a channel in use. */
+export async function declareQueues(broker: Broker, queues: string[]): Promise<QueueInfo[]> {
+  const channel = quiet(await broker.model.createChannel());
+  try {
+    const infos: QueueInfo[] = [];
+    for (const queue of queues) infos.push(await declareQueue(broker, channel, queue));
+    return infos;
+  } finally {
+    await channel.close().catch(() => {});
+  }
+}
+
+/** Counts of a queue that must already exist (passive declare). */
+export async function inspectQueue(broker: Broker, queue: string): Promise<QueueInfo> {
+  const channel = quiet(await broker.model.createChannel());
+  try {
+    const ok = await channel.checkQueue(queue);
+    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+  } catch (err) {
+    throw queueError(broker, queue, err);
+  } finally {
+    await channel.close().catch(() => {});
+  }
+}
+
+export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
+  const channel = quiet(await broker.model.createChannel());
+  try {
+    for (const queue of queues) await channel.deleteQueue(queue);
+  } finally {
+    await channel.close().catch(() => {});
+  }
+}
+
+/** Turns a broker refusal about a queue into a message that says what to do. */
+export function queueError(broker: Broker, queue: string, err: unknown): TaskqError {
+  const text = redact(String((err as Error)?.message ?? err), broker.address);
+  const code = (err as { code?: number })?.code;
+  if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
+    const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
+    return new TaskqError(
+      `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it durable with no arguments, as the tutorial does: use another --queue, or delete the old one with 'rabbitmqctl delete_queue ${queue}' if nothing needs it`,
+    );
+  }
+  if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);
+  if (code === 403 || /ACCESS_REFUSED/.test(text)) {
+    return new TaskqError(`the broker refused access to queue '${queue}' for user '${broker.address.user}'`);
+  }
+  return new TaskqError(`the broker refused queue '${queue}': ${text}`);
+}

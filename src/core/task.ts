@@ -1,0 +1,45 @@
+import type { ConsumeMessage, MessageProperties } from "amqplib";
+
+/** One delivery of a task, as handlers see it. */
+export interface Task {
+  readonly body: Buffer;
+  readonly queue: string;
+  readonly messageId: string | undefined;
+  readonly redelivered: boolean;
+  /** 1 for the first delivery; counts earlier failed tries and redeliveries. */
+  readonly attempt: number;
+  readonly headers: Record<string, unknown>;
+  readonly properties: MessageProperties;
+}
+
+/** What a handler made of a task. */
+export type Outcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string; readonly exitCode?: number | null; readonly signal?: string | null };
+
+export type Handler = (task: Task, signal: AbortSignal) => Promise<Outcome>;
+
+/** Header taskq sets on a re-published task to carry its attempt count. */
+export const ATTEMPT_HEADER = "x-taskq-attempt";
+
+export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
+  const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+  const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
+  // Quorum queues count deliveries; classic queues only say "delivered before".
+  const deliveries = toCount(headers["x-delivery-count"]);
+  const attempt = deliveries !== undefined ? base + deliveries : base + (msg.fields.redelivered ? 1 : 0);
+  return {
+    body: msg.content,
+    queue,
+    messageId: msg.properties.messageId as string | undefined,
+    redelivered: msg.fields.redelivered,
+    attempt,
+    headers,
+    properties: msg.properties,
+  };
+}
+
+function toCount(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" ? Number(value) : Number.NaN;
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}

@@ -1,0 +1,64 @@
+import { ExitCode, TaskqError, usageError } from "../errors.ts";
+
+export const DEFAULT_URL = "amqp://guest:guest@localhost:5672";
+
+/** Where a broker is, parsed once; `display` is safe to print (no password). */
+export interface BrokerAddress {
+  url: string;
+  protocol: "amqp" | "amqps";
+  host: string;
+  port: number;
+  vhost: string;
+  user: string;
+  password: string;
+  display: string;
+}
+
+/** `--url` flag, then TASKQ_URL, then AMQP_URL, then the local default. */
+export function resolveUrl(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
+  return flag ?? env.TASKQ_URL ?? env.AMQP_URL ?? DEFAULT_URL;
+}
+
+export function parseBrokerUrl(url: string): BrokerAddress {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw usageError(`invalid broker URL '${maskUrl(url)}': expected amqp://user:password@host:port/vhost`);
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (scheme !== "amqp" && scheme !== "amqps") {
+    throw usageError(`invalid broker URL '${maskUrl(url)}': the scheme must be amqp:// or amqps://, not ${scheme}://`);
+  }
+  if (!parsed.hostname) throw usageError(`invalid broker URL '${maskUrl(url)}': no host`);
+  const port = parsed.port ? Number(parsed.port) : scheme === "amqp" ? 5672 : 5671;
+  const rawVhost = parsed.pathname.replace(/^\//, "");
+  return {
+    url,
+    protocol: scheme,
+    host: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port,
+    vhost: rawVhost === "" ? "/" : decodeURIComponent(rawVhost),
+    user: parsed.username === "" && parsed.password === "" ? "guest" : decodeURIComponent(parsed.username),
+    password: parsed.password === "" && parsed.username === "" ? "guest" : decodeURIComponent(parsed.password),
+    display: maskUrl(url),
+  };
+}
+
+/** The URL with its password replaced by `***`; works on text that is not a valid URL too. */
+export function maskUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+}
+
+/** Removes a password from any text (error messages from libraries can echo it). */
+export function redact(text: string, address: Pick<BrokerAddress, "password" | "url">): string {
+  let out = text.split(address.url).join(maskUrl(address.url));
+  for (const secret of new Set([address.password, encodeURIComponent(address.password)])) {
+    if (secret.length >= 3) out = out.split(secret).join("***");
+  }
+  return out;
+}
+
+export function brokerUnreachable(address: BrokerAddress, reason: string): TaskqError {
+  return new TaskqError(`cannot reach the broker at ${address.host}:${address.port}: ${reason}`, ExitCode.connect);
+}

@@ -1,0 +1,39 @@
+import { spawn } from "node:child_process";
+import type { Handler, Outcome } from "../core/task.ts";
+
+/**
+ * Runs `argv` once per task without a shell: the body on stdin, metadata in
+ * TASKQ_* variables, output passed through. Exit 0 means done.
+ */
+export function commandHandler(argv: readonly string[]): Handler {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new Error("commandHandler needs a command");
+  return (task, signal) =>
+    new Promise<Outcome>((resolve) => {
+      const child = spawn(file, args, {
+        stdio: ["pipe", "inherit", "inherit"],
+        env: {
+          ...process.env,
+          TASKQ_QUEUE: task.queue,
+          TASKQ_MESSAGE_ID: task.messageId ?? "",
+          TASKQ_REDELIVERED: task.redelivered ? "1" : "0",
+          TASKQ_ATTEMPT: String(task.attempt),
+        },
+      });
+      const kill = () => child.kill("SIGKILL");
+      signal.addEventListener("abort", kill, { once: true });
+      child.stdin.on("error", () => {}); // the command may exit without reading its input
+      child.stdin.end(task.body);
+      child.once("error", (err: NodeJS.ErrnoException) => {
+        signal.removeEventListener("abort", kill);
+        const why = err.code === "ENOENT" ? "command not found" : err.code === "EACCES" ? "permission denied" : err.message;
+        resolve({ ok: false, reason: `could not run ${file}: ${why}`, exitCode: null });
+      });
+      child.once("close", (code, sig) => {
+        signal.removeEventListener("abort", kill);
+        if (code === 0) resolve({ ok: true });
+        else if (sig) resolve({ ok: false, reason: `command killed by ${sig}`, exitCode: null, signal: sig });
+        else resolve({ ok: false, reason: `command exited with code ${code}`, exitCode: code });
+      });
+    });
+}

@@ -1,0 +1,17 @@
+import { usageError } from "../errors.ts";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `250ms`, `1.5s`, `2m`, `1h`; a bare number is milliseconds. */
+export function parseDuration(text: string, what = "duration"): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!match) throw usageError(`${what}: expected a duration like 500ms, 2s or 1m, got '${text}'`);
+  const value = Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1);
+  if (!Number.isFinite(value)) throw usageError(`${what}: '${text}' is out of range`);
+  return Math.round(value);
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 0)}ms`;
+  return `${(ms / 1000).toFixed(2)}s`;
+}
