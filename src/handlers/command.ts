@@ -12,6 +12,9 @@ export function commandHandler(argv: readonly string[]): Handler {
     new Promise<Outcome>((resolve) => {
       const child = spawn(file, args, {
         stdio: ["pipe", "inherit", "inherit"],
+        // Own process group: a Ctrl+C in the terminal reaches taskq (which drains)
+        // and not the running task, which is left to finish.
+        detached: true,
         env: {
           ...process.env,
           TASKQ_QUEUE: task.queue,
@@ -20,7 +23,13 @@ export function commandHandler(argv: readonly string[]): Handler {
           TASKQ_ATTEMPT: String(task.attempt),
         },
       });
-      const kill = () => child.kill("SIGKILL");
+      const kill = () => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      };
       signal.addEventListener("abort", kill, { once: true });
       child.stdin.on("error", () => {}); // the command may exit without reading its input
       child.stdin.end(task.body);

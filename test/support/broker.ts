@@ -1,0 +1,68 @@
+import amqp from "amqplib";
+import { randomBytes } from "node:crypto";
+
+/** The broker the suite talks to (scripts/test makes sure it answers). */
+export const BROKER_URL = process.env.TASKQ_URL ?? "amqp://guest:guest@localhost:5672";
+
+/** A queue name no other test (or run) uses. */
+export function uniqueQueue(label: string): string {
+  return `taskq-test.${label}.${randomBytes(4).toString("hex")}`;
+}
+
+/** Runs `fn` with a fresh channel; the connection is closed whatever happens. */
+export async function withChannel<T>(fn: (ch: amqp.Channel) => Promise<T>, url = BROKER_URL): Promise<T> {
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    ch.on("error", () => {});
+    return await fn(ch);
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/** Ready (not unacked) messages in a queue. */
+export const readyCount = (queue: string, url = BROKER_URL): Promise<number> =>
+  withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, url);
+
+/** Takes every ready message off a queue (acking them), in order. */
+export function drain(queue: string, url = BROKER_URL): Promise<amqp.GetMessage[]> {
+  return withChannel(async (ch) => {
+    const out: amqp.GetMessage[] = [];
+    for (;;) {
+      const msg = await ch.get(queue, { noAck: true });
+      if (msg === false) return out;
+      out.push(msg);
+    }
+  }, url);
+}
+
+export async function deleteQueues(queues: string[], url = BROKER_URL): Promise<void> {
+  await withChannel(async (ch) => {
+    for (const q of queues) await ch.deleteQueue(q);
+  }, url).catch(() => {});
+}
+
+/** messages_ready / messages_unacknowledged as the broker itself reports them. */
+export async function brokerCounts(queue: string, node?: string): Promise<{ ready: number; unacked: number }> {
+  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged", "--no-table-headers"];
+  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const text = await new Response(proc.stdout).text();
+  await proc.exited;
+  for (const line of text.split("\n")) {
+    const [name, ready, unacked] = line.trim().split(/\s+/);
+    if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
+  }
+  throw new Error(`queue ${queue} not listed by rabbitmqctl`);
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition"): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}

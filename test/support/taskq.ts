@@ -1,0 +1,82 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { BROKER_URL } from "./broker.ts";
+
+/** The compiled binary the end-to-end tests drive, as a user would. */
+export const TASKQ_BIN = process.env.TASKQ_BIN ?? join(import.meta.dir, "..", "..", "dist", "taskq");
+
+function bin(): string {
+  if (!existsSync(TASKQ_BIN)) throw new Error(`${TASKQ_BIN} is missing: run scripts/build (scripts/test does)`);
+  return TASKQ_BIN;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `taskq ARGS` to completion. TASKQ_URL points at the test broker unless `env` says otherwise. */
+export async function runTaskq(args: string[], options: { env?: Record<string, string | undefined>; stdin?: Buffer | string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const proc = Bun.spawn([bin(), ...args], {
+    env: { ...process.env, TASKQ_URL: BROKER_URL, ...options.env } as Record<string, string>,
+    stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** A long-running taskq (usually `work`) whose output is collected as it comes. */
+export class TaskqProcess {
+  stdout = "";
+  stderr = "";
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  readonly exited: Promise<number>;
+
+  constructor(args: string[], env: Record<string, string | undefined> = {}) {
+    this.proc = Bun.spawn([bin(), ...args], {
+      env: { ...process.env, TASKQ_URL: BROKER_URL, ...env } as Record<string, string>,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const collect = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) this[key] += decoder.decode(chunk, { stream: true });
+    };
+    const out = collect(this.proc.stdout, "stdout");
+    const err = collect(this.proc.stderr, "stderr");
+    this.exited = Promise.all([this.proc.exited, out, err]).then(([code]) => code);
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    this.proc.kill(signal);
+  }
+
+  /** Resolves once stderr says the worker is consuming. */
+  async ready(ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!/Waiting for tasks/.test(this.stderr)) {
+      if (this.proc.exitCode !== null) throw new Error(`taskq exited early (${this.proc.exitCode}): ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`worker not ready after ${ms}ms: ${this.stderr}`);
+      await Bun.sleep(25);
+    }
+  }
+}
+
+/** Asserts the shape every user error must have: one line, no stack trace. */
+export function oneLineError(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  if (lines.length !== 1) throw new Error(`expected one line on stderr, got:\n${stderr}`);
+  if (/\n\s+at |internal error/.test(stderr)) throw new Error(`stack trace on stderr:\n${stderr}`);
+  return lines[0] as string;
+}
