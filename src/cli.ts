@@ -15,7 +15,7 @@ export function buildProgram(): Command {
   for (const sub of [sendCommand(), workCommand()]) program.addCommand(sub as unknown as Command);
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride().configureOutput({
-      outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim()}\n`),
+      outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
     });
   }
   return program;

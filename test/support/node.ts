@@ -1,0 +1,41 @@
+import { join } from "node:path";
+
+const BROKER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "broker");
+
+async function broker(...args: string[]): Promise<string> {
+  const proc = Bun.spawn([BROKER_SCRIPT, ...args], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`scripts/broker ${args.join(" ")} failed (${code}): ${err}${out}`);
+  return out;
+}
+
+/**
+ * An isolated RabbitMQ node (own port, own data dir) for fault tests, so the
+ * shared broker is never stopped or killed.
+ */
+export class IsolatedNode {
+  readonly name: string;
+  readonly nodeName: string;
+  readonly url: string;
+
+  constructor(
+    label: string,
+    readonly port: number,
+  ) {
+    this.name = `taskq-${label}-${process.pid}`;
+    this.nodeName = `${this.name}@localhost`;
+    this.url = `amqp://guest:guest@127.0.0.1:${port}`;
+  }
+
+  start = () => broker("start", this.name, String(this.port));
+  stop = () => broker("stop", this.name);
+  kill = () => broker("kill", this.name);
+  wipe = () => broker("wipe", this.name).catch(() => "");
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+}
+
+/** A port unlikely to clash: 20000-24999, spread by pid. */
+export const freePort = (offset = 0): number => 20000 + ((process.pid * 7 + offset) % 5000);
