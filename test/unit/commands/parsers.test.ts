@@ -1,0 +1,71 @@
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { describe, expect, test } from "bun:test";
+import { duration, intInRange } from "../../../src/commands/parsers.ts";
+
+function rejection(fn: () => unknown): InvalidArgumentError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(InvalidArgumentError);
+  return thrown as InvalidArgumentError;
+}
+
+describe("intInRange", () => {
+  test.each([
+    [1, 10, "1", 1],
+    [1, 10, "10", 10],
+    [1, 10, "5", 5],
+    [1, 10, " 7 ", 7],
+    [1, 10, "007", 7],
+    [0, 5, "0", 0],
+    [1, 65535, "65535", 65535],
+    [0, undefined, "0", 0],
+    [0, undefined, "1000000000", 1_000_000_000],
+  ])("intInRange(%p, %p)(%p) = %p", (min, max, text, expected) => {
+    expect(intInRange(min, max)(text)).toBe(expected);
+  });
+
+  test.each([
+    [1, 10, "abc"],
+    [1, 10, ""],
+    [1, 10, " "],
+    [1, 10, "-1"],
+    [1, 10, "+3"],
+    [1, 10, "1.5"],
+    [1, 10, "1e1"],
+    [1, 10, "0x5"],
+    [1, 10, "5 6"],
+    [1, 10, "5abc"],
+  ])("intInRange(%p, %p) rejects %p as not a whole number", (min, max, text) => {
+    expect(rejection(() => intInRange(min, max)(text)).message).toBe(`expected a whole number, got '${text}'.`);
+  });
+
+  test.each([
+    [1, 10, "0", "must be from 1 to 10, got 0."],
+    [1, 10, "11", "must be from 1 to 10, got 11."],
+    [1, 65535, "65536", "must be from 1 to 65535, got 65536."],
+    [0, undefined, "1000000001", "must be from 0 to 1000000000, got 1000000001."],
+    [1, undefined, "0", "must be from 1 to 1000000000, got 0."],
+  ])("intInRange(%p, %p) rejects %p as out of range", (min, max, text, message) => {
+    expect(rejection(() => intInRange(min, max)(text)).message).toBe(message);
+  });
+});
+
+describe("duration (commander parser)", () => {
+  test.each([
+    ["500ms", 500],
+    ["1.5s", 1500],
+    ["2m", 120_000],
+    ["1h", 3_600_000],
+    ["250", 250],
+  ])("duration(%p) = %p", (text, expected) => {
+    expect(duration(text)).toBe(expected);
+  });
+
+  test.each([["abc"], ["-1s"], [""], ["5 minutes"]])("rejects %p with commander's InvalidArgumentError", (text) => {
+    expect(rejection(() => duration(text)).message).toBe(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { type SendPlan, planSend } from "../../../src/commands/send.ts";
+import { expectUsageError } from "../usage-error.ts";
+
+type SendFlags = Parameters<typeof planSend>[1];
+const URL = "amqp://u:p@broker.test:5672/v";
+const base: SendFlags = { url: URL, queue: "task_queue", window: 1024 };
+
+describe("planSend conflicts", () => {
+  test.each<[string, string[], Partial<SendFlags>, string]>([
+    ["--file with a MESSAGE", ["hello"], { file: "tasks.txt" }, "--file cannot be combined"],
+    ["--file with several MESSAGEs", ["a", "b"], { file: "-" }, "--file cannot be combined"],
+    ["--file with --count", [], { file: "tasks.txt", count: 3 }, "--file cannot be combined"],
+    ["--file with --count 0", [], { file: "tasks.txt", count: 0 }, "--file cannot be combined"],
+    ["--count with two MESSAGEs", ["a {i}", "b {i}"], { count: 2 }, "--count takes one MESSAGE template"],
+    ["an empty MESSAGE", [""], {}, "cannot be empty"],
+    ["an empty MESSAGE among others", ["a", "", "b"], {}, "cannot be empty"],
+    ["an empty template with --count", [""], { count: 2 }, "cannot be empty"],
+    ["an empty queue name", ["a"], { queue: "" }, "--queue must be 1 to 255 bytes"],
+    ["a 256-byte queue name", ["a"], { queue: "q".repeat(256) }, "--queue must be 1 to 255 bytes"],
+    ["a queue name of 128 two-byte characters", ["a"], { queue: "é".repeat(128) }, "--queue must be 1 to 255 bytes"],
+  ])("rejects %s", (_name, messages, flags, hint) => {
+    const error = expectUsageError(() => planSend(messages, { ...base, ...flags }));
+    expect(error.message).toContain(hint);
+  });
+});
+
+describe("planSend plans", () => {
+  test.each<[string, string[], Partial<SendFlags>, SendPlan["source"]]>([
+    ["no MESSAGE sends the tutorial's body", [], {}, { kind: "messages", messages: ["Hello World!"] }],
+    ["one MESSAGE", ["hi"], {}, { kind: "messages", messages: ["hi"] }],
+    ["several MESSAGEs keep their order", ["a", "b", "c"], {}, { kind: "messages", messages: ["a", "b", "c"] }],
+    ["--count without MESSAGE uses the default template", [], { count: 5 }, { kind: "count", template: "task {i}", count: 5 }],
+    ["--count with a template", ["job {i}"], { count: 3 }, { kind: "count", template: "job {i}", count: 3 }],
+    ["--count 0", [], { count: 0 }, { kind: "count", template: "task {i}", count: 0 }],
+    ["--file", [], { file: "tasks.txt" }, { kind: "file", path: "tasks.txt" }],
+    ["--file - (standard input)", [], { file: "-" }, { kind: "file", path: "-" }],
+  ])("%s", (_name, messages, flags, source) => {
+    expect(planSend(messages, { ...base, ...flags }).source).toEqual(source);
+  });
+
+  test.each<[string, Partial<SendFlags>, boolean]>([
+    ["persistent by default", {}, true],
+    ["persistent with --transient false", { transient: false }, true],
+    ["transient with --transient", { transient: true }, false],
+  ])("%s", (_name, flags, persistent) => {
+    expect(planSend(["x"], { ...base, ...flags }).persistent).toBe(persistent);
+  });
+
+  test("copies url, queue, window and json through", () => {
+    expect(planSend(["x"], { url: URL, queue: "jobs", window: 7, json: true })).toEqual({
+      url: URL,
+      queue: "jobs",
+      persistent: true,
+      window: 7,
+      json: true,
+      source: { kind: "messages", messages: ["x"] },
+    });
+  });
+
+  test("json is false unless asked for", () => {
+    expect(planSend(["x"], base).json).toBe(false);
+  });
+
+  test("a 255-byte queue name is accepted", () => {
+    expect(planSend(["x"], { ...base, queue: "q".repeat(255) }).queue).toHaveLength(255);
+  });
+});

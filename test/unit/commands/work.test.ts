@@ -1,0 +1,87 @@
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { planWork } from "../../../src/commands/work.ts";
+import { expectUsageError } from "../usage-error.ts";
+
+type WorkFlags = Parameters<typeof planWork>[1];
+const URL = "amqp://u:p@broker.test:5672/v";
+const base: WorkFlags = { url: URL, queue: "task_queue", concurrency: 1, dotMs: 0 };
+const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
+
+describe("planWork prefetch", () => {
+  test.each<[string, Partial<WorkFlags>, number, number]>([
+    ["defaults to concurrency 1", {}, 1, 1],
+    ["defaults to a larger concurrency", { concurrency: 8 }, 8, 8],
+    ["equal to concurrency", { concurrency: 4, prefetch: 4 }, 4, 4],
+    ["above concurrency", { concurrency: 2, prefetch: 10 }, 10, 2],
+  ])("%s", (_name, flags, prefetch, concurrency) => {
+    const plan = planWork([], { ...base, ...flags }, false);
+    expect(plan.prefetch).toBe(prefetch);
+    expect(plan.concurrency).toBe(concurrency);
+  });
+
+  test.each([
+    [1, 2],
+    [3, 4],
+    [1, 1000],
+  ])("rejects --prefetch %p below --concurrency %p", (prefetch, concurrency) => {
+    const error = expectUsageError(() => planWork([], { ...base, prefetch, concurrency }, false));
+    expect(error.message).toContain(`--prefetch (${prefetch}) must be at least --concurrency (${concurrency})`);
+  });
+});
+
+describe("planWork command", () => {
+  test("'--' with no command is rejected", () => {
+    const error = expectUsageError(() => planWork([], base, true));
+    expect(error.message).toContain("missing command after '--'");
+  });
+
+  test("no '--' and no command means the simulated tutorial worker", () => {
+    expect(planWork([], base, false).command).toEqual([]);
+  });
+
+  test.each([
+    ["a name not on PATH", ["taskq-no-such-command-1f3a9c"]],
+    ["an absolute path that does not exist", ["/nonexistent/dir/process.sh", "arg"]],
+    ["a relative path that does not exist", ["./no-such-script.sh"]],
+    ["a file that is not executable", ["/etc/passwd"]],
+  ])("rejects %s", (_name, command) => {
+    const error = expectUsageError(() => planWork(command, base, true));
+    expect(error.message).toBe(`command not found or not executable: ${command[0]}`);
+  });
+
+  test.each([
+    ["sh from PATH", ["sh", "-c", "cat >/dev/null"]],
+    ["an absolute path", ["/bin/sh", "-c", "true"]],
+    ["an executable script by path", [executableScript]],
+  ])("accepts %s and keeps the argv", (_name, command) => {
+    expect(planWork(command, base, true).command).toEqual(command);
+  });
+});
+
+describe("planWork options", () => {
+  test("the whole plan for plain flags", () => {
+    expect(planWork([], { ...base, queue: "jobs", concurrency: 2, dotMs: 1000 }, false)).toEqual({
+      url: URL,
+      queue: "jobs",
+      prefetch: 2,
+      concurrency: 2,
+      dotMs: 1000,
+      json: false,
+      command: [],
+    });
+  });
+
+  test("--max-tasks, --idle-exit and --json are carried over", () => {
+    const plan = planWork([], { ...base, maxTasks: 10, idleExit: 5000, json: true }, false);
+    expect(plan.maxTasks).toBe(10);
+    expect(plan.idleExitMs).toBe(5000);
+    expect(plan.json).toBe(true);
+  });
+
+  test("unset --max-tasks and --idle-exit are absent, not undefined", () => {
+    const plan = planWork([], base, false);
+    expect("maxTasks" in plan).toBe(false);
+    expect("idleExitMs" in plan).toBe(false);
+  });
+});
