@@ -57,7 +57,7 @@ function isRunnable(file: string): boolean {
 function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
   const err = (line: string) => process.stderr.write(`${line}\n`);
   return (event) => {
-    if (event.type === "ready" && !plan.json) {
+    if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {

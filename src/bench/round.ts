@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { connect } from "../core/connection.ts";
+import { deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
+import { sendTasks } from "../core/send.ts";
+import { ExitCode, TaskqError } from "../errors.ts";
+import { now } from "../util/clock.ts";
+import { type Percentiles, idealMakespan, jain, percentiles } from "./stats.ts";
+import { type TaskReport, WorkerProcess } from "./workers.ts";
+import { taskBody } from "./workload.ts";
+
+export interface RoundConfig {
+  url: string;
+  workers: number;
+  prefetch: number;
+  /** Milliseconds of work per task; its length is the task count. */
+  durations: readonly number[];
+  work: string;
+  /** Give up when no task finished for this long. */
+  stallMs: number;
+  signal: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RunResult {
+  prefetch: number;
+  workers: number;
+  tasks: number;
+  work: string;
+  throughput: number;
+  makespanMs: number;
+  idealMs: number;
+  /** ideal / makespan; null for zero work. */
+  efficiency: number | null;
+  jain: number;
+  latencyMs: { wait: Percentiles; total: Percentiles };
+  perWorker: Array<{ tasks: number; busyMs: number }>;
+  missing: number;
+  duplicates: number;
+  publishRate: number;
+  confirmMs: number;
+  missingIds: number[];
+  duplicateIds: number[];
+}
+
+/**
+ * One bench round: W fresh `taskq work` processes on a fresh queue, then the
+ * whole workload published with confirms; every task must be reported done by
+ * exactly one worker.
+ */
+export async function runRound(config: RoundConfig): Promise<RunResult> {
+  const n = config.durations.length;
+  const queue = `taskq-bench-${randomBytes(4).toString("hex")}`;
+  const broker = await connect(config.url, { name: "taskq bench" });
+  const publishedAt = new Float64Array(n + 1);
+  const seen = new Uint8Array(n + 1);
+  const waits: number[] = [];
+  const totals: number[] = [];
+  const perWorker = Array.from({ length: config.workers }, () => ({ tasks: 0, busyMs: 0 }));
+  let done = 0;
+  let duplicates = 0;
+  let lastEnd = 0;
+  let lastProgress = now();
+  const workers: WorkerProcess[] = [];
+  try {
+    await declareQueues(broker, [queue]);
+    const onReport = (w: number) => (r: TaskReport) => {
+      const index = Number(r.id?.slice(r.id.lastIndexOf("-") + 1));
+      if (!(index >= 1 && index <= n) || r.outcome !== "done") return;
+      const times = seen[index] ?? 0;
+      seen[index] = times + 1;
+      if (times > 0) {
+        duplicates++;
+        return;
+      }
+      done++;
+      lastProgress = now();
+      const slot = perWorker[w] as { tasks: number; busyMs: number };
+      slot.tasks++;
+      slot.busyMs += r.end - r.start;
+      waits.push(r.start - (publishedAt[index] as number));
+      totals.push(r.end - (publishedAt[index] as number));
+      if (r.end > lastEnd) lastEnd = r.end;
+    };
+    const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", "--url", config.url];
+    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w)));
+    await Promise.all(workers.map((w) => w.ready()));
+
+    const bodies = function* () {
+      for (let i = 1; i <= n; i++) yield taskBody(i, config.durations[i - 1] ?? 0);
+    };
+    const sent = await sendTasks(broker, bodies(), {
+      queue,
+      window: 1024,
+      onPublished: (index, _id, at) => {
+        publishedAt[index] = at;
+      },
+    });
+    const firstPublish = publishedAt[1] ?? 0;
+    while (done < n) {
+      if (config.signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
+      if (now() - lastProgress > config.stallMs) break;
+      config.onProgress?.(done, n);
+      await Bun.sleep(5);
+    }
+    await Promise.all(workers.map((w) => w.stop()));
+    const makespanMs = lastEnd - firstPublish;
+    const idealMs = idealMakespan(config.durations, config.workers);
+    const missingIds: number[] = [];
+    const duplicateIds: number[] = [];
+    for (let i = 1; i <= n; i++) {
+      if (seen[i] === 0) missingIds.push(i);
+      else if ((seen[i] as number) > 1) duplicateIds.push(i);
+    }
+    return {
+      prefetch: config.prefetch,
+      workers: config.workers,
+      tasks: n,
+      work: config.work,
+      throughput: makespanMs > 0 ? (done / makespanMs) * 1000 : 0,
+      makespanMs,
+      idealMs,
+      efficiency: idealMs > 0 && makespanMs > 0 ? idealMs / makespanMs : null,
+      jain: jain(perWorker.map((w) => w.busyMs)),
+      latencyMs: { wait: percentiles(waits), total: percentiles(totals) },
+      perWorker,
+      missing: missingIds.length,
+      duplicates,
+      publishRate: sent.ms > 0 ? (sent.sent / sent.ms) * 1000 : 0,
+      confirmMs: sent.ms,
+      missingIds,
+      duplicateIds,
+    };
+  } finally {
+    for (const w of workers) w.kill();
+    await deleteQueues(broker, [queue, deadQueueName(queue)]).catch(() => {});
+    await broker.close();
+  }
+}

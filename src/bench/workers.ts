@@ -1,0 +1,71 @@
+import type { Subprocess } from "bun";
+import { TaskqError } from "../errors.ts";
+
+/** One line of `taskq work --json`. */
+export interface TaskReport {
+  id: string | null;
+  outcome: string;
+  start: number;
+  end: number;
+}
+
+/** How to run this same taskq again: the compiled binary, or bun + the entry script. */
+export function selfCommand(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+/** A `taskq work --json` child whose task reports are parsed as they come. */
+export class WorkerProcess {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  private stderr = "";
+  private readonly finished: Promise<void>;
+
+  constructor(args: string[], onReport: (report: TaskReport) => void) {
+    this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.finished = Promise.all([this.readLines(onReport), this.readStderr()]).then(() => {});
+  }
+
+  private async readLines(onReport: (report: TaskReport) => void): Promise<void> {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of this.proc.stdout) {
+      rest += decoder.decode(chunk, { stream: true });
+      let nl = rest.indexOf("\n");
+      while (nl !== -1) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line.startsWith("{")) onReport(JSON.parse(line) as TaskReport);
+        nl = rest.indexOf("\n");
+      }
+    }
+  }
+
+  private async readStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.proc.stderr) this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
+  }
+
+  /** Resolves once the worker consumes; fails with its own error line if it exits first. */
+  async ready(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stderr.includes("Waiting for tasks")) {
+      if (this.proc.exitCode !== null) throw new TaskqError(`a bench worker exited early: ${this.stderr.trim().split("\n").pop() ?? ""}`);
+      if (Date.now() > deadline) throw new TaskqError(`a bench worker was not ready after ${timeoutMs / 1000}s`);
+      await Bun.sleep(10);
+    }
+  }
+
+  /** Drains (SIGTERM), and kills it if it takes longer than `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.proc.exitCode === null) this.proc.kill("SIGTERM");
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
+    await this.proc.exited;
+    await this.finished;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    this.proc.kill("SIGKILL");
+  }
+}
