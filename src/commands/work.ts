@@ -7,6 +7,7 @@ import { type WorkerEvent, startWorker } from "../core/worker.ts";
 import { ExitCode, usageError } from "../errors.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
+import { LineWriter } from "../util/lineWriter.ts";
 import { duration, intInRange } from "./parsers.ts";
 
 export interface WorkPlan {
@@ -56,13 +57,14 @@ function isRunnable(file: string): boolean {
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
 function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
   const err = (line: string) => process.stderr.write(`${line}\n`);
+  const out = new LineWriter();
   return (event) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {
-        process.stdout.write(
-          `${JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }) })}\n`,
+        out.write(
+          JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }) }),
         );
       } else if (!event.outcome.ok) {
         const where = event.settled === "dead" ? `moved to '${event.deadQueue}'` : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
@@ -70,8 +72,11 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
       } else if (event.settled === "lost") {
         err(` [!] task ${event.task.messageId ?? "(no id)"} finished but ${event.error}`);
       }
-    } else if (event.type === "stopping" && !plan.json && event.reason === "signal") {
-      err(" [*] Stopping: finishing the task(s) in flight (press CTRL+C again to quit at once)");
+    } else if (event.type === "stopping") {
+      out.flush();
+      if (!plan.json && event.reason === "signal") err(" [*] Stopping: finishing the task(s) in flight (press CTRL+C again to quit at once)");
+    } else if (event.type === "closed") {
+      out.flush();
     }
   };
 }

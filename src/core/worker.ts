@@ -1,6 +1,7 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import { type Broker, quiet } from "./connection.ts";
+import { Acker } from "./acker.ts";
 import { DeadLetters } from "./deadletter.ts";
 import { Publisher } from "./publisher.ts";
 import { declareQueue } from "./queue.ts";
@@ -28,7 +29,8 @@ export type WorkerEvent =
   | { type: "ready"; queue: string; prefetch: number; concurrency: number }
   | { type: "start"; task: Task; at: number }
   | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; error?: string }
-  | { type: "stopping"; reason: StopReason };
+  | { type: "stopping"; reason: StopReason }
+  | { type: "closed" };
 
 export interface WorkerSummary {
   done: number;
@@ -74,22 +76,24 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     channelOpen = false;
   });
 
+  const acker = new Acker(channel, () => channelOpen);
   const requeue = (msg: ConsumeMessage) => {
-    if (channelOpen) channel.nack(msg, false, true);
+    acker.requeue(msg);
     summary.requeued++;
   };
 
   const settle = async (msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<{ settled: Settlement; deadQueue?: string; error?: string }> => {
     if (!channelOpen) return { settled: "lost", error: "the channel that delivered it is closed; the broker will redeliver it" };
     if (outcome.ok) {
-      channel.ack(msg);
+      // Batch with other acks when more local work is queued; else ack at once.
+      acker.ack(msg, pending.length > 0);
       summary.done++;
       return { settled: "acked" };
     }
     try {
       const deadQueue = await deadLetters.move(task, outcome);
       if (!channelOpen) return { settled: "lost", deadQueue, error: "channel closed after dead-lettering; the broker will redeliver it" };
-      channel.ack(msg);
+      acker.ack(msg, false);
       summary.failed++;
       return { settled: "dead", deadQueue };
     } catch (err) {
@@ -127,6 +131,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       if (msg === null) return stop("cancelled");
       lastActivity = now();
       if (stopping) return requeue(msg);
+      acker.track(msg);
       pending.push(msg);
       pump();
     },
@@ -139,8 +144,10 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     if (finished) return;
     finished = true;
     clearInterval(idleTimer);
+    acker.flush();
     await publisher.close();
     await channel.close().catch(() => {});
+    emit({ type: "closed" });
     resolveDone(summary);
   };
 
@@ -166,6 +173,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     finished = true;
     clearInterval(idleTimer);
     aborter.abort();
+    emit({ type: "closed" });
     rejectDone(err instanceof TaskqError ? err : new TaskqError(err.message));
   });
 

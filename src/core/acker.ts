@@ -1,0 +1,62 @@
+import type { Channel, ConsumeMessage } from "amqplib";
+
+/**
+ * Acks for one consuming channel. Tasks done in the same event-loop turn are
+ * acked together: one `multiple` ack for the longest run of done deliveries,
+ * single acks for the rest. Only deliveries whose work finished are ever acked.
+ */
+export class Acker {
+  /** Delivered and not yet settled, in delivery order. */
+  private outstanding: ConsumeMessage[] = [];
+  private done = new Set<number>();
+  private scheduled = false;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly isOpen: () => boolean,
+  ) {}
+
+  track(msg: ConsumeMessage): void {
+    this.outstanding.push(msg);
+  }
+
+  /** Marks `msg` done; acks now, or at the end of this turn when `batch` is set. */
+  ack(msg: ConsumeMessage, batch: boolean): void {
+    this.done.add(msg.fields.deliveryTag);
+    if (!batch) return this.flush();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Gives a delivery back to the queue (first flushing acks, so order is kept). */
+  requeue(msg: ConsumeMessage): void {
+    this.flush();
+    this.forget(msg.fields.deliveryTag);
+    if (this.isOpen()) this.channel.nack(msg, false, true);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.done.size === 0 || !this.isOpen()) return;
+    let prefix = 0;
+    while (prefix < this.outstanding.length && this.done.has((this.outstanding[prefix] as ConsumeMessage).fields.deliveryTag)) prefix++;
+    if (prefix > 0) {
+      const last = this.outstanding[prefix - 1] as ConsumeMessage;
+      this.channel.ack(last, prefix > 1);
+      for (const msg of this.outstanding.splice(0, prefix)) this.done.delete(msg.fields.deliveryTag);
+    }
+    for (const tag of [...this.done]) {
+      const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
+      if (i >= 0) this.channel.ack(this.outstanding.splice(i, 1)[0] as ConsumeMessage);
+      this.done.delete(tag);
+    }
+  }
+
+  private forget(tag: number): void {
+    const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
+    if (i >= 0) this.outstanding.splice(i, 1);
+    this.done.delete(tag);
+  }
+}
