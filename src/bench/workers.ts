@@ -30,14 +30,9 @@ export class WorkerProcess {
     const decoder = new TextDecoder();
     let rest = "";
     for await (const chunk of this.proc.stdout) {
-      rest += decoder.decode(chunk, { stream: true });
-      let nl = rest.indexOf("\n");
-      while (nl !== -1) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        if (line.startsWith("{")) onReport(JSON.parse(line) as TaskReport);
-        nl = rest.indexOf("\n");
-      }
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) if (line.startsWith("{")) onReport(JSON.parse(line) as TaskReport);
     }
   }
 

@@ -48,19 +48,32 @@ export class Publisher {
     return new Publisher(broker, await broker.model.createConfirmChannel(), options);
   }
 
-  /** Sends one task; resolves once it fits in the window (not once confirmed: see `flush`). */
-  async publish(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
-    while (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+  /**
+   * Sends one task. Returns nothing when it went out at once, or a promise to
+   * await when the window is full or the socket pushes back. Not confirmed
+   * yet: see `flush`.
+   */
+  publish(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> | undefined {
     if (this.failure) throw this.failure;
+    if (this.inflight >= this.window) return this.publishLater(queue, body, properties);
     this.inflight++;
     this.published++;
-    const ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, (err) => {
+    const ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(properties.messageId));
+    return ok ? undefined : new Promise<void>((resolve) => this.channel.once("drain", resolve));
+  }
+
+  private async publishLater(queue: string, body: Buffer, properties: TaskProperties): Promise<void> {
+    while (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+    await this.publish(queue, body, properties);
+  }
+
+  private onConfirm(messageId: string | undefined) {
+    return (err: unknown) => {
       this.inflight--;
-      if (err) this.fail(`the broker did not accept task ${properties.messageId ?? ""} (nack): ${redact(String(err.message ?? err), this.broker.address)}`);
+      if (err) this.fail(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
       else this.confirmed++;
-      this.wakeAll();
-    });
-    if (!ok) await new Promise<void>((resolve) => this.channel.once("drain", resolve));
+      if (this.waiters.length > 0) this.wakeAll();
+    };
   }
 
   /** Sends one task and waits for its confirm. */
