@@ -1,4 +1,5 @@
 import type { Channel, ConsumeMessage } from "amqplib";
+import { type AckWriter, ackWriter } from "./frames.ts";
 
 /**
  * Acks for one consuming channel. Tasks done in the same event-loop turn are
@@ -10,11 +11,14 @@ export class Acker {
   private outstanding: ConsumeMessage[] = [];
   private done = new Set<number>();
   private scheduled = false;
+  private readonly writer: AckWriter;
 
   constructor(
-    private readonly channel: Channel,
+    channel: Channel,
     private readonly isOpen: () => boolean,
-  ) {}
+  ) {
+    this.writer = ackWriter(channel);
+  }
 
   track(msg: ConsumeMessage): void {
     this.outstanding.push(msg);
@@ -34,7 +38,7 @@ export class Acker {
   requeue(msg: ConsumeMessage): void {
     this.flush();
     this.forget(msg.fields.deliveryTag);
-    if (this.isOpen()) this.channel.nack(msg, false, true);
+    if (this.isOpen()) this.writer.nack(msg.fields.deliveryTag, false, true);
   }
 
   flush(): void {
@@ -44,12 +48,12 @@ export class Acker {
     while (prefix < this.outstanding.length && this.done.has((this.outstanding[prefix] as ConsumeMessage).fields.deliveryTag)) prefix++;
     if (prefix > 0) {
       const last = this.outstanding[prefix - 1] as ConsumeMessage;
-      this.channel.ack(last, prefix > 1);
+      this.writer.ack(last.fields.deliveryTag, prefix > 1);
       for (const msg of this.outstanding.splice(0, prefix)) this.done.delete(msg.fields.deliveryTag);
     }
     for (const tag of [...this.done]) {
       const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
-      if (i >= 0) this.channel.ack(this.outstanding.splice(i, 1)[0] as ConsumeMessage);
+      if (i >= 0) this.writer.ack((this.outstanding.splice(i, 1)[0] as ConsumeMessage).fields.deliveryTag, false);
       this.done.delete(tag);
     }
   }

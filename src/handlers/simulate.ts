@@ -1,5 +1,5 @@
 import type { Handler } from "../core/task.ts";
-import { sleep } from "../util/clock.ts";
+import { sleepPrecisely } from "../util/clock.ts";
 
 /** Milliseconds of simulated work a body asks for: one unit per '.', as in the tutorial. */
 export function countDots(body: Buffer): number {
@@ -19,7 +19,7 @@ export interface SimulateOptions {
 export function simulateHandler(options: SimulateOptions): Handler {
   return async (task, signal) => {
     options.print?.(` [x] Received '${task.body.toString()}'`);
-    await sleep(countDots(task.body) * options.dotMs, signal);
+    await sleepPrecisely(countDots(task.body) * options.dotMs, signal);
     if (signal.aborted) return { ok: false, reason: "aborted" };
     options.print?.(" [x] Done");
     return { ok: true };

@@ -15,3 +15,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+
+const blocker = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Sleeps `ms` to within tens of microseconds: timers fire late by a fraction
+ * of a millisecond and round to whole ones, so a timer covers all but the last
+ * millisecond and a futex wait (Atomics.wait: blocking, but not burning CPU)
+ * the rest. Simulated work needs this for the bench's efficiency to mean much.
+ */
+export async function sleepPrecisely(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  const deadline = performance.now() + ms;
+  if (ms >= 2) await sleep(Math.floor(ms - 1), signal);
+  const left = deadline - performance.now();
+  if (left > 0 && !signal?.aborted) Atomics.wait(blocker, 0, 0, left);
+}

@@ -1,0 +1,174 @@
+import { Command } from "@commander-js/extra-typings";
+import { isUtf8 } from "node:buffer";
+import { connect } from "../core/connection.ts";
+import { type DeadTask, listDead, requeueDead } from "../core/dead.ts";
+import { resolveUrl } from "../core/url.ts";
+import { usageError } from "../errors.ts";
+import { intInRange } from "./parsers.ts";
+
+export const DEFAULT_LIST_LIMIT = 100;
+/** Characters of a body shown by `dead list` before it is cut. */
+const PREVIEW_CHARS = 60;
+
+export interface DeadPlan {
+  url: string;
+  queue: string;
+  limit?: number;
+  id?: string;
+  json: boolean;
+}
+
+type DeadFlags = { url?: string; queue: string; limit?: number; id?: string; json?: boolean };
+
+/** Flags to one plan, checked before any connection. */
+export function planDead(flags: DeadFlags): DeadPlan {
+  // '<queue>.dead' must fit AMQP's 255-byte queue names too.
+  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 250) throw usageError("--queue must be 1 to 250 bytes long (its dead queue adds '.dead')");
+  if (flags.id !== undefined && flags.id.length === 0) throw usageError("--id cannot be empty");
+  const plan: DeadPlan = { url: resolveUrl(flags.url), queue: flags.queue, json: flags.json ?? false };
+  if (flags.limit !== undefined) plan.limit = flags.limit;
+  if (flags.id !== undefined) plan.id = flags.id;
+  return plan;
+}
+
+/**
+ * A body as one printable line: UTF-8 text as it is, control characters and
+ * bytes that are not UTF-8 escaped (`\n`, `\x1b`, `\xff`), cut after `max` characters.
+ */
+export function preview(body: Buffer, max = PREVIEW_CHARS): string {
+  let out = "";
+  let i = 0;
+  while (i < body.length) {
+    if (out.length >= max) return `${out}…`;
+    const b = body[i] as number;
+    const size = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const char = size > 0 && i + size <= body.length ? decodeOne(body.subarray(i, i + size)) : undefined;
+    if (char === undefined) {
+      out += `\\x${hex(b)}`;
+      i++;
+      continue;
+    }
+    out += printable(char);
+    i += size;
+  }
+  return out;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+function decodeOne(bytes: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\" };
+function printable(char: string): string {
+  const escaped = ESCAPES[char];
+  if (escaped !== undefined) return escaped;
+  const code = char.codePointAt(0) as number;
+  if (code < 0x20 || code === 0x7f) return `\\x${hex(code)}`;
+  if ((code >= 0x80 && code <= 0x9f) || code === 0x2028 || code === 0x2029) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return char;
+}
+const hex = (n: number): string => n.toString(16).padStart(2, "0");
+
+/** One JSON object per dead task: the full body as text, or base64 when it is not UTF-8. */
+export function deadTaskJson(task: DeadTask): Record<string, unknown> {
+  const text = isUtf8(task.body);
+  return {
+    id: task.messageId ?? null,
+    failedAt: task.failedAt ?? null,
+    attempts: task.attempts ?? null,
+    exitCode: task.exitCode ?? null,
+    signal: task.signal ?? null,
+    reason: task.reason ?? null,
+    host: task.host ?? null,
+    originalQueue: task.originalQueue ?? null,
+    bytes: task.body.length,
+    body: text ? task.body.toString("utf8") : null,
+    ...(text ? {} : { bodyBase64: task.body.toString("base64") }),
+  };
+}
+
+const exitText = (task: DeadTask): string => (task.signal ? task.signal : typeof task.exitCode === "number" ? `code ${task.exitCode}` : "-");
+
+/** Dead tasks as an aligned table, the body last. */
+export function deadTable(tasks: DeadTask[]): string[] {
+  const rows = [
+    ["ID", "FAILED AT", "ATTEMPTS", "EXIT", "REASON", "BODY"],
+    ...tasks.map((t) => {
+      const body = preview(t.body);
+      const size = body.endsWith("…") ? ` (${t.body.length} bytes)` : "";
+      return [t.messageId ?? "-", t.failedAt ?? "-", t.attempts === undefined ? "-" : String(t.attempts), exitText(t), t.reason ?? "-", `'${body}'${size}`];
+    }),
+  ];
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
+  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join("  "));
+}
+
+async function runList(plan: DeadPlan): Promise<void> {
+  const broker = await connect(plan.url, { name: "taskq dead list" });
+  try {
+    const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
+    if (plan.json) {
+      if (list.tasks.length === 0) process.stderr.write(`no dead tasks in '${list.deadQueue}'\n`);
+      for (const task of list.tasks) console.log(JSON.stringify(deadTaskJson(task)));
+      return;
+    }
+    if (list.tasks.length === 0) {
+      console.log(`no dead tasks in '${list.deadQueue}'`);
+      return;
+    }
+    console.log(`${list.total} dead task(s) in '${list.deadQueue}':`);
+    for (const line of deadTable(list.tasks)) console.log(line);
+    if (list.total > list.tasks.length) console.log(`(showing the first ${list.tasks.length} of ${list.total}; --limit N shows more)`);
+  } finally {
+    await broker.close();
+  }
+}
+
+async function runRequeue(plan: DeadPlan): Promise<void> {
+  const broker = await connect(plan.url, { name: "taskq dead requeue" });
+  try {
+    const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}) };
+    const result = await Promise.race([requeueDead(broker, plan.queue, options), broker.lost.then((e) => Promise.reject(e))]);
+    if (!result.exists) {
+      console.log(`no dead tasks in '${result.deadQueue}'`);
+      return;
+    }
+    const none = result.moved === 0 && plan.id !== undefined ? ` (no dead task has message id '${plan.id}')` : "";
+    console.log(`moved ${result.moved} task(s) from '${result.deadQueue}' back to '${plan.queue}'${none}`);
+  } finally {
+    await broker.close();
+  }
+}
+
+export function deadCommand() {
+  const list = new Command("list")
+    .description("show the dead tasks of <queue>.dead without removing them")
+    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
+    .option("-q, --queue <name>", "work queue whose dead tasks to show", "task_queue")
+    .option("--limit <n>", `show at most N tasks (default ${DEFAULT_LIST_LIMIT})`, intInRange(1))
+    .option("--json", "print one JSON line per dead task")
+    .action(async (flags) => runList(planDead(flags)));
+  const requeue = new Command("requeue")
+    .description("move dead tasks back to the work queue, with fresh attempts")
+    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
+    .option("-q, --queue <name>", "work queue to move its dead tasks back to", "task_queue")
+    .option("--limit <n>", "move at most N tasks (default: all)", intInRange(1))
+    .option("--id <message-id>", "move only the tasks with this message id")
+    .action(async (flags) => runRequeue(planDead(flags)));
+  return (
+    new Command("dead")
+      .description("inspect and requeue the tasks that failed (<queue>.dead)")
+      .addCommand(list)
+      .addCommand(requeue)
+      // cli.ts sets exitOverride and one-line errors on its direct subcommands only:
+      // hand them down, so `taskq dead list --bogus` fails the same way.
+      .hook("preSubcommand", (dead, sub) => {
+        sub.copyInheritedSettings(dead);
+      })
+  );
+}

@@ -1,0 +1,59 @@
+import type { Channel } from "amqplib";
+
+/**
+ * Writes basic.ack / basic.nack frames for a channel straight to the socket.
+ *
+ * Why: amqplib queues every outgoing frame in a per-channel stream that its
+ * multiplexer drains on the next `setImmediate`. On a prefetch-1 consumer the
+ * ack is on the critical path (no next task until the broker has it), and that
+ * extra turn measured ~0.23 ms of a ~0.74 ms gap between tasks here.
+ *
+ * Safe because, once consuming, taskq sends nothing else on a consumer channel
+ * but acks and nacks (both through here, so they stay in order) and finally
+ * cancel/close (queued after them). Falls back to the public API when the
+ * internals are not what amqplib 2.x has.
+ */
+export interface AckWriter {
+  ack(deliveryTag: number, multiple: boolean): void;
+  nack(deliveryTag: number, multiple: boolean, requeue: boolean): void;
+}
+
+interface Internals {
+  ch?: unknown;
+  connection?: { sendBytes?: unknown };
+}
+
+const BASIC = 60;
+const ACK = 80;
+const NACK = 120;
+
+function frame(channel: number, method: number, deliveryTag: number, bits: number): Buffer {
+  const buf = Buffer.allocUnsafe(21);
+  buf.writeUInt8(1, 0); // method frame
+  buf.writeUInt16BE(channel, 1);
+  buf.writeUInt32BE(13, 3); // class + method + tag + bits
+  buf.writeUInt16BE(BASIC, 7);
+  buf.writeUInt16BE(method, 9);
+  buf.writeBigUInt64BE(BigInt(deliveryTag), 11);
+  buf.writeUInt8(bits, 19);
+  buf.writeUInt8(0xce, 20); // frame end
+  return buf;
+}
+
+export function ackWriter(channel: Channel): AckWriter {
+  const internals = channel as unknown as Internals;
+  const connection = internals.connection;
+  if (typeof internals.ch === "number" && connection && typeof connection.sendBytes === "function") {
+    const ch = internals.ch;
+    const send = (connection.sendBytes as (b: Buffer) => void).bind(connection);
+    return {
+      ack: (tag, multiple) => send(frame(ch, ACK, tag, multiple ? 1 : 0)),
+      nack: (tag, multiple, requeue) => send(frame(ch, NACK, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0))),
+    };
+  }
+  const msg = (deliveryTag: number) => ({ fields: { deliveryTag } }) as Parameters<Channel["ack"]>[0];
+  return {
+    ack: (tag, multiple) => channel.ack(msg(tag), multiple),
+    nack: (tag, multiple, requeue) => channel.nack(msg(tag), multiple, requeue),
+  };
+}
