@@ -24,13 +24,14 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   try {
     parsed = new URL(url);
   } catch {
-    throw usageError(`invalid broker URL '${maskUrl(url)}': expected amqp://user:password@host:port/vhost`);
+    // The URL is not echoed: unparseable, it cannot be masked reliably.
+    throw usageError("invalid broker URL: expected amqp://user:password@host:port/vhost (percent-encode special characters in the password)");
   }
   const scheme = parsed.protocol.replace(/:$/, "");
   if (scheme !== "amqp" && scheme !== "amqps") {
-    throw usageError(`invalid broker URL '${maskUrl(url)}': the scheme must be amqp:// or amqps://, not ${scheme}://`);
+    throw usageError(`invalid broker URL: the scheme must be amqp:// or amqps://, not ${scheme}://`);
   }
-  if (!parsed.hostname) throw usageError(`invalid broker URL '${maskUrl(url)}': no host`);
+  if (!parsed.hostname) throw usageError("invalid broker URL: no host");
   const port = parsed.port ? Number(parsed.port) : scheme === "amqp" ? 5672 : 5671;
   const rawVhost = parsed.pathname.replace(/^\//, "");
   return {
@@ -38,16 +39,25 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     protocol: scheme,
     host: parsed.hostname.replace(/^\[|\]$/g, ""),
     port,
-    vhost: rawVhost === "" ? "/" : decodeURIComponent(rawVhost),
-    user: parsed.username === "" && parsed.password === "" ? "guest" : decodeURIComponent(parsed.username),
-    password: parsed.password === "" && parsed.username === "" ? "guest" : decodeURIComponent(parsed.password),
+    vhost: rawVhost === "" ? "/" : decode(rawVhost, "vhost"),
+    user: parsed.username === "" && parsed.password === "" ? "guest" : decode(parsed.username, "user name"),
+    password: parsed.password === "" && parsed.username === "" ? "guest" : decode(parsed.password, "password"),
     display: maskUrl(url),
   };
 }
 
+function decode(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw usageError(`invalid broker URL: bad %-escape in the ${what}`);
+  }
+}
+
 /** The URL with its password replaced by `***`; works on text that is not a valid URL too. */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+  // Greedy up to the last '@' of the authority: a raw '@' in a password is masked whole.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^/]*@/i, "$1:***@");
 }
 
 /** Removes a password from any text (error messages from libraries can echo it). */

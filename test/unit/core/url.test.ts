@@ -85,26 +85,25 @@ describe("parseBrokerUrl", () => {
     expect(error.message).not.toContain(secret);
   });
 
-  // BUG (src/core/url.ts maskUrl): these malformed URLs do not match maskUrl's
+  // Was a bug: these malformed URLs did not match maskUrl's
   // `scheme://user:pass@` pattern, so the error message echoes the password.
-  // Flip to `test.each` once fixed.
-  test.failing.each([
+  test.each([
     ["password with a '/'", `amqp://u:pa/${secret}@h`],
     ["missing ':' after the scheme", `amqp//u:${secret}@h`],
     ["single slash after the scheme", `amqp:/u:${secret}@h`],
     ["no scheme at all", `u:${secret}@h`],
-  ])("BUG: %s leaks the password into the error", (_name, url) => {
+  ])("%s leaks the password into the error", (_name, url) => {
     const error = expectUsageError(() => parseBrokerUrl(url));
     expect(error.message).not.toContain(secret);
   });
 
-  // BUG (src/core/url.ts parseBrokerUrl): decodeURIComponent throws a URIError
-  // (a "bug", exit 1, with a stack) instead of a usage error. Flip once fixed.
-  test.failing.each([
+  // Was a bug: decodeURIComponent threw a URIError
+  // (a "bug", exit 1, with a stack) instead of a usage error.
+  test.each([
     ["bad escape in the password", "amqp://guest:100%@localhost"],
     ["bad escape in the vhost", "amqp://h/%zz"],
     ["bad escape in the user", "amqp://a%zz:pw@h"],
-  ])("BUG: %s is not reported as a usage error", (_name, url) => {
+  ])("%s is not reported as a usage error", (_name, url) => {
     expectUsageError(() => parseBrokerUrl(url));
   });
 });
@@ -137,9 +136,9 @@ describe("maskUrl", () => {
     expect(maskUrl(url)).not.toContain(secret);
   });
 
-  // BUG (src/core/url.ts maskUrl): `[^@/]*@` stops at the first '@', so a raw
+  // Was a bug: the first "@" ended the match, so a raw
   // '@' in the password (which URL parsing accepts) leaves its tail visible.
-  test.failing("BUG: a raw '@' in the password leaves part of it visible", () => {
+  test("fixed: a raw '@' in the password leaves part of it visible", () => {
     expect(maskUrl("amqp://user:p@ss@host")).toBe("amqp://user:***@host");
   });
 });

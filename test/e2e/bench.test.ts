@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { oneLineError, runTaskq } from "../support/taskq.ts";
+
+interface Run {
+  prefetch: number;
+  workers: number;
+  tasks: number;
+  work: string;
+  throughput: number;
+  makespanMs: number;
+  idealMs: number;
+  efficiency: number | null;
+  jain: number;
+  latencyMs: { wait: Record<string, number>; total: Record<string, number> };
+  perWorker: Array<{ tasks: number; busyMs: number }>;
+  missing: number;
+  duplicates: number;
+}
+
+describe("taskq bench", () => {
+  test(
+    "one run per prefetch value, every task accounted, the documented JSON shape",
+    async () => {
+      const r = await runTaskq(["bench", "--tasks", "120", "--workers", "2", "--work", "mix:80%1ms,20%5ms", "--prefetch", "1,10", "--json"], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.stdout) as { runs: Run[]; latencyMethod: string };
+      expect(doc.runs.map((run) => run.prefetch)).toEqual([1, 10]);
+      expect(doc.latencyMethod).toContain("exact");
+      for (const run of doc.runs) {
+        expect(Object.keys(run)).toEqual(expect.arrayContaining(["prefetch", "workers", "tasks", "work", "throughput", "makespanMs", "idealMs", "efficiency", "jain", "latencyMs", "perWorker", "missing", "duplicates"]));
+        expect(run).toMatchObject({ workers: 2, tasks: 120, work: "mix:80%1ms,20%5ms", missing: 0, duplicates: 0 });
+        expect(run.perWorker).toHaveLength(2);
+        expect(run.perWorker.reduce((s, w) => s + w.tasks, 0)).toBe(120);
+        expect(run.efficiency).toBeGreaterThan(0);
+        expect(run.efficiency).toBeLessThanOrEqual(1);
+        expect(run.makespanMs).toBeGreaterThanOrEqual(run.idealMs);
+        expect(run.jain).toBeGreaterThan(0);
+        expect(run.jain).toBeLessThanOrEqual(1);
+        for (const kind of ["wait", "total"] as const) {
+          const p = run.latencyMs[kind] as Record<string, number>;
+          expect(Object.keys(p).sort()).toEqual(["max", "p50", "p95", "p99"]);
+          expect(p.p50).toBeLessThanOrEqual(p.p95 as number);
+          expect(p.p99).toBeLessThanOrEqual(p.max as number);
+        }
+        expect(run.latencyMs.total.p50).toBeGreaterThanOrEqual(run.latencyMs.wait.p50 as number);
+      }
+    },
+    90_000,
+  );
+
+  test(
+    "zero work: efficiency is null (nothing to compare), the human table prints",
+    async () => {
+      const r = await runTaskq(["bench", "--tasks", "50", "--workers", "1", "--work", "0", "--prefetch", "5", "--rounds", "2"], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("median of 2 rounds");
+      expect(r.stdout).toMatch(/efficiency\s+n\/a \(no work\)/);
+      expect(r.stdout).toMatch(/missing \/ duplicated\s+0 \/ 0/);
+    },
+    90_000,
+  );
+
+  test.each([
+    [["--work", "slow"], /--work 'slow'/],
+    [["--work", "mix:50%1ms,20%2ms"], /shares add up to 70%/],
+    [["--prefetch", "1,x"], /--prefetch '1,x'/],
+    [["--prefetch", "0"], /from 1 to 65535/],
+    [["--workers", "0"], /--workers/],
+    [["--tasks", "many"], /--tasks/],
+  ])("bad flags %j: one-line error, exit 2", async (args, pattern) => {
+    const r = await runTaskq(["bench", ...args]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toMatch(pattern);
+  });
+});
