@@ -4,7 +4,9 @@ import { connect } from "../core/connection.ts";
 import type { Handler } from "../core/task.ts";
 import { resolveUrl } from "../core/url.ts";
 import { type WorkerEvent, startWorker } from "../core/worker.ts";
+import { DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
 import { ExitCode, usageError } from "../errors.ts";
+import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { LineWriter } from "../util/lineWriter.ts";
@@ -20,9 +22,26 @@ export interface WorkPlan {
   dotMs: number;
   json: boolean;
   command: string[];
+  retry: RetryPolicy;
+  timeoutMs?: number;
+  killAfterMs: number;
 }
 
-type WorkFlags = { url?: string; queue: string; prefetch?: number; concurrency: number; maxTasks?: number; idleExit?: number; dotMs: number; json?: boolean };
+type WorkFlags = {
+  url?: string;
+  queue: string;
+  prefetch?: number;
+  concurrency: number;
+  maxTasks?: number;
+  idleExit?: number;
+  dotMs: number;
+  json?: boolean;
+  maxAttempts: number;
+  retryDelay: number;
+  retryMaxDelay: number;
+  timeout?: number;
+  killAfter: number;
+};
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
 export function planWork(command: string[], flags: WorkFlags, dashDash: boolean): WorkPlan {
@@ -37,7 +56,16 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     dotMs: flags.dotMs,
     json: flags.json ?? false,
     command,
+    retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay },
+    killAfterMs: flags.killAfter,
   };
+  if (flags.timeout !== undefined) {
+    if (command.length === 0) throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");
+    if (flags.timeout <= 0) throw usageError("--timeout must be above 0");
+    plan.timeoutMs = flags.timeout;
+  }
+  if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
+  if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
@@ -67,7 +95,12 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
           JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }) }),
         );
       } else if (!event.outcome.ok) {
-        const where = event.settled === "dead" ? `moved to '${event.deadQueue}'` : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
+        const where =
+          event.settled === "dead"
+            ? `moved to '${event.deadQueue}' (${event.error})`
+            : event.settled === "retry"
+              ? `attempt ${event.task.attempt} failed, retry in ${formatMs(event.retryInMs ?? 0)}`
+              : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
         err(` [!] task ${event.task.messageId ?? "(no id)"} failed: ${event.outcome.reason}; ${where}`);
       } else if (event.settled === "lost") {
         err(` [!] task ${event.task.messageId ?? "(no id)"} finished but ${event.error}`);
@@ -83,7 +116,7 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
 
 export async function runWork(plan: WorkPlan): Promise<number> {
   const handler: Handler =
-    plan.command.length > 0 ? commandHandler(plan.command) : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
+    plan.command.length > 0 ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) }) : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const broker = await connect(plan.url, { name: `taskq work ${process.pid}` });
   let signals = 0;
   try {
@@ -95,6 +128,7 @@ export async function runWork(plan: WorkPlan): Promise<number> {
         concurrency: plan.concurrency,
         ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
         ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
+        retry: plan.retry,
         onEvent: reporter(plan),
       },
       handler,
@@ -132,6 +166,11 @@ export function workCommand() {
     .option("--max-tasks <n>", "exit after N tasks", intInRange(1))
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
     .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
+    .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
+    .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
+    .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)
+    .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
+    .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
     .passThroughOptions()
     .action(async (command, flags) => {

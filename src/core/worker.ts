@@ -3,6 +3,8 @@ import { TaskqError } from "../errors.ts";
 import { type Broker, quiet } from "./connection.ts";
 import { Acker } from "./acker.ts";
 import { DeadLetters } from "./deadletter.ts";
+import { Retries } from "./retries.ts";
+import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
 import { Publisher } from "./publisher.ts";
 import { declareQueue } from "./queue.ts";
 import { type Handler, type Outcome, type Task, taskFromMessage } from "./task.ts";
@@ -19,22 +21,25 @@ export interface WorkerOptions {
   maxTasks?: number;
   /** Stop once no task arrived or ran for this long. */
   idleExitMs?: number;
+  /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
+  retry?: RetryPolicy;
   onEvent?: (event: WorkerEvent) => void;
 }
 
-export type Settlement = "acked" | "dead" | "requeued" | "lost";
+export type Settlement = "acked" | "retry" | "dead" | "requeued" | "lost";
 export type StopReason = "signal" | "max-tasks" | "idle" | "cancelled";
 
 export type WorkerEvent =
   | { type: "ready"; queue: string; prefetch: number; concurrency: number }
   | { type: "start"; task: Task; at: number }
-  | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; error?: string }
+  | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
   | { type: "stopping"; reason: StopReason }
   | { type: "closed" };
 
 export interface WorkerSummary {
   done: number;
   failed: number;
+  retried: number;
   requeued: number;
   reason: StopReason;
 }
@@ -58,8 +63,10 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   await channel.prefetch(options.prefetch);
   const publisher = await Publisher.open(broker, { window: 64 });
   const deadLetters = new DeadLetters(broker, publisher);
+  const retries = new Retries(broker, publisher);
+  const policy = options.retry ?? DEFAULT_RETRY;
   const aborter = new AbortController();
-  const summary: WorkerSummary = { done: 0, failed: 0, requeued: 0, reason: "signal" };
+  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, reason: "signal" };
   const pending: ConsumeMessage[] = [];
   let running = 0;
   let started = 0;
@@ -82,7 +89,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     summary.requeued++;
   };
 
-  const settle = async (msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<{ settled: Settlement; deadQueue?: string; error?: string }> => {
+  const settle = async (msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<{ settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string }> => {
     if (!channelOpen) return { settled: "lost", error: "the channel that delivered it is closed; the broker will redeliver it" };
     if (outcome.ok) {
       // Batch with other acks when more local work is queued; else ack at once.
@@ -90,12 +97,20 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       summary.done++;
       return { settled: "acked" };
     }
+    const decision = decide(outcome, task.attempt, policy);
     try {
+      if (decision.action === "retry") {
+        await retries.schedule(task, decision.levelMs, decision.delayMs, decision.nextAttempt, outcome.reason);
+        if (!channelOpen) return { settled: "lost", error: "channel closed after scheduling the retry; the broker will redeliver it" };
+        acker.ack(msg, false);
+        summary.retried++;
+        return { settled: "retry", retryInMs: decision.delayMs };
+      }
       const deadQueue = await deadLetters.move(task, outcome);
       if (!channelOpen) return { settled: "lost", deadQueue, error: "channel closed after dead-lettering; the broker will redeliver it" };
       acker.ack(msg, false);
       summary.failed++;
-      return { settled: "dead", deadQueue };
+      return { settled: "dead", deadQueue, error: decision.why };
     } catch (err) {
       // Could not park it: give it back rather than lose it.
       requeue(msg);

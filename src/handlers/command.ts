@@ -5,7 +5,13 @@ import type { Handler, Outcome } from "../core/task.ts";
  * Runs `argv` once per task without a shell: the body on stdin, metadata in
  * TASKQ_* variables, output passed through. Exit 0 means done.
  */
-export function commandHandler(argv: readonly string[]): Handler {
+export interface CommandOptions {
+  /** Fail a task whose command runs longer: SIGTERM, then SIGKILL after `killAfterMs`. */
+  timeoutMs?: number;
+  killAfterMs?: number;
+}
+
+export function commandHandler(argv: readonly string[], options: CommandOptions = {}): Handler {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error("commandHandler needs a command");
   return (task, signal) =>
@@ -23,24 +29,42 @@ export function commandHandler(argv: readonly string[]): Handler {
           TASKQ_ATTEMPT: String(task.attempt),
         },
       });
-      const kill = () => {
+      const signalGroup = (sig: NodeJS.Signals) => {
         try {
-          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+          if (child.pid !== undefined) process.kill(-child.pid, sig);
         } catch {
-          child.kill("SIGKILL");
+          child.kill(sig);
         }
+      };
+      const kill = () => signalGroup("SIGKILL");
+      let timedOut = false;
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const timeoutTimer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              signalGroup("SIGTERM");
+              killTimer = setTimeout(kill, options.killAfterMs ?? 5000);
+            }, options.timeoutMs);
+      const clearTimers = () => {
+        clearTimeout(timeoutTimer);
+        clearTimeout(killTimer);
       };
       signal.addEventListener("abort", kill, { once: true });
       child.stdin.on("error", () => {}); // the command may exit without reading its input
       child.stdin.end(task.body);
       child.once("error", (err: NodeJS.ErrnoException) => {
+        clearTimers();
         signal.removeEventListener("abort", kill);
         const why = err.code === "ENOENT" ? "command not found" : err.code === "EACCES" ? "permission denied" : err.message;
         resolve({ ok: false, reason: `could not run ${file}: ${why}`, exitCode: null });
       });
       child.once("close", (code, sig) => {
+        clearTimers();
         signal.removeEventListener("abort", kill);
-        if (code === 0) resolve({ ok: true });
+        if (timedOut) resolve({ ok: false, reason: `timed out after ${(options.timeoutMs ?? 0) / 1000}s (${sig ? `killed by ${sig}` : `exit ${code}`})`, exitCode: null, signal: sig });
+        else if (code === 0) resolve({ ok: true });
         else if (sig) resolve({ ok: false, reason: `command killed by ${sig}`, exitCode: null, signal: sig });
         else resolve({ ok: false, reason: `command exited with code ${code}`, exitCode: code });
       });

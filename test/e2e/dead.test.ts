@@ -36,7 +36,7 @@ describe("taskq dead", () => {
     const dead = `${queue}.dead`;
     const h = new TestHandler();
     expect((await runTaskq(["send", "-q", queue, "fail a", "ok b", "fail c"])).code).toBe(0);
-    const work = await runTaskq(["work", "-q", queue, "--max-tasks", "3", ...h.command]);
+    const work = await runTaskq(["work", "-q", queue, "--max-tasks", "3", "--max-attempts", "1", ...h.command]);
     expect(work.code).toBe(0);
 
     const listed = await runTaskq(["dead", "list", "-q", queue, "--json"]);

@@ -130,7 +130,7 @@ describe("taskq work", () => {
     const queue = q("work-dead");
     const h = new TestHandler();
     await runTaskq(["send", "-q", queue, "fail hard", "fine"]);
-    const r = await runTaskq(["work", "-q", queue, "--max-tasks", "2", ...h.command]);
+    const r = await runTaskq(["work", "-q", queue, "--max-tasks", "2", "--max-attempts", "1", ...h.command]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("cannot do fail hard"); // the command's stderr passes through
     expect(r.stderr).toMatch(/failed: command exited with code 3; moved to '.*\.dead'/);

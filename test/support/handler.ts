@@ -13,7 +13,8 @@ export interface LogLine {
 /**
  * A handler command for `taskq work -- ...` that tests can steer: it logs every
  * task it starts; a body starting with "block" waits until `release()`; a
- * body starting with "fail" exits 3.
+ * body starting with "fail" exits 3; "exit N" exits N; "tempfail" exits 75
+ * the first time and 0 after.
  */
 export class TestHandler {
   readonly dir = mkdtempSync(join(tmpdir(), "taskq-handler-"));
@@ -30,6 +31,8 @@ echo "$WORKER|$TASKQ_MESSAGE_ID|$TASKQ_REDELIVERED|$TASKQ_ATTEMPT|$body" >> "${t
 case "$body" in
   block*) while [ ! -f "${this.releaseFile}" ]; do sleep 0.02; done ;;
   fail*) echo "cannot do $body" >&2; exit 3 ;;
+  "exit "*) exit "\${body#exit }" ;;
+  tempfail*) if [ ! -f "${this.dir}/tempfailed" ]; then : > "${this.dir}/tempfailed"; exit 75; fi ;;
 esac
 exit 0
 `,

@@ -5,7 +5,7 @@ import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: WorkFlags = { url: URL, queue: "task_queue", concurrency: 1, dotMs: 0 };
+const base: WorkFlags = { url: URL, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000 };
 const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
 
 describe("planWork prefetch", () => {
@@ -69,7 +69,25 @@ describe("planWork options", () => {
       dotMs: 1000,
       json: false,
       command: [],
+      retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 },
+      killAfterMs: 5000,
     });
+  });
+
+  test.each<[string, Partial<WorkFlags>, string[], RegExp]>([
+    ["--timeout without a command", { timeout: 1000 }, [], /--timeout needs a COMMAND/],
+    ["--timeout 0", { timeout: 0 }, ["sh"], /--timeout must be above 0/],
+    ["--retry-delay 0", { retryDelay: 0 }, [], /--retry-delay must be above 0/],
+    ["max delay below base", { retryDelay: 5000, retryMaxDelay: 1000 }, [], /--retry-max-delay must be at least --retry-delay/],
+  ])("rejects %s", (_label, flags, command, pattern) => {
+    expect(expectUsageError(() => planWork(command, { ...base, ...flags }, false)).message).toMatch(pattern);
+  });
+
+  test("--timeout and retry flags are carried over", () => {
+    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, retryDelay: 50, retryMaxDelay: 400 }, false);
+    expect(plan.timeoutMs).toBe(2500);
+    expect(plan.killAfterMs).toBe(100);
+    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400 });
   });
 
   test("--max-tasks, --idle-exit and --json are carried over", () => {

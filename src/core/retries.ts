@@ -1,0 +1,56 @@
+import type { Broker } from "./connection.ts";
+import { quiet } from "./connection.ts";
+import type { Publisher, TaskProperties } from "./publisher.ts";
+import { queueError } from "./queue.ts";
+import { ATTEMPT_HEADER, type Task } from "./task.ts";
+
+/** Header saying why the last attempt failed. */
+export const LAST_ERROR_HEADER = "x-taskq-last-error";
+
+export const retryQueueName = (queue: string, levelMs: number): string => `${queue}.retry.${levelMs}`;
+
+/**
+ * Delayed retries without touching the work queue's declaration (it stays the
+ * tutorial's: durable, no arguments): a copy of the task waits in
+ * `<queue>.retry.<levelMs>`, a durable queue whose expired messages RabbitMQ
+ * dead-letters back to `<queue>` through the default exchange. Each copy
+ * expires after its own jittered delay (per-message TTL); since all copies in
+ * one queue have delays within 20% of its level, expiry at the head of the
+ * queue holds none back for long. Works on RabbitMQ 3.x and 4.x.
+ */
+export class Retries {
+  private declared = new Set<string>();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** Publishes the retry copy and waits for its confirm; the caller then acks the original. */
+  async schedule(task: Task, levelMs: number, delayMs: number, nextAttempt: number, reason: string): Promise<string> {
+    const queue = retryQueueName(task.queue, levelMs);
+    if (!this.declared.has(queue)) {
+      await this.declare(queue, task.queue);
+      this.declared.add(queue);
+    }
+    const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = task.properties;
+    const properties: TaskProperties = {};
+    for (const [key, value] of Object.entries(kept)) if (value !== undefined) (properties as Record<string, unknown>)[key] = value;
+    const { "x-death": _death, ...headers } = task.headers;
+    properties.headers = { ...headers, [ATTEMPT_HEADER]: nextAttempt, [LAST_ERROR_HEADER]: reason };
+    properties.expiration = String(delayMs);
+    await this.publisher.publishConfirmed(queue, task.body, properties);
+    return queue;
+  }
+
+  private async declare(queue: string, target: string): Promise<void> {
+    const channel = quiet(await this.broker.model.createChannel());
+    try {
+      await channel.assertQueue(queue, { durable: true, arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target } });
+    } catch (err) {
+      throw queueError(this.broker, queue, err);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+}

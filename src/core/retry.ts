@@ -1,0 +1,53 @@
+import type { Outcome } from "./task.ts";
+
+/**
+ * Exit codes a handler can use to steer what happens to a failed task
+ * (documented in the README). Every other non-zero exit is a failure that is
+ * retried until `maxAttempts`, then dead-lettered.
+ */
+export const HANDLER_EXIT = {
+  /** EX_DATAERR: the task itself is bad; retrying cannot help. Dead-letter at once. */
+  noRetry: 65,
+  /** EX_TEMPFAIL: not now (a dependency is down); retry later without counting an attempt. */
+  requeue: 75,
+} as const;
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 1 means never retry. */
+  maxAttempts: number;
+  /** Delay before the first retry; doubles each attempt. */
+  baseDelayMs: number;
+  /** No retry waits longer than this. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
+
+/** Share of a delay taken off at random, so failed tasks do not all come back at once. */
+const JITTER = 0.2;
+
+export type Decision =
+  | { action: "dead"; why: string }
+  | { action: "retry"; levelMs: number; delayMs: number; nextAttempt: number };
+
+/** The delay level of a retry: base · 2^(attempt−1), capped. Levels name the retry queues. */
+export function retryLevel(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/** A delay within its level, jittered down by up to 20%: within one retry queue, messages expire nearly in order. */
+export function calculateDelay(levelMs: number, random: () => number = Math.random): number {
+  return Math.max(1, Math.round(levelMs * (1 - JITTER * random())));
+}
+
+/** What to do with a task whose handler failed on `attempt`. */
+export function decide(outcome: Extract<Outcome, { ok: false }>, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
+  if (outcome.exitCode === HANDLER_EXIT.noRetry) return { action: "dead", why: `exit ${HANDLER_EXIT.noRetry} asks not to retry` };
+  if (outcome.exitCode === HANDLER_EXIT.requeue) {
+    const levelMs = retryLevel(policy, 1);
+    return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt };
+  }
+  if (attempt >= policy.maxAttempts) return { action: "dead", why: `failed ${attempt} attempt(s) of ${policy.maxAttempts}` };
+  const levelMs = retryLevel(policy, attempt);
+  return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt + 1 };
+}
