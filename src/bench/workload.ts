@@ -6,17 +6,29 @@ export type Profile =
   | { kind: "zero"; text: string }
   | { kind: "fixed"; text: string; ms: number }
   | { kind: "exp"; text: string; meanMs: number }
-  | { kind: "mix"; text: string; parts: Array<{ share: number; ms: number }> };
+  | { kind: "mix"; text: string; parts: Array<{ share: number; ms: number }> }
+  | { kind: "cycle"; text: string; steps: number[] };
 
-/** Parses `0`, `5ms`, `exp:5ms`, `mix:90%5ms,10%50ms`. */
+/**
+ * Parses `0`, `5ms`, `exp:5ms`, `mix:90%5ms,10%50ms`, or `cycle:50ms,5ms,5ms,5ms`
+ * (durations repeated in order: the tutorial's heavy/light case, where
+ * round-robin without fair dispatch keeps handing the heavy ones to the same worker).
+ */
 export function parseProfile(text: string): Profile {
-  const bad = (why: string) => usageError(`--work '${text}': ${why} (expected 0, 5ms, exp:5ms or mix:90%5ms,10%50ms)`);
+  const bad = (why: string) => usageError(`--work '${text}': ${why} (expected 0, 5ms, exp:5ms, mix:90%5ms,10%50ms or cycle:50ms,5ms)`);
   const t = text.trim();
   if (t === "0" || t === "0ms") return { kind: "zero", text: t };
   if (t.startsWith("exp:")) {
     const meanMs = durationOf(t.slice(4), bad);
     if (meanMs <= 0) throw bad("the mean must be above 0");
     return { kind: "exp", text: t, meanMs };
+  }
+  if (t.startsWith("cycle:")) {
+    const steps = t
+      .slice(6)
+      .split(",")
+      .map((part) => durationOf(part.trim(), bad));
+    return { kind: "cycle", text: t, steps };
   }
   if (t.startsWith("mix:")) {
     const parts = t
@@ -58,6 +70,7 @@ export function seededRandom(seed: number): () => number {
 /** Whole milliseconds of work for each of `count` tasks. */
 export function taskDurations(profile: Profile, count: number, seed: number): number[] {
   const random = seededRandom(seed);
+  let step = 0;
   const one = (): number => {
     switch (profile.kind) {
       case "zero":
@@ -66,6 +79,8 @@ export function taskDurations(profile: Profile, count: number, seed: number): nu
         return profile.ms;
       case "exp":
         return Math.round(-Math.log(1 - random()) * profile.meanMs);
+      case "cycle":
+        return profile.steps[step++ % profile.steps.length] ?? 0;
       case "mix": {
         let r = random();
         for (const part of profile.parts) {

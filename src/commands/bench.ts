@@ -85,7 +85,7 @@ export function benchCommand() {
     .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-w, --workers <n>", "worker processes to spawn", intInRange(1, 64), 4)
     .option("-n, --tasks <n>", "tasks per round", intInRange(1, 10_000_000), 2000)
-    .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms", "mix:90%5ms,10%50ms")
+    .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms", "mix:90%5ms,10%50ms")
     .option("-p, --prefetch <list>", "one round per prefetch value, e.g. 1,10,100", "1,100")
     .option("--rounds <k>", "repeat each prefetch K times; report medians", intInRange(1, 100), 1)
     .option("--seed <s>", "seed of the workload's random durations", intInRange(0, 2 ** 32 - 1), 1)
