@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { connect } from "../core/connection.ts";
+import { type BrokerTarget, connect } from "../core/connection.ts";
 import { deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
 import { sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
@@ -9,7 +9,9 @@ import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
 export interface RoundConfig {
-  url: string;
+  target: BrokerTarget;
+  /** Broker flags for the spawned workers (URL, TLS files). */
+  workerArgs: string[];
   workers: number;
   prefetch: number;
   /** Milliseconds of work per task; its length is the task count. */
@@ -50,7 +52,7 @@ export interface RunResult {
 export async function runRound(config: RoundConfig): Promise<RunResult> {
   const n = config.durations.length;
   const queue = `taskq-bench-${randomBytes(4).toString("hex")}`;
-  const broker = await connect(config.url, { name: "taskq bench" });
+  const broker = await connect(config.target, { name: "taskq bench" });
   const publishedAt = new Float64Array(n + 1);
   const seen = new Uint8Array(n + 1);
   const waits: number[] = [];
@@ -81,7 +83,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       totals.push(r.end - (publishedAt[index] as number));
       if (r.end > lastEnd) lastEnd = r.end;
     };
-    const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", "--url", config.url];
+    const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w)));
     await Promise.all(workers.map((w) => w.ready()));
 

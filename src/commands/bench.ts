@@ -2,12 +2,15 @@ import { Command } from "@commander-js/extra-typings";
 import { type RunResult, runRound } from "../bench/round.ts";
 import { jsonReport, medianRun, tableReport } from "../bench/report.ts";
 import { type Profile, parseProfile, taskDurations } from "../bench/workload.ts";
-import { parseBrokerUrl, resolveUrl } from "../core/url.ts";
+import type { BrokerTarget } from "../core/connection.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
+import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { duration, intInRange } from "./parsers.ts";
 
 export interface BenchPlan {
-  url: string;
+  target: BrokerTarget;
+  /** Broker flags handed on to the spawned workers. */
+  workerArgs: string[];
   workers: number;
   tasks: number;
   profile: Profile;
@@ -28,13 +31,15 @@ export function parsePrefetchList(text: string): number[] {
   return [...new Set(values)];
 }
 
-type BenchFlags = { url?: string; workers: number; tasks: number; work: string; prefetch: string; rounds: number; seed: number; json?: boolean; stall: number };
+type BenchFlags = BrokerFlags & { workers: number; tasks: number; work: string; prefetch: string; rounds: number; seed: number; json?: boolean; stall: number };
 
 export function planBench(flags: BenchFlags): BenchPlan {
-  const url = resolveUrl(flags.url);
-  parseBrokerUrl(url);
+  const target = brokerTarget(flags);
+  const workerArgs = ["--url", target.url, "--connect-timeout", String(flags.connectTimeout)];
+  for (const [flag, path] of [["--ca", flags.ca], ["--cert", flags.cert], ["--key", flags.key]] as const) if (path) workerArgs.push(flag, path);
   return {
-    url,
+    target,
+    workerArgs,
     workers: flags.workers,
     tasks: flags.tasks,
     profile: parseProfile(flags.work),
@@ -59,7 +64,7 @@ export async function runBench(plan: BenchPlan): Promise<number> {
       const mine: RunResult[] = [];
       for (let round = 1; round <= plan.rounds; round++) {
         if (!plan.json) process.stderr.write(`round: prefetch ${prefetch}${plan.rounds > 1 ? `, ${round}/${plan.rounds}` : ""}...\n`);
-        const run = await runRound({ url: plan.url, workers: plan.workers, prefetch, durations, work: plan.profile.text, stallMs: plan.stallMs, signal: aborter.signal });
+        const run = await runRound({ target: plan.target, workerArgs: plan.workerArgs, workers: plan.workers, prefetch, durations, work: plan.profile.text, stallMs: plan.stallMs, signal: aborter.signal });
         mine.push(run);
         runs.push({ ...run, ...{ round } });
       }
@@ -80,9 +85,8 @@ export async function runBench(plan: BenchPlan): Promise<number> {
 }
 
 export function benchCommand() {
-  return new Command("bench")
+  return withBrokerFlags(new Command("bench"))
     .description("measure fair dispatch: spawn workers, publish a workload, account for every task")
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-w, --workers <n>", "worker processes to spawn", intInRange(1, 64), 4)
     .option("-n, --tasks <n>", "tasks per round", intInRange(1, 10_000_000), 2000)
     .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms", "mix:90%5ms,10%50ms")

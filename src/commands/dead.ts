@@ -1,9 +1,9 @@
 import { Command } from "@commander-js/extra-typings";
 import { isUtf8 } from "node:buffer";
-import { connect } from "../core/connection.ts";
+import { type BrokerTarget, connect } from "../core/connection.ts";
 import { type DeadTask, listDead, requeueDead } from "../core/dead.ts";
-import { resolveUrl } from "../core/url.ts";
 import { usageError } from "../errors.ts";
+import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { intInRange } from "./parsers.ts";
 
 export const DEFAULT_LIST_LIMIT = 100;
@@ -11,21 +11,21 @@ export const DEFAULT_LIST_LIMIT = 100;
 const PREVIEW_CHARS = 60;
 
 export interface DeadPlan {
-  url: string;
+  target: BrokerTarget;
   queue: string;
   limit?: number;
   id?: string;
   json: boolean;
 }
 
-type DeadFlags = { url?: string; queue: string; limit?: number; id?: string; json?: boolean };
+type DeadFlags = BrokerFlags & { queue: string; limit?: number; id?: string; json?: boolean };
 
 /** Flags to one plan, checked before any connection. */
 export function planDead(flags: DeadFlags): DeadPlan {
   // '<queue>.dead' must fit AMQP's 255-byte queue names too.
   if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 250) throw usageError("--queue must be 1 to 250 bytes long (its dead queue adds '.dead')");
   if (flags.id !== undefined && flags.id.length === 0) throw usageError("--id cannot be empty");
-  const plan: DeadPlan = { url: resolveUrl(flags.url), queue: flags.queue, json: flags.json ?? false };
+  const plan: DeadPlan = { target: brokerTarget(flags), queue: flags.queue, json: flags.json ?? false };
   if (flags.limit !== undefined) plan.limit = flags.limit;
   if (flags.id !== undefined) plan.id = flags.id;
   return plan;
@@ -109,7 +109,7 @@ export function deadTable(tasks: DeadTask[]): string[] {
 }
 
 async function runList(plan: DeadPlan): Promise<void> {
-  const broker = await connect(plan.url, { name: "taskq dead list" });
+  const broker = await connect(plan.target, { name: "taskq dead list" });
   try {
     const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
     if (plan.json) {
@@ -130,7 +130,7 @@ async function runList(plan: DeadPlan): Promise<void> {
 }
 
 async function runRequeue(plan: DeadPlan): Promise<void> {
-  const broker = await connect(plan.url, { name: "taskq dead requeue" });
+  const broker = await connect(plan.target, { name: "taskq dead requeue" });
   try {
     const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}) };
     const result = await Promise.race([requeueDead(broker, plan.queue, options), broker.lost.then((e) => Promise.reject(e))]);
@@ -146,16 +146,14 @@ async function runRequeue(plan: DeadPlan): Promise<void> {
 }
 
 export function deadCommand() {
-  const list = new Command("list")
+  const list = withBrokerFlags(new Command("list"))
     .description("show the dead tasks of <queue>.dead without removing them")
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-q, --queue <name>", "work queue whose dead tasks to show", "task_queue")
     .option("--limit <n>", `show at most N tasks (default ${DEFAULT_LIST_LIMIT})`, intInRange(1))
     .option("--json", "print one JSON line per dead task")
     .action(async (flags) => runList(planDead(flags)));
-  const requeue = new Command("requeue")
+  const requeue = withBrokerFlags(new Command("requeue"))
     .description("move dead tasks back to the work queue, with fresh attempts")
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-q, --queue <name>", "work queue to move its dead tasks back to", "task_queue")
     .option("--limit <n>", "move at most N tasks (default: all)", intInRange(1))
     .option("--id <message-id>", "move only the tasks with this message id")

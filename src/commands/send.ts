@@ -2,15 +2,16 @@ import { Command } from "@commander-js/extra-typings";
 import { access } from "node:fs/promises";
 import { connect } from "../core/connection.ts";
 import { sendTasks } from "../core/send.ts";
-import { resolveUrl } from "../core/url.ts";
+import type { BrokerTarget } from "../core/connection.ts";
 import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { fileLines } from "../util/lines.ts";
 import { DEFAULT_TEMPLATE, renderTemplate } from "../util/template.ts";
+import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { intInRange } from "./parsers.ts";
 
 export interface SendPlan {
-  url: string;
+  target: BrokerTarget;
   queue: string;
   persistent: boolean;
   window: number;
@@ -19,7 +20,7 @@ export interface SendPlan {
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: { url?: string; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
@@ -32,7 +33,7 @@ export function planSend(messages: string[], flags: { url?: string; queue: strin
       : flags.count !== undefined
         ? { kind: "count", template: messages[0] ?? DEFAULT_TEMPLATE, count: flags.count }
         : { kind: "messages", messages: messages.length > 0 ? messages : ["Hello World!"] };
-  return { url: resolveUrl(flags.url), queue: flags.queue, persistent: !flags.transient, window: flags.window, json: flags.json ?? false, source };
+  return { target: brokerTarget(flags), queue: flags.queue, persistent: !flags.transient, window: flags.window, json: flags.json ?? false, source };
 }
 
 function* templated(template: string, count: number): Generator<Buffer> {
@@ -47,10 +48,9 @@ async function* nonEmptyLines(path: string, skipped: { count: number }): AsyncGe
 }
 
 export function sendCommand() {
-  return new Command("send")
+  return withBrokerFlags(new Command("send"))
     .description("publish tasks: persistent and confirmed by the broker")
     .argument("[message...]", "task bodies, one task each (with --count: the body template, {i} = index)")
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-q, --queue <name>", "queue to send to", "task_queue")
     .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
@@ -71,7 +71,7 @@ export function sendCommand() {
           : plan.source.kind === "count"
             ? templated(plan.source.template, plan.source.count)
             : plan.source.messages.map((m) => Buffer.from(m));
-      const broker = await connect(plan.url, { name: "taskq send" });
+      const broker = await connect(plan.target, { name: "taskq send" });
       try {
         const result = await Promise.race([sendTasks(broker, bodies, { queue: plan.queue, persistent: plan.persistent, window: plan.window }), broker.lost.then((e) => Promise.reject(e))]);
         const rate = result.ms > 0 ? (result.sent / result.ms) * 1000 : 0;

@@ -1,8 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { accessSync, constants } from "node:fs";
-import { connect } from "../core/connection.ts";
+import { type BrokerTarget, connect } from "../core/connection.ts";
 import type { Handler } from "../core/task.ts";
-import { resolveUrl } from "../core/url.ts";
 import { type WorkerEvent, startWorker } from "../core/worker.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
 import { ExitCode, usageError } from "../errors.ts";
@@ -10,10 +9,11 @@ import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { LineWriter } from "../util/lineWriter.ts";
+import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { duration, intInRange } from "./parsers.ts";
 
 export interface WorkPlan {
-  url: string;
+  target: BrokerTarget;
   queue: string;
   prefetch: number;
   concurrency: number;
@@ -27,8 +27,7 @@ export interface WorkPlan {
   killAfterMs: number;
 }
 
-type WorkFlags = {
-  url?: string;
+type WorkFlags = BrokerFlags & {
   queue: string;
   prefetch?: number;
   concurrency: number;
@@ -49,7 +48,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   const [file] = command;
   if (file !== undefined && !isRunnable(file)) throw usageError(`command not found or not executable: ${file}`);
   const plan: WorkPlan = {
-    url: resolveUrl(flags.url),
+    target: brokerTarget(flags),
     queue: flags.queue,
     prefetch: flags.prefetch ?? flags.concurrency,
     concurrency: flags.concurrency,
@@ -117,7 +116,7 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
 export async function runWork(plan: WorkPlan): Promise<number> {
   const handler: Handler =
     plan.command.length > 0 ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) }) : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
-  const broker = await connect(plan.url, { name: `taskq work ${process.pid}` });
+  const broker = await connect(plan.target, { name: `taskq work ${process.pid}` });
   let signals = 0;
   try {
     const worker = await startWorker(
@@ -156,10 +155,9 @@ export async function runWork(plan: WorkPlan): Promise<number> {
 }
 
 export function workCommand() {
-  return new Command("work")
+  return withBrokerFlags(new Command("work"))
     .description("consume tasks with manual acks: ack after the work, dead-letter on failure")
     .argument("[command...]", "run COMMAND per task (after --): body on stdin, exit 0 = done")
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL)")
     .option("-q, --queue <name>", "queue to consume", "task_queue")
     .option("-p, --prefetch <n>", "most unacked tasks at once (default: --concurrency)", intInRange(1, 65535))
     .option("-c, --concurrency <n>", "tasks run at once in this process", intInRange(1, 1000), 1)

@@ -1,44 +1,79 @@
 import * as amqp from "amqplib";
 import { hostname } from "node:os";
 import { ExitCode, TaskqError } from "../errors.ts";
+import { sleep } from "../util/clock.ts";
+import { RETRYABLE_CONNECT_ERRORS, backoffDelay } from "./backoff.ts";
 import { type BrokerAddress, brokerUnreachable, parseBrokerUrl, redact } from "./url.ts";
 
-export interface ConnectOptions {
-  /** Give up on an unreachable broker after this long. */
-  timeoutMs?: number;
-  /** Shown in the management UI's connection list. */
-  name?: string;
+/** Where the broker is and how to reach it, resolved once from flags. */
+export interface BrokerTarget {
+  url: string;
+  /** amqps: PEM contents. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Keep trying this long (retryable failures only) before giving up. */
+  connectTimeoutMs: number;
 }
 
 /** One open AMQP connection plus what taskq needs to report on it. */
 export interface Broker {
   readonly address: BrokerAddress;
   readonly model: amqp.ChannelModel;
-  /** Set when the connection closes on its own (broker gone, forced close). */
-  readonly lost: Promise<Error>;
+  /** Resolves when the connection closes on its own (broker gone, forced close). */
+  readonly lost: Promise<TaskqError>;
   close(): Promise<void>;
 }
 
-const REASONS: Record<string, string> = {
-  ECONNREFUSED: "connection refused (is RabbitMQ running?)",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host name lookup failed",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ECONNRESET: "connection reset",
-};
+/** A connection failure, with the key of RETRYABLE_CONNECT_ERRORS it falls under (if any). */
+export class ConnectError extends TaskqError {
+  constructor(
+    message: string,
+    readonly kind: string,
+  ) {
+    super(message, ExitCode.connect);
+  }
+  get retryable(): boolean {
+    return RETRYABLE_CONNECT_ERRORS.has(this.kind);
+  }
+}
 
-/** Opens a connection, turning every way it can fail into one clear TaskqError. */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<Broker> {
-  const address = parseBrokerUrl(url);
-  const timeoutMs = options.timeoutMs ?? 5000;
+export interface ConnectOptions {
+  /** Shown in the management UI's connection list. */
+  name?: string;
+  /** Called before each wait between attempts. */
+  onRetry?: (attempt: number, delayMs: number, error: ConnectError) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Connects, retrying refused or dropped attempts with jittered backoff until
+ * `target.connectTimeoutMs` has passed; a refused login or vhost fails at once.
+ */
+export async function connect(target: BrokerTarget | string, options: ConnectOptions = {}): Promise<Broker> {
+  const t: BrokerTarget = typeof target === "string" ? { url: target, connectTimeoutMs: 5000 } : target;
+  const deadline = Date.now() + t.connectTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectOnce(t, options.name, Math.max(1000, Math.min(5000, deadline - Date.now())));
+    } catch (err) {
+      if (!(err instanceof ConnectError) || !err.retryable || options.signal?.aborted) throw err;
+      const delay = backoffDelay(attempt);
+      if (Date.now() + delay >= deadline) throw err;
+      options.onRetry?.(attempt, delay, err);
+      await sleep(delay, options.signal);
+    }
+  }
+}
+
+async function connectOnce(target: BrokerTarget, name: string | undefined, timeoutMs: number): Promise<Broker> {
+  const address = parseBrokerUrl(target.url);
   let model: amqp.ChannelModel;
   try {
     model = await withTimeout(
-      amqp.connect(url, {
+      amqp.connect(target.url, {
         noDelay: true,
         timeout: timeoutMs,
-        clientProperties: { connection_name: options.name ?? `taskq@${hostname()}` },
+        ...(target.tls ?? {}),
+        clientProperties: { connection_name: name ?? `taskq@${hostname()}` },
       }),
       timeoutMs + 500,
     );
@@ -46,10 +81,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     throw connectError(address, err, timeoutMs);
   }
   let closing = false;
-  const lost = new Promise<Error>((resolve) => {
+  const lost = new Promise<TaskqError>((resolve) => {
     model.on("error", () => {});
     model.on("close", (err?: Error) => {
-      if (!closing) resolve(new TaskqError(`lost the connection to ${address.host}:${address.port}: ${redact(err?.message ?? "closed", address)}`));
+      if (!closing) resolve(new ConnectError(`lost the connection to ${address.host}:${address.port}: ${redact(err?.message ?? "closed", address)}`, "LOST"));
     });
   });
   return {
@@ -64,22 +99,37 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   };
 }
 
-function connectError(address: BrokerAddress, err: unknown, timeoutMs: number): TaskqError {
-  if (err instanceof TaskqError) return err;
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused (is RabbitMQ running?)",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ECONNRESET: "connection reset",
+  EPIPE: "connection reset",
+};
+
+function connectError(address: BrokerAddress, err: unknown, timeoutMs: number): ConnectError {
+  if (err instanceof ConnectError) return err;
   const e = err as NodeJS.ErrnoException;
   const message = redact(String(e?.message ?? err), address);
-  if (e?.code && REASONS[e.code]) return brokerUnreachable(address, REASONS[e.code] ?? e.code);
-  if (/ETIMEDOUT|timed out/i.test(message)) return brokerUnreachable(address, `no answer within ${timeoutMs / 1000}s`);
+  const unreachable = (reason: string, kind: string) => new ConnectError(brokerUnreachable(address, reason).message, kind);
+  if (e?.code && REASONS[e.code]) return unreachable(REASONS[e.code] ?? e.code, e.code);
+  if (/ETIMEDOUT|timed out/i.test(message)) return unreachable(`no answer within ${timeoutMs / 1000}s`, "ETIMEDOUT");
   if (/ACCESS_REFUSED|403/.test(message)) {
-    return new TaskqError(`the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`, ExitCode.connect);
+    return new ConnectError(`the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`, "ACCESS_REFUSED");
   }
   if ((/NOT_ALLOWED|530/.test(message) && /vhost/i.test(message)) || /Expected ConnectionOpenOk/.test(message)) {
-    return new TaskqError(`the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`, ExitCode.connect);
+    return new ConnectError(`the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`, "NOT_ALLOWED");
   }
-  if (/socket closed|ECONNRESET|Unexpected close/i.test(message)) {
-    return brokerUnreachable(address, `the connection closed during the handshake (${message}); is this an AMQP port, and TLS where needed?`);
+  if (/CONNECTION_FORCED|320/.test(message)) return unreachable(`the broker closed the connection (${message})`, "CONNECTION_FORCED");
+  if (/certificate|self.signed|SSL|TLS|unable to verify|ERR_TLS/i.test(message) || /^ERR_SSL|^ERR_TLS|CERT/.test(e?.code ?? "")) {
+    return unreachable(`TLS failed: ${message}${e?.code ? ` (${e.code})` : ""}; check --ca, --cert and --key`, "TLS");
   }
-  return brokerUnreachable(address, message);
+  if (/socket closed|Unexpected close|Socket closed abruptly/i.test(message)) {
+    return unreachable(`the connection closed during the handshake (${message}); is this an AMQP port, and TLS where needed?`, "HANDSHAKE");
+  }
+  return unreachable(message, "OTHER");
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -189,7 +189,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     clearInterval(idleTimer);
     aborter.abort();
     emit({ type: "closed" });
-    rejectDone(err instanceof TaskqError ? err : new TaskqError(err.message));
+    rejectDone(err);
   });
 
   return {

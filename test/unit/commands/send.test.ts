@@ -4,7 +4,7 @@ import { expectUsageError } from "../usage-error.ts";
 
 type SendFlags = Parameters<typeof planSend>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: SendFlags = { url: URL, queue: "task_queue", window: 1024 };
+const base: SendFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", window: 1024 };
 
 describe("planSend conflicts", () => {
   test.each<[string, string[], Partial<SendFlags>, string]>([
@@ -48,8 +48,8 @@ describe("planSend plans", () => {
   });
 
   test("copies url, queue, window and json through", () => {
-    expect(planSend(["x"], { url: URL, queue: "jobs", window: 7, json: true })).toEqual({
-      url: URL,
+    expect(planSend(["x"], { ...base, queue: "jobs", window: 7, json: true })).toEqual({
+      target: { url: URL, connectTimeoutMs: 5000 },
       queue: "jobs",
       persistent: true,
       window: 7,

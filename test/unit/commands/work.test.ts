@@ -5,7 +5,7 @@ import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: WorkFlags = { url: URL, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000 };
+const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000 };
 const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
 
 describe("planWork prefetch", () => {
@@ -62,7 +62,7 @@ describe("planWork command", () => {
 describe("planWork options", () => {
   test("the whole plan for plain flags", () => {
     expect(planWork([], { ...base, queue: "jobs", concurrency: 2, dotMs: 1000 }, false)).toEqual({
-      url: URL,
+      target: { url: URL, connectTimeoutMs: 5000 },
       queue: "jobs",
       prefetch: 2,
       concurrency: 2,
