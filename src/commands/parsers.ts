@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { TaskqError } from "../errors.ts";
+import type { QueueType } from "../core/queue.ts";
 import { parseDuration } from "../util/duration.ts";
 
 /** A commander argument parser for whole numbers in [min, max]. */
@@ -10,6 +11,12 @@ export function intInRange(min: number, max = 1_000_000_000) {
     if (value < min || value > max) throw new InvalidArgumentError(`must be from ${min} to ${max}, got ${value}.`);
     return value;
   };
+}
+
+/** A commander argument parser for `--queue-type`. */
+export function queueType(text: string): QueueType {
+  if (text === "classic" || text === "quorum") return text;
+  throw new InvalidArgumentError(`expected classic or quorum, got '${text}'.`);
 }
 
 /** A commander argument parser for durations (`500ms`, `2s`). */

@@ -3,12 +3,13 @@ import { access } from "node:fs/promises";
 import { connect } from "../core/connection.ts";
 import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
+import type { QueueType } from "../core/queue.ts";
 import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { fileLines } from "../util/lines.ts";
 import { DEFAULT_TEMPLATE, renderTemplate } from "../util/template.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
-import { intInRange } from "./parsers.ts";
+import { duration, intInRange, queueType } from "./parsers.ts";
 
 export interface SendPlan {
   target: BrokerTarget;
@@ -16,11 +17,13 @@ export interface SendPlan {
   persistent: boolean;
   window: number;
   json: boolean;
+  queueType: QueueType;
+  reconnectTimeoutMs: number;
   source: { kind: "messages"; messages: string[] } | { kind: "count"; template: string; count: number } | { kind: "file"; path: string };
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: BrokerFlags & { queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
@@ -33,7 +36,16 @@ export function planSend(messages: string[], flags: BrokerFlags & { queue: strin
       : flags.count !== undefined
         ? { kind: "count", template: messages[0] ?? DEFAULT_TEMPLATE, count: flags.count }
         : { kind: "messages", messages: messages.length > 0 ? messages : ["Hello World!"] };
-  return { target: brokerTarget(flags), queue: flags.queue, persistent: !flags.transient, window: flags.window, json: flags.json ?? false, source };
+  return {
+    target: brokerTarget(flags),
+    queue: flags.queue,
+    persistent: !flags.transient,
+    window: flags.window,
+    json: flags.json ?? false,
+    queueType: flags.queueType ?? "classic",
+    reconnectTimeoutMs: flags.reconnectTimeout ?? 60_000,
+    source,
+  };
 }
 
 function* templated(template: string, count: number): Generator<Buffer> {
@@ -52,6 +64,8 @@ export function sendCommand() {
     .description("publish tasks: persistent and confirmed by the broker")
     .argument("[message...]", "task bodies, one task each (with --count: the body template, {i} = index)")
     .option("-q, --queue <name>", "queue to send to", "task_queue")
+    .option("--queue-type <type>", "declare the queue as classic (the tutorial's) or quorum (replicated)", queueType, "classic" as QueueType)
+    .option("--reconnect-timeout <duration>", "after losing the broker, keep trying this long, then exit 3", duration, 60_000)
     .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
@@ -73,13 +87,31 @@ export function sendCommand() {
             : plan.source.messages.map((m) => Buffer.from(m));
       const broker = await connect(plan.target, { name: "taskq send" });
       try {
-        const result = await Promise.race([sendTasks(broker, bodies, { queue: plan.queue, persistent: plan.persistent, window: plan.window }), broker.lost.then((e) => Promise.reject(e))]);
+        const say = (line: string) => process.stderr.write(`taskq send: ${line}\n`);
+        const result = await sendTasks(broker, bodies, {
+          queue: plan.queue,
+          queueType: plan.queueType,
+          persistent: plan.persistent,
+          window: plan.window,
+          reconnect: () =>
+            connect(
+              { ...plan.target, connectTimeoutMs: plan.reconnectTimeoutMs },
+              { name: "taskq send", onRetry: (attempt, delayMs, err) => say(`${err.message}; retry ${attempt} in ${formatMs(delayMs)}`) },
+            ),
+          onEvent: (e) => {
+            if (e.type === "disconnected") say(`${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
+            else if (e.type === "reconnected") say(`reconnected; sending ${e.resending} unconfirmed task(s) again`);
+            else if (e.type === "blocked") say(`the broker blocks publishing (${e.reason}); waiting`);
+            else say("the broker lifted the block; publishing again");
+          },
+        });
         const rate = result.ms > 0 ? (result.sent / result.ms) * 1000 : 0;
         if (plan.json) {
-          console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), skippedBlankLines: skipped.count }));
+          console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), resent: result.resent, reconnects: result.reconnects, skippedBlankLines: skipped.count }));
         } else {
           const blank = skipped.count > 0 ? `, ${skipped.count} blank line(s) skipped` : "";
-          console.log(`sent ${result.sent} task(s) to '${plan.queue}' in ${formatMs(result.ms)} (${Math.round(rate)} tasks/s), all confirmed${plan.persistent ? "" : ", transient"}${blank}`);
+          const resent = result.reconnects > 0 ? `, ${result.resent} re-sent after ${result.reconnects} reconnect(s)` : "";
+          console.log(`sent ${result.sent} task(s) to '${plan.queue}' in ${formatMs(result.ms)} (${Math.round(rate)} tasks/s), all confirmed${plan.persistent ? "" : ", transient"}${resent}${blank}`);
         }
       } finally {
         await broker.close();

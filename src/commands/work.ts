@@ -3,6 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { type BrokerTarget, connect } from "../core/connection.ts";
 import type { Handler } from "../core/task.ts";
 import { type WorkerEvent, startWorker } from "../core/worker.ts";
+import type { QueueType } from "../core/queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
 import { ExitCode, usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
@@ -10,7 +11,7 @@ import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { LineWriter } from "../util/lineWriter.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
-import { duration, intInRange } from "./parsers.ts";
+import { duration, intInRange, queueType } from "./parsers.ts";
 
 export interface WorkPlan {
   target: BrokerTarget;
@@ -22,6 +23,8 @@ export interface WorkPlan {
   dotMs: number;
   json: boolean;
   command: string[];
+  queueType: QueueType;
+  reconnectTimeoutMs: number;
   retry: RetryPolicy;
   timeoutMs?: number;
   killAfterMs: number;
@@ -40,6 +43,8 @@ type WorkFlags = BrokerFlags & {
   retryMaxDelay: number;
   timeout?: number;
   killAfter: number;
+  queueType: QueueType;
+  reconnectTimeout: number;
 };
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
@@ -55,6 +60,8 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     dotMs: flags.dotMs,
     json: flags.json ?? false,
     command,
+    queueType: flags.queueType,
+    reconnectTimeoutMs: flags.reconnectTimeout,
     retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay },
     killAfterMs: flags.killAfter,
   };
@@ -107,6 +114,11 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
     } else if (event.type === "stopping") {
       out.flush();
       if (!plan.json && event.reason === "signal") err(" [*] Stopping: finishing the task(s) in flight (press CTRL+C again to quit at once)");
+    } else if (event.type === "disconnected") {
+      const inFlight = event.running > 0 ? `; ${event.running} task(s) in flight will be redelivered by the broker` : "";
+      err(` [!] ${event.error}${inFlight}; reconnecting`);
+    } else if (event.type === "reconnected") {
+      err(" [*] reconnected; consuming again");
     } else if (event.type === "closed") {
       out.flush();
     }
@@ -115,42 +127,50 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
 
 export async function runWork(plan: WorkPlan): Promise<number> {
   const handler: Handler =
-    plan.command.length > 0 ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) }) : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
-  const broker = await connect(plan.target, { name: `taskq work ${process.pid}` });
-  let signals = 0;
-  try {
-    const worker = await startWorker(
-      broker,
-      {
-        queue: plan.queue,
-        prefetch: plan.prefetch,
-        concurrency: plan.concurrency,
-        ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
-        ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
-        retry: plan.retry,
-        onEvent: reporter(plan),
-      },
-      handler,
+    plan.command.length > 0
+      ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) })
+      : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
+  const name = `taskq work ${process.pid}`;
+  const broker = await connect(plan.target, { name });
+  const reconnect = () =>
+    connect(
+      { ...plan.target, connectTimeoutMs: plan.reconnectTimeoutMs },
+      { name, onRetry: (attempt, delayMs, err) => process.stderr.write(` [!] ${err.message}; retry ${attempt} in ${formatMs(delayMs)}\n`) },
     );
-    const onSignal = () => {
-      signals++;
-      if (signals === 1) return worker.stop("signal");
-      worker.abort(); // kills handler children; the broker redelivers unacked tasks
-      process.exit(ExitCode.interrupted);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    try {
-      await worker.done;
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+  const worker = await startWorker(
+    broker,
+    {
+      queue: plan.queue,
+      queueType: plan.queueType,
+      prefetch: plan.prefetch,
+      concurrency: plan.concurrency,
+      ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
+      ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
+      retry: plan.retry,
+      reconnect,
+      onEvent: reporter(plan),
+    },
+    handler,
+  );
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) {
+      // A close the broker never answers must not hang the process.
+      setTimeout(() => process.exit(ExitCode.runtime), 60_000).unref();
+      return worker.stop("signal");
     }
+    worker.abort(); // kills handler children; the broker redelivers unacked tasks
+    process.exit(ExitCode.interrupted);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await worker.done;
     return ExitCode.ok;
   } finally {
-    // A close the broker never answers must not hang the process.
-    setTimeout(() => process.exit(ExitCode.runtime), 5000).unref();
-    await broker.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }
 
@@ -159,6 +179,8 @@ export function workCommand() {
     .description("consume tasks with manual acks: ack after the work, dead-letter on failure")
     .argument("[command...]", "run COMMAND per task (after --): body on stdin, exit 0 = done")
     .option("-q, --queue <name>", "queue to consume", "task_queue")
+    .option("--queue-type <type>", "declare the queues as classic (the tutorial's) or quorum (replicated)", queueType, "classic" as QueueType)
+    .option("--reconnect-timeout <duration>", "after losing the broker, keep trying this long, then exit 3", duration, 300_000)
     .option("-p, --prefetch <n>", "most unacked tasks at once (default: --concurrency)", intInRange(1, 65535))
     .option("-c, --concurrency <n>", "tasks run at once in this process", intInRange(1, 1000), 1)
     .option("--max-tasks <n>", "exit after N tasks", intInRange(1))

@@ -114,7 +114,10 @@ function connectError(address: BrokerAddress, err: unknown, timeoutMs: number): 
   const e = err as NodeJS.ErrnoException;
   const message = redact(String(e?.message ?? err), address);
   const unreachable = (reason: string, kind: string) => new ConnectError(brokerUnreachable(address, reason).message, kind);
-  if (e?.code && REASONS[e.code]) return unreachable(REASONS[e.code] ?? e.code, e.code);
+  if (e?.code && REASONS[e.code]) {
+    const hint = e.code === "ECONNRESET" && address.protocol === "amqp" ? " (a TLS-only port? try amqps://)" : "";
+    return unreachable(`${REASONS[e.code] ?? e.code}${hint}`, e.code);
+  }
   if (/ETIMEDOUT|timed out/i.test(message)) return unreachable(`no answer within ${timeoutMs / 1000}s`, "ETIMEDOUT");
   if (/ACCESS_REFUSED|403/.test(message)) {
     return new ConnectError(`the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`, "ACCESS_REFUSED");
@@ -123,6 +126,9 @@ function connectError(address: BrokerAddress, err: unknown, timeoutMs: number): 
     return new ConnectError(`the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`, "NOT_ALLOWED");
   }
   if (/CONNECTION_FORCED|320/.test(message)) return unreachable(`the broker closed the connection (${message})`, "CONNECTION_FORCED");
+  if (/WRONG_VERSION_NUMBER/.test(`${message} ${e?.code ?? ""}`)) {
+    return unreachable(`TLS failed: the server did not answer with TLS; is ${address.port} an amqps port?`, "TLS");
+  }
   if (/certificate|self.signed|SSL|TLS|unable to verify|ERR_TLS/i.test(message) || /^ERR_SSL|^ERR_TLS|CERT/.test(e?.code ?? "")) {
     return unreachable(`TLS failed: ${message}${e?.code ? ` (${e.code})` : ""}; check --ca, --cert and --key`, "TLS");
   }

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Broker } from "./connection.ts";
 import type { Publisher, TaskProperties } from "./publisher.ts";
-import { deadQueueName, declareQueues } from "./queue.ts";
+import { type QueueType, deadQueueName, declareQueues } from "./queue.ts";
 import type { Outcome, Task } from "./task.ts";
 
 /** Headers a dead task carries to say why it died. */
@@ -27,12 +27,13 @@ export class DeadLetters {
   constructor(
     private readonly broker: Broker,
     private readonly publisher: Publisher,
+    private readonly queueType: QueueType = "classic",
   ) {}
 
   async move(task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<string> {
     const dead = deadQueueName(task.queue);
     if (!this.declared) {
-      await declareQueues(this.broker, [dead]);
+      await declareQueues(this.broker, [dead], this.queueType);
       this.declared = true;
     }
     const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = task.properties;

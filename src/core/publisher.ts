@@ -6,11 +6,20 @@ import { redact } from "./url.ts";
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
 
+/** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
+export interface Unconfirmed {
+  queue: string;
+  body: Buffer;
+  properties: TaskProperties;
+}
+
 export interface PublisherOptions {
   /** Most unconfirmed tasks at once; memory stays bounded by it. */
   window?: number;
   /** Delivery mode 2 (written to disk by the broker). Default true. */
   persistent?: boolean;
+  /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
+  onBlocked?: (reason: string | null) => void;
 }
 
 /**
@@ -22,6 +31,9 @@ export class Publisher {
   published = 0;
   confirmed = 0;
   private inflight = 0;
+  private seq = 0;
+  private readonly sentTasks = new Map<number, Unconfirmed>();
+  private blocked: Promise<void> | undefined;
   private failure: TaskqError | undefined;
   private waiters: Array<() => void> = [];
   private readonly window: number;
@@ -37,8 +49,30 @@ export class Publisher {
     channel.on("return", (msg) => {
       this.fail(`task ${msg.properties.messageId ?? ""} was unroutable: no queue '${msg.fields.routingKey}' took it`.replace("task  ", "a task "));
     });
-    channel.on("error", (err: Error) => this.fail(`the broker closed the publishing channel: ${redact(err.message, broker.address)}`));
+    channel.on("error", (err: Error) => {
+      const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
+      if (size) this.fail(`a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`);
+      else this.fail(`the broker closed the publishing channel: ${redact(err.message, broker.address)}`);
+    });
+    const model = broker.model;
+    const onBlock = (reason: string) => {
+      if (this.blocked) return;
+      options.onBlocked?.(reason);
+      this.blocked = new Promise<void>((resolve) => {
+        const lift = () => {
+          this.blocked = undefined;
+          model.off("unblocked", lift);
+          channel.off("close", lift);
+          options.onBlocked?.(null);
+          resolve();
+        };
+        model.on("unblocked", lift);
+        channel.on("close", lift);
+      });
+    };
+    model.on("blocked", onBlock);
     channel.on("close", () => {
+      model.off("blocked", onBlock);
       if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`);
       this.wakeAll();
     });
@@ -55,21 +89,58 @@ export class Publisher {
    */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.inflight >= this.window) return this.publishLater(queue, body, properties);
+    if (this.inflight >= this.window || this.blocked) return this.publishLater(queue, body, properties);
     this.inflight++;
     this.published++;
-    const ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(properties.messageId));
-    return ok ? undefined : new Promise<void>((resolve) => this.channel.once("drain", resolve));
+    const seq = ++this.seq;
+    this.sentTasks.set(seq, { queue, body, properties });
+    let ok: boolean;
+    try {
+      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(seq, properties.messageId));
+    } catch (err) {
+      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`);
+      throw this.failure;
+    }
+    return ok ? undefined : this.drained();
+  }
+
+  /** Resolves on 'drain', or when the channel closes (then the next publish throws). */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.channel.off("drain", done);
+        this.channel.off("close", done);
+        resolve();
+      };
+      this.channel.on("drain", done);
+      this.channel.on("close", done);
+    });
+  }
+
+  /** Tasks published and not confirmed, oldest first (to publish again after a reconnect). */
+  pendingTasks(): Unconfirmed[] {
+    return [...this.sentTasks.values()];
   }
 
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties): Promise<void> {
-    while (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+    for (;;) {
+      if (this.blocked && !this.failure) await this.blocked;
+      else if (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+      else break;
+    }
     await this.publish(queue, body, properties);
   }
 
-  private onConfirm(messageId: string | undefined) {
+  private onConfirm(seq: number, messageId: string | undefined) {
     return (err: unknown) => {
       this.inflight--;
+      if (err && (err as Error).message === "channel closed") {
+        // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
+        this.fail(`the publishing channel closed with task(s) unconfirmed`);
+        if (this.waiters.length > 0) this.wakeAll();
+        return;
+      }
+      this.sentTasks.delete(seq);
       if (err) this.fail(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
       else this.confirmed++;
       if (this.waiters.length > 0) this.wakeAll();

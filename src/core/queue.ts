@@ -7,6 +7,15 @@ import { redact } from "./url.ts";
 /** The dead-letter queue that goes with a work queue. */
 export const deadQueueName = (queue: string): string => `${queue}.dead`;
 
+/** classic: the tutorial's declaration (no arguments); quorum: replicated (x-queue-type). */
+export type QueueType = "classic" | "quorum";
+
+/** The arguments a taskq queue is declared with: none at all for classic, so pika's tutorial programs match. */
+export function queueArguments(type: QueueType, extra: Record<string, unknown> = {}): Record<string, unknown> | undefined {
+  const args = type === "quorum" ? { "x-queue-type": "quorum", ...extra } : { ...extra };
+  return Object.keys(args).length > 0 ? args : undefined;
+}
+
 export interface QueueInfo {
   name: string;
   messageCount: number;
@@ -15,12 +24,13 @@ export interface QueueInfo {
 
 /**
  * Declares a work queue exactly as the RabbitMQ tutorial does: durable, no
- * arguments. Programs that declare `task_queue` the tutorial's way can then
- * share it with taskq without a 406.
+ * arguments (unless quorum is asked for). Programs that declare `task_queue`
+ * the tutorial's way can then share it with taskq without a 406.
  */
-export async function declareQueue(broker: Broker, channel: Channel, queue: string): Promise<QueueInfo> {
+export async function declareQueue(broker: Broker, channel: Channel, queue: string, type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo> {
   try {
-    const ok = await channel.assertQueue(queue, { durable: true });
+    const args = queueArguments(type, extra);
+    const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
     return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
   } catch (err) {
     throw queueError(broker, queue, err);
@@ -28,11 +38,11 @@ export async function declareQueue(broker: Broker, channel: Channel, queue: stri
 }
 
 /** Declares on a throwaway channel, so a 406 cannot kill a channel in use. */
-export async function declareQueues(broker: Broker, queues: string[]): Promise<QueueInfo[]> {
+export async function declareQueues(broker: Broker, queues: string[], type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo[]> {
   const channel = quiet(await broker.model.createChannel());
   try {
     const infos: QueueInfo[] = [];
-    for (const queue of queues) infos.push(await declareQueue(broker, channel, queue));
+    for (const queue of queues) infos.push(await declareQueue(broker, channel, queue, type, extra));
     return infos;
   } finally {
     await channel.close().catch(() => {});

@@ -1,7 +1,6 @@
 import type { Broker } from "./connection.ts";
-import { quiet } from "./connection.ts";
 import type { Publisher, TaskProperties } from "./publisher.ts";
-import { queueError } from "./queue.ts";
+import { type QueueType, declareQueues } from "./queue.ts";
 import { ATTEMPT_HEADER, type Task } from "./task.ts";
 
 /** Header saying why the last attempt failed. */
@@ -24,6 +23,7 @@ export class Retries {
   constructor(
     private readonly broker: Broker,
     private readonly publisher: Publisher,
+    private readonly queueType: QueueType = "classic",
   ) {}
 
   /** Publishes the retry copy and waits for its confirm; the caller then acks the original. */
@@ -44,13 +44,6 @@ export class Retries {
   }
 
   private async declare(queue: string, target: string): Promise<void> {
-    const channel = quiet(await this.broker.model.createChannel());
-    try {
-      await channel.assertQueue(queue, { durable: true, arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target } });
-    } catch (err) {
-      throw queueError(this.broker, queue, err);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    await declareQueues(this.broker, [queue], this.queueType, { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target });
   }
 }

@@ -1,55 +1,123 @@
 import { randomBytes } from "node:crypto";
+import { now, sleep } from "../util/clock.ts";
 import type { Broker } from "./connection.ts";
-import { Publisher } from "./publisher.ts";
-import { declareQueues } from "./queue.ts";
-import { now } from "../util/clock.ts";
+import { Publisher, type Unconfirmed } from "./publisher.ts";
+import { type QueueType, declareQueues } from "./queue.ts";
+import { redact } from "./url.ts";
 
 export interface SendOptions {
   queue: string;
+  queueType?: QueueType;
   /** Delivery mode 2. Default true. */
   persistent?: boolean;
   /** Most unconfirmed tasks at once. */
   window?: number;
   /** Called after each task is handed to the broker (not yet confirmed). */
   onPublished?: (index: number, messageId: string, at: number) => void;
+  /** How to connect again when the connection drops; without it, a drop fails the send. */
+  reconnect?: () => Promise<Broker>;
+  onEvent?: (event: SendEvent) => void;
 }
+
+export type SendEvent =
+  | { type: "disconnected"; error: string; unconfirmed: number }
+  | { type: "reconnected"; resending: number }
+  | { type: "blocked"; reason: string }
+  | { type: "unblocked" };
 
 export interface SendResult {
   /** Tasks the broker confirmed: all of them, or `sendTasks` throws. */
   sent: number;
+  /** Publishes repeated after a reconnect (unconfirmed when the connection dropped). */
+  resent: number;
+  reconnects: number;
   ms: number;
+}
+
+/** The connection's own error when it went away (worth reconnecting); undefined for a refusal. */
+async function connectionLost(broker: Broker): Promise<Error | undefined> {
+  return Promise.race([broker.lost, sleep(250).then(() => undefined)]);
 }
 
 /**
  * Publishes every body as one persistent task and resolves once the broker has
  * confirmed them all. Each task gets a unique message id and a timestamp.
+ * With `reconnect`, tasks unconfirmed when the connection dropped are
+ * published again on the new one (at-least-once; same message ids).
  */
 export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | AsyncIterable<Buffer>, options: SendOptions): Promise<SendResult> {
-  await declareQueues(broker, [options.queue]);
-  const publisher = await Publisher.open(broker, { window: options.window ?? 1024, persistent: options.persistent ?? true });
   const prefix = randomBytes(6).toString("hex");
   const started = now();
+  const sync = Symbol.iterator in bodies;
+  const iterator = sync ? (bodies as Iterable<Buffer>)[Symbol.iterator]() : (bodies as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const emit = options.onEvent ?? (() => {});
+  let current = broker;
+  let carried: Unconfirmed[] = [];
+  let confirmed = 0;
+  let resent = 0;
+  let reconnects = 0;
+  let index = 0;
   try {
-    let index = 0;
-    const one = (body: Buffer): Promise<void> | undefined => {
-      index++;
-      const messageId = `${prefix}-${index}`;
-      const wait = publisher.publish(options.queue, body, { messageId, timestamp: Math.floor(Date.now() / 1000) });
-      options.onPublished?.(index, messageId, now());
-      return wait;
-    };
-    // Sync sources (templates, the bench) skip an await per task unless the window is full.
-    if (Symbol.iterator in bodies) {
-      for (const body of bodies) {
-        const wait = one(body);
-        if (wait) await wait;
-      }
-    } else {
-      for await (const body of bodies) await one(body);
-    }
-    await publisher.flush();
-    return { sent: publisher.confirmed, ms: now() - started };
+    return await publishAll();
   } finally {
-    await publisher.close();
+    if (current !== broker) await current.close();
+  }
+
+  async function publishAll(): Promise<SendResult> {
+  for (;;) {
+    let publisher: Publisher | undefined;
+    let inHand: Unconfirmed | undefined;
+    const send = async (task: Unconfirmed) => {
+      inHand = task;
+      const wait = (publisher as Publisher).publish(task.queue, task.body, task.properties);
+      if (wait) await wait;
+      inHand = undefined;
+    };
+    try {
+      await declareQueues(current, [options.queue], options.queueType);
+      publisher = await Publisher.open(current, {
+        window: options.window ?? 1024,
+        persistent: options.persistent ?? true,
+        onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
+      });
+      while (carried.length > 0) {
+        await send(carried[0] as Unconfirmed);
+        carried.shift();
+        resent++;
+      }
+      for (;;) {
+        const next = sync ? (iterator as Iterator<Buffer>).next() : await (iterator as AsyncIterator<Buffer>).next();
+        if (next.done) break;
+        index++;
+        const messageId = `${prefix}-${index}`;
+        const task: Unconfirmed = { queue: options.queue, body: next.value, properties: { messageId, timestamp: Math.floor(Date.now() / 1000) } };
+        inHand = task;
+        const wait = publisher.publish(task.queue, task.body, task.properties);
+        options.onPublished?.(index, messageId, now());
+        if (wait) await wait;
+        inHand = undefined;
+      }
+      await publisher.flush();
+      confirmed += publisher.confirmed;
+      return { sent: confirmed, resent, reconnects, ms: now() - started };
+    } catch (err) {
+      const lost = options.reconnect ? await connectionLost(current) : undefined;
+      if (!options.reconnect || !lost) throw err;
+      const pending = publisher ? publisher.pendingTasks() : [];
+      const stray = inHand as Unconfirmed | undefined;
+      // Same body buffer = same task (the publisher keeps its own record of each).
+      const has = (list: Unconfirmed[], t: Unconfirmed) => list.some((p) => p.body === t.body);
+      carried = [...pending, ...carried.filter((t) => !has(pending, t))];
+      if (stray && !has(carried, stray)) carried.push(stray);
+      confirmed += publisher?.confirmed ?? 0;
+      emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: carried.length });
+      await current.close();
+      current = await options.reconnect();
+      reconnects++;
+      emit({ type: "reconnected", resending: carried.length });
+    } finally {
+      await publisher?.close();
+    }
+  }
   }
 }

@@ -1,18 +1,15 @@
-import type { Channel, ConsumeMessage } from "amqplib";
-import { TaskqError } from "../errors.ts";
-import { type Broker, quiet } from "./connection.ts";
-import { Acker } from "./acker.ts";
-import { DeadLetters } from "./deadletter.ts";
-import { Retries } from "./retries.ts";
+import type { ConsumeMessage } from "amqplib";
+import { now } from "../util/clock.ts";
+import type { Broker } from "./connection.ts";
+import type { QueueType } from "./queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
-import { Publisher } from "./publisher.ts";
-import { declareQueue } from "./queue.ts";
+import { Session } from "./session.ts";
 import { type Handler, type Outcome, type Task, taskFromMessage } from "./task.ts";
 import { redact } from "./url.ts";
-import { now } from "../util/clock.ts";
 
 export interface WorkerOptions {
   queue: string;
+  queueType?: QueueType;
   /** Most unacked tasks the broker hands this worker (basic.qos). */
   prefetch: number;
   /** Most tasks run at once. */
@@ -23,6 +20,8 @@ export interface WorkerOptions {
   idleExitMs?: number;
   /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
   retry?: RetryPolicy;
+  /** How to connect again after the connection is lost; without it a lost connection ends the worker. */
+  reconnect?: () => Promise<Broker>;
   onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -33,6 +32,8 @@ export type WorkerEvent =
   | { type: "ready"; queue: string; prefetch: number; concurrency: number }
   | { type: "start"; task: Task; at: number }
   | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
+  | { type: "disconnected"; error: string; running: number }
+  | { type: "reconnected" }
   | { type: "stopping"; reason: StopReason }
   | { type: "closed" };
 
@@ -41,6 +42,8 @@ export interface WorkerSummary {
   failed: number;
   retried: number;
   requeued: number;
+  lost: number;
+  reconnects: number;
   reason: StopReason;
 }
 
@@ -52,26 +55,26 @@ export interface WorkerHandle {
   readonly done: Promise<WorkerSummary>;
 }
 
+type Settled = { settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string };
+
 /**
  * Consumes `queue` with manual acks: a task is acked only after its handler
- * succeeded; a failed task goes to `<queue>.dead` (confirmed) and is then acked.
+ * succeeded; a failed one is retried later or moved to `<queue>.dead`, each
+ * confirmed before the original is acked. With `reconnect`, a lost connection
+ * is opened again and consuming resumes; tasks of the lost one are left to
+ * the broker to redeliver.
  */
 export async function startWorker(broker: Broker, options: WorkerOptions, handler: Handler): Promise<WorkerHandle> {
   const emit = options.onEvent ?? (() => {});
-  const channel: Channel = quiet(await broker.model.createChannel());
-  await declareQueue(broker, channel, options.queue);
-  await channel.prefetch(options.prefetch);
-  const publisher = await Publisher.open(broker, { window: 64 });
-  const deadLetters = new DeadLetters(broker, publisher);
-  const retries = new Retries(broker, publisher);
   const policy = options.retry ?? DEFAULT_RETRY;
+  const queueType = options.queueType ?? "classic";
   const aborter = new AbortController();
-  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, reason: "signal" };
-  const pending: ConsumeMessage[] = [];
+  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+  let session: Session;
   let running = 0;
   let started = 0;
   let stopping = false;
-  let channelOpen = true;
+  let finished = false;
   let lastActivity = now();
   let resolveDone!: (s: WorkerSummary) => void;
   let rejectDone!: (e: Error) => void;
@@ -79,46 +82,48 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     resolveDone = res;
     rejectDone = rej;
   });
-  channel.on("close", () => {
-    channelOpen = false;
-  });
 
-  const acker = new Acker(channel, () => channelOpen);
-  const requeue = (msg: ConsumeMessage) => {
-    acker.requeue(msg);
+  const requeue = (s: Session, msg: ConsumeMessage) => {
+    s.acker.requeue(msg);
     summary.requeued++;
   };
 
-  const settle = async (msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<{ settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string }> => {
-    if (!channelOpen) return { settled: "lost", error: "the channel that delivered it is closed; the broker will redeliver it" };
+  const lostResult = (what: string): Settled => {
+    summary.lost++;
+    return { settled: "lost", error: `${what}, but the connection that delivered it is gone; the broker will redeliver it` };
+  };
+
+  const settle = async (s: Session, msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<Settled> => {
+    if (!s.open) return lostResult("finished");
     if (outcome.ok) {
       // Batch with other acks when more local work is queued; else ack at once.
-      acker.ack(msg, pending.length > 0);
+      s.acker.ack(msg, s.pending.length > 0);
       summary.done++;
       return { settled: "acked" };
     }
     const decision = decide(outcome, task.attempt, policy);
     try {
       if (decision.action === "retry") {
-        await retries.schedule(task, decision.levelMs, decision.delayMs, decision.nextAttempt, outcome.reason);
-        if (!channelOpen) return { settled: "lost", error: "channel closed after scheduling the retry; the broker will redeliver it" };
-        acker.ack(msg, false);
+        await s.retries.schedule(task, decision.levelMs, decision.delayMs, decision.nextAttempt, outcome.reason);
+        if (!s.open) return lostResult("retry scheduled");
+        s.acker.ack(msg, false);
         summary.retried++;
         return { settled: "retry", retryInMs: decision.delayMs };
       }
-      const deadQueue = await deadLetters.move(task, outcome);
-      if (!channelOpen) return { settled: "lost", deadQueue, error: "channel closed after dead-lettering; the broker will redeliver it" };
-      acker.ack(msg, false);
+      const deadQueue = await s.deadLetters.move(task, outcome);
+      if (!s.open) return lostResult("dead-lettered");
+      s.acker.ack(msg, false);
       summary.failed++;
       return { settled: "dead", deadQueue, error: decision.why };
     } catch (err) {
+      if (!s.open) return lostResult("failed");
       // Could not park it: give it back rather than lose it.
-      requeue(msg);
-      return { settled: "requeued", error: redact(String((err as Error).message), broker.address) };
+      requeue(s, msg);
+      return { settled: "requeued", error: redact(String((err as Error).message), s.broker.address) };
     }
   };
 
-  const run = (msg: ConsumeMessage) => {
+  const run = (s: Session, msg: ConsumeMessage) => {
     running++;
     started++;
     if (options.maxTasks !== undefined && started >= options.maxTasks) stop("max-tasks");
@@ -127,7 +132,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     emit({ type: "start", task, at: startedAt });
     handler(task, aborter.signal)
       .catch((err: unknown): Outcome => ({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }))
-      .then((outcome) => settle(msg, task, outcome).then((s) => emit({ type: "finish", task, outcome, startedAt, at: now(), ...s })))
+      .then((outcome) => settle(s, msg, task, outcome).then((r) => emit({ type: "finish", task, outcome, startedAt, at: now(), ...r })))
       .finally(() => {
         running--;
         lastActivity = now();
@@ -137,33 +142,71 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   };
 
   const pump = () => {
-    while (!stopping && running < options.concurrency && pending.length > 0) run(pending.shift() as ConsumeMessage);
+    const s = session;
+    while (!stopping && s.open && running < options.concurrency && s.pending.length > 0) run(s, s.pending.shift() as ConsumeMessage);
   };
 
-  const { consumerTag } = await channel.consume(
-    options.queue,
-    (msg) => {
+  const begin = async (b: Broker): Promise<void> => {
+    const s = await Session.open(b, options.queue, options.prefetch, queueType);
+    session = s;
+    void s.lost().then((err) => onLost(s, err));
+    await s.consume(options.queue, (msg) => {
       if (msg === null) return stop("cancelled");
       lastActivity = now();
-      if (stopping) return requeue(msg);
-      acker.track(msg);
-      pending.push(msg);
+      if (stopping) return requeue(s, msg);
+      s.acker.track(msg);
+      s.pending.push(msg);
       pump();
-    },
-    { noAck: false },
-  );
-  emit({ type: "ready", queue: options.queue, prefetch: options.prefetch, concurrency: options.concurrency });
+    });
+  };
 
-  let finished = false;
+  const onLost = async (s: Session, err: Error) => {
+    if (finished || s !== session) return;
+    // Not started: the broker gives them to someone else.
+    s.pending.length = 0;
+    await s.broker.close();
+    if (stopping || !options.reconnect) {
+      if (stopping && running === 0) return void finish();
+      if (!options.reconnect) return fail(err);
+      return;
+    }
+    emit({ type: "disconnected", error: redact(err.message, s.broker.address), running });
+    try {
+      const fresh = await options.reconnect();
+      if (finished) return void (await fresh.close());
+      await begin(fresh);
+      summary.reconnects++;
+      emit({ type: "reconnected" });
+      if (stopping) stopConsuming();
+    } catch (e) {
+      fail(e as Error);
+    }
+  };
+
+  const fail = (err: Error) => {
+    if (finished) return;
+    finished = true;
+    clearInterval(idleTimer);
+    aborter.abort();
+    emit({ type: "closed" });
+    rejectDone(err);
+  };
+
   const finish = async () => {
     if (finished) return;
     finished = true;
     clearInterval(idleTimer);
-    acker.flush();
-    await publisher.close();
-    await channel.close().catch(() => {});
+    await session.close();
     emit({ type: "closed" });
     resolveDone(summary);
+  };
+
+  const stopConsuming = () => {
+    const s = session;
+    void s.cancel().then(() => {
+      for (const msg of s.pending.splice(0)) requeue(s, msg);
+      if (running === 0) void finish();
+    });
   };
 
   function stop(reason: StopReason) {
@@ -171,26 +214,22 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     stopping = true;
     summary.reason = reason;
     emit({ type: "stopping", reason });
-    const cancelled = channelOpen ? channel.cancel(consumerTag).catch(() => {}) : Promise.resolve();
-    void cancelled.then(() => {
-      for (const msg of pending.splice(0)) requeue(msg);
-      if (running === 0) void finish();
-    });
+    stopConsuming();
   }
 
   const idleTimer = setInterval(() => {
-    if (options.idleExitMs !== undefined && running === 0 && pending.length === 0 && now() - lastActivity >= options.idleExitMs) stop("idle");
+    if (options.idleExitMs !== undefined && running === 0 && session.pending.length === 0 && now() - lastActivity >= options.idleExitMs) stop("idle");
   }, Math.min(250, Math.max(10, (options.idleExitMs ?? 250) / 4)));
   if (options.idleExitMs === undefined) clearInterval(idleTimer);
 
-  void broker.lost.then((err) => {
-    if (finished) return;
-    finished = true;
+  try {
+    await begin(broker);
+  } catch (err) {
     clearInterval(idleTimer);
-    aborter.abort();
-    emit({ type: "closed" });
-    rejectDone(err);
-  });
+    await broker.close();
+    throw err;
+  }
+  emit({ type: "ready", queue: options.queue, prefetch: options.prefetch, concurrency: options.concurrency });
 
   return {
     stop,

@@ -54,8 +54,16 @@ describe("planSend plans", () => {
       persistent: true,
       window: 7,
       json: true,
+      queueType: "classic",
+      reconnectTimeoutMs: 60_000,
       source: { kind: "messages", messages: ["x"] },
     });
+  });
+
+  test("--queue-type and --reconnect-timeout are carried over", () => {
+    const plan = planSend(["x"], { ...base, queueType: "quorum", reconnectTimeout: 1234 });
+    expect(plan.queueType).toBe("quorum");
+    expect(plan.reconnectTimeoutMs).toBe(1234);
   });
 
   test("json is false unless asked for", () => {

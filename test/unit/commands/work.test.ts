@@ -5,7 +5,7 @@ import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000 };
+const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000, queueType: "classic", reconnectTimeout: 300_000 };
 const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
 
 describe("planWork prefetch", () => {
@@ -71,6 +71,8 @@ describe("planWork options", () => {
       command: [],
       retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 },
       killAfterMs: 5000,
+      queueType: "classic",
+      reconnectTimeoutMs: 300_000,
     });
   });
 

@@ -1,0 +1,71 @@
+import type { Channel, ConsumeMessage } from "amqplib";
+import { Acker } from "./acker.ts";
+import { type Broker, quiet } from "./connection.ts";
+import { DeadLetters } from "./deadletter.ts";
+import { Publisher } from "./publisher.ts";
+import { type QueueType, declareQueue } from "./queue.ts";
+import { Retries } from "./retries.ts";
+
+/**
+ * One connection's worth of consuming: its channel, its acks, its consumer.
+ * A task's ack belongs to the session that delivered it; when the session
+ * dies, its unacked tasks are the broker's to redeliver, never acked on the
+ * next session.
+ */
+export class Session {
+  open = true;
+  consumerTag = "";
+  /** Delivered, not yet started (prefetch beyond concurrency). */
+  readonly pending: ConsumeMessage[] = [];
+  readonly acker: Acker;
+  private closing = false;
+
+  private constructor(
+    readonly broker: Broker,
+    readonly channel: Channel,
+    readonly publisher: Publisher,
+    readonly deadLetters: DeadLetters,
+    readonly retries: Retries,
+  ) {
+    this.acker = new Acker(channel, () => this.open);
+  }
+
+  static async open(broker: Broker, queue: string, prefetch: number, queueType: QueueType): Promise<Session> {
+    const channel = quiet(await broker.model.createChannel());
+    await declareQueue(broker, channel, queue, queueType);
+    await channel.prefetch(prefetch);
+    const publisher = await Publisher.open(broker, { window: 64 });
+    return new Session(broker, channel, publisher, new DeadLetters(broker, publisher, queueType), new Retries(broker, publisher, queueType));
+  }
+
+  /** Resolves when the channel or the connection goes away without us closing it. */
+  lost(): Promise<Error> {
+    return Promise.race([
+      this.broker.lost,
+      // On a dropped connection the channel closes first: give the connection's reason a moment to win.
+      new Promise<Error>((resolve) =>
+        this.channel.on("close", () => !this.closing && setTimeout(() => resolve(new Error("the broker closed the consuming channel")), 100)),
+      ),
+    ]).then((err) => {
+      this.open = false;
+      return err;
+    });
+  }
+
+  async consume(queue: string, onMessage: (msg: ConsumeMessage | null) => void): Promise<void> {
+    this.consumerTag = (await this.channel.consume(queue, onMessage, { noAck: false })).consumerTag;
+  }
+
+  async cancel(): Promise<void> {
+    if (this.open && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.acker.flush();
+    this.open = false;
+    await this.publisher.close();
+    await this.channel.close().catch(() => {});
+    await this.broker.close();
+  }
+}
