@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { uniqueQueue, withChannel } from "../support/broker.ts";
+import { IsolatedNode, freePort } from "../support/node.ts";
+import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+
+const node = new IsolatedNode("faults", freePort(2));
+
+/** Message ids every worker reported done (JSON lines on stdout). */
+function doneIds(workers: TaskqProcess[]): Set<string> {
+  const ids = new Set<string>();
+  for (const w of workers) {
+    for (const line of w.stdout.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const r = JSON.parse(line) as { id: string; outcome: string };
+      if (r.outcome === "done") ids.add(r.id);
+    }
+  }
+  return ids;
+}
+
+async function waitUntil(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+describe("broker faults in the middle of send and work (isolated node)", () => {
+  beforeAll(() => node.start(), 90_000);
+  afterAll(() => node.wipe(), 90_000);
+
+  test.each([
+    ["2. a graceful restart", () => node.restart()],
+    ["3. kill -9 of the Erlang VM, then a start", async () => {
+      await node.kill();
+      await node.start();
+    }],
+  ])(
+    "%s: send exits 0 only with all 20000 confirmed, and every confirmed task is done",
+    async (_label, fault) => {
+      const env = { TASKQ_URL: node.url };
+      const queue = uniqueQueue("fault");
+      const workers = [0, 1].map(() => new TaskqProcess(["work", "-q", queue, "--json", "--prefetch", "10", "--reconnect-timeout", "90s"], env));
+      try {
+        await Promise.all(workers.map((w) => w.ready()));
+        const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--json", "--reconnect-timeout", "90s"], { env, timeoutMs: 150_000 });
+        // A small window keeps the send going for seconds: the fault lands mid-send and mid-work.
+        await Bun.sleep(300);
+        await fault();
+        const r = await send;
+        expect(r.code).toBe(0);
+        const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number; resent: number };
+        expect(summary.sent).toBe(20000);
+        expect(summary.reconnects).toBeGreaterThanOrEqual(1);
+        expect(r.stderr).toContain("reconnected");
+        await waitUntil(() => doneIds(workers).size >= 20000, 90_000, "all 20000 tasks done");
+        const ids = doneIds(workers);
+        const indexes = new Set([...ids].map((id) => Number(id.slice(id.lastIndexOf("-") + 1))));
+        for (let i = 1; i <= 20000; i++) expect(indexes.has(i)).toBe(true);
+        // The other worker may still be in its backoff when the tasks are all done.
+        await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "both workers to reconnect");
+        for (const w of workers) w.kill("SIGTERM");
+        expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+        expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+      } finally {
+        for (const w of workers) w.kill("SIGKILL");
+      }
+    },
+    200_000,
+  );
+
+  test(
+    "the broker never comes back: send and work give up after --reconnect-timeout with exit 3",
+    async () => {
+      const env = { TASKQ_URL: node.url };
+      const queue = uniqueQueue("fault-gone");
+      const worker = new TaskqProcess(["work", "-q", queue, "--reconnect-timeout", "2s"], env);
+      await worker.ready();
+      const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--reconnect-timeout", "2s"], { env, timeoutMs: 60_000 });
+      await Bun.sleep(300);
+      await node.stop();
+      const started = Date.now();
+      const r = await send;
+      expect(r.code).toBe(3);
+      expect(r.stdout).not.toContain("all confirmed"); // never reports tasks as sent that were not confirmed
+      expect(r.stderr).toMatch(/cannot reach the broker at 127\.0\.0\.1:\d+/);
+      expect(await worker.exited).toBe(3);
+      expect(worker.stderr).toMatch(/taskq: cannot reach the broker/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      await node.start();
+    },
+    120_000,
+  );
+});
