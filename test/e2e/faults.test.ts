@@ -71,6 +71,29 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
   );
 
   test(
+    "a memory alarm blocks publishing: send says so, waits, and finishes once the alarm clears",
+    async () => {
+      const env = { TASKQ_URL: node.url };
+      const queue = uniqueQueue("fault-blocked");
+      await node.ctl("set_vm_memory_high_watermark", "0.000001");
+      let send: TaskqProcess | undefined;
+      try {
+        send = new TaskqProcess(["send", "-q", queue, "--count", "50"], env);
+        await waitUntil(() => (send as TaskqProcess).stderr.includes("blocks publishing"), 20_000, "send to say it is blocked");
+        await Bun.sleep(500);
+        expect(send.proc.exitCode).toBeNull(); // waiting, not failing
+      } finally {
+        await node.ctl("set_vm_memory_high_watermark", "0.4");
+      }
+      expect(await send.exited).toBe(0);
+      expect(send.stderr).toContain("the broker lifted the block; publishing again");
+      expect(send.stdout).toContain("sent 50 task(s)");
+      expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(50);
+    },
+    60_000,
+  );
+
+  test(
     "the broker never comes back: send and work give up after --reconnect-timeout with exit 3",
     async () => {
       const env = { TASKQ_URL: node.url };

@@ -31,6 +31,7 @@ export class IsolatedNode {
   stop = () => broker("stop", this.name);
   kill = () => broker("kill", this.name);
   wipe = () => broker("wipe", this.name).catch(() => "");
+  ctl = (...args: string[]) => broker("ctl", this.name, ...args);
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
