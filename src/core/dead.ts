@@ -1,7 +1,7 @@
 import type { Channel, GetMessage, MessageProperties } from "amqplib";
 import { type Broker, quiet } from "./connection.ts";
 import { DEAD_HEADERS } from "./deadletter.ts";
-import { Publisher, type TaskProperties } from "./publisher.ts";
+import { Publisher, type TaskProperties, copyProperties } from "./publisher.ts";
 import { type QueueInfo, deadQueueName, declareQueues, queueError } from "./queue.ts";
 import { ATTEMPT_HEADER } from "./task.ts";
 
@@ -161,10 +161,8 @@ function deadTask(msg: GetMessage): DeadTask {
 
 /** The task's properties as first published, minus what marked it dead. */
 function requeueProperties(props: MessageProperties): TaskProperties {
-  const { headers, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = props;
-  const properties: TaskProperties = {};
-  for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
-  const left = Object.entries((headers ?? {}) as Record<string, unknown>).filter(([key]) => !STRIPPED_HEADERS.has(key));
+  const properties = copyProperties(props);
+  const left = Object.entries((props.headers ?? {}) as Record<string, unknown>).filter(([key]) => !STRIPPED_HEADERS.has(key));
   if (left.length > 0) properties.headers = Object.fromEntries(left);
   return properties;
 }

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Broker } from "./connection.ts";
-import type { Publisher, TaskProperties } from "./publisher.ts";
+import { type Publisher, copyProperties } from "./publisher.ts";
 import { type QueueType, deadQueueName, declareQueues } from "./queue.ts";
 import type { Outcome, Task } from "./task.ts";
 
@@ -36,9 +36,7 @@ export class DeadLetters {
       await declareQueues(this.broker, [dead], this.queueType);
       this.declared = true;
     }
-    const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = task.properties;
-    const properties: TaskProperties = {};
-    for (const [key, value] of Object.entries(kept)) if (value !== undefined) (properties as Record<string, unknown>)[key] = value;
+    const properties = copyProperties(task.properties);
     properties.headers = {
       ...task.headers,
       [DEAD_HEADERS.reason]: outcome.reason,

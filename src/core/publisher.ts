@@ -1,10 +1,22 @@
-import type { ConfirmChannel, Options } from "amqplib";
+import type { ConfirmChannel, MessageProperties, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
 import { redact } from "./url.ts";
 
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
+
+/**
+ * A received task's properties to publish a copy with (retry, dead letter,
+ * requeue): headers are the caller's to set; delivery mode comes from the
+ * publisher; user id (checked against the login) and expiry are dropped.
+ */
+export function copyProperties(props: MessageProperties): TaskProperties {
+  const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = props;
+  const properties: TaskProperties = {};
+  for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
+  return properties;
+}
 
 /** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
 export interface Unconfirmed {

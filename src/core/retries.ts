@@ -1,5 +1,5 @@
 import type { Broker } from "./connection.ts";
-import type { Publisher, TaskProperties } from "./publisher.ts";
+import { type Publisher, copyProperties } from "./publisher.ts";
 import { type QueueType, declareQueues } from "./queue.ts";
 import { ATTEMPT_HEADER, type Task } from "./task.ts";
 
@@ -33,9 +33,7 @@ export class Retries {
       await this.declare(queue, task.queue);
       this.declared.add(queue);
     }
-    const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = task.properties;
-    const properties: TaskProperties = {};
-    for (const [key, value] of Object.entries(kept)) if (value !== undefined) (properties as Record<string, unknown>)[key] = value;
+    const properties = copyProperties(task.properties);
     const { "x-death": _death, ...headers } = task.headers;
     properties.headers = { ...headers, [ATTEMPT_HEADER]: nextAttempt, [LAST_ERROR_HEADER]: reason };
     properties.expiration = String(delayMs);
