@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { oneLineError, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 interface Run {
   prefetch: number;
@@ -72,4 +72,49 @@ describe("taskq bench", () => {
     expect(r.code).toBe(2);
     expect(oneLineError(r.stderr)).toMatch(pattern);
   });
+
+  test(
+    "Ctrl+C stops the workers and deletes the bench queue",
+    async () => {
+      const bench = new TaskqProcess(["bench", "--tasks", "400", "--workers", "2", "--work", "50ms", "--prefetch", "1"]);
+      const deadline = Date.now() + 20_000;
+      while (!bench.stderr.includes("round: prefetch 1")) {
+        if (Date.now() > deadline) throw new Error(`bench did not start: ${bench.stderr}`);
+        await Bun.sleep(50);
+      }
+      await Bun.sleep(1500); // workers running, tasks in flight
+      const queues = async () => {
+        const p = Bun.spawn(["rabbitmqctl", "-q", "list_queues", "name", "--no-table-headers"], { stdout: "pipe", stderr: "ignore" });
+        const text = await new Response(p.stdout).text();
+        await p.exited;
+        return text.split("\n").filter((n) => n.startsWith("taskq-bench-"));
+      };
+      const workerPids = async () => {
+        const p = Bun.spawn(["pgrep", "-P", String(bench.pid)], { stdout: "pipe" });
+        const text = await new Response(p.stdout).text();
+        await p.exited;
+        return text.split("\n").filter(Boolean);
+      };
+      const mine = await queues();
+      expect(mine.length).toBeGreaterThanOrEqual(1);
+      const pids = await workerPids();
+      expect(pids.length).toBe(2);
+      bench.kill("SIGINT");
+      expect(await bench.exited).toBe(130);
+      expect(bench.stderr).toContain("taskq: bench interrupted");
+      const left = await queues();
+      for (const q of mine) expect(left).not.toContain(q);
+      const alive = (pid: string) => {
+        try {
+          process.kill(Number(pid), 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await Bun.sleep(200);
+      expect(pids.filter(alive)).toEqual([]);
+    },
+    60_000,
+  );
 });
