@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { brokerCounts, deleteQueues, drain, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import { brokerCounts, deleteQueues, drain, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
@@ -17,6 +17,12 @@ const worker = (args: string[], env: Record<string, string> = {}) => {
   procs.push(p);
   return p;
 };
+/**
+ * Note: for quorum queues `rabbitmqctl list_queues messages_ready` (brokerCounts) is refreshed only on the
+ * queue's tick (every few seconds), so it can be stale right after a consume; the passive declare's message
+ * count (readyCount) asks the leader and is exact. Once no consumer holds the queue, nothing can be unacked:
+ * readyCount 0 after the workers exited means every task was acked.
+ */
 afterAll(async () => {
   for (const p of procs) p.kill("SIGKILL");
   await deleteQueues(queues);
@@ -53,7 +59,7 @@ describe("--queue-type quorum (shared broker)", () => {
       ["one", 1, false],
       ["two", 1, false],
     ]);
-    expect(await brokerCounts(queue)).toEqual({ ready: 0, unacked: 0 });
+    expect(await readyCount(queue)).toBe(0); // the worker is gone: an unacked task would be ready again
   }, 30_000);
 
   test("a failing task is retried once, then dead in a quorum <queue>.dead (TASKQ_ATTEMPT 1, 2)", async () => {
@@ -73,8 +79,8 @@ describe("--queue-type quorum (shared broker)", () => {
     const dead = await drain(`${queue}.dead`);
     expect(dead.map((m) => m.content.toString())).toEqual(["fail x"]);
     expect(dead[0]?.properties.headers).toMatchObject({ "x-taskq-reason": "command exited with code 3", "x-taskq-attempts": 2, "x-taskq-exit-code": 3 });
-    expect(await brokerCounts(queue)).toEqual({ ready: 0, unacked: 0 });
-    expect(await brokerCounts(`${queue}.retry.100`)).toEqual({ ready: 0, unacked: 0 });
+    expect(await readyCount(queue)).toBe(0);
+    expect(await readyCount(`${queue}.retry.100`)).toBe(0);
   }, 30_000);
 
   test("SIGKILL a worker mid-task: the other gets it redelivered, TASKQ_ATTEMPT 2 (x-delivery-count)", async () => {
@@ -95,15 +101,16 @@ describe("--queue-type quorum (shared broker)", () => {
       ["B", "block first", true, 2],
     ]);
     expect(new Set(h.lines().map((l) => l.id)).size).toBe(1);
-    await waitFor(async () => {
-      const c = await brokerCounts(queue);
-      return c.ready === 0 && c.unacked === 0;
-    }, 10_000, "B's ack");
-    b.kill("SIGTERM");
+    b.kill("SIGTERM"); // B finishes and acks what it runs, then exits
     expect(await b.exited).toBe(0);
+    expect(await readyCount(queue)).toBe(0);
+    expect(h.lines()).toHaveLength(2); // nobody ran it a third time
   }, 30_000);
 
-  test("a redelivered task that then fails counts on: attempt 1 (killed), 2 (fails), 3 (retry), then dead", async () => {
+  // src bug: Retries.schedule copies the broker's x-delivery-count header into the retry copy, so the next
+  // delivery counts the redelivery twice (attempts 1, 2, 4; "failed 4 attempt(s) of 3"). Drop `.failing`
+  // once retries.ts/deadletter.ts strip x-delivery-count (diff in the helper report).
+  test.failing("a redelivered task that then fails counts on: attempt 1 (killed), 2 (fails), 3 (retry), then dead", async () => {
     // The retry copy must not carry the broker's x-delivery-count into the next round, or a redelivery is counted twice.
     const queue = q("qq-kill-fail", [100, 200]);
     const h = new TestHandler();
@@ -112,6 +119,7 @@ describe("--queue-type quorum (shared broker)", () => {
     expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", "block, then fail"])).code).toBe(0);
     await waitFor(() => h.lines().length === 1, 10_000, "A to start the task");
     a.kill("SIGKILL");
+    h.release(); // A's orphaned handler (own process group, holding A's output pipes) may end now
     await a.exited;
     const log = join(h.dir, "b.log");
     const script = `cat >/dev/null; echo "$TASKQ_REDELIVERED $TASKQ_ATTEMPT" >> '${log}'; exit 3`;
@@ -120,5 +128,48 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["1 2", "0 3"]);
     const dead = await drain(`${queue}.dead`);
     expect(dead.map((m) => m.properties.headers?.["x-taskq-attempts"])).toEqual([3]);
+  }, 30_000);
+
+  test("a queue that exists as classic: --queue-type quorum is a one-line 406 error (exit 1), and the reverse", async () => {
+    const classic = q("qq-406-classic");
+    expect((await runTaskq(["send", "-q", classic, "x"])).code).toBe(0);
+    for (const args of [["send", "-q", classic, "--queue-type", "quorum", "y"], ["work", "-q", classic, "--queue-type", "quorum", "--max-tasks", "1"]]) {
+      const r = await runTaskq(args);
+      expect(r.code).toBe(1);
+      const line = oneLineError(r.stderr);
+      expect(line).toStartWith("taskq: ");
+      expect(line).toContain(`queue '${classic}' already exists with other settings`);
+      expect(line).toContain("x-queue-type");
+    }
+    expect(await brokerCounts(classic)).toEqual({ ready: 1, unacked: 0 }); // classic: exact. "y" was not sent, "x" not taken
+    expect((await queueTypes()).get(classic)).toBe("classic");
+
+    const quorum = q("qq-406-quorum");
+    expect((await runTaskq(["send", "-q", quorum, "--queue-type", "quorum", "x"])).code).toBe(0);
+    const r = await runTaskq(["send", "-q", quorum, "y"]);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r.stderr)).toContain(`queue '${quorum}' already exists with other settings`);
+  }, 30_000);
+
+  // src bug: `dead requeue` declares the work queue classic (declareQueues(broker, [queue])), so on a
+  // quorum queue it fails with a 406 and moves nothing. Drop `.failing` once dead.ts declares passively.
+  test.failing("dead list and dead requeue work on quorum queues", async () => {
+    const queue = q("qq-dead");
+    expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", "exit 65"])).code).toBe(0);
+    const h = new TestHandler();
+    expect((await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h.command])).code).toBe(0);
+    const list = await runTaskq(["dead", "list", "-q", queue, "--json"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout.trim().split("\n").map((l) => JSON.parse(l).body)).toEqual(["exit 65"]);
+    const requeue = await runTaskq(["dead", "requeue", "-q", queue]);
+    expect(requeue.stderr).toBe("");
+    expect(requeue.code).toBe(0);
+    expect(requeue.stdout).toContain("moved 1 task(s)");
+    // Back with fresh attempts: no stale x-delivery-count from the listing's hand-back either.
+    const h2 = new TestHandler();
+    expect((await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h2.command])).code).toBe(0);
+    expect(h2.lines().map((l) => [l.body, l.redelivered, l.attempt])).toEqual([["exit 65", false, 1]]);
+    expect(await readyCount(queue)).toBe(0);
+    expect(await readyCount(`${queue}.dead`)).toBe(1); // dead again (exit 65)
   }, 30_000);
 });
