@@ -172,4 +172,24 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(await readyCount(queue)).toBe(0);
     expect(await readyCount(`${queue}.dead`)).toBe(1); // dead again (exit 65)
   }, 30_000);
+
+  // src bug (classic and quorum alike): a worker stopping at --max-tasks is handed one more task, which it
+  // requeues, so the next worker sees it redelivered, TASKQ_ATTEMPT 2 (quorum: x-delivery-count 1) though it
+  // never ran. Two causes: acks written straight to the socket (frames.ts) overtake the basic.cancel that
+  // amqplib queues a turn; and a delivery arriving with consume-ok runs before Session.consumerTag is set,
+  // so the stop cancels nothing. Drop `.failing` once both are fixed (diff in the helper report).
+  test.failing("--max-tasks N leaves the next task undelivered: the next worker sees it fresh (attempt 1)", async () => {
+    for (const type of ["classic", "quorum"]) {
+      for (let round = 0; round < 3; round++) {
+        const queue = q(`qq-max-tasks-${type}`);
+        const t = ["--queue-type", type];
+        expect((await runTaskq(["send", "-q", queue, ...t, "one", "two", "three", "four"])).code).toBe(0);
+        expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "1", "--", "sh", "-c", "cat >/dev/null"])).code).toBe(0);
+        expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "2"])).code).toBe(0);
+        const h = new TestHandler();
+        expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "1", ...h.command])).code).toBe(0);
+        expect(h.lines().map((l) => [type, l.body, l.redelivered, l.attempt])).toEqual([[type, "four", false, 1]]);
+      }
+    }
+  }, 60_000);
 });
