@@ -84,7 +84,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       if (r.end > lastEnd) lastEnd = r.end;
     };
     const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
-    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w)));
+    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.url }));
     await Promise.all(workers.map((w) => w.ready()));
 
     const bodies = function* () {

@@ -21,8 +21,8 @@ export class WorkerProcess {
   private stderr = "";
   private readonly finished: Promise<void>;
 
-  constructor(args: string[], onReport: (report: TaskReport) => void) {
-    this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  constructor(args: string[], onReport: (report: TaskReport) => void, env: Record<string, string> = {}) {
+    this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     this.finished = Promise.all([this.readLines(onReport), this.readStderr()]).then(() => {});
   }
 

@@ -2,7 +2,7 @@ import { Command } from "@commander-js/extra-typings";
 import { type RunResult, runRound } from "../bench/round.ts";
 import { jsonReport, medianRun, tableReport } from "../bench/report.ts";
 import { type Profile, parseProfile, taskDurations } from "../bench/workload.ts";
-import type { BrokerTarget } from "../core/connection.ts";
+import { type BrokerTarget, connect } from "../core/connection.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { duration, intInRange } from "./parsers.ts";
@@ -35,7 +35,8 @@ type BenchFlags = BrokerFlags & { workers: number; tasks: number; work: string; 
 
 export function planBench(flags: BenchFlags): BenchPlan {
   const target = brokerTarget(flags);
-  const workerArgs = ["--url", target.url, "--connect-timeout", String(flags.connectTimeout)];
+  // The URL goes to the workers in TASKQ_URL (round.ts), not in argv: anyone on the host can read argv (ps).
+  const workerArgs = ["--connect-timeout", String(flags.connectTimeout)];
   for (const [flag, path] of [["--ca", flags.ca], ["--cert", flags.cert], ["--key", flags.key]] as const) if (path) workerArgs.push(flag, path);
   return {
     target,
@@ -59,6 +60,8 @@ export async function runBench(plan: BenchPlan): Promise<number> {
   process.on("SIGTERM", onSignal);
   const runs: RunResult[] = [];
   const medians: RunResult[] = [];
+  // Fail fast, in one line, when the broker cannot be reached at all.
+  await (await connect(plan.target, { name: "taskq bench" })).close();
   try {
     for (const prefetch of plan.prefetches) {
       const mine: RunResult[] = [];

@@ -109,7 +109,7 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
               : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
         err(` [!] task ${event.task.messageId ?? "(no id)"} failed: ${event.outcome.reason}; ${where}`);
       } else if (event.settled === "lost") {
-        err(` [!] task ${event.task.messageId ?? "(no id)"} finished but ${event.error}`);
+        err(` [!] task ${event.task.messageId ?? "(no id)"} ${event.error}`);
       }
     } else if (event.type === "stopping") {
       out.flush();

@@ -58,6 +58,11 @@ export class Acker {
     }
   }
 
+  /** Call before cancelling the consumer: later acks must not overtake the cancel. */
+  queueBehind(): void {
+    this.writer.queueBehind();
+  }
+
   private forget(tag: number): void {
     const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
     if (i >= 0) this.outstanding.splice(i, 1);

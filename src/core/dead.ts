@@ -3,7 +3,7 @@ import { type Broker, quiet } from "./connection.ts";
 import { DEAD_HEADERS } from "./deadletter.ts";
 import { Publisher, type TaskProperties, copyProperties } from "./publisher.ts";
 import { type QueueInfo, deadQueueName, declareQueues, queueError } from "./queue.ts";
-import { ATTEMPT_HEADER } from "./task.ts";
+import { ATTEMPT_HEADER, DELIVERY_COUNT_HEADER } from "./task.ts";
 
 /** One task parked in `<queue>.dead`, with why it died (from its x-taskq-* headers). */
 export interface DeadTask {
@@ -45,7 +45,7 @@ export interface RequeueResult {
 const REQUEUE_BATCH = 100;
 
 /** Headers stripped from a task moved back, so it runs with a clean slate and fresh attempts. */
-const STRIPPED_HEADERS = new Set<string>([...Object.values(DEAD_HEADERS), ATTEMPT_HEADER]);
+const STRIPPED_HEADERS = new Set<string>([...Object.values(DEAD_HEADERS), ATTEMPT_HEADER, DELIVERY_COUNT_HEADER]);
 
 /**
  * Shows up to `limit` dead tasks of `<queue>.dead` without removing them: they
@@ -85,7 +85,8 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
   const deadQueue = deadQueueName(queue);
   const info = await checkQueueExists(broker, deadQueue);
   if (info === undefined) return { deadQueue, exists: false, moved: 0 };
-  await declareQueues(broker, [queue]);
+  // Passive when it exists: the work queue may be quorum, and a classic declare would be refused (406).
+  if ((await checkQueueExists(broker, queue)) === undefined) await declareQueues(broker, [queue]);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const publisher = await Publisher.open(broker, { window: REQUEUE_BATCH });
   let moved = 0;

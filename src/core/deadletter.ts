@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Broker } from "./connection.ts";
 import { type Publisher, copyProperties } from "./publisher.ts";
 import { type QueueType, deadQueueName, declareQueues } from "./queue.ts";
-import type { Outcome, Task } from "./task.ts";
+import { DELIVERY_COUNT_HEADER, type Outcome, type Task } from "./task.ts";
 
 /** Headers a dead task carries to say why it died. */
 export const DEAD_HEADERS = {
@@ -37,8 +37,9 @@ export class DeadLetters {
       this.declared = true;
     }
     const properties = copyProperties(task.properties);
+    const { [DELIVERY_COUNT_HEADER]: _count, ...headers } = task.headers;
     properties.headers = {
-      ...task.headers,
+      ...headers,
       [DEAD_HEADERS.reason]: outcome.reason,
       [DEAD_HEADERS.exitCode]: outcome.exitCode ?? null,
       [DEAD_HEADERS.signal]: outcome.signal ?? null,

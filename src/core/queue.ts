@@ -33,7 +33,7 @@ export async function declareQueue(broker: Broker, channel: Channel, queue: stri
     const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
     return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
   } catch (err) {
-    throw queueError(broker, queue, err);
+    throw queueError(broker, queue, err, type);
   }
 }
 
@@ -72,13 +72,13 @@ export async function deleteQueues(broker: Broker, queues: string[]): Promise<vo
 }
 
 /** Turns a broker refusal about a queue into a message that says what to do. */
-export function queueError(broker: Broker, queue: string, err: unknown): TaskqError {
+export function queueError(broker: Broker, queue: string, err: unknown, type: QueueType = "classic"): TaskqError {
   const text = redact(String((err as Error)?.message ?? err), broker.address);
   const code = (err as { code?: number })?.code;
   if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
     const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
     return new TaskqError(
-      `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it durable with no arguments, as the tutorial does: use another --queue, or delete the old one with 'rabbitmqctl delete_queue ${queue}' if nothing needs it`,
+      `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does"}: use another --queue${type === "quorum" ? " or --queue-type classic" : ""}, or delete the old one with 'rabbitmqctl delete_queue ${queue}' if nothing needs it`,
     );
   }
   if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);

@@ -1,7 +1,7 @@
 import type { Broker } from "./connection.ts";
 import { type Publisher, copyProperties } from "./publisher.ts";
 import { type QueueType, declareQueues } from "./queue.ts";
-import { ATTEMPT_HEADER, type Task } from "./task.ts";
+import { ATTEMPT_HEADER, DELIVERY_COUNT_HEADER, type Task } from "./task.ts";
 
 /** Header saying why the last attempt failed. */
 export const LAST_ERROR_HEADER = "x-taskq-last-error";
@@ -34,7 +34,7 @@ export class Retries {
       this.declared.add(queue);
     }
     const properties = copyProperties(task.properties);
-    const { "x-death": _death, ...headers } = task.headers;
+    const { "x-death": _death, [DELIVERY_COUNT_HEADER]: _count, ...headers } = task.headers;
     properties.headers = { ...headers, [ATTEMPT_HEADER]: nextAttempt, [LAST_ERROR_HEADER]: reason };
     properties.expiration = String(delayMs);
     await this.publisher.publishConfirmed(queue, task.body, properties);

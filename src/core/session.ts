@@ -1,4 +1,5 @@
 import type { Channel, ConsumeMessage } from "amqplib";
+import { randomBytes } from "node:crypto";
 import { Acker } from "./acker.ts";
 import { type Broker, quiet } from "./connection.ts";
 import { DeadLetters } from "./deadletter.ts";
@@ -53,11 +54,16 @@ export class Session {
   }
 
   async consume(queue: string, onMessage: (msg: ConsumeMessage | null) => void): Promise<void> {
-    this.consumerTag = (await this.channel.consume(queue, onMessage, { noAck: false })).consumerTag;
+    // Our own tag, known before the first delivery: amqplib runs the callback for deliveries that
+    // arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
+    this.consumerTag = `taskq-${randomBytes(8).toString("hex")}`;
+    await this.channel.consume(queue, onMessage, { noAck: false, consumerTag: this.consumerTag });
   }
 
   async cancel(): Promise<void> {
-    if (this.open && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => {});
+    if (!this.open || !this.consumerTag) return;
+    this.acker.queueBehind();
+    await this.channel.cancel(this.consumerTag).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -22,11 +22,14 @@ export type Handler = (task: Task, signal: AbortSignal) => Promise<Outcome>;
 /** Header taskq sets on a re-published task to carry its attempt count. */
 export const ATTEMPT_HEADER = "x-taskq-attempt";
 
+/** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
+export const DELIVERY_COUNT_HEADER = "x-delivery-count";
+
 export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
   const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
   // Quorum queues count deliveries; classic queues only say "delivered before".
-  const deliveries = toCount(headers["x-delivery-count"]);
+  const deliveries = toCount(headers[DELIVERY_COUNT_HEADER]);
   const attempt = deliveries !== undefined ? base + deliveries : base + (msg.fields.redelivered ? 1 : 0);
   return {
     body: msg.content,

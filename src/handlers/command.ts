@@ -5,6 +5,12 @@ import type { Handler, Outcome } from "../core/task.ts";
  * Runs `argv` once per task without a shell: the body on stdin, metadata in
  * TASKQ_* variables, output passed through. Exit 0 means done.
  */
+/** The worker's environment minus the broker URLs: they may hold a password a task need not see. */
+function handlerEnv(): Record<string, string | undefined> {
+  const { TASKQ_URL: _t, AMQP_URL: _a, ...env } = process.env;
+  return env;
+}
+
 export interface CommandOptions {
   /** Fail a task whose command runs longer: SIGTERM, then SIGKILL after `killAfterMs`. */
   timeoutMs?: number;
@@ -22,7 +28,7 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
         // and not the running task, which is left to finish.
         detached: true,
         env: {
-          ...process.env,
+          ...handlerEnv(),
           TASKQ_QUEUE: task.queue,
           TASKQ_MESSAGE_ID: task.messageId ?? "",
           TASKQ_REDELIVERED: task.redelivered ? "1" : "0",

@@ -107,10 +107,7 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(h.lines()).toHaveLength(2); // nobody ran it a third time
   }, 30_000);
 
-  // src bug: Retries.schedule copies the broker's x-delivery-count header into the retry copy, so the next
-  // delivery counts the redelivery twice (attempts 1, 2, 4; "failed 4 attempt(s) of 3"). Drop `.failing`
-  // once retries.ts/deadletter.ts strip x-delivery-count (diff in the helper report).
-  test.failing("a redelivered task that then fails counts on: attempt 1 (killed), 2 (fails), 3 (retry), then dead", async () => {
+  test("a redelivered task that then fails counts on: attempt 1 (killed), 2 (fails), 3 (retry), then dead", async () => {
     // The retry copy must not carry the broker's x-delivery-count into the next round, or a redelivery is counted twice.
     const queue = q("qq-kill-fail", [100, 200]);
     const h = new TestHandler();
@@ -151,9 +148,7 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(oneLineError(r.stderr)).toContain(`queue '${quorum}' already exists with other settings`);
   }, 30_000);
 
-  // src bug: `dead requeue` declares the work queue classic (declareQueues(broker, [queue])), so on a
-  // quorum queue it fails with a 406 and moves nothing. Drop `.failing` once dead.ts declares passively.
-  test.failing("dead list and dead requeue work on quorum queues", async () => {
+  test("dead list and dead requeue work on quorum queues", async () => {
     const queue = q("qq-dead");
     expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", "exit 65"])).code).toBe(0);
     const h = new TestHandler();
@@ -173,12 +168,7 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(await readyCount(`${queue}.dead`)).toBe(1); // dead again (exit 65)
   }, 30_000);
 
-  // src bug (classic and quorum alike): a worker stopping at --max-tasks is handed one more task, which it
-  // requeues, so the next worker sees it redelivered, TASKQ_ATTEMPT 2 (quorum: x-delivery-count 1) though it
-  // never ran. Two causes: acks written straight to the socket (frames.ts) overtake the basic.cancel that
-  // amqplib queues a turn; and a delivery arriving with consume-ok runs before Session.consumerTag is set,
-  // so the stop cancels nothing. Drop `.failing` once both are fixed (diff in the helper report).
-  test.failing("--max-tasks N leaves the next task undelivered: the next worker sees it fresh (attempt 1)", async () => {
+  test("--max-tasks N leaves the next task undelivered: the next worker sees it fresh (attempt 1)", async () => {
     for (const type of ["classic", "quorum"]) {
       for (let round = 0; round < 3; round++) {
         const queue = q(`qq-max-tasks-${type}`);

@@ -216,9 +216,7 @@ describe("the URL password never appears in any output", () => {
     expectNoSecret("work: lost connection", w);
   }, 30_000);
 
-  // src bug: bench hands the URL to its workers in argv (`work --url amqp://user:PASSWORD@...`), and any
-  // local user can read argv (ps, /proc/PID/cmdline). Drop `.failing` once bench passes it in TASKQ_URL.
-  test.failing("bench does not put the password in its workers' argv (ps)", async () => {
+  test("bench does not put the password in its workers' argv (ps)", async () => {
     const bench = new TaskqProcess(["bench", "--url", url, "--tasks", "400", "--workers", "2", "--prefetch", "1", "--work", "5ms"], { TASKQ_URL: undefined });
     procs.push(bench);
     const children = () =>
