@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { uniqueQueue, withChannel } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
+import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
 const node = new IsolatedNode("faults", freePort(2));
@@ -68,6 +69,35 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       }
     },
     200_000,
+  );
+
+  test(
+    "a task running across a restart is not acked on the new connection; the broker redelivers it",
+    async () => {
+      const env = { TASKQ_URL: node.url };
+      const queue = uniqueQueue("fault-lost");
+      const h = new TestHandler();
+      const worker = new TaskqProcess(["work", "-q", queue, "--reconnect-timeout", "60s", ...h.command], { ...env, WORKER: "w" });
+      try {
+        await worker.ready();
+        expect((await runTaskq(["send", "-q", queue, "block across the restart"], { env })).code).toBe(0);
+        await waitUntil(() => h.lines().length === 1, 10_000, "the task to start");
+        await node.restart();
+        await waitUntil(() => worker.stderr.includes("reconnected; consuming again"), 30_000, "the worker to reconnect");
+        h.release(); // the first run finishes now, on a connection that is gone
+        await waitUntil(() => h.lines().length === 2, 15_000, "the redelivery");
+        expect(worker.stderr).toMatch(/task \S+ finished, but the connection that delivered it is gone; the broker will redeliver it/);
+        const [first, second] = h.lines();
+        expect(second?.id).toBe(first?.id);
+        expect(second?.redelivered).toBe(true);
+        expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+        worker.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
+      } finally {
+        worker.kill("SIGKILL");
+      }
+    },
+    90_000,
   );
 
   test(
