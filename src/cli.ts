@@ -42,7 +42,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Lets piped output (e.g. `work --json` lines) reach the reader before exit. */
+async function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength > 0) await new Promise((resolve) => stream.once("drain", resolve));
+}
+
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
+  await Promise.race([Promise.all([drained(process.stdout), drained(process.stderr)]), Bun.sleep(2000)]);
   process.exit(code);
 }
