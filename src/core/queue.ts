@@ -49,19 +49,6 @@ export async function declareQueues(broker: Broker, queues: string[], type: Queu
   }
 }
 
-/** Counts of a queue that must already exist (passive declare). */
-export async function inspectQueue(broker: Broker, queue: string): Promise<QueueInfo> {
-  const channel = quiet(await broker.model.createChannel());
-  try {
-    const ok = await channel.checkQueue(queue);
-    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-  } catch (err) {
-    throw queueError(broker, queue, err);
-  } finally {
-    await channel.close().catch(() => {});
-  }
-}
-
 export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
   const channel = quiet(await broker.model.createChannel());
   try {
