@@ -6,6 +6,7 @@ import type { BrokerTarget } from "../core/connection.ts";
 import type { QueueType } from "../core/queue.ts";
 import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
+import { progressBar } from "../util/progress.ts";
 import { fileLines } from "../util/lines.ts";
 import { DEFAULT_TEMPLATE, renderTemplate } from "../util/template.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
@@ -17,13 +18,14 @@ export interface SendPlan {
   persistent: boolean;
   window: number;
   json: boolean;
+  quiet: boolean;
   queueType: QueueType;
   reconnectTimeoutMs: number;
   source: { kind: "messages"; messages: string[] } | { kind: "count"; template: string; count: number } | { kind: "file"; path: string };
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean; quiet?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
@@ -42,6 +44,7 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
     persistent: !flags.transient,
     window: flags.window,
     json: flags.json ?? false,
+    quiet: flags.quiet ?? false,
     queueType: flags.queueType ?? "classic",
     reconnectTimeoutMs: flags.reconnectTimeout ?? 60_000,
     source,
@@ -71,6 +74,7 @@ export function sendCommand() {
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
     .option("--window <n>", "most unconfirmed tasks in flight", intInRange(1, 100_000), 1024)
     .option("--json", "print the summary as JSON")
+    .option("--quiet", "no progress bar and no summary (errors still go to stderr)")
     .action(async (messages, flags) => {
       const plan = planSend(messages, flags);
       const skipped = { count: 0 };
@@ -86,9 +90,12 @@ export function sendCommand() {
             ? templated(plan.source.template, plan.source.count)
             : plan.source.messages.map((m) => Buffer.from(m));
       const broker = await connect(plan.target, { name: "taskq send" });
+      const total = plan.source.kind === "count" ? plan.source.count : plan.source.kind === "messages" ? plan.source.messages.length : 0;
+      const progress = progressBar({ label: "send", total, enabled: !plan.quiet && !plan.json });
       try {
         const say = (line: string) => process.stderr.write(`taskq send: ${line}\n`);
         const result = await sendTasks(broker, bodies, {
+          onPublished: (index) => progress.update(index),
           queue: plan.queue,
           queueType: plan.queueType,
           persistent: plan.persistent,
@@ -106,6 +113,8 @@ export function sendCommand() {
           },
         });
         const rate = result.ms > 0 ? (result.sent / result.ms) * 1000 : 0;
+        progress.stop();
+        if (plan.quiet) return;
         if (plan.json) {
           console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), resent: result.resent, reconnects: result.reconnects, skippedBlankLines: skipped.count }));
         } else {
@@ -114,6 +123,7 @@ export function sendCommand() {
           console.log(`sent ${result.sent} task(s) to '${plan.queue}' in ${formatMs(result.ms)} (${Math.round(rate)} tasks/s), all confirmed${plan.persistent ? "" : ", transient"}${resent}${blank}`);
         }
       } finally {
+        progress.stop();
         await broker.close();
       }
     });

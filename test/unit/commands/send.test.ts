@@ -54,6 +54,7 @@ describe("planSend plans", () => {
       persistent: true,
       window: 7,
       json: true,
+      quiet: false,
       queueType: "classic",
       reconnectTimeoutMs: 60_000,
       source: { kind: "messages", messages: ["x"] },
