@@ -1,0 +1,150 @@
+/**
+ * taskq as a library: the same core as the CLI (manual acks, redelivery,
+ * persistent confirmed tasks, fair dispatch, retries and dead letters), with
+ * an in-process handler instead of a command.
+ *
+ * @example
+ * ```ts
+ * import { send, work } from "taskq";
+ *
+ * await send({ queue: "jobs", tasks: ["resize 1.png", "resize 2.png"] });
+ *
+ * const worker = await work({ queue: "jobs", prefetch: 1 }, async (task) => {
+ *   await resize(task.body.toString());  // throw to fail: retried, then dead-lettered
+ * });
+ * process.on("SIGINT", () => worker.stop("signal"));
+ * await worker.done;
+ * ```
+ * @packageDocumentation
+ */
+import { type Broker, type BrokerTarget, connect } from "./core/connection.ts";
+import type { QueueType } from "./core/queue.ts";
+import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/retry.ts";
+import { type SendEvent, type SendResult, sendTasks } from "./core/send.ts";
+import type { Outcome, Task } from "./core/task.ts";
+import { resolveUrl } from "./core/url.ts";
+import { type WorkerEvent, type WorkerHandle, type WorkerSummary, startWorker } from "./core/worker.ts";
+
+export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerSummary };
+export { DEFAULT_RETRY, HANDLER_EXIT };
+export { TaskqError } from "./errors.ts";
+
+/** Where the broker is; everything is optional. */
+export interface ConnectionOptions {
+  /** Default: TASKQ_URL, then AMQP_URL, then amqp://guest:guest@localhost:5672. */
+  url?: string;
+  /** amqps: PEM contents of the CA, client certificate and key. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Keep trying to connect this long (default 5 s). */
+  connectTimeoutMs?: number;
+  /** After losing the broker, keep reconnecting this long (default 5 min). */
+  reconnectTimeoutMs?: number;
+}
+
+export interface SendOptions extends ConnectionOptions {
+  /** Default `task_queue`, declared as the tutorial declares it (durable, no arguments). */
+  queue?: string;
+  queueType?: QueueType;
+  /** Task bodies: strings are sent as UTF-8. */
+  tasks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
+  /** Default true (delivery mode 2). */
+  persistent?: boolean;
+  onEvent?: (event: SendEvent) => void;
+}
+
+function target(options: ConnectionOptions, timeoutMs?: number): BrokerTarget {
+  const t: BrokerTarget = { url: options.url ?? resolveUrl(undefined), connectTimeoutMs: timeoutMs ?? options.connectTimeoutMs ?? 5000 };
+  if (options.tls) t.tls = options.tls;
+  return t;
+}
+
+const reconnector = (options: ConnectionOptions, name: string) => (): Promise<Broker> =>
+  connect(target(options, options.reconnectTimeoutMs ?? 300_000), { name });
+
+async function* asBuffers(tasks: SendOptions["tasks"]): AsyncGenerator<Buffer> {
+  for await (const task of tasks) yield typeof task === "string" ? Buffer.from(task) : task;
+}
+
+/**
+ * Publishes tasks (persistent, with publisher confirms) and resolves once the
+ * broker has confirmed every one; rejects with a {@link TaskqError} otherwise.
+ *
+ * @example
+ * ```ts
+ * const { sent } = await send({ queue: "jobs", tasks: ["a", "b", "c"] });
+ * ```
+ */
+export async function send(options: SendOptions): Promise<SendResult> {
+  const broker = await connect(target(options), { name: "taskq library send" });
+  try {
+    return await sendTasks(broker, asBuffers(options.tasks), {
+      queue: options.queue ?? "task_queue",
+      queueType: options.queueType ?? "classic",
+      persistent: options.persistent ?? true,
+      reconnect: reconnector(options, "taskq library send"),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+  } finally {
+    await broker.close();
+  }
+}
+
+export interface WorkOptions extends ConnectionOptions {
+  queue?: string;
+  queueType?: QueueType;
+  /** Most unacked tasks held (default: concurrency). */
+  prefetch?: number;
+  /** Tasks run at once (default 1). */
+  concurrency?: number;
+  maxTasks?: number;
+  idleExitMs?: number;
+  retry?: RetryPolicy;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+/**
+ * What an in-process handler does with a task. Resolve (with nothing) when
+ * done: the task is acked. Throw to fail it: it is retried with backoff and,
+ * after `retry.maxAttempts`, moved to `<queue>.dead`. Return an {@link Outcome}
+ * for finer control, e.g. `{ ok: false, reason, exitCode: HANDLER_EXIT.noRetry }`.
+ */
+export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Outcome>;
+
+/**
+ * Consumes a queue with manual acks and runs `handler` for each task.
+ * Resolves once consuming; `done` resolves when it stops (`stop()`,
+ * `maxTasks`, `idleExitMs`).
+ *
+ * @example
+ * ```ts
+ * const worker = await work({ queue: "jobs", maxTasks: 10 }, async (task) => {
+ *   console.log(task.body.toString(), "attempt", task.attempt);
+ * });
+ * const summary = await worker.done; // { done: 10, ... }
+ * ```
+ */
+export async function work(options: WorkOptions, handler: TaskHandler): Promise<WorkerHandle> {
+  const concurrency = options.concurrency ?? 1;
+  const broker = await connect(target(options), { name: `taskq library work ${process.pid}` });
+  return startWorker(
+    broker,
+    {
+      queue: options.queue ?? "task_queue",
+      queueType: options.queueType ?? "classic",
+      prefetch: options.prefetch ?? concurrency,
+      concurrency,
+      retry: options.retry ?? DEFAULT_RETRY,
+      reconnect: reconnector(options, `taskq library work ${process.pid}`),
+      ...(options.maxTasks !== undefined ? { maxTasks: options.maxTasks } : {}),
+      ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    },
+    async (task, signal) => {
+      try {
+        return (await handler(task, signal)) ?? { ok: true };
+      } catch (err) {
+        return { ok: false, reason: (err as Error)?.message ?? String(err) };
+      }
+    },
+  );
+}

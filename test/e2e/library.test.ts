@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { HANDLER_EXIT, TaskqError, send, work } from "taskq";
+import { BROKER_URL, deleteQueues, drain, readyCount, uniqueQueue } from "../support/broker.ts";
+
+const queues: string[] = [];
+const q = (label: string) => {
+  const name = uniqueQueue(label);
+  queues.push(name, `${name}.dead`, `${name}.retry.100`);
+  return name;
+};
+afterAll(() => deleteQueues(queues));
+
+describe('import { send, work } from "taskq"', () => {
+  test("send confirms every task; an in-process handler works them all with concurrency", async () => {
+    const queue = q("lib-basic");
+    const result = await send({ url: BROKER_URL, queue, tasks: Array.from({ length: 20 }, (_, i) => `job ${i + 1}`) });
+    expect(result.sent).toBe(20);
+    const bodies: string[] = [];
+    let running = 0;
+    let most = 0;
+    const worker = await work({ url: BROKER_URL, queue, concurrency: 4, maxTasks: 20 }, async (task) => {
+      running++;
+      most = Math.max(most, running);
+      await Bun.sleep(20);
+      bodies.push(task.body.toString());
+      running--;
+    });
+    const summary = await worker.done;
+    expect(summary.done).toBe(20);
+    expect(bodies.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `job ${i + 1}`).sort());
+    expect(most).toBe(4);
+    expect(await readyCount(queue)).toBe(0);
+  });
+
+  test("a thrown error is retried; an Outcome with HANDLER_EXIT.noRetry goes dead at once", async () => {
+    const queue = q("lib-fail");
+    await send({ url: BROKER_URL, queue, tasks: ["flaky", "poison"] });
+    const attempts: Record<string, number[]> = { flaky: [], poison: [] };
+    const worker = await work({ url: BROKER_URL, queue, idleExitMs: 1000, retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 } }, async (task) => {
+      const body = task.body.toString();
+      attempts[body]?.push(task.attempt);
+      if (body === "poison") return { ok: false, reason: "bad input", exitCode: HANDLER_EXIT.noRetry };
+      if (task.attempt === 1) throw new Error("not yet");
+    });
+    const summary = await worker.done;
+    expect(attempts).toEqual({ flaky: [1, 2], poison: [1] });
+    expect(summary).toMatchObject({ done: 1, retried: 1, failed: 1 });
+    const dead = await drain(`${queue}.dead`);
+    expect(dead.map((m) => m.content.toString())).toEqual(["poison"]);
+    expect(dead[0]?.properties.headers?.["x-taskq-reason"]).toBe("bad input");
+  });
+
+  test("an unreachable broker rejects with a TaskqError (exit code 3) in bounded time", async () => {
+    const started = Date.now();
+    const error = await send({ url: "amqp://guest:guest@127.0.0.1:1", connectTimeoutMs: 500, tasks: ["x"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskqError);
+    expect((error as TaskqError).exitCode).toBe(3);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test("examples/in-process.ts runs as documented", async () => {
+    const queue = q("lib-example");
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "examples", "in-process.ts")], {
+      env: { ...process.env, TASKQ_URL: BROKER_URL, EXAMPLE_QUEUE: queue },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out).toContain("done: flaky 3.png (attempt 2)");
+    expect(out.trim().split("\n").pop()).toBe("summary: 5 done, 1 retried, 0 dead");
+  });
+});
