@@ -10,6 +10,8 @@ import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { LineWriter } from "../util/lineWriter.ts";
+import { type MetricsAddress, serveMetrics } from "../metrics/server.ts";
+import { WorkerMetrics } from "../metrics/workerMetrics.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { duration, intInRange, queueType } from "./parsers.ts";
 
@@ -28,6 +30,7 @@ export interface WorkPlan {
   retry: RetryPolicy;
   timeoutMs?: number;
   killAfterMs: number;
+  metrics?: MetricsAddress;
 }
 
 type WorkFlags = BrokerFlags & {
@@ -45,6 +48,8 @@ type WorkFlags = BrokerFlags & {
   killAfter: number;
   queueType: QueueType;
   reconnectTimeout: number;
+  metricsPort?: number;
+  metricsHost?: string;
 };
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
@@ -75,6 +80,9 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   if (plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
+  if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");
+  if (flags.metricsHost !== undefined && flags.metricsHost.trim() === "") throw usageError("--metrics-host must not be empty");
+  if (flags.metricsPort !== undefined) plan.metrics = { host: flags.metricsHost?.trim() ?? "127.0.0.1", port: flags.metricsPort };
   return plan;
 }
 
@@ -126,11 +134,25 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
 }
 
 export async function runWork(plan: WorkPlan): Promise<number> {
+  if (!plan.metrics) return consume(plan);
+  // Bind the port before touching the broker: a taken port fails at once.
+  const metrics = new WorkerMetrics(plan.queue);
+  const server = serveMetrics(plan.metrics, () => metrics.render());
+  process.stderr.write(` [*] Metrics at ${server.url}\n`);
+  try {
+    return await consume(plan, (event) => metrics.observe(event));
+  } finally {
+    server.stop();
+  }
+}
+
+async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
   const handler: Handler =
     plan.command.length > 0
       ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) })
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
+  const report = reporter(plan);
   const broker = await connect(plan.target, { name });
   const reconnect = () =>
     connect(
@@ -148,7 +170,10 @@ export async function runWork(plan: WorkPlan): Promise<number> {
       ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
       retry: plan.retry,
       reconnect,
-      onEvent: reporter(plan),
+      onEvent: (event) => {
+        report(event);
+        observe?.(event);
+      },
     },
     handler,
   );
@@ -192,6 +217,8 @@ export function workCommand() {
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
+    .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
+    .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")
     .passThroughOptions()
     .action(async (command, flags) => {
       // commander drops a bare '--'; a user who typed one meant to give a command.
