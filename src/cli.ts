@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { benchCommand } from "./commands/bench.ts";
+import { completionsCommand } from "./commands/completions.ts";
 import { deadCommand } from "./commands/dead.ts";
 import { sendCommand } from "./commands/send.ts";
 import { workCommand } from "./commands/work.ts";
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .showSuggestionAfterError();
-  for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand()]) program.addCommand(sub as unknown as Command);
+  for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
   for (const cmd of [program, ...program.commands]) {
     cmd.exitOverride().configureOutput({
       outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
