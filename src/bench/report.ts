@@ -33,17 +33,15 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 /** The `--json` document: every run, then the medians per prefetch. */
 export function jsonReport(runs: RunResult[], medians: RunResult[], meta: Record<string, unknown>): string {
   const clean = (r: RunResult) => {
-    const { missingIds: _m, duplicateIds: _d, ...rest } = r;
+    const { missingIds: _m, duplicateIds: _d, timeline: _t, ...rest } = r;
     return JSON.parse(JSON.stringify(rest, (_k, v) => (typeof v === "number" ? round2(v) : v)));
   };
   return JSON.stringify({ ...meta, latencyMethod: "exact (sorted samples)", runs: runs.map(clean), medians: medians.map(clean) });
 }
 
-/** The human table: one column per prefetch value (medians when --rounds > 1). */
-export function tableReport(medians: RunResult[], meta: { rounds: number; seed: number }): string {
-  const first = medians[0];
-  if (!first) return "";
-  const rows: Array<[string, (r: RunResult) => string]> = [
+/** The table's rows, label and cell: shared by the text table and the HTML report. */
+export function summaryRows(first: RunResult): Array<[string, (r: RunResult) => string]> {
+  return [
     ["throughput (tasks/s)", (r) => r.throughput.toFixed(0)],
     ["makespan (ms)", (r) => r.makespanMs.toFixed(0)],
     ["ideal makespan (ms)", (r) => r.idealMs.toFixed(0)],
@@ -58,8 +56,14 @@ export function tableReport(medians: RunResult[], meta: { rounds: number; seed: 
     ...first.perWorker.map((_, i): [string, (r: RunResult) => string] => [`worker ${i + 1}: tasks / busy ms`, (r) => `${r.perWorker[i]?.tasks ?? 0} / ${(r.perWorker[i]?.busyMs ?? 0).toFixed(0)}`]),
     ["missing / duplicated", (r) => `${r.missing} / ${r.duplicates}`],
   ];
+}
+
+/** The human table: one column per prefetch value (medians when --rounds > 1). */
+export function tableReport(medians: RunResult[], meta: { rounds: number; seed: number }): string {
+  const first = medians[0];
+  if (!first) return "";
   const header = ["", ...medians.map((r) => `prefetch ${r.prefetch}`)];
-  const body = rows.map(([label, cell]) => [label, ...medians.map(cell)]);
+  const body = summaryRows(first).map(([label, cell]) => [label, ...medians.map(cell)]);
   const widths = header.map((_, c) => Math.max(...[header, ...body].map((row) => (row[c] ?? "").length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  ");
   const title = `taskq bench: ${first.tasks} tasks, work ${first.work}, ${first.workers} workers, seed ${meta.seed}${meta.rounds > 1 ? `, median of ${meta.rounds} rounds` : ""}; latencies exact (sorted samples)`;

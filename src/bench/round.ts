@@ -21,6 +21,8 @@ export interface RoundConfig {
   stallMs: number;
   signal: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Keep each task's worker, start and end (for the HTML report); off, `timeline` stays empty. */
+  timeline?: boolean;
 }
 
 export interface RunResult {
@@ -42,6 +44,16 @@ export interface RunResult {
   confirmMs: number;
   missingIds: number[];
   duplicateIds: number[];
+  /** Every task done, in report order, when the round was asked to keep it (else empty). Kept out of `--json`. */
+  timeline: TimelineTask[];
+}
+
+/** One task on a worker: `worker` indexes `perWorker`; `start`/`end` are ms since the first publish. */
+export interface TimelineTask {
+  task: number;
+  worker: number;
+  start: number;
+  end: number;
 }
 
 /**
@@ -57,6 +69,8 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   const seen = new Uint8Array(n + 1);
   const waits: number[] = [];
   const totals: number[] = [];
+  // Absolute times while the round runs; made relative to the first publish at the end.
+  const timeline: TimelineTask[] = [];
   const perWorker = Array.from({ length: config.workers }, () => ({ tasks: 0, busyMs: 0 }));
   let done = 0;
   let duplicates = 0;
@@ -82,6 +96,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       waits.push(r.start - (publishedAt[index] as number));
       totals.push(r.end - (publishedAt[index] as number));
       if (r.end > lastEnd) lastEnd = r.end;
+      if (config.timeline) timeline.push({ task: index, worker: w, start: r.start, end: r.end });
     };
     const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.url }));
@@ -104,9 +119,14 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       config.onProgress?.(done, n);
       await Bun.sleep(5);
     }
+    config.onProgress?.(done, n);
     await Promise.all(workers.map((w) => w.stop()));
     const makespanMs = lastEnd - firstPublish;
     const idealMs = idealMakespan(config.durations, config.workers);
+    for (const t of timeline) {
+      t.start -= firstPublish;
+      t.end -= firstPublish;
+    }
     const missingIds: number[] = [];
     const duplicateIds: number[] = [];
     for (let i = 1; i <= n; i++) {
@@ -131,6 +151,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       confirmMs: sent.ms,
       missingIds,
       duplicateIds,
+      timeline,
     };
   } finally {
     for (const w of workers) w.kill();
