@@ -10,7 +10,7 @@ afterAll(async () => {
   await deleteQueues(queues);
 });
 
-describe("send's progress bar: in a terminal only", () => {
+describe("progress bars: in a terminal only", () => {
   test("a person in a terminal sees a progress bar while tasks go out, then the summary", async () => {
     if (!(await Terminal.available())) throw new Error("tmux is needed for this test (scripts/test installs it)");
     const queue = uniqueQueue("progress");
@@ -19,7 +19,7 @@ describe("send's progress bar: in a terminal only", () => {
     terminals.push(term);
     // A small window keeps the send going long enough to be seen.
     await term.start(`${TASKQ_BIN} send -q ${queue} --count 60000 --window 16`, { TASKQ_URL: BROKER_URL, NO_COLOR: "1" });
-    const during = await term.waitFor(/send \[[#-]+\] \d+% \| \d+\/60000 \| \d+\/s \| ETA/);
+    const during = await term.waitFor(/send \[[#-]+\] \d+% \| \d+\/100000 \| \d+\/s \| ETA/);
     expect(during).toMatch(/send \[#*-+\]/);
     const withEscapes = await term.screen(true);
     expect(withEscapes).not.toMatch(/\x1b\[(3\d|9\d|4\d)(;\d+)*m/); // NO_COLOR: no colour codes
@@ -28,6 +28,17 @@ describe("send's progress bar: in a terminal only", () => {
     expect(after).toContain("[exit 0]");
     expect(after).not.toMatch(/send \[[#-]+\]/); // the bar is cleared when done
   }, 150_000);
+
+  test("bench shows a bar of the tasks done in the round, then the table", async () => {
+    const term = new Terminal();
+    terminals.push(term);
+    await term.start(`${TASKQ_BIN} bench --tasks 1000 --workers 2 --work 5ms --prefetch 1`, { TASKQ_URL: BROKER_URL });
+    await term.waitFor(/tasks done \[[#-]+\] \d+% \| \d+\/1000/);
+    const after = await term.waitFor(/\[exit \d+\]/, 60_000);
+    expect(after).toContain("[exit 0]");
+    expect(after).toMatch(/throughput \(tasks\/s\)/);
+    expect(after).not.toMatch(/tasks done \[[#-]+\]/);
+  }, 90_000);
 
   test.each([
     ["piped", []],

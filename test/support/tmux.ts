@@ -29,6 +29,11 @@ export class Terminal {
     }
   }
 
+  /** Types keys as a person would (tmux key names: "C-c", "Enter"). */
+  async keys(...keys: string[]): Promise<void> {
+    await this.tmux("send-keys", "-t", this.session, ...keys);
+  }
+
   async close(): Promise<void> {
     await this.tmux("kill-session", "-t", this.session).catch(() => "");
   }
