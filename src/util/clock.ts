@@ -19,16 +19,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 const blocker = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Sleeps `ms` to within tens of microseconds: timers fire late by a fraction
- * of a millisecond and round to whole ones, so a timer covers all but the last
- * millisecond, a futex wait (Atomics.wait: blocking, but not burning CPU) all
- * but the last 0.1 ms (it too wakes late), and a short spin the rest.
+ * Sleeps `ms` to within tens of microseconds: timers fire late (more so when
+ * other processes share the cores) and round to whole milliseconds, so a timer
+ * covers all but the last two milliseconds, a futex wait (Atomics.wait:
+ * blocking, but not burning CPU) all but the last 0.1 ms (it too wakes late),
+ * and a short spin the rest.
  * Simulated work needs this for the bench's efficiency to mean much.
  */
 export async function sleepPrecisely(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return;
   const deadline = performance.now() + ms;
-  if (ms >= 2) await sleep(Math.floor(ms - 1), signal);
+  if (ms >= 3) await sleep(Math.floor(ms - 2), signal);
   if (signal?.aborted) return;
   const left = deadline - performance.now() - 0.1;
   if (left > 0) Atomics.wait(blocker, 0, 0, left);
