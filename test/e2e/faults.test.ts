@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { uniqueQueue, withChannel } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
 import { TestHandler } from "../support/handler.ts";
+import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
 const node = new IsolatedNode("faults", freePort(2));
@@ -144,5 +145,36 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       await node.start();
     },
     120_000,
+  );
+
+  test(
+    "a network drop (every connection cut, the broker untouched) mid-send and mid-work: reconnect, nothing lost",
+    async () => {
+      const proxy = new DropProxy(node.port);
+      await proxy.start();
+      const env = { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` };
+      const queue = uniqueQueue("fault-drop");
+      const workers = [0, 1].map(() => new TaskqProcess(["work", "-q", queue, "--json", "--prefetch", "10", "--reconnect-timeout", "60s"], env));
+      try {
+        await Promise.all(workers.map((w) => w.ready()));
+        const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--json", "--reconnect-timeout", "60s"], { env, timeoutMs: 120_000 });
+        await Bun.sleep(400);
+        expect(proxy.drop()).toBeGreaterThanOrEqual(3); // the sender and both workers
+        const r = await send;
+        expect(r.code).toBe(0);
+        const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number };
+        expect(summary.sent).toBe(20000);
+        expect(summary.reconnects).toBeGreaterThanOrEqual(1);
+        await waitUntil(() => doneIds(workers).size >= 20000, 60_000, "all 20000 tasks done");
+        await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "both workers to reconnect");
+        for (const w of workers) w.kill("SIGTERM");
+        expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+        expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+      } finally {
+        for (const w of workers) w.kill("SIGKILL");
+        proxy.stop();
+      }
+    },
+    150_000,
   );
 });
