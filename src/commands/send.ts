@@ -1,5 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
-import { access } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import { connect } from "../core/connection.ts";
 import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
@@ -79,8 +80,12 @@ export function sendCommand() {
       const plan = planSend(messages, flags);
       const skipped = { count: 0 };
       if (plan.source.kind === "file" && plan.source.path !== "-") {
-        await access(plan.source.path).catch(() => {
-          throw usageError(`cannot read --file '${plan.source.kind === "file" ? plan.source.path : ""}': no such readable file`);
+        const path = plan.source.path;
+        const info = await stat(path).catch(() => undefined);
+        if (!info) throw usageError(`cannot read --file '${path}': no such readable file`);
+        if (info.isDirectory()) throw usageError(`cannot read --file '${path}': it is a directory`);
+        await access(path, constants.R_OK).catch(() => {
+          throw usageError(`cannot read --file '${path}': permission denied`);
         });
       }
       const bodies =

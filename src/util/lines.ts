@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { ExitCode, TaskqError } from "../errors.ts";
 
 /**
  * Yields each line of a byte stream as a Buffer, without decoding it: the
@@ -25,7 +26,14 @@ function trimCr(line: Buffer): Buffer {
   return line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
 }
 
-/** Lines of a file, or of standard input for `-`. */
-export function fileLines(path: string): AsyncGenerator<Buffer> {
-  return readLines(path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 16 }));
+/** Lines of a file, or of standard input for `-`; a read error is a one-line TaskqError. */
+export async function* fileLines(path: string): AsyncGenerator<Buffer> {
+  try {
+    yield* readLines(path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 16 }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (!e?.code) throw err;
+    const why = e.code === "EISDIR" ? "it is a directory" : e.code === "EACCES" ? "permission denied" : e.code === "ENOENT" ? "no such file" : e.code;
+    throw new TaskqError(`cannot read --file '${path}': ${why}`, ExitCode.usage);
+  }
 }

@@ -20,6 +20,7 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ["command that does not exist", ["work", "--", "/no/such/handler"], 2, /command not found or not executable: \/no\/such\/handler/],
   ["--file with --count", ["send", "--file", "x", "--count", "3"], 2, /--file cannot be combined/],
   ["missing --file", ["send", "--file", "/no/such/file"], 2, /cannot read --file '\/no\/such\/file'/],
+  ["--file that is a directory", ["send", "--file", "/tmp"], 2, /cannot read --file '\/tmp': it is a directory/],
   ["empty message", ["send", ""], 2, /a task body cannot be empty/],
   ["bad URL scheme", ["send", "--url", `http://guest:${SECRET}@localhost`, "x"], 2, /scheme must be amqp:\/\/ or amqps:\/\//],
   ["unreachable broker", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:1`, "x"], 3, /cannot reach the broker at 127\.0\.0\.1:1: connection refused/],
