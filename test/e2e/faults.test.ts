@@ -28,6 +28,18 @@ async function waitUntil(check: () => boolean, ms: number, what: string): Promis
   }
 }
 
+/** Every one of `count` tasks done, every worker reconnected and drained, the queue empty. */
+async function expectAllDoneAfterReconnect(workers: TaskqProcess[], queue: string, count: number): Promise<void> {
+  await waitUntil(() => doneIds(workers).size >= count, 90_000, `all ${count} tasks done`);
+  const indexes = new Set([...doneIds(workers)].map((id) => Number(id.slice(id.lastIndexOf("-") + 1))));
+  for (let i = 1; i <= count; i++) expect(indexes.has(i)).toBe(true);
+  // A worker may still be in its backoff when the others have done every task.
+  await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "every worker to reconnect");
+  for (const w of workers) w.kill("SIGTERM");
+  expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0));
+  expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+}
+
 describe("broker faults in the middle of send and work (isolated node)", () => {
   beforeAll(() => node.start(), 90_000);
   afterAll(() => node.wipe(), 90_000);
@@ -56,15 +68,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         expect(summary.sent).toBe(20000);
         expect(summary.reconnects).toBeGreaterThanOrEqual(1);
         expect(r.stderr).toContain("reconnected");
-        await waitUntil(() => doneIds(workers).size >= 20000, 90_000, "all 20000 tasks done");
-        const ids = doneIds(workers);
-        const indexes = new Set([...ids].map((id) => Number(id.slice(id.lastIndexOf("-") + 1))));
-        for (let i = 1; i <= 20000; i++) expect(indexes.has(i)).toBe(true);
-        // The other worker may still be in its backoff when the tasks are all done.
-        await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "both workers to reconnect");
-        for (const w of workers) w.kill("SIGTERM");
-        expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
-        expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+        await expectAllDoneAfterReconnect(workers, queue, 20000);
       } finally {
         for (const w of workers) w.kill("SIGKILL");
       }
@@ -165,11 +169,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number };
         expect(summary.sent).toBe(20000);
         expect(summary.reconnects).toBeGreaterThanOrEqual(1);
-        await waitUntil(() => doneIds(workers).size >= 20000, 60_000, "all 20000 tasks done");
-        await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "both workers to reconnect");
-        for (const w of workers) w.kill("SIGTERM");
-        expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
-        expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
+        await expectAllDoneAfterReconnect(workers, queue, 20000);
       } finally {
         for (const w of workers) w.kill("SIGKILL");
         proxy.stop();
