@@ -180,11 +180,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   let signals = 0;
   const onSignal = () => {
     signals++;
-    if (signals === 1) {
-      // A close the broker never answers must not hang the process.
-      setTimeout(() => process.exit(ExitCode.runtime), 60_000).unref();
-      return worker.stop("signal");
-    }
+    // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
+    if (signals === 1) return worker.stop("signal");
     worker.abort(); // kills handler children; the broker redelivers unacked tasks
     process.exit(ExitCode.interrupted);
   };

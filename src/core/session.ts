@@ -66,12 +66,21 @@ export class Session {
     await this.channel.cancel(this.consumerTag).catch(() => {});
   }
 
-  async close(): Promise<void> {
+  /** Closes channel and connection; a broker that never answers the close cannot hold it past `timeoutMs`. */
+  async close(timeoutMs = 5000): Promise<void> {
     this.closing = true;
     this.acker.flush();
     this.open = false;
-    await this.publisher.close();
-    await this.channel.close().catch(() => {});
-    await this.broker.close();
+    const closed = (async () => {
+      await this.publisher.close();
+      await this.channel.close().catch(() => {});
+      await this.broker.close();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([closed, giveUp]);
+    clearTimeout(timer);
   }
 }
