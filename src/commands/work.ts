@@ -5,7 +5,7 @@ import type { Handler } from "../core/task.ts";
 import { type WorkerEvent, startWorker } from "../core/worker.ts";
 import type { QueueType } from "../core/queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
-import { ExitCode, usageError } from "../errors.ts";
+import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
@@ -188,7 +188,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await worker.done;
+    const summary = await worker.done;
+    if (summary.reason === "cancelled") throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
     return ExitCode.ok;
   } finally {
     process.off("SIGINT", onSignal);

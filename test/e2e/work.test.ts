@@ -169,4 +169,13 @@ describe("taskq work", () => {
     w.kill("SIGTERM");
     expect(await w.exited).toBe(0);
   });
+
+  test("a queue deleted under a running worker: one line, exit 1", async () => {
+    const queue = q("work-deleted");
+    const w = worker(["-q", queue]);
+    await w.ready();
+    await deleteQueues([queue]);
+    expect(await w.exited).toBe(1);
+    expect(w.stderr.trim().split("\n").pop()).toBe(`taskq: the broker cancelled consuming from '${queue}' (was the queue deleted?)`);
+  });
 });
