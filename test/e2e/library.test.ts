@@ -1,15 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HANDLER_EXIT, TaskqError, send, work } from "taskq";
-import { BROKER_URL, deleteQueues, drain, readyCount, uniqueQueue } from "../support/broker.ts";
+import { BROKER_URL, drain, readyCount, trackedQueues } from "../support/broker.ts";
 
-const queues: string[] = [];
-const q = (label: string) => {
-  const name = uniqueQueue(label);
-  queues.push(name, `${name}.dead`, `${name}.retry.100`);
-  return name;
-};
-afterAll(() => deleteQueues(queues));
+const tracked = trackedQueues();
+const q = (label: string) => tracked.name(label, [100]);
+afterAll(() => tracked.deleteAll());
 
 describe('import { send, work } from "taskq"', () => {
   test("send confirms every task; an in-process handler works them all with concurrency", async () => {

@@ -3,16 +3,12 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, drain, readyCount, uniqueQueue, withChannel } from "../support/broker.ts";
+import { drain, readyCount, trackedQueues, uniqueQueue, withChannel } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
 import { oneLineError, runTaskq } from "../support/taskq.ts";
 
-const queues: string[] = [];
-const q = (label: string) => {
-  const name = uniqueQueue(label);
-  queues.push(name, `${name}.dead`);
-  return name;
-};
+const tracked = trackedQueues();
+const q = (label: string) => tracked.name(label);
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), "taskq-limits-"));
@@ -20,7 +16,7 @@ const tempDir = () => {
   return dir;
 };
 afterAll(async () => {
-  await deleteQueues(queues);
+  await tracked.deleteAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

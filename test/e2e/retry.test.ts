@@ -1,15 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { brokerCounts, deleteQueues, drain, uniqueQueue } from "../support/broker.ts";
+import { brokerCounts, drain, trackedQueues } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { runTaskq } from "../support/taskq.ts";
 
-const queues: string[] = [];
-const q = (label: string, levels: number[]) => {
-  const name = uniqueQueue(label);
-  queues.push(name, `${name}.dead`, ...levels.map((l) => `${name}.retry.${l}`));
-  return name;
-};
-afterAll(() => deleteQueues(queues));
+const tracked = trackedQueues();
+const q = (label: string, levels: number[]) => tracked.name(label, levels);
+afterAll(() => tracked.deleteAll());
 
 describe("retries with delay, then dead letters", () => {
   test("4. a poison task is retried up to --max-attempts, then dead; it never blocks the others", async () => {

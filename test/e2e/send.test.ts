@@ -2,16 +2,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, drain, uniqueQueue, withChannel } from "../support/broker.ts";
+import { drain, trackedQueues, withChannel } from "../support/broker.ts";
 import { runTaskq } from "../support/taskq.ts";
 
-const queues: string[] = [];
-const q = (label: string) => {
-  const name = uniqueQueue(label);
-  queues.push(name);
-  return name;
-};
-afterAll(() => deleteQueues(queues));
+const tracked = trackedQueues();
+const q = (label: string) => tracked.name(label);
+afterAll(() => tracked.deleteAll());
 
 describe("taskq send", () => {
   test("each MESSAGE is one persistent task with a message id and timestamp", async () => {

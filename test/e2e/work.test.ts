@@ -1,14 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { brokerCounts, deleteQueues, drain, readyCount, uniqueQueue, waitFor } from "../support/broker.ts";
+import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
-const queues: string[] = [];
-const q = (label: string) => {
-  const name = uniqueQueue(label);
-  queues.push(name, `${name}.dead`);
-  return name;
-};
+const tracked = trackedQueues();
+const q = (label: string) => tracked.name(label);
 const procs: TaskqProcess[] = [];
 const worker = (args: string[], env: Record<string, string> = {}) => {
   const p = new TaskqProcess(["work", ...args], env);
@@ -17,7 +13,7 @@ const worker = (args: string[], env: Record<string, string> = {}) => {
 };
 afterAll(async () => {
   for (const p of procs) p.kill("SIGKILL");
-  await deleteQueues(queues);
+  await tracked.deleteAll();
 });
 
 describe("taskq work", () => {

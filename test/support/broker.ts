@@ -66,3 +66,19 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what 
     await Bun.sleep(50);
   }
 }
+
+/**
+ * Unique queue names for one test file: each comes with its `.dead` queue and
+ * any `.retry.<ms>` queues named, and `deleteAll()` removes them all.
+ */
+export function trackedQueues() {
+  const names: string[] = [];
+  return {
+    name(label: string, retryLevels: readonly number[] = []): string {
+      const name = uniqueQueue(label);
+      names.push(name, `${name}.dead`, ...retryLevels.map((ms) => `${name}.retry.${ms}`));
+      return name;
+    },
+    deleteAll: () => deleteQueues(names),
+  };
+}
