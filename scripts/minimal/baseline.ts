@@ -1,16 +1,21 @@
 // Baseline for benchmarks: a minimal, idiomatic amqplib work queue doing the
-// same work as `taskq bench --work 0` (the RabbitMQ "work queues" tutorial,
-// nothing more). Declares a fresh durable queue, starts W worker processes
-// (worker.ts: prefetch P, manual acks, ack right away), publishes N persistent
-// messages through a confirm channel with a bounded window of unconfirmed
-// messages, and prints one JSON line:
-//   {"impl":"amqplib-minimal","tasks":N,"workers":W,"prefetch":P,"throughput":<tasks/s>,"ms":<makespan>}
-// throughput = N / (last completion - first publish). amqplib connection
-// defaults are left alone on purpose (no noDelay etc.), as a typical user would.
-// Usage: bun scripts/minimal/baseline.ts [--tasks N] [--workers W] [--prefetch P] [--url URL]
+// same work as `taskq bench` (the RabbitMQ "work queues" tutorial, nothing
+// more). Declares a fresh durable queue, starts W worker processes (worker.ts:
+// prefetch P, manual acks, one task at a time, ack when its work is done),
+// publishes N persistent messages through a confirm channel with a bounded
+// window of unconfirmed messages, and prints one JSON line:
+//   {"impl":"amqplib-minimal","tasks":N,"workers":W,"prefetch":P,"work":"0","throughput":<tasks/s>,"ms":<makespan>,"idealMs":..,"efficiency":..}
+// throughput = N / (last completion - first publish). With --work the task
+// bodies and their durations are exactly taskq bench's (same generator, same
+// seed, one '.' per ms) and the worker sleeps with the same precise sleep, so
+// the two differ only in the consumer loop. amqplib connection defaults are
+// left alone on purpose (no noDelay etc.), as a typical user would.
+// Usage: bun scripts/minimal/baseline.ts [--tasks N] [--workers W] [--prefetch P] [--work PROFILE] [--seed S] [--url URL]
 import amqp from "amqplib";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { idealMakespan } from "../../src/bench/stats.ts";
+import { parseProfile, taskBody, taskDurations } from "../../src/bench/workload.ts";
 
 const WINDOW = 1024; // unconfirmed messages allowed in flight
 const TIMEOUT_MS = 600_000;
@@ -20,6 +25,8 @@ const { values } = parseArgs({
     tasks: { type: "string", default: "20000" },
     workers: { type: "string", default: "4" },
     prefetch: { type: "string", default: "1" },
+    work: { type: "string", default: "0" },
+    seed: { type: "string", default: "1" },
     url: { type: "string", default: "amqp://guest:guest@127.0.0.1:5672" },
   },
 });
@@ -36,6 +43,14 @@ const tasks = positiveInt("tasks", values.tasks);
 const workers = positiveInt("workers", values.workers);
 const prefetch = positiveInt("prefetch", values.prefetch);
 const url = values.url;
+let durations: number[];
+try {
+  durations = taskDurations(parseProfile(values.work), tasks, Number(values.seed));
+} catch (err) {
+  console.error(`baseline: ${(err as Error).message}`);
+  process.exit(2);
+}
+const zeroWork = durations.every((ms) => ms === 0);
 const queue = `taskq-baseline-${randomBytes(6).toString("hex")}`;
 
 const connection = await amqp.connect(url);
@@ -108,12 +123,12 @@ try {
       wake();
     }
   };
-  const body = Buffer.from("task");
+  const bodies = durations.map((ms, i) => (zeroWork ? Buffer.from("task") : taskBody(i + 1, ms)));
   const started = performance.now();
   for (let i = 0; i < tasks; i++) {
     if (inFlight >= WINDOW) await new Promise<void>((resolve) => (wakeUp = resolve));
     inFlight++;
-    if (!channel.sendToQueue(queue, body, { persistent: true }, confirmed)) {
+    if (!channel.sendToQueue(queue, bodies[i] as Buffer, { persistent: true }, confirmed)) {
       await new Promise<void>((resolve) => channel.once("drain", resolve));
     }
   }
@@ -129,14 +144,18 @@ try {
   const left = await channel.checkQueue(queue);
   if (left.messageCount !== 0) throw new Error(`${left.messageCount} messages left in ${queue}`);
 
+  const idealMs = idealMakespan(durations, workers);
   console.log(
     JSON.stringify({
       impl: "amqplib-minimal",
       tasks,
       workers,
       prefetch,
+      work: values.work,
       throughput: Math.round((tasks / ms) * 1000 * 10) / 10,
       ms: Math.round(ms * 10) / 10,
+      idealMs: Math.round(idealMs * 10) / 10,
+      efficiency: idealMs > 0 ? Math.round((idealMs / ms) * 10000) / 10000 : null,
     }),
   );
 } catch (err) {

@@ -1,8 +1,10 @@
 // JSON and medians for scripts/compare (so it needs no jq).
 //   bun scripts/minimal/results.ts throughput baseline|taskq   < one run's stdout
-//       prints the run's throughput (baseline: .throughput; taskq bench --json: .runs[0].throughput)
+//       prints the run's "THROUGHPUT MAKESPAN_MS EFFICIENCY" (efficiency "-" for zero work)
+//       (baseline: .throughput/.ms/.efficiency; taskq bench --json: .runs[0]...)
 //   bun scripts/minimal/results.ts table FILE
-//       FILE has lines "IMPL PREFETCH THROUGHPUT"; prints the comparison table
+//       FILE has lines "IMPL PREFETCH THROUGHPUT MAKESPAN_MS EFFICIENCY"; prints the
+//       comparison table of medians (with makespan and efficiency when there was work)
 export {};
 
 const [command, arg] = process.argv.slice(2);
@@ -34,25 +36,37 @@ function parseOutput(text: string): unknown {
 }
 
 if (command === "throughput") {
-  const doc = parseOutput(await Bun.stdin.text()) as { throughput?: unknown; runs?: { throughput?: unknown }[] };
-  const value = arg === "baseline" ? doc.throughput : arg === "taskq" ? doc.runs?.[0]?.throughput : die(`unknown impl ${arg}`);
-  if (typeof value !== "number" || !Number.isFinite(value)) die(`no throughput in ${arg} output`);
-  console.log(value);
+  type Run = { throughput?: unknown; ms?: unknown; makespanMs?: unknown; efficiency?: unknown };
+  const doc = parseOutput(await Bun.stdin.text()) as Run & { runs?: Run[] };
+  const run = arg === "baseline" ? { ...doc, makespanMs: doc.ms } : arg === "taskq" ? (doc.runs?.[0] ?? {}) : die(`unknown impl ${arg}`);
+  const number = (what: string, value: unknown): number => {
+    if (typeof value !== "number" || !Number.isFinite(value)) die(`no ${what} in ${arg} output`);
+    return value;
+  };
+  const efficiency = run.efficiency === null || run.efficiency === undefined ? "-" : number("efficiency", run.efficiency);
+  console.log(`${number("throughput", run.throughput)} ${number("makespan", run.makespanMs)} ${efficiency}`);
 } else if (command === "table" && arg !== undefined) {
-  const byPrefetch = new Map<string, { baseline: number[]; taskq: number[] }>();
+  type Samples = { rate: number[]; ms: number[]; eff: number[] };
+  const byPrefetch = new Map<string, { baseline: Samples; taskq: Samples }>();
   for (const line of (await Bun.file(arg).text()).split("\n")) {
-    const [impl, prefetch, value] = line.trim().split(/\s+/);
+    const [impl, prefetch, rate, ms, eff] = line.trim().split(/\s+/);
     if (impl !== "baseline" && impl !== "taskq") continue;
-    if (prefetch === undefined || value === undefined) continue;
+    if (prefetch === undefined || rate === undefined) continue;
     let entry = byPrefetch.get(prefetch);
-    if (!entry) byPrefetch.set(prefetch, (entry = { baseline: [], taskq: [] }));
-    entry[impl].push(Number(value));
+    if (!entry) byPrefetch.set(prefetch, (entry = { baseline: { rate: [], ms: [], eff: [] }, taskq: { rate: [], ms: [], eff: [] } }));
+    entry[impl].rate.push(Number(rate));
+    if (ms !== undefined) entry[impl].ms.push(Number(ms));
+    if (eff !== undefined && eff !== "-") entry[impl].eff.push(Number(eff));
   }
-  const fmt = (xs: number[]) => (xs.length ? median(xs).toFixed(0) : "n/a");
+  const withWork = [...byPrefetch.values()].some((e) => e.baseline.eff.length + e.taskq.eff.length > 0);
+  const fmt = (xs: number[], digits = 0) => (xs.length ? median(xs).toFixed(digits) : "n/a");
+  const ratio = (a: number[], b: number[]) => (a.length && b.length ? (median(a) / median(b)).toFixed(2) : "n/a");
   const rows = [["prefetch", "baseline tasks/s", "taskq tasks/s", "taskq/baseline"]];
+  if (withWork) rows[0]!.push("baseline makespan ms", "taskq makespan ms", "baseline efficiency", "taskq efficiency");
   for (const [prefetch, { baseline, taskq }] of byPrefetch) {
-    const ratio = baseline.length && taskq.length ? (median(taskq) / median(baseline)).toFixed(2) : "n/a";
-    rows.push([prefetch, fmt(baseline), fmt(taskq), ratio]);
+    const row = [prefetch, fmt(baseline.rate), fmt(taskq.rate), ratio(taskq.rate, baseline.rate)];
+    if (withWork) row.push(fmt(baseline.ms), fmt(taskq.ms), fmt(baseline.eff, 3), fmt(taskq.eff, 3));
+    rows.push(row);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i]!)).join("  "));

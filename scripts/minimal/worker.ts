@@ -1,10 +1,12 @@
 // Worker for the minimal amqplib baseline (see baseline.ts): the RabbitMQ
-// "work queues" tutorial consumer with the work taken out. Consumes with
-// manual acks, acks each message as soon as it arrives, and tells the parent
-// on stdout: "ready" once consuming, then "<n>" lines, n = messages acked since
-// the previous line (one line per event-loop turn, not per message).
+// "work queues" tutorial consumer. Consumes with manual acks, one message at a
+// time: sleeps 1 ms per '.' in the body (none: acks at once), acks, and tells
+// the parent on stdout: "ready" once consuming, then "<n>" lines, n = messages
+// acked since the previous line (one line per event-loop turn, not per message).
 // Usage: bun scripts/minimal/worker.ts URL QUEUE PREFETCH
-import amqp from "amqplib";
+import amqp, { type ConsumeMessage } from "amqplib";
+import { countDots } from "../../src/handlers/simulate.ts";
+import { sleepPrecisely } from "../../src/util/clock.ts";
 
 const [url, queue, prefetchArg] = process.argv.slice(2);
 if (url === undefined || queue === undefined || prefetchArg === undefined) {
@@ -25,6 +27,27 @@ function flush(): void {
   pending = 0;
 }
 
+function done(message: ConsumeMessage): void {
+  channel.ack(message);
+  pending++;
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+// With prefetch > 1, deliveries wait here to be worked one at a time, as the tutorial's worker does.
+const waiting: ConsumeMessage[] = [];
+let busy = false;
+async function work(): Promise<void> {
+  busy = true;
+  for (let message = waiting.shift(); message; message = waiting.shift()) {
+    await sleepPrecisely(countDots(message.content));
+    done(message);
+  }
+  busy = false;
+}
+
 await channel.consume(
   queue,
   (message) => {
@@ -32,12 +55,9 @@ await channel.consume(
       console.error("worker: consumer cancelled by the broker");
       process.exit(1);
     }
-    channel.ack(message);
-    pending++;
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
+    if (message.content.length <= 4) return done(message); // zero work: "task"
+    waiting.push(message);
+    if (!busy) void work();
   },
   { noAck: false },
 );

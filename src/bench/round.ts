@@ -4,7 +4,7 @@ import { deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
 import { sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
-import { type Percentiles, idealMakespan, jain, percentiles } from "./stats.ts";
+import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread } from "./stats.ts";
 import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
@@ -37,6 +37,8 @@ export interface RunResult {
   efficiency: number | null;
   jain: number;
   latencyMs: { wait: Percentiles; total: Percentiles };
+  /** Each worker's idle time between one task's end and its next task's start (see `idleGaps`). */
+  gapMs: Spread;
   perWorker: Array<{ tasks: number; busyMs: number }>;
   missing: number;
   duplicates: number;
@@ -72,6 +74,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   // Absolute times while the round runs; made relative to the first publish at the end.
   const timeline: TimelineTask[] = [];
   const perWorker = Array.from({ length: config.workers }, () => ({ tasks: 0, busyMs: 0 }));
+  const spans: number[][] = Array.from({ length: config.workers }, () => []);
   let done = 0;
   let duplicates = 0;
   let lastEnd = 0;
@@ -93,6 +96,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       const slot = perWorker[w] as { tasks: number; busyMs: number };
       slot.tasks++;
       slot.busyMs += r.end - r.start;
+      spans[w]?.push(r.start, r.end);
       waits.push(r.start - (publishedAt[index] as number));
       totals.push(r.end - (publishedAt[index] as number));
       if (r.end > lastEnd) lastEnd = r.end;
@@ -144,6 +148,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       efficiency: idealMs > 0 && makespanMs > 0 ? idealMs / makespanMs : null,
       jain: jain(perWorker.map((w) => w.busyMs)),
       latencyMs: { wait: percentiles(waits), total: percentiles(totals) },
+      gapMs: spread(idleGaps(spans)),
       perWorker,
       missing: missingIds.length,
       duplicates,

@@ -41,3 +41,35 @@ export function median(values: readonly number[]): number {
   if (n === 0) return 0;
   return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;
 }
+
+/** Percentiles plus the mean. */
+export interface Spread extends Percentiles {
+  mean: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const mean = values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length;
+  return { ...percentiles(values), mean };
+}
+
+/**
+ * How long each worker sat idle between finishing one task and starting its
+ * next: `spans` holds one worker's tasks as flat [start, end, start, end, ...].
+ * At prefetch 1 each gap is a broker round trip (ack out, next delivery in);
+ * with a larger prefetch the next task is usually already there. Overlapping
+ * tasks (concurrency above 1) count as no gap.
+ */
+export function idleGaps(spans: readonly (readonly number[])[]): number[] {
+  const gaps: number[] = [];
+  for (const flat of spans) {
+    const tasks: Array<[number, number]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) tasks.push([flat[i] as number, flat[i + 1] as number]);
+    tasks.sort((a, b) => a[0] - b[0]);
+    let busyUntil = tasks[0]?.[1] ?? 0;
+    for (const [start, end] of tasks.slice(1)) {
+      gaps.push(Math.max(0, start - busyUntil));
+      busyUntil = Math.max(busyUntil, end);
+    }
+  }
+  return gaps;
+}

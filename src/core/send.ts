@@ -34,6 +34,16 @@ export interface SendResult {
   ms: number;
 }
 
+/**
+ * While the confirm window has room, publish() is synchronous and amqplib
+ * writes nothing until the event loop turns: without a turn now and then the
+ * first task would reach the broker only after a whole window (1024) was
+ * encoded, ~10 ms in which workers sit idle. So: a turn after the first task,
+ * then after every BURST.
+ */
+const BURST = 128;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The connection's own error when it went away (worth reconnecting); undefined for a refusal. */
 async function connectionLost(broker: Broker): Promise<Error | undefined> {
   return Promise.race([broker.lost, sleep(250).then(() => undefined)]);
@@ -95,6 +105,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         const wait = publisher.publish(task.queue, task.body, task.properties);
         options.onPublished?.(index, messageId, now());
         if (wait) await wait;
+        else if (index % BURST === 1) await nextTurn();
         inHand = undefined;
       }
       await publisher.flush();

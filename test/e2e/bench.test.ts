@@ -12,6 +12,7 @@ interface Run {
   efficiency: number | null;
   jain: number;
   latencyMs: { wait: Record<string, number>; total: Record<string, number> };
+  gapMs: Record<string, number>;
   perWorker: Array<{ tasks: number; busyMs: number }>;
   missing: number;
   duplicates: number;
@@ -43,6 +44,10 @@ describe("taskq bench", () => {
           expect(p.p99).toBeLessThanOrEqual(p.max as number);
         }
         expect(run.latencyMs.total.p50).toBeGreaterThanOrEqual(run.latencyMs.wait.p50 as number);
+        expect(Object.keys(run.gapMs).sort()).toEqual(["max", "mean", "p50", "p95", "p99"]);
+        expect(run.gapMs.p50).toBeGreaterThanOrEqual(0);
+        expect(run.gapMs.p50).toBeLessThanOrEqual(run.gapMs.p99 as number);
+        expect(run.gapMs.mean).toBeLessThanOrEqual(run.gapMs.max as number);
       }
     },
     90_000,

@@ -138,6 +138,7 @@ describe("htmlReport", () => {
     efficiency: 0.5,
     jain: 1,
     latencyMs: { wait: { p50: 1, p95: 2, p99: 3, max: 4 }, total: { p50: 5, p95: 6, p99: 7, max: 8 } },
+    gapMs: { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 },
     perWorker: [{ tasks: 2, busyMs: 10 }],
     missing: 0,
     duplicates: 0,

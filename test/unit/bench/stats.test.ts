@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { idealMakespan, jain, median, percentile, percentiles } from "../../../src/bench/stats.ts";
+import { idealMakespan, idleGaps, jain, median, percentile, percentiles, spread } from "../../../src/bench/stats.ts";
 
 describe("percentile (exact, nearest rank)", () => {
   const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -52,4 +52,23 @@ test.each([
   [[], 0],
 ])("median %j = %d", (values, expected) => {
   expect(median(values)).toBe(expected);
+});
+
+describe("idle gaps between a worker's tasks", () => {
+  test.each([
+    ["one worker, in order", [[0, 5, 5.5, 10, 10.25, 15]], [0.5, 0.25]],
+    ["reported out of order", [[10.25, 15, 0, 5, 5.5, 10]], [0.5, 0.25]],
+    ["two workers, gaps per worker", [[0, 5, 6, 8], [1, 2, 4, 9]], [1, 2]],
+    ["back to back", [[0, 5, 5, 10]], [0]],
+    ["overlapping tasks (concurrency 2) are no gap", [[0, 10, 2, 4, 12, 13]], [0, 2]],
+    ["one task, no gap", [[0, 5]], []],
+    ["a worker that did nothing", [[], [0, 1, 3, 4]], [2]],
+  ])("%s", (_name, spans, expected) => {
+    expect(idleGaps(spans)).toEqual(expected);
+  });
+
+  test("spread = percentiles + mean", () => {
+    expect(spread([4, 1, 3, 2])).toEqual({ p50: 2, p95: 4, p99: 4, max: 4, mean: 2.5 });
+    expect(spread([])).toEqual({ p50: 0, p95: 0, p99: 0, max: 0, mean: 0 });
+  });
 });
