@@ -79,6 +79,10 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   let duplicates = 0;
   let lastEnd = 0;
   let lastProgress = now();
+  let allDone!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    allDone = resolve;
+  });
   const workers: WorkerProcess[] = [];
   try {
     await declareQueues(broker, [queue]);
@@ -91,7 +95,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
         duplicates++;
         return;
       }
-      done++;
+      if (++done === n) allDone();
       lastProgress = now();
       const slot = perWorker[w] as { tasks: number; busyMs: number };
       slot.tasks++;
@@ -117,11 +121,13 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       },
     });
     const firstPublish = publishedAt[1] ?? 0;
+    // Wakes when the last task is reported, else every 100 ms (progress, stall, Ctrl+C): a parent
+    // polling faster only takes CPU from the workers and the broker it is measuring.
     while (done < n) {
       if (config.signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
       if (now() - lastProgress > config.stallMs) break;
       config.onProgress?.(done, n);
-      await Bun.sleep(5);
+      await Promise.race([finished, Bun.sleep(100)]);
     }
     config.onProgress?.(done, n);
     await Promise.all(workers.map((w) => w.stop()));
