@@ -6,6 +6,7 @@ import { deadCommand } from "./commands/dead.ts";
 import { sendCommand } from "./commands/send.ts";
 import { workCommand } from "./commands/work.ts";
 import { ExitCode, TaskqError } from "./errors.ts";
+import { durationText } from "./util/duration.ts";
 import { VERSION } from "./version.ts";
 
 /** The command tree; each subcommand is defined in its own file. */
@@ -16,12 +17,22 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showSuggestionAfterError();
   for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
-  for (const cmd of [program, ...program.commands]) {
+  for (const cmd of everyCommand(program)) {
+    // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
+    for (const option of cmd.options) {
+      if (option.flags.includes("<duration>") && typeof option.defaultValue === "number") option.defaultValueDescription = durationText(option.defaultValue);
+    }
     cmd.exitOverride().configureOutput({
       outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
     });
   }
   return program;
+}
+
+/** A command and all its subcommands, at every depth (`dead list` too). */
+function* everyCommand(cmd: Command): Generator<Command> {
+  yield cmd;
+  for (const sub of cmd.commands) yield* everyCommand(sub as Command);
 }
 
 /** Runs the CLI and maps errors to exit codes: user errors in one line, bugs in full. */

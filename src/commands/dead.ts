@@ -158,15 +158,5 @@ export function deadCommand() {
     .option("--limit <n>", "move at most N tasks (default: all)", intInRange(1))
     .option("--id <message-id>", "move only the tasks with this message id")
     .action(async (flags) => runRequeue(planDead(flags)));
-  return (
-    new Command("dead")
-      .description("inspect and requeue the tasks that failed (<queue>.dead)")
-      .addCommand(list)
-      .addCommand(requeue)
-      // cli.ts sets exitOverride and one-line errors on its direct subcommands only:
-      // hand them down, so `taskq dead list --bogus` fails the same way.
-      .hook("preSubcommand", (dead, sub) => {
-        sub.copyInheritedSettings(dead);
-      })
-  );
+  return new Command("dead").description("inspect and requeue the tasks that failed (<queue>.dead)").addCommand(list).addCommand(requeue);
 }

@@ -15,3 +15,12 @@ export function formatMs(ms: number): string {
   if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 0)}ms`;
   return `${(ms / 1000).toFixed(2)}s`;
 }
+
+/** A duration as a flag would take it, in the largest unit that is exact: 300000 → "5m", 1500 → "1500ms". */
+export function durationText(ms: number): string {
+  for (const unit of ["h", "m", "s"] as const) {
+    const size = UNITS[unit] as number;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formatMs, parseDuration } from "../../../src/util/duration.ts";
+import { durationText, formatMs, parseDuration } from "../../../src/util/duration.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 describe("parseDuration", () => {
@@ -70,5 +70,22 @@ describe("formatMs", () => {
     [65_000, "65.00s"],
   ])("formatMs(%p) = %p", (ms, expected) => {
     expect(formatMs(ms)).toBe(expected);
+  });
+});
+
+describe("durationText (help defaults, in the flag's own syntax)", () => {
+  test.each([
+    [300_000, "5m"],
+    [60_000, "1m"],
+    [30_000, "30s"],
+    [5000, "5s"],
+    [1500, "1500ms"],
+    [250, "250ms"],
+    [0, "0ms"],
+    [7_200_000, "2h"],
+    [90_000, "90s"],
+  ])("durationText(%p) = %p", (ms, expected) => {
+    expect(durationText(ms)).toBe(expected);
+    expect(parseDuration(expected)).toBe(ms);
   });
 });
