@@ -70,6 +70,7 @@ export function queueError(broker: Broker, queue: string, err: unknown, type: Qu
   }
   if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);
   if (code === 403 || /ACCESS_REFUSED/.test(text)) {
+    if (/reserved prefix/.test(text)) return new TaskqError(`queue '${queue}': names starting with 'amq.' are reserved by the broker; use another --queue`);
     return new TaskqError(`the broker refused access to queue '${queue}' for user '${broker.address.user}'`);
   }
   return new TaskqError(`the broker refused queue '${queue}': ${text}`);

@@ -25,6 +25,8 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ["bad URL scheme", ["send", "--url", `http://guest:${SECRET}@localhost`, "x"], 2, /scheme must be amqp:\/\/ or amqps:\/\//],
   ["unreachable broker", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:1`, "x"], 3, /cannot reach the broker at 127\.0\.0\.1:1: connection refused/],
   ["refused login", ["work", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672`], 3, /refused the login for user 'guest'/],
+  ["a queue name the broker reserves (send)", ["send", "--queue", "amq.taskq-test", "x"], 1, /^taskq: queue 'amq\.taskq-test': names starting with 'amq\.' are reserved by the broker; use another --queue$/],
+  ["a queue name the broker reserves (work)", ["work", "--queue", "amq.taskq-test"], 1, /names starting with 'amq\.' are reserved by the broker/],
   ["unknown vhost", ["send", "--url", "amqp://guest:guest@127.0.0.1:5672/no-such-vhost", "x"], 3, /refused access to vhost 'no-such-vhost'/],
 ];
 
