@@ -123,7 +123,7 @@ ${bad > 0 ? html`<p class="bad">${bad} round(s) did not account for every task e
 </header>
 <section id="summary">
 <h2>Summary</h2>
-<p class="note">${meta.rounds > 1 ? `Medians of ${meta.rounds} rounds per prefetch value. ` : ""}Throughput from the first publish to the last task done; efficiency = ideal / makespan; Jain's index over busy time (1 = fair); latencies exact, from sorted samples: wait = publish → start, total = publish → done.</p>
+<p class="note">${meta.rounds > 1 ? `Medians of ${meta.rounds} rounds per prefetch value. ` : ""}Throughput from the first publish to the last task done; efficiency = ideal / makespan; Jain's index over busy time (1 = fair); latencies exact, from sorted samples: wait = publish → start, total = publish → done; gap = how long a worker sat idle between one task and its next (at prefetch 1: the broker round trip).</p>
 ${summaryTable(medians)}
 </section>
 <section id="timelines">
