@@ -44,6 +44,8 @@ export interface SendResult {
 const BURST = 128;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+const idOf = (task: Unconfirmed) => task.properties.messageId;
+
 /** The connection's own error when it went away (worth reconnecting); undefined for a refusal. */
 async function connectionLost(broker: Broker): Promise<Error | undefined> {
   return Promise.race([broker.lost, sleep(250).then(() => undefined)]);
@@ -110,16 +112,18 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
       }
       await publisher.flush();
       confirmed += publisher.confirmed;
+      // Each task is confirmed once: on the connection that took it, or re-sent on a later one.
+      if (confirmed !== index) throw new Error(`sendTasks: ${confirmed} confirms for ${index} tasks`);
       return { sent: confirmed, resent, reconnects, ms: now() - started };
     } catch (err) {
       const lost = options.reconnect ? await connectionLost(current) : undefined;
       if (!options.reconnect || !lost) throw err;
       const pending = publisher ? publisher.pendingTasks() : [];
       const stray = inHand as Unconfirmed | undefined;
-      // Same body buffer = same task (the publisher keeps its own record of each).
-      const has = (list: Unconfirmed[], t: Unconfirmed) => list.some((p) => p.body === t.body);
-      carried = [...pending, ...carried.filter((t) => !has(pending, t))];
-      if (stray && !has(carried, stray)) carried.push(stray);
+      // A task is known by its message id: bodies may repeat (the library takes any buffers).
+      const ids = new Set(pending.map(idOf));
+      carried = [...pending, ...carried.filter((t) => !ids.has(idOf(t)))];
+      if (stray && !carried.some((t) => idOf(t) === idOf(stray))) carried.push(stray);
       confirmed += publisher?.confirmed ?? 0;
       emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: carried.length });
       await current.close();

@@ -2,12 +2,43 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HANDLER_EXIT, TaskqError, send, work } from "taskq";
 import { BROKER_URL, drain, readyCount, trackedQueues } from "../support/broker.ts";
+import { DropProxy } from "../support/proxy.ts";
 
 const tracked = trackedQueues();
 const q = (label: string) => tracked.name(label, [100]);
 afterAll(() => tracked.deleteAll());
 
 describe('import { send, work } from "taskq"', () => {
+  test(
+    "send across a dropped connection, every task the same Buffer: each one still arrives (known by message id, not body)",
+    async () => {
+      const queue = q("lib-same-buffer");
+      const proxy = new DropProxy();
+      await proxy.start();
+      const total = 6000;
+      const body = Buffer.from("the same bytes every time");
+      function* tasks() {
+        for (let i = 1; i <= total; i++) {
+          if (i === 2500) proxy.drop(); // mid-send, with tasks unconfirmed and one in hand
+          yield body;
+        }
+      }
+      try {
+        const result = await send({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, queue, tasks: tasks() });
+        expect(result.reconnects).toBeGreaterThanOrEqual(1);
+        expect(result.sent).toBe(total);
+      } finally {
+        proxy.stop();
+      }
+      const ids = new Set((await drain(queue)).map((m) => String(m.properties.messageId)));
+      const indexes = new Set([...ids].map((id) => Number(id.slice(id.lastIndexOf("-") + 1))));
+      expect(indexes.size).toBe(total);
+      expect(Math.min(...indexes)).toBe(1);
+      expect(Math.max(...indexes)).toBe(total);
+    },
+    60_000,
+  );
+
   test("send confirms every task; an in-process handler works them all with concurrency", async () => {
     const queue = q("lib-basic");
     const result = await send({ url: BROKER_URL, queue, tasks: Array.from({ length: 20 }, (_, i) => `job ${i + 1}`) });
