@@ -108,7 +108,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     };
     const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.url }));
-    await Promise.all(workers.map((w) => w.ready()));
+    await Promise.all(workers.map((w) => w.ready(config.signal)));
 
     const bodies = function* () {
       for (let i = 1; i <= n; i++) yield taskBody(i, config.durations[i - 1] ?? 0);

@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { TaskqError } from "../errors.ts";
+import { ExitCode, TaskqError } from "../errors.ts";
 
 /** One line of `taskq work --json`. */
 export interface TaskReport {
@@ -41,11 +41,20 @@ export class WorkerProcess {
     for await (const chunk of this.proc.stderr) this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
   }
 
-  /** Resolves once the worker consumes; fails with its own error line if it exits first. */
-  async ready(timeoutMs = 15_000): Promise<void> {
+  /** Exited, on its own or by a signal (then Bun leaves `exitCode` null and sets `signalCode`). */
+  private get exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
+  /**
+   * Resolves once the worker consumes; fails with its own error line if it exits first, and as
+   * "interrupted" when `signal` aborts (Ctrl+C reaches the workers too: they exit before consuming).
+   */
+  async ready(signal: AbortSignal, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes("Waiting for tasks")) {
-      if (this.proc.exitCode !== null) throw new TaskqError(`a bench worker exited early: ${this.stderr.trim().split("\n").pop() ?? ""}`);
+      if (signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
+      if (this.exited) throw new TaskqError(`a bench worker exited early: ${this.stderr.trim().split("\n").pop() ?? ""}`);
       if (Date.now() > deadline) throw new TaskqError(`a bench worker was not ready after ${timeoutMs / 1000}s`);
       await Bun.sleep(10);
     }
@@ -53,7 +62,7 @@ export class WorkerProcess {
 
   /** Drains (SIGTERM), and kills it if it takes longer than `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
-    if (this.proc.exitCode === null) this.proc.kill("SIGTERM");
+    if (!this.exited) this.proc.kill("SIGTERM");
     const timer = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
     await this.proc.exited;
     await this.finished;

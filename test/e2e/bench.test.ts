@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
+import { BROKER_URL } from "../support/broker.ts";
+import { TASKQ_BIN, TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 interface Run {
   prefetch: number;
@@ -77,6 +78,28 @@ describe("taskq bench", () => {
     expect(r.code).toBe(2);
     expect(oneLineError(r.stderr)).toMatch(pattern);
   });
+
+  test(
+    "Ctrl+C on a terminal while the workers start (SIGINT to the whole process group): exit 130 at once, nothing left",
+    async () => {
+      // setsid: the bench leads its own process group, as a shell's foreground job does.
+      const proc = Bun.spawn(["setsid", TASKQ_BIN, "bench", "--tasks", "200", "--workers", "3", "--work", "1ms", "--prefetch", "1", "--quiet"], {
+        env: { ...process.env, TASKQ_URL: BROKER_URL },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      await Bun.sleep(150);
+      const sent = Date.now();
+      process.kill(-proc.pid, "SIGINT");
+      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+      expect(code).toBe(130);
+      expect(stderr.trim()).toBe("taskq: bench interrupted");
+      expect(Date.now() - sent).toBeLessThan(5000);
+      const left = Bun.spawnSync(["pgrep", "-g", String(proc.pid)]).stdout.toString().trim();
+      expect(left).toBe("");
+    },
+    30_000,
+  );
 
   test(
     "Ctrl+C stops the workers and deletes the bench queue",
