@@ -18,6 +18,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError();
   for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
   for (const cmd of everyCommand(program)) {
+    if (cmd !== program) cmd.version(VERSION, "-V, --version");
     // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
     for (const option of cmd.options) {
       if (option.flags.includes("<duration>") && typeof option.defaultValue === "number") option.defaultValueDescription = durationText(option.defaultValue);
@@ -42,8 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      const quiet = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(err.code);
-      return quiet ? ExitCode.ok : ExitCode.usage;
+      // --help and --version exit 0; help shown for a missing or unknown subcommand is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (err instanceof TaskqError) {
       process.stderr.write(`taskq: ${err.message}\n`);

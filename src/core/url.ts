@@ -19,6 +19,9 @@ export function resolveUrl(flag: string | undefined, env: Record<string, string 
   return flag ?? env.TASKQ_URL ?? env.AMQP_URL ?? DEFAULT_URL;
 }
 
+/** URL query options amqplib reads as numbers (it fails on anything else only when connecting). */
+const NUMERIC_OPTIONS = ["heartbeat", "frameMax", "channelMax"] as const;
+
 export function parseBrokerUrl(url: string): BrokerAddress {
   let parsed: URL;
   try {
@@ -32,7 +35,13 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     throw usageError(`invalid broker URL: the scheme must be amqp:// or amqps://, not ${scheme}://`);
   }
   if (!parsed.hostname) throw usageError("invalid broker URL: no host");
+  // amqplib reads port 0 as "no port" and connects to the default: say so rather than report the wrong address.
+  if (parsed.port === "0") throw usageError("invalid broker URL: port 0");
   const port = parsed.port ? Number(parsed.port) : scheme === "amqp" ? 5672 : 5671;
+  for (const option of NUMERIC_OPTIONS) {
+    const value = parsed.searchParams.get(option);
+    if (value !== null && !/^\d+$/.test(value)) throw usageError(`invalid broker URL: ?${option}= must be a whole number, not '${value}'`);
+  }
   const rawVhost = parsed.pathname.replace(/^\//, "");
   return {
     url,

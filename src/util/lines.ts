@@ -3,7 +3,7 @@ import { ExitCode, TaskqError } from "../errors.ts";
 
 /**
  * Yields each line of a byte stream as a Buffer, without decoding it: the
- * '\n' (and a '\r' before it) is dropped, nothing else is touched.
+ * '\n' (and a '\r' right before it) is dropped, nothing else is touched.
  */
 export async function* readLines(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
@@ -19,7 +19,8 @@ export async function* readLines(source: AsyncIterable<Uint8Array>): AsyncGenera
     }
     if (buf.length > 0) parts.push(Buffer.from(buf));
   }
-  if (parts.length > 0) yield trimCr(Buffer.concat(parts));
+  // A last line without '\n' is kept whole: a '\r' there ends no line.
+  if (parts.length > 0) yield Buffer.concat(parts);
 }
 
 function trimCr(line: Buffer): Buffer {

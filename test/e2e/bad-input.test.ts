@@ -27,6 +27,8 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ["refused login", ["work", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672`], 3, /refused the login for user 'guest'/],
   ["a queue name the broker reserves (send)", ["send", "--queue", "amq.taskq-test", "x"], 1, /^taskq: queue 'amq\.taskq-test': names starting with 'amq\.' are reserved by the broker; use another --queue$/],
   ["a queue name the broker reserves (work)", ["work", "--queue", "amq.taskq-test"], 1, /names starting with 'amq\.' are reserved by the broker/],
+  ["URL option that is not a number", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672/?heartbeat=abc`, "x"], 2, /\?heartbeat= must be a whole number, not 'abc'/],
+  ["URL with port 0", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:0`, "x"], 2, /invalid broker URL: port 0/],
   ["unknown vhost", ["send", "--url", "amqp://guest:guest@127.0.0.1:5672/no-such-vhost", "x"], 3, /refused access to vhost 'no-such-vhost'/],
 ];
 

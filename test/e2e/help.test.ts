@@ -1,4 +1,4 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runTaskq } from "../support/taskq.ts";
 
 // Durations in --help read as they are typed (5m), not as milliseconds (300000), at every depth.
@@ -15,4 +15,25 @@ test.each([
   // Commander wraps descriptions: join the option's lines up to the next option.
   const text = r.stdout.split(/\n(?=\s{2}-)/).find((block) => block.includes(flag)) ?? "";
   expect(text.replace(/\s+/g, " ")).toContain(`(default: ${shown})`);
+});
+
+describe("--version and help, everywhere", () => {
+  test.each([[["--version"]], [["send", "--version"]], [["work", "-V"]], [["dead", "list", "--version"]], [["bench", "-V"]]])("taskq %j prints the version, exit 0", async (argv) => {
+    const r = await runTaskq(argv);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ \(\w+\)$/);
+  });
+
+  test.each([[[]], [["dead"]], [["help", "nonexist"]]])("taskq %j (no or unknown subcommand): help on stderr, exit 2", async (argv) => {
+    const r = await runTaskq(argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("Usage: taskq");
+  });
+
+  test("taskq help work: the help asked for, exit 0", async () => {
+    const r = await runTaskq(["help", "work"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: taskq work");
+  });
 });

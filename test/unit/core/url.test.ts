@@ -79,6 +79,10 @@ describe("parseBrokerUrl", () => {
     ["unclosed IPv6 bracket", `amqp://u:${secret}@[::1`, "expected amqp://"],
     ["no host after credentials", `amqp://u:${secret}@`, "expected amqp://"],
     ["no host at all", "amqp:///vhost", "no host"],
+    ["port 0 (amqplib would quietly use 5672)", `amqp://u:${secret}@h:0`, "port 0"],
+    ["heartbeat not a number", `amqp://u:${secret}@h/?heartbeat=abc`, "?heartbeat= must be a whole number, not 'abc'"],
+    ["channelMax not a number", `amqp://u:${secret}@h/?channelMax=-1`, "?channelMax= must be a whole number"],
+    ["frameMax not a number", `amqp://u:${secret}@h/?frameMax=1.5`, "?frameMax= must be a whole number"],
   ])("rejects %s with exit code 2 and no password in the message", (_name, url, hint) => {
     const error = expectUsageError(() => parseBrokerUrl(url));
     expect(error.message).toContain(hint);

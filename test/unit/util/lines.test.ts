@@ -30,6 +30,7 @@ describe("readLines", () => {
     ["only the CR right before LF is dropped", ["a\rb\r\r\n"], ["a\rb\r"]],
     ["empty lines kept", ["a\n\n\nb\n"], ["a", "", "", "b"]],
     ["blank CRLF line kept as empty", ["\r\n"], [""]],
+    ["a CR at the very end (no LF after it) is data", ["a\r\nb\r"], ["a", "b\r"]],
     ["leading empty line", ["\nx"], ["", "x"]],
     ["a lone newline is one empty line", ["\n"], [""]],
     ["empty input", [], []],
