@@ -97,16 +97,16 @@ function isRunnable(file: string): boolean {
 }
 
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
-function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
+function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineWriter } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const out = new LineWriter();
-  return (event) => {
+  const report = (event: WorkerEvent) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {
         out.write(
-          JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }) }),
+          JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) }),
         );
       } else if (!event.outcome.ok) {
         const where =
@@ -131,6 +131,7 @@ function reporter(plan: WorkPlan): (event: WorkerEvent) => void {
       out.flush();
     }
   };
+  return { report, out };
 }
 
 export async function runWork(plan: WorkPlan): Promise<number> {
@@ -149,10 +150,15 @@ export async function runWork(plan: WorkPlan): Promise<number> {
 async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
   const handler: Handler =
     plan.command.length > 0
-      ? commandHandler(plan.command, { killAfterMs: plan.killAfterMs, ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}) })
+      ? commandHandler(plan.command, {
+          killAfterMs: plan.killAfterMs,
+          ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
+          // With --json, stdout carries only the JSON lines: the command's output goes to stderr.
+          ...(plan.json ? { output: "stderr" as const } : {}),
+        })
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
-  const report = reporter(plan);
+  const { report, out } = reporter(plan);
   const broker = await connect(plan.target, { name });
   const reconnect = () =>
     connect(
@@ -183,7 +189,10 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
     // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
     if (signals === 1) return worker.stop("signal");
     worker.abort(); // kills handler children; the broker redelivers unacked tasks
-    process.exit(ExitCode.interrupted);
+    // The lines of tasks already settled still go out (a reader counts on them), then exit.
+    out.flush();
+    setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
+    process.stdout.write("", () => process.exit(ExitCode.interrupted));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

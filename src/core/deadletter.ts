@@ -26,7 +26,7 @@ export class DeadLetters {
 
   constructor(
     private readonly broker: Broker,
-    private readonly publisher: Publisher,
+    private readonly publisher: () => Promise<Publisher>,
     private readonly queueType: QueueType = "classic",
   ) {}
 
@@ -48,7 +48,12 @@ export class DeadLetters {
       [DEAD_HEADERS.queue]: task.queue,
       [DEAD_HEADERS.attempts]: task.attempt,
     };
-    await this.publisher.publishConfirmed(dead, task.body, properties);
+    try {
+      await (await this.publisher()).publishConfirmed(dead, task.body, properties);
+    } catch (err) {
+      this.declared = false; // the queue may have been deleted: declare it again next time
+      throw err;
+    }
     return dead;
   }
 }

@@ -175,6 +175,11 @@ export class Publisher {
     return this.inflight;
   }
 
+  /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   async close(): Promise<void> {
     await this.channel.close().catch(() => {});
   }

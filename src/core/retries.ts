@@ -22,7 +22,7 @@ export class Retries {
 
   constructor(
     private readonly broker: Broker,
-    private readonly publisher: Publisher,
+    private readonly publisher: () => Promise<Publisher>,
     private readonly queueType: QueueType = "classic",
   ) {}
 
@@ -37,7 +37,12 @@ export class Retries {
     const { "x-death": _death, [DELIVERY_COUNT_HEADER]: _count, ...headers } = task.headers;
     properties.headers = { ...headers, [ATTEMPT_HEADER]: nextAttempt, [LAST_ERROR_HEADER]: reason };
     properties.expiration = String(delayMs);
-    await this.publisher.publishConfirmed(queue, task.body, properties);
+    try {
+      await (await this.publisher()).publishConfirmed(queue, task.body, properties);
+    } catch (err) {
+      this.declared.delete(queue); // the queue may have been deleted: declare it again next time
+      throw err;
+    }
     return queue;
   }
 

@@ -21,22 +21,43 @@ export class Session {
   readonly acker: Acker;
   private closing = false;
 
+  readonly deadLetters: DeadLetters;
+  readonly retries: Retries;
+  /** Confirms the retry and dead-letter copies; replaced once a publish failed (its channel is done). */
+  private publisher: Promise<Publisher>;
+
   private constructor(
     readonly broker: Broker,
     readonly channel: Channel,
-    readonly publisher: Publisher,
-    readonly deadLetters: DeadLetters,
-    readonly retries: Retries,
+    publisher: Publisher,
+    queueType: QueueType,
   ) {
     this.acker = new Acker(channel, () => this.open);
+    this.publisher = Promise.resolve(publisher);
+    const current = () => this.currentPublisher();
+    this.deadLetters = new DeadLetters(broker, current, queueType);
+    this.retries = new Retries(broker, current, queueType);
   }
 
   static async open(broker: Broker, queue: string, prefetch: number, queueType: QueueType): Promise<Session> {
     const channel = quiet(await broker.model.createChannel());
     await declareQueue(broker, channel, queue, queueType);
     await channel.prefetch(prefetch);
-    const publisher = await Publisher.open(broker, { window: 64 });
-    return new Session(broker, channel, publisher, new DeadLetters(broker, publisher, queueType), new Retries(broker, publisher, queueType));
+    return new Session(broker, channel, await Publisher.open(broker, { window: 64 }), queueType);
+  }
+
+  /** The publisher for copies; a failed one (nack, unroutable, refused) is closed and a fresh one opened. */
+  private currentPublisher(): Promise<Publisher> {
+    const fresh = () => Publisher.open(this.broker, { window: 64 });
+    this.publisher = this.publisher.then(
+      (p) => {
+        if (!p.failed) return p;
+        void p.close();
+        return fresh();
+      },
+      fresh, // the last one could not even be opened: try again
+    );
+    return this.publisher;
   }
 
   /** Resolves when the channel or the connection goes away without us closing it. */
@@ -45,7 +66,12 @@ export class Session {
       this.broker.lost,
       // On a dropped connection the channel closes first: give the connection's reason a moment to win.
       new Promise<Error>((resolve) =>
-        this.channel.on("close", () => !this.closing && setTimeout(() => resolve(new Error("the broker closed the consuming channel")), 100)),
+        this.channel.on("close", () => {
+          if (this.closing) return;
+          // Closed now: no ack may go out on it (written to the socket, it would make the broker drop the connection).
+          this.open = false;
+          setTimeout(() => resolve(new Error("the broker closed the consuming channel")), 100);
+        }),
       ),
     ]).then((err) => {
       this.open = false;
@@ -72,7 +98,7 @@ export class Session {
     this.acker.flush();
     this.open = false;
     const closed = (async () => {
-      await this.publisher.close();
+      await (await this.publisher.catch(() => undefined))?.close();
       await this.channel.close().catch(() => {});
       await this.broker.close();
     })();

@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from "amqplib";
-import { now } from "../util/clock.ts";
+import { now, sleep } from "../util/clock.ts";
 import type { Broker } from "./connection.ts";
 import type { QueueType } from "./queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
@@ -54,6 +54,9 @@ export interface WorkerHandle {
   abort(): void;
   readonly done: Promise<WorkerSummary>;
 }
+
+/** How long a task whose retry or dead-letter copy failed is held before it goes back to the queue. */
+const REQUEUE_PAUSE_MS = 1000;
 
 type Settled = { settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string };
 
@@ -116,8 +119,10 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       summary.failed++;
       return { settled: "dead", deadQueue, error: decision.why };
     } catch (err) {
+      // Could not park it: give it back rather than lose it; after a pause, or a broker that keeps
+      // refusing the copy (dead queue deleted, a nacking policy) makes a loop running the task non-stop.
+      await sleep(REQUEUE_PAUSE_MS, aborter.signal);
       if (!s.open) return lostResult("failed");
-      // Could not park it: give it back rather than lose it.
       requeue(s, msg);
       return { settled: "requeued", error: redact(String((err as Error).message), s.broker.address) };
     }
@@ -175,6 +180,8 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       const fresh = await options.reconnect();
       if (finished) return void (await fresh.close());
       await begin(fresh);
+      // Stopped and finished while the session opened: nothing will close it but us.
+      if (finished) return void (await session.close());
       summary.reconnects++;
       emit({ type: "reconnected" });
       if (stopping) stopConsuming();
@@ -217,17 +224,18 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     stopConsuming();
   }
 
-  const idleTimer = setInterval(() => {
-    if (options.idleExitMs !== undefined && running === 0 && session.pending.length === 0 && now() - lastActivity >= options.idleExitMs) stop("idle");
-  }, Math.min(250, Math.max(10, (options.idleExitMs ?? 250) / 4)));
-  if (options.idleExitMs === undefined) clearInterval(idleTimer);
-
+  let idleTimer: ReturnType<typeof setInterval> | undefined;
   try {
     await begin(broker);
   } catch (err) {
-    clearInterval(idleTimer);
     await broker.close();
     throw err;
+  }
+  const idleExitMs = options.idleExitMs;
+  if (idleExitMs !== undefined) {
+    idleTimer = setInterval(() => {
+      if (running === 0 && session.pending.length === 0 && now() - lastActivity >= idleExitMs) stop("idle");
+    }, Math.min(250, Math.max(10, idleExitMs / 4)));
   }
   emit({ type: "ready", queue: options.queue, prefetch: options.prefetch, concurrency: options.concurrency });
 

@@ -15,6 +15,8 @@ export interface CommandOptions {
   /** Fail a task whose command runs longer: SIGTERM, then SIGKILL after `killAfterMs`. */
   timeoutMs?: number;
   killAfterMs?: number;
+  /** Where the command's standard output goes (default: taskq's stdout). */
+  output?: "stdout" | "stderr";
 }
 
 export function commandHandler(argv: readonly string[], options: CommandOptions = {}): Handler {
@@ -23,7 +25,7 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
   return (task, signal) =>
     new Promise<Outcome>((resolve) => {
       const child = spawn(file, args, {
-        stdio: ["pipe", "inherit", "inherit"],
+        stdio: ["pipe", options.output === "stderr" ? process.stderr : "inherit", "inherit"],
         // Own process group: a Ctrl+C in the terminal reaches taskq (which drains)
         // and not the running task, which is left to finish.
         detached: true,
@@ -52,6 +54,7 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
               timedOut = true;
               signalGroup("SIGTERM");
               killTimer = setTimeout(kill, options.killAfterMs ?? 5000);
+              killTimer.unref();
             }, options.timeoutMs);
       const clearTimers = () => {
         clearTimeout(timeoutTimer);
@@ -67,7 +70,10 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
         resolve({ ok: false, reason: `could not run ${file}: ${why}`, exitCode: null });
       });
       child.once("close", (code, sig) => {
-        clearTimers();
+        // Timed out: the group still gets its SIGKILL when --kill-after is up, even if the command
+        // itself exited on SIGTERM (what it started in the background may ignore SIGTERM).
+        if (timedOut) clearTimeout(timeoutTimer);
+        else clearTimers();
         signal.removeEventListener("abort", kill);
         if (timedOut) resolve({ ok: false, reason: `timed out after ${(options.timeoutMs ?? 0) / 1000}s (${sig ? `killed by ${sig}` : `exit ${code}`})`, exitCode: null, signal: sig });
         else if (code === 0) resolve({ ok: true });

@@ -12,6 +12,8 @@ export class DropProxy {
   constructor(
     private readonly targetPort = 5672,
     private readonly targetHost = "127.0.0.1",
+    /** Hold everything the broker sends this long: a slow network. */
+    private readonly delayMs = 0,
   ) {}
 
   get port(): number {
@@ -21,7 +23,7 @@ export class DropProxy {
 
   async start(): Promise<void> {
     const pairs = this.pairs;
-    const { targetHost, targetPort } = this;
+    const { targetHost, targetPort, delayMs } = this;
     this.listener = Bun.listen<Peer>({
       hostname: "127.0.0.1",
       port: 0,
@@ -35,7 +37,11 @@ export class DropProxy {
             port: targetPort,
             socket: {
               data(s, chunk) {
-                s.data.other?.write(chunk);
+                if (delayMs === 0) s.data.other?.write(chunk);
+                else {
+                  const copy = Buffer.from(chunk);
+                  setTimeout(() => s.data.other?.write(copy), delayMs);
+                }
               },
               close(s) {
                 s.data.other?.end();

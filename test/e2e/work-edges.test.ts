@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deleteQueues, drain, trackedQueues, waitFor } from "../support/broker.ts";
+import { TestHandler } from "../support/handler.ts";
+import { DropProxy } from "../support/proxy.ts";
+import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+
+const tracked = trackedQueues();
+afterAll(() => tracked.deleteAll());
+
+const dir = mkdtempSync(join(tmpdir(), "taskq-edges-"));
+function script(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\n${text}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+interface JsonLine {
+  id: string;
+  outcome: string;
+  attempt: number;
+  error?: string;
+}
+const jsonLines = (stdout: string): JsonLine[] =>
+  stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as JsonLine);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("taskq work at the edges", () => {
+  test(
+    "the dead queue deleted under a running worker: the copy fails once, the task is held, then parked in a fresh dead queue (no hot loop)",
+    async () => {
+      const queue = tracked.name("edge-dead-gone");
+      const handler = new TestHandler();
+      const worker = new TaskqProcess(["work", "-q", queue, "--json", ...handler.command]);
+      await worker.ready();
+      expect((await runTaskq(["send", "-q", queue, "exit 65"])).code).toBe(0);
+      await waitFor(() => jsonLines(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the first task dead");
+      await deleteQueues([`${queue}.dead`]);
+      expect((await runTaskq(["send", "-q", queue, "exit 65"])).code).toBe(0);
+      await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "dead").length === 2, 15_000, "the second task dead");
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+      const lines = jsonLines(worker.stdout);
+      const requeued = lines.filter((l) => l.outcome === "requeued");
+      // One failed copy (unroutable: the queue is gone), held a second, then it went through.
+      expect(requeued.length).toBeGreaterThanOrEqual(1);
+      expect(requeued.length).toBeLessThanOrEqual(3);
+      expect(requeued[0]?.error).toMatch(/unroutable/);
+      expect(handler.lines().length).toBe(2 + requeued.length);
+      expect((await drain(`${queue}.dead`)).length).toBe(1);
+    },
+    40_000,
+  );
+
+  test(
+    "--timeout: SIGKILL reaches the whole process group after --kill-after, even once the command itself has exited",
+    async () => {
+      const queue = tracked.name("edge-timeout-group", [100]);
+      const pidFile = join(dir, "grandchild.pid");
+      // The command exits on SIGTERM; what it started in the background ignores SIGTERM.
+      const stubborn = script("stubborn.sh", `cat >/dev/null\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' &\nsleep 30`);
+      await runTaskq(["send", "-q", queue, "hang"]);
+      const worker = new TaskqProcess(["work", "-q", queue, "--json", "--max-attempts", "1", "--timeout", "300ms", "--kill-after", "300ms", "--", stubborn]);
+      await waitFor(() => jsonLines(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the task dead");
+      const grandchild = Number(readFileSync(pidFile, "utf8"));
+      expect(grandchild).toBeGreaterThan(0);
+      await waitFor(() => !alive(grandchild), 5000, "the background process killed");
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+    },
+    30_000,
+  );
+
+  test("--json: a command's own output goes to stderr; stdout holds only JSON lines", async () => {
+    const queue = tracked.name("edge-json-out");
+    const chatty = script("chatty.sh", "cat >/dev/null\nprintf 'progress 100%%'\necho ' and a line'");
+    await runTaskq(["send", "-q", queue, "--count", "3"]);
+    const r = await runTaskq(["work", "-q", queue, "--json", "--max-tasks", "3", "--", chatty]);
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l.outcome)).toEqual(["done", "done", "done"]);
+    expect(r.stderr).toContain("progress 100% and a line");
+  });
+
+  test(
+    "a second Ctrl+C right after a task finished: exit 130, and the JSON line of the task already acked is still written",
+    async () => {
+      const queue = tracked.name("edge-second-signal");
+      // First SIGINT at once (drain: the task is finished), the second just after it exits 0.
+      // ($PPID is taskq, in the background subshell too.)
+      const twice = script("twice.sh", "cat >/dev/null\nkill -INT $PPID\nsleep 0.3\n(sleep 0.003; kill -INT $PPID) &\nexit 0");
+      await runTaskq(["send", "-q", queue, "once"]);
+      const worker = new TaskqProcess(["work", "-q", queue, "--json", "--", twice]);
+      const code = await worker.exited;
+      expect([0, 130]).toContain(code);
+      expect(jsonLines(worker.stdout).map((l) => l.outcome)).toEqual(["done"]);
+    },
+    30_000,
+  );
+
+  test("--idle-exit shorter than connecting takes (a slow network): exits when idle, no error", async () => {
+    const queue = tracked.name("edge-idle");
+    const proxy = new DropProxy(5672, "127.0.0.1", 30);
+    await proxy.start();
+    try {
+      const r = await runTaskq(["work", "-q", queue, "--idle-exit", "1ms"], { env: { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` } });
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toMatch(/TypeError|internal error/);
+    } finally {
+      proxy.stop();
+    }
+  });
+});
