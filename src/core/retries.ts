@@ -46,6 +46,17 @@ export class Retries {
     return queue;
   }
 
+  /**
+   * Puts a task that never started back at the end of its queue with the attempt it had, so
+   * being handed back costs it nothing; resolves once the broker confirmed the copy.
+   */
+  async handBack(task: Task): Promise<void> {
+    const properties = copyProperties(task.properties);
+    const { "x-death": _death, [DELIVERY_COUNT_HEADER]: _count, ...headers } = task.headers;
+    properties.headers = { ...headers, [ATTEMPT_HEADER]: task.attempt };
+    await (await this.publisher()).publishConfirmed(task.queue, task.body, properties);
+  }
+
   private async declare(queue: string, target: string): Promise<void> {
     await declareQueues(this.broker, [queue], this.queueType, { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target });
   }

@@ -91,6 +91,37 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     summary.requeued++;
   };
 
+  // Tasks being handed back (see handBack); finishing waits for them.
+  let handingBack = 0;
+  const idle = () => running === 0 && handingBack === 0;
+
+  /**
+   * Gives back a task that was delivered but never started (a stop with prefetch above
+   * concurrency) without spending one of its attempts: a plain requeue marks it redelivered
+   * (classic) or raises x-delivery-count (quorum), which both count as an attempt. So: a
+   * confirmed copy carrying the same attempt goes to the back of the queue, then the original is
+   * acked; if the copy cannot be made, the plain requeue.
+   */
+  const handBack = (s: Session, msg: ConsumeMessage) => {
+    handingBack++;
+    void s.retries
+      .handBack(taskFromMessage(options.queue, msg))
+      .then(
+        () => {
+          if (!s.open) return; // the broker redelivers the original too: a duplicate, never a loss
+          s.acker.ack(msg, false);
+          summary.requeued++;
+        },
+        () => {
+          if (s.open) requeue(s, msg);
+        },
+      )
+      .finally(() => {
+        handingBack--;
+        if (stopping && idle()) void finish();
+      });
+  };
+
   const lostResult = (what: string): Settled => {
     summary.lost++;
     return { settled: "lost", error: `${what}, but the connection that delivered it is gone; the broker will redeliver it` };
@@ -142,7 +173,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
         running--;
         lastActivity = now();
         pump();
-        if (stopping && running === 0) void finish();
+        if (stopping && idle()) void finish();
       });
   };
 
@@ -158,7 +189,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     await s.consume(options.queue, (msg) => {
       if (msg === null) return stop("cancelled");
       lastActivity = now();
-      if (stopping) return requeue(s, msg);
+      if (stopping) return handBack(s, msg);
       s.acker.track(msg);
       s.pending.push(msg);
       pump();
@@ -171,7 +202,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     s.pending.length = 0;
     await s.broker.close();
     if (stopping || !options.reconnect) {
-      if (stopping && running === 0) return void finish();
+      if (stopping && idle()) return void finish();
       if (!options.reconnect) return fail(err);
       return;
     }
@@ -211,8 +242,8 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   const stopConsuming = () => {
     const s = session;
     void s.cancel().then(() => {
-      for (const msg of s.pending.splice(0)) requeue(s, msg);
-      if (running === 0) void finish();
+      for (const msg of s.pending.splice(0)) handBack(s, msg);
+      if (idle()) void finish();
     });
   };
 

@@ -66,6 +66,31 @@ describe("taskq work at the edges", () => {
     40_000,
   );
 
+  test.each(["classic", "quorum"])(
+    "%s: tasks handed back unstarted by a drain keep their attempt (not counted as redelivered)",
+    async (queueType) => {
+      const queue = tracked.name(`edge-handback-${queueType}`);
+      const h = new TestHandler();
+      const common = ["-q", queue, "--queue-type", queueType];
+      const first = new TaskqProcess(["work", ...common, "--prefetch", "3", ...h.command]);
+      await first.ready();
+      await runTaskq(["send", ...common, "block one", "later 1", "later 2"]);
+      await waitFor(() => h.lines().length === 1, 10_000, "the first task to start");
+      first.kill("SIGINT");
+      await waitFor(() => /Stopping/.test(first.stderr), 5000, "the stopping line");
+      h.release();
+      expect(await first.exited).toBe(0);
+      const second = await runTaskq(["work", ...common, "--max-tasks", "2", ...h.command]);
+      expect(second.code).toBe(0);
+      const later = h.lines().filter((l) => l.body.startsWith("later"));
+      expect(later.map((l) => [l.body, l.attempt, l.redelivered]).sort()).toEqual([
+        ["later 1", 1, false],
+        ["later 2", 1, false],
+      ]);
+    },
+    40_000,
+  );
+
   test(
     "--timeout: SIGKILL reaches the whole process group after --kill-after, even once the command itself has exited",
     async () => {
