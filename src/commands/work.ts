@@ -189,10 +189,13 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
     // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
     if (signals === 1) return worker.stop("signal");
     worker.abort(); // kills handler children; the broker redelivers unacked tasks
-    // The lines of tasks already settled still go out (a reader counts on them), then exit.
-    out.flush();
-    setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
-    process.stdout.write("", () => process.exit(ExitCode.interrupted));
+    // Tasks being handed back finish going back (bounded), and the lines of tasks already
+    // settled still go out (a reader counts on them); then exit.
+    void worker.handedBack(1000).then(() => {
+      out.flush();
+      setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
+      process.stdout.write("", () => process.exit(ExitCode.interrupted));
+    });
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

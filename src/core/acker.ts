@@ -53,7 +53,9 @@ export class Acker {
     }
     for (const tag of [...this.done]) {
       const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
-      if (i >= 0) this.writer.ack((this.outstanding.splice(i, 1)[0] as ConsumeMessage).fields.deliveryTag, false);
+      if (i >= 0) this.outstanding.splice(i, 1);
+      // Untracked (it should not happen) is still delivered and unacked: ack it rather than drop the ack.
+      this.writer.ack(tag, false);
       this.done.delete(tag);
     }
   }

@@ -1,4 +1,4 @@
-import type { ConfirmChannel, MessageProperties, Options } from "amqplib";
+import type { ConfirmChannel, Message, MessageProperties, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
 import { redact } from "./url.ts";
@@ -17,6 +17,8 @@ export function copyProperties(props: MessageProperties): TaskProperties {
   for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
   return properties;
 }
+
+const unroutable = (messageId: unknown, queue: string) => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
 
 /** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
 export interface Unconfirmed {
@@ -45,6 +47,10 @@ export class Publisher {
   private inflight = 0;
   private seq = 0;
   private readonly sentTasks = new Map<number, Unconfirmed>();
+  /** Each publish's own outcome, for those who wait for it (publishConfirmed). */
+  private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
+  /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
+  private returned: Message[] = [];
   private blocked: Promise<void> | undefined;
   private failure: TaskqError | undefined;
   private waiters: Array<() => void> = [];
@@ -58,8 +64,9 @@ export class Publisher {
   ) {
     this.window = Math.max(1, options.window ?? 1024);
     this.persistent = options.persistent ?? true;
-    channel.on("return", (msg) => {
-      this.fail(`task ${msg.properties.messageId ?? ""} was unroutable: no queue '${msg.fields.routingKey}' took it`.replace("task  ", "a task "));
+    channel.on("return", (msg: Message) => {
+      this.returned.push(msg);
+      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey));
     });
     channel.on("error", (err: Error) => {
       const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
@@ -99,13 +106,14 @@ export class Publisher {
    * await when the window is full or the socket pushes back. Not confirmed
    * yet: see `flush`.
    */
-  publish(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> | undefined {
+  publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.inflight >= this.window || this.blocked) return this.publishLater(queue, body, properties);
+    if (this.inflight >= this.window || this.blocked) return this.publishLater(queue, body, properties, outcome);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
     this.sentTasks.set(seq, { queue, body, properties });
+    if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
     try {
       ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(seq, properties.messageId));
@@ -134,35 +142,61 @@ export class Publisher {
     return [...this.sentTasks.values()];
   }
 
-  private async publishLater(queue: string, body: Buffer, properties: TaskProperties): Promise<void> {
+  private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
     for (;;) {
       if (this.blocked && !this.failure) await this.blocked;
       else if (this.inflight >= this.window && !this.failure) await this.nextConfirm();
       else break;
     }
-    await this.publish(queue, body, properties);
+    await this.publish(queue, body, properties, outcome);
   }
 
   private onConfirm(seq: number, messageId: string | undefined) {
     return (err: unknown) => {
       this.inflight--;
+      const outcome = this.outcomes.get(seq);
+      this.outcomes.delete(seq);
       if (err && (err as Error).message === "channel closed") {
         // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
         this.fail(`the publishing channel closed with task(s) unconfirmed`);
+        outcome?.(new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`));
         if (this.waiters.length > 0) this.wakeAll();
         return;
       }
+      const task = this.sentTasks.get(seq);
       this.sentTasks.delete(seq);
-      if (err) this.fail(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
-      else this.confirmed++;
+      let error: TaskqError | undefined;
+      if (err) {
+        error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
+        this.fail(error.message);
+      } else if (task && this.takeReturned(task)) {
+        error = new TaskqError(unroutable(messageId, task.queue));
+      } else this.confirmed++;
+      outcome?.(error);
       if (this.waiters.length > 0) this.wakeAll();
     };
   }
 
-  /** Sends one task and waits for its confirm. */
+  /** Whether `task` was returned as unroutable (and forgets that return). */
+  private takeReturned(task: Unconfirmed): boolean {
+    const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
+    if (i < 0) return false;
+    this.returned.splice(i, 1);
+    return true;
+  }
+
+  /**
+   * Sends one task and waits for the broker's word on it alone: another task
+   * nacked or returned at the same time does not fail this one.
+   */
   async publishConfirmed(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
-    await this.publish(queue, body, properties);
-    await this.flush();
+    let settle!: (error: TaskqError | undefined) => void;
+    const settled = new Promise<TaskqError | undefined>((resolve) => {
+      settle = resolve;
+    });
+    await this.publish(queue, body, properties, settle);
+    const error = await settled;
+    if (error) throw error;
   }
 
   /** Waits until every task published so far is confirmed; throws the first failure. */

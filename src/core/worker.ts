@@ -52,6 +52,11 @@ export interface WorkerHandle {
   stop(reason: StopReason): void;
   /** Abort running handlers at once; the broker redelivers what is unacked. */
   abort(): void;
+  /**
+   * Resolves once the tasks being handed back are (their copy confirmed, the original acked), or
+   * after `ms`: call it before exiting on an abort, or each would be in the queue twice.
+   */
+  handedBack(ms: number): Promise<void>;
   readonly done: Promise<WorkerSummary>;
 }
 
@@ -92,8 +97,8 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   };
 
   // Tasks being handed back (see handBack); finishing waits for them.
-  let handingBack = 0;
-  const idle = () => running === 0 && handingBack === 0;
+  const handingBack = new Set<Promise<void>>();
+  const idle = () => running === 0 && handingBack.size === 0;
 
   /**
    * Gives back a task that was delivered but never started (a stop with prefetch above
@@ -103,8 +108,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
    * acked; if the copy cannot be made, the plain requeue.
    */
   const handBack = (s: Session, msg: ConsumeMessage) => {
-    handingBack++;
-    void s.retries
+    const done: Promise<void> = s.retries
       .handBack(taskFromMessage(options.queue, msg))
       .then(
         () => {
@@ -117,9 +121,10 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
         },
       )
       .finally(() => {
-        handingBack--;
+        handingBack.delete(done);
         if (stopping && idle()) void finish();
       });
+    handingBack.add(done);
   };
 
   const lostResult = (what: string): Settled => {
@@ -189,8 +194,8 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     await s.consume(options.queue, (msg) => {
       if (msg === null) return stop("cancelled");
       lastActivity = now();
-      if (stopping) return handBack(s, msg);
       s.acker.track(msg);
+      if (stopping) return handBack(s, msg);
       s.pending.push(msg);
       pump();
     });
@@ -274,6 +279,11 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
     stop,
     abort() {
       aborter.abort();
+    },
+    async handedBack(ms) {
+      await Promise.race([Promise.all(handingBack), sleep(ms)]);
+      // Acks after a cancel go through amqplib's frame queue, written on the next turns.
+      for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
     },
     done,
   };

@@ -19,6 +19,35 @@ export interface CommandOptions {
   output?: "stdout" | "stderr";
 }
 
+/**
+ * Process groups told SIGTERM on a timeout whose SIGKILL (after --kill-after) is still to come.
+ * If taskq exits first, they get it then: what ignored the SIGTERM must not outlive taskq.
+ */
+const awaitingKill = new Set<number>();
+let killOnExit = false;
+
+function scheduleGroupKill(pid: number, ms: number): ReturnType<typeof setTimeout> {
+  awaitingKill.add(pid);
+  if (!killOnExit) {
+    killOnExit = true;
+    process.on("exit", () => {
+      for (const group of awaitingKill) killGroup(group);
+    });
+  }
+  const timer = setTimeout(() => {
+    awaitingKill.delete(pid);
+    killGroup(pid);
+  }, ms);
+  timer.unref();
+  return timer;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {} // the group is gone
+}
+
 export function commandHandler(argv: readonly string[], options: CommandOptions = {}): Handler {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error("commandHandler needs a command");
@@ -53,8 +82,8 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
           : setTimeout(() => {
               timedOut = true;
               signalGroup("SIGTERM");
-              killTimer = setTimeout(kill, options.killAfterMs ?? 5000);
-              killTimer.unref();
+              if (child.pid !== undefined) killTimer = scheduleGroupKill(child.pid, options.killAfterMs ?? 5000);
+              else killTimer = setTimeout(kill, options.killAfterMs ?? 5000);
             }, options.timeoutMs);
       const clearTimers = () => {
         clearTimeout(timeoutTimer);

@@ -110,6 +110,89 @@ describe("taskq work at the edges", () => {
     30_000,
   );
 
+  test(
+    "--timeout: a worker that exits before --kill-after is up sends the group its SIGKILL as it exits",
+    async () => {
+      const queue = tracked.name("edge-timeout-exit", [100]);
+      const pidFile = join(dir, "grandchild-exit.pid");
+      const stubborn = script("stubborn-exit.sh", `cat >/dev/null\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' &\nsleep 30`);
+      await runTaskq(["send", "-q", queue, "hang"]);
+      const r = await runTaskq(["work", "-q", queue, "--max-tasks", "1", "--max-attempts", "1", "--timeout", "300ms", "--kill-after", "20s", "--", stubborn]);
+      expect(r.code).toBe(0);
+      const grandchild = Number(readFileSync(pidFile, "utf8"));
+      expect(grandchild).toBeGreaterThan(0);
+      await waitFor(() => !alive(grandchild), 2000, "the background process killed when taskq exited");
+    },
+    30_000,
+  );
+
+  test("a stop with more prefetched than started: every task is in the queue once (none handed back and redelivered too)", async () => {
+    const queue = tracked.name("edge-maxtasks-prefetch");
+    await runTaskq(["send", "-q", queue, "--count", "20", "task {i}"]);
+    const r = await runTaskq(["work", "-q", queue, "--max-tasks", "1", "--prefetch", "10", "--json"]);
+    expect(r.code).toBe(0);
+    const left = await drain(queue);
+    const bodies = left.map((m) => m.content.toString()).sort();
+    expect(bodies.length).toBe(19);
+    expect(new Set(bodies).size).toBe(19);
+    expect(left.every((m) => !m.fields.redelivered)).toBe(true);
+  });
+
+  test(
+    "a second Ctrl+C while prefetched tasks are being handed back (slow network): each is in the queue once",
+    async () => {
+      const queue = tracked.name("edge-handback-abort");
+      const proxy = new DropProxy(5672, "127.0.0.1", 150);
+      await proxy.start();
+      try {
+        await runTaskq(["send", "-q", queue, "--count", "40", "task {i} ....."]);
+        const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "30", "--dot-ms", "100", "--json"], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+        await worker.ready();
+        await Bun.sleep(700); // consuming, prefetch filled
+        worker.kill("SIGINT");
+        await Bun.sleep(230); // hand-back copies out, their confirms still on the way
+        worker.kill("SIGINT");
+        expect(await worker.exited).toBe(130);
+      } finally {
+        proxy.stop();
+      }
+      await Bun.sleep(300); // the broker requeues what the closed connection held
+      const left = (await drain(queue)).map((m) => m.content.toString());
+      expect(left.length).toBeGreaterThan(0);
+      expect(new Set(left).size).toBe(left.length);
+    },
+    40_000,
+  );
+
+  test(
+    "a dead queue that refuses copies (max-length, reject-publish): the nacked copies are requeued, the confirmed ones are not",
+    async () => {
+      const queue = tracked.name("edge-dead-full");
+      const policy = `taskq-test-${queue}`;
+      const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+      expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}\\.dead$`, '{"max-length":2,"overflow":"reject-publish"}', "--apply-to", "queues")).toBe(0);
+      try {
+        const failing = script("slow-fail.sh", "cat >/dev/null\nsleep 0.2\nexit 3");
+        await runTaskq(["send", "-q", queue, "--count", "4", "fail {i}"]);
+        const worker = new TaskqProcess(["work", "-q", queue, "-c", "4", "--max-attempts", "1", "--json", "--", failing]);
+        await waitFor(() => {
+          const lines = jsonLines(worker.stdout);
+          return lines.filter((l) => l.outcome === "dead").length >= 2 && lines.filter((l) => l.outcome === "requeued").length >= 2;
+        }, 15_000, "2 dead and 2 requeued");
+        worker.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
+      } finally {
+        ctl("clear_policy", policy);
+      }
+      const dead = (await drain(`${queue}.dead`)).map((m) => m.content.toString());
+      const back = (await drain(queue)).map((m) => m.content.toString());
+      expect(dead.length).toBe(2);
+      expect(back.length).toBe(2);
+      expect([...dead, ...back].sort()).toEqual(["fail 1", "fail 2", "fail 3", "fail 4"]);
+    },
+    40_000,
+  );
+
   test("--json: a command's own output goes to stderr; stdout holds only JSON lines", async () => {
     const queue = tracked.name("edge-json-out");
     const chatty = script("chatty.sh", "cat >/dev/null\nprintf 'progress 100%%'\necho ' and a line'");
