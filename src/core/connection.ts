@@ -99,6 +99,22 @@ async function connectOnce(target: BrokerTarget, name: string | undefined, timeo
   };
 }
 
+/**
+ * `work` on `broker`, or the connection's own error (kind "LOST") if the connection goes away
+ * first: amqplib can leave a channel open or a declare pending for ever when that happens.
+ */
+export function whileUp<T>(broker: Broker, work: Promise<T>): Promise<T> {
+  return Promise.race([
+    work,
+    broker.lost.then((err) => {
+      throw err;
+    }),
+  ]);
+}
+
+/** A connection lost while something was being done on it (see `whileUp`). */
+export const isLost = (err: unknown): boolean => err instanceof ConnectError && err.kind === "LOST";
+
 const REASONS: Record<string, string> = {
   ECONNREFUSED: "connection refused (is RabbitMQ running?)",
   ENOTFOUND: "host not found",

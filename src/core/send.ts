@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { now, sleep } from "../util/clock.ts";
-import type { Broker } from "./connection.ts";
+import { type Broker, whileUp } from "./connection.ts";
 import { Publisher, type Unconfirmed } from "./publisher.ts";
 import { type QueueType, declareQueues } from "./queue.ts";
 import { redact } from "./url.ts";
@@ -88,12 +88,12 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
       inHand = undefined;
     };
     try {
-      await declareQueues(current, [options.queue], options.queueType);
-      publisher = await Publisher.open(current, {
+      await whileUp(current, declareQueues(current, [options.queue], options.queueType));
+      publisher = await whileUp(current, Publisher.open(current, {
         window: options.window ?? 1024,
         persistent: options.persistent ?? true,
         onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
-      });
+      }));
       while (carried.length > 0) {
         await send(carried[0] as Unconfirmed);
         carried.shift();

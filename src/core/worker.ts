@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from "amqplib";
 import { now, sleep } from "../util/clock.ts";
-import type { Broker } from "./connection.ts";
+import { type Broker, isLost, whileUp } from "./connection.ts";
 import type { QueueType } from "./queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
 import { Session } from "./session.ts";
@@ -212,17 +212,24 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       return;
     }
     emit({ type: "disconnected", error: redact(err.message, s.broker.address), running });
-    try {
-      const fresh = await options.reconnect();
-      if (finished) return void (await fresh.close());
-      await begin(fresh);
-      // Stopped and finished while the session opened: nothing will close it but us.
-      if (finished) return void (await session.close());
-      summary.reconnects++;
-      emit({ type: "reconnected" });
-      if (stopping) stopConsuming();
-    } catch (e) {
-      fail(e as Error);
+    for (;;) {
+      let fresh: Broker | undefined;
+      try {
+        fresh = await options.reconnect();
+        if (finished) return void (await fresh.close());
+        await whileUp(fresh, begin(fresh));
+        // Stopped and finished while the session opened: nothing will close it but us.
+        if (finished) return void (await session.close());
+        summary.reconnects++;
+        emit({ type: "reconnected" });
+        if (stopping) stopConsuming();
+        return;
+      } catch (e) {
+        if (!isLost(e)) return fail(e as Error);
+        // Lost again while opening: once the new session exists, its own onLost takes over.
+        if (session.broker === fresh) return;
+        await fresh?.close();
+      }
     }
   };
 

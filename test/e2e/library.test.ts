@@ -10,6 +10,45 @@ afterAll(() => tracked.deleteAll());
 
 describe('import { send, work } from "taskq"', () => {
   test(
+    "send through a flapping network (connections cut every 15 ms for a while, also mid-setup): finishes, every task once or more",
+    async () => {
+      const queue = q("lib-flap");
+      const proxy = new DropProxy(5672, "127.0.0.1", 5);
+      await proxy.start();
+      let flapping: ReturnType<typeof setInterval> | undefined;
+      const total = 3000;
+      async function* tasks() {
+        for (let i = 1; i <= total; i++) {
+          if (i % 200 === 0) await Bun.sleep(5);
+          yield Buffer.from(`task ${i}`);
+        }
+      }
+      const firstCut = setTimeout(() => proxy.drop(), 60); // mid-send
+      try {
+        const result = await send({
+          url: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+          queue,
+          tasks: tasks(),
+          onEvent: (event) => {
+            if (event.type !== "disconnected" || flapping) return;
+            const until = Date.now() + 400;
+            flapping = setInterval(() => (Date.now() > until ? clearInterval(flapping) : proxy.drop()), 15);
+          },
+        });
+        expect(result.sent).toBe(total);
+        expect(result.reconnects).toBeGreaterThanOrEqual(1);
+      } finally {
+        clearTimeout(firstCut);
+        clearInterval(flapping);
+        proxy.stop();
+      }
+      const bodies = new Set((await drain(queue)).map((m) => m.content.toString()));
+      expect(bodies.size).toBe(total);
+    },
+    60_000,
+  );
+
+  test(
     "send across a dropped connection, every task the same Buffer: each one still arrives (known by message id, not body)",
     async () => {
       const queue = q("lib-same-buffer");

@@ -193,6 +193,33 @@ describe("taskq work at the edges", () => {
     40_000,
   );
 
+  test(
+    "a flapping network (connections cut every 15 ms for a while, also while reconnecting): the worker ends up consuming again",
+    async () => {
+      const queue = tracked.name("edge-flap");
+      const proxy = new DropProxy(5672, "127.0.0.1", 5);
+      await proxy.start();
+      try {
+        const worker = new TaskqProcess(["work", "-q", queue, "--json"], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+        await worker.ready();
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          proxy.drop();
+          await Bun.sleep(15);
+        }
+        await runTaskq(["send", "-q", queue, "--count", "50", "task {i}"]);
+        await waitFor(() => jsonLines(worker.stdout).length >= 50, 20_000, "all 50 tasks done after the flapping");
+        expect(worker.stderr).toMatch(/reconnected/);
+        worker.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
+        expect(jsonLines(worker.stdout).filter((l) => l.outcome === "done").length).toBe(50);
+      } finally {
+        proxy.stop();
+      }
+    },
+    40_000,
+  );
+
   test("--json: a command's own output goes to stderr; stdout holds only JSON lines", async () => {
     const queue = tracked.name("edge-json-out");
     const chatty = script("chatty.sh", "cat >/dev/null\nprintf 'progress 100%%'\necho ' and a line'");
