@@ -17,7 +17,7 @@
  * ```
  * @packageDocumentation
  */
-import { type Broker, type BrokerTarget, connect } from "./core/connection.ts";
+import { type Broker, type BrokerTarget, connect, reconnector } from "./core/connection.ts";
 import type { QueueType } from "./core/queue.ts";
 import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/retry.ts";
 import { type SendEvent, type SendResult, sendTasks } from "./core/send.ts";
@@ -58,8 +58,7 @@ function target(options: ConnectionOptions, timeoutMs?: number): BrokerTarget {
   return t;
 }
 
-const reconnector = (options: ConnectionOptions, name: string) => (): Promise<Broker> =>
-  connect(target(options, options.reconnectTimeoutMs ?? 300_000), { name });
+const reconnectFor = (options: ConnectionOptions, name: string) => reconnector(target(options), options.reconnectTimeoutMs ?? 300_000, { name });
 
 async function* asBuffers(tasks: SendOptions["tasks"]): AsyncGenerator<Buffer> {
   for await (const task of tasks) yield typeof task === "string" ? Buffer.from(task) : task;
@@ -81,7 +80,7 @@ export async function send(options: SendOptions): Promise<SendResult> {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
-      reconnect: reconnector(options, "taskq library send"),
+      reconnect: reconnectFor(options, "taskq library send"),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   } finally {
@@ -134,7 +133,7 @@ export async function work(options: WorkOptions, handler: TaskHandler): Promise<
       prefetch: options.prefetch ?? concurrency,
       concurrency,
       retry: options.retry ?? DEFAULT_RETRY,
-      reconnect: reconnector(options, `taskq library work ${process.pid}`),
+      reconnect: reconnectFor(options, `taskq library work ${process.pid}`),
       ...(options.maxTasks !== undefined ? { maxTasks: options.maxTasks } : {}),
       ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { connect } from "../core/connection.ts";
+import { connect, reconnector } from "../core/connection.ts";
 import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { QueueType } from "../core/queue.ts";
@@ -105,11 +105,10 @@ export function sendCommand() {
           queueType: plan.queueType,
           persistent: plan.persistent,
           window: plan.window,
-          reconnect: () =>
-            connect(
-              { ...plan.target, connectTimeoutMs: plan.reconnectTimeoutMs },
-              { name: "taskq send", onRetry: (attempt, delayMs, err) => say(`${err.message}; retry ${attempt} in ${formatMs(delayMs)}`) },
-            ),
+          reconnect: reconnector(plan.target, plan.reconnectTimeoutMs, {
+            name: "taskq send",
+            onRetry: (attempt, delayMs, err) => say(`${err.message}; retry ${attempt} in ${formatMs(delayMs)}`),
+          }),
           onEvent: (e) => {
             if (e.type === "disconnected") say(`${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
             else if (e.type === "reconnected") say(`reconnected; sending ${e.resending} unconfirmed task(s) again`);

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { accessSync, constants } from "node:fs";
-import { type BrokerTarget, connect } from "../core/connection.ts";
+import { type BrokerTarget, connect, reconnector } from "../core/connection.ts";
 import type { Handler } from "../core/task.ts";
 import { type WorkerEvent, startWorker } from "../core/worker.ts";
 import type { QueueType } from "../core/queue.ts";
@@ -160,11 +160,10 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
   const broker = await connect(plan.target, { name });
-  const reconnect = () =>
-    connect(
-      { ...plan.target, connectTimeoutMs: plan.reconnectTimeoutMs },
-      { name, onRetry: (attempt, delayMs, err) => process.stderr.write(` [!] ${err.message}; retry ${attempt} in ${formatMs(delayMs)}\n`) },
-    );
+  const reconnect = reconnector(plan.target, plan.reconnectTimeoutMs, {
+    name,
+    onRetry: (attempt, delayMs, err) => process.stderr.write(` [!] ${err.message}; retry ${attempt} in ${formatMs(delayMs)}\n`),
+  });
   const worker = await startWorker(
     broker,
     {

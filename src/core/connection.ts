@@ -99,6 +99,24 @@ async function connectOnce(target: BrokerTarget, name: string | undefined, timeo
   };
 }
 
+/** Connects again after a loss; `since` is when the outage began (the first loss not followed by a working session). */
+export type Reconnect = (since: number) => Promise<Broker>;
+
+/**
+ * A `Reconnect` that gives up (exit 3) `timeoutMs` after the outage began, however many
+ * connections in between got through the handshake and died while being set up.
+ */
+export function reconnector(target: BrokerTarget, timeoutMs: number, options: ConnectOptions = {}): Reconnect {
+  return async (since) => {
+    const left = since + timeoutMs - Date.now();
+    if (left <= 0) {
+      const { host, port } = parseBrokerUrl(target.url);
+      throw new ConnectError(`no working connection to the broker at ${host}:${port} within ${timeoutMs / 1000}s of losing it`, "GAVE_UP");
+    }
+    return connect({ ...target, connectTimeoutMs: left }, options);
+  };
+}
+
 /**
  * `work` on `broker`, or the connection's own error (kind "LOST") if the connection goes away
  * first: amqplib can leave a channel open or a declare pending for ever when that happens.

@@ -218,6 +218,12 @@ export class Publisher {
     await this.channel.close().catch(() => {});
   }
 
+  /** Closes once every task published so far has its answer (closing sooner would fail them). */
+  async closeWhenSettled(): Promise<void> {
+    while (this.inflight > 0) await this.nextConfirm();
+    await this.close();
+  }
+
   private fail(message: string): void {
     this.failure ??= new TaskqError(message);
     this.wakeAll();

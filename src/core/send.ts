@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { now, sleep } from "../util/clock.ts";
-import { type Broker, whileUp } from "./connection.ts";
+import { type Broker, type Reconnect, whileUp } from "./connection.ts";
+import { backoffDelay } from "./backoff.ts";
 import { Publisher, type Unconfirmed } from "./publisher.ts";
 import { type QueueType, declareQueues } from "./queue.ts";
 import { redact } from "./url.ts";
@@ -15,7 +16,7 @@ export interface SendOptions {
   /** Called after each task is handed to the broker (not yet confirmed). */
   onPublished?: (index: number, messageId: string, at: number) => void;
   /** How to connect again when the connection drops; without it, a drop fails the send. */
-  reconnect?: () => Promise<Broker>;
+  reconnect?: Reconnect;
   onEvent?: (event: SendEvent) => void;
 }
 
@@ -71,6 +72,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   let resent = 0;
   let reconnects = 0;
   let index = 0;
+  let outageSince: number | undefined;
+  let failedSetups = 0;
   try {
     return await publishAll();
   } finally {
@@ -126,10 +129,15 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
       const ids = new Set(pending.map(idOf));
       carried = [...pending, ...carried.filter((t) => !ids.has(idOf(t)))];
       if (stray && !carried.some((t) => idOf(t) === idOf(stray))) carried.push(stray);
+      // One outage lasts until a connection gets a task confirmed; its setups that died count against it.
+      const progressed = (publisher?.confirmed ?? 0) > 0;
+      if (progressed) failedSetups = 0;
+      outageSince = progressed || outageSince === undefined ? now() : outageSince;
       confirmed += publisher?.confirmed ?? 0;
       emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: carried.length });
       await current.close();
-      current = await options.reconnect();
+      if (failedSetups++ > 0) await sleep(backoffDelay(failedSetups - 1));
+      current = await options.reconnect(outageSince);
       reconnects++;
       emit({ type: "reconnected", resending: carried.length });
     } finally {

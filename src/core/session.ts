@@ -52,7 +52,7 @@ export class Session {
     this.publisher = this.publisher.then(
       (p) => {
         if (!p.failed) return p;
-        void p.close();
+        void p.closeWhenSettled(); // copies still in flight on it get their own answers
         return fresh();
       },
       fresh, // the last one could not even be opened: try again

@@ -1,6 +1,7 @@
 import type { ConsumeMessage } from "amqplib";
 import { now, sleep } from "../util/clock.ts";
-import { type Broker, isLost, whileUp } from "./connection.ts";
+import { backoffDelay } from "./backoff.ts";
+import { type Broker, type Reconnect, isLost, whileUp } from "./connection.ts";
 import type { QueueType } from "./queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
 import { Session } from "./session.ts";
@@ -21,7 +22,7 @@ export interface WorkerOptions {
   /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
   retry?: RetryPolicy;
   /** How to connect again after the connection is lost; without it a lost connection ends the worker. */
-  reconnect?: () => Promise<Broker>;
+  reconnect?: Reconnect;
   onEvent?: (event: WorkerEvent) => void;
 }
 
@@ -60,6 +61,9 @@ export interface WorkerHandle {
   readonly done: Promise<WorkerSummary>;
 }
 
+/** A session lost sooner than this after its reconnect belongs to the same outage. */
+const YOUNG_SESSION_MS = 5000;
+
 /** How long a task whose retry or dead-letter copy failed is held before it goes back to the queue. */
 const REQUEUE_PAUSE_MS = 1000;
 
@@ -84,6 +88,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   let stopping = false;
   let finished = false;
   let lastActivity = now();
+  let outage = { since: 0, youngDeaths: 0, reconnectedAt: 0 };
   let resolveDone!: (s: WorkerSummary) => void;
   let rejectDone!: (e: Error) => void;
   const done = new Promise<WorkerSummary>((res, rej) => {
@@ -108,6 +113,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
    * acked; if the copy cannot be made, the plain requeue.
    */
   const handBack = (s: Session, msg: ConsumeMessage) => {
+    if (aborter.signal.aborted) return; // exiting at once: left unacked, the broker requeues it
     const done: Promise<void> = s.retries
       .handBack(taskFromMessage(options.queue, msg))
       .then(
@@ -134,6 +140,12 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
 
   const settle = async (s: Session, msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<Settled> => {
     if (!s.open) return lostResult("finished");
+    // Failed because it was stopped at once (a second signal killed the handler): not the task's
+    // failure, so no retry or dead copy; left unacked for the broker to redeliver.
+    if (!outcome.ok && aborter.signal.aborted) {
+      summary.lost++;
+      return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
+    }
     if (outcome.ok) {
       // Batch with other acks when more local work is queued; else ack at once.
       s.acker.ack(msg, s.pending.length > 0);
@@ -212,15 +224,22 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       return;
     }
     emit({ type: "disconnected", error: redact(err.message, s.broker.address), running });
-    for (;;) {
+    // A session that dies young (a broker in a crash loop, a proxy cutting every connection)
+    // does not start a new outage: the reconnect timeout bounds the whole of it, with backoff.
+    if (now() - outage.reconnectedAt < YOUNG_SESSION_MS) outage.youngDeaths++;
+    else outage = { since: now(), youngDeaths: 0, reconnectedAt: 0 };
+    for (let failedSetups = 0; ; failedSetups++) {
       let fresh: Broker | undefined;
       try {
-        fresh = await options.reconnect();
+        const pause = failedSetups + outage.youngDeaths;
+        if (pause > 0) await sleep(backoffDelay(pause));
+        fresh = await options.reconnect(outage.since);
         if (finished) return void (await fresh.close());
         await whileUp(fresh, begin(fresh));
         // Stopped and finished while the session opened: nothing will close it but us.
         if (finished) return void (await session.close());
         summary.reconnects++;
+        outage.reconnectedAt = now();
         emit({ type: "reconnected" });
         if (stopping) stopConsuming();
         return;

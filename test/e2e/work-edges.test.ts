@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, drain, trackedQueues, waitFor } from "../support/broker.ts";
+import { deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
@@ -218,6 +218,88 @@ describe("taskq work at the edges", () => {
       }
     },
     40_000,
+  );
+
+  test.each([
+    ["work", ["work", "--reconnect-timeout", "1s"]],
+    ["send", ["send", "--count", "200000", "--reconnect-timeout", "1s"]],
+  ])(
+    "%s: every new connection cut soon after it opens: --reconnect-timeout bounds the whole outage, exit 3",
+    async (_name, argv) => {
+      const queue = tracked.name("edge-crashloop");
+      const proxy = new DropProxy(5672, "127.0.0.1", 2);
+      await proxy.start();
+      let cutting = true;
+      try {
+        const started = Date.now();
+        const proc = new TaskqProcess([...argv, "-q", queue], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+        await Bun.sleep(300);
+        void (async () => {
+          while (cutting) {
+            proxy.drop();
+            await Bun.sleep(20);
+          }
+        })();
+        const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "still running")]);
+        if (code === "still running") proc.kill("SIGKILL");
+        expect(code).toBe(3);
+        expect(Date.now() - started).toBeLessThan(12_000);
+        expect(proc.stderr).toMatch(/taskq: .*(no working connection|cannot reach|lost the connection)/);
+        expect(proc.stdout).not.toMatch(/all confirmed/);
+      } finally {
+        cutting = false;
+        proxy.stop();
+      }
+    },
+    30_000,
+  );
+
+  test(
+    "a dead queue that nacks every copy while retry copies are in flight on the same channel: no task duplicated",
+    async () => {
+      const queue = tracked.name("edge-mixed-nack", [60_000]);
+      const policy = `taskq-test-${queue}`;
+      const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+      expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}\\.dead$`, '{"max-length":0,"overflow":"reject-publish"}', "--apply-to", "queues")).toBe(0);
+      try {
+        // Alternate tasks on their last attempt (dead copy: nacked) and on their first (retry copy: fine).
+        await withChannel(async (ch) => {
+          await ch.assertQueue(queue, { durable: true });
+          for (let i = 1; i <= 40; i++) ch.sendToQueue(queue, Buffer.from(`t${i}`), { persistent: true, messageId: `m${i}`, headers: { "x-taskq-attempt": i % 2 === 0 ? 5 : 1 } });
+          await ch.checkQueue(queue); // behind the publishes on this channel: they are out
+        });
+        await waitFor(async () => (await readyCount(queue)) === 40, 10_000, "40 tasks in the queue");
+        const worker = new TaskqProcess(["work", "-q", queue, "-c", "20", "--retry-delay", "60s", "--json", "--", "/bin/false"]);
+        await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "retry").length >= 20, 15_000, "20 retry copies");
+        worker.kill("SIGTERM");
+        expect(await worker.exited).toBe(0);
+      } finally {
+        ctl("clear_policy", policy);
+      }
+      const bodies = [...(await drain(queue)), ...(await drain(`${queue}.retry.60000`)), ...(await drain(`${queue}.dead`))].map((m) => m.content.toString());
+      expect(bodies.length).toBe(40);
+      expect(new Set(bodies).size).toBe(40);
+    },
+    40_000,
+  );
+
+  test(
+    "a second Ctrl+C kills the running command: its task is not a failure (no dead copy), the broker has it back",
+    async () => {
+      const queue = tracked.name("edge-abort-notdead");
+      const h = new TestHandler();
+      await runTaskq(["send", "-q", queue, "block forever"]);
+      const worker = new TaskqProcess(["work", "-q", queue, "--max-attempts", "1", ...h.command]);
+      await waitFor(() => h.lines().length === 1, 10_000, "the task to start");
+      worker.kill("SIGINT");
+      await waitFor(() => /Stopping/.test(worker.stderr), 5000, "the stopping line");
+      worker.kill("SIGINT");
+      expect(await worker.exited).toBe(130);
+      await waitFor(async () => (await readyCount(queue)) === 1, 10_000, "the task back in the queue");
+      const dead = await readyCount(`${queue}.dead`).catch(() => 0); // never declared: no dead copy either
+      expect(dead).toBe(0);
+    },
+    30_000,
   );
 
   test("--json: a command's own output goes to stderr; stdout holds only JSON lines", async () => {
