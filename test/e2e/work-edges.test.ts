@@ -257,7 +257,7 @@ describe("taskq work at the edges", () => {
   test(
     "a dead queue that nacks every copy while retry copies are in flight on the same channel: no task duplicated",
     async () => {
-      const queue = tracked.name("edge-mixed-nack", [60_000]);
+      const queue = tracked.name("edge-mixed-nack", [60_000, 120_000]);
       const policy = `taskq-test-${queue}`;
       const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
       expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}\\.dead$`, '{"max-length":0,"overflow":"reject-publish"}', "--apply-to", "queues")).toBe(0);
