@@ -30,6 +30,23 @@ const jsonLines = (stdout: string): JsonLine[] =>
     .filter(Boolean)
     .map((line) => JSON.parse(line) as JsonLine);
 
+/** A command that exits on SIGTERM after starting, in its own group, a process that ignores SIGTERM and writes its pid to `pidFile`. */
+const stubbornScript = (name: string, pidFile: string) =>
+  script(name, `cat >/dev/null\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' &\nsleep 30`);
+
+/** Runs `fn` with a policy on `<queue>.dead` that caps it and nacks what does not fit (cleared after). */
+async function withFullDeadQueue(queue: string, maxLength: number, fn: () => Promise<void>): Promise<void> {
+  const policy = `taskq-test-${queue}`;
+  const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+  const pattern = `^${queue.replace(/\./g, "\\.")}\\.dead$`;
+  expect(ctl("set_policy", policy, pattern, JSON.stringify({ "max-length": maxLength, overflow: "reject-publish" }), "--apply-to", "queues")).toBe(0);
+  try {
+    await fn();
+  } finally {
+    ctl("clear_policy", policy);
+  }
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -97,7 +114,7 @@ describe("taskq work at the edges", () => {
       const queue = tracked.name("edge-timeout-group", [100]);
       const pidFile = join(dir, "grandchild.pid");
       // The command exits on SIGTERM; what it started in the background ignores SIGTERM.
-      const stubborn = script("stubborn.sh", `cat >/dev/null\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' &\nsleep 30`);
+      const stubborn = stubbornScript("stubborn.sh", pidFile);
       await runTaskq(["send", "-q", queue, "hang"]);
       const worker = new TaskqProcess(["work", "-q", queue, "--json", "--max-attempts", "1", "--timeout", "300ms", "--kill-after", "300ms", "--", stubborn]);
       await waitFor(() => jsonLines(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the task dead");
@@ -115,7 +132,7 @@ describe("taskq work at the edges", () => {
     async () => {
       const queue = tracked.name("edge-timeout-exit", [100]);
       const pidFile = join(dir, "grandchild-exit.pid");
-      const stubborn = script("stubborn-exit.sh", `cat >/dev/null\nsh -c 'trap "" TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done' &\nsleep 30`);
+      const stubborn = stubbornScript("stubborn-exit.sh", pidFile);
       await runTaskq(["send", "-q", queue, "hang"]);
       const r = await runTaskq(["work", "-q", queue, "--max-tasks", "1", "--max-attempts", "1", "--timeout", "300ms", "--kill-after", "20s", "--", stubborn]);
       expect(r.code).toBe(0);
@@ -168,10 +185,7 @@ describe("taskq work at the edges", () => {
     "a dead queue that refuses copies (max-length, reject-publish): the nacked copies are requeued, the confirmed ones are not",
     async () => {
       const queue = tracked.name("edge-dead-full");
-      const policy = `taskq-test-${queue}`;
-      const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
-      expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}\\.dead$`, '{"max-length":2,"overflow":"reject-publish"}', "--apply-to", "queues")).toBe(0);
-      try {
+      await withFullDeadQueue(queue, 2, async () => {
         const failing = script("slow-fail.sh", "cat >/dev/null\nsleep 0.2\nexit 3");
         await runTaskq(["send", "-q", queue, "--count", "4", "fail {i}"]);
         const worker = new TaskqProcess(["work", "-q", queue, "-c", "4", "--max-attempts", "1", "--json", "--", failing]);
@@ -181,9 +195,7 @@ describe("taskq work at the edges", () => {
         }, 15_000, "2 dead and 2 requeued");
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
-      } finally {
-        ctl("clear_policy", policy);
-      }
+      });
       const dead = (await drain(`${queue}.dead`)).map((m) => m.content.toString());
       const back = (await drain(queue)).map((m) => m.content.toString());
       expect(dead.length).toBe(2);
@@ -258,10 +270,7 @@ describe("taskq work at the edges", () => {
     "a dead queue that nacks every copy while retry copies are in flight on the same channel: no task duplicated",
     async () => {
       const queue = tracked.name("edge-mixed-nack", [60_000, 120_000]);
-      const policy = `taskq-test-${queue}`;
-      const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
-      expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}\\.dead$`, '{"max-length":0,"overflow":"reject-publish"}', "--apply-to", "queues")).toBe(0);
-      try {
+      await withFullDeadQueue(queue, 0, async () => {
         // Alternate tasks on their last attempt (dead copy: nacked) and on their first (retry copy: fine).
         await withChannel(async (ch) => {
           await ch.assertQueue(queue, { durable: true });
@@ -273,9 +282,7 @@ describe("taskq work at the edges", () => {
         await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "retry").length >= 20, 15_000, "20 retry copies");
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
-      } finally {
-        ctl("clear_policy", policy);
-      }
+      });
       const bodies = [...(await drain(queue)), ...(await drain(`${queue}.retry.60000`)), ...(await drain(`${queue}.dead`))].map((m) => m.content.toString());
       expect(bodies.length).toBe(40);
       expect(new Set(bodies).size).toBe(40);
