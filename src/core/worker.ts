@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from "amqplib";
 import { now, sleep } from "../util/clock.ts";
-import { backoffDelay } from "./backoff.ts";
 import { type Broker, type Reconnect, isLost, whileUp } from "./connection.ts";
+import { Outage } from "./outage.ts";
 import type { QueueType } from "./queue.ts";
 import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
 import { Session } from "./session.ts";
@@ -61,9 +61,6 @@ export interface WorkerHandle {
   readonly done: Promise<WorkerSummary>;
 }
 
-/** A session lost sooner than this after its reconnect belongs to the same outage. */
-const YOUNG_SESSION_MS = 5000;
-
 /** How long a task whose retry or dead-letter copy failed is held before it goes back to the queue. */
 const REQUEUE_PAUSE_MS = 1000;
 
@@ -88,7 +85,7 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
   let stopping = false;
   let finished = false;
   let lastActivity = now();
-  let outage = { since: 0, youngDeaths: 0, reconnectedAt: 0 };
+  const outage = new Outage(now);
   let resolveDone!: (s: WorkerSummary) => void;
   let rejectDone!: (e: Error) => void;
   const done = new Promise<WorkerSummary>((res, rej) => {
@@ -224,22 +221,19 @@ export async function startWorker(broker: Broker, options: WorkerOptions, handle
       return;
     }
     emit({ type: "disconnected", error: redact(err.message, s.broker.address), running });
-    // A session that dies young (a broker in a crash loop, a proxy cutting every connection)
-    // does not start a new outage: the reconnect timeout bounds the whole of it, with backoff.
-    if (now() - outage.reconnectedAt < YOUNG_SESSION_MS) outage.youngDeaths++;
-    else outage = { since: now(), youngDeaths: 0, reconnectedAt: 0 };
+    outage.lost();
     for (let failedSetups = 0; ; failedSetups++) {
       let fresh: Broker | undefined;
       try {
-        const pause = failedSetups + outage.youngDeaths;
-        if (pause > 0) await sleep(backoffDelay(pause));
+        const pause = outage.pauseMs(failedSetups);
+        if (pause > 0) await sleep(pause);
         fresh = await options.reconnect(outage.since);
         if (finished) return void (await fresh.close());
+        outage.settingUp();
         await whileUp(fresh, begin(fresh));
         // Stopped and finished while the session opened: nothing will close it but us.
         if (finished) return void (await session.close());
         summary.reconnects++;
-        outage.reconnectedAt = now();
         emit({ type: "reconnected" });
         if (stopping) stopConsuming();
         return;
