@@ -17,22 +17,27 @@
  * ```
  * @packageDocumentation
  */
-import { type Broker, type BrokerTarget, connect, reconnector } from "./core/connection.ts";
+import type { BrokerTarget } from "./core/connection.ts";
+import { Reconnector, connect } from "./core/reconnector.ts";
 import type { QueueType } from "./core/queue.ts";
 import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/retry.ts";
 import { type SendEvent, type SendResult, sendTasks } from "./core/send.ts";
 import type { Outcome, Task } from "./core/task.ts";
-import { resolveUrl } from "./core/url.ts";
-import { type WorkerEvent, type WorkerHandle, type WorkerSummary, startWorker } from "./core/worker.ts";
+import { parseBrokerUrls, resolveUrls } from "./core/url.ts";
+import { startWorker } from "./core/start.ts";
+import type { WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker.ts";
 
-export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerSummary };
+export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
 export { DEFAULT_RETRY, HANDLER_EXIT };
 export { TaskqError } from "./errors.ts";
 
 /** Where the broker is; everything is optional. */
 export interface ConnectionOptions {
-  /** Default: TASKQ_URL, then AMQP_URL, then amqp://guest:guest@localhost:5672. */
-  url?: string;
+  /**
+   * One broker, or the nodes of one cluster, tried in order, then round robin after a loss.
+   * Default: TASKQ_URL, then AMQP_URL (comma-separated), then amqp://guest:guest@localhost:5672.
+   */
+  url?: string | string[];
   /** amqps: PEM contents of the CA, client certificate and key. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** Keep trying to connect this long (default 5 s). */
@@ -53,12 +58,13 @@ export interface SendOptions extends ConnectionOptions {
 }
 
 function target(options: ConnectionOptions, timeoutMs?: number): BrokerTarget {
-  const t: BrokerTarget = { url: options.url ?? resolveUrl(undefined), connectTimeoutMs: timeoutMs ?? options.connectTimeoutMs ?? 5000 };
+  const urls = resolveUrls(options.url);
+  parseBrokerUrls(urls);
+  const t: BrokerTarget = { urls, connectTimeoutMs: timeoutMs ?? options.connectTimeoutMs ?? 5000 };
   if (options.tls) t.tls = options.tls;
   return t;
 }
 
-const reconnectFor = (options: ConnectionOptions, name: string) => reconnector(target(options), options.reconnectTimeoutMs ?? 300_000, { name });
 
 async function* asBuffers(tasks: SendOptions["tasks"]): AsyncGenerator<Buffer> {
   for await (const task of tasks) yield typeof task === "string" ? Buffer.from(task) : task;
@@ -80,7 +86,7 @@ export async function send(options: SendOptions): Promise<SendResult> {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
-      reconnect: reconnectFor(options, "taskq library send"),
+      reconnector: new Reconnector(target(options), { timeoutMs: options.reconnectTimeoutMs ?? 300_000, name: "taskq library send" }),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   } finally {
@@ -124,16 +130,16 @@ export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Ou
  */
 export async function work(options: WorkOptions, handler: TaskHandler): Promise<WorkerHandle> {
   const concurrency = options.concurrency ?? 1;
-  const broker = await connect(target(options), { name: `taskq library work ${process.pid}` });
   return startWorker(
-    broker,
+    target(options),
     {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       prefetch: options.prefetch ?? concurrency,
       concurrency,
       retry: options.retry ?? DEFAULT_RETRY,
-      reconnect: reconnectFor(options, `taskq library work ${process.pid}`),
+      name: `taskq library work ${process.pid}`,
+      reconnectTimeoutMs: options.reconnectTimeoutMs ?? 300_000,
       ...(options.maxTasks !== undefined ? { maxTasks: options.maxTasks } : {}),
       ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type BrokerTarget, connect } from "../core/connection.ts";
+import type { BrokerTarget } from "../core/connection.ts";
+import { connect } from "../core/reconnector.ts";
 import { deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
 import { sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
@@ -107,7 +108,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       if (config.timeline) timeline.push({ task: index, worker: w, start: r.start, end: r.end });
     };
     const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
-    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.url }));
+    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.urls.join(",") }));
     await Promise.all(workers.map((w) => w.ready(config.signal)));
 
     const bodies = function* () {

@@ -1,26 +1,29 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
-import { parseBrokerUrl, resolveUrl } from "../core/url.ts";
+import { parseBrokerUrls, resolveUrls } from "../core/url.ts";
 import { usageError } from "../errors.ts";
 import { duration } from "./parsers.ts";
 
 /** The flags every command that talks to the broker shares. */
 export function withBrokerFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
   return cmd
-    .option("--url <url>", "broker URL (env TASKQ_URL, then AMQP_URL; default amqp://guest:guest@localhost:5672)")
+    .option("--url <url>", "broker URL; give it once per node of a cluster (env TASKQ_URL, then AMQP_URL, comma-separated; default amqp://guest:guest@localhost:5672)", collect, [] as string[])
     .option("--ca <path>", "amqps: CA certificate(s) to trust, PEM (env TASKQ_CA)")
     .option("--cert <path>", "amqps: client certificate, PEM (env TASKQ_CERT)")
     .option("--key <path>", "amqps: client private key, PEM (env TASKQ_KEY)")
     .option("--connect-timeout <duration>", "keep trying to reach the broker this long before giving up", duration, 5000);
 }
 
-export type BrokerFlags = { url?: string; ca?: string; cert?: string; key?: string; connectTimeout: number };
+/** Repeated `--url`s, in the order given. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export type BrokerFlags = { url?: string[] | string; ca?: string; cert?: string; key?: string; connectTimeout: number };
 
 /** Resolves URL and TLS files once, before connecting: a missing file is a usage error. */
 export function brokerTarget(flags: BrokerFlags, env: Record<string, string | undefined> = process.env): BrokerTarget {
-  const url = resolveUrl(flags.url, env);
-  const address = parseBrokerUrl(url);
+  const urls = resolveUrls(flags.url, env);
+  const addresses = parseBrokerUrls(urls);
   const read = (flag: string, path: string | undefined): Buffer | undefined => {
     if (path === undefined || path === "") return undefined;
     try {
@@ -33,8 +36,8 @@ export function brokerTarget(flags: BrokerFlags, env: Record<string, string | un
   const cert = read("--cert", flags.cert ?? env.TASKQ_CERT);
   const key = read("--key", flags.key ?? env.TASKQ_KEY);
   if ((cert === undefined) !== (key === undefined)) throw usageError("--cert and --key go together");
-  if ((ca || cert) && address.protocol !== "amqps") throw usageError("--ca, --cert and --key need an amqps:// URL");
-  const target: BrokerTarget = { url, connectTimeoutMs: flags.connectTimeout };
+  if ((ca || cert) && addresses.some((a) => a.protocol !== "amqps")) throw usageError(`--ca, --cert and --key need an amqps:// URL${urls.length > 1 ? " (every one)" : ""}`);
+  const target: BrokerTarget = { urls, connectTimeoutMs: flags.connectTimeout };
   if (ca || cert || key) target.tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   return target;
 }

@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { isUtf8 } from "node:buffer";
-import { type BrokerTarget, connect } from "../core/connection.ts";
+import type { BrokerTarget } from "../core/connection.ts";
+import { connect } from "../core/reconnector.ts";
 import { type DeadTask, listDead, requeueDead } from "../core/dead.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";

@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { connect, reconnector } from "../core/connection.ts";
+import { Reconnector, connect } from "../core/reconnector.ts";
 import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { QueueType } from "../core/queue.ts";
@@ -105,9 +105,10 @@ export function sendCommand() {
           queueType: plan.queueType,
           persistent: plan.persistent,
           window: plan.window,
-          reconnect: reconnector(plan.target, plan.reconnectTimeoutMs, {
+          reconnector: new Reconnector(plan.target, {
+            timeoutMs: plan.reconnectTimeoutMs,
             name: "taskq send",
-            onRetry: (attempt, delayMs, err) => say(`${err.message}; retry ${attempt} in ${formatMs(delayMs)}`),
+            onAttempt: (a) => say(`${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}`),
           }),
           onEvent: (e) => {
             if (e.type === "disconnected") say(`${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);

@@ -1,10 +1,12 @@
 import { Command } from "@commander-js/extra-typings";
 import { accessSync, constants } from "node:fs";
-import { type BrokerTarget, connect, reconnector } from "../core/connection.ts";
+import type { BrokerTarget } from "../core/connection.ts";
+import type { Attempt } from "../core/reconnector.ts";
+import { createWorker } from "../core/start.ts";
 import type { Handler } from "../core/task.ts";
-import { type WorkerEvent, startWorker } from "../core/worker.ts";
+import type { WorkerEvent } from "../core/worker.ts";
 import type { QueueType } from "../core/queue.ts";
-import { DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
+import { DEFAULT_MAX_DEFERRALS, DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
@@ -42,6 +44,7 @@ type WorkFlags = BrokerFlags & {
   dotMs: number;
   json?: boolean;
   maxAttempts: number;
+  maxDeferrals: number;
   retryDelay: number;
   retryMaxDelay: number;
   timeout?: number;
@@ -67,7 +70,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     command,
     queueType: flags.queueType,
     reconnectTimeoutMs: flags.reconnectTimeout,
-    retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay },
+    retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay, maxDeferrals: flags.maxDeferrals },
     killAfterMs: flags.killAfter,
   };
   if (flags.timeout !== undefined) {
@@ -127,6 +130,12 @@ function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: 
       err(` [!] ${event.error}${inFlight}; reconnecting`);
     } else if (event.type === "reconnected") {
       err(" [*] reconnected; consuming again");
+    } else if (event.type === "copy-failed") {
+      err(` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`);
+    } else if (event.type === "blocked") {
+      err(` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`);
+    } else if (event.type === "unblocked") {
+      err(" [*] the broker lifted the block: copies go out again");
     } else if (event.type === "closed") {
       out.flush();
     }
@@ -159,13 +168,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
-  const broker = await connect(plan.target, { name });
-  const reconnect = reconnector(plan.target, plan.reconnectTimeoutMs, {
-    name,
-    onRetry: (attempt, delayMs, err) => process.stderr.write(` [!] ${err.message}; retry ${attempt} in ${formatMs(delayMs)}\n`),
-  });
-  const worker = await startWorker(
-    broker,
+  const worker = createWorker(
+    plan.target,
     {
       queue: plan.queue,
       queueType: plan.queueType,
@@ -174,7 +178,9 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
       ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
       retry: plan.retry,
-      reconnect,
+      name,
+      reconnectTimeoutMs: plan.reconnectTimeoutMs,
+      onAttempt: (a: Attempt) => process.stderr.write(` [!] ${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}\n`),
       onEvent: (event) => {
         report(event);
         observe?.(event);
@@ -199,6 +205,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    await worker.started;
     const summary = await worker.done;
     if (summary.reason === "cancelled") throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
     return ExitCode.ok;
@@ -221,6 +228,7 @@ export function workCommand() {
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
     .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
     .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
+    .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_MAX_DEFERRALS)
     .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
     .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)

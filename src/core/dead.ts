@@ -1,9 +1,8 @@
-import type { Channel, GetMessage, MessageProperties } from "amqplib";
+import type { Channel, GetMessage } from "amqplib";
 import { type Broker, quiet } from "./connection.ts";
-import { DEAD_HEADERS } from "./deadletter.ts";
-import { Publisher, type TaskProperties, copyProperties } from "./publisher.ts";
+import { DEAD_HEADERS, makeCopy } from "./copies.ts";
+import { Publisher } from "./publisher.ts";
 import { type QueueInfo, deadQueueName, declareQueues, queueError } from "./queue.ts";
-import { ATTEMPT_HEADER, DELIVERY_COUNT_HEADER } from "./task.ts";
 
 /** One task parked in `<queue>.dead`, with why it died (from its x-taskq-* headers). */
 export interface DeadTask {
@@ -43,9 +42,6 @@ export interface RequeueResult {
 
 /** Dead tasks published before one confirm wait; a failure duplicates at most this many. */
 const REQUEUE_BATCH = 100;
-
-/** Headers stripped from a task moved back, so it runs with a clean slate and fresh attempts. */
-const STRIPPED_HEADERS = new Set<string>([...Object.values(DEAD_HEADERS), ATTEMPT_HEADER, DELIVERY_COUNT_HEADER]);
 
 /**
  * Shows up to `limit` dead tasks of `<queue>.dead` without removing them: they
@@ -103,7 +99,8 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
         const msg = await channel.get(deadQueue, { noAck: false });
         if (msg === false) break;
         if (options.id !== undefined && msg.properties.messageId !== options.id) continue;
-        await publisher.publish(queue, msg.content, requeueProperties(msg.properties));
+        const copy = makeCopy({ queue, body: msg.content, properties: msg.properties, attempt: 1 }, { kind: "requeue" });
+        await publisher.publish(copy.queue, copy.body, copy.properties);
         batch.push(msg);
         if (batch.length >= REQUEUE_BATCH) await settle();
       }
@@ -158,14 +155,6 @@ function deadTask(msg: GetMessage): DeadTask {
     originalQueue: asString(headers[DEAD_HEADERS.queue]),
     headers,
   };
-}
-
-/** The task's properties as first published, minus what marked it dead. */
-function requeueProperties(props: MessageProperties): TaskProperties {
-  const properties = copyProperties(props);
-  const left = Object.entries((props.headers ?? {}) as Record<string, unknown>).filter(([key]) => !STRIPPED_HEADERS.has(key));
-  if (left.length > 0) properties.headers = Object.fromEntries(left);
-  return properties;
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined);

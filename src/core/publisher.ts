@@ -1,4 +1,4 @@
-import type { ConfirmChannel, Message, MessageProperties, Options } from "amqplib";
+import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
 import { redact } from "./url.ts";
@@ -7,15 +7,17 @@ import { redact } from "./url.ts";
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
 
 /**
- * A received task's properties to publish a copy with (retry, dead letter,
- * requeue): headers are the caller's to set; delivery mode comes from the
- * publisher; user id (checked against the login) and expiry are dropped.
+ * Why a publisher failed: `closed` when its channel went away without a word from the broker (the
+ * connection is going: worth reconnecting), `refused` when the broker said no (nack, unroutable,
+ * too large, channel closed with an error): sending again cannot help.
  */
-export function copyProperties(props: MessageProperties): TaskProperties {
-  const { headers: _h, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = props;
-  const properties: TaskProperties = {};
-  for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
-  return properties;
+export class PublishError extends TaskqError {
+  constructor(
+    message: string,
+    readonly kind: "closed" | "refused",
+  ) {
+    super(message);
+  }
 }
 
 const unroutable = (messageId: unknown, queue: string) => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
@@ -52,7 +54,7 @@ export class Publisher {
   /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
   private returned: Message[] = [];
   private blocked: Promise<void> | undefined;
-  private failure: TaskqError | undefined;
+  private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
   private readonly window: number;
   private readonly persistent: boolean;
@@ -66,12 +68,12 @@ export class Publisher {
     this.persistent = options.persistent ?? true;
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
-      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey));
+      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey), "refused");
     });
     channel.on("error", (err: Error) => {
       const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
-      if (size) this.fail(`a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`);
-      else this.fail(`the broker closed the publishing channel: ${redact(err.message, broker.address)}`);
+      if (size) this.fail(`a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`, "refused");
+      else this.fail(`the broker closed the publishing channel: ${redact(err.message, broker.address)}`, "refused");
     });
     const model = broker.model;
     const onBlock = (reason: string) => {
@@ -92,7 +94,7 @@ export class Publisher {
     model.on("blocked", onBlock);
     channel.on("close", () => {
       model.off("blocked", onBlock);
-      if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`);
+      if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`, "closed");
       this.wakeAll();
     });
   }
@@ -118,7 +120,7 @@ export class Publisher {
     try {
       ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(seq, properties.messageId));
     } catch (err) {
-      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`);
+      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
       throw this.failure;
     }
     return ok ? undefined : this.drained();
@@ -158,7 +160,7 @@ export class Publisher {
       this.outcomes.delete(seq);
       if (err && (err as Error).message === "channel closed") {
         // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
-        this.fail(`the publishing channel closed with task(s) unconfirmed`);
+        this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
         outcome?.(new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`));
         if (this.waiters.length > 0) this.wakeAll();
         return;
@@ -168,7 +170,7 @@ export class Publisher {
       let error: TaskqError | undefined;
       if (err) {
         error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
-        this.fail(error.message);
+        this.fail(error.message, "refused");
       } else if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
       } else this.confirmed++;
@@ -224,8 +226,8 @@ export class Publisher {
     await this.close();
   }
 
-  private fail(message: string): void {
-    this.failure ??= new TaskqError(message);
+  private fail(message: string, kind: PublishError["kind"]): void {
+    this.failure ??= new PublishError(message, kind);
     this.wakeAll();
   }
 

@@ -16,6 +16,17 @@ export function queueArguments(type: QueueType, extra: Record<string, unknown> =
   return Object.keys(args).length > 0 ? args : undefined;
 }
 
+/**
+ * How `<queue>.retry.<ms>` hands its expired copies back to `target`: RabbitMQ's
+ * dead-lettering through the default exchange. From a classic queue that hop is
+ * at-most-once; a quorum retry queue makes it at-least-once (the copy stays in
+ * the retry queue until the target confirmed it), which needs reject-publish.
+ */
+export function retryQueueArguments(target: string, type: QueueType): Record<string, unknown> {
+  const hop = { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target };
+  return type === "quorum" ? { ...hop, "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish" } : hop;
+}
+
 export interface QueueInfo {
   name: string;
   messageCount: number;

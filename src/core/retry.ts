@@ -1,4 +1,4 @@
-import type { Outcome } from "./task.ts";
+import type { Outcome, Task } from "./task.ts";
 
 /**
  * Exit codes a handler can use to steer what happens to a failed task
@@ -8,8 +8,8 @@ import type { Outcome } from "./task.ts";
 export const HANDLER_EXIT = {
   /** EX_DATAERR: the task itself is bad; retrying cannot help. Dead-letter at once. */
   noRetry: 65,
-  /** EX_TEMPFAIL: not now (a dependency is down); retry later without counting an attempt. */
-  requeue: 75,
+  /** EX_TEMPFAIL: not now (a dependency is down); try again later without spending an attempt, at most `maxDeferrals` times. */
+  notNow: 75,
 } as const;
 
 export interface RetryPolicy {
@@ -19,16 +19,19 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** No retry waits longer than this. */
   maxDelayMs: number;
+  /** "Not now" answers (exit 75) taken before the task is dead-lettered; each waits like a retry (default 20: about an hour with the default delays). */
+  maxDeferrals?: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 };
+export const DEFAULT_MAX_DEFERRALS = 20;
 
 /** Share of a delay taken off at random, so failed tasks do not all come back at once. */
 const JITTER = 0.2;
 
 export type Decision =
   | { action: "dead"; why: string }
-  | { action: "retry"; levelMs: number; delayMs: number; nextAttempt: number };
+  | { action: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number };
 
 /** The delay level of a retry: base · 2^(attempt−1), capped. Levels name the retry queues. */
 export function retryLevel(policy: RetryPolicy, attempt: number): number {
@@ -40,14 +43,17 @@ export function calculateDelay(levelMs: number, random: () => number = Math.rand
   return Math.max(1, Math.round(levelMs * (1 - JITTER * random())));
 }
 
-/** What to do with a task whose handler failed on `attempt`. */
-export function decide(outcome: Extract<Outcome, { ok: false }>, attempt: number, policy: RetryPolicy, random: () => number = Math.random): Decision {
+/** What to do with a task whose handler failed on its `attempt` (after `deferrals` "not now" answers). */
+export function decide(outcome: Extract<Outcome, { ok: false }>, task: Pick<Task, "attempt" | "deferrals">, policy: RetryPolicy, random: () => number = Math.random): Decision {
+  const { attempt, deferrals } = task;
   if (outcome.exitCode === HANDLER_EXIT.noRetry) return { action: "dead", why: `exit ${HANDLER_EXIT.noRetry} asks not to retry` };
-  if (outcome.exitCode === HANDLER_EXIT.requeue) {
-    const levelMs = retryLevel(policy, 1);
-    return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt };
+  if (outcome.exitCode === HANDLER_EXIT.notNow) {
+    const max = policy.maxDeferrals ?? DEFAULT_MAX_DEFERRALS;
+    if (deferrals >= max) return { action: "dead", why: `exit ${HANDLER_EXIT.notNow} (not now) ${deferrals + 1} time(s), more than --max-deferrals ${max}` };
+    const levelMs = retryLevel(policy, deferrals + 1);
+    return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt, deferrals: deferrals + 1 };
   }
   if (attempt >= policy.maxAttempts) return { action: "dead", why: `failed ${attempt} attempt(s) of ${policy.maxAttempts}` };
   const levelMs = retryLevel(policy, attempt);
-  return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt + 1 };
+  return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt + 1, deferrals };
 }

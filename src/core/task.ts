@@ -8,6 +8,8 @@ export interface Task {
   readonly redelivered: boolean;
   /** 1 for the first delivery; counts earlier failed tries and redeliveries. */
   readonly attempt: number;
+  /** Times it answered "not now" (exit 75) so far: those spend no attempt, but are bounded. */
+  readonly deferrals: number;
   readonly headers: Record<string, unknown>;
   readonly properties: MessageProperties;
 }
@@ -25,6 +27,9 @@ export const ATTEMPT_HEADER = "x-taskq-attempt";
 /** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
 export const DELIVERY_COUNT_HEADER = "x-delivery-count";
 
+/** Header counting "not now" answers (exit 75). */
+export const DEFERRALS_HEADER = "x-taskq-deferrals";
+
 export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
   const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
@@ -37,6 +42,7 @@ export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
     messageId: msg.properties.messageId as string | undefined,
     redelivered: msg.fields.redelivered,
     attempt,
+    deferrals: toCount(headers[DEFERRALS_HEADER]) ?? 0,
     headers,
     properties: msg.properties,
   };

@@ -14,9 +14,30 @@ export interface BrokerAddress {
   display: string;
 }
 
-/** `--url` flag, then TASKQ_URL, then AMQP_URL, then the local default. */
-export function resolveUrl(flag: string | undefined, env: Record<string, string | undefined> = process.env): string {
-  return flag ?? env.TASKQ_URL ?? env.AMQP_URL ?? DEFAULT_URL;
+/**
+ * The brokers to use: every `--url` given, else TASKQ_URL, then AMQP_URL (a
+ * comma-separated list: the nodes of one cluster), then the local default.
+ */
+export function resolveUrls(flags: readonly string[] | string | undefined, env: Record<string, string | undefined> = process.env): string[] {
+  const given = typeof flags === "string" ? [flags] : flags ?? [];
+  if (given.length > 0) return [...given];
+  const list = env.TASKQ_URL ?? env.AMQP_URL;
+  if (list === undefined) return [DEFAULT_URL];
+  return list.split(",").map((url) => url.trim());
+}
+
+/** Parses every URL of a list; a bad one is a usage error saying which (never echoing its password). */
+export function parseBrokerUrls(urls: readonly string[]): BrokerAddress[] {
+  if (urls.length === 0) throw usageError("no broker URL given");
+  return urls.map((url, i) => {
+    if (urls.length > 1 && url === "") throw usageError(`broker URL ${i + 1} of ${urls.length} is empty (a stray comma in the list?)`);
+    try {
+      return parseBrokerUrl(url);
+    } catch (err) {
+      if (urls.length === 1 || !(err instanceof TaskqError)) throw err;
+      throw usageError(err.message.replace(/^invalid broker URL/, `invalid broker URL ${i + 1} of ${urls.length}`));
+    }
+  });
 }
 
 /** URL query options amqplib reads as numbers (it fails on anything else only when connecting). */

@@ -1,310 +1,220 @@
 import type { ConsumeMessage } from "amqplib";
 import { now, sleep } from "../util/clock.ts";
-import { type Broker, type Reconnect, isLost, whileUp } from "./connection.ts";
-import { Outage } from "./outage.ts";
-import type { QueueType } from "./queue.ts";
-import { DEFAULT_RETRY, type RetryPolicy, decide } from "./retry.ts";
-import { Session } from "./session.ts";
-import { type Handler, type Outcome, type Task, taskFromMessage } from "./task.ts";
-import { redact } from "./url.ts";
+import type { Copier } from "./copier.ts";
+import { Stopped } from "./reconnector.ts";
+import { DEFAULT_RETRY } from "./retry.ts";
+import type { WorkSession } from "./session.ts";
+import type { SessionSource } from "./sessions.ts";
+import { type SettleContext, handBack, settle } from "./settle.ts";
+import { type Handler, taskFromMessage } from "./task.ts";
+import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type WorkerOptions, type WorkerState, type WorkerSummary } from "./worker-state.ts";
 
-export interface WorkerOptions {
-  queue: string;
-  queueType?: QueueType;
-  /** Most unacked tasks the broker hands this worker (basic.qos). */
-  prefetch: number;
-  /** Most tasks run at once. */
-  concurrency: number;
-  /** Stop after this many tasks. */
-  maxTasks?: number;
-  /** Stop once no task arrived or ran for this long. */
-  idleExitMs?: number;
-  /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
-  retry?: RetryPolicy;
-  /** How to connect again after the connection is lost; without it a lost connection ends the worker. */
-  reconnect?: Reconnect;
-  onEvent?: (event: WorkerEvent) => void;
-}
+export * from "./worker-state.ts";
 
-export type Settlement = "acked" | "retry" | "dead" | "requeued" | "lost";
-export type StopReason = "signal" | "max-tasks" | "idle" | "cancelled";
-
-export type WorkerEvent =
-  | { type: "ready"; queue: string; prefetch: number; concurrency: number }
-  | { type: "start"; task: Task; at: number }
-  | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
-  | { type: "disconnected"; error: string; running: number }
-  | { type: "reconnected" }
-  | { type: "stopping"; reason: StopReason }
-  | { type: "closed" };
-
-export interface WorkerSummary {
-  done: number;
-  failed: number;
-  retried: number;
-  requeued: number;
-  lost: number;
-  reconnects: number;
-  reason: StopReason;
-}
-
-export interface WorkerHandle {
-  /** Stop taking tasks, finish and settle those running, then close. */
-  stop(reason: StopReason): void;
-  /** Abort running handlers at once; the broker redelivers what is unacked. */
-  abort(): void;
-  /**
-   * Resolves once the tasks being handed back are (their copy confirmed, the original acked), or
-   * after `ms`: call it before exiting on an abort, or each would be in the queue twice.
-   */
-  handedBack(ms: number): Promise<void>;
-  readonly done: Promise<WorkerSummary>;
-}
-
-/** How long a task whose retry or dead-letter copy failed is held before it goes back to the queue. */
-const REQUEUE_PAUSE_MS = 1000;
-
-type Settled = { settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string };
+/** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
+export const COPY_STOP_GRACE_MS = 30_000;
 
 /**
- * Consumes `queue` with manual acks: a task is acked only after its handler
- * succeeded; a failed one is retried later or moved to `<queue>.dead`, each
- * confirmed before the original is acked. With `reconnect`, a lost connection
- * is opened again and consuming resumes; tasks of the lost one are left to
- * the broker to redeliver.
+ * Consumes a queue with manual acks, as an explicit state machine (see
+ * WorkerState): a task is acked only after its handler succeeded; a failed one
+ * gets a confirmed retry or dead copy first (see settle). Sessions come from a
+ * SessionSource (the reconnector behind it picks the broker); copies go out
+ * through a Copier on a connection of their own.
  */
-export async function startWorker(broker: Broker, options: WorkerOptions, handler: Handler): Promise<WorkerHandle> {
-  const emit = options.onEvent ?? (() => {});
-  const policy = options.retry ?? DEFAULT_RETRY;
-  const queueType = options.queueType ?? "classic";
-  const aborter = new AbortController();
-  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
-  let session: Session;
-  let running = 0;
-  let started = 0;
-  let stopping = false;
-  let finished = false;
-  let lastActivity = now();
-  const outage = new Outage(now);
-  let resolveDone!: (s: WorkerSummary) => void;
-  let rejectDone!: (e: Error) => void;
-  const done = new Promise<WorkerSummary>((res, rej) => {
-    resolveDone = res;
-    rejectDone = rej;
-  });
+export class Worker implements WorkerHandle {
+  state: WorkerState = "connecting";
+  readonly done: Promise<WorkerSummary>;
+  /** Resolves once consuming (or stopped while connecting); rejects if the first session failed. */
+  readonly started: Promise<void>;
+  private session: WorkSession | undefined;
+  private running = 0;
+  private taken = 0;
+  private lastActivity = now();
+  private idleTimer: ReturnType<typeof setInterval> | undefined;
+  /** Hand-backs and the cancel of a stop: a drain waits for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly outage = new AbortController(); // a stop ends connecting or an outage at once
+  private readonly killed = new AbortController(); // a second signal: handlers killed
+  private readonly giveUp = new AbortController();
+  private readonly ctx: SettleContext;
+  private resolveDone!: (s: WorkerSummary) => void;
+  private rejectDone!: (e: Error) => void;
 
-  const requeue = (s: Session, msg: ConsumeMessage) => {
-    s.acker.requeue(msg);
-    summary.requeued++;
-  };
+  constructor(
+    private readonly sessions: SessionSource,
+    private readonly copier: Copier,
+    private readonly options: WorkerOptions,
+    private readonly handler: Handler,
+  ) {
+    const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+    this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: (e) => this.emit(e), killed: this.killed.signal, giveUp: this.giveUp.signal };
+    this.done = new Promise<WorkerSummary>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {}); // a caller that only awaits `started` must not see an unhandled rejection
+    this.started = this.begin();
+  }
 
-  // Tasks being handed back (see handBack); finishing waits for them.
-  const handingBack = new Set<Promise<void>>();
-  const idle = () => running === 0 && handingBack.size === 0;
+  /** The one place the state changes. */
+  private to(next: WorkerState): void {
+    if (!TRANSITIONS[this.state].includes(next)) throw new Error(`worker: no transition from ${this.state} to ${next}`);
+    const from = this.state;
+    this.state = next;
+    this.emit({ type: "state", from, to: next });
+  }
 
-  /**
-   * Gives back a task that was delivered but never started (a stop with prefetch above
-   * concurrency) without spending one of its attempts: a plain requeue marks it redelivered
-   * (classic) or raises x-delivery-count (quorum), which both count as an attempt. So: a
-   * confirmed copy carrying the same attempt goes to the back of the queue, then the original is
-   * acked; if the copy cannot be made, the plain requeue.
-   */
-  const handBack = (s: Session, msg: ConsumeMessage) => {
-    if (aborter.signal.aborted) return; // exiting at once: left unacked, the broker requeues it
-    const done: Promise<void> = s.retries
-      .handBack(taskFromMessage(options.queue, msg))
-      .then(
-        () => {
-          if (!s.open) return; // the broker redelivers the original too: a duplicate, never a loss
-          s.acker.ack(msg, false);
-          summary.requeued++;
-        },
-        () => {
-          if (s.open) requeue(s, msg);
-        },
-      )
-      .finally(() => {
-        handingBack.delete(done);
-        if (stopping && idle()) void finish();
-      });
-    handingBack.add(done);
-  };
+  private emit(event: WorkerEvent): void {
+    this.options.onEvent?.(event);
+  }
 
-  const lostResult = (what: string): Settled => {
-    summary.lost++;
-    return { settled: "lost", error: `${what}, but the connection that delivered it is gone; the broker will redeliver it` };
-  };
-
-  const settle = async (s: Session, msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<Settled> => {
-    if (!s.open) return lostResult("finished");
-    // Failed because it was stopped at once (a second signal killed the handler): not the task's
-    // failure, so no retry or dead copy; left unacked for the broker to redeliver.
-    if (!outcome.ok && aborter.signal.aborted) {
-      summary.lost++;
-      return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
-    }
-    if (outcome.ok) {
-      // Batch with other acks when more local work is queued; else ack at once.
-      s.acker.ack(msg, s.pending.length > 0);
-      summary.done++;
-      return { settled: "acked" };
-    }
-    const decision = decide(outcome, task.attempt, policy);
+  private async begin(): Promise<void> {
     try {
-      if (decision.action === "retry") {
-        await s.retries.schedule(task, decision.levelMs, decision.delayMs, decision.nextAttempt, outcome.reason);
-        if (!s.open) return lostResult("retry scheduled");
-        s.acker.ack(msg, false);
-        summary.retried++;
-        return { settled: "retry", retryInMs: decision.delayMs };
-      }
-      const deadQueue = await s.deadLetters.move(task, outcome);
-      if (!s.open) return lostResult("dead-lettered");
-      s.acker.ack(msg, false);
-      summary.failed++;
-      return { settled: "dead", deadQueue, error: decision.why };
+      this.attach(await this.sessions.first(this.deliver, this.outage.signal));
     } catch (err) {
-      // Could not park it: give it back rather than lose it; after a pause, or a broker that keeps
-      // refusing the copy (dead queue deleted, a nacking policy) makes a loop running the task non-stop.
-      await sleep(REQUEUE_PAUSE_MS, aborter.signal);
-      if (!s.open) return lostResult("failed");
-      requeue(s, msg);
-      return { settled: "requeued", error: redact(String((err as Error).message), s.broker.address) };
+      if (err instanceof Stopped) return this.finishIfIdle();
+      this.fail(err as Error);
+      throw err;
     }
+  }
+
+  private attach(s: WorkSession): void {
+    this.session = s;
+    void s.lost.then((err) => this.onLost(s, err));
+    if (this.state === "draining") return this.track(this.stopConsuming(s)); // stopped while it was being opened
+    const first = this.state === "connecting";
+    this.to("consuming");
+    if (first) {
+      this.startIdleTimer();
+      this.emit({ type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency });
+    } else {
+      this.ctx.summary.reconnects++;
+      this.emit({ type: "reconnected" });
+    }
+    this.pump(s);
+  }
+
+  private readonly deliver = (s: WorkSession, msg: ConsumeMessage | null): void => {
+    if (msg === null) return this.stop("cancelled");
+    this.lastActivity = now();
+    if (this.state === "draining") return this.handBack(s, msg);
+    s.pending.push(msg);
+    this.pump(s);
   };
 
-  const run = (s: Session, msg: ConsumeMessage) => {
-    running++;
-    started++;
-    if (options.maxTasks !== undefined && started >= options.maxTasks) stop("max-tasks");
-    const task = taskFromMessage(options.queue, msg);
+  private pump(s: WorkSession): void {
+    while (this.state === "consuming" && s === this.session && s.open && this.running < this.options.concurrency && s.pending.length > 0) {
+      this.run(s, s.pending.shift() as ConsumeMessage);
+    }
+  }
+
+  private run(s: WorkSession, msg: ConsumeMessage): void {
+    this.running++;
+    this.taken++;
+    if (this.options.maxTasks !== undefined && this.taken >= this.options.maxTasks) this.stop("max-tasks");
+    const task = taskFromMessage(this.options.queue, msg);
     const startedAt = now();
-    emit({ type: "start", task, at: startedAt });
-    handler(task, aborter.signal)
-      .catch((err: unknown): Outcome => ({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }))
-      .then((outcome) => settle(s, msg, task, outcome).then((r) => emit({ type: "finish", task, outcome, startedAt, at: now(), ...r })))
+    this.emit({ type: "start", task, at: startedAt });
+    this.handler(task, this.killed.signal)
+      .catch((err: unknown) => ({ ok: false as const, reason: `handler error: ${(err as Error)?.message ?? err}` }))
+      .then((outcome) => settle(this.ctx, s, msg, task, outcome).then((r) => this.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r })))
       .finally(() => {
-        running--;
-        lastActivity = now();
-        pump();
-        if (stopping && idle()) void finish();
+        this.running--;
+        this.lastActivity = now();
+        this.pump(s);
+        this.finishIfIdle();
       });
-  };
-
-  const pump = () => {
-    const s = session;
-    while (!stopping && s.open && running < options.concurrency && s.pending.length > 0) run(s, s.pending.shift() as ConsumeMessage);
-  };
-
-  const begin = async (b: Broker): Promise<void> => {
-    const s = await Session.open(b, options.queue, options.prefetch, queueType);
-    session = s;
-    void s.lost().then((err) => onLost(s, err));
-    await s.consume(options.queue, (msg) => {
-      if (msg === null) return stop("cancelled");
-      lastActivity = now();
-      s.acker.track(msg);
-      if (stopping) return handBack(s, msg);
-      s.pending.push(msg);
-      pump();
-    });
-  };
-
-  const onLost = async (s: Session, err: Error) => {
-    if (finished || s !== session) return;
-    // Not started: the broker gives them to someone else.
-    s.pending.length = 0;
-    await s.broker.close();
-    if (stopping || !options.reconnect) {
-      if (stopping && idle()) return void finish();
-      if (!options.reconnect) return fail(err);
-      return;
-    }
-    emit({ type: "disconnected", error: redact(err.message, s.broker.address), running });
-    outage.lost();
-    for (let failedSetups = 0; ; failedSetups++) {
-      let fresh: Broker | undefined;
-      try {
-        const pause = outage.pauseMs(failedSetups);
-        if (pause > 0) await sleep(pause);
-        fresh = await options.reconnect(outage.since);
-        if (finished) return void (await fresh.close());
-        outage.settingUp();
-        await whileUp(fresh, begin(fresh));
-        // Stopped and finished while the session opened: nothing will close it but us.
-        if (finished) return void (await session.close());
-        summary.reconnects++;
-        emit({ type: "reconnected" });
-        if (stopping) stopConsuming();
-        return;
-      } catch (e) {
-        if (!isLost(e)) return fail(e as Error);
-        // Lost again while opening: once the new session exists, its own onLost takes over.
-        if (session.broker === fresh) return;
-        await fresh?.close();
-      }
-    }
-  };
-
-  const fail = (err: Error) => {
-    if (finished) return;
-    finished = true;
-    clearInterval(idleTimer);
-    aborter.abort();
-    emit({ type: "closed" });
-    rejectDone(err);
-  };
-
-  const finish = async () => {
-    if (finished) return;
-    finished = true;
-    clearInterval(idleTimer);
-    await session.close();
-    emit({ type: "closed" });
-    resolveDone(summary);
-  };
-
-  const stopConsuming = () => {
-    const s = session;
-    void s.cancel().then(() => {
-      for (const msg of s.pending.splice(0)) handBack(s, msg);
-      if (idle()) void finish();
-    });
-  };
-
-  function stop(reason: StopReason) {
-    if (stopping) return;
-    stopping = true;
-    summary.reason = reason;
-    emit({ type: "stopping", reason });
-    stopConsuming();
   }
 
-  let idleTimer: ReturnType<typeof setInterval> | undefined;
-  try {
-    await begin(broker);
-  } catch (err) {
-    await broker.close();
-    throw err;
+  private async onLost(s: WorkSession, err: Error): Promise<void> {
+    if (s !== this.session) return;
+    s.pending.length = 0; // not started: the broker gives them to someone else
+    this.session = undefined;
+    if (this.state !== "consuming") {
+      await s.close();
+      return this.finishIfIdle();
+    }
+    this.to("reconnecting");
+    this.emit({ type: "disconnected", error: s.redact(err.message), running: this.running });
+    try {
+      this.attach(await this.sessions.next(s, this.deliver, this.outage.signal));
+    } catch (e) {
+      if (e instanceof Stopped) return this.finishIfIdle();
+      this.fail(e as Error);
+    }
   }
-  const idleExitMs = options.idleExitMs;
-  if (idleExitMs !== undefined) {
-    idleTimer = setInterval(() => {
-      if (running === 0 && session.pending.length === 0 && now() - lastActivity >= idleExitMs) stop("idle");
+
+  stop(reason: StopReason): void {
+    if (this.state === "draining" || this.state === "stopped" || this.state === "failed") return;
+    this.ctx.summary.reason = reason;
+    this.emit({ type: "stopping", reason });
+    this.to("draining");
+    this.outage.abort();
+    setTimeout(() => this.giveUp.abort(), COPY_STOP_GRACE_MS).unref();
+    if (this.session) this.track(this.stopConsuming(this.session));
+    else this.finishIfIdle();
+  }
+
+  abort(): void {
+    this.killed.abort();
+    this.giveUp.abort();
+    this.stop("signal");
+  }
+
+  private async stopConsuming(s: WorkSession): Promise<void> {
+    await s.cancel();
+    for (const msg of s.pending.splice(0)) this.handBack(s, msg);
+  }
+
+  private handBack(s: WorkSession, msg: ConsumeMessage): void {
+    if (!this.killed.signal.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.options.queue, msg))); // else exiting at once: left unacked, the broker requeues it
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => {
+      this.inFlight.delete(tracked);
+      this.finishIfIdle();
+    });
+    this.inFlight.add(tracked);
+  }
+
+  async handedBack(ms: number): Promise<void> {
+    await Promise.race([Promise.all(this.inFlight), sleep(ms)]);
+    // Acks after a cancel go through amqplib's frame queue, written on the next turns.
+    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private finishIfIdle(): void {
+    if (this.state !== "draining" || this.running > 0 || this.inFlight.size > 0) return;
+    this.to("stopped");
+    void this.closeAll().then(() => {
+      this.emit({ type: "closed" });
+      this.resolveDone(this.ctx.summary);
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.state === "stopped" || this.state === "failed") return;
+    this.to("failed");
+    this.killed.abort();
+    this.outage.abort();
+    this.giveUp.abort();
+    void this.closeAll().then(() => {
+      this.emit({ type: "closed" });
+      this.rejectDone(err);
+    });
+  }
+
+  private async closeAll(): Promise<void> {
+    clearInterval(this.idleTimer);
+    await Promise.all([this.session?.close(), this.copier.close()]);
+  }
+
+  private startIdleTimer(): void {
+    const idleExitMs = this.options.idleExitMs;
+    if (idleExitMs === undefined) return;
+    this.idleTimer = setInterval(() => {
+      if (this.running === 0 && (this.session?.pending.length ?? 0) === 0 && now() - this.lastActivity >= idleExitMs) this.stop("idle");
     }, Math.min(250, Math.max(10, idleExitMs / 4)));
   }
-  emit({ type: "ready", queue: options.queue, prefetch: options.prefetch, concurrency: options.concurrency });
-
-  return {
-    stop,
-    abort() {
-      aborter.abort();
-    },
-    async handedBack(ms) {
-      await Promise.race([Promise.all(handingBack), sleep(ms)]);
-      // Acks after a cancel go through amqplib's frame queue, written on the next turns.
-      for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
-    },
-    done,
-  };
 }

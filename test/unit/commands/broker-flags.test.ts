@@ -13,7 +13,7 @@ const TLS = "amqps://u:p@h:5671";
 
 describe("brokerTarget", () => {
   test("flag URL, connect timeout, no TLS for amqp://", () => {
-    expect(brokerTarget({ url: "amqp://u:p@h", connectTimeout: 1234 }, {})).toEqual({ url: "amqp://u:p@h", connectTimeoutMs: 1234 });
+    expect(brokerTarget({ url: "amqp://u:p@h", connectTimeout: 1234 }, {})).toEqual({ urls: ["amqp://u:p@h"], connectTimeoutMs: 1234 });
   });
 
   test("reads --ca, --cert, --key into buffers", () => {
@@ -25,7 +25,7 @@ describe("brokerTarget", () => {
 
   test("TASKQ_CA and TASKQ_URL from the environment when no flag is given", () => {
     const t = brokerTarget({ connectTimeout: 5000 }, { TASKQ_URL: TLS, TASKQ_CA: pem });
-    expect(t.url).toBe(TLS);
+    expect(t.urls).toEqual([TLS]);
     expect(t.tls?.ca).toBeInstanceOf(Buffer);
   });
 

@@ -49,7 +49,7 @@ describe("planSend plans", () => {
 
   test("copies url, queue, window and json through", () => {
     expect(planSend(["x"], { ...base, queue: "jobs", window: 7, json: true })).toEqual({
-      target: { url: URL, connectTimeoutMs: 5000 },
+      target: { urls: [URL], connectTimeoutMs: 5000 },
       queue: "jobs",
       persistent: true,
       window: 7,

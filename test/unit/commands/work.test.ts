@@ -5,7 +5,7 @@ import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000, queueType: "classic", reconnectTimeout: 300_000 };
+const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, maxDeferrals: 20, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000, queueType: "classic", reconnectTimeout: 300_000 };
 const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
 
 describe("planWork prefetch", () => {
@@ -62,14 +62,14 @@ describe("planWork command", () => {
 describe("planWork options", () => {
   test("the whole plan for plain flags", () => {
     expect(planWork([], { ...base, queue: "jobs", concurrency: 2, dotMs: 1000 }, false)).toEqual({
-      target: { url: URL, connectTimeoutMs: 5000 },
+      target: { urls: [URL], connectTimeoutMs: 5000 },
       queue: "jobs",
       prefetch: 2,
       concurrency: 2,
       dotMs: 1000,
       json: false,
       command: [],
-      retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 },
+      retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 },
       killAfterMs: 5000,
       queueType: "classic",
       reconnectTimeoutMs: 300_000,
@@ -86,10 +86,10 @@ describe("planWork options", () => {
   });
 
   test("--timeout and retry flags are carried over", () => {
-    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, retryDelay: 50, retryMaxDelay: 400 }, false);
+    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, maxDeferrals: 7, retryDelay: 50, retryMaxDelay: 400 }, false);
     expect(plan.timeoutMs).toBe(2500);
     expect(plan.killAfterMs).toBe(100);
-    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400 });
+    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400, maxDeferrals: 7 });
   });
 
   test("--max-tasks, --idle-exit and --json are carried over", () => {

@@ -33,8 +33,20 @@ describe("decide", () => {
     ["the last attempt goes dead", 3, 4, { action: "dead" }],
     ["a signal (no exit code) counts as a failure", null, 1, { action: "retry", nextAttempt: 2 }],
     [`exit ${HANDLER_EXIT.noRetry} goes dead at once`, HANDLER_EXIT.noRetry, 1, { action: "dead" }],
-    [`exit ${HANDLER_EXIT.requeue} retries without counting`, HANDLER_EXIT.requeue, 4, { action: "retry", levelMs: 100, nextAttempt: 4 }],
+    [`exit ${HANDLER_EXIT.notNow} retries without counting`, HANDLER_EXIT.notNow, 4, { action: "retry", levelMs: 100, nextAttempt: 4, deferrals: 1 }],
   ])("%s", (_label, exitCode, attempt, expected) => {
-    expect(decide(fail(exitCode), attempt, policy, () => 0)).toMatchObject(expected);
+    expect(decide(fail(exitCode), { attempt, deferrals: 0 }, policy, () => 0)).toMatchObject(expected);
+  });
+
+  test.each<[string, number, number | undefined, object]>([
+    ["the second 'not now' waits a level longer", 1, undefined, { action: "retry", levelMs: 200, deferrals: 2 }],
+    ["'not now' keeps backing off up to the max delay", 9, undefined, { action: "retry", levelMs: 500, deferrals: 10 }],
+    ["the 20th 'not now' is still retried by default", 19, undefined, { action: "retry", deferrals: 20 }],
+    ["the 21st goes dead by default", 20, undefined, { action: "dead" }],
+    ["a bound of 0 sends the first 'not now' dead", 0, 0, { action: "dead" }],
+    ["a bound of 3 takes three", 2, 3, { action: "retry", deferrals: 3 }],
+  ])("exit 75 is bounded: %s", (_label, deferrals, maxDeferrals, expected) => {
+    const p = maxDeferrals === undefined ? policy : { ...policy, maxDeferrals };
+    expect(decide(fail(HANDLER_EXIT.notNow), { attempt: 2, deferrals }, p, () => 0)).toMatchObject(expected);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_URL, maskUrl, parseBrokerUrl, redact, resolveUrl } from "../../../src/core/url.ts";
+import { DEFAULT_URL, maskUrl, parseBrokerUrl, parseBrokerUrls, redact, resolveUrls } from "../../../src/core/url.ts";
 import { expectUsageError } from "../usage-error.ts";
 
-describe("resolveUrl", () => {
+describe("resolveUrls", () => {
   const flag = "amqp://flag-host";
   const taskq = "amqp://taskq-host";
   const amqp = "amqp://amqp-host";
@@ -17,11 +17,35 @@ describe("resolveUrl", () => {
     ["default when nothing is set", undefined, {}, DEFAULT_URL],
     ["other env vars are ignored", undefined, { RABBITMQ_URL: "amqp://x", CLOUDAMQP_URL: "amqp://y" }, DEFAULT_URL],
   ])("%s", (_name, flagValue, env, expected) => {
-    expect(resolveUrl(flagValue, env)).toBe(expected);
+    expect(resolveUrls(flagValue, env)).toEqual([expected]);
+  });
+
+  test.each<[string, string[] | undefined, Record<string, string | undefined>, string[]]>([
+    ["every --url, in order", ["amqp://a", "amqp://b", "amqp://c"], { TASKQ_URL: taskq }, ["amqp://a", "amqp://b", "amqp://c"]],
+    ["TASKQ_URL as a comma-separated list", undefined, { TASKQ_URL: "amqp://a:1, amqp://b:2,amqp://c:3" }, ["amqp://a:1", "amqp://b:2", "amqp://c:3"]],
+    ["AMQP_URL as a list", undefined, { AMQP_URL: "amqp://a,amqp://b" }, ["amqp://a", "amqp://b"]],
+    ["no --url at all falls back to the environment", [], { TASKQ_URL: taskq }, [taskq]],
+  ])("a list: %s", (_name, flags, env, expected) => {
+    expect(resolveUrls(flags, env)).toEqual(expected);
   });
 
   test("the default is the local guest broker", () => {
     expect(DEFAULT_URL).toBe("amqp://guest:guest@localhost:5672");
+  });
+});
+
+describe("parseBrokerUrls", () => {
+  test.each<[string, string[], RegExp]>([
+    ["names the bad entry of a list", ["amqp://a", "http://b", "amqp://c"], /^invalid broker URL 2 of 3: the scheme must be amqp/],
+    ["an empty entry (a stray comma)", ["amqp://a", ""], /broker URL 2 of 2 is empty/],
+    ["one bad URL keeps the plain message", ["amqp://h:0"], /^invalid broker URL: port 0$/],
+  ])("%s", (_name, urls, message) => {
+    expect(expectUsageError(() => parseBrokerUrls(urls)).message).toMatch(message);
+  });
+
+  test("a password in a bad entry is never echoed", () => {
+    const error = expectUsageError(() => parseBrokerUrls(["amqp://u:secret@a", "amqp://u:s3cret@[bad"]));
+    expect(error.message).not.toContain("s3cret");
   });
 });
 

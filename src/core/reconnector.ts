@@ -1,0 +1,143 @@
+import { sleep } from "../util/clock.ts";
+import { CONNECT_BACKOFF, backoffDelay } from "./backoff.ts";
+import { ConnectError } from "./connect-error.ts";
+import { type Broker, type BrokerTarget, dial } from "./connection.ts";
+import { parseBrokerUrl } from "./url.ts";
+
+/** A connection lost sooner than this after it was handed out belongs to the same outage. */
+export const YOUNG_CONNECTION_MS = 5000;
+
+export interface Attempt {
+  /** host:port tried (never the password). */
+  address: string;
+  attempt: number;
+  error: ConnectError;
+  /** Wait before the next try. */
+  delayMs: number;
+}
+
+export interface ReconnectorOptions {
+  /** How long one outage may last, across every address, before `connect` gives up (exit 3). */
+  timeoutMs: number;
+  /** Shown in the management UI's connection list. */
+  name?: string;
+  /** Told of each failed attempt, before its wait. */
+  onAttempt?: (attempt: Attempt) => void;
+  /** For tests: the clock, the wait, the dice and the dialler. */
+  clock?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  dial?: (url: string, timeoutMs: number) => Promise<Broker>;
+}
+
+/** The error a stopped outage ends with (`connect` was aborted). */
+export class Stopped extends Error {
+  constructor() {
+    super("stopped while connecting");
+  }
+}
+
+/**
+ * The one place that finds a broker: for the first connection and after every
+ * loss, for send, work and the library. It owns the outage (when it began, how
+ * many connections died young in it), the jittered backoff, the deadline, the
+ * AbortSignal and the choice of the next address: the list given, in order,
+ * then round robin; after a loss it starts with the address after the lost one.
+ */
+export class Reconnector {
+  private since: number | undefined;
+  private youngDeaths = 0;
+  private handedOutAt = Number.NEGATIVE_INFINITY;
+  private next = 0;
+  private readonly clock: () => number;
+  private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly dial: (url: string, timeoutMs: number) => Promise<Broker>;
+
+  constructor(
+    private readonly target: BrokerTarget,
+    private readonly options: ReconnectorOptions,
+  ) {
+    if (target.urls.length === 0) throw new Error("Reconnector: no broker URL");
+    this.clock = options.clock ?? Date.now;
+    this.wait = options.sleep ?? sleep;
+    this.dial = options.dial ?? ((url, timeoutMs) => dial(url, target.tls, options.name, timeoutMs));
+  }
+
+  /**
+   * `broker` was lost: a new outage, or more of the same one if it died young. The next connect
+   * starts with the address after the lost one (in a cluster, another node serves the queue).
+   */
+  lost(broker?: Broker): void {
+    if (broker) this.skip(broker);
+    const now = this.clock();
+    if (this.since !== undefined && now - this.handedOutAt < YOUNG_CONNECTION_MS) this.youngDeaths++;
+    else {
+      this.since = now;
+      this.youngDeaths = 0;
+    }
+  }
+
+  /** The connection in use did real work (a confirm, a task done): whatever outage there was is over. */
+  recovered(): void {
+    this.since = undefined;
+    this.youngDeaths = 0;
+  }
+
+  /** When the current outage began, if one is under way. */
+  get outageSince(): number | undefined {
+    return this.since;
+  }
+
+  /**
+   * A connection to the next address that answers. Retryable failures move on to the next
+   * address after a jittered backoff; a refused login fails at once; past the outage's deadline
+   * the last failure is thrown. An abort ends the outage at once with `Stopped`.
+   */
+  async connect(signal?: AbortSignal): Promise<Broker> {
+    this.since ??= this.clock();
+    const deadline = this.since + this.options.timeoutMs;
+    const urls = this.target.urls;
+    // Connections that died young (a broker in a crash loop, a proxy cutting every one): no hot loop.
+    if (this.youngDeaths > 0) await this.wait(backoffDelay(this.youngDeaths, CONNECT_BACKOFF, this.options.random), signal);
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw new Stopped();
+      const url = urls[this.next % urls.length] as string;
+      try {
+        const broker = await this.dial(url, Math.max(1000, Math.min(5000, deadline - this.clock())));
+        if (signal?.aborted) {
+          await broker.close();
+          throw new Stopped();
+        }
+        this.handedOutAt = this.clock();
+        return broker;
+      } catch (err) {
+        if (!(err instanceof ConnectError) || !err.retryable) throw err;
+        this.next = (this.next + 1) % urls.length;
+        const delayMs = backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random);
+        if (this.clock() + delayMs >= deadline) throw this.gaveUp(err);
+        const { host, port } = parseBrokerUrl(url);
+        this.options.onAttempt?.({ address: `${host}:${port}`, attempt, error: err, delayMs });
+        await this.wait(delayMs, signal);
+      }
+    }
+  }
+
+  private skip(broker: Broker): void {
+    const i = this.target.urls.findIndex((url) => url === broker.address.url);
+    if (i >= 0) this.next = (i + 1) % this.target.urls.length;
+  }
+
+  private gaveUp(last: ConnectError): ConnectError {
+    if (this.target.urls.length === 1) return last;
+    const all = this.target.urls.map((url) => {
+      const { host, port } = parseBrokerUrl(url);
+      return `${host}:${port}`;
+    });
+    return new ConnectError(`no broker answered within ${this.options.timeoutMs / 1000}s (tried ${all.join(", ")}); last: ${last.message}`, last.kind);
+  }
+}
+
+/** The first connection: the addresses in order, retried until `target.connectTimeoutMs`. */
+export function connect(target: BrokerTarget, options: Omit<ReconnectorOptions, "timeoutMs"> & { signal?: AbortSignal } = {}): Promise<Broker> {
+  return new Reconnector(target, { ...options, timeoutMs: target.connectTimeoutMs }).connect(options.signal);
+}
