@@ -1,26 +1,14 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
+import { Alarm, drained } from "./flow.ts";
+import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { redact } from "./url.ts";
+
+export { PublishError } from "./publish-error.ts";
 
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
-
-/**
- * Why a publisher failed: `closed` when its channel went away without a word from the broker (the
- * connection is going: worth reconnecting), `refused` when the broker said no (nack, unroutable,
- * too large, channel closed with an error): sending again cannot help.
- */
-export class PublishError extends TaskqError {
-  constructor(
-    message: string,
-    readonly kind: "closed" | "refused",
-  ) {
-    super(message);
-  }
-}
-
-const unroutable = (messageId: unknown, queue: string) => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
 
 /** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
 export interface Unconfirmed {
@@ -53,7 +41,7 @@ export class Publisher {
   private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
   /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
   private returned: Message[] = [];
-  private blocked: Promise<void> | undefined;
+  private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
   private readonly window: number;
@@ -70,30 +58,9 @@ export class Publisher {
       this.returned.push(msg);
       this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey), "refused");
     });
-    channel.on("error", (err: Error) => {
-      const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
-      if (size) this.fail(`a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`, "refused");
-      else this.fail(`the broker closed the publishing channel: ${redact(err.message, broker.address)}`, "refused");
-    });
-    const model = broker.model;
-    const onBlock = (reason: string) => {
-      if (this.blocked) return;
-      options.onBlocked?.(reason);
-      this.blocked = new Promise<void>((resolve) => {
-        const lift = () => {
-          this.blocked = undefined;
-          model.off("unblocked", lift);
-          channel.off("close", lift);
-          options.onBlocked?.(null);
-          resolve();
-        };
-        model.on("unblocked", lift);
-        channel.on("close", lift);
-      });
-    };
-    model.on("blocked", onBlock);
+    channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
+    this.alarm = new Alarm(broker.model, channel, options.onBlocked);
     channel.on("close", () => {
-      model.off("blocked", onBlock);
       if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`, "closed");
       this.wakeAll();
     });
@@ -110,7 +77,7 @@ export class Publisher {
    */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.inflight >= this.window || this.blocked) return this.publishLater(queue, body, properties, outcome);
+    if (this.inflight >= this.window || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
@@ -123,20 +90,7 @@ export class Publisher {
       this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
       throw this.failure;
     }
-    return ok ? undefined : this.drained();
-  }
-
-  /** Resolves on 'drain', or when the channel closes (then the next publish throws). */
-  private drained(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.channel.off("drain", done);
-        this.channel.off("close", done);
-        resolve();
-      };
-      this.channel.on("drain", done);
-      this.channel.on("close", done);
-    });
+    return ok ? undefined : drained(this.channel);
   }
 
   /** Tasks published and not confirmed, oldest first (to publish again after a reconnect). */
@@ -146,7 +100,7 @@ export class Publisher {
 
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
     for (;;) {
-      if (this.blocked && !this.failure) await this.blocked;
+      if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
       else if (this.inflight >= this.window && !this.failure) await this.nextConfirm();
       else break;
     }

@@ -67,15 +67,22 @@ export class Session implements WorkSession {
     );
   }
 
+  /**
+   * The broker closing the channel says why first ('error', then 'close'); a connection going away
+   * closes its channels without a word, and says why on the connection itself.
+   */
   private watch(): Promise<Error> {
+    let refusal: Error | undefined;
+    this.channel.on("error", (err: Error) => {
+      refusal = new Error(`the broker closed the consuming channel: ${err.message}`);
+    });
     return Promise.race([
       this.broker.lost,
-      // On a dropped connection the channel closes first: give the connection's reason a moment to win.
       new Promise<Error>((resolve) =>
         this.channel.on("close", () => {
           if (this.closing) return;
           this.open = false; // closed now: an ack written to the socket would make the broker drop the connection
-          setTimeout(() => resolve(new Error("the broker closed the consuming channel")), 100);
+          if (refusal) resolve(refusal);
         }),
       ),
     ]).then((err) => {

@@ -23,7 +23,8 @@ export const COPY_STOP_GRACE_MS = 30_000;
  */
 export class Worker implements WorkerHandle {
   state: WorkerState = "connecting";
-  readonly done: Promise<WorkerSummary>;
+  private readonly result = Promise.withResolvers<WorkerSummary>();
+  readonly done = this.result.promise;
   /** Resolves once consuming (or stopped while connecting); rejects if the first session failed. */
   readonly started: Promise<void>;
   private session: WorkSession | undefined;
@@ -37,21 +38,15 @@ export class Worker implements WorkerHandle {
   private readonly killed = new AbortController(); // a second signal: handlers killed
   private readonly giveUp = new AbortController();
   private readonly ctx: SettleContext;
-  private resolveDone!: (s: WorkerSummary) => void;
-  private rejectDone!: (e: Error) => void;
 
   constructor(
     private readonly sessions: SessionSource,
-    private readonly copier: Copier,
+    private readonly copier: Pick<Copier, "publish" | "close">,
     private readonly options: WorkerOptions,
     private readonly handler: Handler,
   ) {
     const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
-    this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: (e) => this.emit(e), killed: this.killed.signal, giveUp: this.giveUp.signal };
-    this.done = new Promise<WorkerSummary>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
+    this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: this.emit, killed: this.killed.signal, giveUp: this.giveUp.signal };
     this.done.catch(() => {}); // a caller that only awaits `started` must not see an unhandled rejection
     this.started = this.begin();
   }
@@ -64,9 +59,7 @@ export class Worker implements WorkerHandle {
     this.emit({ type: "state", from, to: next });
   }
 
-  private emit(event: WorkerEvent): void {
-    this.options.onEvent?.(event);
-  }
+  private readonly emit = (event: WorkerEvent): void => this.options.onEvent?.(event);
 
   private async begin(): Promise<void> {
     try {
@@ -84,13 +77,9 @@ export class Worker implements WorkerHandle {
     if (this.state === "draining") return this.track(this.stopConsuming(s)); // stopped while it was being opened
     const first = this.state === "connecting";
     this.to("consuming");
-    if (first) {
-      this.startIdleTimer();
-      this.emit({ type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency });
-    } else {
-      this.ctx.summary.reconnects++;
-      this.emit({ type: "reconnected" });
-    }
+    if (!first) this.ctx.summary.reconnects++;
+    if (first) this.startIdleTimer();
+    this.emit(first ? { type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency } : { type: "reconnected" });
     this.pump(s);
   }
 
@@ -130,10 +119,7 @@ export class Worker implements WorkerHandle {
     if (s !== this.session) return;
     s.pending.length = 0; // not started: the broker gives them to someone else
     this.session = undefined;
-    if (this.state !== "consuming") {
-      await s.close();
-      return this.finishIfIdle();
-    }
+    if (this.state !== "consuming") return s.close().then(() => this.finishIfIdle());
     this.to("reconnecting");
     this.emit({ type: "disconnected", error: s.redact(err.message), running: this.running });
     try {
@@ -167,7 +153,7 @@ export class Worker implements WorkerHandle {
   }
 
   private handBack(s: WorkSession, msg: ConsumeMessage): void {
-    if (!this.killed.signal.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.options.queue, msg))); // else exiting at once: left unacked, the broker requeues it
+    if (!this.killed.signal.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.options.queue, msg))); // killed: left for the broker
   }
 
   private track(p: Promise<void>): void {
@@ -185,36 +171,28 @@ export class Worker implements WorkerHandle {
   }
 
   private finishIfIdle(): void {
-    if (this.state !== "draining" || this.running > 0 || this.inFlight.size > 0) return;
-    this.to("stopped");
-    void this.closeAll().then(() => {
-      this.emit({ type: "closed" });
-      this.resolveDone(this.ctx.summary);
-    });
+    if (this.state === "draining" && this.running === 0 && this.inFlight.size === 0) this.end("stopped");
   }
 
   private fail(err: Error): void {
-    if (this.state === "stopped" || this.state === "failed") return;
-    this.to("failed");
-    this.killed.abort();
-    this.outage.abort();
-    this.giveUp.abort();
-    void this.closeAll().then(() => {
+    if (this.state !== "stopped" && this.state !== "failed") this.end("failed", err);
+  }
+
+  /** Into a final state: everything closed, then `done` settles. */
+  private end(final: "stopped" | "failed", err?: Error): void {
+    this.to(final);
+    if (err) for (const signal of [this.killed, this.outage, this.giveUp]) signal.abort();
+    clearInterval(this.idleTimer);
+    void Promise.all([this.session?.close(), this.copier.close()]).then(() => {
       this.emit({ type: "closed" });
-      this.rejectDone(err);
+      if (err) this.result.reject(err);
+      else this.result.resolve(this.ctx.summary);
     });
   }
 
-  private async closeAll(): Promise<void> {
-    clearInterval(this.idleTimer);
-    await Promise.all([this.session?.close(), this.copier.close()]);
-  }
-
   private startIdleTimer(): void {
-    const idleExitMs = this.options.idleExitMs;
-    if (idleExitMs === undefined) return;
-    this.idleTimer = setInterval(() => {
-      if (this.running === 0 && (this.session?.pending.length ?? 0) === 0 && now() - this.lastActivity >= idleExitMs) this.stop("idle");
-    }, Math.min(250, Math.max(10, idleExitMs / 4)));
+    const ms = this.options.idleExitMs;
+    const idle = () => this.running === 0 && (this.session?.pending.length ?? 0) === 0 && now() - this.lastActivity >= (ms ?? 0);
+    if (ms !== undefined) this.idleTimer = setInterval(() => idle() && this.stop("idle"), Math.min(250, Math.max(10, ms / 4)));
   }
 }

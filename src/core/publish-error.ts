@@ -1,0 +1,25 @@
+import { TaskqError } from "../errors.ts";
+import { type BrokerAddress, redact } from "./url.ts";
+
+/**
+ * Why a publisher failed: `closed` when its channel went away without a word from the broker (the
+ * connection is going: worth reconnecting), `refused` when the broker said no (nack, unroutable,
+ * too large, channel closed with an error): sending again cannot help.
+ */
+export class PublishError extends TaskqError {
+  constructor(
+    message: string,
+    readonly kind: "closed" | "refused",
+  ) {
+    super(message);
+  }
+}
+
+export const unroutable = (messageId: unknown, queue: string): string => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
+
+/** Why the broker closed a publishing channel, as the user can act on it. */
+export function channelRefusal(err: Error, address: BrokerAddress): string {
+  const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
+  if (size) return `a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`;
+  return `the broker closed the publishing channel: ${redact(err.message, address)}`;
+}

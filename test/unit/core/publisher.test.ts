@@ -1,0 +1,108 @@
+import { describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
+import type { Broker } from "../../../src/core/connection.ts";
+import { PublishError, Publisher } from "../../../src/core/publisher.ts";
+import { parseBrokerUrl } from "../../../src/core/url.ts";
+
+/** A confirm channel that keeps each publish's callback for the test to confirm, nack or drop. */
+class FakeChannel extends EventEmitter {
+  readonly sent: Array<{ queue: string; id: string | undefined; cb: (err: unknown) => void }> = [];
+  sendToQueue(queue: string, _body: Buffer, options: { messageId?: string }, cb: (err: unknown) => void): boolean {
+    this.sent.push({ queue, id: options.messageId, cb });
+    return true;
+  }
+  confirm(i: number, err: unknown = null) {
+    this.sent[i]?.cb(err);
+  }
+  async close() {}
+}
+
+async function rig(window: number) {
+  const channel = new FakeChannel();
+  const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel> };
+  model.createConfirmChannel = async () => channel;
+  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+  return { channel, publisher: await Publisher.open(broker, { window }), model };
+}
+
+const props = (id: string) => ({ messageId: id });
+const tick = () => new Promise<void>((r) => setTimeout(r, 1));
+
+describe("Publisher: the confirm window", () => {
+  test("publishes at once while the window has room, then waits for a confirm", async () => {
+    const { channel, publisher } = await rig(2);
+    expect(publisher.publish("q", Buffer.from("1"), props("1"))).toBeUndefined();
+    expect(publisher.publish("q", Buffer.from("2"), props("2"))).toBeUndefined();
+    let third = false;
+    const wait = publisher.publish("q", Buffer.from("3"), props("3"));
+    expect(wait).toBeInstanceOf(Promise);
+    void wait?.then(() => (third = true));
+    await tick();
+    expect(third).toBe(false);
+    expect(channel.sent).toHaveLength(2);
+    channel.confirm(0);
+    await tick();
+    expect(third).toBe(true);
+    expect(channel.sent.map((s) => s.id)).toEqual(["1", "2", "3"]);
+    expect(publisher.unconfirmed).toBe(2);
+  });
+
+  test("flush resolves once every publish is confirmed; counts confirms", async () => {
+    const { channel, publisher } = await rig(10);
+    for (const id of ["a", "b", "c"]) publisher.publish("q", Buffer.from(id), props(id));
+    const flushed = publisher.flush();
+    channel.confirm(0);
+    channel.confirm(1);
+    channel.confirm(2);
+    await flushed;
+    expect(publisher.confirmed).toBe(3);
+    expect(publisher.pendingTasks()).toEqual([]);
+  });
+
+  test("a nack is a refusal: the publisher fails, flush throws it, and the other publishes keep their own outcome", async () => {
+    const { channel, publisher } = await rig(10);
+    const a = publisher.publishConfirmed("q", Buffer.from("a"), props("a"));
+    const b = publisher.publishConfirmed("q", Buffer.from("b"), props("b"));
+    await tick();
+    channel.confirm(0, new Error("nack"));
+    channel.confirm(1);
+    await expect(a).rejects.toThrow(/did not accept task a \(nack\)/);
+    await expect(b).resolves.toBeUndefined();
+    expect(publisher.failed).toBe(true);
+    const err = await publisher.flush().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    expect((err as PublishError).kind).toBe("refused");
+    expect(() => publisher.publish("q", Buffer.from("c"))).toThrow();
+  });
+
+  test("the channel closing with tasks unconfirmed: kind 'closed', and they stay pending to be sent again", async () => {
+    const { channel, publisher } = await rig(10);
+    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    channel.confirm(0);
+    channel.emit("close");
+    const err = await publisher.flush().catch((e: unknown) => e);
+    expect((err as PublishError).kind).toBe("closed");
+    expect(publisher.pendingTasks().map((t) => t.properties.messageId)).toEqual(["b"]);
+  });
+
+  test("an unroutable task (returned, then confirmed) fails its own publish as a refusal", async () => {
+    const { channel, publisher } = await rig(10);
+    const a = publisher.publishConfirmed("nowhere", Buffer.from("a"), props("a"));
+    await tick();
+    channel.emit("return", { fields: { routingKey: "nowhere" }, properties: { messageId: "a" }, content: Buffer.from("a") });
+    channel.confirm(0);
+    await expect(a).rejects.toThrow(/unroutable: no queue 'nowhere'/);
+  });
+
+  test("a blocked connection holds publishes until it is unblocked", async () => {
+    const { channel, publisher, model } = await rig(10);
+    model.emit("blocked", "low on memory");
+    const wait = publisher.publish("q", Buffer.from("a"), props("a"));
+    expect(wait).toBeInstanceOf(Promise);
+    await tick();
+    expect(channel.sent).toHaveLength(0);
+    model.emit("unblocked");
+    await wait;
+    expect(channel.sent).toHaveLength(1);
+  });
+});

@@ -1,0 +1,141 @@
+import { describe, expect, test } from "bun:test";
+import { ConnectError } from "../../../src/core/connect-error.ts";
+import type { Broker } from "../../../src/core/connection.ts";
+import { type Attempt, Reconnector, Stopped, YOUNG_CONNECTION_MS } from "../../../src/core/reconnector.ts";
+import { parseBrokerUrl } from "../../../src/core/url.ts";
+
+const URLS = ["amqp://u:secret@a:1", "amqp://u:secret@b:2", "amqp://u:secret@c:3"];
+
+/** A reconnector on a fake clock: `up` says which addresses answer; every dial and wait is recorded. */
+function rig(options: { urls?: string[]; up?: (url: string, t: number) => boolean | ConnectError; timeoutMs?: number } = {}) {
+  const urls = options.urls ?? URLS;
+  let t = 1_000_000;
+  const dials: string[] = [];
+  const waits: number[] = [];
+  const attempts: Attempt[] = [];
+  const r = new Reconnector(
+    { urls, connectTimeoutMs: 5000 },
+    {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      clock: () => t,
+      random: () => 0.5,
+      sleep: async (ms, signal) => {
+        waits.push(ms);
+        if (!signal?.aborted) t += ms;
+      },
+      onAttempt: (a) => attempts.push(a),
+      dial: async (url) => {
+        dials.push(parseBrokerUrl(url).host);
+        const up = options.up ? options.up(url, t) : true;
+        if (up instanceof ConnectError) throw up;
+        if (!up) throw new ConnectError(`cannot reach ${parseBrokerUrl(url).host}`, "ECONNREFUSED");
+        return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+      },
+    },
+  );
+  return { r, dials, waits, attempts, advance: (ms: number) => (t += ms), now: () => t };
+}
+
+describe("Reconnector", () => {
+  test("the first connect takes the first address that answers, in the order given", async () => {
+    const { r, dials, attempts } = rig({ up: (url) => url.includes("@c") });
+    const broker = await r.connect();
+    expect(broker.address.host).toBe("c");
+    expect(dials).toEqual(["a", "b", "c"]);
+    expect(attempts.map((a) => a.address)).toEqual(["a:1", "b:2"]); // one line per failed attempt, host:port only
+    expect(JSON.stringify(attempts.map((a) => a.address))).not.toContain("secret");
+  });
+
+  test("after a loss it starts with the address after the lost one (round robin)", async () => {
+    const { r, dials, advance } = rig();
+    let broker = await r.connect();
+    for (const expected of ["b", "c", "a"]) {
+      advance(YOUNG_CONNECTION_MS + 1);
+      r.lost(broker);
+      broker = await r.connect();
+      expect(broker.address.host).toBe(expected);
+    }
+    expect(dials).toEqual(["a", "b", "c", "a"]);
+  });
+
+  test("backoff grows with each failed attempt and is jittered", async () => {
+    const { r, waits } = rig({ up: (_url, t) => t > 1_000_000 + 1000 });
+    await r.connect();
+    expect(waits.length).toBeGreaterThan(2);
+    for (let i = 1; i < waits.length; i++) expect(waits[i] as number).toBeGreaterThanOrEqual(waits[i - 1] as number);
+    expect(waits[0]).toBe(75); // 100 ms, half of it jittered (random 0.5)
+  });
+
+  test("--reconnect-timeout bounds the whole outage across all addresses; the error names them all", async () => {
+    const { r, now } = rig({ up: () => false, timeoutMs: 10_000 });
+    const began = now();
+    const err = await r.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as Error).message).toMatch(/no broker answered within 10s \(tried a:1, b:2, c:3\)/);
+    expect((err as Error).message).not.toContain("secret");
+    expect(now() - began).toBeLessThanOrEqual(10_000);
+  });
+
+  test("one address: the last error as it is", async () => {
+    const { r } = rig({ urls: ["amqp://a:1"], up: () => false, timeoutMs: 2000 });
+    expect(((await r.connect().catch((e: unknown) => e)) as Error).message).toBe("cannot reach a");
+  });
+
+  test("a refused login fails at once, without trying the other addresses", async () => {
+    const { r, dials } = rig({ up: () => new ConnectError("refused the login", "ACCESS_REFUSED") });
+    await expect(r.connect()).rejects.toThrow("refused the login");
+    expect(dials).toEqual(["a"]);
+  });
+
+  test("connections that die young count against the same outage, with a pause before the next", async () => {
+    const { r, waits, advance, now } = rig({ timeoutMs: 30_000 });
+    const began = now();
+    r.lost(await r.connect());
+    expect(r.outageSince).toBe(began);
+    for (let i = 0; i < 3; i++) {
+      const b = await r.connect();
+      advance(1000); // lived 1 s: young
+      r.lost(b);
+    }
+    expect(r.outageSince).toBe(began); // the clock did not restart
+    expect(waits.length).toBe(3); // a pause before each connect after a young death
+  });
+
+  test("recovered() ends the outage: the next loss starts a new one", async () => {
+    const { r, advance, now } = rig();
+    r.lost(await r.connect());
+    const b = await r.connect();
+    advance(100);
+    r.recovered();
+    r.lost(b);
+    expect(r.outageSince).toBe(now());
+  });
+
+  test("an abort ends the outage at once with Stopped", async () => {
+    const aborter = new AbortController();
+    const { r } = rig({
+      up: () => {
+        aborter.abort();
+        return false;
+      },
+    });
+    await expect(r.connect(aborter.signal)).rejects.toBeInstanceOf(Stopped);
+  });
+
+  test("aborted while a connection was being made: it is closed, not handed out", async () => {
+    const aborter = new AbortController();
+    let closed = false;
+    const r = new Reconnector(
+      { urls: ["amqp://a"], connectTimeoutMs: 1000 },
+      {
+        timeoutMs: 1000,
+        dial: async (url) => {
+          aborter.abort();
+          return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => void (closed = true) } as unknown as Broker;
+        },
+      },
+    );
+    await expect(r.connect(aborter.signal)).rejects.toBeInstanceOf(Stopped);
+    expect(closed).toBe(true);
+  });
+});
