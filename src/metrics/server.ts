@@ -1,5 +1,7 @@
 import { TaskqError } from "../errors.ts";
-import { CONTENT_TYPE } from "./format.ts";
+
+/** The Content-Type a scrape expects for the text format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). */
+const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export interface MetricsAddress {
   host: string;

@@ -81,7 +81,8 @@ describe("taskq work --metrics-port", () => {
 
     expect((await runTaskq(["send", "-q", queue, "block here"])).code).toBe(0);
     await waitFor(async () => sample(await scrape(url), `taskq_tasks_in_flight{${q}}`) === 1, 10_000, "in_flight 1 while the task blocks");
-    expect(h.lines().at(-1)?.body).toBe("block here");
+    // in_flight counts from the task's start, a moment before the handler logs it.
+    await waitFor(() => h.lines().at(-1)?.body === "block here", 10_000, "the handler to log the blocking task");
     h.release();
     const released = await waitFor(
       async () => {

@@ -1,12 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Settlement, WorkerEvent } from "../../../src/core/worker.ts";
 import type { Task } from "../../../src/core/task.ts";
-import { CONTENT_TYPE } from "../../../src/metrics/format.ts";
-import { Counter } from "../../../src/metrics/counter.ts";
-import { Gauge } from "../../../src/metrics/gauge.ts";
-import { Histogram } from "../../../src/metrics/histogram.ts";
-import { Registry } from "../../../src/metrics/registry.ts";
-import { WorkerMetrics } from "../../../src/metrics/workerMetrics.ts";
+import { DURATION_BUCKETS, WorkerMetrics } from "../../../src/metrics/workerMetrics.ts";
 
 const task = { queue: "q", messageId: "m", attempt: 1 } as unknown as Task;
 const start = (at: number): WorkerEvent => ({ type: "start", task, at });
@@ -18,42 +13,128 @@ const finish = (settled: Settlement, startedAt: number, at: number): WorkerEvent
   startedAt,
   at,
 });
+const ready: WorkerEvent = { type: "ready", queue: "q", prefetch: 1, concurrency: 1 };
+const lost: WorkerEvent = { type: "disconnected", error: "x", running: 0 };
 
-test("the content type is the text format 0.0.4", () => {
-  expect(CONTENT_TYPE).toBe("text/plain; version=0.0.4; charset=utf-8");
-});
+function metrics(queue: string, events: WorkerEvent[]): WorkerMetrics {
+  const m = new WorkerMetrics(queue);
+  for (const e of events) m.observe(e);
+  return m;
+}
 
-test("a small registry renders exactly", () => {
-  const r = new Registry();
-  const c = r.add(new Counter("demo_total", "Things done.\nSecond line.", ["queue", "outcome"]));
-  const g = r.add(new Gauge("demo_up", "1 when up."));
-  const h = r.add(new Histogram("demo_seconds", "Time taken.", ["queue"], [0.5, 1]));
-  c.inc({ queue: 'we"ird\\q\n', outcome: "done" }, 3);
-  c.inc({ queue: "q", outcome: "dead" });
-  g.set({}, 1);
-  h.observe({ queue: "q" }, 0.5);
-  h.observe({ queue: "q" }, 2);
-  expect(r.render()).toBe(`# HELP demo_total Things done.\\nSecond line.
-# TYPE demo_total counter
-demo_total{queue="we\\"ird\\\\q\\n",outcome="done"} 3
-demo_total{queue="q",outcome="dead"} 1
-# HELP demo_up 1 when up.
-# TYPE demo_up gauge
-demo_up 1
-# HELP demo_seconds Time taken.
-# TYPE demo_seconds histogram
-demo_seconds_bucket{queue="q",le="0.5"} 1
-demo_seconds_bucket{queue="q",le="1"} 1
-demo_seconds_bucket{queue="q",le="+Inf"} 2
-demo_seconds_sum{queue="q"} 2.5
-demo_seconds_count{queue="q"} 2
+/** The value of one sample line (`name{labels}`), or undefined if it is not there. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Queue q's cumulative duration buckets after tasks that took these many milliseconds, `+Inf` last. */
+function buckets(durationsMs: number[]): number[] {
+  const text = metrics("q", durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)])).render();
+  return [...DURATION_BUCKETS, "+Inf"].map((le) => sample(text, `taskq_task_duration_seconds_bucket{queue="q",le="${le}"}`) as number);
+}
+
+test("renders the text format exactly", () => {
+  const m = metrics('we"ird\\q\n', [ready, start(0), start(0), start(0), start(0), finish("acked", 0, 5), finish("dead", 0, 2500), lost, { type: "reconnected" }, finish("lost", 0, 90_000)]);
+  expect(m.render()).toBe(`# HELP taskq_tasks_total Tasks finished by this worker, by how they were settled.
+# TYPE taskq_tasks_total counter
+taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="done"} 1
+taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="retry"} 0
+taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="dead"} 1
+taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="requeued"} 0
+taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="lost"} 1
+# HELP taskq_task_duration_seconds Time from a task's start to its settlement, in seconds.
+# TYPE taskq_task_duration_seconds histogram
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.005"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.01"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.025"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.05"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.1"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.25"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="0.5"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="1"} 1
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="2.5"} 2
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="5"} 2
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="10"} 2
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="30"} 2
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="60"} 2
+taskq_task_duration_seconds_bucket{queue="we\\"ird\\\\q\\n",le="+Inf"} 3
+taskq_task_duration_seconds_sum{queue="we\\"ird\\\\q\\n"} 92.505
+taskq_task_duration_seconds_count{queue="we\\"ird\\\\q\\n"} 3
+# HELP taskq_tasks_in_flight Tasks running now.
+# TYPE taskq_tasks_in_flight gauge
+taskq_tasks_in_flight{queue="we\\"ird\\\\q\\n"} 1
+# HELP taskq_reconnects_total Times the worker reconnected after losing the broker.
+# TYPE taskq_reconnects_total counter
+taskq_reconnects_total{queue="we\\"ird\\\\q\\n"} 1
+# HELP taskq_up 1 while the worker is consuming, else 0.
+# TYPE taskq_up gauge
+taskq_up 1
 `);
 });
 
-test("a registry refuses a name twice", () => {
-  const r = new Registry();
-  r.add(new Gauge("x", "help"));
-  expect(() => r.add(new Counter("x", "help"))).toThrow("registered twice");
+test("every metric and label name is one the format allows", () => {
+  const text = metrics("q", [ready, start(0), finish("acked", 0, 1)]).render();
+  for (const line of text.split("\n").filter(Boolean)) {
+    const [, name, labels = ""] = /^(?:# (?:HELP|TYPE) )?([^ {]+)(?:\{([^}]*)\})?/.exec(line) ?? [];
+    expect(name).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
+    for (const pair of labels ? labels.split(",") : []) expect(pair.split("=")[0]).toMatch(/^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/);
+  }
+});
+
+describe("the queue label value is escaped", () => {
+  test.each([
+    ["plain", "plain"],
+    ["", ""],
+    ['say "hi"', 'say \\"hi\\"'],
+    ["C:\\tmp", "C:\\\\tmp"],
+    ["two\nlines", "two\\nlines"],
+    ['\\"', '\\\\\\"'],
+    ["\\n", "\\\\n"],
+    ["tab\there", "tab\there"],
+    ["ünïcödé ✓", "ünïcödé ✓"],
+  ])("%p -> %p", (queue, escaped) => {
+    expect(new WorkerMetrics(queue).render()).toContain(`\ntaskq_tasks_in_flight{queue="${escaped}"} 0\n`);
+  });
+});
+
+describe("duration buckets", () => {
+  test("run from 5 ms to 60 s, finite and strictly increasing", () => {
+    expect(DURATION_BUCKETS[0]).toBe(0.005);
+    expect(DURATION_BUCKETS.at(-1)).toBe(60);
+    DURATION_BUCKETS.forEach((b, i) => expect(Number.isFinite(b) && (i === 0 || b > (DURATION_BUCKETS[i - 1] as number))).toBe(true));
+  });
+
+  // le is inclusive: a duration equal to a bound counts in that bound's bucket.
+  test.each([
+    [0, 0],
+    [-1, 0], // settled "before" its start (clock step): counted as 0 s
+    [5, 0],
+    [5.1, 1],
+    [1000, 7],
+    [1000.1, 8],
+    [60_000, 12],
+    [60_000.1, 13],
+    [Infinity, 13],
+  ])("%p ms goes in bucket %p", (ms, index) => {
+    expect(buckets([ms]).findIndex((n) => n === 1)).toBe(index);
+  });
+
+  test.each(DURATION_BUCKETS.map((b, i) => [b, i] as const))("the bound %p s is its own bucket %p", (bound, index) => {
+    expect(buckets([bound * 1000]).findIndex((n) => n === 1)).toBe(index);
+  });
+
+  test.each<[string, number[], number[]]>([
+    ["none", [], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]],
+    ["spread out", [1, 75, 2000, 45_000, 90_000], [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 5]],
+    ["all on the boundaries", [5, 1000, 60_000], [1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3]],
+    ["all above the last bound", [61_000, 120_000], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]],
+    ["all in the first", [0, 1, 5], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3]],
+  ])("cumulative, %s; +Inf equals the count", (_name, durationsMs, expected) => {
+    expect(buckets(durationsMs)).toEqual(expected);
+    const text = metrics("q", durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)])).render();
+    expect(sample(text, 'taskq_task_duration_seconds_count{queue="q"}')).toBe(durationsMs.length);
+  });
 });
 
 describe("WorkerMetrics", () => {
@@ -71,8 +152,6 @@ describe("WorkerMetrics", () => {
     }
   });
 
-  const ready: WorkerEvent = { type: "ready", queue: "q", prefetch: 1, concurrency: 1 };
-  const lost: WorkerEvent = { type: "disconnected", error: "x", running: 0 };
   test.each<[string, number, WorkerEvent[]]>([
     ["nothing", 0, []],
     ["ready", 1, [ready]],
@@ -81,9 +160,7 @@ describe("WorkerMetrics", () => {
     ["stopping", 0, [ready, { type: "stopping", reason: "signal" }]],
     ["closed", 0, [ready, { type: "closed" }]],
   ])("taskq_up after %s is %p", (_name, up, events) => {
-    const m = new WorkerMetrics("q");
-    for (const e of events) m.observe(e);
-    expect(m.up.value({})).toBe(up);
+    expect(sample(metrics("q", events).render(), "taskq_up")).toBe(up);
   });
 
   test.each<[Settlement, string]>([
@@ -92,26 +169,27 @@ describe("WorkerMetrics", () => {
     ["dead", "dead"],
     ["requeued", "requeued"],
     ["lost", "lost"],
-  ])("a task settled %p counts as outcome %p", (settled, outcome) => {
-    const m = new WorkerMetrics("q");
-    m.observe(start(1000));
-    m.observe(finish(settled, 1000, 1250));
-    expect(m.tasks.value({ queue: "q", outcome })).toBe(1);
-    expect(m.render()).toContain(`taskq_tasks_total{queue="q",outcome="${outcome}"} 1\n`);
+  ])("a task settled %p counts as outcome %p, and only there", (settled, outcome) => {
+    const text = metrics("q", [start(1000), finish(settled, 1000, 1250)]).render();
+    for (const o of ["done", "retry", "dead", "requeued", "lost"]) expect(sample(text, `taskq_tasks_total{queue="q",outcome="${o}"}`)).toBe(o === outcome ? 1 : 0);
+  });
+
+  test("outcomes add up", () => {
+    const text = metrics("q", [finish("acked", 0, 1), finish("dead", 0, 1), finish("acked", 0, 1), finish("acked", 0, 1)]).render();
+    expect(sample(text, 'taskq_tasks_total{queue="q",outcome="done"}')).toBe(3);
+    expect(sample(text, 'taskq_tasks_total{queue="q",outcome="dead"}')).toBe(1);
   });
 
   test("in flight, durations and reconnects follow the events", () => {
-    const m = new WorkerMetrics("q");
-    m.observe(start(0));
-    m.observe(start(0));
-    expect(m.inFlight.value({ queue: "q" })).toBe(2);
+    const m = metrics("q", [start(0), start(0)]);
+    expect(sample(m.render(), 'taskq_tasks_in_flight{queue="q"}')).toBe(2);
     m.observe(finish("acked", 0, 5)); // 5 ms: on the first bound
     m.observe({ type: "disconnected", error: "gone", running: 1 });
     m.observe({ type: "reconnected" });
     m.observe(finish("lost", 0, 90_000)); // 90 s: past the last bound
-    expect(m.inFlight.value({ queue: "q" })).toBe(0);
-    expect(m.reconnects.value({ queue: "q" })).toBe(1);
     const text = m.render();
+    expect(sample(text, 'taskq_tasks_in_flight{queue="q"}')).toBe(0);
+    expect(sample(text, 'taskq_reconnects_total{queue="q"}')).toBe(1);
     expect(text).toContain('taskq_task_duration_seconds_bucket{queue="q",le="0.005"} 1\n');
     expect(text).toContain('taskq_task_duration_seconds_bucket{queue="q",le="60"} 1\n');
     expect(text).toContain('taskq_task_duration_seconds_bucket{queue="q",le="+Inf"} 2\n');
