@@ -2,7 +2,7 @@ import type { Channel, GetMessage } from "amqplib";
 import { type Broker, quiet } from "./connection.ts";
 import { DEAD_HEADERS, makeCopy } from "./copies.ts";
 import { Publisher } from "./publisher.ts";
-import { type QueueInfo, deadQueueName, declareQueues, queueError } from "./queue.ts";
+import { checkQueue, deadQueueName, declareQueues, queueError } from "./queue.ts";
 
 /** One task parked in `<queue>.dead`, with why it died (from its x-taskq-* headers). */
 export interface DeadTask {
@@ -24,6 +24,8 @@ export interface DeadList {
   exists: boolean;
   /** Ready tasks in the dead queue when listing began. */
   total: number;
+  /** Consumers on the dead queue when listing began. */
+  consumers: number;
   tasks: DeadTask[];
 }
 
@@ -53,8 +55,8 @@ const REQUEUE_BATCH = 100;
  */
 export async function listDead(broker: Broker, queue: string, limit: number): Promise<DeadList> {
   const deadQueue = deadQueueName(queue);
-  const info = await checkQueueExists(broker, deadQueue);
-  if (info === undefined) return { deadQueue, exists: false, total: 0, tasks: [] };
+  const info = await checkQueue(broker, deadQueue);
+  if (info === undefined) return { deadQueue, exists: false, total: 0, consumers: 0, tasks: [] };
   const tasks: DeadTask[] = [];
   await withPeekChannel(broker, deadQueue, async (channel) => {
     while (tasks.length < limit) {
@@ -63,7 +65,7 @@ export async function listDead(broker: Broker, queue: string, limit: number): Pr
       tasks.push(deadTask(msg));
     }
   });
-  return { deadQueue, exists: true, total: Math.max(info.messageCount, tasks.length), tasks };
+  return { deadQueue, exists: true, total: Math.max(info.messageCount, tasks.length), consumers: info.consumerCount, tasks };
 }
 
 /**
@@ -79,10 +81,10 @@ export async function listDead(broker: Broker, queue: string, limit: number): Pr
  */
 export async function requeueDead(broker: Broker, queue: string, options: RequeueOptions = {}): Promise<RequeueResult> {
   const deadQueue = deadQueueName(queue);
-  const info = await checkQueueExists(broker, deadQueue);
+  const info = await checkQueue(broker, deadQueue);
   if (info === undefined) return { deadQueue, exists: false, moved: 0 };
   // Passive when it exists: the work queue may be quorum, and a classic declare would be refused (406).
-  if ((await checkQueueExists(broker, queue)) === undefined) await declareQueues(broker, [queue]);
+  if ((await checkQueue(broker, queue)) === undefined) await declareQueues(broker, [queue]);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const publisher = await Publisher.open(broker, { window: REQUEUE_BATCH });
   let moved = 0;
@@ -110,20 +112,6 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
     await publisher.close();
   }
   return { deadQueue, exists: true, moved };
-}
-
-/** Passive declare on a throwaway channel: undefined when the queue does not exist. */
-async function checkQueueExists(broker: Broker, queue: string): Promise<QueueInfo | undefined> {
-  const channel = quiet(await broker.model.createChannel());
-  try {
-    const ok = await channel.checkQueue(queue);
-    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-  } catch (err) {
-    if ((err as { code?: number })?.code === 404) return undefined;
-    throw queueError(broker, queue, err);
-  } finally {
-    await channel.close().catch(() => {});
-  }
 }
 
 /**

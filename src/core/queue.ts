@@ -60,6 +60,24 @@ export async function declareQueues(broker: Broker, queues: string[], type: Queu
   }
 }
 
+/**
+ * Passive declare on a throwaway channel (a passive declare of a missing queue
+ * closes its channel): the queue's counts, or undefined when it does not exist.
+ * Never creates anything.
+ */
+export async function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | undefined> {
+  const channel = quiet(await broker.model.createChannel());
+  try {
+    const ok = await channel.checkQueue(queue);
+    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+  } catch (err) {
+    if ((err as { code?: number })?.code === 404) return undefined;
+    throw queueError(broker, queue, err);
+  } finally {
+    await channel.close().catch(() => {});
+  }
+}
+
 export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
   const channel = quiet(await broker.model.createChannel());
   try {
