@@ -4,6 +4,7 @@ import { benchCommand } from "./commands/bench.ts";
 import { completionsCommand } from "./commands/completions.ts";
 import { deadCommand } from "./commands/dead.ts";
 import { sendCommand } from "./commands/send.ts";
+import { statusCommand } from "./commands/status.ts";
 import { workCommand } from "./commands/work.ts";
 import { ExitCode, TaskqError } from "./errors.ts";
 import { durationText } from "./util/duration.ts";
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .showSuggestionAfterError();
-  for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
+  for (const sub of [sendCommand(), workCommand(), statusCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
   for (const cmd of everyCommand(program)) {
     if (cmd !== program) cmd.version(VERSION, "-V, --version");
     // Help shows duration defaults as they are typed ("5m"), not as milliseconds.

@@ -56,6 +56,20 @@ export async function brokerCounts(queue: string, node?: string): Promise<{ read
   throw new Error(`queue ${queue} not listed by rabbitmqctl`);
 }
 
+/** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
+export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
+  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", "list_queues", "name", "messages_ready", "consumers", "--no-table-headers"];
+  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  if (code !== 0) throw new Error(`rabbitmqctl list_queues failed (${code})`);
+  const queues = new Map<string, { ready: number; consumers: number }>();
+  for (const line of text.split("\n")) {
+    const [name, ready, consumers] = line.trim().split(/\s+/);
+    if (name) queues.set(name, { ready: Number(ready), consumers: Number(consumers) });
+  }
+  return queues;
+}
+
 /** Polls `check` until it returns a truthy value or `ms` pass. */
 export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition"): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
