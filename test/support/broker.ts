@@ -25,6 +25,17 @@ export async function withChannel<T>(fn: (ch: amqp.Channel) => Promise<T>, url =
 export const readyCount = (queue: string, url = BROKER_URL): Promise<number> =>
   withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, url);
 
+/** Whether a queue exists, by a passive declare (which never creates it). */
+export const queueExists = (queue: string, url = BROKER_URL): Promise<boolean> =>
+  withChannel(async (ch) => {
+    try {
+      await ch.checkQueue(queue);
+      return true;
+    } catch {
+      return false; // 404: the broker closed the channel; withChannel closes the connection
+    }
+  }, url);
+
 /** Takes every ready message off a queue (acking them), in order. */
 export function drain(queue: string, url = BROKER_URL): Promise<amqp.GetMessage[]> {
   return withChannel(async (ch) => {
