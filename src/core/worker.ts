@@ -12,7 +12,7 @@ import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type
 export * from "./worker-state.ts";
 
 /** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
-export const COPY_STOP_GRACE_MS = 30_000;
+export const COPY_STOP_GRACE_MS = 5000;
 
 /**
  * Consumes a queue with manual acks, as an explicit state machine (see
