@@ -134,6 +134,8 @@ function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: 
       err(` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`);
     } else if (event.type === "blocked") {
       err(` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`);
+    } else if (event.type === "legacy-queue") {
+      err(` [!] '${event.queue}' was declared by an older taskq without the at-least-once dead-letter strategy: used as it is (its hop back stays at-most-once); delete it when empty to have it declared anew`);
     } else if (event.type === "unblocked") {
       err(" [*] the broker lifted the block: copies go out again");
     } else if (event.type === "closed") {

@@ -52,6 +52,8 @@ export type WorkerEvent =
   /** The broker blocked the copies' connection (memory or disk alarm): copies wait until it clears. */
   | { type: "blocked"; reason: string }
   | { type: "unblocked" }
+  /** A quorum retry queue declared by an older taskq (no at-least-once strategy): used as it is. */
+  | { type: "legacy-queue"; queue: string }
   | { type: "disconnected"; error: string; running: number }
   | { type: "reconnected" }
   | { type: "stopping"; reason: StopReason }
