@@ -22,17 +22,21 @@ export interface SendPlan {
   quiet: boolean;
   queueType: QueueType;
   reconnectTimeoutMs: number;
+  /** Each task reaches the queue this much later; 0 = at once. */
+  delayMs: number;
   source: { kind: "messages"; messages: string[] } | { kind: "count"; template: string; count: number } | { kind: "file"; path: string };
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean; quiet?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; delay?: number; json?: boolean; quiet?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
   if (flags.count !== undefined && messages.length > 1) throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
   if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
   if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  // RabbitMQ's per-message expiry is a 32-bit count of milliseconds.
+  if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1) throw usageError("--delay must be under 49 days (the broker's longest expiry)");
   const source: SendPlan["source"] =
     flags.file !== undefined
       ? { kind: "file", path: flags.file }
@@ -48,6 +52,7 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
     quiet: flags.quiet ?? false,
     queueType: flags.queueType ?? "classic",
     reconnectTimeoutMs: flags.reconnectTimeout ?? 60_000,
+    delayMs: flags.delay ?? 0,
     source,
   };
 }
@@ -74,6 +79,7 @@ export function sendCommand() {
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
     .option("--window <n>", "most unconfirmed tasks in flight", intInRange(1, 100_000), 1024)
+    .option("--delay <duration>", "tasks reach the queue this much later (e.g. 10m; through <queue>.delay.<ms>)", duration)
     .option("--json", "print the summary as JSON")
     .option("--quiet", "no progress bar and no summary (errors still go to stderr)")
     .action(async (messages, flags) => {
@@ -105,6 +111,7 @@ export function sendCommand() {
           queueType: plan.queueType,
           persistent: plan.persistent,
           window: plan.window,
+          ...(plan.delayMs ? { delayMs: plan.delayMs } : {}),
           reconnector: new Reconnector(plan.target, {
             timeoutMs: plan.reconnectTimeoutMs,
             name: "taskq send",

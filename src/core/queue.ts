@@ -7,6 +7,9 @@ import { redact } from "./url.ts";
 /** The dead-letter queue that goes with a work queue. */
 export const deadQueueName = (queue: string): string => `${queue}.dead`;
 
+/** Where a `send --delay` parks its tasks until they are due. */
+export const delayQueueName = (queue: string, delayMs: number): string => `${queue}.delay.${delayMs}`;
+
 /** classic: the tutorial's declaration (no arguments); quorum: replicated (x-queue-type). */
 export type QueueType = "classic" | "quorum";
 

@@ -3,7 +3,7 @@ import { now, sleep } from "../util/clock.ts";
 import { isLost } from "./connect-error.ts";
 import { type Broker, whileUp } from "./connection.ts";
 import { PublishError, Publisher, type Unconfirmed } from "./publisher.ts";
-import { type QueueType, declareQueues } from "./queue.ts";
+import { type QueueType, declareQueues, delayQueueName, retryQueueArguments } from "./queue.ts";
 import type { Reconnector } from "./reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "./url.ts";
@@ -15,6 +15,8 @@ export interface SendOptions {
   persistent?: boolean;
   /** Most unconfirmed tasks at once. */
   window?: number;
+  /** Each task reaches the queue this much later (0 or unset: at once), through `<queue>.delay.<ms>`. */
+  delayMs?: number;
   /** Called after each task is handed to the broker (not yet confirmed). */
   onPublished?: (index: number, messageId: string, at: number) => void;
   /** Finds another connection when this one drops; without it, a drop fails the send. */
@@ -82,7 +84,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
     for (;;) {
       let publisher: Publisher | undefined;
       try {
-        await whileUp(current, declareQueues(current, [options.queue], options.queueType));
+        const to = await whileUp(current, declareTarget(current, options));
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
           persistent: options.persistent ?? true,
@@ -94,7 +96,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           if (next.done) break;
           index++;
           const messageId = `${prefix}-${index}`;
-          const wait = publish(publisher, { queue: options.queue, body: next.value, properties: { messageId, timestamp: Math.floor(Date.now() / 1000) } }, resend);
+          const properties = { messageId, timestamp: Math.floor(Date.now() / 1000), ...(to.expiration ? { expiration: to.expiration } : {}) };
+          const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
           options.onPublished?.(index, messageId, now());
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
@@ -124,6 +127,19 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   } finally {
     if (current !== broker) await current.close();
   }
+}
+
+/**
+ * Where tasks are published: the work queue, or for a delayed send its delay
+ * queue — the retries' mechanism: a durable queue whose expired tasks RabbitMQ
+ * dead-letters to the work queue (at-least-once when quorum). Both declared.
+ */
+async function declareTarget(broker: Broker, options: SendOptions): Promise<{ queue: string; expiration?: string }> {
+  await declareQueues(broker, [options.queue], options.queueType);
+  if (!options.delayMs) return { queue: options.queue };
+  const queue = delayQueueName(options.queue, options.delayMs);
+  await declareQueues(broker, [queue], options.queueType, retryQueueArguments(options.queue, options.queueType ?? "classic"));
+  return { queue, expiration: String(options.delayMs) };
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */

@@ -104,6 +104,10 @@ export function trackedQueues() {
       names.push(name, `${name}.dead`, ...retryLevels.map((ms) => `${name}.retry.${ms}`));
       return name;
     },
+    /** One more queue to delete at the end (a delay queue, say). */
+    also(queue: string): void {
+      names.push(queue);
+    },
     deleteAll: () => deleteQueues(names),
   };
 }
