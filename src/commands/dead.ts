@@ -1,9 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { isUtf8 } from "node:buffer";
 import type { BrokerTarget } from "../core/connection.ts";
-import { Reconnector, connect } from "../core/reconnector.ts";
-import { type DeadTask, listDead } from "../core/dead.ts";
-import { requeueDeadAcross } from "../core/requeue.ts";
+import type { DeadTask } from "../core/dead.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { intInRange } from "./parsers.ts";
@@ -111,6 +109,7 @@ export function deadTable(tasks: DeadTask[]): string[] {
 }
 
 async function runList(plan: DeadPlan): Promise<void> {
+  const [{ connect }, { listDead }] = await Promise.all([import("../core/reconnector.ts"), import("../core/dead.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead list" });
   try {
     const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
@@ -132,6 +131,7 @@ async function runList(plan: DeadPlan): Promise<void> {
 }
 
 async function runRequeue(plan: DeadPlan): Promise<void> {
+  const [{ Reconnector, connect }, { requeueDeadAcross }] = await Promise.all([import("../core/reconnector.ts"), import("../core/requeue.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead requeue" });
   try {
     const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}) };

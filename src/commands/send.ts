@@ -1,8 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { Reconnector, connect } from "../core/reconnector.ts";
-import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { QueueType } from "../core/queue.ts";
 import { usageError } from "../errors.ts";
@@ -100,6 +98,8 @@ export function sendCommand() {
           : plan.source.kind === "count"
             ? templated(plan.source.template, plan.source.count)
             : plan.source.messages.map((m) => Buffer.from(m));
+      // Loaded here, not at start-up: --help, --version and completions never load the AMQP code.
+      const [{ Reconnector, connect }, { sendTasks }] = await Promise.all([import("../core/reconnector.ts"), import("../core/send.ts")]);
       const broker = await connect(plan.target, { name: "taskq send" });
       const total = plan.source.kind === "count" ? plan.source.count : plan.source.kind === "messages" ? plan.source.messages.length : 0;
       const progress = progressBar({ label: "send", total, enabled: !plan.quiet && !plan.json });

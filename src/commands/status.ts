@@ -1,8 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
-import { type Broker, type BrokerTarget, ConnectError, whileUp } from "../core/connection.ts";
-import { Reconnector, connect } from "../core/reconnector.ts";
+import { ConnectError } from "../core/connect-error.ts";
+import type { Broker, BrokerTarget } from "../core/connection.ts";
 import { DEFAULT_RETRY, type RetryDelays } from "../core/retry.ts";
-import { queueStatus } from "../core/status.ts";
 import { ExitCode, usageError } from "../errors.ts";
 import { sleep } from "../util/clock.ts";
 import { durationText } from "../util/duration.ts";
@@ -70,7 +69,14 @@ function viewFor(plan: StatusPlan & { watchMs: number }, terminal: boolean): Vie
 
 const NAME = "taskq status";
 
+/** The AMQP code, loaded when a command runs (--help, --version and completions never load it). */
+const amqp = async () => {
+  const [{ Reconnector, connect }, { whileUp }, { queueStatus }] = await Promise.all([import("../core/reconnector.ts"), import("../core/connection.ts"), import("../core/status.ts")]);
+  return { Reconnector, connect, whileUp, queueStatus };
+};
+
 async function runOnce(plan: StatusPlan): Promise<void> {
+  const { connect, whileUp, queueStatus } = await amqp();
   const broker = await connect(plan.target, { name: NAME });
   try {
     const status = await whileUp(broker, queueStatus(broker, plan.queue, plan.retry));
@@ -88,6 +94,7 @@ async function runOnce(plan: StatusPlan): Promise<void> {
  * cause changes), and the next samples connect again: a watch outlives a broker restart.
  */
 async function runWatch(plan: StatusPlan & { watchMs: number }, view: View, signal: AbortSignal): Promise<void> {
+  const { Reconnector, whileUp, queueStatus } = await amqp();
   // An outage's deadline is --connect-timeout; past it each sample tries once more (the next address of a cluster).
   const reconnector = new Reconnector(plan.target, { timeoutMs: plan.target.connectTimeoutMs, name: NAME });
   let broker: Broker | undefined = await untilAborted(reconnector.connect(signal), signal);

@@ -2,7 +2,6 @@ import { Command } from "@commander-js/extra-typings";
 import { accessSync, constants } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { Attempt } from "../core/reconnector.ts";
-import { createWorker } from "../core/start.ts";
 import type { Handler } from "../core/task.ts";
 import type { WorkerEvent } from "../core/worker.ts";
 import type { QueueType } from "../core/queue.ts";
@@ -170,6 +169,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
+  const { createWorker } = await import("../core/start.ts"); // not at start-up: --help never loads the AMQP code
   const worker = createWorker(
     plan.target,
     {
