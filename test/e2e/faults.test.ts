@@ -71,6 +71,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         await expectAllDoneAfterReconnect(workers, queue, 20000);
       } finally {
         for (const w of workers) w.kill("SIGKILL");
+        await node.ensureRunning(); // the fault may have failed half-way (killed, never started)
       }
     },
     200_000,
@@ -100,6 +101,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         expect(await worker.exited).toBe(0);
       } finally {
         worker.kill("SIGKILL");
+        await node.ensureRunning();
       }
     },
     90_000,
@@ -134,19 +136,23 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       const env = { TASKQ_URL: node.url };
       const queue = uniqueQueue("fault-gone");
       const worker = new TaskqProcess(["work", "-q", queue, "--reconnect-timeout", "2s"], env);
-      await worker.ready();
-      const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--reconnect-timeout", "2s"], { env, timeoutMs: 60_000 });
-      await Bun.sleep(300);
-      await node.stop();
-      const started = Date.now();
-      const r = await send;
-      expect(r.code).toBe(3);
-      expect(r.stdout).not.toContain("all confirmed"); // never reports tasks as sent that were not confirmed
-      expect(r.stderr).toMatch(/cannot reach the broker at 127\.0\.0\.1:\d+/);
-      expect(await worker.exited).toBe(3);
-      expect(worker.stderr).toMatch(/taskq: cannot reach the broker/);
-      expect(Date.now() - started).toBeLessThan(30_000);
-      await node.start();
+      try {
+        await worker.ready();
+        const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--reconnect-timeout", "2s"], { env, timeoutMs: 60_000 });
+        await Bun.sleep(300);
+        await node.stop();
+        const started = Date.now();
+        const r = await send;
+        expect(r.code).toBe(3);
+        expect(r.stdout).not.toContain("all confirmed"); // never reports tasks as sent that were not confirmed
+        expect(r.stderr).toMatch(/cannot reach the broker at 127\.0\.0\.1:\d+/);
+        expect(await worker.exited).toBe(3);
+        expect(worker.stderr).toMatch(/taskq: cannot reach the broker/);
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        worker.kill("SIGKILL");
+        await node.ensureRunning();
+      }
     },
     120_000,
   );
