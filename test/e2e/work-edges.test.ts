@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, missingSent, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -153,6 +153,10 @@ describe("taskq work at the edges", () => {
     expect(bodies.length).toBe(19);
     expect(new Set(bodies).size).toBe(19);
     expect(left.every((m) => !m.fields.redelivered)).toBe(true);
+    // None lost: the one done and the 19 left are the 20 sent.
+    const done = jsonLines(r.stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+    expect(done).toHaveLength(1);
+    expect(missingSent([...done, ...left.map((m) => String(m.properties.messageId))], 20)).toEqual([]);
   });
 
   test(
@@ -161,6 +165,7 @@ describe("taskq work at the edges", () => {
       const queue = tracked.name("edge-handback-abort");
       const proxy = new DropProxy(5672, "127.0.0.1", 150);
       await proxy.start();
+      let stdout = "";
       try {
         await runTaskq(["send", "-q", queue, "--count", "40", "task {i} ....."]);
         // 5 s a task: the first is still running at the second signal, which kills it (exit 130);
@@ -179,14 +184,21 @@ describe("taskq work at the edges", () => {
         });
         worker.kill("SIGINT");
         expect(await worker.exited).toBe(130);
+        stdout = worker.stdout;
       } finally {
         proxy.stop();
       }
       // The broker requeues what the closed connection held.
       await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 10_000, "nothing unacked");
-      const left = (await drain(queue)).map((m) => m.content.toString());
+      const drained = await drain(queue);
+      const left = drained.map((m) => m.content.toString());
       expect(left.length).toBeGreaterThan(0);
       expect(new Set(left).size).toBe(left.length);
+      // None lost either: each task reported done or back in the queue, not both.
+      const done = jsonLines(stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+      const back = drained.map((m) => String(m.properties.messageId));
+      expect(done.filter((id) => back.includes(id))).toEqual([]);
+      expect(missingSent([...done, ...back], 40)).toEqual([]);
     },
     40_000,
   );
@@ -295,8 +307,8 @@ describe("taskq work at the edges", () => {
         expect(await worker.exited).toBe(0);
       });
       const bodies = [...(await drain(queue)), ...(await drain(`${queue}.retry.60000`)), ...(await drain(`${queue}.dead`))].map((m) => m.content.toString());
-      expect(bodies.length).toBe(40);
-      expect(new Set(bodies).size).toBe(40);
+      // Each of the 40 once: none duplicated, none lost.
+      expect(bodies.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t${i + 1}`).sort());
     },
     40_000,
   );
