@@ -81,14 +81,17 @@ export async function brokerQueues(node?: string): Promise<Map<string, { ready: 
   return queues;
 }
 
-/** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition"): Promise<NonNullable<T>> {
+/**
+ * Polls `check` every `everyMs` until it returns a truthy value or `ms` pass. The way to
+ * wait for something to happen: a sleep only guesses how long it takes.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition", everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-    await Bun.sleep(50);
+    await Bun.sleep(everyMs);
   }
 }
 
