@@ -100,8 +100,8 @@ export async function send(options: SendOptions): Promise<SendResult> {
 export interface WorkOptions extends ConnectionOptions {
   queue?: string;
   queueType?: QueueType;
-  /** Most unacked tasks held (default: concurrency). */
-  prefetch?: number;
+  /** Most unacked tasks held (default: concurrency); "auto" (classic queues): one more in reserve while tasks are short next to the round trip. */
+  prefetch?: number | "auto";
   /** Tasks run at once (default 1). */
   concurrency?: number;
   maxTasks?: number;

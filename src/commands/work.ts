@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { accessSync, constants } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
+import type { Prefetch } from "../core/prefetch.ts";
 import type { Attempt } from "../core/reconnector.ts";
 import type { Handler } from "../core/task.ts";
 import type { WorkerEvent } from "../core/worker.ts";
@@ -14,12 +15,12 @@ import { LineWriter } from "../util/lineWriter.ts";
 import { type MetricsAddress, serveMetrics } from "../metrics/server.ts";
 import { WorkerMetrics } from "../metrics/workerMetrics.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
-import { duration, intInRange, queueType } from "./parsers.ts";
+import { duration, intInRange, prefetch, queueType } from "./parsers.ts";
 
 export interface WorkPlan {
   target: BrokerTarget;
   queue: string;
-  prefetch: number;
+  prefetch: Prefetch;
   concurrency: number;
   maxTasks?: number;
   idleExitMs?: number;
@@ -36,7 +37,7 @@ export interface WorkPlan {
 
 type WorkFlags = BrokerFlags & {
   queue: string;
-  prefetch?: number;
+  prefetch?: Prefetch;
   concurrency: number;
   maxTasks?: number;
   idleExit?: number;
@@ -79,7 +80,9 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   }
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  if (plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
+  if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
+  // auto changes the channel's QoS on a live consumer; quorum queues refuse channel QoS (540 NOT_IMPLEMENTED).
+  if (plan.prefetch === "auto" && plan.queueType === "quorum") throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number");
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
   if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");
@@ -224,7 +227,7 @@ export function workCommand() {
     .option("-q, --queue <name>", "queue to consume", "task_queue")
     .option("--queue-type <type>", "declare the queues as classic (the tutorial's) or quorum (replicated)", queueType, "classic" as QueueType)
     .option("--reconnect-timeout <duration>", "after losing the broker, keep trying this long, then exit 3", duration, 300_000)
-    .option("-p, --prefetch <n>", "most unacked tasks at once (default: --concurrency)", intInRange(1, 65535))
+    .option("-p, --prefetch <n|auto>", "most unacked tasks at once (default: --concurrency); auto: one more in reserve while tasks are short next to the round trip", prefetch)
     .option("-c, --concurrency <n>", "tasks run at once in this process", intInRange(1, 1000), 1)
     .option("--max-tasks <n>", "exit after N tasks", intInRange(1))
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)

@@ -78,6 +78,9 @@ async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy):
   }
 }
 
+/** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
+export const COPY_STOP_GRACE_MS = 5000;
+
 /** A hand-back whose copy is not confirmed by then becomes a plain requeue (counted as a redelivery). */
 export const HAND_BACK_DEADLINE_MS = 10_000;
 

@@ -59,6 +59,16 @@ describe("planWork command", () => {
   });
 });
 
+describe("planWork --prefetch auto", () => {
+  test("auto is kept, whatever the concurrency", () => {
+    expect(planWork([], { ...base, prefetch: "auto", concurrency: 4 }, false).prefetch).toBe("auto");
+  });
+
+  test("auto with a quorum queue is a usage error (quorum queues refuse a channel's QoS)", () => {
+    expect(expectUsageError(() => planWork([], { ...base, prefetch: "auto", queueType: "quorum" }, false)).message).toMatch(/--prefetch auto needs a classic queue/);
+  });
+});
+
 describe("planWork options", () => {
   test("the whole plan for plain flags", () => {
     expect(planWork([], { ...base, queue: "jobs", concurrency: 2, dotMs: 1000 }, false)).toEqual({
