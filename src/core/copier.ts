@@ -91,7 +91,7 @@ export class Copier {
     this.publisher = (this.publisher ?? fresh()).then(
       (p) => {
         if (!p.failed) return p;
-        void p.closeWhenSettled(); // copies still in flight on it get their own answers
+        void p.settled().then(() => p.close()); // copies still in flight on it get their own answers first
         return fresh();
       },
       fresh, // the last one could not even be opened: try again

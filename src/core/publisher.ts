@@ -26,11 +26,7 @@ export interface PublisherOptions {
   onBlocked?: (reason: string | null) => void;
 }
 
-/**
- * Publishes with confirms in a bounded window. A task counts as sent only
- * once the broker confirms it; a nack, an unroutable task or a closed channel
- * fails the publisher and `flush()` reports it.
- */
+/** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
   published = 0;
   confirmed = 0;
@@ -93,7 +89,7 @@ export class Publisher {
     return ok ? undefined : drained(this.channel);
   }
 
-  /** Tasks published and not confirmed, oldest first (to publish again after a reconnect). */
+  /** Tasks published and not confirmed (nacked ones too), oldest first: to publish again after a reconnect. */
   pendingTasks(): Unconfirmed[] {
     return [...this.sentTasks.values()];
   }
@@ -120,12 +116,17 @@ export class Publisher {
         return;
       }
       const task = this.sentTasks.get(seq);
-      this.sentTasks.delete(seq);
       let error: TaskqError | undefined;
       if (err) {
+        // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
         error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
-        this.fail(error.message, "refused");
-      } else if (task && this.takeReturned(task)) {
+        this.fail(error.message, "nacked");
+        outcome?.(error);
+        if (this.waiters.length > 0) this.wakeAll();
+        return;
+      }
+      this.sentTasks.delete(seq);
+      if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
       } else this.confirmed++;
       outcome?.(error);
@@ -174,11 +175,11 @@ export class Publisher {
     await this.channel.close().catch(() => {});
   }
 
-  /** Closes once every task published so far has its answer (closing sooner would fail them). */
-  async closeWhenSettled(): Promise<void> {
+  /** Resolves once every task published so far has its answer (a confirm, a nack, or the channel's close). */
+  async settled(): Promise<void> {
     while (this.inflight > 0) await this.nextConfirm();
-    await this.close();
   }
+
 
   private fail(message: string, kind: PublishError["kind"]): void {
     this.failure ??= new PublishError(message, kind);

@@ -58,7 +58,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * bound only keeps a broken library from hanging the send).
  */
 async function connectionLost(err: unknown, broker: Broker): Promise<Error | undefined> {
-  if (isLost(err)) return err as Error;
+  if (isLost(err) || (err instanceof PublishError && err.kind === "nacked")) return err as Error;
   if (err instanceof PublishError && err.kind === "closed") return Promise.race([broker.lost, sleep(5000).then(() => undefined)]);
   return undefined;
 }
@@ -109,11 +109,15 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         return { sent: confirmed, resent: resend.resent, reconnects, ms: now() - started };
       } catch (err) {
         const lost = options.reconnector ? await connectionLost(err, current) : undefined;
-        if (!options.reconnector || !lost) throw err;
+        // A nack is sent again through the next node, within the outage's deadline; past it, it is the error.
+        if (!options.reconnector || !lost || (lost instanceof PublishError && options.reconnector.expired())) throw err;
+        // After a nack the channel still works: let the tasks before it get their confirms (a persistent
+        // task's ack can come after a later one's nack), so only the nacked ones are sent again.
+        if (lost instanceof PublishError && publisher) await whileUp(current, publisher.settled()).catch(() => {});
         resend.carry(publisher?.pendingTasks() ?? []);
         confirmed += publisher?.confirmed ?? 0;
         // A connection that got tasks confirmed ended the outage; one that died before did not.
-        if ((publisher?.confirmed ?? 0) > 0) options.reconnector.recovered();
+        if ((publisher?.confirmed ?? 0) > 0 && !(lost instanceof PublishError)) options.reconnector.recovered();
         emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: resend.size });
         await current.close();
         options.reconnector.lost(current);

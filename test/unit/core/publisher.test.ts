@@ -59,7 +59,7 @@ describe("Publisher: the confirm window", () => {
     expect(publisher.pendingTasks()).toEqual([]);
   });
 
-  test("a nack is a refusal: the publisher fails, flush throws it, and the other publishes keep their own outcome", async () => {
+  test("a nack fails the publisher (kind 'nacked': worth sending again), keeps the task pending, and the other publishes keep their own outcome", async () => {
     const { channel, publisher } = await rig(10);
     const a = publisher.publishConfirmed("q", Buffer.from("a"), props("a"));
     const b = publisher.publishConfirmed("q", Buffer.from("b"), props("b"));
@@ -71,7 +71,8 @@ describe("Publisher: the confirm window", () => {
     expect(publisher.failed).toBe(true);
     const err = await publisher.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
-    expect((err as PublishError).kind).toBe("refused");
+    expect((err as PublishError).kind).toBe("nacked");
+    expect(publisher.pendingTasks().map((t) => t.properties.messageId)).toEqual(["a"]);
     expect(() => publisher.publish("q", Buffer.from("c"))).toThrow();
   });
 
