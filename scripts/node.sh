@@ -70,15 +70,26 @@ node_launch() {
   rabbitmq-server -detached >/dev/null 2>&1 || true
 }
 
+# The last error the node logged (one line), for messages about a node that failed.
+node_last_error() {
+  local line
+  line=$(grep -h -E '\[(error|critical)\]|BOOT FAILED|ERROR:' "$NODES_DIR/$1/log/"*.log 2>/dev/null | tail -1 | cut -c1-300)
+  [ -z "$line" ] || echo " (last error logged: $line)"
+}
+
 # Waits until NAME's AMQP port answers, at most TIMEOUT seconds: it opens at the end of the boot.
 node_await_port() {
-  local name=$1 timeout=$2 since=$SECONDS seen=
+  local name=$1 timeout=$2 since=$SECONDS pid=
   node_env "$name"
   until port_open 127.0.0.1 "$RABBITMQ_NODE_PORT"; do
-    [ $((SECONDS - since)) -lt "$timeout" ] || die "node $name did not start within ${timeout}s; see $NODES_DIR/$name/log"
-    # The VM shows up seconds after the launch (many on a loaded machine); once gone, it failed.
-    if [ -n "$(node_pid "$name")" ]; then seen=1
-    elif [ -n "$seen" ]; then die "node $name exited while starting; see $NODES_DIR/$name/log"; fi
+    [ $((SECONDS - since)) -lt "$timeout" ] \
+      || die "node $name did not start within ${timeout}s; see $NODES_DIR/$name/log$(node_last_error "$name")"
+    # The VM shows up seconds after the launch (many on a loaded machine); once it is gone, the
+    # boot failed.
+    if [ -z "$pid" ]; then pid=$(node_pid "$name")
+    elif ! kill -0 "$pid" 2>/dev/null; then
+      die "node $name exited while starting; see $NODES_DIR/$name/log$(node_last_error "$name")"
+    fi
     sleep 0.2
   done
 }

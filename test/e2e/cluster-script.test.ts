@@ -22,7 +22,7 @@ const bodies = async (queue: string, url: string): Promise<string[]> => (await d
 
 describe("scripts/cluster: a three-node cluster on this machine", () => {
   // Three boots share two cores (with whatever else runs): allow for a loaded machine.
-  beforeAll(() => cluster.up(), 240_000);
+  beforeAll(() => cluster.up(), 300_000);
   afterAll(() => cluster.down(), 60_000);
 
   test("up forms one cluster of three running nodes; a second up only prints the URLs", async () => {
@@ -48,6 +48,6 @@ describe("scripts/cluster: a three-node cluster on this machine", () => {
       expect(await bodies(queue, cluster.url(3))).toEqual(["node 1 is back"]);
       await withChannel((ch) => ch.deleteQueue(queue), cluster.url(1));
     },
-    120_000,
+    240_000,
   );
 });
