@@ -6,14 +6,17 @@ import { withPeekChannel } from "./dead.ts";
 import { Publisher } from "./publisher.ts";
 import { checkQueue, deadQueueName, declareQueues } from "./queue.ts";
 import type { Reconnector } from "./reconnector.ts";
+import { sleep } from "../util/clock.ts";
 
 export interface RequeueOptions {
   /** Move at most this many tasks. */
   limit?: number;
   /** Move only tasks with this message id. */
   id?: string;
-  /** Told after each batch is confirmed and acked. */
-  onMoved?: (count: number) => void;
+  /** Told after each batch is confirmed and acked: the message ids moved. */
+  onMoved?: (ids: Array<string | undefined>) => void;
+  /** Leave the tasks with these message ids where they are (moved already, failed again since). */
+  skip?: ReadonlySet<string>;
 }
 
 export interface RequeueResult {
@@ -52,13 +55,14 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
         await publisher.flush();
         for (const msg of batch) channel.ack(msg);
         moved += batch.length;
-        options.onMoved?.(batch.length);
+        options.onMoved?.(batch.map((m) => m.properties.messageId as string | undefined));
         batch.length = 0;
       };
       for (let seen = 0; seen < info.messageCount && moved + batch.length < limit; seen++) {
         const msg = await channel.get(deadQueue, { noAck: false });
         if (msg === false) break;
         if (options.id !== undefined && msg.properties.messageId !== options.id) continue;
+        if (options.skip?.has(msg.properties.messageId)) continue;
         const copy = makeCopy({ queue, body: msg.content, properties: msg.properties, attempt: 1 }, { kind: "requeue" });
         await publisher.publish(copy.queue, copy.body, copy.properties);
         batch.push(msg);
@@ -81,16 +85,28 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
  * queue may get one twice, the dead queue never keeps one.
  */
 export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector, queue: string, options: RequeueOptions = {}): Promise<RequeueResult> {
+  const movedIds = new Set<string>();
   let moved = 0;
+  let failovers = 0;
+  let sweeps = 0;
   let current = broker;
+  const onMoved = (ids: Array<string | undefined>) => {
+    moved += ids.length;
+    for (const id of ids) if (id !== undefined) movedIds.add(id);
+  };
   try {
     for (;;) {
       const limit = options.limit === undefined ? {} : { limit: options.limit - moved };
       try {
-        const result = await whileUp(current, requeueDead(current, queue, { ...options, ...limit, onMoved: (n) => void (moved += n) }));
-        return { ...result, moved };
+        const result = await whileUp(current, requeueDead(current, queue, { ...options, ...limit, skip: movedIds, onMoved }));
+        // The tasks the lost connection had fetched come back to the dead queue once the broker
+        // notices it is gone (a new leader, for a quorum queue): after a failover, look again.
+        if (failovers === 0 || !result.exists || moved >= (options.limit ?? Number.POSITIVE_INFINITY) || sweeps >= SWEEPS) return { ...result, moved };
+        sweeps++;
+        await sleep(SWEEP_PAUSE_MS);
       } catch (err) {
         if (!isLost(err)) throw err;
+        failovers++;
         await current.close();
         reconnector.lost(current);
         current = await reconnector.connect();
@@ -100,3 +116,7 @@ export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector
     if (current !== broker) await current.close();
   }
 }
+
+/** After a failover: passes over the dead queue, a pause apart, for the tasks the lost connection held. */
+const SWEEPS = 5;
+const SWEEP_PAUSE_MS = 1000;
