@@ -15,7 +15,8 @@ export interface SendPlan {
   target: BrokerTarget;
   queue: string;
   persistent: boolean;
-  window: number;
+  /** Unset: adaptive (see SendOptions.window). */
+  window?: number;
   json: boolean;
   quiet: boolean;
   queueType: QueueType;
@@ -26,7 +27,7 @@ export interface SendPlan {
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; delay?: number; json?: boolean; quiet?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window?: number; delay?: number; json?: boolean; quiet?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
@@ -45,7 +46,7 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
     target: brokerTarget(flags),
     queue: flags.queue,
     persistent: !flags.transient,
-    window: flags.window,
+    ...(flags.window !== undefined ? { window: flags.window } : {}),
     json: flags.json ?? false,
     quiet: flags.quiet ?? false,
     queueType: flags.queueType ?? "classic",
@@ -76,7 +77,7 @@ export function sendCommand() {
     .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
-    .option("--window <n>", "most unconfirmed tasks in flight", intInRange(1, 100_000), 1024)
+    .option("--window <n>", "most unconfirmed tasks in flight (default: adaptive, 1024 growing to 16384 while confirms lag, under 32 MiB of bodies)", intInRange(1, 100_000))
     .option("--delay <duration>", "tasks reach the queue this much later (e.g. 10m; through <queue>.delay.<ms>)", duration)
     .option("--json", "print the summary as JSON")
     .option("--quiet", "no progress bar and no summary (errors still go to stderr)")
@@ -110,7 +111,7 @@ export function sendCommand() {
           queue: plan.queue,
           queueType: plan.queueType,
           persistent: plan.persistent,
-          window: plan.window,
+          ...(plan.window !== undefined ? { window: plan.window } : {}),
           ...(plan.delayMs ? { delayMs: plan.delayMs } : {}),
           reconnector: new Reconnector(plan.target, {
             timeoutMs: plan.reconnectTimeoutMs,

@@ -101,6 +101,20 @@ function isRunnable(file: string): boolean {
   }
 }
 
+/**
+ * One `--json` line: {"id","attempt","outcome","ms","start","end","pid"[,"reason"][,"error"]}. Built
+ * as text (only strings go through JSON.stringify): a task's line was the worker's largest cost of
+ * its own after the ack (JSON.stringify of an object with spreads: 6% of a zero-work drain's CPU).
+ */
+export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): string {
+  const id = event.task.messageId === undefined ? "null" : JSON.stringify(event.task.messageId);
+  const outcome = event.settled === "acked" ? "done" : event.settled; // identifiers: no escaping needed
+  const ms = Math.round((event.at - event.startedAt) * 1000) / 1000;
+  const reason = event.outcome.ok ? "" : `,"reason":${JSON.stringify(event.outcome.reason)}`;
+  const error = event.error ? `,"error":${JSON.stringify(event.error)}` : "";
+  return `{"id":${id},"attempt":${event.task.attempt},"outcome":"${outcome}","ms":${ms},"start":${event.startedAt},"end":${event.at},"pid":${process.pid}${reason}${error}}`;
+}
+
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
 function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineWriter } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
@@ -110,9 +124,7 @@ function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: 
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {
-        out.write(
-          JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) }),
-        );
+        out.write(jsonLine(event));
       } else if (!event.outcome.ok) {
         const where =
           event.settled === "dead"

@@ -20,11 +20,21 @@ export interface Unconfirmed {
 export interface PublisherOptions {
   /** Most unconfirmed tasks at once; memory stays bounded by it. */
   window?: number;
+  /**
+   * Let the window grow from `window` up to this many tasks: it doubles when it is full although
+   * half a window was confirmed since it last grew, while the unconfirmed bodies take under
+   * ADAPTIVE_MAX_BYTES. When confirms come late (the broker
+   * syncing to a slow disk), a fixed window leaves the socket idle between them.
+   */
+  maxWindow?: number;
   /** Delivery mode 2 (written to disk by the broker). Default true. */
   persistent?: boolean;
   /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
   onBlocked?: (reason: string | null) => void;
 }
+
+/** Bytes of unconfirmed bodies beyond which an adaptive window stops growing. */
+export const ADAPTIVE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
@@ -40,7 +50,10 @@ export class Publisher {
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
-  private readonly window: number;
+  private window: number;
+  private readonly maxWindow: number;
+  private unconfirmedBytes = 0;
+  private confirmedSinceGrowth = 0;
   private readonly persistent: boolean;
 
   private constructor(
@@ -49,6 +62,7 @@ export class Publisher {
     options: PublisherOptions,
   ) {
     this.window = Math.max(1, options.window ?? 1024);
+    this.maxWindow = Math.max(this.window, options.maxWindow ?? this.window);
     this.persistent = options.persistent ?? true;
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
@@ -73,11 +87,16 @@ export class Publisher {
    */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
     if (this.failure) throw this.failure;
+    if (this.inflight >= this.window && this.window < this.maxWindow && this.confirmedSinceGrowth >= this.window / 2 && this.unconfirmedBytes < ADAPTIVE_MAX_BYTES) {
+      this.window = Math.min(this.maxWindow, this.window * 2); // confirms flow, yet the window is full: they lag
+      this.confirmedSinceGrowth = 0;
+    }
     if (this.inflight >= this.window || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
     this.sentTasks.set(seq, { queue, body, properties });
+    this.unconfirmedBytes += body.length;
     if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
     try {
@@ -126,6 +145,8 @@ export class Publisher {
         return;
       }
       this.sentTasks.delete(seq);
+      if (task) this.unconfirmedBytes -= task.body.length;
+      this.confirmedSinceGrowth++;
       if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
       } else this.confirmed++;
@@ -164,6 +185,11 @@ export class Publisher {
 
   get unconfirmed(): number {
     return this.inflight;
+  }
+
+  /** The window now (grown, when adaptive). */
+  get currentWindow(): number {
+    return this.window;
   }
 
   /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */

@@ -1,7 +1,7 @@
 import type { GetMessage } from "amqplib";
 import { isLost } from "./connect-error.ts";
 import { type Broker, whileUp } from "./connection.ts";
-import { makeCopy } from "./copies.ts";
+import { DEAD_HEADERS, makeCopy } from "./copies.ts";
 import { withPeekChannel } from "./dead.ts";
 import { Publisher } from "./publisher.ts";
 import { checkQueue, deadQueueName, declareQueues } from "./queue.ts";
@@ -13,10 +13,10 @@ export interface RequeueOptions {
   limit?: number;
   /** Move only tasks with this message id. */
   id?: string;
-  /** Told after each batch is confirmed and acked: the message ids moved. */
-  onMoved?: (ids: Array<string | undefined>) => void;
-  /** Leave the tasks with these message ids where they are (moved already, failed again since). */
-  skip?: ReadonlySet<string>;
+  /** Told after each batch is confirmed and acked: the keys (`movedKey`) of the tasks moved. */
+  onMoved?: (keys: Array<string | undefined>) => void;
+  /** Tasks moved already whose ack was lost with a connection: removed from the dead queue, not copied again. */
+  moved?: ReadonlySet<string>;
 }
 
 export interface RequeueResult {
@@ -55,14 +55,18 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
         await publisher.flush();
         for (const msg of batch) channel.ack(msg);
         moved += batch.length;
-        options.onMoved?.(batch.map((m) => m.properties.messageId as string | undefined));
+        options.onMoved?.(batch.map(movedKey));
         batch.length = 0;
       };
       for (let seen = 0; seen < info.messageCount && moved + batch.length < limit; seen++) {
         const msg = await channel.get(deadQueue, { noAck: false });
         if (msg === false) break;
         if (options.id !== undefined && msg.properties.messageId !== options.id) continue;
-        if (options.skip?.has(msg.properties.messageId)) continue;
+        const key = movedKey(msg);
+        if (key !== undefined && options.moved?.has(key)) {
+          channel.ack(msg); // its copy was confirmed before the connection that took it died
+          continue;
+        }
         const copy = makeCopy({ queue, body: msg.content, properties: msg.properties, attempt: 1 }, { kind: "requeue" });
         await publisher.publish(copy.queue, copy.body, copy.properties);
         batch.push(msg);
@@ -78,27 +82,28 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
 
 /**
  * `requeueDead`, carried on across lost connections (a node of the cluster
- * killed): the reconnector finds the next node and the move goes on. Tasks
- * moved were acked in the dead queue, so they are never moved twice; those
- * whose copy was unconfirmed when the connection dropped are still in the dead
- * queue (unacked, so returned) and are moved on the next connection: the work
- * queue may get one twice, the dead queue never keeps one.
+ * killed): the reconnector finds the next node and the move goes on. A task
+ * whose copy was not confirmed is still in the dead queue (unacked, so given
+ * back) and is moved on the next connection: the work queue may get it twice,
+ * never none. A task whose copy was confirmed but whose ack died with the
+ * connection is found again by a sweep after the failover and only removed
+ * from the dead queue, so none is left there twice over.
  */
 export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector, queue: string, options: RequeueOptions = {}): Promise<RequeueResult> {
-  const movedIds = new Set<string>();
+  const movedKeys = new Set<string>();
   let moved = 0;
   let failovers = 0;
   let sweeps = 0;
   let current = broker;
-  const onMoved = (ids: Array<string | undefined>) => {
-    moved += ids.length;
-    for (const id of ids) if (id !== undefined) movedIds.add(id);
+  const onMoved = (keys: Array<string | undefined>) => {
+    moved += keys.length;
+    for (const key of keys) if (key !== undefined) movedKeys.add(key);
   };
   try {
     for (;;) {
       const limit = options.limit === undefined ? {} : { limit: options.limit - moved };
       try {
-        const result = await whileUp(current, requeueDead(current, queue, { ...options, ...limit, skip: movedIds, onMoved }));
+        const result = await whileUp(current, requeueDead(current, queue, { ...options, ...limit, moved: movedKeys, onMoved }));
         // The tasks the lost connection had fetched come back to the dead queue once the broker
         // notices it is gone (a new leader, for a quorum queue): after a failover, look again.
         if (failovers === 0 || !result.exists || moved >= (options.limit ?? Number.POSITIVE_INFINITY) || sweeps >= SWEEPS) return { ...result, moved };
@@ -115,6 +120,15 @@ export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector
   } finally {
     if (current !== broker) await current.close();
   }
+}
+
+/**
+ * One dead message, as moved: its id and when it died. A task moved, run and failed again is back
+ * with a new failure time: another key, so it is not mistaken for the copy already made.
+ */
+function movedKey(msg: GetMessage): string | undefined {
+  const id = msg.properties.messageId as string | undefined;
+  return id === undefined ? undefined : `${id}\u0000${String((msg.properties.headers ?? {})[DEAD_HEADERS.failedAt] ?? "")}`;
 }
 
 /** After a failover: passes over the dead queue, a pause apart, for the tasks the lost connection held. */

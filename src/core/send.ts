@@ -13,7 +13,10 @@ export interface SendOptions {
   queueType?: QueueType;
   /** Delivery mode 2. Default true. */
   persistent?: boolean;
-  /** Most unconfirmed tasks at once. */
+  /**
+   * Most unconfirmed tasks at once. Unset: adaptive, from 1024 up to 16384 while the unconfirmed
+   * bodies stay under 32 MiB (the window grows only when it fills, i.e. when confirms lag).
+   */
   window?: number;
   /** Each task reaches the queue this much later (0 or unset: at once), through `<queue>.delay.<ms>`. */
   delayMs?: number;
@@ -87,6 +90,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         const to = await whileUp(current, declareTarget(current, options));
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
+          ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
           persistent: options.persistent ?? true,
           onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
         }));
