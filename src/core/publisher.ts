@@ -1,7 +1,7 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
-import { Alarm, drained } from "./flow.ts";
+import { Alarm, ConfirmWindow, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { redact } from "./url.ts";
 
@@ -20,21 +20,13 @@ export interface Unconfirmed {
 export interface PublisherOptions {
   /** Most unconfirmed tasks at once; memory stays bounded by it. */
   window?: number;
-  /**
-   * Let the window grow from `window` up to this many tasks: it doubles when it is full although
-   * half a window was confirmed since it last grew, while the unconfirmed bodies take under
-   * ADAPTIVE_MAX_BYTES. When confirms come late (the broker
-   * syncing to a slow disk), a fixed window leaves the socket idle between them.
-   */
+  /** Let the window grow from `window` up to this many tasks (see ConfirmWindow). */
   maxWindow?: number;
   /** Delivery mode 2 (written to disk by the broker). Default true. */
   persistent?: boolean;
   /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
   onBlocked?: (reason: string | null) => void;
 }
-
-/** Bytes of unconfirmed bodies beyond which an adaptive window stops growing. */
-export const ADAPTIVE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
@@ -50,10 +42,7 @@ export class Publisher {
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
-  private window: number;
-  private readonly maxWindow: number;
-  private unconfirmedBytes = 0;
-  private confirmedSinceGrowth = 0;
+  private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
 
   private constructor(
@@ -61,8 +50,7 @@ export class Publisher {
     private readonly channel: ConfirmChannel,
     options: PublisherOptions,
   ) {
-    this.window = Math.max(1, options.window ?? 1024);
-    this.maxWindow = Math.max(this.window, options.maxWindow ?? this.window);
+    this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
     this.persistent = options.persistent ?? true;
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
@@ -80,23 +68,15 @@ export class Publisher {
     return new Publisher(broker, await broker.model.createConfirmChannel(), options);
   }
 
-  /**
-   * Sends one task. Returns nothing when it went out at once, or a promise to
-   * await when the window is full or the socket pushes back. Not confirmed
-   * yet: see `flush`.
-   */
+  /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.inflight >= this.window && this.window < this.maxWindow && this.confirmedSinceGrowth >= this.window / 2 && this.unconfirmedBytes < ADAPTIVE_MAX_BYTES) {
-      this.window = Math.min(this.maxWindow, this.window * 2); // confirms flow, yet the window is full: they lag
-      this.confirmedSinceGrowth = 0;
-    }
-    if (this.inflight >= this.window || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
+    if (this.window.full(this.inflight) || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
     this.sentTasks.set(seq, { queue, body, properties });
-    this.unconfirmedBytes += body.length;
+    this.window.published(body.length);
     if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
     try {
@@ -116,7 +96,7 @@ export class Publisher {
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
-      else if (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+      else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
       else break;
     }
     await this.publish(queue, body, properties, outcome);
@@ -145,8 +125,7 @@ export class Publisher {
         return;
       }
       this.sentTasks.delete(seq);
-      if (task) this.unconfirmedBytes -= task.body.length;
-      this.confirmedSinceGrowth++;
+      this.window.confirmed(task?.body.length ?? 0);
       if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
       } else this.confirmed++;
@@ -163,10 +142,7 @@ export class Publisher {
     return true;
   }
 
-  /**
-   * Sends one task and waits for the broker's word on it alone: another task
-   * nacked or returned at the same time does not fail this one.
-   */
+  /** Sends one task and waits for the broker's word on it alone (another nacked or returned does not fail this one). */
   async publishConfirmed(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
     let settle!: (error: TaskqError | undefined) => void;
     const settled = new Promise<TaskqError | undefined>((resolve) => {
@@ -189,7 +165,7 @@ export class Publisher {
 
   /** The window now (grown, when adaptive). */
   get currentWindow(): number {
-    return this.window;
+    return this.window.size;
   }
 
   /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */
