@@ -109,7 +109,7 @@ export class Worker implements WorkerHandle {
       .finally(() => {
         this.running--;
         this.lastActivity = now();
-        this.pump(s);
+        if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
         const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
         if (count !== undefined && s.open) s.setPrefetch(count), this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
         this.finishIfIdle();

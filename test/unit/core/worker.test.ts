@@ -191,6 +191,27 @@ describe("worker lifecycle", () => {
     expect(summary).toMatchObject({ done: 0, lost: 1, reconnects: 1 });
   });
 
+  test("a task that ran across a reconnect frees its slot for the new session's task (the redelivery starts)", async () => {
+    const r = rig();
+    const s1 = r.give();
+    await r.worker.started;
+    s1.deliver();
+    s1.lose();
+    await tick();
+    const s2 = r.give();
+    await tick();
+    const tag = s2.deliver(); // waits: the only slot is taken by the task of the lost session
+    expect(r.tasks).toHaveLength(1);
+    r.tasks[0]?.resolve({ ok: true });
+    await tick();
+    expect(r.tasks).toHaveLength(2);
+    r.tasks[1]?.resolve({ ok: true });
+    await tick();
+    expect(s2.acked).toEqual([tag]);
+    r.worker.stop("signal");
+    expect(await r.worker.done).toMatchObject({ done: 1, lost: 1 });
+  });
+
   test("connection lost while draining: the running task's result is lost (the broker redelivers), then stopped", async () => {
     const r = rig();
     const s = r.give();
