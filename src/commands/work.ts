@@ -1,9 +1,8 @@
 import { Command } from "@commander-js/extra-typings";
-import { accessSync, constants } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { Attempt } from "../core/reconnector.ts";
 import { createWorker } from "../core/start.ts";
-import type { Handler } from "../core/task.ts";
+import type { Handler, Task } from "../core/task.ts";
 import type { WorkerEvent } from "../core/worker.ts";
 import type { QueueType } from "../core/queue.ts";
 import { DEFAULT_MAX_DEFERRALS, DEFAULT_RETRY, type RetryPolicy } from "../core/retry.ts";
@@ -11,7 +10,9 @@ import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
-import { LineWriter } from "../util/lineWriter.ts";
+import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts";
+import { now } from "../util/clock.ts";
+import { isRunnable } from "../util/runnable.ts";
 import { type MetricsAddress, serveMetrics } from "../metrics/server.ts";
 import { WorkerMetrics } from "../metrics/workerMetrics.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
@@ -26,6 +27,8 @@ export interface WorkPlan {
   idleExitMs?: number;
   dotMs: number;
   json: boolean;
+  /** With `json`: each done task's line is written, unbuffered, before its ack. */
+  reportBeforeAck: boolean;
   command: string[];
   queueType: QueueType;
   reconnectTimeoutMs: number;
@@ -43,6 +46,7 @@ type WorkFlags = BrokerFlags & {
   idleExit?: number;
   dotMs: number;
   json?: boolean;
+  reportBeforeAck?: boolean;
   maxAttempts: number;
   maxDeferrals: number;
   retryDelay: number;
@@ -67,6 +71,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     concurrency: flags.concurrency,
     dotMs: flags.dotMs,
     json: flags.json ?? false,
+    reportBeforeAck: flags.reportBeforeAck ?? false,
     command,
     queueType: flags.queueType,
     reconnectTimeoutMs: flags.reconnectTimeout,
@@ -78,6 +83,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     if (flags.timeout <= 0) throw usageError("--timeout must be above 0");
     plan.timeoutMs = flags.timeout;
   }
+  if (plan.reportBeforeAck && !plan.json) throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
@@ -89,28 +95,39 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   return plan;
 }
 
-function isRunnable(file: string): boolean {
-  if (!file.includes("/")) return Bun.which(file) !== null;
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** One `--json` line. */
+function jsonLine(task: Task, outcome: string, start: number, end: number, extra: { reason?: string; error?: string } = {}): string {
+  return JSON.stringify({ id: task.messageId ?? null, attempt: task.attempt, outcome, ms: Math.round((end - start) * 1000) / 1000, start, end, pid: process.pid, ...extra });
+}
+
+/**
+ * With --report-before-ack: a handler that writes the task's "done" line, unbuffered, when its
+ * work succeeded, before the worker acks it. A reader counting lines (taskq bench --chaos) then
+ * never misses a task the broker considers done, even if this process is SIGKILLed: the worst
+ * is a line for a task that was not acked yet, which the broker gives again (a duplicate).
+ */
+function reportingBeforeAck(handler: Handler, out: LineSink): Handler {
+  return async (task, signal) => {
+    const start = now();
+    const outcome = await handler(task, signal);
+    if (outcome.ok) out.write(jsonLine(task, "done", start, now()));
+    return outcome;
+  };
 }
 
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
-function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineWriter } {
+function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineSink } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
-  const out = new LineWriter();
+  const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter();
   const report = (event: WorkerEvent) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {
-        out.write(
-          JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) }),
-        );
+        // Already written before the ack: only what happened next, if it was not the ack, is news.
+        if (plan.reportBeforeAck && event.outcome.ok && event.settled === "acked") return;
+        const extra = { ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) };
+        out.write(jsonLine(event.task, event.settled === "acked" ? "done" : event.settled, event.startedAt, event.at, extra));
       } else if (!event.outcome.ok) {
         const where =
           event.settled === "dead"
@@ -157,7 +174,7 @@ export async function runWork(plan: WorkPlan): Promise<number> {
 }
 
 async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
-  const handler: Handler =
+  let handler: Handler =
     plan.command.length > 0
       ? commandHandler(plan.command, {
           killAfterMs: plan.killAfterMs,
@@ -168,6 +185,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
+  if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
   const worker = createWorker(
     plan.target,
     {
@@ -234,6 +252,7 @@ export function workCommand() {
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
+    .option("--report-before-ack", "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)")
     .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
     .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")
     .passThroughOptions()
