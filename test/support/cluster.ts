@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { freePort } from "./node.ts";
+
+const CLUSTER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "cluster");
+
+/** A node of the cluster: 1 (the one the others joined), 2 or 3. */
+export type NodeNumber = 1 | 2 | 3;
+
+/**
+ * A three-node RabbitMQ cluster of isolated nodes on this machine (`scripts/cluster`),
+ * named and numbered for one test file, so the shared broker is never touched.
+ * `up()` in `beforeAll`, `down()` in `afterAll`.
+ */
+export class LocalCluster {
+  readonly name: string;
+  /** amqp://guest:guest@127.0.0.1:PORT of nodes 1, 2 and 3 (index 0 is node 1). */
+  readonly urls: readonly [string, string, string];
+  /** NAME-N@localhost, for `rabbitmqctl` output (index 0 is node 1). */
+  readonly nodeNames: readonly [string, string, string];
+  private readonly env: Record<string, string>;
+
+  /** `base` is node 1's AMQP port; nodes 2 and 3 take the next two. */
+  constructor(label: string, readonly base = clusterBase()) {
+    this.name = `taskq-${label}-${process.pid}`;
+    this.urls = [1, 2, 3].map((n) => `amqp://guest:guest@127.0.0.1:${base + n - 1}`) as unknown as [string, string, string];
+    this.nodeNames = [1, 2, 3].map((n) => `${this.name}-${n}@localhost`) as unknown as [string, string, string];
+    this.env = { TASKQ_CLUSTER_NAME: this.name, TASKQ_CLUSTER_BASE: String(base) };
+  }
+
+  url = (n: NodeNumber): string => this.urls[n - 1] as string;
+  nodeName = (n: NodeNumber): string => this.nodeNames[n - 1] as string;
+
+  /** Starts the three nodes and waits until they form one cluster (idempotent). */
+  async up(): Promise<void> {
+    const printed = (await this.run("up")).trim().split("\n");
+    if (printed.join(",") !== this.urls.join(",")) throw new Error(`scripts/cluster up printed ${printed.join(" ")}, expected ${this.urls.join(" ")}`);
+  }
+
+  /** Stops the three nodes and deletes their data; never throws (for `afterAll`). */
+  down = (): Promise<string> => this.run("down").catch(() => "");
+  /** kill -9 node n's Erlang VM. */
+  kill = (n: NodeNumber): Promise<string> => this.run("kill", String(n));
+  /** Starts node n again (it rejoins the cluster) and waits until it runs. */
+  start = (n: NodeNumber): Promise<string> => this.run("start", String(n));
+  /** rabbitmqctl against node n; resolves to its stdout. */
+  ctl = (n: NodeNumber, ...args: string[]): Promise<string> => this.run("ctl", String(n), ...args);
+
+  /** The nodes node n's `cluster_status` lists as running. */
+  async runningNodes(n: NodeNumber = 1): Promise<string[]> {
+    const status = JSON.parse(await this.ctl(n, "-q", "cluster_status", "--formatter", "json")) as { running_nodes?: string[] };
+    return (status.running_nodes ?? []).toSorted();
+  }
+
+  private async run(...args: string[]): Promise<string> {
+    const proc = Bun.spawn([CLUSTER_SCRIPT, ...args], { env: { ...process.env, ...this.env }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) throw new Error(`scripts/cluster ${args.join(" ")} failed (${code}): ${err.trim()}${out}`);
+    return out;
+  }
+}
+
+/** Three free-looking ports in a row: freePort's range, kept clear of its upper end. */
+function clusterBase(): number {
+  const port = freePort(40);
+  return port > 24_997 ? port - 3 : port;
+}
