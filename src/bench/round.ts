@@ -146,8 +146,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked with it.
     if (config.chaos) args.push("--report-before-ack");
-    const env = { TASKQ_URL: config.target.urls.join(",") };
-    pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, onReport(slot), env), config.signal);
+    pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, onReport(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }), config.signal);
     await pool.ready();
 
     const bodies = function* () {
@@ -230,6 +229,16 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     await removeQueues(broker, config.target, [queue, deadQueueName(queue)]);
     await broker.close();
   }
+}
+
+/**
+ * The URL list for worker `slot`, starting at node slot+1 (round robin): on a cluster the workers
+ * connect to every node, so a node's kill always takes some of them with it, and each fails over
+ * to the next node in its list.
+ */
+export function workerUrls(urls: readonly string[], slot: number): string {
+  const first = slot % urls.length;
+  return [...urls.slice(first), ...urls.slice(0, first)].join(",");
 }
 
 /** The sender fails over to the other URLs and keeps trying this long (a node being killed may be the one it uses). */

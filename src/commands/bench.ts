@@ -78,6 +78,8 @@ function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] 
   if (specs.some((s) => s.kind === "kill-node")) {
     if (nodeControl === null) throw usageError("--chaos kill-node needs --node-control CMD, run as 'CMD kill N' and 'CMD start N' (e.g. --node-control scripts/cluster)");
     if (target.urls.length < 2) throw usageError("--chaos kill-node needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to");
+    // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies.
+    if ((flags.queueType ?? "classic") !== "quorum") throw usageError("--chaos kill-node needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down");
     const file = nodeControl.split(/\s+/)[0] as string;
     if (!isRunnable(file)) throw usageError(`--node-control '${nodeControl}': command not found or not executable: ${file}`);
   } else if (nodeControl !== null) throw usageError("--node-control is for --chaos kill-node:DURATION (it kills and starts the nodes)");

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type ChaosSpec, chaosText, parseChaos } from "../../../src/bench/chaos.ts";
+import { workerUrls } from "../../../src/bench/round.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 describe("parseChaos", () => {
@@ -41,5 +42,19 @@ describe("chaosText", () => {
   ])("%p reads back as %p", (text, shown) => {
     expect(chaosText(parseChaos(text))).toBe(shown);
     expect(parseChaos(chaosText(parseChaos(text)))).toEqual(parseChaos(text));
+  });
+});
+
+describe("workerUrls", () => {
+  test.each([
+    [["a"], 0, "a"],
+    [["a"], 3, "a"],
+    [["a", "b", "c"], 0, "a,b,c"],
+    [["a", "b", "c"], 1, "b,c,a"],
+    [["a", "b", "c"], 2, "c,a,b"],
+    [["a", "b", "c"], 3, "a,b,c"],
+    [["a", "b"], 5, "b,a"],
+  ])("%j for worker slot %p: %p", (urls, slot, list) => {
+    expect(workerUrls(urls, slot)).toBe(list);
   });
 });

@@ -28,8 +28,8 @@ describe("planBench: queue type and reconnect timeout", () => {
 describe("planBench: --chaos", () => {
   test.each<[string, Partial<BenchFlags>, unknown]>([
     ["kill-worker on one broker", { url: [URLS[0] as string], chaos: "kill-worker:500ms" }, { specs: [{ kind: "kill-worker", everyMs: 500 }], text: "kill-worker:500ms", nodeControl: null }],
-    ["kill-node with --node-control and three URLs", { chaos: "kill-node:3s", nodeControl: CLUSTER }, { specs: [{ kind: "kill-node", everyMs: 3000 }], text: "kill-node:3s", nodeControl: CLUSTER }],
-    ["both, --node-control with arguments", { chaos: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet` }, { specs: [{ kind: "kill-worker", everyMs: 1000 }, { kind: "kill-node", everyMs: 5000 }], text: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet` }],
+    ["kill-node with --node-control and three URLs", { chaos: "kill-node:3s", nodeControl: CLUSTER, queueType: "quorum" }, { specs: [{ kind: "kill-node", everyMs: 3000 }], text: "kill-node:3s", nodeControl: CLUSTER }],
+    ["both, --node-control with arguments", { chaos: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet`, queueType: "quorum" }, { specs: [{ kind: "kill-worker", everyMs: 1000 }, { kind: "kill-node", everyMs: 5000 }], text: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet` }],
   ])("%s", (_name, flags, chaos) => {
     expect(planBench({ ...base, ...flags }).chaos as unknown).toEqual(chaos);
   });
@@ -37,8 +37,9 @@ describe("planBench: --chaos", () => {
   test.each<[string, Partial<BenchFlags>, string]>([
     ["kill-node without --node-control", { chaos: "kill-node:3s" }, "--chaos kill-node needs --node-control CMD"],
     ["kill-node with a blank --node-control", { chaos: "kill-node:3s", nodeControl: "  " }, "--chaos kill-node needs --node-control CMD"],
-    ["kill-node on a single URL", { url: [URLS[0] as string], chaos: "kill-node:3s", nodeControl: CLUSTER }, "--chaos kill-node needs the URLs of several nodes"],
-    ["kill-node with a --node-control that does not exist", { chaos: "kill-node:3s", nodeControl: "./no-such-cluster-script up" }, "command not found or not executable: ./no-such-cluster-script"],
+    ["kill-node on a single URL", { url: [URLS[0] as string], chaos: "kill-node:3s", nodeControl: CLUSTER, queueType: "quorum" }, "--chaos kill-node needs the URLs of several nodes"],
+    ["kill-node on a classic queue", { chaos: "kill-node:3s", nodeControl: CLUSTER }, "--chaos kill-node needs --queue-type quorum"],
+    ["kill-node with a --node-control that does not exist", { chaos: "kill-node:3s", nodeControl: "./no-such-cluster-script up", queueType: "quorum" }, "command not found or not executable: ./no-such-cluster-script"],
     ["--node-control without --chaos", { nodeControl: CLUSTER }, "--node-control is for --chaos kill-node"],
     ["--node-control with kill-worker only", { chaos: "kill-worker:1s", nodeControl: CLUSTER }, "--node-control is for --chaos kill-node"],
     ["an unknown fault", { chaos: "kill-foo:1s" }, "--chaos 'kill-foo:1s': 'kill-foo' is not a fault"],
