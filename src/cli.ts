@@ -1,67 +1,27 @@
 #!/usr/bin/env bun
-import { Command, CommanderError } from "@commander-js/extra-typings";
-import { benchCommand } from "./commands/bench.ts";
-import { completionsCommand } from "./commands/completions.ts";
-import { deadCommand } from "./commands/dead.ts";
-import { sendCommand } from "./commands/send.ts";
-import { workCommand } from "./commands/work.ts";
-import { ExitCode, TaskqError } from "./errors.ts";
-import { durationText } from "./util/duration.ts";
+/**
+ * The entry point: `taskq --version` answers before anything else is loaded
+ * (the command tree alone, commander included, costs more start-up than the
+ * rest of the process); everything else loads the program, and each command
+ * loads the AMQP code only when it runs.
+ */
 import { VERSION } from "./version.ts";
-
-/** The command tree; each subcommand is defined in its own file. */
-export function buildProgram(): Command {
-  const program = new Command("taskq")
-    .description("RabbitMQ work queues done right: acks, redelivery, durability, fair dispatch")
-    .version(VERSION, "-V, --version")
-    .enablePositionalOptions()
-    .showSuggestionAfterError();
-  for (const sub of [sendCommand(), workCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
-  for (const cmd of everyCommand(program)) {
-    if (cmd !== program) cmd.version(VERSION, "-V, --version");
-    // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
-    for (const option of cmd.options) {
-      if (option.flags.includes("<duration>") && typeof option.defaultValue === "number") option.defaultValueDescription = durationText(option.defaultValue);
-    }
-    cmd.exitOverride().configureOutput({
-      outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
-    });
-  }
-  return program;
-}
-
-/** A command and all its subcommands, at every depth (`dead list` too). */
-function* everyCommand(cmd: Command): Generator<Command> {
-  yield cmd;
-  for (const sub of cmd.commands) yield* everyCommand(sub as Command);
-}
-
-/** Runs the CLI and maps errors to exit codes: user errors in one line, bugs in full. */
-export async function main(argv: string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv, { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0; help shown for a missing or unknown subcommand is a usage error.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (err instanceof TaskqError) {
-      process.stderr.write(`taskq: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`taskq: internal error (a bug, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.runtime;
-  }
-}
 
 /** Lets piped output (e.g. `work --json` lines) reach the reader before exit. */
 async function drained(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.writableLength > 0) await new Promise((resolve) => stream.once("drain", resolve));
 }
 
-if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
+async function run(argv: string[]): Promise<never> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    process.stdout.write(`${VERSION}\n`);
+    process.exit(0);
+  }
+  const { main } = await import("./program.ts");
+  const code = await main(argv);
   await Promise.race([Promise.all([drained(process.stdout), drained(process.stderr)]), Bun.sleep(2000)]);
   process.exit(code);
 }
+
+// No top-level await: the binary is compiled to bytecode (scripts/build), which needs none.
+if (import.meta.main) void run(process.argv.slice(2));

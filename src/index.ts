@@ -54,6 +54,8 @@ export interface SendOptions extends ConnectionOptions {
   tasks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
   /** Default true (delivery mode 2). */
   persistent?: boolean;
+  /** Each task reaches the queue this many milliseconds later (through `<queue>.delay.<ms>`); default 0. */
+  delayMs?: number;
   onEvent?: (event: SendEvent) => void;
 }
 
@@ -86,6 +88,7 @@ export async function send(options: SendOptions): Promise<SendResult> {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
+      ...(options.delayMs ? { delayMs: options.delayMs } : {}),
       reconnector: new Reconnector(target(options), { timeoutMs: options.reconnectTimeoutMs ?? 300_000, name: "taskq library send" }),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
@@ -97,8 +100,8 @@ export async function send(options: SendOptions): Promise<SendResult> {
 export interface WorkOptions extends ConnectionOptions {
   queue?: string;
   queueType?: QueueType;
-  /** Most unacked tasks held (default: concurrency). */
-  prefetch?: number;
+  /** Most unacked tasks held (default: concurrency); "auto" (classic queues): one more in reserve while tasks are short next to the round trip. */
+  prefetch?: number | "auto";
   /** Tasks run at once (default 1). */
   concurrency?: number;
   maxTasks?: number;

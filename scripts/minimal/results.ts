@@ -1,7 +1,7 @@
 // JSON and medians for scripts/compare (so it needs no jq).
-//   bun scripts/minimal/results.ts throughput baseline|taskq   < one run's stdout
+//   bun scripts/minimal/results.ts throughput baseline|tutorial|taskq   < one run's stdout
 //       prints the run's "THROUGHPUT MAKESPAN_MS EFFICIENCY" (efficiency "-" for zero work)
-//       (baseline: .throughput/.ms/.efficiency; taskq bench --json: .runs[0]...)
+//       (baseline, tutorial: .throughput/.ms/.efficiency; taskq bench --json: .runs[0]...)
 //   bun scripts/minimal/results.ts table FILE
 //       FILE has lines "IMPL PREFETCH THROUGHPUT MAKESPAN_MS EFFICIENCY"; prints the
 //       comparison table of medians (with makespan and efficiency when there was work)
@@ -38,7 +38,7 @@ function parseOutput(text: string): unknown {
 if (command === "throughput") {
   type Run = { throughput?: unknown; ms?: unknown; makespanMs?: unknown; efficiency?: unknown };
   const doc = parseOutput(await Bun.stdin.text()) as Run & { runs?: Run[] };
-  const run = arg === "baseline" ? { ...doc, makespanMs: doc.ms } : arg === "taskq" ? (doc.runs?.[0] ?? {}) : die(`unknown impl ${arg}`);
+  const run = arg === "baseline" || arg === "tutorial" ? { ...doc, makespanMs: doc.ms } : arg === "taskq" ? (doc.runs?.[0] ?? {}) : die(`unknown impl ${arg}`);
   const number = (what: string, value: unknown): number => {
     if (typeof value !== "number" || !Number.isFinite(value)) die(`no ${what} in ${arg} output`);
     return value;
@@ -47,13 +47,14 @@ if (command === "throughput") {
   console.log(`${number("throughput", run.throughput)} ${number("makespan", run.makespanMs)} ${efficiency}`);
 } else if (command === "table" && arg !== undefined) {
   type Samples = { rate: number[]; ms: number[]; eff: number[] };
-  const byPrefetch = new Map<string, { baseline: Samples; taskq: Samples }>();
+  const empty = (): Samples => ({ rate: [], ms: [], eff: [] });
+  const byPrefetch = new Map<string, { baseline: Samples; tutorial: Samples; taskq: Samples }>();
   for (const line of (await Bun.file(arg).text()).split("\n")) {
     const [impl, prefetch, rate, ms, eff] = line.trim().split(/\s+/);
-    if (impl !== "baseline" && impl !== "taskq") continue;
+    if (impl !== "baseline" && impl !== "tutorial" && impl !== "taskq") continue;
     if (prefetch === undefined || rate === undefined) continue;
     let entry = byPrefetch.get(prefetch);
-    if (!entry) byPrefetch.set(prefetch, (entry = { baseline: { rate: [], ms: [], eff: [] }, taskq: { rate: [], ms: [], eff: [] } }));
+    if (!entry) byPrefetch.set(prefetch, (entry = { baseline: empty(), tutorial: empty(), taskq: empty() }));
     entry[impl].rate.push(Number(rate));
     if (ms !== undefined) entry[impl].ms.push(Number(ms));
     if (eff !== undefined && eff !== "-") entry[impl].eff.push(Number(eff));
@@ -61,15 +62,19 @@ if (command === "throughput") {
   const withWork = [...byPrefetch.values()].some((e) => e.baseline.eff.length + e.taskq.eff.length > 0);
   const fmt = (xs: number[], digits = 0) => (xs.length ? median(xs).toFixed(digits) : "n/a");
   const ratio = (a: number[], b: number[]) => (a.length && b.length ? (median(a) / median(b)).toFixed(2) : "n/a");
+  // The tutorial's client (publish all, confirms once, STOP per worker) only runs with zero work.
+  const withTutorial = [...byPrefetch.values()].some((e) => e.tutorial.rate.length > 0);
   const rows = [["prefetch", "baseline tasks/s", "taskq tasks/s", "taskq/baseline"]];
+  if (withTutorial) rows[0]!.push("tutorial tasks/s", "taskq/tutorial");
   if (withWork) rows[0]!.push("baseline makespan ms", "taskq makespan ms", "baseline efficiency", "taskq efficiency");
-  for (const [prefetch, { baseline, taskq }] of byPrefetch) {
+  for (const [prefetch, { baseline, tutorial, taskq }] of byPrefetch) {
     const row = [prefetch, fmt(baseline.rate), fmt(taskq.rate), ratio(taskq.rate, baseline.rate)];
+    if (withTutorial) row.push(fmt(tutorial.rate), ratio(taskq.rate, tutorial.rate));
     if (withWork) row.push(fmt(baseline.ms), fmt(taskq.ms), fmt(baseline.eff, 3), fmt(taskq.eff, 3));
     rows.push(row);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padStart(widths[i]!)).join("  "));
 } else {
-  die("usage: results.ts throughput baseline|taskq < output | results.ts table FILE");
+  die("usage: results.ts throughput baseline|tutorial|taskq < output | results.ts table FILE");
 }

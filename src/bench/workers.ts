@@ -61,13 +61,21 @@ export class WorkerProcess {
   }
 
   /**
+   * Ended by a Ctrl+C (or stop) that reached it too: killed by it before its own handler was
+   * in place, or exited 130 on it. Its exit can be seen before the bench's own handler has run.
+   */
+  get interrupted(): boolean {
+    return this.proc.signalCode === "SIGINT" || this.proc.signalCode === "SIGTERM" || this.proc.exitCode === ExitCode.interrupted;
+  }
+
+  /**
    * Resolves once the worker consumes; fails with its own error line if it exits first, and as
    * "interrupted" when `signal` aborts (Ctrl+C reaches the workers too: they exit before consuming).
    */
   async ready(signal: AbortSignal, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes("Waiting for tasks")) {
-      if (signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
+      if (signal.aborted || this.interrupted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
       if (this.exited) throw new TaskqError(`a bench worker exited early: ${this.lastLine}`);
       if (Date.now() > deadline) throw new TaskqError(`a bench worker was not ready after ${timeoutMs / 1000}s`);
       await Bun.sleep(10);

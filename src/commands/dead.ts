@@ -1,8 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { isUtf8 } from "node:buffer";
 import type { BrokerTarget } from "../core/connection.ts";
-import { connect } from "../core/reconnector.ts";
-import { type DeadTask, listDead, requeueDead } from "../core/dead.ts";
+import type { DeadTask } from "../core/dead.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { intInRange } from "./parsers.ts";
@@ -110,6 +109,7 @@ export function deadTable(tasks: DeadTask[]): string[] {
 }
 
 async function runList(plan: DeadPlan): Promise<void> {
+  const [{ connect }, { listDead }] = await Promise.all([import("../core/reconnector.ts"), import("../core/dead.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead list" });
   try {
     const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
@@ -131,10 +131,13 @@ async function runList(plan: DeadPlan): Promise<void> {
 }
 
 async function runRequeue(plan: DeadPlan): Promise<void> {
+  const [{ Reconnector, connect }, { requeueDeadAcross }] = await Promise.all([import("../core/reconnector.ts"), import("../core/requeue.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead requeue" });
   try {
     const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}) };
-    const result = await Promise.race([requeueDead(broker, plan.queue, options), broker.lost.then((e) => Promise.reject(e))]);
+    // A node lost mid-move: go on through the next one (nothing moved twice, nothing lost).
+    const reconnector = new Reconnector(plan.target, { timeoutMs: 60_000, name: "taskq dead requeue", onAttempt: (a) => process.stderr.write(`taskq dead requeue: ${a.error.message}; next try (${a.attempt}) in ${a.delayMs} ms\n`) });
+    const result = await requeueDeadAcross(broker, reconnector, plan.queue, options);
     if (!result.exists) {
       console.log(`no dead tasks in '${result.deadQueue}'`);
       return;

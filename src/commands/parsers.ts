@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
+import type { Prefetch } from "../core/prefetch.ts";
 import { TaskqError } from "../errors.ts";
 import type { QueueType } from "../core/queue.ts";
 import { parseDuration } from "../util/duration.ts";
@@ -11,6 +12,11 @@ export function intInRange(min: number, max = 1_000_000_000) {
     if (value < min || value > max) throw new InvalidArgumentError(`must be from ${min} to ${max}, got ${value}.`);
     return value;
   };
+}
+
+/** `--prefetch`: a whole number from 1 to 65535, or `auto`. */
+export function prefetch(text: string): Prefetch {
+  return text.trim() === "auto" ? "auto" : intInRange(1, 65535)(text);
 }
 
 /** A commander argument parser for `--queue-type`. */

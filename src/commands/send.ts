@@ -1,8 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { Reconnector, connect } from "../core/reconnector.ts";
-import { sendTasks } from "../core/send.ts";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { QueueType } from "../core/queue.ts";
 import { usageError } from "../errors.ts";
@@ -17,22 +15,27 @@ export interface SendPlan {
   target: BrokerTarget;
   queue: string;
   persistent: boolean;
-  window: number;
+  /** Unset: adaptive (see SendOptions.window). */
+  window?: number;
   json: boolean;
   quiet: boolean;
   queueType: QueueType;
   reconnectTimeoutMs: number;
+  /** Each task reaches the queue this much later; 0 = at once. */
+  delayMs: number;
   source: { kind: "messages"; messages: string[] } | { kind: "count"; template: string; count: number } | { kind: "file"; path: string };
 }
 
 /** Flags and arguments to one plan; every conflict is a usage error before any connection. */
-export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window: number; json?: boolean; quiet?: boolean }): SendPlan {
+export function planSend(messages: string[], flags: BrokerFlags & { queueType?: QueueType; reconnectTimeout?: number; queue: string; count?: number; file?: string; transient?: boolean; window?: number; delay?: number; json?: boolean; quiet?: boolean }): SendPlan {
   if (flags.file !== undefined && (messages.length > 0 || flags.count !== undefined)) {
     throw usageError("--file cannot be combined with MESSAGE arguments or --count");
   }
   if (flags.count !== undefined && messages.length > 1) throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
   if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
   if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  // RabbitMQ's per-message expiry is a 32-bit count of milliseconds.
+  if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1) throw usageError("--delay must be under 49 days (the broker's longest expiry)");
   const source: SendPlan["source"] =
     flags.file !== undefined
       ? { kind: "file", path: flags.file }
@@ -43,11 +46,12 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
     target: brokerTarget(flags),
     queue: flags.queue,
     persistent: !flags.transient,
-    window: flags.window,
+    ...(flags.window !== undefined ? { window: flags.window } : {}),
     json: flags.json ?? false,
     quiet: flags.quiet ?? false,
     queueType: flags.queueType ?? "classic",
     reconnectTimeoutMs: flags.reconnectTimeout ?? 60_000,
+    delayMs: flags.delay ?? 0,
     source,
   };
 }
@@ -73,7 +77,8 @@ export function sendCommand() {
     .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
-    .option("--window <n>", "most unconfirmed tasks in flight", intInRange(1, 100_000), 1024)
+    .option("--window <n>", "most unconfirmed tasks in flight (default: adaptive, 1024 growing to 16384 while confirms lag, under 32 MiB of bodies)", intInRange(1, 100_000))
+    .option("--delay <duration>", "tasks reach the queue this much later (e.g. 10m; through <queue>.delay.<ms>)", duration)
     .option("--json", "print the summary as JSON")
     .option("--quiet", "no progress bar and no summary (errors still go to stderr)")
     .action(async (messages, flags) => {
@@ -94,6 +99,8 @@ export function sendCommand() {
           : plan.source.kind === "count"
             ? templated(plan.source.template, plan.source.count)
             : plan.source.messages.map((m) => Buffer.from(m));
+      // Loaded here, not at start-up: --help, --version and completions never load the AMQP code.
+      const [{ Reconnector, connect }, { sendTasks }] = await Promise.all([import("../core/reconnector.ts"), import("../core/send.ts")]);
       const broker = await connect(plan.target, { name: "taskq send" });
       const total = plan.source.kind === "count" ? plan.source.count : plan.source.kind === "messages" ? plan.source.messages.length : 0;
       const progress = progressBar({ label: "send", total, enabled: !plan.quiet && !plan.json });
@@ -104,7 +111,8 @@ export function sendCommand() {
           queue: plan.queue,
           queueType: plan.queueType,
           persistent: plan.persistent,
-          window: plan.window,
+          ...(plan.window !== undefined ? { window: plan.window } : {}),
+          ...(plan.delayMs ? { delayMs: plan.delayMs } : {}),
           reconnector: new Reconnector(plan.target, {
             timeoutMs: plan.reconnectTimeoutMs,
             name: "taskq send",

@@ -1,13 +1,15 @@
 import type { Broker } from "./connection.ts";
 import type { Copy } from "./copies.ts";
 import { Publisher } from "./publisher.ts";
-import { type QueueType, declareQueues, retryQueueArguments } from "./queue.ts";
+import { type QueueType, checkQueue, declareQueues, retryQueueArguments } from "./queue.ts";
 import type { Task } from "./task.ts";
 
 export interface CopierOptions {
   queueType: QueueType;
   /** Told when the broker blocks the copies' connection (memory or disk alarm), and when it lifts it. */
   onBlocked?: (reason: string | null) => void;
+  /** Told once per queue that exists with older arguments and is used as it is (see `declare`). */
+  onLegacy?: (queue: string) => void;
 }
 
 /**
@@ -36,14 +38,29 @@ export class Copier {
     const broker = await this.currentBroker();
     try {
       if (copy.kind !== "handBack" && !this.declared.has(copy.queue)) {
-        const args = copy.kind === "retry" ? retryQueueArguments(task.queue, this.options.queueType) : {};
-        await declareQueues(broker, [copy.queue], this.options.queueType, args);
+        await this.declare(broker, copy, task.queue);
         this.declared.add(copy.queue);
       }
       await (await this.currentPublisher(broker)).publishConfirmed(copy.queue, copy.body, copy.properties);
     } catch (err) {
       this.declared.delete(copy.queue);
       throw err;
+    }
+  }
+
+  /**
+   * Declares the retry or dead queue. A quorum retry queue taskq declared before it used the
+   * at-least-once strategy exists with fewer arguments and a declare with them is refused (406):
+   * it is used as it is (its hop stays at-most-once) and the user is told once.
+   */
+  private async declare(broker: Broker, copy: Copy, target: string): Promise<void> {
+    const type = this.options.queueType;
+    const args = copy.kind === "retry" ? retryQueueArguments(target, type) : {};
+    try {
+      await declareQueues(broker, [copy.queue], type, args);
+    } catch (err) {
+      if (copy.kind !== "retry" || type !== "quorum" || !/already exists with other settings/.test(String(err)) || !(await checkQueue(broker, copy.queue))) throw err;
+      this.options.onLegacy?.(copy.queue);
     }
   }
 
@@ -74,7 +91,7 @@ export class Copier {
     this.publisher = (this.publisher ?? fresh()).then(
       (p) => {
         if (!p.failed) return p;
-        void p.closeWhenSettled(); // copies still in flight on it get their own answers
+        void p.settled().then(() => p.close()); // copies still in flight on it get their own answers first
         return fresh();
       },
       fresh, // the last one could not even be opened: try again

@@ -15,6 +15,11 @@ import type { Channel } from "amqplib";
  * amqplib 2.x has.
  */
 export interface AckWriter {
+  /**
+   * Whether acks go straight to the socket now: false when amqplib's internals were not found
+   * (the fallback, one event-loop turn slower), and after `queueBehind()`.
+   */
+  readonly direct: boolean;
   ack(deliveryTag: number, multiple: boolean): void;
   nack(deliveryTag: number, multiple: boolean, requeue: boolean): void;
   /**
@@ -56,6 +61,9 @@ export function ackWriter(channel: Channel): AckWriter {
     const queued = viaChannel(channel);
     let direct = true;
     return {
+      get direct() {
+        return direct;
+      },
       ack: (tag, multiple) => (direct ? send(frame(ch, ACK, tag, multiple ? 1 : 0)) : queued.ack(tag, multiple)),
       nack: (tag, multiple, requeue) => (direct ? send(frame(ch, NACK, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0))) : queued.nack(tag, multiple, requeue)),
       queueBehind: () => {
@@ -69,6 +77,7 @@ export function ackWriter(channel: Channel): AckWriter {
 function viaChannel(channel: Channel): AckWriter {
   const msg = (deliveryTag: number) => ({ fields: { deliveryTag } }) as Parameters<Channel["ack"]>[0];
   return {
+    direct: false,
     ack: (tag, multiple) => channel.ack(msg(tag), multiple),
     nack: (tag, multiple, requeue) => channel.nack(msg(tag), multiple, requeue),
     queueBehind: () => {},

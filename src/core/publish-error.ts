@@ -3,13 +3,14 @@ import { type BrokerAddress, redact } from "./url.ts";
 
 /**
  * Why a publisher failed: `closed` when its channel went away without a word from the broker (the
- * connection is going: worth reconnecting), `refused` when the broker said no (nack, unroutable,
- * too large, channel closed with an error): sending again cannot help.
+ * connection is going: worth reconnecting); `nacked` when the broker could not take a task now (a
+ * quorum queue between leaders, a full queue with reject-publish): worth sending again, elsewhere
+ * or later; `refused` when it said no for good (unroutable, too large, channel closed with an error).
  */
 export class PublishError extends TaskqError {
   constructor(
     message: string,
-    readonly kind: "closed" | "refused",
+    readonly kind: "closed" | "nacked" | "refused",
   ) {
     super(message);
   }

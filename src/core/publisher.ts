@@ -1,7 +1,7 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
-import { Alarm, drained } from "./flow.ts";
+import { Alarm, ConfirmWindow, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { redact } from "./url.ts";
 
@@ -20,17 +20,15 @@ export interface Unconfirmed {
 export interface PublisherOptions {
   /** Most unconfirmed tasks at once; memory stays bounded by it. */
   window?: number;
+  /** Let the window grow from `window` up to this many tasks (see ConfirmWindow). */
+  maxWindow?: number;
   /** Delivery mode 2 (written to disk by the broker). Default true. */
   persistent?: boolean;
   /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
   onBlocked?: (reason: string | null) => void;
 }
 
-/**
- * Publishes with confirms in a bounded window. A task counts as sent only
- * once the broker confirms it; a nack, an unroutable task or a closed channel
- * fails the publisher and `flush()` reports it.
- */
+/** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
   published = 0;
   confirmed = 0;
@@ -44,7 +42,7 @@ export class Publisher {
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
-  private readonly window: number;
+  private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
 
   private constructor(
@@ -52,7 +50,7 @@ export class Publisher {
     private readonly channel: ConfirmChannel,
     options: PublisherOptions,
   ) {
-    this.window = Math.max(1, options.window ?? 1024);
+    this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
     this.persistent = options.persistent ?? true;
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
@@ -70,18 +68,15 @@ export class Publisher {
     return new Publisher(broker, await broker.model.createConfirmChannel(), options);
   }
 
-  /**
-   * Sends one task. Returns nothing when it went out at once, or a promise to
-   * await when the window is full or the socket pushes back. Not confirmed
-   * yet: see `flush`.
-   */
+  /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.inflight >= this.window || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
+    if (this.window.full(this.inflight) || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
     this.sentTasks.set(seq, { queue, body, properties });
+    this.window.published(body.length);
     if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
     try {
@@ -93,7 +88,7 @@ export class Publisher {
     return ok ? undefined : drained(this.channel);
   }
 
-  /** Tasks published and not confirmed, oldest first (to publish again after a reconnect). */
+  /** Tasks published and not confirmed (nacked ones too), oldest first: to publish again after a reconnect. */
   pendingTasks(): Unconfirmed[] {
     return [...this.sentTasks.values()];
   }
@@ -101,7 +96,7 @@ export class Publisher {
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
-      else if (this.inflight >= this.window && !this.failure) await this.nextConfirm();
+      else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
       else break;
     }
     await this.publish(queue, body, properties, outcome);
@@ -120,12 +115,18 @@ export class Publisher {
         return;
       }
       const task = this.sentTasks.get(seq);
-      this.sentTasks.delete(seq);
       let error: TaskqError | undefined;
       if (err) {
+        // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
         error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
-        this.fail(error.message, "refused");
-      } else if (task && this.takeReturned(task)) {
+        this.fail(error.message, "nacked");
+        outcome?.(error);
+        if (this.waiters.length > 0) this.wakeAll();
+        return;
+      }
+      this.sentTasks.delete(seq);
+      this.window.confirmed(task?.body.length ?? 0);
+      if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
       } else this.confirmed++;
       outcome?.(error);
@@ -141,10 +142,7 @@ export class Publisher {
     return true;
   }
 
-  /**
-   * Sends one task and waits for the broker's word on it alone: another task
-   * nacked or returned at the same time does not fail this one.
-   */
+  /** Sends one task and waits for the broker's word on it alone (another nacked or returned does not fail this one). */
   async publishConfirmed(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
     let settle!: (error: TaskqError | undefined) => void;
     const settled = new Promise<TaskqError | undefined>((resolve) => {
@@ -165,6 +163,11 @@ export class Publisher {
     return this.inflight;
   }
 
+  /** The window now (grown, when adaptive). */
+  get currentWindow(): number {
+    return this.window.size;
+  }
+
   /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */
   get failed(): boolean {
     return this.failure !== undefined;
@@ -174,11 +177,11 @@ export class Publisher {
     await this.channel.close().catch(() => {});
   }
 
-  /** Closes once every task published so far has its answer (closing sooner would fail them). */
-  async closeWhenSettled(): Promise<void> {
+  /** Resolves once every task published so far has its answer (a confirm, a nack, or the channel's close). */
+  async settled(): Promise<void> {
     while (this.inflight > 0) await this.nextConfirm();
-    await this.close();
   }
+
 
   private fail(message: string, kind: PublishError["kind"]): void {
     this.failure ??= new PublishError(message, kind);

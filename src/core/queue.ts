@@ -7,6 +7,9 @@ import { redact } from "./url.ts";
 /** The dead-letter queue that goes with a work queue. */
 export const deadQueueName = (queue: string): string => `${queue}.dead`;
 
+/** Where a `send --delay` parks its tasks until they are due. */
+export const delayQueueName = (queue: string, delayMs: number): string => `${queue}.delay.${delayMs}`;
+
 /** classic: the tutorial's declaration (no arguments); quorum: replicated (x-queue-type). */
 export type QueueType = "classic" | "quorum";
 
@@ -55,6 +58,24 @@ export async function declareQueues(broker: Broker, queues: string[], type: Queu
     const infos: QueueInfo[] = [];
     for (const queue of queues) infos.push(await declareQueue(broker, channel, queue, type, extra));
     return infos;
+  } finally {
+    await channel.close().catch(() => {});
+  }
+}
+
+/**
+ * Passive declare on a throwaway channel (a passive declare of a missing queue
+ * closes its channel): the queue's counts, or undefined when it does not exist.
+ * Never creates anything.
+ */
+export async function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | undefined> {
+  const channel = quiet(await broker.model.createChannel());
+  try {
+    const ok = await channel.checkQueue(queue);
+    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+  } catch (err) {
+    if ((err as { code?: number })?.code === 404) return undefined;
+    throw queueError(broker, queue, err);
   } finally {
     await channel.close().catch(() => {});
   }

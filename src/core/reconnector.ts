@@ -83,6 +83,11 @@ export class Reconnector {
     this.youngDeaths = 0;
   }
 
+  /** Whether the outage under way has lasted longer than the timeout. */
+  expired(): boolean {
+    return this.since !== undefined && this.clock() - this.since > this.options.timeoutMs;
+  }
+
   /** When the current outage began, if one is under way. */
   get outageSince(): number | undefined {
     return this.since;

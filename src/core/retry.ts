@@ -23,6 +23,9 @@ export interface RetryPolicy {
   maxDeferrals?: number;
 }
 
+/** The part of a policy that decides the delays, and so the retry queues' names. */
+export type RetryDelays = Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">;
+
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 };
 export const DEFAULT_MAX_DEFERRALS = 20;
 
@@ -34,8 +37,26 @@ export type Decision =
   | { action: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number };
 
 /** The delay level of a retry: base · 2^(attempt−1), capped. Levels name the retry queues. */
-export function retryLevel(policy: RetryPolicy, attempt: number): number {
+export function retryLevel(policy: RetryDelays, attempt: number): number {
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Every level a policy can use, shortest first: base, 2·base, 4·base … up to
+ * the cap. Only `baseDelayMs` and `maxDelayMs` matter; the retry queues are
+ * `<queue>.retry.<level>`, so these are the only ones a worker with this policy declares.
+ *
+ * @example
+ * retryLevels({ baseDelayMs: 1000, maxDelayMs: 5000 }); // [1000, 2000, 4000, 5000]
+ */
+export function retryLevels(policy: RetryDelays): number[] {
+  if (!(policy.baseDelayMs > 0)) throw new RangeError("baseDelayMs must be above 0");
+  const levels: number[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const level = retryLevel(policy, attempt);
+    levels.push(level);
+    if (level >= policy.maxDelayMs) return levels;
+  }
 }
 
 /** A delay within its level, jittered down by up to 20%: within one retry queue, messages expire nearly in order. */

@@ -3,7 +3,7 @@ import { now, sleep } from "../util/clock.ts";
 import { isLost } from "./connect-error.ts";
 import { type Broker, whileUp } from "./connection.ts";
 import { PublishError, Publisher, type Unconfirmed } from "./publisher.ts";
-import { type QueueType, declareQueues } from "./queue.ts";
+import { type QueueType, declareQueues, delayQueueName, retryQueueArguments } from "./queue.ts";
 import type { Reconnector } from "./reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "./url.ts";
@@ -13,8 +13,13 @@ export interface SendOptions {
   queueType?: QueueType;
   /** Delivery mode 2. Default true. */
   persistent?: boolean;
-  /** Most unconfirmed tasks at once. */
+  /**
+   * Most unconfirmed tasks at once. Unset: adaptive, from 1024 up to 16384 while the unconfirmed
+   * bodies stay under 32 MiB (the window grows only when it fills, i.e. when confirms lag).
+   */
   window?: number;
+  /** Each task reaches the queue this much later (0 or unset: at once), through `<queue>.delay.<ms>`. */
+  delayMs?: number;
   /** Called after each task is handed to the broker (not yet confirmed). */
   onPublished?: (index: number, messageId: string, at: number) => void;
   /** Finds another connection when this one drops; without it, a drop fails the send. */
@@ -56,7 +61,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * bound only keeps a broken library from hanging the send).
  */
 async function connectionLost(err: unknown, broker: Broker): Promise<Error | undefined> {
-  if (isLost(err)) return err as Error;
+  if (isLost(err) || (err instanceof PublishError && err.kind === "nacked")) return err as Error;
   if (err instanceof PublishError && err.kind === "closed") return Promise.race([broker.lost, sleep(5000).then(() => undefined)]);
   return undefined;
 }
@@ -82,9 +87,10 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
     for (;;) {
       let publisher: Publisher | undefined;
       try {
-        await whileUp(current, declareQueues(current, [options.queue], options.queueType));
+        const to = await whileUp(current, declareTarget(current, options));
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
+          ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
           persistent: options.persistent ?? true,
           onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
         }));
@@ -94,7 +100,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           if (next.done) break;
           index++;
           const messageId = `${prefix}-${index}`;
-          const wait = publish(publisher, { queue: options.queue, body: next.value, properties: { messageId, timestamp: Math.floor(Date.now() / 1000) } }, resend);
+          const properties = { messageId, timestamp: Math.floor(Date.now() / 1000), ...(to.expiration ? { expiration: to.expiration } : {}) };
+          const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
           options.onPublished?.(index, messageId, now());
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
@@ -106,11 +113,15 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         return { sent: confirmed, resent: resend.resent, reconnects, ms: now() - started };
       } catch (err) {
         const lost = options.reconnector ? await connectionLost(err, current) : undefined;
-        if (!options.reconnector || !lost) throw err;
+        // A nack is sent again through the next node, within the outage's deadline; past it, it is the error.
+        if (!options.reconnector || !lost || (lost instanceof PublishError && options.reconnector.expired())) throw err;
+        // After a nack the channel still works: let the tasks before it get their confirms (a persistent
+        // task's ack can come after a later one's nack), so only the nacked ones are sent again.
+        if (lost instanceof PublishError && publisher) await whileUp(current, publisher.settled()).catch(() => {});
         resend.carry(publisher?.pendingTasks() ?? []);
         confirmed += publisher?.confirmed ?? 0;
         // A connection that got tasks confirmed ended the outage; one that died before did not.
-        if ((publisher?.confirmed ?? 0) > 0) options.reconnector.recovered();
+        if ((publisher?.confirmed ?? 0) > 0 && !(lost instanceof PublishError)) options.reconnector.recovered();
         emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: resend.size });
         await current.close();
         options.reconnector.lost(current);
@@ -124,6 +135,19 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   } finally {
     if (current !== broker) await current.close();
   }
+}
+
+/**
+ * Where tasks are published: the work queue, or for a delayed send its delay
+ * queue — the retries' mechanism: a durable queue whose expired tasks RabbitMQ
+ * dead-letters to the work queue (at-least-once when quorum). Both declared.
+ */
+async function declareTarget(broker: Broker, options: SendOptions): Promise<{ queue: string; expiration?: string }> {
+  await declareQueues(broker, [options.queue], options.queueType);
+  if (!options.delayMs) return { queue: options.queue };
+  const queue = delayQueueName(options.queue, options.delayMs);
+  await declareQueues(broker, [queue], options.queueType, retryQueueArguments(options.queue, options.queueType ?? "classic"));
+  return { queue, expiration: String(options.delayMs) };
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */

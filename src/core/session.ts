@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import { randomBytes } from "node:crypto";
 import { Acker } from "./acker.ts";
 import { type Broker, quiet, whileUp } from "./connection.ts";
+import type { Prefetch } from "./prefetch.ts";
 import { type QueueType, declareQueue } from "./queue.ts";
 import { redact } from "./url.ts";
 
@@ -15,6 +16,8 @@ export interface WorkSession {
   readonly lost: Promise<Error>;
   ack(msg: ConsumeMessage, batch: boolean): void;
   requeue(msg: ConsumeMessage): void;
+  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS). */
+  setPrefetch(count: number): void;
   /** Stops deliveries; acks written after it go out behind the cancel. */
   cancel(): Promise<void>;
   close(): Promise<void>;
@@ -48,13 +51,15 @@ export class Session implements WorkSession {
   }
 
   /** Declares the queue, sets the prefetch and consumes: a session already receiving tasks. */
-  static async open(broker: Broker, queue: string, prefetch: number, queueType: QueueType, deliver: Deliver): Promise<Session> {
+  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
         const channel = quiet(await broker.model.createChannel());
         await declareQueue(broker, channel, queue, queueType);
-        await channel.prefetch(prefetch);
+        // auto: the channel's QoS (global), the one RabbitMQ lets a live consumer change; a consumer's own cannot be.
+        if (prefetch === "auto") await channel.prefetch(concurrency, true);
+        else await channel.prefetch(prefetch);
         const s = new Session(broker, channel);
         // Our own tag, known before the first delivery: amqplib runs the callback for deliveries
         // that arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
@@ -97,6 +102,10 @@ export class Session implements WorkSession {
 
   requeue(msg: ConsumeMessage): void {
     this.acker.requeue(msg);
+  }
+
+  setPrefetch(count: number): void {
+    if (this.open) this.channel.prefetch(count, true).catch(() => {});
   }
 
   async cancel(): Promise<void> {

@@ -1,5 +1,6 @@
 import { isLost } from "./connect-error.ts";
 import type { Broker, BrokerTarget } from "./connection.ts";
+import type { Prefetch } from "./prefetch.ts";
 import type { QueueType } from "./queue.ts";
 import { type Attempt, Reconnector, connect } from "./reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
@@ -14,7 +15,8 @@ export interface SessionSource {
 
 export interface ConsumeSpec {
   queue: string;
-  prefetch: number;
+  prefetch: Prefetch;
+  concurrency: number;
   queueType: QueueType;
   /** Shown in the management UI's connection list. */
   name?: string;
@@ -34,7 +36,7 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec): Session
   const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
   const open = async (broker: Broker, deliver: Deliver) => {
     try {
-      return await Session.open(broker, spec.queue, spec.prefetch, spec.queueType, deliver);
+      return await Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver);
     } catch (err) {
       await broker.close();
       throw err;

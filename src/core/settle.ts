@@ -65,7 +65,8 @@ export async function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMes
 async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await ctx.copier.publish(copy, task);
+      // A copy held by an alarm (the broker blocks its connection) waits until the stop gives up.
+      await Promise.race([ctx.copier.publish(copy, task), aborted(ctx.giveUp)]);
       return undefined;
     } catch (err) {
       const error = s.redact(String((err as Error)?.message ?? err));
@@ -76,6 +77,9 @@ async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy):
     }
   }
 }
+
+/** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
+export const COPY_STOP_GRACE_MS = 5000;
 
 /** A hand-back whose copy is not confirmed by then becomes a plain requeue (counted as a redelivery). */
 export const HAND_BACK_DEADLINE_MS = 10_000;
@@ -101,6 +105,13 @@ export async function handBack(ctx: SettleContext, s: WorkSession, msg: ConsumeM
   else s.requeue(msg);
   ctx.summary.requeued++;
 }
+
+const aborted = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => {
+    const fail = () => reject(new Error("the stop stopped waiting for the copy"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
 
 function lost(ctx: SettleContext, what: string): Settled {
   ctx.summary.lost++;

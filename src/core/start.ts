@@ -17,6 +17,7 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   let blocked = false;
   const copier = new Copier(() => connect(target, options.name ? { name: `${options.name} (copies)` } : {}), {
     queueType: options.queueType,
+    onLegacy: (queue) => emit({ type: "legacy-queue", queue }),
     onBlocked: (reason) => {
       if ((reason !== null) === blocked) return; // said once per alarm, however many publishers see it
       blocked = reason !== null;

@@ -1,10 +1,11 @@
+import type { Prefetch } from "./prefetch.ts";
 import type { RetryPolicy } from "./retry.ts";
 import type { Outcome, Task } from "./task.ts";
 
 export interface WorkerOptions {
   queue: string;
-  /** Most unacked tasks the broker hands this worker (basic.qos). */
-  prefetch: number;
+  /** Most unacked tasks the broker hands this worker (basic.qos); "auto": concurrency, plus one in reserve while tasks are short (AutoPrefetch). */
+  prefetch: Prefetch;
   /** Most tasks run at once. */
   concurrency: number;
   /** Stop after this many tasks. */
@@ -43,7 +44,9 @@ export type Settlement = "acked" | "retry" | "dead" | "requeued" | "lost";
 export type StopReason = "signal" | "max-tasks" | "idle" | "cancelled";
 
 export type WorkerEvent =
-  | { type: "ready"; queue: string; prefetch: number; concurrency: number }
+  | { type: "ready"; queue: string; prefetch: Prefetch; concurrency: number }
+  /** `--prefetch auto` changed the prefetch held. */
+  | { type: "prefetch"; count: number; rttMs: number }
   | { type: "state"; from: WorkerState; to: WorkerState }
   | { type: "start"; task: Task; at: number }
   | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
@@ -52,6 +55,8 @@ export type WorkerEvent =
   /** The broker blocked the copies' connection (memory or disk alarm): copies wait until it clears. */
   | { type: "blocked"; reason: string }
   | { type: "unblocked" }
+  /** A quorum retry queue declared by an older taskq (no at-least-once strategy): used as it is. */
+  | { type: "legacy-queue"; queue: string }
   | { type: "disconnected"; error: string; running: number }
   | { type: "reconnected" }
   | { type: "stopping"; reason: StopReason }

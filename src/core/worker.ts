@@ -1,25 +1,21 @@
 import type { ConsumeMessage } from "amqplib";
 import { now, sleep } from "../util/clock.ts";
 import type { Copier } from "./copier.ts";
+import { AutoPrefetch } from "./prefetch.ts";
 import { Stopped } from "./reconnector.ts";
 import { DEFAULT_RETRY } from "./retry.ts";
 import type { WorkSession } from "./session.ts";
 import type { SessionSource } from "./sessions.ts";
-import { type SettleContext, handBack, settle } from "./settle.ts";
+import { COPY_STOP_GRACE_MS, type SettleContext, handBack, settle } from "./settle.ts";
 import { type Handler, taskFromMessage } from "./task.ts";
 import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type WorkerOptions, type WorkerState, type WorkerSummary } from "./worker-state.ts";
 
 export * from "./worker-state.ts";
 
-/** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
-export const COPY_STOP_GRACE_MS = 30_000;
-
 /**
- * Consumes a queue with manual acks, as an explicit state machine (see
- * WorkerState): a task is acked only after its handler succeeded; a failed one
- * gets a confirmed retry or dead copy first (see settle). Sessions come from a
- * SessionSource (the reconnector behind it picks the broker); copies go out
- * through a Copier on a connection of their own.
+ * Consumes a queue with manual acks, as an explicit state machine (WorkerState). Tasks are settled
+ * by settle.ts; sessions come from a SessionSource (the reconnector behind it picks the broker);
+ * copies go out through a Copier on a connection of their own.
  */
 export class Worker implements WorkerHandle {
   state: WorkerState = "connecting";
@@ -36,8 +32,9 @@ export class Worker implements WorkerHandle {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly outage = new AbortController(); // a stop ends connecting or an outage at once
   private readonly killed = new AbortController(); // a second signal: handlers killed
-  private readonly giveUp = new AbortController();
+  private readonly giveUp = new AbortController(); // a stop waited long enough for refused copies
   private readonly ctx: SettleContext;
+  private readonly auto: AutoPrefetch | undefined;
 
   constructor(
     private readonly sessions: SessionSource,
@@ -46,6 +43,7 @@ export class Worker implements WorkerHandle {
     private readonly handler: Handler,
   ) {
     const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+    this.auto = options.prefetch === "auto" ? new AutoPrefetch(options.concurrency) : undefined;
     this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: this.emit, killed: this.killed.signal, giveUp: this.giveUp.signal };
     this.done.catch(() => {}); // a caller that only awaits `started` must not see an unhandled rejection
     this.started = this.begin();
@@ -86,6 +84,7 @@ export class Worker implements WorkerHandle {
   private readonly deliver = (s: WorkSession, msg: ConsumeMessage | null): void => {
     if (msg === null) return this.stop("cancelled");
     this.lastActivity = now();
+    this.auto?.delivered(this.lastActivity);
     if (this.state === "draining") return this.handBack(s, msg);
     s.pending.push(msg);
     this.pump(s);
@@ -111,6 +110,8 @@ export class Worker implements WorkerHandle {
         this.running--;
         this.lastActivity = now();
         this.pump(s);
+        const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
+        if (count !== undefined && s.open) s.setPrefetch(count), this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
         this.finishIfIdle();
       });
   }
@@ -142,8 +143,7 @@ export class Worker implements WorkerHandle {
   }
 
   abort(): void {
-    this.killed.abort();
-    this.giveUp.abort();
+    for (const signal of [this.killed, this.giveUp]) signal.abort();
     this.stop("signal");
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { BROKER_URL } from "../support/broker.ts";
+import { readFileSync } from "node:fs";
+import { BROKER_URL, brokerCounts, waitFor, withChannel } from "../support/broker.ts";
 import { TASKQ_BIN, TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 interface Run {
@@ -18,6 +19,36 @@ interface Run {
   missing: number;
   duplicates: number;
 }
+
+/** Processes in the process group `pgid`. */
+function groupMembers(pgid: number): string[] {
+  return Bun.spawnSync(["pgrep", "-g", String(pgid)]).stdout.toString().split("\n").filter(Boolean);
+}
+
+/** Child processes of `pid`. */
+function childPids(pid: number): number[] {
+  return Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString().split("\n").filter(Boolean).map(Number);
+}
+
+/** The `--queue` a process was started with, from its command line. */
+function queueOf(pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const i = argv.indexOf("--queue");
+    return i >= 0 ? argv[i + 1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe("taskq bench", () => {
   test(
@@ -88,15 +119,17 @@ describe("taskq bench", () => {
         stdout: "pipe",
         stderr: "pipe",
       });
-      await Bun.sleep(150);
+      // The workers starting: the bench has spawned one at least (the group holds more than the bench).
+      await waitFor(() => groupMembers(proc.pid).length > 1, 15_000, "the first worker spawned");
       const sent = Date.now();
       process.kill(-proc.pid, "SIGINT");
       const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-      expect(code).toBe(130);
       expect(stderr.trim()).toBe("taskq: bench interrupted");
+      expect(code).toBe(130);
       expect(Date.now() - sent).toBeLessThan(5000);
-      const left = Bun.spawnSync(["pgrep", "-g", String(proc.pid)]).stdout.toString().trim();
-      expect(left).toBe("");
+      // The bench SIGKILLs its workers as it exits, without waiting: they may take a moment to go.
+      await waitFor(() => groupMembers(proc.pid).length === 0, 2000, "the group to be gone").catch(() => {});
+      expect(groupMembers(proc.pid)).toEqual([]);
     },
     30_000,
   );
@@ -105,42 +138,22 @@ describe("taskq bench", () => {
     "Ctrl+C stops the workers and deletes the bench queue",
     async () => {
       const bench = new TaskqProcess(["bench", "--tasks", "400", "--workers", "2", "--work", "50ms", "--prefetch", "1"]);
-      const deadline = Date.now() + 20_000;
-      while (!bench.stderr.includes("round: prefetch 1")) {
-        if (Date.now() > deadline) throw new Error(`bench did not start: ${bench.stderr}`);
-        await Bun.sleep(50);
-      }
-      await Bun.sleep(1500); // workers running, tasks in flight
-      const queues = async () => {
-        const p = Bun.spawn(["rabbitmqctl", "-q", "list_queues", "name", "--no-table-headers"], { stdout: "pipe", stderr: "ignore" });
-        const text = await new Response(p.stdout).text();
-        await p.exited;
-        return text.split("\n").filter((n) => n.startsWith("taskq-bench-"));
-      };
-      const workerPids = async () => {
-        const p = Bun.spawn(["pgrep", "-P", String(bench.pid)], { stdout: "pipe" });
-        const text = await new Response(p.stdout).text();
-        await p.exited;
-        return text.split("\n").filter(Boolean);
-      };
-      const mine = await queues();
-      expect(mine.length).toBeGreaterThanOrEqual(1);
-      const pids = await workerPids();
-      expect(pids.length).toBe(2);
+      await waitFor(() => bench.stderr.includes("round: prefetch 1"), 20_000, "the round to start");
+      // Workers running, tasks in flight: both spawned, and the broker has tasks of the bench's
+      // queue (named on the workers' command lines) out to them.
+      const pids = await waitFor(() => (childPids(bench.pid).length === 2 ? childPids(bench.pid) : null), 20_000, "both workers spawned");
+      const queue = await waitFor(() => pids.map(queueOf).find(Boolean), 5000, "the bench queue on a worker's command line");
+      await waitFor(async () => (await brokerCounts(queue)).unacked > 0, 20_000, "tasks in flight");
       bench.kill("SIGINT");
       expect(await bench.exited).toBe(130);
       expect(bench.stderr).toContain("taskq: bench interrupted");
-      const left = await queues();
-      for (const q of mine) expect(left).not.toContain(q);
-      const alive = (pid: string) => {
-        try {
-          process.kill(Number(pid), 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      await Bun.sleep(200);
+      const declared = await withChannel((ch) => ch.checkQueue(queue)).then(
+        () => "still there",
+        (err: Error) => (/NOT_FOUND/.test(err.message) ? "deleted" : err.message),
+      );
+      expect(declared).toBe("deleted");
+      // The bench kills its workers without waiting for them: give them a moment to go.
+      await waitFor(() => !pids.some(alive), 5000, "the workers gone").catch(() => {});
       expect(pids.filter(alive)).toEqual([]);
     },
     60_000,

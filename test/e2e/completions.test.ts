@@ -60,9 +60,9 @@ describe("taskq completions bash", () => {
   test("subcommands and long options are the real CLI's", async () => {
     const help = await runTaskq(["--help"]);
     const commands = [...(help.stdout.split(/^Commands:$/m)[1] ?? "").matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(expect.arrayContaining(["send", "work", "dead", "bench", "completions"]));
+    expect(commands).toEqual(expect.arrayContaining(["send", "work", "status", "dead", "bench", "completions"]));
     expect(await bashComplete(["taskq", ""])).toEqual(commands as string[]);
-    for (const path of [["send"], ["work"], ["bench"], ["dead", "list"], ["dead", "requeue"], ["completions"]]) {
+    for (const path of [["send"], ["work"], ["status"], ["bench"], ["dead", "list"], ["dead", "requeue"], ["completions"]]) {
       const options = await helpOptions(path);
       expect(options).toContain("--help");
       expect(await bashComplete(["taskq", ...path, "--"])).toEqual(options);
@@ -79,7 +79,7 @@ describe("taskq completions zsh", () => {
       // No zsh here: check the content, and that the quoting balances (bash shares zsh's quoting rules).
       expect(await parses("bash", r.stdout)).toBe(true);
     }
-    for (const fn of ["_taskq", "_taskq_send", "_taskq_work", "_taskq_dead", "_taskq_dead_list", "_taskq_dead_requeue", "_taskq_bench", "_taskq_completions"]) {
+    for (const fn of ["_taskq", "_taskq_send", "_taskq_work", "_taskq_status", "_taskq_dead", "_taskq_dead_list", "_taskq_dead_requeue", "_taskq_bench", "_taskq_completions"]) {
       expect(r.stdout).toContain(`\n${fn}() {\n`);
     }
     expect(r.stdout).toContain("'(-p --prefetch)'{-p,--prefetch}'[most unacked tasks at once");

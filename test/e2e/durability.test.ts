@@ -18,11 +18,14 @@ describe("3. durability across a broker restart (isolated node)", () => {
       expect((await runTaskq(["send", "-q", queue, "--count", "50", "--transient", "transient {i}"], { env })).code).toBe(0);
       expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(100);
 
-      await node.restart();
-
-      const bodies = (await drain(queue, node.url)).map((m) => m.content.toString());
-      expect(bodies).toHaveLength(50);
-      expect(bodies).toEqual(Array.from({ length: 50 }, (_, i) => `persistent ${i + 1}`));
+      try {
+        await node.restart();
+        const bodies = (await drain(queue, node.url)).map((m) => m.content.toString());
+        expect(bodies).toHaveLength(50);
+        expect(bodies).toEqual(Array.from({ length: 50 }, (_, i) => `persistent ${i + 1}`));
+      } finally {
+        await node.ensureRunning(); // a restart that failed half-way leaves it stopped
+      }
     },
     120_000,
   );

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { uniqueQueue, withChannel } from "../support/broker.ts";
+import { uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, missingSent, runTaskq } from "../support/taskq.ts";
 
 const node = new IsolatedNode("faults", freePort(2));
 
@@ -20,21 +20,16 @@ function doneIds(workers: TaskqProcess[]): Set<string> {
   return ids;
 }
 
-async function waitUntil(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
-/** Every one of `count` tasks done, every worker reconnected and drained, the queue empty. */
+/**
+ * Every one of the `count` tasks one `send` sent (ids `<prefix>-1` .. `<prefix>-<count>`) done,
+ * every worker reconnected and drained, the queue empty.
+ */
 async function expectAllDoneAfterReconnect(workers: TaskqProcess[], queue: string, count: number): Promise<void> {
-  await waitUntil(() => doneIds(workers).size >= count, 90_000, `all ${count} tasks done`);
-  const indexes = new Set([...doneIds(workers)].map((id) => Number(id.slice(id.lastIndexOf("-") + 1))));
-  for (let i = 1; i <= count; i++) expect(indexes.has(i)).toBe(true);
+  // Every 100 ms: each look parses every JSON line so far.
+  await waitFor(() => doneIds(workers).size >= count, 90_000, `all ${count} tasks done`, 100);
+  expect(missingSent(doneIds(workers), count)).toEqual([]); // each sent id done: loss, not only a count
   // A worker may still be in its backoff when the others have done every task.
-  await waitUntil(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "every worker to reconnect");
+  await waitFor(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "every worker to reconnect");
   for (const w of workers) w.kill("SIGTERM");
   expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0));
   expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
@@ -60,7 +55,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         await Promise.all(workers.map((w) => w.ready()));
         const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--json", "--reconnect-timeout", "90s"], { env, timeoutMs: 150_000 });
         // A small window keeps the send going for seconds: the fault lands mid-send and mid-work.
-        await Bun.sleep(300);
+        await waitFor(() => doneIds(workers).size > 0, 30_000, "the first tasks done");
         await fault();
         const r = await send;
         expect(r.code).toBe(0);
@@ -71,6 +66,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         await expectAllDoneAfterReconnect(workers, queue, 20000);
       } finally {
         for (const w of workers) w.kill("SIGKILL");
+        await node.ensureRunning(); // the fault may have failed half-way (killed, never started)
       }
     },
     200_000,
@@ -86,11 +82,11 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       try {
         await worker.ready();
         expect((await runTaskq(["send", "-q", queue, "block across the restart"], { env })).code).toBe(0);
-        await waitUntil(() => h.lines().length === 1, 10_000, "the task to start");
+        await waitFor(() => h.lines().length === 1, 10_000, "the task to start");
         await node.restart();
-        await waitUntil(() => worker.stderr.includes("reconnected; consuming again"), 30_000, "the worker to reconnect");
+        await waitFor(() => worker.stderr.includes("reconnected; consuming again"), 30_000, "the worker to reconnect");
         h.release(); // the first run finishes now, on a connection that is gone
-        await waitUntil(() => h.lines().length === 2, 15_000, "the redelivery");
+        await waitFor(() => h.lines().length === 2, 15_000, "the redelivery");
         expect(worker.stderr).toMatch(/task \S+ finished, but the connection that delivered it is gone; the broker will redeliver it/);
         const [first, second] = h.lines();
         expect(second?.id).toBe(first?.id);
@@ -100,6 +96,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         expect(await worker.exited).toBe(0);
       } finally {
         worker.kill("SIGKILL");
+        await node.ensureRunning();
       }
     },
     90_000,
@@ -114,7 +111,8 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       let send: TaskqProcess | undefined;
       try {
         send = new TaskqProcess(["send", "-q", queue, "--count", "50"], env);
-        await waitUntil(() => (send as TaskqProcess).stderr.includes("blocks publishing"), 20_000, "send to say it is blocked");
+        await waitFor(() => (send as TaskqProcess).stderr.includes("blocks publishing"), 20_000, "send to say it is blocked");
+        // A real sleep: that nothing happens (no exit) takes time to see.
         await Bun.sleep(500);
         expect(send.proc.exitCode).toBeNull(); // waiting, not failing
       } finally {
@@ -134,19 +132,24 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       const env = { TASKQ_URL: node.url };
       const queue = uniqueQueue("fault-gone");
       const worker = new TaskqProcess(["work", "-q", queue, "--reconnect-timeout", "2s"], env);
-      await worker.ready();
-      const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--reconnect-timeout", "2s"], { env, timeoutMs: 60_000 });
-      await Bun.sleep(300);
-      await node.stop();
-      const started = Date.now();
-      const r = await send;
-      expect(r.code).toBe(3);
-      expect(r.stdout).not.toContain("all confirmed"); // never reports tasks as sent that were not confirmed
-      expect(r.stderr).toMatch(/cannot reach the broker at 127\.0\.0\.1:\d+/);
-      expect(await worker.exited).toBe(3);
-      expect(worker.stderr).toMatch(/taskq: cannot reach the broker/);
-      expect(Date.now() - started).toBeLessThan(30_000);
-      await node.start();
+      try {
+        await worker.ready();
+        const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--reconnect-timeout", "2s"], { env, timeoutMs: 60_000 });
+        // Mid-send: the worker has had a task (the 20000 take seconds with a window of 32).
+        await waitFor(() => worker.stdout.includes("[x] Received"), 30_000, "the first task received");
+        await node.stop();
+        const started = Date.now();
+        const r = await send;
+        expect(r.code).toBe(3);
+        expect(r.stdout).not.toContain("all confirmed"); // never reports tasks as sent that were not confirmed
+        expect(r.stderr).toMatch(/cannot reach the broker at 127\.0\.0\.1:\d+/);
+        expect(await worker.exited).toBe(3);
+        expect(worker.stderr).toMatch(/taskq: cannot reach the broker/);
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        worker.kill("SIGKILL");
+        await node.ensureRunning();
+      }
     },
     120_000,
   );
@@ -162,7 +165,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
       try {
         await Promise.all(workers.map((w) => w.ready()));
         const send = runTaskq(["send", "-q", queue, "--count", "20000", "--window", "32", "--json", "--reconnect-timeout", "60s"], { env, timeoutMs: 120_000 });
-        await Bun.sleep(400);
+        await waitFor(() => proxy.connections >= 3 && doneIds(workers).size > 0, 30_000, "the sender connected and the first tasks done");
         expect(proxy.drop()).toBeGreaterThanOrEqual(3); // the sender and both workers
         const r = await send;
         expect(r.code).toBe(0);

@@ -9,6 +9,7 @@ test.each([
   [["send"], "--reconnect-timeout <duration>", "1m"],
   [["bench"], "--stall <duration>", "30s"],
   [["dead", "list"], "--connect-timeout <duration>", "5s"],
+  [["status"], "--retry-max-delay <duration>", "5m"],
 ])("taskq %j --help: %s shows (default: %s)", async (command, flag, shown) => {
   const r = await runTaskq([...command, "--help"]);
   expect(r.code).toBe(0);
@@ -18,7 +19,7 @@ test.each([
 });
 
 describe("--version and help, everywhere", () => {
-  test.each([[["--version"]], [["send", "--version"]], [["work", "-V"]], [["dead", "list", "--version"]], [["bench", "-V"]]])("taskq %j prints the version, exit 0", async (argv) => {
+  test.each([[["--version"]], [["send", "--version"]], [["work", "-V"]], [["dead", "list", "--version"]], [["bench", "-V"]], [["status", "-V"]]])("taskq %j prints the version, exit 0", async (argv) => {
     const r = await runTaskq(argv);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ \(\w+\)$/);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { drain, trackedQueues, withChannel } from "../support/broker.ts";
+import { deleteQueues, drain, trackedQueues, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
@@ -72,4 +72,50 @@ describe("taskq send", () => {
     const count = await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
     expect(count).toBe(20000);
   });
+});
+
+describe("taskq send against a queue that nacks", () => {
+  /** A policy capping `queue` at `max` tasks, refusing (nacking) the ones beyond. */
+  function capped(queue: string, max: number): () => void {
+    const policy = `taskq-test-cap-${queue}`;
+    const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+    expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}$`, JSON.stringify({ "max-length": max, overflow: "reject-publish" }), "--apply-to", "queues")).toBe(0);
+    return () => void ctl("clear_policy", policy);
+  }
+
+  test("a full queue (reject-publish): the nacked tasks are sent again until --reconnect-timeout, then one line and exit 1", async () => {
+    const queue = uniqueQueue("send-nack");
+    const clear = capped(queue, 2);
+    try {
+      const started = Date.now();
+      const r = await runTaskq(["send", "-q", queue, "--reconnect-timeout", "2s", "a", "b", "c"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/taskq: the broker did not accept task \S+ \(nack\)/);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    } finally {
+      clear();
+      await deleteQueues([queue]);
+    }
+  }, 60_000);
+
+  test("a queue that stops nacking (a consumer makes room): send gets every task confirmed, exit 0", async () => {
+    const queue = uniqueQueue("send-nack-room");
+    const clear = capped(queue, 1);
+    try {
+      const send = runTaskq(["send", "-q", queue, "--reconnect-timeout", "45s", "--json", "a", "b", "c"], { timeoutMs: 60_000 });
+      const taken: string[] = [];
+      await waitFor(async () => {
+        for (const m of await drain(queue).catch(() => [])) taken.push(m.content.toString()); // not declared yet: nothing
+        return new Set(taken).size >= 3; // at-least-once: a task may come twice, none may be missing
+      }, 30_000, "all three tasks through the full queue");
+      const r = await send;
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).sent).toBe(3);
+      expect([...new Set(taken)].sort()).toEqual(["a", "b", "c"]);
+    } finally {
+      clear();
+      await deleteQueues([queue]);
+    }
+  }, 60_000);
 });

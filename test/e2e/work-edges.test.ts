@@ -2,10 +2,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, missingSent, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -58,7 +58,7 @@ const alive = (pid: number) => {
 
 describe("taskq work at the edges", () => {
   test(
-    "the dead queue deleted under a running worker: the copy fails once, the task is held, then parked in a fresh dead queue (no hot loop)",
+    "the dead queue deleted under a running worker: the copy fails once (said once), is tried again into a fresh dead queue; the command is not run again",
     async () => {
       const queue = tracked.name("edge-dead-gone");
       const handler = new TestHandler();
@@ -71,13 +71,10 @@ describe("taskq work at the edges", () => {
       await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "dead").length === 2, 15_000, "the second task dead");
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
-      const lines = jsonLines(worker.stdout);
-      const requeued = lines.filter((l) => l.outcome === "requeued");
-      // One failed copy (unroutable: the queue is gone), held a second, then it went through.
-      expect(requeued.length).toBeGreaterThanOrEqual(1);
-      expect(requeued.length).toBeLessThanOrEqual(3);
-      expect(requeued[0]?.error).toMatch(/unroutable/);
-      expect(handler.lines().length).toBe(2 + requeued.length);
+      expect(jsonLines(worker.stdout).map((l) => l.outcome)).toEqual(["dead", "dead"]);
+      // The copy was unroutable once (the queue was gone), said once, then went through: the command ran once per task.
+      expect(worker.stderr.match(/its copy to '[^']+\.dead' failed \([^)]*unroutable/g)).toHaveLength(1);
+      expect(handler.lines().length).toBe(2);
       expect((await drain(`${queue}.dead`)).length).toBe(1);
     },
     40_000,
@@ -153,6 +150,10 @@ describe("taskq work at the edges", () => {
     expect(bodies.length).toBe(19);
     expect(new Set(bodies).size).toBe(19);
     expect(left.every((m) => !m.fields.redelivered)).toBe(true);
+    // None lost: the one done and the 19 left are the 20 sent.
+    const done = jsonLines(r.stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+    expect(done).toHaveLength(1);
+    expect(missingSent([...done, ...left.map((m) => String(m.properties.messageId))], 20)).toEqual([]);
   });
 
   test(
@@ -161,40 +162,59 @@ describe("taskq work at the edges", () => {
       const queue = tracked.name("edge-handback-abort");
       const proxy = new DropProxy(5672, "127.0.0.1", 150);
       await proxy.start();
+      let stdout = "";
       try {
         await runTaskq(["send", "-q", queue, "--count", "40", "task {i} ....."]);
-        const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "30", "--dot-ms", "100", "--json"], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+        // 5 s a task: the first is still running at the second signal, which kills it (exit 130);
+        // one that had finished would leave nothing to kill, and the exit would race the hand-back.
+        const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "30", "--dot-ms", "1000", "--json"], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
         await worker.ready();
-        await Bun.sleep(700); // consuming, prefetch filled
-        worker.kill("SIGINT");
-        await Bun.sleep(230); // hand-back copies out, their confirms still on the way
+        // One channel for the looks: a connection per look would take longer than the window below.
+        await withChannel(async (ch) => {
+          const ready = async () => (await ch.checkQueue(queue)).messageCount;
+          // Prefetch filled: the broker has handed out 30 of the 40, and the proxy holds none of them back.
+          await waitFor(async () => (await ready()) === 10 && proxy.held === 0, 10_000, "30 tasks delivered to the worker", 10);
+          worker.kill("SIGINT");
+          // Hand-back copies reaching the queue (after the cancel's round trip); their confirms are
+          // held by the proxy for 150 ms, and the second signal must land before they arrive.
+          await waitFor(async () => (await ready()) > 10, 10_000, "the first hand-back copies in the queue", 5);
+        });
         worker.kill("SIGINT");
         expect(await worker.exited).toBe(130);
+        stdout = worker.stdout;
       } finally {
         proxy.stop();
       }
-      await Bun.sleep(300); // the broker requeues what the closed connection held
-      const left = (await drain(queue)).map((m) => m.content.toString());
+      // The broker requeues what the closed connection held.
+      await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 10_000, "nothing unacked");
+      const drained = await drain(queue);
+      const left = drained.map((m) => m.content.toString());
       expect(left.length).toBeGreaterThan(0);
       expect(new Set(left).size).toBe(left.length);
+      // None lost either: each task reported done or back in the queue, not both.
+      const done = jsonLines(stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+      const back = drained.map((m) => String(m.properties.messageId));
+      expect(done.filter((id) => back.includes(id))).toEqual([]);
+      expect(missingSent([...done, ...back], 40)).toEqual([]);
     },
     40_000,
   );
 
   test(
-    "a dead queue that refuses copies (max-length, reject-publish): the nacked copies are requeued, the confirmed ones are not",
+    "a dead queue that refuses copies (max-length, reject-publish): refused copies are tried again, never the command; a stop gives their tasks back",
     async () => {
       const queue = tracked.name("edge-dead-full");
+      const ran = join(mkdtempSync(join(tmpdir(), "taskq-ran-")), "ran");
       await withFullDeadQueue(queue, 2, async () => {
-        const failing = script("slow-fail.sh", "cat >/dev/null\nsleep 0.2\nexit 3");
+        const failing = script("slow-fail.sh", `cat >/dev/null\necho x >> ${ran}\nsleep 0.2\nexit 3`);
         await runTaskq(["send", "-q", queue, "--count", "4", "fail {i}"]);
         const worker = new TaskqProcess(["work", "-q", queue, "-c", "4", "--max-attempts", "1", "--json", "--", failing]);
-        await waitFor(() => {
-          const lines = jsonLines(worker.stdout);
-          return lines.filter((l) => l.outcome === "dead").length >= 2 && lines.filter((l) => l.outcome === "requeued").length >= 2;
-        }, 15_000, "2 dead and 2 requeued");
+        await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "dead").length >= 2 && (worker.stderr.match(/its copy to/g) ?? []).length >= 2, 15_000, "2 dead and 2 copies refused");
+        await Bun.sleep(3000); // the refused copies are tried again meanwhile (backoff from 1 s): the commands must not run again
+        expect(readFileSync(ran, "utf8").trim().split("\n")).toHaveLength(4);
         worker.kill("SIGTERM");
-        expect(await worker.exited).toBe(0);
+        expect(await worker.exited).toBe(0); // within the stop's grace for refused copies
+        expect(jsonLines(worker.stdout).filter((l) => l.outcome === "requeued")).toHaveLength(2);
       });
       const dead = (await drain(`${queue}.dead`)).map((m) => m.content.toString());
       const back = (await drain(queue)).map((m) => m.content.toString());
@@ -202,7 +222,7 @@ describe("taskq work at the edges", () => {
       expect(back.length).toBe(2);
       expect([...dead, ...back].sort()).toEqual(["fail 1", "fail 2", "fail 3", "fail 4"]);
     },
-    40_000,
+    60_000,
   );
 
   test(
@@ -217,7 +237,7 @@ describe("taskq work at the edges", () => {
         const until = Date.now() + 400;
         while (Date.now() < until) {
           proxy.drop();
-          await Bun.sleep(15);
+          await Bun.sleep(15); // the flapping's pace, not a wait for something
         }
         await runTaskq(["send", "-q", queue, "--count", "50", "task {i}"]);
         await waitFor(() => jsonLines(worker.stdout).length >= 50, 20_000, "all 50 tasks done after the flapping");
@@ -232,12 +252,12 @@ describe("taskq work at the edges", () => {
     40_000,
   );
 
-  test.each([
-    ["work", ["work", "--reconnect-timeout", "1s"]],
-    ["send", ["send", "--count", "200000", "--reconnect-timeout", "1s"]],
+  test.each<[string, string[], (proc: TaskqProcess, queue: string) => boolean | Promise<boolean>]>([
+    ["work", ["work", "--reconnect-timeout", "1s"], (proc) => /Waiting for tasks/.test(proc.stderr)],
+    ["send", ["send", "--count", "200000", "--reconnect-timeout", "1s"], async (_proc, queue) => (await readyCount(queue).catch(() => 0)) > 0],
   ])(
     "%s: every new connection cut soon after it opens: --reconnect-timeout bounds the whole outage, exit 3",
-    async (_name, argv) => {
+    async (name, argv, working) => {
       const queue = tracked.name("edge-crashloop");
       const proxy = new DropProxy(5672, "127.0.0.1", 2);
       await proxy.start();
@@ -245,11 +265,12 @@ describe("taskq work at the edges", () => {
       try {
         const started = Date.now();
         const proc = new TaskqProcess([...argv, "-q", queue], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
-        await Bun.sleep(300);
+        // Cut once it works (consuming, or tasks arriving): an outage, not a first connect that fails.
+        await waitFor(() => working(proc, queue), 10_000, `${name} working through the proxy`);
         void (async () => {
           while (cutting) {
             proxy.drop();
-            await Bun.sleep(20);
+            await Bun.sleep(20); // the cutting's pace
           }
         })();
         const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "still running")]);
@@ -278,16 +299,17 @@ describe("taskq work at the edges", () => {
           await ch.checkQueue(queue); // behind the publishes on this channel: they are out
         });
         await waitFor(async () => (await readyCount(queue)) === 40, 10_000, "40 tasks in the queue");
-        const worker = new TaskqProcess(["work", "-q", queue, "-c", "20", "--retry-delay", "60s", "--json", "--", "/bin/false"]);
+        // -c 40: the 20 tasks whose dead copy is refused keep their slots (their copies are tried again, not the command).
+        const worker = new TaskqProcess(["work", "-q", queue, "-c", "40", "--retry-delay", "60s", "--json", "--", "/bin/false"]);
         await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "retry").length >= 20, 15_000, "20 retry copies");
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
       });
       const bodies = [...(await drain(queue)), ...(await drain(`${queue}.retry.60000`)), ...(await drain(`${queue}.dead`))].map((m) => m.content.toString());
-      expect(bodies.length).toBe(40);
-      expect(new Set(bodies).size).toBe(40);
+      // Each of the 40 once: none duplicated, none lost.
+      expect(bodies.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `t${i + 1}`).sort());
     },
-    40_000,
+    90_000,
   );
 
   test(

@@ -25,6 +25,17 @@ export async function withChannel<T>(fn: (ch: amqp.Channel) => Promise<T>, url =
 export const readyCount = (queue: string, url = BROKER_URL): Promise<number> =>
   withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, url);
 
+/** Whether a queue exists, by a passive declare (which never creates it). */
+export const queueExists = (queue: string, url = BROKER_URL): Promise<boolean> =>
+  withChannel(async (ch) => {
+    try {
+      await ch.checkQueue(queue);
+      return true;
+    } catch {
+      return false; // 404: the broker closed the channel; withChannel closes the connection
+    }
+  }, url);
+
 /** Takes every ready message off a queue (acking them), in order. */
 export function drain(queue: string, url = BROKER_URL): Promise<amqp.GetMessage[]> {
   return withChannel(async (ch) => {
@@ -56,14 +67,31 @@ export async function brokerCounts(queue: string, node?: string): Promise<{ read
   throw new Error(`queue ${queue} not listed by rabbitmqctl`);
 }
 
-/** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition"): Promise<NonNullable<T>> {
+/** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
+export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
+  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", "list_queues", "name", "messages_ready", "consumers", "--no-table-headers"];
+  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  if (code !== 0) throw new Error(`rabbitmqctl list_queues failed (${code})`);
+  const queues = new Map<string, { ready: number; consumers: number }>();
+  for (const line of text.split("\n")) {
+    const [name, ready, consumers] = line.trim().split(/\s+/);
+    if (name) queues.set(name, { ready: Number(ready), consumers: Number(consumers) });
+  }
+  return queues;
+}
+
+/**
+ * Polls `check` every `everyMs` until it returns a truthy value or `ms` pass. The way to
+ * wait for something to happen: a sleep only guesses how long it takes.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition", everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-    await Bun.sleep(50);
+    await Bun.sleep(everyMs);
   }
 }
 
@@ -78,6 +106,10 @@ export function trackedQueues() {
       const name = uniqueQueue(label);
       names.push(name, `${name}.dead`, ...retryLevels.map((ms) => `${name}.retry.${ms}`));
       return name;
+    },
+    /** One more queue to delete at the end (a delay queue, say). */
+    also(queue: string): void {
+      names.push(queue);
     },
     deleteAll: () => deleteQueues(names),
   };

@@ -36,6 +36,25 @@ export class IsolatedNode {
     await this.stop();
     await this.start();
   }
+
+  /** Whether the node's AMQP port takes a connection. */
+  async answers(): Promise<boolean> {
+    try {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port: this.port, socket: { data() {} } });
+      socket.end();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Starts the node unless it answers. For the `finally` of a test that stops or kills it, so
+   * a failed assertion does not leave it down for the tests after.
+   */
+  async ensureRunning(): Promise<void> {
+    if (!(await this.answers())) await this.start();
+  }
 }
 
 /** A port unlikely to clash: 20000-24999, spread by pid. */

@@ -80,3 +80,16 @@ export function oneLineError(stderr: string): string {
   if (/\n\s+at |internal error/.test(stderr)) throw new Error(`stack trace on stderr:\n${stderr}`);
   return lines[0] as string;
 }
+
+/**
+ * The ids one `taskq send` gave its `count` tasks (`<prefix>-1` .. `<prefix>-<count>`) that are
+ * not among `ids`: a loss check, where a count would miss a duplicate standing in for a lost one.
+ * Fails when `ids` hold ids of more than one send.
+ */
+export function missingSent(ids: Iterable<string>, count: number): string[] {
+  const have = new Set(ids);
+  const prefixes = new Set([...have].map((id) => id.slice(0, id.lastIndexOf("-"))));
+  if (prefixes.size > 1) throw new Error(`ids of more than one send: ${[...prefixes].join(", ")}`);
+  const [prefix = "(none)"] = prefixes;
+  return Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`).filter((id) => !have.has(id));
+}

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { describe, expect, test } from "bun:test";
-import { duration, intInRange } from "../../../src/commands/parsers.ts";
+import { duration, intInRange, prefetch } from "../../../src/commands/parsers.ts";
 
 function rejection(fn: () => unknown): InvalidArgumentError {
   let thrown: unknown;
@@ -67,5 +67,20 @@ describe("duration (commander parser)", () => {
 
   test.each([["abc"], ["-1s"], [""], ["5 minutes"]])("rejects %p with commander's InvalidArgumentError", (text) => {
     expect(rejection(() => duration(text)).message).toBe(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
+  });
+});
+
+describe("prefetch parser", () => {
+  test.each([
+    ["1", 1],
+    ["65535", 65535],
+    ["auto", "auto"],
+    [" auto ", "auto"],
+  ])("%s -> %p", (text, expected) => {
+    expect(prefetch(text)).toBe(expected as never);
+  });
+
+  test.each(["0", "65536", "Auto", "two", "-1"])("%s is refused", (text) => {
+    expect(() => prefetch(text)).toThrow();
   });
 });

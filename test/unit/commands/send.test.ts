@@ -47,6 +47,13 @@ describe("planSend plans", () => {
     expect(planSend(["x"], { ...base, ...flags }).persistent).toBe(persistent);
   });
 
+  test.each([
+    ["no --delay: at once", undefined, 0],
+    ["--delay 10m", 600_000, 600_000],
+  ])("%s", (_name, delay, delayMs) => {
+    expect(planSend(["x"], { ...base, ...(delay === undefined ? {} : { delay }) }).delayMs).toBe(delayMs);
+  });
+
   test("copies url, queue, window and json through", () => {
     expect(planSend(["x"], { ...base, queue: "jobs", window: 7, json: true })).toEqual({
       target: { urls: [URL], connectTimeoutMs: 5000 },
@@ -57,6 +64,7 @@ describe("planSend plans", () => {
       quiet: false,
       queueType: "classic",
       reconnectTimeoutMs: 60_000,
+      delayMs: 0,
       source: { kind: "messages", messages: ["x"] },
     });
   });

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { planWork } from "../../../src/commands/work.ts";
+import { jsonLine, planWork } from "../../../src/commands/work.ts";
+import type { Task } from "../../../src/core/task.ts";
+import type { WorkerEvent } from "../../../src/core/worker.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
@@ -59,6 +61,16 @@ describe("planWork command", () => {
   });
 });
 
+describe("planWork --prefetch auto", () => {
+  test("auto is kept, whatever the concurrency", () => {
+    expect(planWork([], { ...base, prefetch: "auto", concurrency: 4 }, false).prefetch).toBe("auto");
+  });
+
+  test("auto with a quorum queue is a usage error (quorum queues refuse a channel's QoS)", () => {
+    expect(expectUsageError(() => planWork([], { ...base, prefetch: "auto", queueType: "quorum" }, false)).message).toMatch(/--prefetch auto needs a classic queue/);
+  });
+});
+
 describe("planWork options", () => {
   test("the whole plan for plain flags", () => {
     expect(planWork([], { ...base, queue: "jobs", concurrency: 2, dotMs: 1000 }, false)).toEqual({
@@ -106,5 +118,23 @@ describe("planWork options", () => {
     const plan = planWork([], base, false);
     expect("maxTasks" in plan).toBe(false);
     expect("idleExitMs" in plan).toBe(false);
+  });
+});
+
+describe("jsonLine", () => {
+  const task = (messageId: string | undefined) => ({ messageId, attempt: 2 }) as unknown as Task;
+  type Finish = Extract<WorkerEvent, { type: "finish" }>;
+  const finish = (over: Partial<Finish>): Finish => ({ type: "finish", task: task("a-1"), outcome: { ok: true }, settled: "acked", startedAt: 1795964480115.6555, at: 1795964480117.5771, ...over });
+  test.each<[string, Finish]>([
+    ["done", finish({})],
+    ["no message id", finish({ task: task(undefined) })],
+    ["an id to escape", finish({ task: task('a "quoted"\\ id\n\u2028') })],
+    ["dead, with reason and error", finish({ outcome: { ok: false, reason: 'command exited with code 3 "x"' }, settled: "dead", error: "too many attempts\t(5)" })],
+    ["lost, error only", finish({ settled: "lost", error: "the connection is gone" })],
+    ["whole milliseconds", finish({ startedAt: 1000, at: 1002 })],
+  ])("%s: the same as JSON.stringify of the object", (_name, event) => {
+    const expected = JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) });
+    expect(jsonLine(event)).toBe(expected);
+    expect(JSON.parse(jsonLine(event))).toEqual(JSON.parse(expected));
   });
 });

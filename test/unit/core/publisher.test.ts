@@ -17,12 +17,12 @@ class FakeChannel extends EventEmitter {
   async close() {}
 }
 
-async function rig(window: number) {
+async function rig(window: number, maxWindow?: number) {
   const channel = new FakeChannel();
   const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel> };
   model.createConfirmChannel = async () => channel;
   const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
-  return { channel, publisher: await Publisher.open(broker, { window }), model };
+  return { channel, publisher: await Publisher.open(broker, { window, ...(maxWindow !== undefined ? { maxWindow } : {}) }), model };
 }
 
 const props = (id: string) => ({ messageId: id });
@@ -59,7 +59,7 @@ describe("Publisher: the confirm window", () => {
     expect(publisher.pendingTasks()).toEqual([]);
   });
 
-  test("a nack is a refusal: the publisher fails, flush throws it, and the other publishes keep their own outcome", async () => {
+  test("a nack fails the publisher (kind 'nacked': worth sending again), keeps the task pending, and the other publishes keep their own outcome", async () => {
     const { channel, publisher } = await rig(10);
     const a = publisher.publishConfirmed("q", Buffer.from("a"), props("a"));
     const b = publisher.publishConfirmed("q", Buffer.from("b"), props("b"));
@@ -71,7 +71,8 @@ describe("Publisher: the confirm window", () => {
     expect(publisher.failed).toBe(true);
     const err = await publisher.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
-    expect((err as PublishError).kind).toBe("refused");
+    expect((err as PublishError).kind).toBe("nacked");
+    expect(publisher.pendingTasks().map((t) => t.properties.messageId)).toEqual(["a"]);
     expect(() => publisher.publish("q", Buffer.from("c"))).toThrow();
   });
 
@@ -104,5 +105,44 @@ describe("Publisher: the confirm window", () => {
     model.emit("unblocked");
     await wait;
     expect(channel.sent).toHaveLength(1);
+  });
+});
+
+describe("Publisher: the adaptive window", () => {
+  test("a fixed window never grows", async () => {
+    const { channel, publisher } = await rig(2);
+    for (let i = 0; i < 2; i++) publisher.publish("q", Buffer.from("x"), props(String(i)));
+    channel.confirm(0);
+    channel.confirm(1);
+    for (let i = 2; i < 4; i++) publisher.publish("q", Buffer.from("x"), props(String(i)));
+    expect(publisher.publish("q", Buffer.from("x"), props("4"))).toBeInstanceOf(Promise);
+    expect(publisher.currentWindow).toBe(2);
+  });
+
+  test("does not grow before any confirm came (a burst alone is no sign of lagging confirms)", async () => {
+    const { publisher } = await rig(4, 64);
+    for (let i = 0; i < 4; i++) expect(publisher.publish("q", Buffer.from("x"), props(String(i)))).toBeUndefined();
+    expect(publisher.publish("q", Buffer.from("x"), props("4"))).toBeInstanceOf(Promise);
+    expect(publisher.currentWindow).toBe(4);
+  });
+
+  test("doubles when full after half a window was confirmed, up to maxWindow", async () => {
+    const { channel, publisher } = await rig(4, 8);
+    let n = 0;
+    const fill = () => {
+      while (publisher.unconfirmed < publisher.currentWindow) publisher.publish("q", Buffer.from("x"), props(String(n++)));
+    };
+    fill();
+    channel.confirm(0);
+    channel.confirm(1);
+    fill(); // full again, 2 confirmed since the start: grows to 8 on the next publish
+    expect(publisher.publish("q", Buffer.from("x"), props(String(n++)))).toBeUndefined();
+    expect(publisher.currentWindow).toBe(8);
+    fill();
+    for (let i = 2; i < 10; i++) channel.confirm(i);
+    fill();
+    expect(publisher.publish("q", Buffer.from("x"), props(String(n++)))).toBeInstanceOf(Promise);
+    expect(publisher.currentWindow).toBe(8); // capped
+    expect(publisher.unconfirmed).toBe(8);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { HANDLER_EXIT, calculateDelay, decide, retryLevel } from "../../../src/core/retry.ts";
+import { DEFAULT_RETRY, HANDLER_EXIT, calculateDelay, decide, retryLevel, retryLevels } from "../../../src/core/retry.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 500 };
 const fail = (exitCode: number | null) => ({ ok: false as const, reason: "x", exitCode });
@@ -13,6 +13,28 @@ describe("retry levels double from the base, capped", () => {
     [10, 500],
   ])("attempt %d -> %d ms", (attempt, level) => {
     expect(retryLevel(policy, attempt)).toBe(level);
+  });
+});
+
+describe("retryLevels: every level a policy can use, so status can find the retry queues", () => {
+  test.each<[string, { baseDelayMs: number; maxDelayMs: number }, number[]]>([
+    ["the defaults: 1s doubling up to 5m", DEFAULT_RETRY, [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000]],
+    ["a cap that is a doubling", { baseDelayMs: 100, maxDelayMs: 400 }, [100, 200, 400]],
+    ["a cap between doublings", { baseDelayMs: 100, maxDelayMs: 500 }, [100, 200, 400, 500]],
+    ["base equal to the cap: one level", { baseDelayMs: 60_000, maxDelayMs: 60_000 }, [60_000]],
+    ["a cap below the base: the cap only (as retryLevel)", { baseDelayMs: 1000, maxDelayMs: 10 }, [10]],
+  ])("%s", (_name, policy, levels) => {
+    expect(retryLevels(policy)).toEqual(levels);
+    // The same levels decide() and the worker use.
+    for (const [i, level] of levels.entries()) expect(retryLevel(policy, i + 1)).toBe(level);
+  });
+
+  test("a tiny base with a huge cap still ends (levels double)", () => {
+    expect(retryLevels({ baseDelayMs: 1, maxDelayMs: 3_600_000 })).toHaveLength(23);
+  });
+
+  test("a base of 0 is refused rather than looping for ever", () => {
+    expect(() => retryLevels({ baseDelayMs: 0, maxDelayMs: 1000 })).toThrow(RangeError);
   });
 });
 

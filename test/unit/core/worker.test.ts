@@ -43,6 +43,10 @@ class FakeSession implements WorkSession {
   ack(msg: ConsumeMessage) {
     this.acked.push(msg.fields.deliveryTag);
   }
+  readonly prefetches: number[] = [];
+  setPrefetch(count: number) {
+    this.prefetches.push(count);
+  }
   requeue(msg: ConsumeMessage) {
     this.requeued.push(msg.fields.deliveryTag);
   }
@@ -273,6 +277,21 @@ describe("worker lifecycle", () => {
     expect(r.tasks).toHaveLength(1);
     r.worker.stop("signal");
     expect((await r.worker.done).retried).toBe(1);
+  });
+
+  test("--prefetch auto: short tasks make the worker hold one in reserve (the session's prefetch raised once)", async () => {
+    const r = rig({ prefetch: "auto", concurrency: 1 });
+    const s = r.give();
+    await r.worker.started;
+    for (let i = 0; i < 5; i++) {
+      s.deliver();
+      r.tasks[i]?.resolve({ ok: true });
+      await tick();
+    }
+    expect(s.prefetches).toEqual([2]);
+    expect(r.events.filter((e) => e.type === "prefetch")).toHaveLength(1);
+    r.worker.stop("signal");
+    expect((await r.worker.done).done).toBe(5);
   });
 
   test("a session that cannot be opened at all fails the worker and closes the copier", async () => {

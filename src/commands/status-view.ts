@@ -1,0 +1,130 @@
+import type { DeadStatus, QueueStatus } from "../core/status.ts";
+import { durationText } from "../util/duration.ts";
+import { preview } from "./dead.ts";
+
+/** One reading of a queue, and when it was taken (ms since the epoch). */
+export interface Sample {
+  at: number;
+  status: QueueStatus;
+}
+
+/** Characters of a dead task's reason shown before it is cut. */
+const REASON_CHARS = 80;
+
+/** How fast the ready count changed between two samples, per second; undefined without two readings of a queue that exists. */
+export function readyRate(previous: Sample | undefined, current: Sample): number | undefined {
+  if (previous === undefined || !previous.status.exists || !current.status.exists) return undefined;
+  const seconds = (current.at - previous.at) / 1000;
+  if (!(seconds > 0)) return undefined;
+  return (current.status.ready - previous.status.ready) / seconds;
+}
+
+/** `+3.5/s`, `-12/s`, `0/s`; `?/s` before there are two samples. */
+export function formatRate(perSecond: number | undefined): string {
+  if (perSecond === undefined || !Number.isFinite(perSecond)) return "?/s";
+  const text = Math.abs(perSecond) >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
+  if (Number(text) === 0) return "0/s";
+  return `${perSecond > 0 ? "+" : ""}${text}/s`;
+}
+
+/** An age in its two largest units: `42s`, `5m12s`, `3h04m`, `2d03h`. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
+}
+
+/** Age of the oldest dead task at `at`, from its `x-taskq-failed-at`; undefined when that header is missing or not a date. */
+export function oldestAgeMs(dead: DeadStatus, at: number): number | undefined {
+  const failedAt = dead.oldest?.failedAt;
+  const time = failedAt === undefined ? Number.NaN : Date.parse(failedAt);
+  return Number.isNaN(time) ? undefined : Math.max(0, at - time);
+}
+
+const reasonText = (reason: string): string => preview(Buffer.from(reason), REASON_CHARS);
+
+/** The line for a work queue that does not exist (status never creates one). */
+export const missingText = (queue: string): string => `no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)`;
+
+const retrying = (status: Extract<QueueStatus, { exists: true }>): number => status.retries.reduce((sum, level) => sum + level.ready, 0);
+
+/**
+ * The JSON object for one sample (README "taskq status --json"). `readyPerSecond`
+ * is null unless watching, and on the first sample of a watch.
+ */
+export function statusJson(sample: Sample, rate?: number): Record<string, unknown> {
+  const { status } = sample;
+  const time = new Date(sample.at).toISOString();
+  if (!status.exists) return { time, queue: status.queue, exists: false };
+  const { dead } = status;
+  const oldest = dead.oldest;
+  return {
+    time,
+    queue: status.queue,
+    exists: true,
+    ready: status.ready,
+    consumers: status.consumers,
+    readyPerSecond: rate === undefined ? null : Math.round(rate * 1000) / 1000,
+    retrying: retrying(status),
+    retry: status.retries.map((level) => ({ queue: level.queue, delayMs: level.levelMs, ready: level.ready, consumers: level.consumers })),
+    dead: {
+      queue: dead.queue,
+      exists: dead.exists,
+      ready: dead.ready,
+      consumers: dead.consumers,
+      oldest: oldest === undefined ? null : { id: oldest.messageId ?? null, failedAt: oldest.failedAt ?? null, ageMs: oldestAgeMs(dead, sample.at) ?? null, reason: oldest.reason ?? null },
+    },
+  };
+}
+
+/** A sample that could not be taken while watching (the connection dropped): the watch goes on. */
+export const errorJson = (at: number, queue: string, error: string): Record<string, unknown> => ({ time: new Date(at).toISOString(), queue, error });
+
+function deadNote(dead: DeadStatus, at: number): string {
+  if (!dead.exists) return "not created yet (no task has died)";
+  if (dead.oldest === undefined) return "";
+  const age = oldestAgeMs(dead, at);
+  const reason = dead.oldest.reason === undefined ? "" : `: ${reasonText(dead.oldest.reason)}`;
+  return `oldest ${age === undefined ? "of unknown age (no x-taskq-failed-at)" : `${formatAge(age)} ago`}${reason}`;
+}
+
+/**
+ * The sample as an aligned table: the work queue, each retry level that exists,
+ * the dead queue. `watching` adds how fast the ready count changes.
+ */
+export function statusTable(sample: Sample, watching = false, rate?: number): string[] {
+  const { status } = sample;
+  if (!status.exists) return [missingText(status.queue)];
+  const rows: string[][] = [
+    ["QUEUE", "READY", "CONSUMERS", ""],
+    [status.queue, String(status.ready), String(status.consumers), watching ? `ready ${formatRate(rate)}` : ""],
+    ...status.retries.map((level) => [level.queue, String(level.ready), String(level.consumers), `retry after ${durationText(level.levelMs)}`]),
+    [status.dead.queue, String(status.dead.ready), String(status.dead.consumers), deadNote(status.dead, sample.at)],
+  ];
+  const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => (row[col] ?? "").length)));
+  const cell = (row: string[], col: number) => (col === 0 ? (row[0] ?? "").padEnd(widths[0] ?? 0) : (row[col] ?? "").padStart(widths[col] ?? 0));
+  return rows.map((row) => `${cell(row, 0)}  ${cell(row, 1)}  ${cell(row, 2)}  ${row[3] ?? ""}`.trimEnd());
+}
+
+/** One line per sample for `--watch` into a pipe: `key=value` words after an ISO time. */
+export function statusLine(sample: Sample, rate?: number): string {
+  const { status } = sample;
+  const time = new Date(sample.at).toISOString();
+  if (!status.exists) return `${time} ${missingText(status.queue)}`;
+  const words = [time, status.queue, `ready=${status.ready}`, `consumers=${status.consumers}`, `rate=${formatRate(rate)}`, `retrying=${retrying(status)}`];
+  for (const level of status.retries) words.push(`retry.${durationText(level.levelMs)}=${level.ready}`);
+  words.push(`dead=${status.dead.ready}`);
+  const age = oldestAgeMs(status.dead, sample.at);
+  if (status.dead.oldest !== undefined) words.push(`oldest=${age === undefined ? "?" : formatAge(age)}`);
+  if (status.dead.oldest?.reason !== undefined) words.push(`reason=${JSON.stringify(reasonText(status.dead.oldest.reason))}`);
+  return words.join(" ");
+}
+
+/** A whole screen for `--watch` on a terminal: a title, then the table. */
+export function watchFrame(sample: Sample, intervalMs: number, rate: number | undefined): string[] {
+  const clock = new Date(sample.at).toTimeString().slice(0, 8);
+  return [`taskq status '${sample.status.queue}', every ${durationText(intervalMs)}, at ${clock} (Ctrl+C to stop)`, "", ...statusTable(sample, true, rate)];
+}
