@@ -1,4 +1,4 @@
-import { TaskqError } from "../errors.ts";
+import { ExitCode, TaskqError } from "../errors.ts";
 import type { WorkerProcess } from "./workers.ts";
 
 /** A replacement starts while the broker requeues its victim's tasks (and maybe a node reboots): more time than at the start. */
@@ -63,9 +63,11 @@ export class WorkerPool {
     this.all.push(w);
     void w.exitedWith.then((code) => {
       this.consuming.delete(w);
-      if (!this.stopping && !w.killed && this.current[slot] === w) {
-        this.failure ??= new TaskqError(`bench worker ${slot + 1} exited by itself (${code === null ? "killed by a signal" : `exit ${code}`}): ${w.lastLine}`);
-      }
+      if (this.stopping || w.killed || this.current[slot] !== w) return;
+      // A Ctrl+C reaches the workers too, and their exit may be seen before the bench's own handler ran.
+      this.failure ??= w.interrupted
+        ? new TaskqError("bench interrupted", ExitCode.interrupted)
+        : new TaskqError(`bench worker ${slot + 1} exited by itself (${code === null ? "killed by a signal" : `exit ${code}`}): ${w.lastLine}`);
     });
     return w;
   }
