@@ -1,6 +1,6 @@
 import { latencySvg, prefetchColor } from "./latency.ts";
 import { Html, html } from "./markup.ts";
-import { summaryRows } from "./report.ts";
+import { accountedFor, summaryRows } from "./report.ts";
 import type { RunResult } from "./round.ts";
 import { MAX_TASK_BARS, type TimelineScale, durationLegend, timelineScale, timelineSvg } from "./timeline.ts";
 
@@ -12,6 +12,9 @@ export interface ReportMeta {
   seed: number;
   rounds: number;
   prefetches: readonly number[];
+  queueType: string;
+  /** `--chaos` as given, or null. */
+  chaos: string | null;
   startedAt: Date;
   host: string;
   /** taskq's version and commit. */
@@ -55,6 +58,16 @@ svg .makespan-label { fill: var(--bad); font-weight: 600; }
 svg .ideal-label { fill: #444; font-weight: 600; }
 svg .value { fill: var(--ink); }
 svg .busy-span { fill: #6b84a3; }
+svg .kill-worker { --kill: #c2185b; }
+svg .kill-node { --kill: #6a3d9a; }
+svg .kill-line { stroke: var(--kill); stroke-width: 2; }
+svg .kill-glyph, svg .kill-label { fill: var(--kill); font-weight: 700; }
+svg .kill-glyph { font-size: 10px; }
+svg .kill-label { font-size: 11px; }
+svg .node-down { fill: #6a3d9a; fill-opacity: 0.12; }
+.kill-key { font-weight: 700; }
+.kill-key.worker { color: #c2185b; }
+.kill-key.node { color: #6a3d9a; }
 .timeline { margin-bottom: 8px; }
 .legend { display: flex; align-items: center; gap: 8px; color: var(--muted); margin: 6px 0; }
 .legend-end { color: var(--ink); font-variant-numeric: tabular-nums; }
@@ -77,8 +90,10 @@ function timelineSection(run: RunResult, meta: ReportMeta, scale: TimelineScale)
   const which = meta.rounds > 1 ? `round 1 of ${meta.rounds}` : "";
   const efficiency = run.efficiency === null ? "n/a (no work)" : run.efficiency.toFixed(3);
   const merged = run.timeline.length > MAX_TASK_BARS ? ` · more than ${MAX_TASK_BARS} tasks: drawn as busy spans, not a bar per task` : "";
-  const lost = run.missing > 0 || run.duplicates > 0 ? html` · <span class="bad">${run.missing} missing, ${run.duplicates} duplicated</span>` : "";
-  return html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}"><h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3><p class="note">makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency} · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s${merged}${lost}</p>${timelineSvg(run, scale)}</section>`;
+  const counts = `${run.missing} missing, ${run.duplicates} duplicated`;
+  const lost = accountedFor(run) ? (run.chaos === null ? "" : ` · ${counts}`) : html` · <span class="bad">${counts}</span>`;
+  const chaos = run.chaos === null ? "" : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.redeliveries} redelivered`;
+  return html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}"><h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3><p class="note">makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency} · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s${merged}${chaos}${lost}</p>${timelineSvg(run, scale)}</section>`;
 }
 
 /**
@@ -90,7 +105,7 @@ function timelineSection(run: RunResult, meta: ReportMeta, scale: TimelineScale)
 export function htmlReport(runs: readonly RunResult[], medians: readonly RunResult[], meta: ReportMeta): string {
   const firstRounds = medians.map((m) => runs.find((r) => r.prefetch === m.prefetch) ?? m);
   const scale = timelineScale(firstRounds);
-  const bad = runs.filter((r) => r.missing > 0 || r.duplicates > 0).length;
+  const bad = runs.filter((r) => !accountedFor(r)).length;
   const param = (name: string, value: unknown) => html`<div><dt>${name}</dt><dd>${value}</dd></div>`;
   const title = `taskq bench: ${meta.tasks} tasks, ${meta.work}, ${meta.workers} workers`;
   const page = html`<!doctype html>
@@ -114,12 +129,14 @@ export function htmlReport(runs: readonly RunResult[], medians: readonly RunResu
     param("prefetch", meta.prefetches.join(", ")),
     param("rounds", meta.rounds),
     param("seed", meta.seed),
+    param("queue type", meta.queueType),
+    ...(meta.chaos === null ? [] : [param("chaos", meta.chaos)]),
     param("date", utc(meta.startedAt)),
     param("host", meta.host),
     param("taskq", meta.version),
     param("runtime", meta.runtime),
   ]}</dl>
-${bad > 0 ? html`<p class="bad">${bad} round(s) did not account for every task exactly once.</p>` : ""}
+${bad > 0 ? html`<p class="bad">${bad} round(s) did not account for every task ${meta.chaos === null ? "exactly once" : "(tasks lost under chaos)"}.</p>` : ""}
 </header>
 <section id="summary">
 <h2>Summary</h2>
@@ -128,7 +145,7 @@ ${summaryTable(medians)}
 </section>
 <section id="timelines">
 <h2>Timelines</h2>
-<p class="note">One row per worker, one bar per task from its start to its end; x = ms since the round's first publish, the same scale for every round. Dashed line: ideal makespan; red line: makespan.${meta.rounds > 1 ? ` Each timeline shows the first of the ${meta.rounds} rounds of its prefetch value.` : ""}</p>
+<p class="note">One row per worker, one bar per task from its start to its end; x = ms since the round's first publish, the same scale for every round. Dashed line: ideal makespan; red line: makespan.${meta.chaos === null ? "" : " Under chaos: a pink ✕ line is a worker killed with SIGKILL (a new worker carries on in its row), a purple line and band a node killed with kill -9 until it was started again; the strip under the axis names each kill."}${meta.rounds > 1 ? ` Each timeline shows the first of the ${meta.rounds} rounds of its prefetch value.` : ""}</p>
 ${firstRounds.some((r) => r.timeline.length <= MAX_TASK_BARS) ? durationLegend(scale) : ""}
 ${firstRounds.map((r) => timelineSection(r, meta, scale))}
 </section>

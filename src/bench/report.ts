@@ -24,12 +24,22 @@ export function medianRun(runs: readonly RunResult[]): RunResult {
     perWorker: first.perWorker.map((_, i) => ({ tasks: m((r) => r.perWorker[i]?.tasks ?? 0), busyMs: m((r) => r.perWorker[i]?.busyMs ?? 0) })),
     missing: Math.max(...runs.map((r) => r.missing)),
     duplicates: Math.max(...runs.map((r) => r.duplicates)),
+    kills: { worker: m((r) => r.kills.worker), node: m((r) => r.kills.node) },
+    redeliveries: m((r) => r.redeliveries),
+    resent: m((r) => r.resent),
     publishRate: m((r) => r.publishRate),
     confirmMs: m((r) => r.confirmMs),
   };
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Whether a round kept its promise: every task done exactly once; under chaos
+ * at least once (a worker killed after its line and before its ack, a sender
+ * re-publishing after a lost connection, both make a duplicate, never a loss).
+ */
+export const accountedFor = (r: RunResult): boolean => r.missing === 0 && (r.chaos !== null || r.duplicates === 0);
 
 /** The `--json` document: every run, then the medians per prefetch. */
 export function jsonReport(runs: RunResult[], medians: RunResult[], meta: Record<string, unknown>): string {
@@ -56,18 +66,26 @@ export function summaryRows(first: RunResult): Array<[string, (r: RunResult) => 
     ["publish rate (tasks/s)", (r) => r.publishRate.toFixed(0)],
     ["all confirmed after (ms)", (r) => r.confirmMs.toFixed(0)],
     ...first.perWorker.map((_, i): [string, (r: RunResult) => string] => [`worker ${i + 1}: tasks / busy ms`, (r) => `${r.perWorker[i]?.tasks ?? 0} / ${(r.perWorker[i]?.busyMs ?? 0).toFixed(0)}`]),
+    ...(first.chaos === null ? [] : chaosRows),
     ["missing / duplicated", (r) => `${r.missing} / ${r.duplicates}`],
   ];
 }
 
+const chaosRows: Array<[string, (r: RunResult) => string]> = [
+  ["kills: workers / nodes", (r) => `${r.kills.worker} / ${r.kills.node}`],
+  ["redeliveries (attempt > 1)", (r) => String(r.redeliveries)],
+  ["re-sent after a sender reconnect", (r) => String(r.resent)],
+];
+
 /** The human table: one column per prefetch value (medians when --rounds > 1). */
-export function tableReport(medians: RunResult[], meta: { rounds: number; seed: number }): string {
+export function tableReport(medians: RunResult[], meta: { rounds: number; seed: number; queueType: string; chaos: string | null }): string {
   const first = medians[0];
   if (!first) return "";
   const header = ["", ...medians.map((r) => `prefetch ${r.prefetch}`)];
   const body = summaryRows(first).map(([label, cell]) => [label, ...medians.map(cell)]);
   const widths = header.map((_, c) => Math.max(...[header, ...body].map((row) => (row[c] ?? "").length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  ");
-  const title = `taskq bench: ${first.tasks} tasks, work ${first.work}, ${first.workers} workers, seed ${meta.seed}${meta.rounds > 1 ? `, median of ${meta.rounds} rounds` : ""}; latencies exact (sorted samples)`;
+  const setup = `${meta.queueType === "classic" ? "" : `, ${meta.queueType} queue`}${meta.chaos === null ? "" : `, chaos ${meta.chaos}`}`;
+  const title = `taskq bench: ${first.tasks} tasks, work ${first.work}, ${first.workers} workers${setup}, seed ${meta.seed}${meta.rounds > 1 ? `, median of ${meta.rounds} rounds` : ""}; latencies exact (sorted samples)`;
   return [title, line(header), ...body.map(line)].join("\n");
 }

@@ -1,10 +1,15 @@
 import { randomBytes } from "node:crypto";
-import type { BrokerTarget } from "../core/connection.ts";
-import { connect } from "../core/reconnector.ts";
-import { deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
-import { sendTasks } from "../core/send.ts";
+import type { Broker, BrokerTarget } from "../core/connection.ts";
+import { type QueueType, deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
+import { Reconnector, connect } from "../core/reconnector.ts";
+import { type SendEvent, sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
+import { durationText } from "../util/duration.ts";
+import type { ChaosSpec } from "./chaos.ts";
+import { type Fault, FaultInjector } from "./injector.ts";
+import type { NodeControl } from "./node-control.ts";
+import { WorkerPool } from "./pool.ts";
 import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread } from "./stats.ts";
 import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
@@ -24,6 +29,23 @@ export interface RoundConfig {
   onProgress?: (done: number, total: number) => void;
   /** Keep each task's worker, start and end (for the HTML report); off, `timeline` stays empty. */
   timeline?: boolean;
+  queueType: QueueType;
+  /** Faults to inject while the tasks are sent and done; absent, a plain measurement. */
+  chaos?: RoundChaos;
+}
+
+export interface RoundChaos {
+  specs: ChaosSpec[];
+  /** `--chaos` as given, for the report. */
+  text: string;
+  /** For kill-node. */
+  nodes?: NodeControl;
+  /** How long the sender keeps looking for a broker after losing one (it fails over to the other URLs). */
+  reconnectTimeoutMs: number;
+  /** Which worker or node dies next. */
+  random: () => number;
+  /** The sender's reconnect news, one line each. */
+  say?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -43,6 +65,15 @@ export interface RunResult {
   perWorker: Array<{ tasks: number; busyMs: number }>;
   missing: number;
   duplicates: number;
+  /** `--chaos` as given; null for a plain round. */
+  chaos: string | null;
+  kills: { worker: number; node: number };
+  /** Done reports of a redelivery (attempt > 1): the broker gave the task again after a worker or node died holding it. */
+  redeliveries: number;
+  /** Publishes the sender repeated after it lost its connection (unconfirmed then). */
+  resent: number;
+  /** Every kill, in order; `at`/`back` in ms since the first publish. */
+  faults: Fault[];
   publishRate: number;
   confirmMs: number;
   missingIds: number[];
@@ -62,7 +93,9 @@ export interface TimelineTask {
 /**
  * One bench round: W fresh `taskq work` processes on a fresh queue, then the
  * whole workload published with confirms; every task must be reported done by
- * exactly one worker.
+ * exactly one worker. Under chaos, faults are injected from the first publish
+ * until every task is done, and every task must still be reported done (at
+ * least once: a task whose worker died after reporting it is done again).
  */
 export async function runRound(config: RoundConfig): Promise<RunResult> {
   const n = config.durations.length;
@@ -78,18 +111,21 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   const spans: number[][] = Array.from({ length: config.workers }, () => []);
   let done = 0;
   let duplicates = 0;
+  let redeliveries = 0;
   let lastEnd = 0;
   let lastProgress = now();
   let allDone!: () => void;
   const finished = new Promise<void>((resolve) => {
     allDone = resolve;
   });
-  const workers: WorkerProcess[] = [];
+  let pool: WorkerPool | undefined;
+  let injector: FaultInjector | undefined;
   try {
-    await declareQueues(broker, [queue]);
+    await declareQueues(broker, [queue], config.queueType);
     const onReport = (w: number) => (r: TaskReport) => {
       const index = Number(r.id?.slice(r.id.lastIndexOf("-") + 1));
       if (!(index >= 1 && index <= n) || r.outcome !== "done") return;
+      if (r.attempt > 1) redeliveries++;
       const times = seen[index] ?? 0;
       seen[index] = times + 1;
       if (times > 0) {
@@ -107,37 +143,53 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       if (r.end > lastEnd) lastEnd = r.end;
       if (config.timeline) timeline.push({ task: index, worker: w, start: r.start, end: r.end });
     };
-    const args = ["--queue", queue, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
-    for (let w = 0; w < config.workers; w++) workers.push(new WorkerProcess(args, onReport(w), { TASKQ_URL: config.target.urls.join(",") }));
-    await Promise.all(workers.map((w) => w.ready(config.signal)));
+    const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
+    // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked with it.
+    if (config.chaos) args.push("--report-before-ack");
+    pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, onReport(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }), config.signal);
+    await pool.ready();
 
     const bodies = function* () {
       for (let i = 1; i <= n; i++) yield taskBody(i, config.durations[i - 1] ?? 0);
     };
+    if (config.chaos) {
+      const workers = pool;
+      const targets = { consumingSlots: () => workers.consumingSlots(), replaceWorker: (slot: number) => workers.replace(slot), ...(config.chaos.nodes ? { nodes: config.chaos.nodes } : {}) };
+      injector = new FaultInjector(config.chaos.specs, targets, config.chaos.random);
+    }
     const sent = await sendTasks(broker, bodies(), {
       queue,
+      queueType: config.queueType,
       window: 1024,
       onPublished: (index, _id, at) => {
         publishedAt[index] = at;
       },
+      ...(config.chaos ? senderFailover(config.target, config.chaos) : {}),
     });
     const firstPublish = publishedAt[1] ?? 0;
     // Wakes when the last task is reported, else every 100 ms (progress, stall, Ctrl+C): a parent
     // polling faster only takes CPU from the workers and the broker it is measuring.
     while (done < n) {
       if (config.signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
-      if (now() - lastProgress > config.stallMs) break;
+      const failure = pool.failure ?? injector?.failure;
+      if (failure) throw failure;
+      // A node down or booting is no stall; the clock starts again when the last fault is over.
+      if (!injector?.recovering && now() - Math.max(lastProgress, injector?.quietSince ?? 0) > config.stallMs) break;
       config.onProgress?.(done, n);
       await Promise.race([finished, Bun.sleep(100)]);
     }
     config.onProgress?.(done, n);
-    await Promise.all(workers.map((w) => w.stop()));
+    await injector?.stop();
+    const failure = injector?.failure;
+    if (failure) throw failure;
+    await pool.stop();
     const makespanMs = lastEnd - firstPublish;
     const idealMs = idealMakespan(config.durations, config.workers);
     for (const t of timeline) {
       t.start -= firstPublish;
       t.end -= firstPublish;
     }
+    const faults = (injector?.faults ?? []).map((f) => ({ ...f, at: f.at - firstPublish, ...(f.back !== undefined ? { back: f.back - firstPublish } : {}) }));
     const missingIds: number[] = [];
     const duplicateIds: number[] = [];
     for (let i = 1; i <= n; i++) {
@@ -159,6 +211,11 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       perWorker,
       missing: missingIds.length,
       duplicates,
+      chaos: config.chaos?.text ?? null,
+      kills: { worker: faults.filter((f) => f.kind === "worker").length, node: faults.filter((f) => f.kind === "node").length },
+      redeliveries,
+      resent: sent.resent,
+      faults,
       publishRate: sent.ms > 0 ? (sent.sent / sent.ms) * 1000 : 0,
       confirmMs: sent.ms,
       missingIds,
@@ -166,8 +223,44 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       timeline,
     };
   } finally {
-    for (const w of workers) w.kill();
-    await deleteQueues(broker, [queue, deadQueueName(queue)]).catch(() => {});
+    // Every node up again before the queue is deleted, and before a failed round's error is told.
+    await injector?.stop().catch(() => {});
+    pool?.kill();
+    await removeQueues(broker, config.target, [queue, deadQueueName(queue)]);
     await broker.close();
+  }
+}
+
+/**
+ * The URL list for worker `slot`, starting at node slot+1 (round robin): on a cluster the workers
+ * connect to every node, so a node's kill always takes some of them with it, and each fails over
+ * to the next node in its list.
+ */
+export function workerUrls(urls: readonly string[], slot: number): string {
+  const first = slot % urls.length;
+  return [...urls.slice(first), ...urls.slice(0, first)].join(",");
+}
+
+/** The sender fails over to the other URLs and keeps trying this long (a node being killed may be the one it uses). */
+function senderFailover(target: BrokerTarget, chaos: RoundChaos) {
+  const say = chaos.say ?? (() => {});
+  return {
+    reconnector: new Reconnector(target, { timeoutMs: chaos.reconnectTimeoutMs, name: "taskq bench", onAttempt: (a) => say(`send: ${a.error.message}; next try in ${durationText(Math.round(a.delayMs))}`) }),
+    onEvent: (e: SendEvent) => {
+      if (e.type === "disconnected") say(`send: ${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
+      else if (e.type === "reconnected") say(`send: reconnected; sending ${e.resending} unconfirmed task(s) again`);
+    },
+  };
+}
+
+/** Deletes the round's queues; on a new connection when the round's own went down with a node. */
+async function removeQueues(broker: Broker, target: BrokerTarget, queues: string[]): Promise<void> {
+  try {
+    await deleteQueues(broker, queues);
+  } catch {
+    const fresh = await connect(target, { name: "taskq bench" }).catch(() => undefined);
+    if (!fresh) return;
+    await deleteQueues(fresh, queues).catch(() => {});
+    await fresh.close();
   }
 }

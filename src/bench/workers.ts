@@ -4,6 +4,8 @@ import { ExitCode, TaskqError } from "../errors.ts";
 /** One line of `taskq work --json`. */
 export interface TaskReport {
   id: string | null;
+  /** 1 for the first delivery; more for a redelivery (a worker died holding it, a node went down). */
+  attempt: number;
   outcome: string;
   start: number;
   end: number;
@@ -20,6 +22,8 @@ export class WorkerProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   private stderr = "";
   private readonly finished: Promise<void>;
+  /** Killed by the bench (SIGKILL), not exited by itself. */
+  killed = false;
 
   constructor(args: string[], onReport: (report: TaskReport) => void, env: Record<string, string> = {}) {
     this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -41,6 +45,16 @@ export class WorkerProcess {
     for await (const chunk of this.proc.stderr) this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
   }
 
+  /** Its exit code (null when a signal ended it), once it exited. */
+  get exitedWith(): Promise<number | null> {
+    return this.proc.exited.then(() => this.proc.exitCode);
+  }
+
+  /** The last line it wrote to stderr: why it exited, when it exits early. */
+  get lastLine(): string {
+    return this.stderr.trim().split("\n").pop() ?? "";
+  }
+
   /** Exited, on its own or by a signal (then Bun leaves `exitCode` null and sets `signalCode`). */
   private get exited(): boolean {
     return this.proc.exitCode !== null || this.proc.signalCode !== null;
@@ -50,7 +64,7 @@ export class WorkerProcess {
    * Ended by a Ctrl+C (or stop) that reached it too: killed by it before its own handler was
    * in place, or exited 130 on it. Its exit can be seen before the bench's own handler has run.
    */
-  private get interrupted(): boolean {
+  get interrupted(): boolean {
     return this.proc.signalCode === "SIGINT" || this.proc.signalCode === "SIGTERM" || this.proc.exitCode === ExitCode.interrupted;
   }
 
@@ -62,7 +76,7 @@ export class WorkerProcess {
     const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes("Waiting for tasks")) {
       if (signal.aborted || this.interrupted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
-      if (this.exited) throw new TaskqError(`a bench worker exited early: ${this.stderr.trim().split("\n").pop() ?? ""}`);
+      if (this.exited) throw new TaskqError(`a bench worker exited early: ${this.lastLine}`);
       if (Date.now() > deadline) throw new TaskqError(`a bench worker was not ready after ${timeoutMs / 1000}s`);
       await Bun.sleep(10);
     }
@@ -78,6 +92,7 @@ export class WorkerProcess {
   }
 
   kill(): void {
+    this.killed = true;
     this.proc.kill("SIGKILL");
   }
 }

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { accessSync, constants } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { Prefetch } from "../core/prefetch.ts";
 import type { Attempt } from "../core/reconnector.ts";
@@ -11,7 +10,9 @@ import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
-import { LineWriter } from "../util/lineWriter.ts";
+import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts";
+import { now } from "../util/clock.ts";
+import { isRunnable } from "../util/runnable.ts";
 import { type MetricsAddress, serveMetrics } from "../metrics/server.ts";
 import { WorkerMetrics } from "../metrics/workerMetrics.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
@@ -26,6 +27,8 @@ export interface WorkPlan {
   idleExitMs?: number;
   dotMs: number;
   json: boolean;
+  /** With `json`: each done task's line is written, unbuffered, before its ack. */
+  reportBeforeAck: boolean;
   command: string[];
   queueType: QueueType;
   reconnectTimeoutMs: number;
@@ -43,6 +46,7 @@ type WorkFlags = BrokerFlags & {
   idleExit?: number;
   dotMs: number;
   json?: boolean;
+  reportBeforeAck?: boolean;
   maxAttempts: number;
   maxDeferrals: number;
   retryDelay: number;
@@ -67,6 +71,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     concurrency: flags.concurrency,
     dotMs: flags.dotMs,
     json: flags.json ?? false,
+    reportBeforeAck: flags.reportBeforeAck ?? false,
     command,
     queueType: flags.queueType,
     reconnectTimeoutMs: flags.reconnectTimeout,
@@ -78,6 +83,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     if (flags.timeout <= 0) throw usageError("--timeout must be above 0");
     plan.timeoutMs = flags.timeout;
   }
+  if (plan.reportBeforeAck && !plan.json) throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
@@ -91,14 +97,19 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   return plan;
 }
 
-function isRunnable(file: string): boolean {
-  if (!file.includes("/")) return Bun.which(file) !== null;
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * With --report-before-ack: a handler that writes the task's "done" line, unbuffered, when its
+ * work succeeded, before the worker acks it. A reader counting lines (taskq bench --chaos) then
+ * never misses a task the broker considers done, even if this process is SIGKILLed: the worst
+ * is a line for a task that was not acked yet, which the broker gives again (a duplicate).
+ */
+function reportingBeforeAck(handler: Handler, out: LineSink): Handler {
+  return async (task, signal) => {
+    const startedAt = now();
+    const outcome = await handler(task, signal);
+    if (outcome.ok) out.write(jsonLine({ type: "finish", task, outcome, settled: "acked", startedAt, at: now() }));
+    return outcome;
+  };
 }
 
 /**
@@ -116,14 +127,16 @@ export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): strin
 }
 
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
-function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineWriter } {
+function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineSink } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
-  const out = new LineWriter();
+  const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter();
   const report = (event: WorkerEvent) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
       if (plan.json) {
+        // Already written before the ack: only what happened next, if it was not the ack, is news.
+        if (plan.reportBeforeAck && event.outcome.ok && event.settled === "acked") return;
         out.write(jsonLine(event));
       } else if (!event.outcome.ok) {
         const where =
@@ -173,7 +186,7 @@ export async function runWork(plan: WorkPlan): Promise<number> {
 }
 
 async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
-  const handler: Handler =
+  let handler: Handler =
     plan.command.length > 0
       ? commandHandler(plan.command, {
           killAfterMs: plan.killAfterMs,
@@ -184,6 +197,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
+  if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
   const { createWorker } = await import("../core/start.ts"); // not at start-up: --help never loads the AMQP code
   const worker = createWorker(
     plan.target,
@@ -251,6 +265,7 @@ export function workCommand() {
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
+    .option("--report-before-ack", "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)")
     .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
     .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")
     .passThroughOptions()

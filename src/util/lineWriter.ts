@@ -1,10 +1,18 @@
+import { writeSync } from "node:fs";
+
+/** Where output lines go. */
+export interface LineSink {
+  write(line: string): void;
+  flush(): void;
+}
+
 /**
  * Collects output lines and writes them at most every `intervalMs` (or when
  * 64 KiB have piled up): one write per task costs the worker a system call
  * and the reader (e.g. `taskq bench`) a read and a wake-up each. Lines carry
  * their own timestamps, so the delay changes no measurement. `flush()` on exit.
  */
-export class LineWriter {
+export class LineWriter implements LineSink {
   private buffer = "";
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -27,4 +35,20 @@ export class LineWriter {
     this.buffer = "";
     this.stream.write(out);
   }
+}
+
+/**
+ * Writes each line before `write` returns (a blocking write to the file
+ * descriptor): for a line that must be out before what the caller does next
+ * (an ack), whatever happens to the process then. One system call per line.
+ */
+export class SyncLineWriter implements LineSink {
+  constructor(private readonly fd = 1) {}
+
+  write(line: string): void {
+    let bytes = Buffer.from(`${line}\n`);
+    while (bytes.length > 0) bytes = bytes.subarray(writeSync(this.fd, bytes));
+  }
+
+  flush(): void {}
 }

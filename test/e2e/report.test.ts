@@ -142,6 +142,11 @@ describe("htmlReport", () => {
     perWorker: [{ tasks: 2, busyMs: 10 }],
     missing: 0,
     duplicates: 0,
+    chaos: null,
+    kills: { worker: 0, node: 0 },
+    redeliveries: 0,
+    resent: 0,
+    faults: [],
     publishRate: 1000,
     confirmMs: 2,
     missingIds: [],
@@ -160,6 +165,8 @@ describe("htmlReport", () => {
       seed: 1,
       rounds: 1,
       prefetches: [1],
+      queueType: "classic",
+      chaos: null,
       startedAt: new Date(0),
       host: `"><img src=x onerror=alert(1)>`,
       version: "0.1.0 (<b>)",
@@ -177,9 +184,50 @@ describe("htmlReport", () => {
   test("a round of more than MAX_TASK_BARS tasks is drawn as busy spans, and says so", () => {
     const big = run(1);
     big.timeline = Array.from({ length: MAX_TASK_BARS + 1 }, (_, i) => ({ task: i + 1, worker: 0, start: i * 0.001, end: i * 0.001 + 0.0005 }));
-    const page = htmlReport([big], [big], { tasks: MAX_TASK_BARS + 1, workers: 1, work: "0", seed: 1, rounds: 1, prefetches: [1], startedAt: new Date(0), host: "h", version: "v", runtime: "r" });
+    const page = htmlReport([big], [big], { tasks: MAX_TASK_BARS + 1, workers: 1, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "classic", chaos: null, startedAt: new Date(0), host: "h", version: "v", runtime: "r" });
     expect(page).not.toContain('class="task-bar"');
     expect(page.match(/class="busy-span"/g)?.length).toBe(1);
     expect(page).toContain(`more than ${MAX_TASK_BARS} tasks: drawn as busy spans`);
+  });
+
+  test("under chaos: each kill is marked where it happened (worker: its row; node: every row, and a band until it was back)", () => {
+    const chaotic: RunResult = {
+      ...run(1),
+      workers: 2,
+      perWorker: [
+        { tasks: 1, busyMs: 5 },
+        { tasks: 1, busyMs: 14 },
+      ],
+      chaos: "kill-worker:500ms,kill-node:3s",
+      kills: { worker: 2, node: 1 },
+      redeliveries: 3,
+      faults: [
+        { kind: "worker", target: 2, at: 4, back: 9 },
+        { kind: "node", target: 3, at: 10, back: 18 },
+        { kind: "worker", target: 1, at: 19 },
+      ],
+    };
+    const meta = { tasks: 2, workers: 2, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "quorum", chaos: chaotic.chaos, startedAt: new Date(0), host: "h", version: "v", runtime: "r" };
+    const page = htmlReport([chaotic], [chaotic], meta);
+    const marks = [...page.matchAll(/<g class="kill kill-(worker|node)" data-kind="\w+" data-target="(\d+)" data-at="([\d.]+)">/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
+    expect(marks).toEqual([
+      ["worker", 2, 4],
+      ["node", 3, 10],
+      ["worker", 1, 19],
+    ]);
+    for (const label of ["✕ w2", "✕ node 3", "✕ w1", "worker 2 killed (SIGKILL) at 4 ms", "node 3 killed (kill -9) at 10 ms, started again at 18 ms", "a new worker took its row, consuming 5 ms later", "not consuming before the round ended"]) expect(page).toContain(label);
+    expect(page.match(/class="node-down"/g)?.length).toBe(1);
+    expect(page).toContain("2 worker kill(s)");
+    expect(page).toContain("1 node kill(s), 3 redelivered");
+    expect(page).toContain("<dt>chaos</dt><dd>kill-worker:500ms,kill-node:3s</dd>");
+    expect(page).toContain("<dt>queue type</dt><dd>quorum</dd>");
+    for (const row of ["kills: workers / nodes", "redeliveries (attempt &gt; 1)", "re-sent after a sender reconnect"]) expect(page).toContain(row);
+    // Duplicates are expected under chaos (at least once): not flagged as a failed round.
+    expect(htmlReport([{ ...chaotic, duplicates: 2 }], [{ ...chaotic, duplicates: 2 }], meta)).not.toContain('<p class="bad">');
+    expect(htmlReport([{ ...chaotic, missing: 1 }], [{ ...chaotic, missing: 1 }], meta)).toContain("(tasks lost under chaos)");
+    // Without chaos: no marks, no chaos rows.
+    const plain = htmlReport([run(1)], [run(1)], { ...meta, chaos: null, queueType: "classic" });
+    expect(plain).not.toContain('class="kill');
+    expect(plain).not.toContain("kills: workers / nodes");
   });
 });

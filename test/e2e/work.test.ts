@@ -152,6 +152,26 @@ describe("taskq work", () => {
     for (const line of lines) expect(line).toMatchObject({ outcome: "done", attempt: 1 });
   });
 
+  test("--json --report-before-ack: SIGKILL the worker mid-stream; every task is either reported or still in the queue", async () => {
+    const queue = q("work-rba");
+    const TASKS = 2000;
+    expect((await runTaskq(["send", "-q", queue, "--count", String(TASKS)])).code).toBe(0);
+    const w = worker(["-q", queue, "--prefetch", "100", "--json", "--report-before-ack"]);
+    await waitFor(() => w.stdout.split("\n").length > 300, 30_000, "300 lines");
+    w.kill("SIGKILL");
+    await w.exited;
+    await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 15_000, "the killed worker's tasks back in the queue");
+    const reported = w.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { id: string; outcome: string });
+    for (const line of reported) expect(line.outcome).toBe("done");
+    const left = (await drain(queue)).map((m) => m.properties.messageId as string);
+    // A task reported and then requeued (killed before its ack) is in both: never in neither.
+    expect(new Set([...reported.map((l) => l.id), ...left]).size).toBe(TASKS);
+    expect(reported.length).toBeLessThan(TASKS);
+  }, 60_000);
+
   test("--concurrency runs several tasks at once in one process", async () => {
     const queue = q("work-conc");
     const h = new TestHandler();

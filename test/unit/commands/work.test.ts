@@ -80,6 +80,7 @@ describe("planWork options", () => {
       concurrency: 2,
       dotMs: 1000,
       json: false,
+      reportBeforeAck: false,
       command: [],
       retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 },
       killAfterMs: 5000,
@@ -93,6 +94,7 @@ describe("planWork options", () => {
     ["--timeout 0", { timeout: 0 }, ["sh"], /--timeout must be above 0/],
     ["--retry-delay 0", { retryDelay: 0 }, [], /--retry-delay must be above 0/],
     ["max delay below base", { retryDelay: 5000, retryMaxDelay: 1000 }, [], /--retry-max-delay must be at least --retry-delay/],
+    ["--report-before-ack without --json", { reportBeforeAck: true }, [], /--report-before-ack needs --json/],
   ])("rejects %s", (_label, flags, command, pattern) => {
     expect(expectUsageError(() => planWork(command, { ...base, ...flags }, false)).message).toMatch(pattern);
   });
@@ -104,11 +106,12 @@ describe("planWork options", () => {
     expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400, maxDeferrals: 7 });
   });
 
-  test("--max-tasks, --idle-exit and --json are carried over", () => {
-    const plan = planWork([], { ...base, maxTasks: 10, idleExit: 5000, json: true }, false);
+  test("--max-tasks, --idle-exit, --json and --report-before-ack are carried over", () => {
+    const plan = planWork([], { ...base, maxTasks: 10, idleExit: 5000, json: true, reportBeforeAck: true }, false);
     expect(plan.maxTasks).toBe(10);
     expect(plan.idleExitMs).toBe(5000);
     expect(plan.json).toBe(true);
+    expect(plan.reportBeforeAck).toBe(true);
   });
 
   test("unset --max-tasks and --idle-exit are absent, not undefined", () => {

@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { type ChaosSpec, chaosText, parseChaos } from "../../../src/bench/chaos.ts";
+import { workerUrls } from "../../../src/bench/round.ts";
+import { expectUsageError } from "../usage-error.ts";
+
+describe("parseChaos", () => {
+  test.each<[string, ChaosSpec[]]>([
+    ["kill-worker:500ms", [{ kind: "kill-worker", everyMs: 500 }]],
+    ["kill-node:3s", [{ kind: "kill-node", everyMs: 3000 }]],
+    ["kill-worker:2s,kill-node:10s", [{ kind: "kill-worker", everyMs: 2000 }, { kind: "kill-node", everyMs: 10_000 }]],
+    [" kill-node:1m , kill-worker:1.5s ", [{ kind: "kill-node", everyMs: 60_000 }, { kind: "kill-worker", everyMs: 1500 }]],
+    ["kill-worker:100", [{ kind: "kill-worker", everyMs: 100 }]],
+  ])("%p", (text, specs) => {
+    expect(parseChaos(text)).toEqual(specs);
+  });
+
+  test.each([
+    ["kill-foo:1s", "'kill-foo' is not a fault taskq can inject"],
+    ["", "'' is not a fault"],
+    ["kill-worker", "'kill-worker' needs an interval, e.g. kill-worker:2s"],
+    ["kill-worker:abc", "'abc' is not a duration"],
+    ["kill-worker:", "'' is not a duration"],
+    ["kill-worker:-1s", "'-1s' is not a duration"],
+    ["kill-worker:0", "the interval must be at least 100ms"],
+    ["kill-node:50ms", "the interval must be at least 100ms"],
+    ["kill-worker:1s,kill-worker:2s", "kill-worker is given twice"],
+    ["kill-worker:1s,", "'' is not a fault"],
+    ["KILL-WORKER:1s", "'KILL-WORKER' is not a fault"],
+  ])("rejects %p: one line saying why", (text, why) => {
+    const error = expectUsageError(() => parseChaos(text));
+    expect(error.message).toContain(`--chaos '${text}': ${why}`);
+    expect(error.message).toContain("expected kill-worker:DURATION and/or kill-node:DURATION");
+    expect(error.message).not.toContain("\n");
+  });
+});
+
+describe("chaosText", () => {
+  test.each([
+    ["kill-worker:500ms", "kill-worker:500ms"],
+    ["kill-worker:2000ms", "kill-worker:2s"],
+    ["kill-node:1500ms,kill-worker:60s", "kill-node:1500ms,kill-worker:1m"],
+  ])("%p reads back as %p", (text, shown) => {
+    expect(chaosText(parseChaos(text))).toBe(shown);
+    expect(parseChaos(chaosText(parseChaos(text)))).toEqual(parseChaos(text));
+  });
+});
+
+describe("workerUrls", () => {
+  test.each([
+    [["a"], 0, "a"],
+    [["a"], 3, "a"],
+    [["a", "b", "c"], 0, "a,b,c"],
+    [["a", "b", "c"], 1, "b,c,a"],
+    [["a", "b", "c"], 2, "c,a,b"],
+    [["a", "b", "c"], 3, "a,b,c"],
+    [["a", "b"], 5, "b,a"],
+  ])("%j for worker slot %p: %p", (urls, slot, list) => {
+    expect(workerUrls(urls, slot)).toBe(list);
+  });
+});
