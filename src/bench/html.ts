@@ -11,7 +11,7 @@ export interface ReportMeta {
   work: string;
   seed: number;
   rounds: number;
-  prefetches: readonly number[];
+  prefetches: readonly (number | "auto")[];
   queueType: string;
   /** `--chaos` as given, or null. */
   chaos: string | null;

@@ -1,3 +1,4 @@
+import type { Prefetch } from "../core/prefetch.ts";
 import { randomBytes } from "node:crypto";
 import type { Broker, BrokerTarget } from "../core/connection.ts";
 import { type QueueType, deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
@@ -19,7 +20,7 @@ export interface RoundConfig {
   /** Broker flags for the spawned workers (URL, TLS files). */
   workerArgs: string[];
   workers: number;
-  prefetch: number;
+  prefetch: Prefetch;
   /** Milliseconds of work per task; its length is the task count. */
   durations: readonly number[];
   work: string;
@@ -49,7 +50,7 @@ export interface RoundChaos {
 }
 
 export interface RunResult {
-  prefetch: number;
+  prefetch: Prefetch;
   workers: number;
   tasks: number;
   work: string;

@@ -8,6 +8,7 @@ import { accountedFor, jsonReport, medianRun, tableReport } from "../bench/repor
 import { type RunResult, runRound } from "../bench/round.ts";
 import { type Profile, parseProfile, seededRandom, taskDurations } from "../bench/workload.ts";
 import type { BrokerTarget } from "../core/connection.ts";
+import type { Prefetch } from "../core/prefetch.ts";
 import type { QueueType } from "../core/queue.ts";
 import { connect } from "../core/reconnector.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
@@ -24,7 +25,7 @@ export interface BenchPlan {
   workers: number;
   tasks: number;
   profile: Profile;
-  prefetches: number[];
+  prefetches: Prefetch[];
   rounds: number;
   seed: number;
   json: boolean;
@@ -40,14 +41,20 @@ export interface BenchPlan {
   chaos: { specs: ChaosSpec[]; text: string; nodeControl: string | null } | null;
 }
 
-/** Parses `1,10,100` into distinct prefetch values in [1, 65535]. */
-export function parsePrefetchList(text: string): number[] {
-  const values = text.split(",").map((part) => {
+/** Parses `1,auto,100` into distinct prefetch values: whole numbers in [1, 65535], or `auto`. */
+export function parsePrefetchList(text: string): Prefetch[] {
+  const values = text.split(",").map((part): Prefetch => {
     const v = part.trim();
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw usageError(`--prefetch '${text}': each value must be a whole number from 1 to 65535`);
+    if (v === "auto") return "auto";
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw usageError(`--prefetch '${text}': each value must be a whole number from 1 to 65535, or auto`);
     return Number(v);
   });
   return [...new Set(values)];
+}
+
+function autoNeedsClassic(prefetches: Prefetch[], type: QueueType): Prefetch[] {
+  if (type === "quorum" && prefetches.includes("auto")) throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch)");
+  return prefetches;
 }
 
 type BenchFlags = BrokerFlags & {
@@ -98,7 +105,7 @@ export function planBench(flags: BenchFlags): BenchPlan {
     workers: flags.workers,
     tasks: flags.tasks,
     profile: parseProfile(flags.work),
-    prefetches: parsePrefetchList(flags.prefetch),
+    prefetches: autoNeedsClassic(parsePrefetchList(flags.prefetch), flags.queueType ?? "classic"),
     rounds: flags.rounds,
     seed: flags.seed,
     json: flags.json ?? false,
@@ -253,7 +260,7 @@ export function benchCommand() {
     .option("-w, --workers <n>", "worker processes to spawn", intInRange(1, 64), 4)
     .option("-n, --tasks <n>", "tasks per round", intInRange(1, 10_000_000), 2000)
     .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms", "mix:90%5ms,10%50ms")
-    .option("-p, --prefetch <list>", "one round per prefetch value, e.g. 1,10,100", "1,100")
+    .option("-p, --prefetch <list>", "one round per prefetch value, e.g. 1,auto,100 (auto: see work --prefetch)", "1,100")
     .option("--rounds <k>", "repeat each prefetch K times; report medians", intInRange(1, 100), 1)
     .option("--seed <s>", "seed of the workload's random durations (and of which worker or node --chaos kills)", intInRange(0, 2 ** 32 - 1), 1)
     .option("--stall <duration>", "give up on a round when no task finished for this long (under --chaos: not while a node is down, and counted again from its return)", duration, 30_000)

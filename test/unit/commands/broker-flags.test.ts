@@ -40,15 +40,16 @@ describe("brokerTarget", () => {
 });
 
 describe("parsePrefetchList", () => {
-  test.each<[string, number[]]>([
+  test.each<[string, Array<number | "auto">]>([
     ["1", [1]],
     ["1,10,100", [1, 10, 100]],
     [" 5 , 5 ,7", [5, 7]],
+    ["1,auto,100", [1, "auto", 100]],
   ])("%p -> %j", (text, expected) => {
     expect(parsePrefetchList(text)).toEqual(expected);
   });
 
-  test.each(["", "0", "1,,2", "a", "70000", "-1"])("rejects %p", (text) => {
+  test.each(["", "0", "1,,2", "a", "70000", "-1", "Auto"])("rejects %p", (text) => {
     expect(expectUsageError(() => parsePrefetchList(text)).message).toContain("--prefetch");
   });
 });
