@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dumpDom } from "../support/chromium.ts";
-import { LocalCluster } from "../support/cluster.ts";
-import { freePort } from "../support/node.ts";
+import { type LocalCluster, suiteCluster } from "../support/cluster.ts";
 import { oneLineError, runTaskq } from "../support/taskq.ts";
 
 const CLUSTER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "cluster");
@@ -98,11 +97,11 @@ describe("taskq bench --chaos: usage errors, one line, exit 2", () => {
 });
 
 describe("taskq bench --chaos kill-node (a local three-node cluster)", () => {
-  // Ports of its own: cluster.test.ts's cluster (same process, same pid) may still be going down.
-  const base = freePort(60);
-  const cluster = new LocalCluster("chaos", base > 24_997 ? base - 3 : base);
-  beforeAll(() => cluster.up(), 300_000);
-  afterAll(() => cluster.down(), 60_000);
+  // The suite's one cluster (also cluster.test.ts's), stopped after every file.
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await suiteCluster();
+  }, 300_000);
 
   test(
     "quorum queue, kill -9 a node every 3 s (scripts/cluster): exit 0, node kills >= 1, nothing missing, every node up after",

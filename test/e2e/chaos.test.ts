@@ -9,7 +9,7 @@ afterAll(() => deleteQueues([queue, `${queue}.dead`]));
 test(
   "1. chaos: SIGKILL a random worker every 0.5 s and start another; every task done, duplicates <= kills x prefetch",
   async () => {
-    const TASKS = 5000;
+    const TASKS = 3000;
     const PREFETCH = 1;
     const h = new TestHandler();
     const start = () => new TaskqProcess(["work", "-q", queue, "--prefetch", String(PREFETCH), ...h.command], { WORKER: "w" });

@@ -3,25 +3,24 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as amqp from "amqplib";
-import { type LocalCluster as Cluster, LocalCluster, type NodeNumber } from "../support/cluster.ts";
+import { type LocalCluster as Cluster, type NodeNumber, suiteCluster } from "../support/cluster.ts";
 import { waitFor } from "../support/broker.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
 // Three isolated RabbitMQ nodes joined into one cluster (scripts/cluster); quorum queues; a node
 // killed with kill -9 mid-run. The shared broker is never touched.
-const cluster: Cluster = new LocalCluster("cl");
-const urlFlags = () => cluster.urls.flatMap((u) => ["--url", u]);
+let cluster: Cluster;
+const urlFlags = () => cluster.urls.flatMap((u: string) => ["--url", u]);
 let n = 0;
 const queueName = (label: string) => `cl-${label}-${process.pid}-${++n}`;
 
 /** A node killed by the last test, starting again in the background: the next test waits for it. */
 let restarting: Promise<unknown> = Promise.resolve();
-beforeAll(() => cluster.up(), 300_000);
-beforeEach(() => restarting, 300_000);
-afterAll(async () => {
-  await restarting;
-  await cluster.down();
+beforeAll(async () => {
+  cluster = await suiteCluster();
 }, 300_000);
+beforeEach(() => restarting, 300_000);
+afterAll(() => restarting, 300_000); // the suite's cluster is stopped after every file (test/support/teardown.ts)
 
 /** Ids of the JSON lines a worker printed with outcome "done", with when each ended (ms since epoch). */
 const doneLines = (stdout: string) =>

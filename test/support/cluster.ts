@@ -64,3 +64,23 @@ function clusterBase(): number {
   const port = freePort(40);
   return port > 24_997 ? port - 3 : port;
 }
+
+let suite: LocalCluster | undefined;
+let suiteUp: Promise<void> | undefined;
+
+/**
+ * The suite's one cluster (booting three nodes costs a minute or more on two cores): started on
+ * first use by any test file, stopped once after every file (test/support/teardown.ts, preloaded).
+ * A file that kills a node starts it again before it ends.
+ */
+export async function suiteCluster(): Promise<LocalCluster> {
+  suite ??= new LocalCluster("suite");
+  suiteUp ??= suite.up();
+  await suiteUp;
+  return suite;
+}
+
+/** Stops the suite's cluster if a test started it. */
+export async function downSuiteCluster(): Promise<void> {
+  if (suite) await suite.down();
+}
