@@ -61,8 +61,9 @@ export class LocalCluster {
 
 /** Three free-looking ports in a row: freePort's range, kept clear of its upper end. */
 function clusterBase(): number {
-  const port = freePort(40);
-  return port > 24_997 ? port - 3 : port;
+  // 25000-28999 (+2 for nodes 2 and 3): never the isolated nodes' 20000-24999 (freePort), as the
+  // suite's cluster stays up while other files start their own nodes.
+  return 25000 + ((process.pid * 7) % 4000);
 }
 
 let suite: LocalCluster | undefined;
