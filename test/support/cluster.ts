@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { freePort } from "./node.ts";
 
 const CLUSTER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "cluster");
 
@@ -59,7 +58,7 @@ export class LocalCluster {
   }
 }
 
-/** Three free-looking ports in a row: freePort's range, kept clear of its upper end. */
+/** Three ports in a row for the suite's cluster. */
 function clusterBase(): number {
   // 25000-28999 (+2 for nodes 2 and 3): never the isolated nodes' 20000-24999 (freePort), as the
   // suite's cluster stays up while other files start their own nodes.
