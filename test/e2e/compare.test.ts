@@ -24,13 +24,15 @@ describe("scripts/compare (minimal amqplib work queue vs taskq bench)", () => {
       const r = await compare(["--tasks", "200", "--workers", "2", "--prefetch", "1 20", "--rounds", "1"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("200 tasks, 2 workers, work 0 (seed 1), median of 1 round(s)");
-      expect(r.stdout).toMatch(/prefetch\s+baseline tasks\/s\s+taskq tasks\/s\s+taskq\/baseline\n/);
+      // Zero work also runs the tutorial's client (scripts/minimal/tutorial.ts) in the same alternation.
+      expect(r.stdout).toMatch(/prefetch\s+baseline tasks\/s\s+taskq tasks\/s\s+taskq\/baseline\s+tutorial tasks\/s\s+taskq\/tutorial\n/);
       const table = rows(r.stdout);
       expect(table.map((row) => row[0])).toEqual(["1", "20"]);
-      for (const [, baseline, taskq, ratio] of table) {
+      for (const [, baseline, taskq, ratio, tutorial, ratioTutorial] of table) {
         expect(Number(baseline)).toBeGreaterThan(0);
         expect(Number(taskq)).toBeGreaterThan(0);
         expect(Number(ratio)).toBeCloseTo(Number(taskq) / Number(baseline), 1);
+        expect(Number(ratioTutorial)).toBeCloseTo(Number(taskq) / Number(tutorial), 1);
       }
     },
     90_000,
