@@ -44,7 +44,8 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec): Session
   };
   return {
     async first(deliver, signal) {
-      return open(await connect(target, { ...hooks, signal }), deliver);
+      // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
+      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), signal }), deliver);
     },
     async next(lost, deliver, signal) {
       await lost.close();
