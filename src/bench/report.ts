@@ -29,6 +29,20 @@ export function medianRun(runs: readonly RunResult[]): RunResult {
     resent: m((r) => r.resent),
     publishRate: m((r) => r.publishRate),
     confirmMs: m((r) => r.confirmMs),
+    failoverMs: medianFailover(runs),
+  };
+}
+
+/** p50: the median of the rounds' medians; max: the largest; counts summed. */
+function medianFailover(runs: readonly RunResult[]): RunResult["failoverMs"] {
+  const measured = runs.flatMap((r) => (r.failoverMs ? [r.failoverMs] : []));
+  if (measured.length === 0) return null;
+  const timed = measured.filter((f) => f.workers > 0);
+  return {
+    p50: timed.length > 0 ? median(timed.map((f) => f.p50)) : Number.NaN,
+    max: timed.length > 0 ? Math.max(...timed.map((f) => f.max)) : Number.NaN,
+    workers: measured.reduce((sum, f) => sum + f.workers, 0),
+    unmeasured: measured.reduce((sum, f) => sum + f.unmeasured, 0),
   };
 }
 
@@ -75,7 +89,16 @@ const chaosRows: Array<[string, (r: RunResult) => string]> = [
   ["kills: workers / nodes", (r) => `${r.kills.worker} / ${r.kills.node}`],
   ["redeliveries (attempt > 1)", (r) => String(r.redeliveries)],
   ["re-sent after a sender reconnect", (r) => String(r.resent)],
+  ["failover p50 / max (ms, workers)", (r) => failoverCell(r.failoverMs)],
 ];
+
+/** "812 / 2950 (9)": from a node kill to each cut-off worker's first task done through another node. */
+function failoverCell(f: RunResult["failoverMs"]): string {
+  if (f === null) return "n/a";
+  const unmeasured = f.unmeasured > 0 ? `, ${f.unmeasured} idle after` : "";
+  if (f.workers === 0) return `none measured${unmeasured}`;
+  return `${f.p50.toFixed(0)} / ${f.max.toFixed(0)} (${f.workers}${unmeasured})`;
+}
 
 /** The human table: one column per prefetch value (medians when --rounds > 1). */
 export function tableReport(medians: RunResult[], meta: { rounds: number; seed: number; queueType: string; chaos: string | null }): string {

@@ -8,6 +8,7 @@ import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
 import { durationText } from "../util/duration.ts";
 import type { ChaosSpec } from "./chaos.ts";
+import { type Failover, FailoverClock } from "./failover.ts";
 import { type Fault, FaultInjector } from "./injector.ts";
 import type { NodeControl } from "./node-control.ts";
 import { WorkerPool } from "./pool.ts";
@@ -75,6 +76,8 @@ export interface RunResult {
   resent: number;
   /** Every kill, in order; `at`/`back` in ms since the first publish. */
   faults: Fault[];
+  /** After node kills: from each cut-off worker's lost connection to its first task done through another node. */
+  failoverMs: Failover | null;
   publishRate: number;
   confirmMs: number;
   missingIds: number[];
@@ -121,6 +124,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   });
   let pool: WorkerPool | undefined;
   let injector: FaultInjector | undefined;
+  const clock = config.chaos?.specs.some((s) => s.kind === "kill-node") ? new FailoverClock() : undefined;
   try {
     await declareQueues(broker, [queue], config.queueType);
     const onReport = (w: number) => (r: TaskReport) => {
@@ -147,7 +151,20 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked with it.
     if (config.chaos) args.push("--report-before-ack");
-    pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, onReport(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }), config.signal);
+    // Each worker process gets its own number on the failover clock (a replaced one is another worker).
+    let processes = 0;
+    const spawn = (slot: number) => {
+      const env = { TASKQ_URL: workerUrls(config.target.urls, slot) };
+      if (!clock) return new WorkerProcess(args, onReport(slot), env);
+      const id = processes++;
+      const report = onReport(slot);
+      const timed = (r: TaskReport) => {
+        report(r);
+        if (r.outcome === "done") clock.done(id, r.end);
+      };
+      return new WorkerProcess(args, timed, env, () => clock.lostConnection(id, now()));
+    };
+    pool = new WorkerPool(config.workers, spawn, config.signal);
     await pool.ready();
 
     const bodies = function* () {
@@ -190,6 +207,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       t.start -= firstPublish;
       t.end -= firstPublish;
     }
+    const failoverMs = clock?.figures() ?? null;
     const faults = (injector?.faults ?? []).map((f) => ({ ...f, at: f.at - firstPublish, ...(f.back !== undefined ? { back: f.back - firstPublish } : {}) }));
     const missingIds: number[] = [];
     const duplicateIds: number[] = [];
@@ -217,6 +235,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       redeliveries,
       resent: sent.resent,
       faults,
+      failoverMs,
       publishRate: sent.ms > 0 ? (sent.sent / sent.ms) * 1000 : 0,
       confirmMs: sent.ms,
       missingIds,

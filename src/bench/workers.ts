@@ -25,9 +25,13 @@ export class WorkerProcess {
   /** Killed by the bench (SIGKILL), not exited by itself. */
   killed = false;
 
-  constructor(args: string[], onReport: (report: TaskReport) => void, env: Record<string, string> = {}) {
+  /**
+   * `onLost` is told (at once, as the line is read) each time the worker says it lost its broker
+   * connection: the bench's failover clock starts there.
+   */
+  constructor(args: string[], onReport: (report: TaskReport) => void, env: Record<string, string> = {}, onLost?: () => void) {
     this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    this.finished = Promise.all([this.readLines(onReport), this.readStderr()]).then(() => {});
+    this.finished = Promise.all([this.readLines(onReport), this.readStderr(onLost)]).then(() => {});
   }
 
   private async readLines(onReport: (report: TaskReport) => void): Promise<void> {
@@ -40,9 +44,18 @@ export class WorkerProcess {
     }
   }
 
-  private async readStderr(): Promise<void> {
+  private async readStderr(onLost?: () => void): Promise<void> {
     const decoder = new TextDecoder();
-    for await (const chunk of this.proc.stderr) this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
+    let rest = "";
+    for await (const chunk of this.proc.stderr) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.stderr = (this.stderr + text).slice(-4000);
+      if (!onLost) continue;
+      const lines = (rest + text).split("\n");
+      rest = lines.pop() ?? "";
+      // work's line for a lost connection: " [!] <why>[; N task(s) in flight ...]; reconnecting"
+      for (const line of lines) if (line.startsWith(" [!] ") && line.endsWith("; reconnecting")) onLost();
+    }
   }
 
   /** Its exit code (null when a signal ended it), once it exited. */

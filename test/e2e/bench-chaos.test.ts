@@ -27,6 +27,7 @@ interface ChaosRun {
   missing: number;
   faults: Fault[];
   perWorker: Array<{ tasks: number; busyMs: number }>;
+  failoverMs?: { p50: number | null; max: number | null; workers: number; unmeasured: number } | null;
 }
 
 /** The kill marks of a report page (or of Chromium's DOM of it), in order: kind, target, at. */
@@ -121,6 +122,16 @@ describe("taskq bench --chaos kill-node (a local three-node cluster)", () => {
       for (const f of run.faults) {
         expect([1, 2, 3]).toContain(f.target);
         expect(f.back).toBeGreaterThan(f.at);
+      }
+      // Each of the 3 workers starts on another node, so the first kill cuts one off at least: its
+      // failover is timed (or counted as untimed when the round ended before it did a task again).
+      const failover = run.failoverMs;
+      console.log(`kill-node failover: ${JSON.stringify(failover)}`);
+      expect(failover).toBeTruthy();
+      expect((failover?.workers ?? 0) + (failover?.unmeasured ?? 0)).toBeGreaterThanOrEqual(1);
+      if ((failover?.workers ?? 0) > 0) {
+        expect(failover?.p50).toBeGreaterThan(0);
+        expect(failover?.max).toBeGreaterThanOrEqual(failover?.p50 ?? 0);
       }
       // The bench started every node it killed again before it exited.
       expect(await cluster.runningNodes()).toHaveLength(3);

@@ -147,6 +147,7 @@ describe("htmlReport", () => {
     redeliveries: 0,
     resent: 0,
     faults: [],
+    failoverMs: null,
     publishRate: 1000,
     confirmMs: 2,
     missingIds: [],

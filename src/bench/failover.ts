@@ -1,0 +1,45 @@
+import { median } from "./stats.ts";
+
+/** Failover over the workers that lost their connection to a killed node (ms). */
+export interface Failover {
+  p50: number;
+  max: number;
+  /** Losses measured: the worker did a task again before the round ended. */
+  workers: number;
+  /** Losses after which the worker did no task again before the round ended (not in p50/max). */
+  unmeasured: number;
+}
+
+/**
+ * Failover time, per worker that lost its connection (a node killed under it):
+ * from the moment the bench reads the worker's "reconnecting" line to the end of
+ * the first task that worker finishes after it, which it did through another
+ * node. A killed node's connections drop when its VM is gone (the kernel then
+ * closes its sockets), so this is the time the cluster and taskq take, not the
+ * kill command's. Workers are numbered by the bench, one number per process.
+ */
+export class FailoverClock {
+  private readonly since = new Map<number, number>();
+  private readonly samples: number[] = [];
+
+  /** Worker `worker` said it lost its connection, at `at` (the bench's clock). */
+  lostConnection(worker: number, at: number): void {
+    if (!this.since.has(worker)) this.since.set(worker, at);
+  }
+
+  /** Worker `worker` finished a task at `end` (its clock: the same wall clock). */
+  done(worker: number, end: number): void {
+    const since = this.since.get(worker);
+    if (since === undefined || end <= since) return;
+    this.samples.push(end - since);
+    this.since.delete(worker);
+  }
+
+  /** Null when no worker lost its connection. */
+  figures(): Failover | null {
+    const unmeasured = this.since.size;
+    const n = this.samples.length;
+    if (n === 0 && unmeasured === 0) return null;
+    return { p50: n === 0 ? Number.NaN : median(this.samples), max: n === 0 ? Number.NaN : Math.max(...this.samples), workers: n, unmeasured };
+  }
+}

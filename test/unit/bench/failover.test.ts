@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test";
+import { FailoverClock } from "../../../src/bench/failover.ts";
+
+describe("FailoverClock", () => {
+  test("from each worker's lost connection to the first task it finished after it", () => {
+    const clock = new FailoverClock();
+    clock.lostConnection(0, 1000);
+    clock.lostConnection(0, 1001); // a second line of the same outage: still from the first
+    clock.lostConnection(1, 1020);
+    clock.done(2, 1050); // never lost its connection
+    clock.done(0, 990); // finished before the loss (its line came late): not through another node
+    clock.done(0, 1400);
+    clock.done(0, 1500); // only the first task after the loss counts
+    clock.done(1, 3020);
+    expect(clock.figures()).toEqual({ p50: 1200, max: 2000, workers: 2, unmeasured: 0 });
+  });
+
+  test("a worker that loses its connection again is timed again", () => {
+    const clock = new FailoverClock();
+    clock.lostConnection(0, 1000);
+    clock.done(0, 1300);
+    clock.lostConnection(0, 6000);
+    clock.done(0, 6100);
+    expect(clock.figures()).toEqual({ p50: 200, max: 300, workers: 2, unmeasured: 0 });
+  });
+
+  test("a worker that did nothing again before the round ended is counted apart, not timed", () => {
+    const clock = new FailoverClock();
+    clock.lostConnection(0, 1000);
+    clock.lostConnection(1, 1000);
+    clock.done(0, 1500);
+    expect(clock.figures()).toEqual({ p50: 500, max: 500, workers: 1, unmeasured: 1 });
+    const idle = new FailoverClock();
+    idle.lostConnection(3, 10);
+    const none = idle.figures();
+    expect(none?.workers).toBe(0);
+    expect(none?.unmeasured).toBe(1);
+    expect(Number.isNaN(none?.p50)).toBe(true);
+  });
+
+  test("no worker lost its connection: no figure", () => {
+    const clock = new FailoverClock();
+    clock.done(0, 200);
+    expect(clock.figures()).toBeNull();
+  });
+});
