@@ -32,8 +32,10 @@ if (command === "field" && arg) {
     { key: "bench-p100", label: "bench zero work, prefetch 100", unit: "tasks/s", ref: "tutorial client", target: ">= 1.00", better: "higher" },
     { key: "send-window", label: "send, window 1024", unit: "tasks/s", ref: "publisher, window 1024", target: ">= 1.00", better: "higher" },
     { key: "send-unbounded", label: "send (default window)", unit: "tasks/s", ref: "publisher, unbounded", target: ">= 0.95", better: "higher" },
-    { key: "work-true", label: "work -- /bin/true, per task", unit: "ms", ref: "bare spawn loop", target: "<= 1.20", better: "lower" },
+    { key: "work-true-p1", label: "work -- /bin/true, per task, prefetch 1", unit: "ms", ref: "bare spawn loop", target: "-", better: "lower" },
+    { key: "work-true-pauto", label: "work -- /bin/true, per task, prefetch auto", unit: "ms", ref: "bare spawn loop", target: "<= 1.20", better: "lower" },
     { key: "send-rss", label: "send, peak RSS", unit: "MB", target: "<= 150 MB", better: "lower" },
+    { key: "version", label: "taskq --version, whole process", unit: "ms", target: "<= 30 ms", better: "lower" },
   ];
   const samples = new Map<string, number[]>();
   for (const line of (await Bun.file(arg).text()).split("\n")) {
@@ -45,7 +47,8 @@ if (command === "field" && arg) {
   const fmt = (xs: number[] | undefined, unit: string) => (xs?.length ? median(xs).toFixed(unit === "ms" ? 3 : 0) : "-");
   const out = [["measure", "reference", "reference median", "taskq median", "taskq/ref", "target", "runs"]];
   for (const r of rows) {
-    const ref = samples.get(`${r.key} ref`);
+    // Rows measured against one reference share its samples (work-true-p1 and -pauto: work-true).
+    const ref = samples.get(`${r.key} ref`) ?? samples.get(`${r.key.replace(/-p[^-]+$/, "")} ref`);
     const taskq = samples.get(`${r.key} taskq`);
     if (!taskq) continue;
     const ratio = ref?.length ? (median(taskq) / median(ref)).toFixed(2) : "-";

@@ -178,9 +178,8 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     const sent = await sendTasks(broker, bodies(), {
       queue,
       queueType: config.queueType,
-      window: 1024,
-      onPublished: (index, _id, at) => {
-        publishedAt[index] = at;
+      onPublished: (index) => {
+        publishedAt[index] = now();
       },
       ...(config.chaos ? senderFailover(config.target, config.chaos) : {}),
     });

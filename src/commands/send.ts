@@ -7,7 +7,7 @@ import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { progressBar } from "../util/progress.ts";
 import { fileLines } from "../util/lines.ts";
-import { DEFAULT_TEMPLATE, renderTemplate } from "../util/template.ts";
+import { DEFAULT_TEMPLATE, compileTemplate } from "../util/template.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { duration, intInRange, queueType } from "./parsers.ts";
 
@@ -57,7 +57,8 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
 }
 
 function* templated(template: string, count: number): Generator<Buffer> {
-  for (let i = 1; i <= count; i++) yield Buffer.from(renderTemplate(template, i));
+  const render = compileTemplate(template);
+  for (let i = 1; i <= count; i++) yield Buffer.from(render(i));
 }
 
 async function* nonEmptyLines(path: string, skipped: { count: number }): AsyncGenerator<Buffer> {

@@ -129,7 +129,7 @@ export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): strin
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
 function reporter(plan: WorkPlan): { report: (event: WorkerEvent) => void; out: LineSink } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
-  const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter();
+  const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter(process.stdout, 50);
   const report = (event: WorkerEvent) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);

@@ -2,6 +2,7 @@ import * as amqp from "amqplib";
 import { hostname } from "node:os";
 import type { TaskqError } from "../errors.ts";
 import { ConnectError, connectError } from "./connect-error.ts";
+import { coalesceWrites } from "./frames.ts";
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
 
 export { ConnectError, isLost } from "./connect-error.ts";
@@ -37,6 +38,7 @@ export async function dial(url: string, tls: BrokerTarget["tls"], name: string |
   } catch (err) {
     throw connectError(address, err, timeoutMs);
   }
+  coalesceWrites(model);
   let closing = false;
   const lost = new Promise<TaskqError>((resolve) => {
     model.on("error", () => {});

@@ -82,3 +82,41 @@ export class ConfirmWindow {
     this.confirmedSinceGrowth++;
   }
 }
+
+/**
+ * Tasks published and not yet confirmed, by publish sequence number (1, 2, ...). Confirms come
+ * in order, so an array with a moving start does a Map's work without hashing every task.
+ */
+export class SentTasks<T> {
+  private items: Array<T | undefined> = [];
+  /** Index of the oldest task kept. */
+  private start = 0;
+  /** Sequence number of items[0]. */
+  private offset = 1;
+
+  /** `seq` is the next sequence number: one more than the last added. */
+  add(seq: number, item: T): void {
+    this.items[seq - this.offset] = item;
+  }
+
+  get(seq: number): T | undefined {
+    return this.items[seq - this.offset];
+  }
+
+  delete(seq: number): void {
+    const i = seq - this.offset;
+    if (i < this.start || i >= this.items.length) return;
+    this.items[i] = undefined;
+    while (this.start < this.items.length && this.items[this.start] === undefined) this.start++;
+    if (this.start >= 1024 && this.start * 2 >= this.items.length) {
+      this.items = this.items.slice(this.start);
+      this.offset += this.start;
+      this.start = 0;
+    }
+  }
+
+  /** Those still kept, oldest first. */
+  values(): T[] {
+    return this.items.slice(this.start).filter((item): item is T => item !== undefined);
+  }
+}

@@ -83,3 +83,32 @@ function viaChannel(channel: Channel): AckWriter {
     queueBehind: () => {},
   };
 }
+
+interface MuxInternals {
+  connection?: { muxer?: { _readIncoming?: () => void }; stream?: { cork?: () => void; uncork?: () => void } };
+}
+
+/**
+ * amqplib's multiplexer hands each queued frame to the socket with a write of its own: one system
+ * call per published task (strace: 100,000 sendto for 100,000 tasks). Corked around each of its
+ * write loops, a loop's frames go out in one writev (136 calls for the same tasks): less CPU for
+ * taskq and for the broker, which reads fewer, fuller segments. Nothing waits longer: the loop
+ * uncorks before it returns. Leaves amqplib as it is when its internals are not what 2.x has;
+ * returns whether it applied.
+ */
+export function coalesceWrites(model: object): boolean {
+  const { muxer, stream } = (model as MuxInternals).connection ?? {};
+  const loop = muxer?._readIncoming;
+  if (!muxer || !stream || typeof loop !== "function" || typeof stream.cork !== "function" || typeof stream.uncork !== "function") return false;
+  const cork = stream.cork.bind(stream);
+  const uncork = stream.uncork.bind(stream);
+  muxer._readIncoming = function (this: unknown) {
+    cork();
+    try {
+      loop.call(muxer);
+    } finally {
+      uncork();
+    }
+  };
+  return true;
+}

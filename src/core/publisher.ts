@@ -1,7 +1,7 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
-import { Alarm, ConfirmWindow, drained } from "./flow.ts";
+import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { redact } from "./url.ts";
 
@@ -34,7 +34,7 @@ export class Publisher {
   confirmed = 0;
   private inflight = 0;
   private seq = 0;
-  private readonly sentTasks = new Map<number, Unconfirmed>();
+  private readonly sentTasks = new SentTasks<Unconfirmed>();
   /** Each publish's own outcome, for those who wait for it (publishConfirmed). */
   private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
   /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
@@ -75,7 +75,7 @@ export class Publisher {
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
-    this.sentTasks.set(seq, { queue, body, properties });
+    this.sentTasks.add(seq, { queue, body, properties });
     this.window.published(body.length);
     if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
@@ -90,7 +90,7 @@ export class Publisher {
 
   /** Tasks published and not confirmed (nacked ones too), oldest first: to publish again after a reconnect. */
   pendingTasks(): Unconfirmed[] {
-    return [...this.sentTasks.values()];
+    return this.sentTasks.values();
   }
 
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
@@ -105,8 +105,11 @@ export class Publisher {
   private onConfirm(seq: number, messageId: string | undefined) {
     return (err: unknown) => {
       this.inflight--;
-      const outcome = this.outcomes.get(seq);
-      this.outcomes.delete(seq);
+      let outcome: ((error: TaskqError | undefined) => void) | undefined;
+      if (this.outcomes.size > 0) {
+        outcome = this.outcomes.get(seq);
+        this.outcomes.delete(seq);
+      }
       if (err && (err as Error).message === "channel closed") {
         // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
         this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
@@ -136,6 +139,7 @@ export class Publisher {
 
   /** Whether `task` was returned as unroutable (and forgets that return). */
   private takeReturned(task: Unconfirmed): boolean {
+    if (this.returned.length === 0) return false;
     const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
     if (i < 0) return false;
     this.returned.splice(i, 1);

@@ -21,7 +21,7 @@ export interface SendOptions {
   /** Each task reaches the queue this much later (0 or unset: at once), through `<queue>.delay.<ms>`. */
   delayMs?: number;
   /** Called after each task is handed to the broker (not yet confirmed). */
-  onPublished?: (index: number, messageId: string, at: number) => void;
+  onPublished?: (index: number, messageId: string) => void;
   /** Finds another connection when this one drops; without it, a drop fails the send. */
   reconnector?: Reconnector;
   onEvent?: (event: SendEvent) => void;
@@ -102,7 +102,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           const messageId = `${prefix}-${index}`;
           const properties = { messageId, timestamp: Math.floor(Date.now() / 1000), ...(to.expiration ? { expiration: to.expiration } : {}) };
           const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
-          options.onPublished?.(index, messageId, now());
+          options.onPublished?.(index, messageId);
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
         }

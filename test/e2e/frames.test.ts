@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Channel, ConsumeMessage } from "amqplib";
-import { ackWriter } from "../../src/core/frames.ts";
-import { brokerCounts, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import amqp from "amqplib";
+import { ackWriter, coalesceWrites } from "../../src/core/frames.ts";
+import { BROKER_URL, brokerCounts, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 
 // frames.ts writes ack frames past amqplib's public API, into its internals. Should an amqplib
 // upgrade move them, it falls back without a word and the worker gets slower: this test says so.
@@ -67,5 +68,36 @@ describe("ackWriter with the real amqplib (shared broker)", () => {
       writer.ack(msg.fields.deliveryTag, false);
       await settled(queue);
     });
+  }, 30_000);
+});
+
+describe("coalesceWrites with the real amqplib (shared broker)", () => {
+  test("1000 tasks published in one turn reach the socket in a few writes, and the broker has all 1000", async () => {
+    const queue = tracked.name("coalesce");
+    const model = await amqp.connect(BROKER_URL);
+    try {
+      expect(coalesceWrites(model)).toBe(true);
+      // Count what the socket is handed: one _write per frame without the cork, _writev batches with it.
+      const socket = (model as unknown as { connection: { stream: Record<string, (...args: unknown[]) => unknown> } }).connection.stream;
+      const calls = { write: 0, writev: 0 };
+      for (const name of ["_write", "_writev"] as const) {
+        const original = socket[name]?.bind(socket);
+        if (!original) continue;
+        socket[name] = (...args: unknown[]) => {
+          calls[name === "_write" ? "write" : "writev"]++;
+          return original(...args);
+        };
+      }
+      const ch = await model.createConfirmChannel();
+      await ch.assertQueue(queue, { durable: false });
+      calls.write = 0;
+      calls.writev = 0;
+      for (let i = 1; i <= 1000; i++) ch.sendToQueue(queue, Buffer.from(`task ${i}`));
+      await ch.waitForConfirms();
+      expect(calls.write + calls.writev).toBeLessThan(20);
+      expect(await readyCount(queue)).toBe(1000);
+    } finally {
+      await model.close().catch(() => {});
+    }
   }, 30_000);
 });
