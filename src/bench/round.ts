@@ -1,16 +1,16 @@
 import type { Prefetch } from "../core/prefetch.ts";
 import { randomBytes } from "node:crypto";
-import type { Broker, BrokerTarget } from "../core/connection.ts";
-import { type QueueType, deadQueueName, declareQueues, deleteQueues } from "../core/queue.ts";
-import { Reconnector, connect } from "../core/reconnector.ts";
-import { type SendEvent, sendTasks } from "../core/send.ts";
+import type { BrokerTarget } from "../core/connection.ts";
+import { type QueueType, deadQueueName, declareQueues } from "../core/queue.ts";
+import { connect } from "../core/reconnector.ts";
+import { sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
-import { durationText } from "../util/duration.ts";
 import type { ChaosSpec } from "./chaos.ts";
 import { type Failover, FailoverClock } from "./failover.ts";
 import { type Fault, FaultInjector } from "./injector.ts";
 import type { NodeControl } from "./node-control.ts";
+import { removeQueues, senderFailover, workerUrls } from "./nodes.ts";
 import { WorkerPool } from "./pool.ts";
 import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread } from "./stats.ts";
 import { type TaskReport, WorkerProcess } from "./workers.ts";
@@ -247,39 +247,5 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     pool?.kill();
     await removeQueues(broker, config.target, [queue, deadQueueName(queue)]);
     await broker.close();
-  }
-}
-
-/**
- * The URL list for worker `slot`, starting at node slot+1 (round robin): on a cluster the workers
- * connect to every node, so a node's kill always takes some of them with it, and each fails over
- * to the next node in its list.
- */
-export function workerUrls(urls: readonly string[], slot: number): string {
-  const first = slot % urls.length;
-  return [...urls.slice(first), ...urls.slice(0, first)].join(",");
-}
-
-/** The sender fails over to the other URLs and keeps trying this long (a node being killed may be the one it uses). */
-function senderFailover(target: BrokerTarget, chaos: RoundChaos) {
-  const say = chaos.say ?? (() => {});
-  return {
-    reconnector: new Reconnector(target, { timeoutMs: chaos.reconnectTimeoutMs, name: "taskq bench", onAttempt: (a) => say(`send: ${a.error.message}; next try in ${durationText(Math.round(a.delayMs))}`) }),
-    onEvent: (e: SendEvent) => {
-      if (e.type === "disconnected") say(`send: ${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
-      else if (e.type === "reconnected") say(`send: reconnected; sending ${e.resending} unconfirmed task(s) again`);
-    },
-  };
-}
-
-/** Deletes the round's queues; on a new connection when the round's own went down with a node. */
-async function removeQueues(broker: Broker, target: BrokerTarget, queues: string[]): Promise<void> {
-  try {
-    await deleteQueues(broker, queues);
-  } catch {
-    const fresh = await connect(target, { name: "taskq bench" }).catch(() => undefined);
-    if (!fresh) return;
-    await deleteQueues(fresh, queues).catch(() => {});
-    await fresh.close();
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { now, sleep } from "../util/clock.ts";
 import { isLost } from "./connect-error.ts";
 import { type Broker, whileUp } from "./connection.ts";
-import { PublishError, Publisher, type Unconfirmed } from "./publisher.ts";
+import { PublishError, Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
 import { type QueueType, declareQueues, delayQueueName, retryQueueArguments } from "./queue.ts";
 import type { Reconnector } from "./reconnector.ts";
 import { ResendSet } from "./resend.ts";
@@ -100,7 +100,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           if (next.done) break;
           index++;
           const messageId = `${prefix}-${index}`;
-          const properties = { messageId, timestamp: Math.floor(Date.now() / 1000), ...(to.expiration ? { expiration: to.expiration } : {}) };
+          const properties: TaskProperties = { messageId, timestamp: Math.floor(Date.now() / 1000) };
+          if (to.expiration) properties.expiration = to.expiration;
           const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
           options.onPublished?.(index, messageId);
           if (wait) await wait;

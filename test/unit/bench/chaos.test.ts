@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type ChaosSpec, chaosText, parseChaos } from "../../../src/bench/chaos.ts";
-import { workerUrls } from "../../../src/bench/round.ts";
+import { workerUrls } from "../../../src/bench/nodes.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 describe("parseChaos", () => {

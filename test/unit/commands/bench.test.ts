@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { planBench } from "../../../src/commands/bench.ts";
+import { planBench } from "../../../src/commands/bench-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type BenchFlags = Parameters<typeof planBench>[0];

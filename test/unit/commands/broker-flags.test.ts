@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brokerTarget } from "../../../src/commands/broker-flags.ts";
-import { parsePrefetchList } from "../../../src/commands/bench.ts";
+import { parsePrefetchList } from "../../../src/commands/bench-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "taskq-flags-"));

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { jsonLine, planWork } from "../../../src/commands/work.ts";
+import { jsonLine } from "../../../src/commands/work-report.ts";
+import { planWork } from "../../../src/commands/work.ts";
 import type { Task } from "../../../src/core/task.ts";
 import type { WorkerEvent } from "../../../src/core/worker.ts";
 import { expectUsageError } from "../usage-error.ts";

@@ -1,0 +1,111 @@
+import { type ChaosSpec, chaosText, parseChaos } from "../bench/chaos.ts";
+import { type Profile, parseProfile } from "../bench/workload.ts";
+import type { BrokerTarget } from "../core/connection.ts";
+import type { Prefetch } from "../core/prefetch.ts";
+import type { QueueType } from "../core/queue.ts";
+import { usageError } from "../errors.ts";
+import { isRunnable } from "../util/runnable.ts";
+import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
+
+export interface BenchPlan {
+  target: BrokerTarget;
+  /** Broker flags handed on to the spawned workers. */
+  workerArgs: string[];
+  workers: number;
+  tasks: number;
+  profile: Profile;
+  prefetches: Prefetch[];
+  rounds: number;
+  seed: number;
+  json: boolean;
+  /** No progress bar, no round lines. */
+  quiet: boolean;
+  /** Where to write the HTML report, if anywhere. */
+  report: string | null;
+  stallMs: number;
+  queueType: QueueType;
+  /** How long workers (always) and the sender (under chaos) keep looking for a broker after losing one. */
+  reconnectTimeoutMs: number;
+  /** `--chaos`: faults injected during every round; null for a plain measurement. */
+  chaos: { specs: ChaosSpec[]; text: string; nodeControl: string | null } | null;
+}
+
+/** Parses `1,auto,100` into distinct prefetch values: whole numbers in [1, 65535], or `auto`. */
+export function parsePrefetchList(text: string): Prefetch[] {
+  const values = text.split(",").map((part): Prefetch => {
+    const v = part.trim();
+    if (v === "auto") return "auto";
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw usageError(`--prefetch '${text}': each value must be a whole number from 1 to 65535, or auto`);
+    return Number(v);
+  });
+  return [...new Set(values)];
+}
+
+function autoNeedsClassic(prefetches: Prefetch[], type: QueueType): Prefetch[] {
+  if (type === "quorum" && prefetches.includes("auto")) throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch)");
+  return prefetches;
+}
+
+export type BenchFlags = BrokerFlags & {
+  workers: number;
+  tasks: number;
+  work: string;
+  prefetch: string;
+  rounds: number;
+  seed: number;
+  json?: boolean;
+  quiet?: boolean;
+  report?: string;
+  stall: number;
+  queueType?: QueueType;
+  reconnectTimeout?: number;
+  chaos?: string;
+  nodeControl?: string;
+};
+
+/** `--chaos` and `--node-control` checked together, before anything starts. */
+function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] {
+  const nodeControl = flags.nodeControl?.trim() || null;
+  if (flags.chaos === undefined) {
+    if (nodeControl !== null) throw usageError("--node-control is for --chaos kill-node:DURATION (it kills and starts the nodes)");
+    return null;
+  }
+  const specs = parseChaos(flags.chaos);
+  if (specs.some((s) => s.kind === "kill-node")) {
+    if (nodeControl === null) throw usageError("--chaos kill-node needs --node-control CMD, run as 'CMD kill N' and 'CMD start N' (e.g. --node-control scripts/cluster)");
+    if (target.urls.length < 2) throw usageError("--chaos kill-node needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to");
+    // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies.
+    if ((flags.queueType ?? "classic") !== "quorum") throw usageError("--chaos kill-node needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down");
+    const file = nodeControl.split(/\s+/)[0] as string;
+    if (!isRunnable(file)) throw usageError(`--node-control '${nodeControl}': command not found or not executable: ${file}`);
+  } else if (nodeControl !== null) throw usageError("--node-control is for --chaos kill-node:DURATION (it kills and starts the nodes)");
+  return { specs, text: chaosText(specs), nodeControl };
+}
+
+export function planBench(flags: BenchFlags): BenchPlan {
+  const target = brokerTarget(flags);
+  const reconnectTimeoutMs = flags.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+  // The URL goes to the workers in TASKQ_URL (round.ts), not in argv: anyone on the host can read argv (ps).
+  const workerArgs = ["--connect-timeout", String(flags.connectTimeout), "--reconnect-timeout", String(reconnectTimeoutMs)];
+  for (const [flag, path] of [["--ca", flags.ca], ["--cert", flags.cert], ["--key", flags.key]] as const) if (path) workerArgs.push(flag, path);
+  return {
+    target,
+    workerArgs,
+    workers: flags.workers,
+    tasks: flags.tasks,
+    profile: parseProfile(flags.work),
+    prefetches: autoNeedsClassic(parsePrefetchList(flags.prefetch), flags.queueType ?? "classic"),
+    rounds: flags.rounds,
+    seed: flags.seed,
+    json: flags.json ?? false,
+    quiet: flags.quiet ?? false,
+    report: flags.report ?? null,
+    stallMs: flags.stall,
+    queueType: flags.queueType ?? "classic",
+    reconnectTimeoutMs,
+    chaos: planChaos(flags, target),
+  };
+}
+
+/** Long enough for a node of a cluster to be killed and started again. */
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 120_000;
