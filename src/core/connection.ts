@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { TaskqError } from "../errors.ts";
 import { ConnectError, connectError } from "./connect-error.ts";
 import { coalesceWrites } from "./frames.ts";
+import { sleep } from "../util/clock.ts";
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
 
 export { ConnectError, isLost } from "./connect-error.ts";
@@ -64,12 +65,21 @@ export async function dial(url: string, tls: BrokerTarget["tls"], name: string |
  */
 export function whileUp<T>(broker: Broker, work: Promise<T>): Promise<T> {
   return Promise.race([
-    work,
+    work.catch(async (err: unknown) => {
+      // amqplib rejects what is pending on a channel ("Channel ended, no reply will be
+      // forthcoming") while it closes the connection, before the connection says it closed:
+      // then the loss is the reason. A refusal on a live connection waits these few ms, no more.
+      const lost = await Promise.race([broker.lost, sleep(LOSS_GRACE_MS).then(() => undefined)]);
+      throw lost ?? err;
+    }),
     broker.lost.then((err) => {
       throw err;
     }),
   ]);
 }
+
+/** How long a failed call waits to learn whether its connection went away (see whileUp). */
+const LOSS_GRACE_MS = 20;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
