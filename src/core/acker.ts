@@ -26,6 +26,11 @@ export class Acker {
 
   /** Marks `msg` done; acks now, or at the end of this turn when `batch` is set. */
   ack(msg: ConsumeMessage, batch: boolean): void {
+    // The oldest delivery, nothing else waiting (every task at prefetch 1): its ack, nothing to track.
+    if (!batch && this.done.size === 0 && this.outstanding[0] === msg && this.isOpen()) {
+      this.outstanding.shift();
+      return this.writer.ack(msg.fields.deliveryTag, false);
+    }
     this.done.add(msg.fields.deliveryTag);
     if (!batch) return this.flush();
     if (!this.scheduled) {
@@ -51,6 +56,7 @@ export class Acker {
       this.writer.ack(last.fields.deliveryTag, prefix > 1);
       for (const msg of this.outstanding.splice(0, prefix)) this.done.delete(msg.fields.deliveryTag);
     }
+    if (this.done.size === 0) return;
     for (const tag of [...this.done]) {
       const i = this.outstanding.findIndex((m) => m.fields.deliveryTag === tag);
       if (i >= 0) this.outstanding.splice(i, 1);

@@ -46,7 +46,9 @@ function frame(channel: number, method: number, deliveryTag: number, bits: numbe
   buf.writeUInt32BE(13, 3); // class + method + tag + bits
   buf.writeUInt16BE(BASIC, 7);
   buf.writeUInt16BE(method, 9);
-  buf.writeBigUInt64BE(BigInt(deliveryTag), 11);
+  // The 64-bit tag as two 32-bit halves: no BigInt per ack.
+  buf.writeUInt32BE(Math.floor(deliveryTag / 0x1_0000_0000), 11);
+  buf.writeUInt32BE(deliveryTag >>> 0, 15);
   buf.writeUInt8(bits, 19);
   buf.writeUInt8(0xce, 20); // frame end
   return buf;

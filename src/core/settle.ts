@@ -31,18 +31,26 @@ export interface SettleContext {
  * again with backoff (said once), never the command. Only a stop that waited
  * long enough, or the session's loss, gives the task back to the broker.
  */
-export async function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Promise<Settled> {
+export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Settled | Promise<Settled> {
+  // Done (every task, on the fast path) settles at once: no promise per task.
   if (!s.open) return lost(ctx, "finished");
   if (outcome.ok) {
     s.ack(msg, s.pending.length > 0); // batch with other acks when more local work is queued
     ctx.summary.done++;
-    return { settled: "acked" };
+    return ACKED;
   }
   if (ctx.killed.aborted) {
     // Killed by a second signal: not the task's failure, so no copy; the broker redelivers it.
     ctx.summary.lost++;
     return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
   }
+  return settleFailed(ctx, s, msg, task, outcome);
+}
+
+const ACKED: Settled = Object.freeze({ settled: "acked" });
+
+/** A failed task: its retry or dead copy, confirmed, then the ack. */
+async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
   const decision = decide(outcome, task, ctx.policy);
   const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason } : { kind: "dead", outcome });
   const failure = await park(ctx, s, task, copy);

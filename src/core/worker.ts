@@ -6,8 +6,8 @@ import { Stopped } from "./reconnector.ts";
 import { DEFAULT_RETRY } from "./retry.ts";
 import type { WorkSession } from "./session.ts";
 import type { SessionSource } from "./sessions.ts";
-import { COPY_STOP_GRACE_MS, type SettleContext, handBack, settle } from "./settle.ts";
-import { type Handler, taskFromMessage } from "./task.ts";
+import { COPY_STOP_GRACE_MS, type SettleContext, type Settled, handBack, settle } from "./settle.ts";
+import { type Handler, type Outcome, taskFromMessage } from "./task.ts";
 import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type WorkerOptions, type WorkerState, type WorkerSummary } from "./worker-state.ts";
 
 export * from "./worker-state.ts";
@@ -103,17 +103,41 @@ export class Worker implements WorkerHandle {
     const task = taskFromMessage(this.options.queue, msg);
     const startedAt = now();
     this.emit({ type: "start", task, at: startedAt });
-    this.handler(task, this.killed.signal)
-      .catch((err: unknown) => ({ ok: false as const, reason: `handler error: ${(err as Error)?.message ?? err}` }))
-      .then((outcome) => settle(this.ctx, s, msg, task, outcome).then((r) => this.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r })))
-      .finally(() => {
-        this.running--;
-        this.lastActivity = now();
-        if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
-        const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
-        if (count !== undefined && s.open) s.setPrefetch(count), this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
-        this.finishIfIdle();
+    // A done task settles at once (no promise per task); a failed one once its copy is confirmed.
+    const finished = (outcome: Outcome): void => {
+      const done = (r: Settled) => {
+        try {
+          this.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r });
+        } finally {
+          this.freed(s, startedAt);
+        }
+      };
+      let settled: Settled | Promise<Settled>;
+      try {
+        settled = settle(this.ctx, s, msg, task, outcome);
+      } catch (err) {
+        settled = Promise.reject(err);
+      }
+      if (!(settled instanceof Promise)) return done(settled);
+      settled.then(done, (err: unknown) => {
+        this.fail(err as Error);
+        this.freed(s, startedAt);
       });
+    };
+    this.handler(task, this.killed.signal).then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
+  }
+
+  /** A task's slot is free again. */
+  private freed(s: WorkSession, startedAt: number): void {
+    this.running--;
+    this.lastActivity = now();
+    if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
+    const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
+    if (count !== undefined && s.open) {
+      s.setPrefetch(count);
+      this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
+    }
+    this.finishIfIdle();
   }
 
   private async onLost(s: WorkSession, err: Error): Promise<void> {
