@@ -6,15 +6,15 @@ export interface Failover {
   max: number;
   /** Losses measured: the worker did a task again before the round ended. */
   workers: number;
-  /** Losses after which the worker did no task again before the round ended (not in p50/max). */
+  /** Losses after which the worker did no task again before the round ended or it was killed (not in p50/max). */
   unmeasured: number;
 }
 
 /**
  * Failover time, per worker that lost its connection (a node killed under it):
  * from the moment the bench reads the worker's "reconnecting" line to the end of
- * the first task that worker finishes after it, which it did through another
- * node. A killed node's connections drop when its VM is gone (the kernel then
+ * the first task that worker starts and finishes after it, which it did through
+ * another node. A killed node's connections drop when its VM is gone (the kernel then
  * closes its sockets), so this is the time the cluster and taskq take, not the
  * kill command's. Workers are numbered by the bench, one number per process.
  */
@@ -27,10 +27,15 @@ export class FailoverClock {
     if (!this.since.has(worker)) this.since.set(worker, at);
   }
 
-  /** Worker `worker` finished a task at `end` (its clock: the same wall clock). */
-  done(worker: number, end: number): void {
+  /**
+   * Worker `worker` finished a task it started at `start`, at `end` (its clock: the same wall
+   * clock). Only a task started after the loss was seen came through another node: one running
+   * when the node died still finishes (and says so, under chaos, before its ack), but its ack
+   * cannot go out and the broker gives it again.
+   */
+  done(worker: number, start: number, end: number): void {
     const since = this.since.get(worker);
-    if (since === undefined || end <= since) return;
+    if (since === undefined || start <= since) return;
     this.samples.push(end - since);
     this.since.delete(worker);
   }

@@ -95,7 +95,7 @@ const chaosRows: Array<[string, (r: RunResult) => string]> = [
 /** "812 / 2950 (9)": from a node kill to each cut-off worker's first task done through another node. */
 function failoverCell(f: RunResult["failoverMs"]): string {
   if (f === null) return "n/a";
-  const unmeasured = f.unmeasured > 0 ? `, ${f.unmeasured} idle after` : "";
+  const unmeasured = f.unmeasured > 0 ? `, ${f.unmeasured} not timed` : "";
   if (f.workers === 0) return `none measured${unmeasured}`;
   return `${f.p50.toFixed(0)} / ${f.max.toFixed(0)} (${f.workers}${unmeasured})`;
 }

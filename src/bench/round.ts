@@ -160,7 +160,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       const report = onReport(slot);
       const timed = (r: TaskReport) => {
         report(r);
-        if (r.outcome === "done") clock.done(id, r.end);
+        if (r.outcome === "done") clock.done(id, r.start, r.end);
       };
       return new WorkerProcess(args, timed, env, () => clock.lostConnection(id, now()));
     };

@@ -68,7 +68,11 @@ export function whileUp<T>(broker: Broker, work: Promise<T>): Promise<T> {
     work.catch(async (err: unknown) => {
       // amqplib rejects what is pending on a channel ("Channel ended, no reply will be
       // forthcoming") while it closes the connection, before the connection says it closed:
-      // then the loss is the reason. A refusal on a live connection waits these few ms, no more.
+      // then the loss is the reason, as for a loss while the call waits. That includes a broker
+      // closing the connection over the call itself (a connection-level code such as 530): the
+      // loss says the broker's reason, and a caller with a reconnector tries again until its
+      // timeout, as it does for any connection the broker closes. A refusal on a live connection
+      // (a channel-level code such as 406) waits these few ms and stays the refusal.
       const lost = await Promise.race([broker.lost, sleep(LOSS_GRACE_MS).then(() => undefined)]);
       throw lost ?? err;
     }),

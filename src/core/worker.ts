@@ -120,24 +120,36 @@ export class Worker implements WorkerHandle {
       }
       if (!(settled instanceof Promise)) return done(settled);
       settled.then(done, (err: unknown) => {
-        this.fail(err as Error);
-        this.freed(s, startedAt);
+        try {
+          this.fail(err as Error);
+        } finally {
+          this.freed(s, startedAt);
+        }
       });
     };
-    this.handler(task, this.killed.signal).then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
+    let running: Promise<Outcome>;
+    try {
+      running = this.handler(task, this.killed.signal);
+    } catch (err) {
+      running = Promise.reject(err); // a handler that throws before it returns a promise fails its task, not the worker
+    }
+    running.then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
   }
 
   /** A task's slot is free again. */
   private freed(s: WorkSession, startedAt: number): void {
     this.running--;
     this.lastActivity = now();
-    if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
-    const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
-    if (count !== undefined && s.open) {
-      s.setPrefetch(count);
-      this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
+    try {
+      if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
+      const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
+      if (count !== undefined && s.open) {
+        s.setPrefetch(count);
+        this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
+      }
+    } finally {
+      this.finishIfIdle(); // a draining worker stops even when an event listener threw
     }
-    this.finishIfIdle();
   }
 
   private async onLost(s: WorkSession, err: Error): Promise<void> {

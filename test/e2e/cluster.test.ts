@@ -22,12 +22,12 @@ beforeAll(async () => {
 beforeEach(() => restarting, 300_000);
 afterAll(() => restarting, 300_000); // the suite's cluster is stopped after every file (test/support/teardown.ts)
 
-/** Ids of the JSON lines a worker printed with outcome "done", with when each ended (ms since epoch). */
+/** Ids of the JSON lines a worker printed with outcome "done", with when each started and ended (ms since epoch). */
 const doneLines = (stdout: string) =>
   stdout
     .split("\n")
     .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { id: string; outcome: string; end: number; attempt: number })
+    .map((l) => JSON.parse(l) as { id: string; outcome: string; start: number; end: number; attempt: number })
     .filter((l) => l.outcome === "done");
 
 /** The task numbers (the message id's suffix) among `ids` that are not in 1..count. */
@@ -104,7 +104,7 @@ describe("taskq on a three-node cluster (quorum queues)", () => {
           const failover: number[] = [];
           for (const [i, w] of workers.entries()) {
             const since = lostAt[i] as number;
-            const after = await waitFor(() => doneLines(w.stdout).find((l) => l.end > since), 30_000, "a task done after the loss");
+            const after = await waitFor(() => doneLines(w.stdout).find((l) => l.start > since), 30_000, "a task started and done after the loss");
             failover.push(Math.round(after.end - since));
             expect(after.end - killedAt).toBeLessThan(10_000);
             expect(w.stderr).toMatch(/reconnected/);

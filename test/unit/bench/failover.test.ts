@@ -2,25 +2,26 @@ import { describe, expect, test } from "bun:test";
 import { FailoverClock } from "../../../src/bench/failover.ts";
 
 describe("FailoverClock", () => {
-  test("from each worker's lost connection to the first task it finished after it", () => {
+  test("from each worker's lost connection to the end of the first task it started after it", () => {
     const clock = new FailoverClock();
     clock.lostConnection(0, 1000);
     clock.lostConnection(0, 1001); // a second line of the same outage: still from the first
     clock.lostConnection(1, 1020);
-    clock.done(2, 1050); // never lost its connection
-    clock.done(0, 990); // finished before the loss (its line came late): not through another node
-    clock.done(0, 1400);
-    clock.done(0, 1500); // only the first task after the loss counts
-    clock.done(1, 3020);
+    clock.done(2, 1040, 1050); // never lost its connection
+    clock.done(0, 985, 990); // finished before the loss (its line came late): not through another node
+    clock.done(0, 990, 1100); // running when the node died: it finishes, but not through another node
+    clock.done(0, 1350, 1400);
+    clock.done(0, 1450, 1500); // only the first task after the loss counts
+    clock.done(1, 3000, 3020);
     expect(clock.figures()).toEqual({ p50: 1200, max: 2000, workers: 2, unmeasured: 0 });
   });
 
   test("a worker that loses its connection again is timed again", () => {
     const clock = new FailoverClock();
     clock.lostConnection(0, 1000);
-    clock.done(0, 1300);
+    clock.done(0, 1290, 1300);
     clock.lostConnection(0, 6000);
-    clock.done(0, 6100);
+    clock.done(0, 6050, 6100);
     expect(clock.figures()).toEqual({ p50: 200, max: 300, workers: 2, unmeasured: 0 });
   });
 
@@ -28,7 +29,7 @@ describe("FailoverClock", () => {
     const clock = new FailoverClock();
     clock.lostConnection(0, 1000);
     clock.lostConnection(1, 1000);
-    clock.done(0, 1500);
+    clock.done(0, 1400, 1500);
     expect(clock.figures()).toEqual({ p50: 500, max: 500, workers: 1, unmeasured: 1 });
     const idle = new FailoverClock();
     idle.lostConnection(3, 10);
@@ -40,7 +41,7 @@ describe("FailoverClock", () => {
 
   test("no worker lost its connection: no figure", () => {
     const clock = new FailoverClock();
-    clock.done(0, 200);
+    clock.done(0, 100, 200);
     expect(clock.figures()).toBeNull();
   });
 });

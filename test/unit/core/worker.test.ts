@@ -4,7 +4,7 @@ import type { Copy } from "../../../src/core/copies.ts";
 import { Stopped } from "../../../src/core/reconnector.ts";
 import type { Deliver, WorkSession } from "../../../src/core/session.ts";
 import type { SessionSource } from "../../../src/core/sessions.ts";
-import type { Outcome } from "../../../src/core/task.ts";
+import type { Handler, Outcome } from "../../../src/core/task.ts";
 import { TRANSITIONS, Worker, type WorkerEvent, type WorkerOptions } from "../../../src/core/worker.ts";
 
 function deferred<T>() {
@@ -91,7 +91,7 @@ class FakeSource implements SessionSource {
 }
 
 /** A worker on fakes: the handler's outcome per task is decided by the test. */
-function rig(options: Partial<WorkerOptions> = {}, copy: (c: Copy) => Promise<void> = async () => {}) {
+function rig(options: Partial<WorkerOptions> = {}, copy: (c: Copy) => Promise<void> = async () => {}, handler?: Handler) {
   const source = new FakeSource();
   let deliver!: Deliver;
   const first = source.first;
@@ -115,12 +115,12 @@ function rig(options: Partial<WorkerOptions> = {}, copy: (c: Copy) => Promise<vo
   };
   const tasks: Array<ReturnType<typeof deferred<Outcome>>> = [];
   const events: WorkerEvent[] = [];
-  const worker = new Worker(source, copier, { queue: "q", prefetch: 1, concurrency: 1, ...options, onEvent: (e) => events.push(e) }, (_task, signal) => {
+  const worker = new Worker(source, copier, { queue: "q", prefetch: 1, concurrency: 1, ...options, onEvent: (e) => events.push(e) }, handler ?? ((_task, signal) => {
     const d = deferred<Outcome>();
     signal.addEventListener("abort", () => d.resolve({ ok: false, reason: "killed", signal: "SIGKILL" }));
     tasks.push(d);
     return d.promise;
-  });
+  }));
   worker.started.catch(() => {});
   return { worker, source, copies, tasks, events, give: () => source.give(deliver), copierClosed: () => copierClosed, states: () => events.flatMap((e) => (e.type === "state" ? [e.to] : [])) };
 }
@@ -156,6 +156,23 @@ describe("worker lifecycle", () => {
     expect(summary.done).toBe(1);
     expect(s.cancelled).toBe(true);
     expect(s.closed).toBe(true);
+    expect(r.states()).toEqual(["consuming", "draining", "stopped"]);
+  });
+
+  test("a handler that throws before it returns a promise fails its task (a retry copy), not the worker; a stop still drains", async () => {
+    const r = rig({}, async () => {}, () => {
+      throw new Error("boom");
+    });
+    const s = r.give();
+    await r.worker.started;
+    const tag = s.deliver();
+    await tick();
+    expect(r.copies).toHaveLength(1);
+    expect(r.copies[0]?.queue).toMatch(/^q\.retry\./);
+    expect(s.acked).toEqual([tag]);
+    r.worker.stop("signal");
+    const summary = await r.worker.done;
+    expect(summary.retried).toBe(1);
     expect(r.states()).toEqual(["consuming", "draining", "stopped"]);
   });
 
