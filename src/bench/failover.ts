@@ -40,6 +40,14 @@ export class FailoverClock {
     this.since.delete(worker);
   }
 
+  /** `report`, also telling the clock of each task worker `worker` reports done. */
+  timing<R extends { outcome: string; start: number; end: number }>(worker: number, report: (r: R) => void): (r: R) => void {
+    return (r) => {
+      report(r);
+      if (r.outcome === "done") this.done(worker, r.start, r.end);
+    };
+  }
+
   /** Null when no worker lost its connection. */
   figures(): Failover | null {
     const unmeasured = this.since.size;

@@ -12,7 +12,7 @@ import { type Fault, FaultInjector } from "./injector.ts";
 import type { NodeControl } from "./node-control.ts";
 import { removeQueues, senderFailover, workerUrls } from "./nodes.ts";
 import { WorkerPool } from "./pool.ts";
-import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread } from "./stats.ts";
+import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread, unevenIds } from "./stats.ts";
 import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
@@ -157,12 +157,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       const env = { TASKQ_URL: workerUrls(config.target.urls, slot) };
       if (!clock) return new WorkerProcess(args, onReport(slot), env);
       const id = processes++;
-      const report = onReport(slot);
-      const timed = (r: TaskReport) => {
-        report(r);
-        if (r.outcome === "done") clock.done(id, r.start, r.end);
-      };
-      return new WorkerProcess(args, timed, env, () => clock.lostConnection(id, now()));
+      return new WorkerProcess(args, clock.timing(id, onReport(slot)), env, () => clock.lostConnection(id, now()));
     };
     pool = new WorkerPool(config.workers, spawn, config.signal);
     await pool.ready();
@@ -208,12 +203,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     }
     const failoverMs = clock?.figures() ?? null;
     const faults = (injector?.faults ?? []).map((f) => ({ ...f, at: f.at - firstPublish, ...(f.back !== undefined ? { back: f.back - firstPublish } : {}) }));
-    const missingIds: number[] = [];
-    const duplicateIds: number[] = [];
-    for (let i = 1; i <= n; i++) {
-      if (seen[i] === 0) missingIds.push(i);
-      else if ((seen[i] as number) > 1) duplicateIds.push(i);
-    }
+    const { missingIds, duplicateIds } = unevenIds(seen);
     return {
       prefetch: config.prefetch,
       workers: config.workers,

@@ -73,3 +73,14 @@ export function idleGaps(spans: readonly (readonly number[])[]): number[] {
   }
   return gaps;
 }
+
+/** From how many times each task (1..n, index 0 unused) was reported done: those never done, and those done more than once. */
+export function unevenIds(seen: Uint8Array): { missingIds: number[]; duplicateIds: number[] } {
+  const missingIds: number[] = [];
+  const duplicateIds: number[] = [];
+  for (let i = 1; i < seen.length; i++) {
+    if (seen[i] === 0) missingIds.push(i);
+    else if ((seen[i] as number) > 1) duplicateIds.push(i);
+  }
+  return { missingIds, duplicateIds };
+}

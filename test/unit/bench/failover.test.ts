@@ -44,4 +44,15 @@ describe("FailoverClock", () => {
     clock.done(0, 100, 200);
     expect(clock.figures()).toBeNull();
   });
+
+  test("timing: passes every report on, and times the done ones of that worker", () => {
+    const clock = new FailoverClock();
+    const passed: string[] = [];
+    const report = clock.timing(7, (r: { outcome: string; start: number; end: number }) => passed.push(r.outcome));
+    clock.lostConnection(7, 1000);
+    report({ outcome: "lost", start: 1010, end: 1020 }); // not done: not a failover
+    report({ outcome: "done", start: 1100, end: 1250 });
+    expect(passed).toEqual(["lost", "done"]);
+    expect(clock.figures()).toEqual({ p50: 250, max: 250, workers: 1, unmeasured: 0 });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { idealMakespan, idleGaps, jain, median, percentile, percentiles, spread } from "../../../src/bench/stats.ts";
+import { idealMakespan, idleGaps, jain, median, percentile, percentiles, spread, unevenIds } from "../../../src/bench/stats.ts";
 
 describe("percentile (exact, nearest rank)", () => {
   const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -70,5 +70,13 @@ describe("idle gaps between a worker's tasks", () => {
   test("spread = percentiles + mean", () => {
     expect(spread([4, 1, 3, 2])).toEqual({ p50: 2, p95: 4, p99: 4, max: 4, mean: 2.5 });
     expect(spread([])).toEqual({ p50: 0, p95: 0, p99: 0, max: 0, mean: 0 });
+  });
+});
+
+describe("unevenIds", () => {
+  test("tasks never reported done and tasks reported more than once, by number", () => {
+    const seen = Uint8Array.from([0, 1, 0, 2, 1, 3, 0]); // index 0 unused
+    expect(unevenIds(seen)).toEqual({ missingIds: [2, 6], duplicateIds: [3, 5] });
+    expect(unevenIds(Uint8Array.from([0, 1, 1]))).toEqual({ missingIds: [], duplicateIds: [] });
   });
 });
