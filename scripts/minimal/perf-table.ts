@@ -26,16 +26,21 @@ if (command === "field" && arg) {
   }
   console.log(value);
 } else if (command === "table" && arg) {
-  // Each row: what is measured, the reference, taskq, how the ratio reads and its target.
-  const rows: Array<{ key: string; label: string; unit: string; ref?: string; target: string; better: "higher" | "lower" }> = [
-    { key: "bench-p1", label: "bench zero work, prefetch 1", unit: "tasks/s", ref: "tutorial client", target: ">= 1.00", better: "higher" },
-    { key: "bench-p100", label: "bench zero work, prefetch 100", unit: "tasks/s", ref: "tutorial client", target: ">= 1.00", better: "higher" },
-    { key: "send-window", label: "send, window 1024", unit: "tasks/s", ref: "publisher, window 1024", target: ">= 1.00", better: "higher" },
-    { key: "send-unbounded", label: "send (default window)", unit: "tasks/s", ref: "publisher, unbounded", target: ">= 0.95", better: "higher" },
-    { key: "work-true-p1", label: "work -- /bin/true, per task, prefetch 1", unit: "ms", ref: "bare spawn loop", target: "-", better: "lower" },
-    { key: "work-true-pauto", label: "work -- /bin/true, per task, prefetch auto", unit: "ms", ref: "bare spawn loop", target: "<= 1.20", better: "lower" },
-    { key: "send-rss", label: "send, peak RSS", unit: "MB", target: "<= 150 MB", better: "lower" },
-    { key: "version", label: "taskq --version, whole process", unit: "ms", target: "<= 30 ms", better: "lower" },
+  // Each row: what is measured, its reference, the samples of each (FILE's "ROW IMPL" keys), and
+  // its target. Rounds alternate reference and taskq, so sample i of one goes with sample i of the
+  // other: the ratio is the median of those per-round ratios (a slow spell of the machine moves
+  // both of a pair), and the spread of the per-round ratios is printed next to it.
+  const rows: Array<{ label: string; taskq: string; ref?: string; refLabel?: string; unit: string; target: string }> = [
+    { label: "bench zero work, prefetch 1", taskq: "bench-p1 taskq", ref: "bench-p1 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
+    { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-p100 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
+    { label: "send, window 1024", taskq: "send-window taskq", ref: "send-window ref", refLabel: "publisher, window 1024", unit: "tasks/s", target: ">= 1.00" },
+    { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded ref", refLabel: "publisher, unbounded", unit: "tasks/s", target: ">= 0.95" },
+    { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "-" },
+    { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "<= 1.20" },
+    { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-amqp-p1 ref", refLabel: "amqplib worker, prefetch 1", unit: "ms", target: "<= 1.00" },
+    { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-amqp-p100 ref", refLabel: "amqplib worker, prefetch 100", unit: "ms", target: "<= 1.00" },
+    { label: "send, peak RSS", taskq: "send-rss taskq", unit: "MB", target: "<= 150 MB" },
+    { label: "taskq --version, whole process", taskq: "version taskq", unit: "ms", target: "<= 30 ms" },
   ];
   const samples = new Map<string, number[]>();
   for (const line of (await Bun.file(arg).text()).split("\n")) {
@@ -44,15 +49,16 @@ if (command === "field" && arg) {
     const key = `${row} ${impl}`;
     samples.set(key, [...(samples.get(key) ?? []), Number(value)]);
   }
-  const fmt = (xs: number[] | undefined, unit: string) => (xs?.length ? median(xs).toFixed(unit === "ms" ? 3 : 0) : "-");
-  const out = [["measure", "reference", "reference median", "taskq median", "taskq/ref", "target", "runs"]];
+  const fmt = (xs: number[], unit: string) => `${median(xs).toFixed(unit === "ms" ? 3 : 0)} ${unit}`;
+  const out = [["measure", "reference", "reference median", "taskq median", "taskq/ref", "per round", "target", "runs"]];
   for (const r of rows) {
-    // Rows measured against one reference share its samples (work-true-p1 and -pauto: work-true).
-    const ref = samples.get(`${r.key} ref`) ?? samples.get(`${r.key.replace(/-p[^-]+$/, "")} ref`);
-    const taskq = samples.get(`${r.key} taskq`);
+    const taskq = samples.get(r.taskq);
     if (!taskq) continue;
-    const ratio = ref?.length ? (median(taskq) / median(ref)).toFixed(2) : "-";
-    out.push([r.label, r.ref ?? "-", ref ? `${fmt(ref, r.unit)} ${r.unit}` : "-", `${fmt(taskq, r.unit)} ${r.unit}`, ratio, r.target, String(taskq.length)]);
+    const ref = r.ref ? samples.get(r.ref) : undefined;
+    const pairs = ref ? taskq.slice(0, ref.length).map((t, i) => t / (ref[i] as number)) : [];
+    const ratio = pairs.length ? median(pairs).toFixed(2) : "-";
+    const spread = pairs.length > 1 ? `${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}` : "-";
+    out.push([r.label, r.refLabel ?? "-", ref ? fmt(ref, r.unit) : "-", fmt(taskq, r.unit), ratio, spread, r.target, String(taskq.length)]);
   }
   const widths = out[0]!.map((_, i) => Math.max(...out.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
