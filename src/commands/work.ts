@@ -86,7 +86,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
-  // auto changes the channel's QoS on a live consumer; quorum queues refuse channel QoS (540 NOT_IMPLEMENTED).
+  // auto takes its reserve away with a channel-wide limit (global QoS); quorum queues refuse one (540 NOT_IMPLEMENTED).
   if (plan.prefetch === "auto" && plan.queueType === "quorum") throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number");
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;

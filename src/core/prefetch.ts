@@ -59,6 +59,11 @@ export class AutoPrefetch {
     push(this.gaps, ms);
   }
 
+  /** What it holds now: `concurrency`, or one more. */
+  get holding(): number {
+    return this.held;
+  }
+
   get rttMs(): number {
     return this.gaps.length > 0 ? Math.min(...this.gaps) : INITIAL_RTT_MS;
   }

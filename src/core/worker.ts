@@ -76,6 +76,8 @@ export class Worker implements WorkerHandle {
     const first = this.state === "connecting";
     this.to("consuming");
     if (!first) this.ctx.summary.reconnects++;
+    // A new session starts without the reserve: give it the one the worker decided on.
+    if (!first && this.auto && this.auto.holding > this.options.concurrency) s.setPrefetch(this.auto.holding);
     if (first) this.startIdleTimer();
     this.emit(first ? { type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency } : { type: "reconnected" });
     this.pump(s);

@@ -332,6 +332,25 @@ describe("worker lifecycle", () => {
     expect((await r.worker.done).done).toBe(5);
   });
 
+  test("--prefetch auto: a session opened after a reconnect is given the reserve the worker had decided on", async () => {
+    const r = rig({ prefetch: "auto", concurrency: 1 });
+    const s1 = r.give();
+    await r.worker.started;
+    for (let i = 0; i < 5; i++) {
+      s1.deliver();
+      r.tasks[i]?.resolve({ ok: true });
+      await tick();
+    }
+    expect(s1.prefetches).toEqual([2]);
+    s1.lose();
+    await tick();
+    const s2 = r.give();
+    await tick();
+    expect(s2.prefetches).toEqual([2]); // a new session starts without it (its channel-wide limit is concurrency)
+    r.worker.stop("signal");
+    expect((await r.worker.done).done).toBe(5);
+  });
+
   test("a session that cannot be opened at all fails the worker and closes the copier", async () => {
     const source: SessionSource = { first: async () => Promise.reject(new Error("406 PRECONDITION_FAILED")), next: async () => Promise.reject(new Error("x")) };
     let closed = false;
