@@ -35,6 +35,7 @@ if (command === "field" && arg) {
     { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-p100 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
     { label: "send, window 1024", taskq: "send-window taskq", ref: "send-window ref", refLabel: "publisher, window 1024", unit: "tasks/s", target: ">= 1.00" },
     { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded ref", refLabel: "publisher, unbounded", unit: "tasks/s", target: ">= 0.95" },
+    { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded-props ref", refLabel: "publisher, unbounded, taskq's properties", unit: "tasks/s", target: "-" },
     { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "-" },
     { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "<= 1.20" },
     { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-amqp-p1 ref", refLabel: "amqplib worker, prefetch 1", unit: "ms", target: "<= 1.00" },

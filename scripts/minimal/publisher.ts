@@ -3,7 +3,10 @@
 // most WINDOW unconfirmed (--window W), or all at once and waitForConfirms once (--window 0).
 // Prints {"impl":"amqplib-publisher","tasks":N,"window":W,"ms":..,"rate":<tasks/s>} and deletes the
 // queue. ms: from before the queue is declared to the last confirm (as taskq send --json counts).
-// Usage: bun scripts/minimal/publisher.ts [--tasks N] [--window W] [--url URL] [--queue Q]
+// --taskq-properties: each message carries what taskq's tasks carry (a message id, a timestamp) and
+// is published mandatory, as taskq publishes: the same broker work per message, so the comparison
+// is of the clients alone.
+// Usage: bun scripts/minimal/publisher.ts [--tasks N] [--window W] [--url URL] [--queue Q] [--taskq-properties]
 import amqp from "amqplib";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -14,18 +17,22 @@ const { values } = parseArgs({
     window: { type: "string", default: "1024" },
     url: { type: "string", default: "amqp://guest:guest@127.0.0.1:5672" },
     queue: { type: "string" },
+    "taskq-properties": { type: "boolean", default: false },
   },
 });
 const tasks = Number(values.tasks);
 const window = Number(values.window);
 const queue = values.queue ?? `taskq-publisher-${randomBytes(6).toString("hex")}`;
+const prefix = `taskq-${randomBytes(8).toString("hex")}`;
+const options = (i: number): amqp.Options.Publish =>
+  values["taskq-properties"] ? { persistent: true, mandatory: true, messageId: `${prefix}-${i}`, timestamp: Math.floor(Date.now() / 1000) } : { persistent: true };
 const connection = await amqp.connect(values.url);
 const started = performance.now();
 const channel = await connection.createConfirmChannel();
 await channel.assertQueue(queue, { durable: true });
 
 if (window === 0) {
-  for (let i = 1; i <= tasks; i++) channel.sendToQueue(queue, Buffer.from(`task ${i}`), { persistent: true });
+  for (let i = 1; i <= tasks; i++) channel.sendToQueue(queue, Buffer.from(`task ${i}`), options(i));
   await channel.waitForConfirms();
 } else {
   let inFlight = 0;
@@ -43,7 +50,7 @@ if (window === 0) {
   for (let i = 1; i <= tasks; i++) {
     while (inFlight >= window) await new Promise<void>((resolve) => (wake = resolve));
     inFlight++;
-    if (!channel.sendToQueue(queue, Buffer.from(`task ${i}`), { persistent: true }, confirmed)) {
+    if (!channel.sendToQueue(queue, Buffer.from(`task ${i}`), options(i), confirmed)) {
       await new Promise<void>((resolve) => channel.once("drain", resolve));
     }
   }

@@ -317,7 +317,8 @@ describe("worker lifecycle", () => {
     expect((await r.worker.done).retried).toBe(1);
   });
 
-  test("--prefetch auto: short tasks make the worker hold one in reserve (the session's prefetch raised once)", async () => {
+  /** An auto worker on its first session that has done five instant tasks, one at a time. */
+  async function afterShortTasks() {
     const r = rig({ prefetch: "auto", concurrency: 1 });
     const s = r.give();
     await r.worker.started;
@@ -326,6 +327,11 @@ describe("worker lifecycle", () => {
       r.tasks[i]?.resolve({ ok: true });
       await tick();
     }
+    return { r, s };
+  }
+
+  test("--prefetch auto: short tasks make the worker hold one in reserve (the session's prefetch raised once)", async () => {
+    const { r, s } = await afterShortTasks();
     expect(s.prefetches).toEqual([2]);
     expect(r.events.filter((e) => e.type === "prefetch")).toHaveLength(1);
     r.worker.stop("signal");
@@ -333,14 +339,7 @@ describe("worker lifecycle", () => {
   });
 
   test("--prefetch auto: a session opened after a reconnect is given the reserve the worker had decided on", async () => {
-    const r = rig({ prefetch: "auto", concurrency: 1 });
-    const s1 = r.give();
-    await r.worker.started;
-    for (let i = 0; i < 5; i++) {
-      s1.deliver();
-      r.tasks[i]?.resolve({ ok: true });
-      await tick();
-    }
+    const { r, s: s1 } = await afterShortTasks();
     expect(s1.prefetches).toEqual([2]);
     s1.lose();
     await tick();
