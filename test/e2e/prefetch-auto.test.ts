@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { trackedQueues, waitFor } from "../support/broker.ts";
+import { rabbitmqctlRows, trackedQueues, waitFor } from "../support/broker.ts";
 import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
@@ -7,26 +7,14 @@ afterAll(() => tracked.deleteAll());
 
 /** Every channel on the broker: its channel-wide prefetch (global QoS) and its unacked deliveries. */
 async function channels(): Promise<Array<{ global: number; unacked: number }>> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", "list_channels", "global_prefetch_count", "messages_unacknowledged", "--no-table-headers"], { stdout: "pipe", stderr: "pipe" });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => l.trim().split(/\s+/).map(Number))
-    .map(([global, unacked]) => ({ global: global ?? -1, unacked: unacked ?? -1 }));
+  const rows = await rabbitmqctlRows("list_channels", ["global_prefetch_count", "messages_unacknowledged"]);
+  return rows.map(([global, unacked]) => ({ global: Number(global ?? -1), unacked: Number(unacked ?? -1) }));
 }
 
 /** The consumer's own prefetch (per consumer) of each consumer of `queue`. */
 async function consumerPrefetches(queue: string): Promise<number[]> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", "list_consumers", "queue_name", "prefetch_count", "--no-table-headers"], { stdout: "pipe", stderr: "pipe" });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
-  return text
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([name]) => name === queue)
-    .map(([, count]) => Number(count));
+  const rows = await rabbitmqctlRows("list_consumers", ["queue_name", "prefetch_count"]);
+  return rows.filter(([name]) => name === queue).map(([, count]) => Number(count));
 }
 
 const doneLines = (worker: TaskqProcess) => worker.stdout.split("\n").filter((l) => l.includes('"outcome":"done"')).length;

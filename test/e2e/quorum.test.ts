@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { brokerCounts, deleteQueues, drain, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import { brokerCounts, deleteQueues, drain, rabbitmqctlRows, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
@@ -30,14 +30,8 @@ afterAll(async () => {
 
 /** The type of each queue as the broker lists it (`rabbitmqctl list_queues name type`). */
 async function queueTypes(): Promise<Map<string, string>> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", "list_queues", "name", "type", "--no-table-headers"], { stdout: "pipe", stderr: "pipe" });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
   const types = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const [name, type] = line.trim().split(/\s+/);
-    if (name && type) types.set(name, type);
-  }
+  for (const [name, type] of await rabbitmqctlRows("list_queues", ["name", "type"])) if (name && type) types.set(name, type);
   return types;
 }
 

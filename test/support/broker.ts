@@ -67,15 +67,26 @@ export async function brokerCounts(queue: string, node?: string): Promise<{ read
   throw new Error(`queue ${queue} not listed by rabbitmqctl`);
 }
 
-/** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
-export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
-  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", "list_queues", "name", "messages_ready", "consumers", "--no-table-headers"];
+/**
+ * `rabbitmqctl -q LIST_COMMAND COLUMN... --no-table-headers` (e.g. list_channels, list_consumers):
+ * one array of column values per row listed.
+ */
+export async function rabbitmqctlRows(list: string, columns: string[], node?: string): Promise<string[][]> {
+  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", list, ...columns, "--no-table-headers"];
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-  if (code !== 0) throw new Error(`rabbitmqctl list_queues failed (${code})`);
+  if (code !== 0) throw new Error(`rabbitmqctl ${list} failed (${code})`);
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .map((line) => line.split(/\s+/));
+}
+
+/** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
+export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
   const queues = new Map<string, { ready: number; consumers: number }>();
-  for (const line of text.split("\n")) {
-    const [name, ready, consumers] = line.trim().split(/\s+/);
+  for (const [name, ready, consumers] of await rabbitmqctlRows("list_queues", ["name", "messages_ready", "consumers"], node)) {
     if (name) queues.set(name, { ready: Number(ready), consumers: Number(consumers) });
   }
   return queues;
