@@ -3,6 +3,8 @@ import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
 import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
+import { checkQueue } from "./queue.ts";
+import { RouteCheck } from "./route-check.ts";
 import { redact } from "./url.ts";
 
 export { PublishError } from "./publish-error.ts";
@@ -26,6 +28,11 @@ export interface PublisherOptions {
   persistent?: boolean;
   /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
   onBlocked?: (reason: string | null) => void;
+  /**
+   * One task in this many per queue is published mandatory (default 1: every one); flush() checks
+   * that queues with tasks sent since their last mandatory one still exist. See RouteCheck.
+   */
+  mandatoryEvery?: number;
 }
 
 /** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
@@ -44,6 +51,7 @@ export class Publisher {
   private waiters: Array<() => void> = [];
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
+  private readonly routes: RouteCheck;
 
   private constructor(
     private readonly broker: Broker,
@@ -52,9 +60,12 @@ export class Publisher {
   ) {
     this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
     this.persistent = options.persistent ?? true;
+    this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
-      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey), "refused");
+      // Only one task in `every` carries the flag: those sent just before this one went the same way.
+      const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); up to ${this.routes.every - 1} sent to it just before may be lost too` : "";
+      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey) + before, "refused");
     });
     channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
     this.alarm = new Alarm(broker.model, channel, options.onBlocked);
@@ -80,7 +91,7 @@ export class Publisher {
     if (outcome) this.outcomes.set(seq, outcome);
     let ok: boolean;
     try {
-      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: true }, this.onConfirm(seq, properties.messageId));
+      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: this.routes.mandatory(queue, outcome !== undefined) }, this.onConfirm(seq, properties.messageId));
     } catch (err) {
       this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
       throw this.failure;
@@ -157,10 +168,25 @@ export class Publisher {
     if (error) throw error;
   }
 
-  /** Waits until every task published so far is confirmed; throws the first failure. */
+  /**
+   * Waits until every task published so far is confirmed, and each queue sent to without the
+   * mandatory flag since its last flagged task still exists; throws the first failure.
+   */
   async flush(): Promise<void> {
     while (this.inflight > 0 && !this.failure) await this.nextConfirm();
     if (this.failure) throw this.failure;
+    for (const [queue, stamp] of this.routes.unverified()) {
+      let found: boolean;
+      try {
+        found = (await checkQueue(this.broker, queue)) !== undefined;
+      } catch (err) {
+        this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, "closed");
+        throw this.failure;
+      }
+      if (!found) this.fail(`queue '${queue}' was deleted while tasks were sent to it: the last ones may be lost`, "refused");
+      if (this.failure) throw this.failure;
+      this.routes.verified(queue, stamp);
+    }
   }
 
   get unconfirmed(): number {

@@ -6,9 +6,9 @@ import { parseBrokerUrl } from "../../../src/core/url.ts";
 
 /** A confirm channel that keeps each publish's callback for the test to confirm, nack or drop. */
 class FakeChannel extends EventEmitter {
-  readonly sent: Array<{ queue: string; id: string | undefined; cb: (err: unknown) => void }> = [];
-  sendToQueue(queue: string, _body: Buffer, options: { messageId?: string }, cb: (err: unknown) => void): boolean {
-    this.sent.push({ queue, id: options.messageId, cb });
+  readonly sent: Array<{ queue: string; id: string | undefined; mandatory: boolean | undefined; cb: (err: unknown) => void }> = [];
+  sendToQueue(queue: string, _body: Buffer, options: { messageId?: string; mandatory?: boolean }, cb: (err: unknown) => void): boolean {
+    this.sent.push({ queue, id: options.messageId, mandatory: options.mandatory, cb });
     return true;
   }
   confirm(i: number, err: unknown = null) {
@@ -17,12 +17,29 @@ class FakeChannel extends EventEmitter {
   async close() {}
 }
 
-async function rig(window: number, maxWindow?: number) {
+/** The throwaway channel of a passive declare: the queues in `existing` are found, others are a 404. */
+class FakeCheckChannel extends EventEmitter {
+  constructor(private readonly existing: Set<string>, private readonly checked: string[]) {
+    super();
+  }
+  async checkQueue(queue: string) {
+    this.checked.push(queue);
+    if (this.existing.has(queue)) return { queue, messageCount: 0, consumerCount: 0 };
+    throw Object.assign(new Error(`Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no queue '${queue}'"`), { code: 404 });
+  }
+  async close() {}
+}
+
+async function rig(window: number, maxWindow?: number, mandatoryEvery?: number) {
   const channel = new FakeChannel();
-  const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel> };
+  const existing = new Set<string>(["q"]);
+  const checked: string[] = [];
+  const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel>; createChannel: () => Promise<FakeCheckChannel> };
   model.createConfirmChannel = async () => channel;
+  model.createChannel = async () => new FakeCheckChannel(existing, checked);
   const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
-  return { channel, publisher: await Publisher.open(broker, { window, ...(maxWindow !== undefined ? { maxWindow } : {}) }), model };
+  const options = { window, ...(maxWindow !== undefined ? { maxWindow } : {}), ...(mandatoryEvery !== undefined ? { mandatoryEvery } : {}) };
+  return { channel, publisher: await Publisher.open(broker, options), model, existing, checked };
 }
 
 const props = (id: string) => ({ messageId: id });
@@ -144,5 +161,61 @@ describe("Publisher: the adaptive window", () => {
     expect(publisher.publish("q", Buffer.from("x"), props(String(n++)))).toBeInstanceOf(Promise);
     expect(publisher.currentWindow).toBe(8); // capped
     expect(publisher.unconfirmed).toBe(8);
+  });
+});
+
+describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () => {
+  test("default: every task is mandatory, and flush checks no queue", async () => {
+    const { channel, publisher, checked } = await rig(10);
+    for (const id of ["a", "b", "c"]) publisher.publish("q", Buffer.from(id), props(id));
+    expect(channel.sent.map((s) => s.mandatory)).toEqual([true, true, true]);
+    for (let i = 0; i < 3; i++) channel.confirm(i);
+    await publisher.flush();
+    expect(checked).toEqual([]);
+  });
+
+  test("mandatoryEvery 3: the first and each third; flush checks the queue the last ones went to", async () => {
+    const { channel, publisher, checked } = await rig(10, undefined, 3);
+    for (const id of ["a", "b", "c", "d", "e"]) publisher.publish("q", Buffer.from(id), props(id));
+    expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, false, true, false]);
+    for (let i = 0; i < 5; i++) channel.confirm(i);
+    await publisher.flush();
+    expect(checked).toEqual(["q"]);
+    await publisher.flush(); // checked already: nothing new sent since
+    expect(checked).toEqual(["q"]);
+  });
+
+  test("a publish someone waits on (publishConfirmed) is always mandatory", async () => {
+    const { channel, publisher } = await rig(10, undefined, 100);
+    publisher.publish("q", Buffer.from("a"), props("a"));
+    publisher.publish("q", Buffer.from("b"), props("b"));
+    const c = publisher.publishConfirmed("q", Buffer.from("c"), props("c"));
+    await tick();
+    expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, true]);
+    for (let i = 0; i < 3; i++) channel.confirm(i);
+    await c;
+  });
+
+  test("the queue deleted after the last flagged task: flush fails, a refusal that names the queue", async () => {
+    const { channel, publisher, existing } = await rig(10, undefined, 128);
+    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    channel.confirm(0);
+    channel.confirm(1);
+    existing.delete("q");
+    const err = await publisher.flush().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    expect((err as PublishError).kind).toBe("refused");
+    expect((err as PublishError).message).toBe("queue 'q' was deleted while tasks were sent to it: the last ones may be lost");
+    expect(publisher.failed).toBe(true);
+  });
+
+  test("a flagged task returned: the publisher fails, saying the ones just before it may be lost too", async () => {
+    const { channel, publisher } = await rig(10, undefined, 2);
+    for (const id of ["a", "b", "c"]) publisher.publish("gone", Buffer.from(id), props(id));
+    channel.emit("return", { fields: { routingKey: "gone" }, properties: { messageId: "c" }, content: Buffer.from("c") });
+    for (let i = 0; i < 3; i++) channel.confirm(i);
+    const err = await publisher.flush().catch((e: unknown) => e);
+    expect((err as PublishError).kind).toBe("refused");
+    expect((err as PublishError).message).toBe("task c was unroutable: no queue 'gone' took it (deleted while tasks were sent to it?); up to 1 sent to it just before may be lost too");
   });
 });
