@@ -3,10 +3,11 @@
 // most WINDOW unconfirmed (--window W), or all at once and waitForConfirms once (--window 0).
 // Prints {"impl":"amqplib-publisher","tasks":N,"window":W,"ms":..,"rate":<tasks/s>} and deletes the
 // queue. ms: from before the queue is declared to the last confirm (as taskq send --json counts).
-// --taskq-properties: each message carries what taskq's tasks carry (a message id, a timestamp) and
-// is published mandatory, as taskq publishes: the same broker work per message, so the comparison
-// is of the clients alone.
-// Usage: bun scripts/minimal/publisher.ts [--tasks N] [--window W] [--url URL] [--queue Q] [--taskq-properties]
+// --taskq-properties: each message carries what taskq's tasks carry (a message id, a timestamp), and
+// one in 128 is published mandatory, as taskq send publishes: the same broker work per message, so
+// the comparison is of the clients alone. --mandatory: every message mandatory (what taskq did before
+// RouteCheck; shows what the flag costs the broker).
+// Usage: bun scripts/minimal/publisher.ts [--tasks N] [--window W] [--url URL] [--queue Q] [--taskq-properties] [--mandatory]
 import amqp from "amqplib";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -18,14 +19,18 @@ const { values } = parseArgs({
     url: { type: "string", default: "amqp://guest:guest@127.0.0.1:5672" },
     queue: { type: "string" },
     "taskq-properties": { type: "boolean", default: false },
+    mandatory: { type: "boolean", default: false },
   },
 });
 const tasks = Number(values.tasks);
 const window = Number(values.window);
 const queue = values.queue ?? `taskq-publisher-${randomBytes(6).toString("hex")}`;
 const prefix = `taskq-${randomBytes(8).toString("hex")}`;
-const options = (i: number): amqp.Options.Publish =>
-  values["taskq-properties"] ? { persistent: true, mandatory: true, messageId: `${prefix}-${i}`, timestamp: Math.floor(Date.now() / 1000) } : { persistent: true };
+const options = (i: number): amqp.Options.Publish => {
+  const mandatory = values.mandatory || (values["taskq-properties"] && i % 128 === 1);
+  const base: amqp.Options.Publish = mandatory ? { persistent: true, mandatory: true } : { persistent: true };
+  return values["taskq-properties"] ? { ...base, messageId: `${prefix}-${i}`, timestamp: Math.floor(Date.now() / 1000) } : base;
+};
 const connection = await amqp.connect(values.url);
 const started = performance.now();
 const channel = await connection.createConfirmChannel();
