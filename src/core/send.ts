@@ -76,7 +76,8 @@ async function connectionLost(err: unknown, broker: Broker): Promise<Error | und
 /**
  * Publishes every body as one persistent task and resolves once the broker has
  * confirmed them all. Each task gets a unique message id and a timestamp.
- * With a reconnector, tasks unconfirmed when the connection dropped are
+ * A queue deleted while sending fails the send (a flagged task comes back, or
+ * the end's check finds it gone: MANDATORY_EVERY). With a reconnector, tasks unconfirmed when the connection dropped are
  * published again on the next one (at-least-once; same message ids).
  */
 export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | AsyncIterable<Buffer>, options: SendOptions): Promise<SendResult> {
