@@ -33,6 +33,8 @@ if (command === "field" && arg) {
   const rows: Array<{ label: string; taskq: string; ref?: string; refLabel?: string; unit: string; target: string }> = [
     { label: "bench zero work, prefetch 1", taskq: "bench-p1 taskq", ref: "bench-p1 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
     { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-p100 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
+    { label: "bench zero work, prefetch 1", taskq: "bench-p1 taskq", ref: "bench-go-p1 ref", refLabel: "tutorial client in Go (amqp091-go)", unit: "tasks/s", target: ">= 1.00 (stretch)" },
+    { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-go-p100 ref", refLabel: "tutorial client in Go (amqp091-go)", unit: "tasks/s", target: ">= 1.00 (stretch)" },
     { label: "send, window 1024", taskq: "send-window taskq", ref: "send-window ref", refLabel: "publisher, window 1024", unit: "tasks/s", target: ">= 1.00" },
     { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded ref", refLabel: "publisher, unbounded", unit: "tasks/s", target: ">= 0.95" },
     { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded-props ref", refLabel: "publisher, unbounded, taskq's properties", unit: "tasks/s", target: "-" },
@@ -59,6 +61,7 @@ if (command === "field" && arg) {
     const taskq = samples.get(r.taskq);
     if (!taskq) continue;
     const ref = r.ref ? samples.get(r.ref) : undefined;
+    if (r.ref && !ref) continue; // that reference was not run (e.g. the Go client without --go)
     const pairs = ref ? taskq.slice(0, ref.length).map((t, i) => t / (ref[i] as number)) : [];
     const ratio = pairs.length ? median(pairs).toFixed(2) : "-";
     const spread = pairs.length > 1 ? `${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}` : "-";
