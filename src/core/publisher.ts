@@ -1,6 +1,6 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
-import type { Broker } from "./connection.ts";
+import { type Broker, whileUp } from "./connection.ts";
 import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { checkQueue } from "./queue.ts";
@@ -178,7 +178,8 @@ export class Publisher {
     for (const [queue, stamp] of this.routes.unverified()) {
       let found: boolean;
       try {
-        found = (await checkQueue(this.broker, queue)) !== undefined;
+        // Bounded by the connection: amqplib can leave a channel open pending for ever when it goes away.
+        found = (await whileUp(this.broker, checkQueue(this.broker, queue))) !== undefined;
       } catch (err) {
         this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, "closed");
         throw this.failure;

@@ -209,6 +209,19 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     expect(publisher.failed).toBe(true);
   });
 
+  test("the check itself failing (the connection going): a 'closed' failure, which send answers by reconnecting", async () => {
+    const { channel, publisher, model } = await rig(10, undefined, 128);
+    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    channel.confirm(0);
+    channel.confirm(1);
+    model.createChannel = async () => {
+      throw new Error("Connection closed (by the test)");
+    };
+    const err = await publisher.flush().catch((e: unknown) => e);
+    expect((err as PublishError).kind).toBe("closed");
+    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: Connection closed (by the test)");
+  });
+
   test("a flagged task returned: the publisher fails, saying the ones just before it may be lost too", async () => {
     const { channel, publisher } = await rig(10, undefined, 2);
     for (const id of ["a", "b", "c"]) publisher.publish("gone", Buffer.from(id), props(id));
