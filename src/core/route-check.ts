@@ -5,8 +5,9 @@
  * has done its job (routed to nothing). With it, such a task comes back (basic.return) and the
  * publisher fails. But the flag is not free: a classic queue on RabbitMQ 3.8-3.12 answers every
  * mandatory task with a message of its own to the channel (`mandatory_received`, a leftover the
- * channel ignores since 3.8), and that cost the shared broker ~8% of its CPU per task and `taskq
- * send` ~10% of its rate (scripts/perf, same publisher with and without the flag).
+ * channel ignores since 3.8), and that cost the broker ~9% more CPU per task (median of nine
+ * alternating pairs of the same minimal publisher with and without it) and a publisher 2-10% of
+ * its rate (scripts/perf medians).
  *
  * So with `every` > 1, one task in `every` per queue carries the flag (the first, then each
  * `every`-th): a queue deleted under the publisher still fails it within `every` tasks. The tasks

@@ -43,6 +43,13 @@ export interface SendResult {
 }
 
 /**
+ * One task in this many is published mandatory; the end of the send checks the queue is still there
+ * (see RouteCheck: the flag on every task cost 2-10% of the rate on RabbitMQ 3.10's classic queues).
+ * A queue deleted mid-send fails the send within this many tasks, or at its end.
+ */
+const MANDATORY_EVERY = 128;
+
+/**
  * While the confirm window has room, publish() is synchronous and amqplib
  * writes nothing until the event loop turns: without a turn the first task
  * would reach the broker only after a whole window (1024) was encoded, while
@@ -51,13 +58,6 @@ export interface SendResult {
  * the bulk is still encoded in long runs (a turn every 128 tasks measured ~5%
  * slower at prefetch 100).
  */
-/**
- * One task in this many is published mandatory; the end of the send checks the queue is still there
- * (see RouteCheck: the flag on every task cost ~10% of the rate on RabbitMQ 3.10's classic queues).
- * A queue deleted mid-send fails the send within this many tasks.
- */
-const MANDATORY_EVERY = 128;
-
 const firstFew = (index: number) => index <= 64 && (index & (index - 1)) === 0;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -77,8 +77,9 @@ async function connectionLost(err: unknown, broker: Broker): Promise<Error | und
  * Publishes every body as one persistent task and resolves once the broker has
  * confirmed them all. Each task gets a unique message id and a timestamp.
  * A queue deleted while sending fails the send (a flagged task comes back, or
- * the end's check finds it gone: MANDATORY_EVERY). With a reconnector, tasks unconfirmed when the connection dropped are
- * published again on the next one (at-least-once; same message ids).
+ * the end's check finds it gone: MANDATORY_EVERY). With a reconnector, tasks
+ * unconfirmed when the connection dropped are published again on the next one
+ * (at-least-once; same message ids).
  */
 export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | AsyncIterable<Buffer>, options: SendOptions): Promise<SendResult> {
   const prefix = randomBytes(6).toString("hex");
