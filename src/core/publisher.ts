@@ -1,6 +1,6 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
-import { type Broker, whileUp } from "./connection.ts";
+import { type Broker, isLost, whileUp } from "./connection.ts";
 import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
 import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
 import { checkQueue } from "./queue.ts";
@@ -8,6 +8,13 @@ import { RouteCheck } from "./route-check.ts";
 import { redact } from "./url.ts";
 
 export { PublishError } from "./publish-error.ts";
+
+/** Whether `queue` exists (a passive declare on a throwaway channel), bounded by the connection. */
+export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
+  return (await whileUp(broker, checkQueue(broker, queue))) !== undefined;
+}
+
+export const deletedWhileSending = (queue: string): string => `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
 
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
@@ -63,8 +70,8 @@ export class Publisher {
     this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
     channel.on("return", (msg: Message) => {
       this.returned.push(msg);
-      // Only one task in `every` carries the flag: those sent just before this one went the same way.
-      const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); up to ${this.routes.every - 1} sent to it just before may be lost too` : "";
+      // Only one task in `every` carries the flag: others sent to it since the last one it took went the same way.
+      const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too` : "";
       this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey) + before, "refused");
     });
     channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
@@ -89,9 +96,10 @@ export class Publisher {
     this.sentTasks.add(seq, { queue, body, properties });
     this.window.published(body.length);
     if (outcome) this.outcomes.set(seq, outcome);
+    const mandatory = this.routes.mandatory(queue, seq, outcome !== undefined);
     let ok: boolean;
     try {
-      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory: this.routes.mandatory(queue, outcome !== undefined) }, this.onConfirm(seq, properties.messageId));
+      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
     } catch (err) {
       this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
       throw this.failure;
@@ -113,7 +121,7 @@ export class Publisher {
     await this.publish(queue, body, properties, outcome);
   }
 
-  private onConfirm(seq: number, messageId: string | undefined) {
+  private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {
     return (err: unknown) => {
       this.inflight--;
       let outcome: ((error: TaskqError | undefined) => void) | undefined;
@@ -142,7 +150,11 @@ export class Publisher {
       this.window.confirmed(task?.body.length ?? 0);
       if (task && this.takeReturned(task)) {
         error = new TaskqError(unroutable(messageId, task.queue));
-      } else this.confirmed++;
+      } else {
+        this.confirmed++;
+        // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
+        if (mandatory && task) this.routes.verified(task.queue, seq);
+      }
       outcome?.(error);
       if (this.waiters.length > 0) this.wakeAll();
     };
@@ -169,25 +181,32 @@ export class Publisher {
   }
 
   /**
-   * Waits until every task published so far is confirmed, and each queue sent to without the
-   * mandatory flag since its last flagged task still exists; throws the first failure.
+   * Waits until every task published so far is confirmed, and each queue sent tasks without the
+   * mandatory flag that no confirmed flagged task covers still exists; throws the first failure.
    */
   async flush(): Promise<void> {
     while (this.inflight > 0 && !this.failure) await this.nextConfirm();
     if (this.failure) throw this.failure;
-    for (const [queue, stamp] of this.routes.unverified()) {
+    const upTo = this.seq; // the check covers what was published before it began
+    for (const [queue] of this.routes.unverified()) {
       let found: boolean;
       try {
         // Bounded by the connection: amqplib can leave a channel open pending for ever when it goes away.
-        found = (await whileUp(this.broker, checkQueue(this.broker, queue))) !== undefined;
+        found = await queueStillThere(this.broker, queue);
       } catch (err) {
-        this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, "closed");
+        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
+        this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, isLost(err) ? "closed" : "refused");
         throw this.failure;
       }
-      if (!found) this.fail(`queue '${queue}' was deleted while tasks were sent to it: the last ones may be lost`, "refused");
+      if (!found) this.fail(deletedWhileSending(queue), "refused");
       if (this.failure) throw this.failure;
-      this.routes.verified(queue, stamp);
+      this.routes.verified(queue, upTo);
     }
+  }
+
+  /** Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before another connection declares them again. */
+  uncheckedQueues(): string[] {
+    return this.routes.unverified().map(([queue]) => queue);
   }
 
   get unconfirmed(): number {

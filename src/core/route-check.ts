@@ -9,43 +9,48 @@
  * alternating pairs of the same minimal publisher with and without it) and a publisher 2-10% of
  * its rate (scripts/perf medians).
  *
- * So with `every` > 1, one task in `every` per queue carries the flag (the first, then each
- * `every`-th): a queue deleted under the publisher still fails it within `every` tasks. The tasks
- * after a queue's last flagged one are covered by `unverified()`: flush() checks that those queues
- * still exist. What this cannot see: a queue deleted and declared again between two checks (which
- * also drops every task already in it, flag or not).
+ * So with `every` > 1, one task in `every` per queue carries the flag, starting with the first
+ * (1, every + 1, 2 * every + 1, ...). A flagged task the broker confirmed without returning it
+ * shows the queue was there, which covers the tasks sent to it before it without the flag
+ * (`verified`); a queue whose latest unflagged tasks no confirmed flagged task covers yet is
+ * `open`, and the publisher checks that it still exists before it calls them sent (flush(), and
+ * send after a reconnect, before it declares the queue again). A queue deleted under a publisher
+ * therefore fails it; the tasks sent to it after it went, flagged or not, are not in any queue.
+ * What this cannot see: a queue deleted and declared again (by a worker starting, say) between two
+ * of those proofs, where every task flagged would have shown a return for those sent in the gap.
  */
 export class RouteCheck {
   /** Per queue: tasks since its last flagged one. */
   private readonly since = new Map<string, number>();
-  /** Per queue with tasks sent without the flag since its last flagged one: the stamp of the last such task. */
+  /** Per queue with unflagged tasks not yet covered: the stamp of the latest of them. */
   private readonly open = new Map<string, number>();
-  private stamp = 0;
 
   constructor(readonly every: number) {
     if (!Number.isInteger(every) || every < 1) throw new RangeError(`RouteCheck: every must be a positive integer, got ${every}`);
   }
 
-  /** Whether the next task to `queue` carries the flag; `always` for one whose own outcome someone waits for. */
-  mandatory(queue: string, always = false): boolean {
+  /**
+   * Whether the task to `queue` with `stamp` (increasing, one per publish) carries the flag;
+   * `always` for one whose own outcome someone waits for.
+   */
+  mandatory(queue: string, stamp: number, always = false): boolean {
     if (this.every === 1) return true;
     const n = this.since.get(queue);
     if (always || n === undefined || n >= this.every - 1) {
       this.since.set(queue, 0);
-      this.open.delete(queue);
       return true;
     }
     this.since.set(queue, n + 1);
-    this.open.set(queue, ++this.stamp);
+    this.open.set(queue, stamp);
     return false;
   }
 
-  /** Queues to check, each with the stamp to hand back to `verified` once it was found. */
+  /** Queues to check, each with the stamp of its latest unflagged task. */
   unverified(): Array<[queue: string, stamp: number]> {
     return [...this.open];
   }
 
-  /** `queue` was found to exist after every task sent to it up to `stamp`. */
+  /** `queue` was there after every task sent to it up to `stamp` (a flagged task confirmed, or a check). */
   verified(queue: string, stamp: number): void {
     if ((this.open.get(queue) ?? Infinity) <= stamp) this.open.delete(queue);
   }

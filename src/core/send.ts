@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { now, sleep } from "../util/clock.ts";
 import { isLost } from "./connect-error.ts";
 import { type Broker, whileUp } from "./connection.ts";
-import { PublishError, Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
+import { PublishError, Publisher, type TaskProperties, type Unconfirmed, deletedWhileSending, queueStillThere } from "./publisher.ts";
 import { type QueueType, declareQueues, delayQueueName, retryQueueArguments } from "./queue.ts";
 import type { Reconnector } from "./reconnector.ts";
 import { ResendSet } from "./resend.ts";
@@ -43,9 +43,9 @@ export interface SendResult {
 }
 
 /**
- * One task in this many is published mandatory; the end of the send checks the queue is still there
- * (see RouteCheck: the flag on every task cost 2-10% of the rate on RabbitMQ 3.10's classic queues).
- * A queue deleted mid-send fails the send within this many tasks, or at its end.
+ * One task in this many is published mandatory; the end of the send, and a reconnect, check the
+ * queue is still there (see RouteCheck: the flag on every task cost 2-10% of the rate on RabbitMQ
+ * 3.10's classic queues). A queue deleted mid-send fails the send.
  */
 const MANDATORY_EVERY = 128;
 
@@ -88,6 +88,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   const iterator = sync ? (bodies as Iterable<Buffer>)[Symbol.iterator]() : (bodies as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const emit = options.onEvent ?? (() => {});
   const resend = new ResendSet();
+  const unchecked = new Set<string>();
   let current = broker;
   let confirmed = 0;
   let reconnects = 0;
@@ -96,6 +97,10 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
     for (;;) {
       let publisher: Publisher | undefined;
       try {
+        // Queues an earlier connection sent tasks to without the flag, unchecked when it went: still
+        // there before they are declared again, or those tasks may have gone with them.
+        for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
+        unchecked.clear();
         const to = await whileUp(current, declareTarget(current, options));
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
@@ -130,6 +135,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         // task's ack can come after a later one's nack), so only the nacked ones are sent again.
         if (lost instanceof PublishError && publisher) await whileUp(current, publisher.settled()).catch(() => {});
         resend.carry(publisher?.pendingTasks() ?? []);
+        for (const queue of publisher?.uncheckedQueues() ?? []) unchecked.add(queue);
         confirmed += publisher?.confirmed ?? 0;
         // A connection that got tasks confirmed ended the outage; one that died before did not.
         if ((publisher?.confirmed ?? 0) > 0 && !(lost instanceof PublishError)) options.reconnector.recovered();

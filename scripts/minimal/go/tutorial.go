@@ -39,7 +39,8 @@ func worker(url, queue string, prefetch int) {
 	ch, err := conn.Channel()
 	must(err)
 	must(ch.Qos(prefetch, 0, false))
-	msgs, err := ch.Consume(queue, "", false, false, false, false, nil)
+	tag := fmt.Sprintf("go-tutorial-%d", os.Getpid()) // named, so that the Cancel below names it too
+	msgs, err := ch.Consume(queue, tag, false, false, false, false, nil)
 	must(err)
 	fmt.Println("ready")
 	count := 0
@@ -57,7 +58,7 @@ func worker(url, queue string, prefetch int) {
 		}
 		stopped = true
 		fmt.Printf("done %d\n", count)
-		must(ch.Cancel("", false))
+		must(ch.Cancel(tag, false))
 	}
 	select {} // stays connected until the parent ends it: no ack lost in a close
 }

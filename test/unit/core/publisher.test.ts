@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
 import type { Broker } from "../../../src/core/connection.ts";
+import { ConnectError } from "../../../src/core/connect-error.ts";
 import { PublishError, Publisher } from "../../../src/core/publisher.ts";
 import { parseBrokerUrl } from "../../../src/core/url.ts";
 
@@ -32,14 +33,16 @@ class FakeCheckChannel extends EventEmitter {
 
 async function rig(window: number, maxWindow?: number, mandatoryEvery?: number) {
   const channel = new FakeChannel();
+  const lost = Promise.withResolvers<ConnectError>();
   const existing = new Set<string>(["q"]);
   const checked: string[] = [];
   const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel>; createChannel: () => Promise<FakeCheckChannel> };
   model.createConfirmChannel = async () => channel;
   model.createChannel = async () => new FakeCheckChannel(existing, checked);
-  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: lost.promise, close: async () => {} } as unknown as Broker;
   const options = { window, ...(maxWindow !== undefined ? { maxWindow } : {}), ...(mandatoryEvery !== undefined ? { mandatoryEvery } : {}) };
-  return { channel, publisher: await Publisher.open(broker, options), model, existing, checked };
+  const loseConnection = () => lost.resolve(new ConnectError("lost the connection to h:5672: gone (the test)", "LOST"));
+  return { channel, publisher: await Publisher.open(broker, options), model, existing, checked, loseConnection };
 }
 
 const props = (id: string) => ({ messageId: id });
@@ -205,21 +208,62 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     const err = await publisher.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     expect((err as PublishError).kind).toBe("refused");
-    expect((err as PublishError).message).toBe("queue 'q' was deleted while tasks were sent to it: the last ones may be lost");
+    expect((err as PublishError).message).toBe("queue 'q' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost");
     expect(publisher.failed).toBe(true);
   });
 
-  test("the check itself failing (the connection going): a 'closed' failure, which send answers by reconnecting", async () => {
+  test("the check failing with the connection gone: a 'closed' failure (send reconnects, and checks the queue there first)", async () => {
+    const { channel, publisher, model, loseConnection } = await rig(10, undefined, 128);
+    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    channel.confirm(0);
+    channel.confirm(1);
+    model.createChannel = () => new Promise(() => {}); // amqplib left pending by a dying connection
+    const flushed = publisher.flush().catch((e: unknown) => e);
+    loseConnection();
+    const err = await flushed;
+    expect((err as PublishError).kind).toBe("closed");
+    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: lost the connection to h:5672: gone (the test)");
+    expect(publisher.uncheckedQueues()).toEqual(["q"]);
+  });
+
+  test("the check failing on a live connection: a refusal, said as it is", async () => {
     const { channel, publisher, model } = await rig(10, undefined, 128);
     for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
     channel.confirm(0);
     channel.confirm(1);
     model.createChannel = async () => {
-      throw new Error("Connection closed (by the test)");
+      throw new Error("No channels left to allocate");
     };
     const err = await publisher.flush().catch((e: unknown) => e);
-    expect((err as PublishError).kind).toBe("closed");
-    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: Connection closed (by the test)");
+    expect((err as PublishError).kind).toBe("refused");
+    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: No channels left to allocate");
+  });
+
+  test("a flagged task confirmed (not returned) covers the unflagged ones before it: nothing to check", async () => {
+    const { channel, publisher, checked } = await rig(10, undefined, 3);
+    for (const id of ["a", "b", "c", "d"]) publisher.publish("q", Buffer.from(id), props(id));
+    expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, false, true]);
+    expect(publisher.uncheckedQueues()).toEqual(["q"]); // d only sent: b and c not yet covered
+    for (let i = 0; i < 4; i++) channel.confirm(i);
+    expect(publisher.uncheckedQueues()).toEqual([]);
+    await publisher.flush();
+    expect(checked).toEqual([]);
+  });
+
+  test("flush checks only once every confirm is in", async () => {
+    const { channel, publisher, checked } = await rig(10, undefined, 128);
+    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    let done = false;
+    const flushed = publisher.flush().then(() => (done = true));
+    await tick();
+    expect(checked).toEqual([]);
+    channel.confirm(0);
+    await tick();
+    expect(checked).toEqual([]);
+    channel.confirm(1);
+    await flushed;
+    expect(done).toBe(true);
+    expect(checked).toEqual(["q"]);
   });
 
   test("a flagged task returned: the publisher fails, saying the ones just before it may be lost too", async () => {
@@ -229,6 +273,6 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     for (let i = 0; i < 3; i++) channel.confirm(i);
     const err = await publisher.flush().catch((e: unknown) => e);
     expect((err as PublishError).kind).toBe("refused");
-    expect((err as PublishError).message).toBe("task c was unroutable: no queue 'gone' took it (deleted while tasks were sent to it?); up to 1 sent to it just before may be lost too");
+    expect((err as PublishError).message).toBe("task c was unroutable: no queue 'gone' took it (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too");
   });
 });
