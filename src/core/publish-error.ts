@@ -18,6 +18,8 @@ export class PublishError extends TaskqError {
 
 export const unroutable = (messageId: unknown, queue: string): string => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
 
+export const deletedWhileSending = (queue: string): string => `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
+
 /** Why the broker closed a publishing channel, as the user can act on it. */
 export function channelRefusal(err: Error, address: BrokerAddress): string {
   const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);

@@ -1,20 +1,13 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../errors.ts";
-import { type Broker, isLost, whileUp } from "./connection.ts";
+import { type Broker, isLost } from "./connection.ts";
 import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
-import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
-import { checkQueue } from "./queue.ts";
+import { PublishError, channelRefusal, deletedWhileSending, unroutable } from "./publish-error.ts";
+import { queueStillThere } from "./queue.ts";
 import { RouteCheck } from "./route-check.ts";
 import { redact } from "./url.ts";
 
 export { PublishError } from "./publish-error.ts";
-
-/** Whether `queue` exists (a passive declare on a throwaway channel), bounded by the connection. */
-export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
-  return (await whileUp(broker, checkQueue(broker, queue))) !== undefined;
-}
-
-export const deletedWhileSending = (queue: string): string => `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
 
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
@@ -191,7 +184,6 @@ export class Publisher {
     for (const [queue] of this.routes.unverified()) {
       let found: boolean;
       try {
-        // Bounded by the connection: amqplib can leave a channel open pending for ever when it goes away.
         found = await queueStillThere(this.broker, queue);
       } catch (err) {
         // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.

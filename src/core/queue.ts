@@ -1,7 +1,7 @@
 import type { Channel } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
-import { quiet } from "./connection.ts";
+import { quiet, whileUp } from "./connection.ts";
 import { redact } from "./url.ts";
 
 /** The dead-letter queue that goes with a work queue. */
@@ -79,6 +79,11 @@ export async function checkQueue(broker: Broker, queue: string): Promise<QueueIn
   } finally {
     await channel.close().catch(() => {});
   }
+}
+
+/** Whether `queue` exists (checkQueue), bounded by the connection: amqplib can leave a channel open pending for ever when it goes away. */
+export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
+  return (await whileUp(broker, checkQueue(broker, queue))) !== undefined;
 }
 
 export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
