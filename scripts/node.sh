@@ -46,12 +46,16 @@ node_prepare() {
 }
 
 # The pid of NAME's Erlang VM, or nothing. The VM's command line does not name the node
-# (rabbit sets it at boot), its environment does: RABBITMQ_NODENAME.
+# (rabbit sets it at boot), its environment does: RABBITMQ_NODENAME. Other Erlang VMs carry
+# that variable too and come and go while a node starts: rabbitmq-server's epmd starter, and
+# every rabbitmqctl run from here. Only the node's own VM boots rabbit ("-s rabbit boot"). Pids
+# wrap (pid_max is 32768 here), so neither a pid file's pid nor the lowest pid is enough.
 node_pid() {
   local name=$1 pid env
   for pid in $(cat "$NODES_DIR/$name/pid" 2>/dev/null) $(pgrep -x beam.smp); do
     env=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ") || continue
-    if grep -qx "RABBITMQ_NODENAME=$name@localhost" <<<"$env"; then echo "$pid"; return 0; fi
+    grep -qx "RABBITMQ_NODENAME=$name@localhost" <<<"$env" || continue
+    if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- ' -s rabbit boot '; then echo "$pid"; return 0; fi
   done
 }
 

@@ -11,7 +11,7 @@ const node = new IsolatedNode("faults", freePort(2));
 function doneIds(workers: TaskqProcess[]): Set<string> {
   const ids = new Set<string>();
   for (const w of workers) {
-    for (const line of w.stdout.split("\n")) {
+    for (const line of w.lines) {
       if (!line.startsWith("{")) continue;
       const r = JSON.parse(line) as { id: string; outcome: string };
       if (r.outcome === "done") ids.add(r.id);
@@ -31,7 +31,8 @@ async function expectAllDoneAfterReconnect(workers: TaskqProcess[], queue: strin
   // A worker may still be in its backoff when the others have done every task.
   await waitFor(() => workers.every((w) => w.stderr.includes("reconnected; consuming again")), 30_000, "every worker to reconnect");
   for (const w of workers) w.kill("SIGTERM");
-  expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0));
+  const codes = await Promise.all(workers.map((w) => w.exited));
+  expect(codes.map((code, i) => (code === 0 ? "exit 0" : `exit ${code}: ${workers[i]?.stderr}`))).toEqual(workers.map(() => "exit 0"));
   expect(await withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, node.url)).toBe(0);
 }
 
@@ -58,7 +59,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         await waitFor(() => doneIds(workers).size > 0, 30_000, "the first tasks done");
         await fault();
         const r = await send;
-        expect(r.code).toBe(0);
+        expect(r.code === 0 ? "exit 0" : `exit ${r.code}: ${r.stderr}`).toBe("exit 0"); // says why when it fails
         const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number; resent: number };
         expect(summary.sent).toBe(20000);
         expect(summary.reconnects).toBeGreaterThanOrEqual(1);
@@ -168,7 +169,7 @@ describe("broker faults in the middle of send and work (isolated node)", () => {
         await waitFor(() => proxy.connections >= 3 && doneIds(workers).size > 0, 30_000, "the sender connected and the first tasks done");
         expect(proxy.drop()).toBeGreaterThanOrEqual(3); // the sender and both workers
         const r = await send;
-        expect(r.code).toBe(0);
+        expect(r.code === 0 ? "exit 0" : `exit ${r.code}: ${r.stderr}`).toBe("exit 0"); // says why when it fails
         const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number };
         expect(summary.sent).toBe(20000);
         expect(summary.reconnects).toBeGreaterThanOrEqual(1);

@@ -17,7 +17,7 @@ async function consumerPrefetches(queue: string): Promise<number[]> {
   return rows.filter(([name]) => name === queue).map(([, count]) => Number(count));
 }
 
-const doneLines = (worker: TaskqProcess) => worker.stdout.split("\n").filter((l) => l.includes('"outcome":"done"')).length;
+const doneLines = (worker: TaskqProcess) => worker.lines.filter((l) => l.includes('"outcome":"done"')).length;
 
 test(
   "--prefetch auto: with short tasks the worker keeps one in reserve (its consumer's own prefetch, the channel's limit lifted), and does every task",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, missingSent, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, completeLines, missingSent, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -25,9 +25,7 @@ interface JsonLine {
   error?: string;
 }
 const jsonLines = (stdout: string): JsonLine[] =>
-  stdout
-    .split("\n")
-    .filter(Boolean)
+  completeLines(stdout)
     .map((line) => JSON.parse(line) as JsonLine);
 
 /** A command that exits on SIGTERM after starting, in its own group, a process that ignores SIGTERM and writes its pid to `pidFile`. */

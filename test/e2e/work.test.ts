@@ -161,8 +161,7 @@ describe("taskq work", () => {
     w.kill("SIGKILL");
     await w.exited;
     await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 15_000, "the killed worker's tasks back in the queue");
-    const reported = w.stdout
-      .split("\n")
+    const reported = w.lines
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as { id: string; outcome: string });
     for (const line of reported) expect(line.outcome).toBe("done");

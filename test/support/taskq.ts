@@ -54,6 +54,14 @@ export class TaskqProcess {
     this.exited = Promise.all([this.proc.exited, out, err]).then(([code]) => code);
   }
 
+  /**
+   * The whole lines of stdout so far. A worker writes its JSON lines in batches larger than a
+   * pipe writes at once, so while it runs the text can end inside a line: that part waits.
+   */
+  get lines(): string[] {
+    return completeLines(this.stdout);
+  }
+
   get pid(): number {
     return this.proc.pid;
   }
@@ -71,6 +79,11 @@ export class TaskqProcess {
       await Bun.sleep(25);
     }
   }
+}
+
+/** The non-empty lines of `text` that a newline ends (a line still being written is left out). */
+export function completeLines(text: string): string[] {
+  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((line) => line.length > 0);
 }
 
 /** Asserts the shape every user error must have: one line, no stack trace. */
