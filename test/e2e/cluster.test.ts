@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as amqp from "amqplib";
 import { type LocalCluster as Cluster, type NodeNumber, suiteCluster } from "../support/cluster.ts";
 import { waitFor } from "../support/broker.ts";
-import { TaskqProcess, completeLines, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 
 // Three isolated RabbitMQ nodes joined into one cluster (scripts/cluster); quorum queues; a node
 // killed with kill -9 mid-run. The shared broker is never touched.
@@ -24,10 +24,7 @@ afterAll(() => restarting, 300_000); // the suite's cluster is stopped after eve
 
 /** Ids of the JSON lines a worker printed with outcome "done", with when each started and ended (ms since epoch). */
 const doneLines = (stdout: string) =>
-  completeLines(stdout)
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { id: string; outcome: string; start: number; end: number; attempt: number })
-    .filter((l) => l.outcome === "done");
+  jsonLines<{ id: string; outcome: string; start: number; end: number; attempt: number }>(stdout).filter((l) => l.outcome === "done");
 
 /** The task numbers (the message id's suffix) among `ids` that are not in 1..count. */
 function missing(ids: Iterable<string>, count: number): number[] {
@@ -165,7 +162,7 @@ describe("taskq on a three-node cluster (quorum queues)", () => {
       const worker = new TaskqProcess(["work", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--json", "-c", "8", "--retry-delay", "8s", "--reconnect-timeout", "60s", "--", script]);
       try {
         await worker.ready(60_000);
-        const lines = () => worker.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { id: string; outcome: string });
+        const lines = () => jsonLines<{ id: string; outcome: string }>(worker.stdout);
         await waitFor(() => lines().filter((l) => l.outcome === "retry").length === TASKS, 60_000, "every task in its retry queue");
         // Node 1 holds the workers' connection and, for some queues, the leader: kill it while all wait.
         await withNodeDown(1, async () => {

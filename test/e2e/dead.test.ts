@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { brokerCounts, deleteQueues, drain, uniqueQueue, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
-import { oneLineError, runTaskq } from "../support/taskq.ts";
+import { jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
 const q = (label: string) => {
@@ -10,13 +10,6 @@ const q = (label: string) => {
   return name;
 };
 afterAll(() => deleteQueues(queues));
-
-const jsonLines = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Parks messages in `<queue>.dead` directly, as a worker would have. */
 async function parkDead(queue: string, messages: Array<{ body: Buffer | string; headers?: Record<string, unknown>; messageId?: string; correlationId?: string; contentType?: string }>) {

@@ -3,7 +3,7 @@ import { uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, missingSent, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, missingSent, runTaskq } from "../support/taskq.ts";
 
 const node = new IsolatedNode("faults", freePort(2));
 
@@ -11,11 +11,7 @@ const node = new IsolatedNode("faults", freePort(2));
 function doneIds(workers: TaskqProcess[]): Set<string> {
   const ids = new Set<string>();
   for (const w of workers) {
-    for (const line of w.lines) {
-      if (!line.startsWith("{")) continue;
-      const r = JSON.parse(line) as { id: string; outcome: string };
-      if (r.outcome === "done") ids.add(r.id);
-    }
+    for (const r of jsonLines<{ id: string; outcome: string }>(w.stdout)) if (r.outcome === "done") ids.add(r.id);
   }
   return ids;
 }

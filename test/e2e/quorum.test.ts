@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brokerCounts, deleteQueues, drain, rabbitmqctlRows, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
-import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
 const q = (label: string, retryLevels: number[] = []) => {
@@ -149,7 +149,7 @@ describe("--queue-type quorum (shared broker)", () => {
     expect((await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h.command])).code).toBe(0);
     const list = await runTaskq(["dead", "list", "-q", queue, "--json"]);
     expect(list.code).toBe(0);
-    expect(list.stdout.trim().split("\n").map((l) => JSON.parse(l).body)).toEqual(["exit 65"]);
+    expect(jsonLines(list.stdout).map((l) => l.body)).toEqual(["exit 65"]);
     const requeue = await runTaskq(["dead", "requeue", "-q", queue]);
     expect(requeue.stderr).toBe("");
     expect(requeue.code).toBe(0);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { DropProxy } from "../support/proxy.ts";
-import { TaskqProcess, completeLines, missingSent, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, missingSent, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -24,9 +24,6 @@ interface JsonLine {
   attempt: number;
   error?: string;
 }
-const jsonLines = (stdout: string): JsonLine[] =>
-  completeLines(stdout)
-    .map((line) => JSON.parse(line) as JsonLine);
 
 /** A command that exits on SIGTERM after starting, in its own group, a process that ignores SIGTERM and writes its pid to `pidFile`. */
 const stubbornScript = (name: string, pidFile: string) =>
@@ -63,13 +60,13 @@ describe("taskq work at the edges", () => {
       const worker = new TaskqProcess(["work", "-q", queue, "--json", ...handler.command]);
       await worker.ready();
       expect((await runTaskq(["send", "-q", queue, "exit 65"])).code).toBe(0);
-      await waitFor(() => jsonLines(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the first task dead");
+      await waitFor(() => jsonLines<JsonLine>(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the first task dead");
       await deleteQueues([`${queue}.dead`]);
       expect((await runTaskq(["send", "-q", queue, "exit 65"])).code).toBe(0);
-      await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "dead").length === 2, 15_000, "the second task dead");
+      await waitFor(() => jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "dead").length === 2, 15_000, "the second task dead");
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
-      expect(jsonLines(worker.stdout).map((l) => l.outcome)).toEqual(["dead", "dead"]);
+      expect(jsonLines<JsonLine>(worker.stdout).map((l) => l.outcome)).toEqual(["dead", "dead"]);
       // The copy was unroutable once (the queue was gone), said once, then went through: the command ran once per task.
       expect(worker.stderr.match(/its copy to '[^']+\.dead' failed \([^)]*unroutable/g)).toHaveLength(1);
       expect(handler.lines().length).toBe(2);
@@ -112,7 +109,7 @@ describe("taskq work at the edges", () => {
       const stubborn = stubbornScript("stubborn.sh", pidFile);
       await runTaskq(["send", "-q", queue, "hang"]);
       const worker = new TaskqProcess(["work", "-q", queue, "--json", "--max-attempts", "1", "--timeout", "300ms", "--kill-after", "300ms", "--", stubborn]);
-      await waitFor(() => jsonLines(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the task dead");
+      await waitFor(() => jsonLines<JsonLine>(worker.stdout).some((l) => l.outcome === "dead"), 15_000, "the task dead");
       const grandchild = Number(readFileSync(pidFile, "utf8"));
       expect(grandchild).toBeGreaterThan(0);
       await waitFor(() => !alive(grandchild), 5000, "the background process killed");
@@ -149,7 +146,7 @@ describe("taskq work at the edges", () => {
     expect(new Set(bodies).size).toBe(19);
     expect(left.every((m) => !m.fields.redelivered)).toBe(true);
     // None lost: the one done and the 19 left are the 20 sent.
-    const done = jsonLines(r.stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+    const done = jsonLines<JsonLine>(r.stdout).filter((l) => l.outcome === "done").map((l) => l.id);
     expect(done).toHaveLength(1);
     expect(missingSent([...done, ...left.map((m) => String(m.properties.messageId))], 20)).toEqual([]);
   });
@@ -190,7 +187,7 @@ describe("taskq work at the edges", () => {
       expect(left.length).toBeGreaterThan(0);
       expect(new Set(left).size).toBe(left.length);
       // None lost either: each task reported done or back in the queue, not both.
-      const done = jsonLines(stdout).filter((l) => l.outcome === "done").map((l) => l.id);
+      const done = jsonLines<JsonLine>(stdout).filter((l) => l.outcome === "done").map((l) => l.id);
       const back = drained.map((m) => String(m.properties.messageId));
       expect(done.filter((id) => back.includes(id))).toEqual([]);
       expect(missingSent([...done, ...back], 40)).toEqual([]);
@@ -207,12 +204,12 @@ describe("taskq work at the edges", () => {
         const failing = script("slow-fail.sh", `cat >/dev/null\necho x >> ${ran}\nsleep 0.2\nexit 3`);
         await runTaskq(["send", "-q", queue, "--count", "4", "fail {i}"]);
         const worker = new TaskqProcess(["work", "-q", queue, "-c", "4", "--max-attempts", "1", "--json", "--", failing]);
-        await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "dead").length >= 2 && (worker.stderr.match(/its copy to/g) ?? []).length >= 2, 15_000, "2 dead and 2 copies refused");
+        await waitFor(() => jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "dead").length >= 2 && (worker.stderr.match(/its copy to/g) ?? []).length >= 2, 15_000, "2 dead and 2 copies refused");
         await Bun.sleep(3000); // the refused copies are tried again meanwhile (backoff from 1 s): the commands must not run again
         expect(readFileSync(ran, "utf8").trim().split("\n")).toHaveLength(4);
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0); // within the stop's grace for refused copies
-        expect(jsonLines(worker.stdout).filter((l) => l.outcome === "requeued")).toHaveLength(2);
+        expect(jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "requeued")).toHaveLength(2);
       });
       const dead = (await drain(`${queue}.dead`)).map((m) => m.content.toString());
       const back = (await drain(queue)).map((m) => m.content.toString());
@@ -238,11 +235,11 @@ describe("taskq work at the edges", () => {
           await Bun.sleep(15); // the flapping's pace, not a wait for something
         }
         await runTaskq(["send", "-q", queue, "--count", "50", "task {i}"]);
-        await waitFor(() => jsonLines(worker.stdout).length >= 50, 20_000, "all 50 tasks done after the flapping");
+        await waitFor(() => jsonLines<JsonLine>(worker.stdout).length >= 50, 20_000, "all 50 tasks done after the flapping");
         expect(worker.stderr).toMatch(/reconnected/);
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
-        expect(jsonLines(worker.stdout).filter((l) => l.outcome === "done").length).toBe(50);
+        expect(jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "done").length).toBe(50);
       } finally {
         proxy.stop();
       }
@@ -299,7 +296,7 @@ describe("taskq work at the edges", () => {
         await waitFor(async () => (await readyCount(queue)) === 40, 10_000, "40 tasks in the queue");
         // -c 40: the 20 tasks whose dead copy is refused keep their slots (their copies are tried again, not the command).
         const worker = new TaskqProcess(["work", "-q", queue, "-c", "40", "--retry-delay", "60s", "--json", "--", "/bin/false"]);
-        await waitFor(() => jsonLines(worker.stdout).filter((l) => l.outcome === "retry").length >= 20, 15_000, "20 retry copies");
+        await waitFor(() => jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "retry").length >= 20, 15_000, "20 retry copies");
         worker.kill("SIGTERM");
         expect(await worker.exited).toBe(0);
       });
@@ -335,7 +332,7 @@ describe("taskq work at the edges", () => {
     await runTaskq(["send", "-q", queue, "--count", "3"]);
     const r = await runTaskq(["work", "-q", queue, "--json", "--max-tasks", "3", "--", chatty]);
     expect(r.code).toBe(0);
-    const lines = jsonLines(r.stdout);
+    const lines = jsonLines<JsonLine>(r.stdout);
     expect(lines.map((l) => l.outcome)).toEqual(["done", "done", "done"]);
     expect(r.stderr).toContain("progress 100% and a line");
   });
@@ -351,7 +348,7 @@ describe("taskq work at the edges", () => {
       const worker = new TaskqProcess(["work", "-q", queue, "--json", "--", twice]);
       const code = await worker.exited;
       expect([0, 130]).toContain(code);
-      const outcomes = jsonLines(worker.stdout).map((l) => l.outcome);
+      const outcomes = jsonLines<JsonLine>(worker.stdout).map((l) => l.outcome);
       // Settled before the second signal: acked and reported. Not yet: neither, and the broker has it back.
       if (outcomes.length > 0) {
         expect(outcomes).toEqual(["done"]);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { brokerCounts, deleteQueues, drain, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
-import { TaskqProcess, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 const q = (label: string) => tracked.name(label);
@@ -147,7 +147,7 @@ describe("taskq work", () => {
     await runTaskq(["send", "-q", queue, "--count", "3"]);
     const r = await runTaskq(["work", "-q", queue, "--idle-exit", "300ms", "--json"]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = jsonLines(r.stdout);
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line).toMatchObject({ outcome: "done", attempt: 1 });
   });
@@ -161,9 +161,7 @@ describe("taskq work", () => {
     w.kill("SIGKILL");
     await w.exited;
     await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 15_000, "the killed worker's tasks back in the queue");
-    const reported = w.lines
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { id: string; outcome: string });
+    const reported = jsonLines<{ id: string; outcome: string }>(w.stdout);
     for (const line of reported) expect(line.outcome).toBe("done");
     const left = (await drain(queue)).map((m) => m.properties.messageId as string);
     // A task reported and then requeued (killed before its ack) is in both: never in neither.

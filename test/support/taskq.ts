@@ -82,8 +82,16 @@ export class TaskqProcess {
 }
 
 /** The non-empty lines of `text` that a newline ends (a line still being written is left out). */
-export function completeLines(text: string): string[] {
+function completeLines(text: string): string[] {
   return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((line) => line.length > 0);
+}
+
+/**
+ * The lines of a taskq's stdout under `--json` (only JSON lines: a command's output goes to
+ * stderr then), each parsed; whole lines only, so it is safe on a worker still writing.
+ */
+export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
+  return completeLines(stdout).map((line) => JSON.parse(line) as T);
 }
 
 /** Asserts the shape every user error must have: one line, no stack trace. */
