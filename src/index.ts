@@ -30,6 +30,8 @@ import type { WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./co
 export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
 export { DEFAULT_RETRY, HANDLER_EXIT };
 export { TaskqError } from "./errors.ts";
+import { usageError } from "./errors.ts";
+import { MAX_HEARTBEAT_S } from "./core/liveness.ts";
 
 /** Where the broker is; everything is optional. */
 export interface ConnectionOptions {
@@ -44,6 +46,14 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** After losing the broker, keep reconnecting this long (default 5 min). */
   reconnectTimeoutMs?: number;
+  /**
+   * AMQP heartbeat in seconds (default 5; 0 = off). A broker or network that stops answering
+   * without closing anything (a cut link, a frozen VM) is noticed after two missed beats, 10-15 s
+   * at 5, and taskq fails over to the next URL; off, only the operating system notices, after
+   * minutes or never. A URL's `?heartbeat=N` wins. See {@link TaskHandler} for what a handler that
+   * blocks the event loop does to it.
+   */
+  heartbeat?: number;
 }
 
 export interface SendOptions extends ConnectionOptions {
@@ -64,6 +74,11 @@ function target(options: ConnectionOptions, timeoutMs?: number): BrokerTarget {
   parseBrokerUrls(urls);
   const t: BrokerTarget = { urls, connectTimeoutMs: timeoutMs ?? options.connectTimeoutMs ?? 5000 };
   if (options.tls) t.tls = options.tls;
+  if (options.heartbeat !== undefined) {
+    const h = options.heartbeat;
+    if (!Number.isInteger(h) || h < 0 || h > MAX_HEARTBEAT_S) throw usageError(`heartbeat must be whole seconds from 0 (off) to ${MAX_HEARTBEAT_S}, got ${h}`);
+    t.heartbeatS = h;
+  }
   return t;
 }
 
@@ -115,6 +130,16 @@ export interface WorkOptions extends ConnectionOptions {
  * done: the task is acked. Throw to fail it: it is retried with backoff and,
  * after `retry.maxAttempts`, moved to `<queue>.dead`. Return an {@link Outcome}
  * for finer control, e.g. `{ ok: false, reason, exitCode: HANDLER_EXIT.noRetry }`.
+ *
+ * A handler runs on the process's event loop, and so do the heartbeats. One that
+ * blocks the loop (synchronous CPU work, a busy wait) for longer than two
+ * heartbeat intervals (10 s at the default 5 s) sends no heartbeat meanwhile: the
+ * broker takes the worker for dead, closes its connection and gives its unacked
+ * tasks to other workers; this worker then reconnects, its task's ack is not
+ * written (the connection that delivered it is gone), and the task is done
+ * again. Await between chunks of long CPU work, run it in a worker thread, or
+ * raise `heartbeat`. (The CLI's `work -- COMMAND` runs each task in a process of
+ * its own, so a task can never block taskq's loop.)
  */
 export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Outcome>;
 

@@ -1,6 +1,6 @@
 import type { Broker, BrokerTarget } from "../core/connection.ts";
 import { deleteQueues } from "../core/queue.ts";
-import { Reconnector, connect } from "../core/reconnector.ts";
+import { Reconnector } from "../core/reconnector.ts";
 import type { SendEvent } from "../core/send.ts";
 import { durationText } from "../util/duration.ts";
 import type { RoundChaos } from "./round.ts";
@@ -32,12 +32,7 @@ export function senderFailover(target: BrokerTarget, chaos: RoundChaos) {
 
 /** Deletes the round's queues; on a new connection when the round's own went down with a node. */
 export async function removeQueues(broker: Broker, target: BrokerTarget, queues: string[]): Promise<void> {
-  try {
-    await deleteQueues(broker, queues);
-  } catch {
-    const fresh = await connect(target, { name: "taskq bench" }).catch(() => undefined);
-    if (!fresh) return;
-    await deleteQueues(fresh, queues).catch(() => {});
-    await fresh.close();
-  }
+  const reconnector = new Reconnector(target, { timeoutMs: target.connectTimeoutMs, name: "taskq bench" });
+  // Best effort: a round that could not tidy up still reports what it measured.
+  await reconnector.run((current) => deleteQueues(current, queues), { first: broker }).catch(() => {});
 }

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import type { BrokerTarget } from "../core/connection.ts";
 import { parseBrokerUrls, resolveUrls } from "../core/url.ts";
 import { usageError } from "../errors.ts";
-import { duration } from "./parsers.ts";
+import { DEFAULT_HEARTBEAT_S } from "../core/liveness.ts";
+import { duration, heartbeat } from "./parsers.ts";
 
 /** The flags every command that talks to the broker shares. */
 export function withBrokerFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
@@ -12,13 +13,18 @@ export function withBrokerFlags<Args extends unknown[], Opts extends OptionValue
     .option("--ca <path>", "amqps: CA certificate(s) to trust, PEM (env TASKQ_CA)")
     .option("--cert <path>", "amqps: client certificate, PEM (env TASKQ_CERT)")
     .option("--key <path>", "amqps: client private key, PEM (env TASKQ_KEY)")
-    .option("--connect-timeout <duration>", "keep trying to reach the broker this long before giving up", duration, 5000);
+    .option("--connect-timeout <duration>", "keep trying to reach the broker this long before giving up", duration, 5000)
+    .option(
+      "--heartbeat <duration>",
+      `AMQP heartbeat, whole seconds: a broker or network that stops answering is noticed after two missed beats; 0 = off (then only the OS notices, after minutes or never); a URL's ?heartbeat=N wins (default ${DEFAULT_HEARTBEAT_S}s)`,
+      heartbeat,
+    );
 }
 
 /** Repeated `--url`s, in the order given. */
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export type BrokerFlags = { url?: string[] | string; ca?: string; cert?: string; key?: string; connectTimeout: number };
+export type BrokerFlags = { url?: string[] | string; ca?: string; cert?: string; key?: string; connectTimeout: number; heartbeat?: number };
 
 /** Resolves URL and TLS files once, before connecting: a missing file is a usage error. */
 export function brokerTarget(flags: BrokerFlags, env: Record<string, string | undefined> = process.env): BrokerTarget {
@@ -38,6 +44,7 @@ export function brokerTarget(flags: BrokerFlags, env: Record<string, string | un
   if ((cert === undefined) !== (key === undefined)) throw usageError("--cert and --key go together");
   if ((ca || cert) && addresses.some((a) => a.protocol !== "amqps")) throw usageError(`--ca, --cert and --key need an amqps:// URL${urls.length > 1 ? " (every one)" : ""}`);
   const target: BrokerTarget = { urls, connectTimeoutMs: flags.connectTimeout };
+  if (flags.heartbeat !== undefined) target.heartbeatS = flags.heartbeat;
   if (ca || cert || key) target.tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   return target;
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { MAX_HEARTBEAT_S } from "../core/liveness.ts";
 import type { Prefetch } from "../core/prefetch.ts";
 import { TaskqError } from "../errors.ts";
 import type { QueueType } from "../core/queue.ts";
@@ -33,4 +34,15 @@ export function duration(text: string): number {
     if (err instanceof TaskqError) throw new InvalidArgumentError(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
     throw err;
   }
+}
+
+/**
+ * `--heartbeat`: a duration in whole seconds (AMQP counts heartbeats in seconds), 0 = off, at most
+ * 65535 s; returns seconds.
+ */
+export function heartbeat(text: string): number {
+  const ms = duration(text);
+  if (ms % 1000 !== 0) throw new InvalidArgumentError(`the AMQP heartbeat is whole seconds (e.g. 5s, 10s, or 0 for off), got '${text}'.`);
+  if (ms / 1000 > MAX_HEARTBEAT_S) throw new InvalidArgumentError(`must be at most ${MAX_HEARTBEAT_S}s, got '${text}'.`);
+  return ms / 1000;
 }

@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { ConnectError } from "../core/connect-error.ts";
 import type { Broker, BrokerTarget } from "../core/connection.ts";
+import { ANSWER_TIMEOUT_MS } from "../core/liveness.ts";
 import { DEFAULT_RETRY, type RetryDelays } from "../core/retry.ts";
 import { ExitCode, usageError } from "../errors.ts";
 import { sleep } from "../util/clock.ts";
@@ -107,7 +108,7 @@ async function runWatch(plan: StatusPlan & { watchMs: number }, view: View, sign
       try {
         broker ??= await untilAborted(reconnector.connect(signal), signal);
         if (broker === undefined) break;
-        const status = await untilAborted(whileUp(broker, queueStatus(broker, plan.queue, plan.retry)), signal);
+        const status = await untilAborted(whileUp(broker, queueStatus(broker, plan.queue, plan.retry), { ms: ANSWER_TIMEOUT_MS, what: "a status sample" }), signal);
         if (status === undefined) break;
         const sample: Sample = { at: Date.now(), status };
         view.sample(sample, readyRate(previous, sample));
@@ -116,7 +117,8 @@ async function runWatch(plan: StatusPlan & { watchMs: number }, view: View, sign
         reconnector.recovered();
       } catch (err) {
         if (signal.aborted) break;
-        if (!(await connectionTrouble(err, broker))) throw err;
+        // whileUp made a loss (closed, heartbeat missed, no answer in time) a retryable ConnectError.
+        if (!(err instanceof ConnectError && err.retryable)) throw err;
         // Once per outage and cause, not once per interval: a broker down for an hour is not 1800 lines.
         const message = (err as Error).message;
         if (message !== lastError) view.error(Date.now(), message);
@@ -131,20 +133,8 @@ async function runWatch(plan: StatusPlan & { watchMs: number }, view: View, sign
       await sleep(plan.watchMs - (Date.now() - started), signal);
     }
   } finally {
-    // Bounded: closing a connection to a broker that stopped answering can hang.
-    if (broker !== undefined) await Promise.race([broker.close(), sleep(1000)]);
+    await broker?.close(); // bounded (Broker.close), even on a broker that stopped answering
   }
-}
-
-/**
- * Whether `err` came from losing the broker rather than from something it
- * refused: a channel op can fail ("connection closed") a moment before the
- * connection's own close event says why.
- */
-async function connectionTrouble(err: unknown, broker: Broker | undefined): Promise<boolean> {
-  if (err instanceof ConnectError) return err.retryable;
-  if (broker === undefined) return false;
-  return (await Promise.race([broker.lost.then(() => true), sleep(200).then(() => false)])) === true;
 }
 
 /** `work`'s result, or undefined as soon as `signal` aborts (the work is left to finish or fail unseen). */

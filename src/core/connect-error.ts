@@ -15,6 +15,9 @@ export class ConnectError extends TaskqError {
   }
 }
 
+/** amqplib's error when two heartbeat intervals passed with nothing from the broker (lib/connection.js). */
+export const isHeartbeatTimeout = (err: Error): boolean => err.message === "Heartbeat timeout";
+
 /** A connection lost while something was being done on it (see `whileUp`). */
 export const isLost = (err: unknown): boolean => err instanceof ConnectError && err.kind === "LOST";
 

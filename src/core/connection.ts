@@ -1,10 +1,11 @@
 import * as amqp from "amqplib";
 import { hostname } from "node:os";
 import type { TaskqError } from "../errors.ts";
-import { ConnectError, connectError } from "./connect-error.ts";
-import { coalesceWrites } from "./frames.ts";
-import { sleep } from "../util/clock.ts";
+import { ConnectError, connectError, isHeartbeatTimeout } from "./connect-error.ts";
+import { coalesceWrites, destroySocket } from "./frames.ts";
+import { CLOSE_TIMEOUT_MS, DEFAULT_HEARTBEAT_S, LOSS_GRACE_MS } from "./liveness.ts";
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
+import { settledWithin } from "../util/clock.ts";
 
 export { ConnectError, isLost } from "./connect-error.ts";
 
@@ -16,55 +17,117 @@ export interface BrokerTarget {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** At start, keep trying this long (retryable failures only) before giving up. */
   connectTimeoutMs: number;
+  /** AMQP heartbeat in seconds, 0 = off (default DEFAULT_HEARTBEAT_S); a URL's `?heartbeat=N` wins. */
+  heartbeatS?: number;
 }
 
 /** One open AMQP connection plus what taskq needs to report on it. */
 export interface Broker {
   readonly address: BrokerAddress;
   readonly model: amqp.ChannelModel;
-  /** Resolves when the connection closes on its own (broker gone, forced close). */
+  /**
+   * Resolves when the connection is gone without our close: the socket closed, the broker closed
+   * it, a heartbeat was missed, or `fail` was called (an answer that never came).
+   */
   readonly lost: Promise<TaskqError>;
+  /** Takes the connection for gone (`lost` resolves with `why`) and cuts its socket. */
+  fail(why: string): void;
+  /** Closes it politely, within CLOSE_TIMEOUT_MS, then cuts the socket. */
   close(): Promise<void>;
 }
 
+export interface DialOptions {
+  tls?: BrokerTarget["tls"];
+  name?: string;
+  /** Bounds the whole opening: TCP connect, TLS, the AMQP handshake. */
+  timeoutMs: number;
+  heartbeatS?: number;
+}
+
 /** One attempt at one address: the connection, or a ConnectError saying why not. */
-export async function dial(url: string, tls: BrokerTarget["tls"], name: string | undefined, timeoutMs: number): Promise<Broker> {
+export async function dial(url: string, options: DialOptions): Promise<Broker> {
   const address = parseBrokerUrl(url);
+  const { timeoutMs } = options;
+  const opening = amqp.connect(withHeartbeat(url, options.heartbeatS ?? DEFAULT_HEARTBEAT_S), {
+    noDelay: true,
+    timeout: timeoutMs,
+    ...(options.tls ?? {}),
+    clientProperties: { connection_name: options.name ?? `taskq@${hostname()}` },
+  });
   let model: amqp.ChannelModel;
   try {
-    model = await withTimeout(
-      amqp.connect(url, { noDelay: true, timeout: timeoutMs, ...(tls ?? {}), clientProperties: { connection_name: name ?? `taskq@${hostname()}` } }),
-      timeoutMs + 500,
-    );
+    model = await within(opening, timeoutMs + 500);
   } catch (err) {
+    // Past the bound the attempt is over: a connection that opens after all is closed, not leaked.
+    opening.then((late) => late.close().catch(() => {}), () => {});
     throw connectError(address, err, timeoutMs);
   }
   coalesceWrites(model);
-  let closing = false;
-  const lost = new Promise<TaskqError>((resolve) => {
-    model.on("error", () => {});
-    model.on("close", (err?: Error) => {
-      if (!closing) resolve(new ConnectError(`lost the connection to ${address.host}:${address.port}: ${redact(err?.message ?? "closed", address)}`, "LOST"));
-    });
+  return liveBroker(address, model);
+}
+
+function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
+  let closing: Promise<void> | undefined;
+  let loseWith!: (err: TaskqError) => void;
+  let gone = false;
+  const lost = new Promise<TaskqError>((resolve) => (loseWith = resolve));
+  const lose = (why: string) => {
+    if (gone || closing) return;
+    gone = true;
+    loseWith(new ConnectError(`lost the connection to ${address.host}:${address.port}: ${why}`, "LOST"));
+  };
+  model.on("error", () => {});
+  model.on("close", (err?: Error) => {
+    if (err && isHeartbeatTimeout(err)) {
+      lose("missed the broker's heartbeats (the network or the broker stopped answering)");
+      // amqplib only half-closes the socket then; a silent peer would hold it open for ever.
+      destroySocket(model, err);
+    } else lose(redact(err?.message ?? "closed", address));
   });
   return {
     address,
     model,
     lost,
-    async close() {
-      if (closing) return;
-      closing = true;
-      await model.close().catch(() => {});
+    fail(why) {
+      lose(why);
+      if (!destroySocket(model, new Error(why))) void model.close().catch(() => {});
+    },
+    close() {
+      closing ??= (async () => {
+        if (!(await settledWithin(model.close(), CLOSE_TIMEOUT_MS))) destroySocket(model, new Error("closed by taskq"));
+      })();
+      return closing;
     },
   };
 }
 
+/** `url` asking for `seconds` of heartbeat, unless it asks for its own (`?heartbeat=N` wins). */
+export function withHeartbeat(url: string, seconds: number): string {
+  const hash = url.indexOf("#");
+  const [base, fragment] = hash < 0 ? [url, ""] : [url.slice(0, hash), url.slice(hash)];
+  const query = base.indexOf("?");
+  if (query >= 0 && new URLSearchParams(base.slice(query + 1)).has("heartbeat")) return url;
+  return `${base}${query < 0 ? "?" : "&"}heartbeat=${seconds}${fragment}`;
+}
+
+export interface Bound {
+  /** No answer within this long: the connection is taken for gone (`Broker.fail`). */
+  ms: number;
+  /** What was waited for, for the message: "opening a channel". */
+  what: string;
+}
+
 /**
  * `work` on `broker`, or the connection's own error (kind "LOST") if the connection goes away
- * first: amqplib can leave a channel open or a declare pending for ever when that happens.
+ * first: amqplib can leave a channel open or a declare pending for ever when that happens. With
+ * `bound`, an answer later than `bound.ms` fails the connection (a silent network or broker).
  */
-export function whileUp<T>(broker: Broker, work: Promise<T>): Promise<T> {
-  return Promise.race([
+export function whileUp<T>(broker: Broker, work: Promise<T>, bound?: Bound): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (bound) {
+    timer = setTimeout(() => broker.fail(`no answer to ${bound.what} within ${bound.ms / 1000}s`), bound.ms);
+  }
+  const outcome = Promise.race([
     work.catch(async (err: unknown) => {
       // amqplib rejects what is pending on a channel ("Channel ended, no reply will be
       // forthcoming") while it closes the connection, before the connection says it closed:
@@ -73,19 +136,28 @@ export function whileUp<T>(broker: Broker, work: Promise<T>): Promise<T> {
       // loss says the broker's reason, and a caller with a reconnector tries again until its
       // timeout, as it does for any connection the broker closes. A refusal on a live connection
       // (a channel-level code such as 406) waits these few ms and stays the refusal.
-      const lost = await Promise.race([broker.lost, sleep(LOSS_GRACE_MS).then(() => undefined)]);
-      throw lost ?? err;
+      throw (await lostWithin(broker, LOSS_GRACE_MS)) ?? err;
     }),
     broker.lost.then((err) => {
       throw err;
     }),
   ]);
+  return timer === undefined ? outcome : outcome.finally(() => clearTimeout(timer));
 }
 
-/** How long a failed call waits to learn whether its connection went away (see whileUp). */
-const LOSS_GRACE_MS = 20;
+/** The connection's loss if it comes within `ms`, else undefined (no timer outlives the answer). */
+export async function lostWithin(broker: Broker, ms: number): Promise<TaskqError | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  try {
+    return await Promise.race([broker.lost, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection ("connect ETIMEDOUT") after `ms`; the timer goes with the answer. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("connect ETIMEDOUT")), ms);

@@ -114,3 +114,21 @@ export function coalesceWrites(model: object): boolean {
   };
   return true;
 }
+
+interface SocketInternals {
+  connection?: { stream?: { destroy?: (err?: Error) => void; destroyed?: boolean } };
+}
+
+/**
+ * Cuts the connection's socket at once, with `err`: amqplib then closes the connection (its
+ * 'close' event, every channel's, every pending call rejected). The way out of a connection that
+ * went silent: a polite close waits for a close-ok that never comes, and after a missed heartbeat
+ * amqplib only half-closes the socket, which a silent peer never finishes. Returns whether it
+ * could (false: amqplib's internals are not what 2.x has; the caller falls back to close()).
+ */
+export function destroySocket(model: object, err: Error): boolean {
+  const stream = (model as SocketInternals).connection?.stream;
+  if (!stream || typeof stream.destroy !== "function") return false;
+  if (!stream.destroyed) stream.destroy(err);
+  return true;
+}

@@ -2,6 +2,7 @@ import type { Channel } from "amqplib";
 import { TaskqError } from "../errors.ts";
 import type { Broker } from "./connection.ts";
 import { quiet, whileUp } from "./connection.ts";
+import { ANSWER_TIMEOUT_MS } from "./liveness.ts";
 import { redact } from "./url.ts";
 
 /** The dead-letter queue that goes with a work queue. */
@@ -81,9 +82,9 @@ export async function checkQueue(broker: Broker, queue: string): Promise<QueueIn
   }
 }
 
-/** Whether `queue` exists (checkQueue), bounded by the connection: amqplib can leave a channel open pending for ever when it goes away. */
+/** Whether `queue` exists (checkQueue), bounded by the connection and by ANSWER_TIMEOUT_MS (a silent broker fails the connection). */
 export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
-  return (await whileUp(broker, checkQueue(broker, queue))) !== undefined;
+  return (await whileUp(broker, checkQueue(broker, queue), { ms: ANSWER_TIMEOUT_MS, what: `checking queue '${queue}'` })) !== undefined;
 }
 
 export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { sleep } from "../util/clock.ts";
 import { CONNECT_BACKOFF, backoffDelay } from "./backoff.ts";
-import { ConnectError } from "./connect-error.ts";
-import { type Broker, type BrokerTarget, dial } from "./connection.ts";
+import { ConnectError, isLost } from "./connect-error.ts";
+import { type Bound, type Broker, type BrokerTarget, dial, whileUp } from "./connection.ts";
 import { parseBrokerUrl } from "./url.ts";
 
 /** A connection lost sooner than this after it was handed out belongs to the same outage. */
@@ -60,7 +60,9 @@ export class Reconnector {
     if (target.urls.length === 0) throw new Error("Reconnector: no broker URL");
     this.clock = options.clock ?? Date.now;
     this.wait = options.sleep ?? sleep;
-    this.dial = options.dial ?? ((url, timeoutMs) => dial(url, target.tls, options.name, timeoutMs));
+    this.dial =
+      options.dial ??
+      ((url, timeoutMs) => dial(url, { timeoutMs, ...(target.tls ? { tls: target.tls } : {}), ...(options.name ? { name: options.name } : {}), ...(target.heartbeatS !== undefined ? { heartbeatS: target.heartbeatS } : {}) }));
   }
 
   /**
@@ -91,6 +93,42 @@ export class Reconnector {
   /** When the current outage began, if one is under way. */
   get outageSince(): number | undefined {
     return this.since;
+  }
+
+  /**
+   * `broker` is gone (see liveness.ts): closed, counted against the outage, and a connection to
+   * the next address that answers returned. `worked`: it did real work before it went (a confirm,
+   * a task done), so whatever outage came before it is over.
+   */
+  async replace(broker: Broker, options: { worked?: boolean; signal?: AbortSignal } = {}): Promise<Broker> {
+    await broker.close();
+    if (options.worked) this.recovered();
+    this.lost(broker);
+    return this.connect(options.signal);
+  }
+
+  /**
+   * `step` on a live connection (`first`, else a new one), again on the next connection each
+   * time the connection is gone (isLost), until the outage's deadline; any other error is the
+   * answer. A connection it opened is closed before it returns; `first` is the caller's.
+   */
+  async run<T>(step: (broker: Broker) => Promise<T>, options: { first?: Broker; signal?: AbortSignal; bound?: Bound; onLost?: (err: Error) => void } = {}): Promise<T> {
+    let broker = options.first ?? (await this.connect(options.signal));
+    try {
+      for (;;) {
+        try {
+          const result = await whileUp(broker, step(broker), options.bound);
+          this.recovered();
+          return result;
+        } catch (err) {
+          if (!isLost(err)) throw err;
+          options.onLost?.(err as Error);
+          broker = await this.replace(broker, options.signal ? { signal: options.signal } : {});
+        }
+      }
+    } finally {
+      if (broker !== options.first) await broker.close();
+    }
   }
 
   /**

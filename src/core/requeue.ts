@@ -1,6 +1,5 @@
 import type { GetMessage } from "amqplib";
-import { isLost } from "./connect-error.ts";
-import { type Broker, whileUp } from "./connection.ts";
+import type { Broker } from "./connection.ts";
 import { DEAD_HEADERS, makeCopy } from "./copies.ts";
 import { withPeekChannel } from "./dead.ts";
 import { Publisher } from "./publisher.ts";
@@ -93,33 +92,24 @@ export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector
   const movedKeys = new Set<string>();
   let moved = 0;
   let failovers = 0;
-  let sweeps = 0;
-  let current = broker;
   const onMoved = (keys: Array<string | undefined>) => {
     moved += keys.length;
     for (const key of keys) if (key !== undefined) movedKeys.add(key);
   };
-  try {
-    for (;;) {
-      const limit = options.limit === undefined ? {} : { limit: options.limit - moved };
-      try {
-        const result = await whileUp(current, requeueDead(current, queue, { ...options, ...limit, moved: movedKeys, onMoved }));
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  return reconnector.run(
+    async (current) => {
+      for (let sweeps = 0; ; sweeps++) {
+        const left = options.limit === undefined ? {} : { limit: options.limit - moved };
+        const result = await requeueDead(current, queue, { ...options, ...left, moved: movedKeys, onMoved });
         // The tasks the lost connection had fetched come back to the dead queue once the broker
         // notices it is gone (a new leader, for a quorum queue): after a failover, look again.
-        if (failovers === 0 || !result.exists || moved >= (options.limit ?? Number.POSITIVE_INFINITY) || sweeps >= SWEEPS) return { ...result, moved };
-        sweeps++;
+        if (failovers === 0 || !result.exists || moved >= limit || sweeps >= SWEEPS) return { ...result, moved };
         await sleep(SWEEP_PAUSE_MS);
-      } catch (err) {
-        if (!isLost(err)) throw err;
-        failovers++;
-        await current.close();
-        reconnector.lost(current);
-        current = await reconnector.connect();
       }
-    }
-  } finally {
-    if (current !== broker) await current.close();
-  }
+    },
+    { first: broker, onLost: () => failovers++ },
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { now, sleep } from "../util/clock.ts";
+import { now } from "../util/clock.ts";
 import { isLost } from "./connect-error.ts";
-import { type Broker, whileUp } from "./connection.ts";
+import { type Broker, lostWithin, whileUp } from "./connection.ts";
+import { ANSWER_TIMEOUT_MS, LOSS_GRACE_MS } from "./liveness.ts";
 import { deletedWhileSending } from "./publish-error.ts";
 import { PublishError, Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
 import { type QueueType, declareQueues, delayQueueName, queueStillThere, retryQueueArguments } from "./queue.ts";
@@ -70,9 +71,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  */
 async function connectionLost(err: unknown, broker: Broker): Promise<Error | undefined> {
   if (isLost(err) || (err instanceof PublishError && err.kind === "nacked")) return err as Error;
-  if (err instanceof PublishError && err.kind === "closed") return Promise.race([broker.lost, sleep(5000).then(() => undefined)]);
+  if (err instanceof PublishError && err.kind === "closed") return lostWithin(broker, LOSS_GRACE_MS);
   return undefined;
 }
+
+/** Each answer send waits for before its first task on a connection (declares, the channel). */
+const OPENING = (what: string) => ({ ms: ANSWER_TIMEOUT_MS, what });
 
 /**
  * Publishes every body as one persistent task and resolves once the broker has
@@ -80,7 +84,8 @@ async function connectionLost(err: unknown, broker: Broker): Promise<Error | und
  * A queue deleted while sending fails the send (a flagged task comes back, or
  * the end's check finds it gone: MANDATORY_EVERY). With a reconnector, tasks
  * unconfirmed when the connection dropped are published again on the next one
- * (at-least-once; same message ids).
+ * (at-least-once; same message ids). A connection that stops answering is gone
+ * after two missed heartbeats (see liveness.ts), as one that closes.
  */
 export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | AsyncIterable<Buffer>, options: SendOptions): Promise<SendResult> {
   const prefix = randomBytes(6).toString("hex");
@@ -102,14 +107,14 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         // there before they are declared again, or those tasks may have gone with them.
         for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
         unchecked.clear();
-        const to = await whileUp(current, declareTarget(current, options));
+        const to = await whileUp(current, declareTarget(current, options), OPENING(`declaring '${options.queue}'`));
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
           ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
           persistent: options.persistent ?? true,
           mandatoryEvery: MANDATORY_EVERY,
           onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
-        }));
+        }), OPENING("opening a publishing channel"));
         for (let task = resend.next(); task; task = resend.next()) await publish(publisher, task, resend);
         for (;;) {
           const next = sync ? (iterator as Iterator<Buffer>).next() : await (iterator as AsyncIterator<Buffer>).next();
@@ -130,20 +135,20 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         return { sent: confirmed, resent: resend.resent, reconnects, ms: now() - started };
       } catch (err) {
         const lost = options.reconnector ? await connectionLost(err, current) : undefined;
+        if (!options.reconnector || !lost) throw err;
+        // A connection that got tasks confirmed ended whatever outage came before it (a nack too:
+        // else a second nack long after the first, on a healthy connection, would fail the send).
+        if ((publisher?.confirmed ?? 0) > 0) options.reconnector.recovered();
         // A nack is sent again through the next node, within the outage's deadline; past it, it is the error.
-        if (!options.reconnector || !lost || (lost instanceof PublishError && options.reconnector.expired())) throw err;
+        if (lost instanceof PublishError && options.reconnector.expired()) throw err;
         // After a nack the channel still works: let the tasks before it get their confirms (a persistent
         // task's ack can come after a later one's nack), so only the nacked ones are sent again.
         if (lost instanceof PublishError && publisher) await whileUp(current, publisher.settled()).catch(() => {});
         resend.carry(publisher?.pendingTasks() ?? []);
         for (const queue of publisher?.uncheckedQueues() ?? []) unchecked.add(queue);
         confirmed += publisher?.confirmed ?? 0;
-        // A connection that got tasks confirmed ended the outage; one that died before did not.
-        if ((publisher?.confirmed ?? 0) > 0 && !(lost instanceof PublishError)) options.reconnector.recovered();
         emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: resend.size });
-        await current.close();
-        options.reconnector.lost(current);
-        current = await options.reconnector.connect();
+        current = await options.reconnector.replace(current);
         reconnects++;
         emit({ type: "reconnected", resending: resend.size });
       } finally {

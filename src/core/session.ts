@@ -2,6 +2,8 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import { randomBytes } from "node:crypto";
 import { Acker } from "./acker.ts";
 import { type Broker, quiet, whileUp } from "./connection.ts";
+import { settledWithin } from "../util/clock.ts";
+import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "./liveness.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { type QueueType, declareQueue } from "./queue.ts";
 import { redact } from "./url.ts";
@@ -41,19 +43,25 @@ export class Session implements WorkSession {
   private readonly acker: Acker;
   private readonly consumerTag = `taskq-${randomBytes(8).toString("hex")}`;
   private closing = false;
+  private worked = false;
 
   private constructor(
     readonly broker: Broker,
     private readonly channel: Channel,
     /** The consumer's own prefetch (per consumer), set before it consumed. */
     private readonly ownPrefetch: number,
+    /** Told once, at the first ack: the connection does real work. */
+    private readonly onWorked?: () => void,
   ) {
     this.acker = new Acker(channel, () => this.open);
     this.lost = this.watch();
   }
 
-  /** Declares the queue, sets the prefetch and consumes: a session already receiving tasks. */
-  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver): Promise<Session> {
+  /**
+   * Declares the queue, sets the prefetch and consumes: a session already receiving tasks. The
+   * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
+   */
+  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
@@ -65,7 +73,7 @@ export class Session implements WorkSession {
         const own = prefetch === "auto" ? concurrency + 1 : prefetch;
         await channel.prefetch(own);
         if (prefetch === "auto") await channel.prefetch(concurrency, true);
-        const s = new Session(broker, channel, own);
+        const s = new Session(broker, channel, own, onWorked);
         // Our own tag, known before the first delivery: amqplib runs the callback for deliveries
         // that arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
         await channel.consume(queue, (msg) => {
@@ -74,6 +82,7 @@ export class Session implements WorkSession {
         }, { noAck: false, consumerTag: s.consumerTag });
         return s;
       })(),
+      { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${queue}'` },
     );
   }
 
@@ -103,6 +112,10 @@ export class Session implements WorkSession {
 
   ack(msg: ConsumeMessage, batch: boolean): void {
     this.acker.ack(msg, batch);
+    if (!this.worked) {
+      this.worked = true;
+      this.onWorked?.();
+    }
   }
 
   requeue(msg: ConsumeMessage): void {
@@ -131,17 +144,15 @@ export class Session implements WorkSession {
     return redact(text, this.broker.address);
   }
 
-  /** Closes channel and connection; a broker that never answers the close cannot hold it past `timeoutMs`. */
-  async close(timeoutMs = 5000): Promise<void> {
+  /**
+   * Closes the channel (behind the acks written before it), then the connection; a broker that
+   * never answers holds neither past CLOSE_TIMEOUT_MS.
+   */
+  async close(): Promise<void> {
     this.closing = true;
     this.acker.flush();
     this.open = false;
-    const closed = (async () => {
-      await this.channel.close().catch(() => {});
-      await this.broker.close();
-    })();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await settledWithin(this.channel.close(), CLOSE_TIMEOUT_MS);
+    await this.broker.close();
   }
 }

@@ -1,15 +1,16 @@
-import { isLost } from "./connect-error.ts";
+import { ABORTED, untilAborted } from "../util/abort.ts";
 import type { Broker, BrokerTarget } from "./connection.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { QueueType } from "./queue.ts";
-import { type Attempt, Reconnector, connect } from "./reconnector.ts";
+import { type Attempt, Reconnector, Stopped, connect } from "./reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
+import { isLost } from "./connect-error.ts";
 
 /** Where the worker gets its sessions: the first one, and one after each loss (a fake in unit tests). */
 export interface SessionSource {
-  /** Rejects with `Stopped` when `signal` aborts first. */
+  /** Rejects with `Stopped` when `signal` aborts first, even while the session is being opened (nothing is left consuming). */
   first(deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
-  /** A new session after `lost` went away; rejects with `Stopped` when `signal` aborts, or when the outage lasts too long. */
+  /** A new session after `lost` went away; rejects with `Stopped` when `signal` aborts (as `first`), or when the outage lasts too long. */
   next(lost: WorkSession, deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
 }
 
@@ -29,37 +30,48 @@ export interface ConsumeSpec {
  * Sessions on real brokers: the first within `target.connectTimeoutMs`, the
  * next ones from one reconnector (which picks the address and owns the
  * outage). A connection lost again while its session is being set up counts
- * against the same outage.
+ * against the same outage; a session whose first task was acked ends it.
  */
 export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec): SessionSource {
   const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}) };
   const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
-  const open = async (broker: Broker, deliver: Deliver) => {
-    try {
-      return await Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver);
-    } catch (err) {
-      await broker.close();
-      throw err;
-    }
-  };
+  const worked = () => reconnector?.recovered();
+  const open = (broker: Broker, deliver: Deliver, signal: AbortSignal) => openSession(broker, spec, deliver, signal, worked);
   return {
     async first(deliver, signal) {
       // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
-      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), signal }), deliver);
+      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), signal }), deliver, signal);
     },
     async next(lost, deliver, signal) {
       await lost.close();
       if (!reconnector) throw await lost.lost;
-      reconnector.lost((lost as Session).broker);
+      let broker = (lost as Session).broker;
       for (;;) {
-        const fresh = await reconnector.connect(signal);
+        broker = await reconnector.replace(broker, { signal });
         try {
-          return await open(fresh, deliver);
+          return await open(broker, deliver, signal);
         } catch (err) {
           if (!isLost(err)) throw err;
-          reconnector.lost(fresh);
         }
       }
     },
   };
+}
+
+/**
+ * A consuming session on `broker`. A stop while it is being opened closes the connection (and so
+ * any consumer the open made) and rejects with Stopped: nothing is left holding tasks. Any other
+ * failure closes the connection too.
+ */
+export async function openSession(broker: Broker, spec: ConsumeSpec, deliver: Deliver, signal: AbortSignal, worked?: () => void): Promise<Session> {
+  const opening = Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver, worked);
+  try {
+    const session = await untilAborted(opening, signal);
+    if (session === ABORTED) throw new Stopped();
+    return session;
+  } catch (err) {
+    void opening.then((late) => late.close(), () => {});
+    await broker.close();
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 import type { ConsumeMessage } from "amqplib";
+import { ABORTED, untilAborted } from "../util/abort.ts";
 import { sleep } from "../util/clock.ts";
 import { type Backoff, backoffDelay } from "./backoff.ts";
 import type { Copier } from "./copier.ts";
@@ -74,7 +75,7 @@ async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy):
   for (let attempt = 1; ; attempt++) {
     try {
       // A copy held by an alarm (the broker blocks its connection) waits until the stop gives up.
-      await Promise.race([ctx.copier.publish(copy, task), aborted(ctx.giveUp)]);
+      if ((await untilAborted(ctx.copier.publish(copy, task), ctx.giveUp)) === ABORTED) throw new Error("the stop stopped waiting for the copy");
       return undefined;
     } catch (err) {
       const error = s.redact(String((err as Error)?.message ?? err));
@@ -113,13 +114,6 @@ export async function handBack(ctx: SettleContext, s: WorkSession, msg: ConsumeM
   else s.requeue(msg);
   ctx.summary.requeued++;
 }
-
-const aborted = (signal: AbortSignal) =>
-  new Promise<never>((_, reject) => {
-    const fail = () => reject(new Error("the stop stopped waiting for the copy"));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
-  });
 
 function lost(ctx: SettleContext, what: string): Settled {
   ctx.summary.lost++;

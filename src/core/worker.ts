@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from "amqplib";
-import { now, sleep } from "../util/clock.ts";
+import { now, settledWithin } from "../util/clock.ts";
 import type { Copier } from "./copier.ts";
 import { AutoPrefetch } from "./prefetch.ts";
 import { Stopped } from "./reconnector.ts";
@@ -57,7 +57,18 @@ export class Worker implements WorkerHandle {
     this.emit({ type: "state", from, to: next });
   }
 
-  private readonly emit = (event: WorkerEvent): void => this.options.onEvent?.(event);
+  /**
+   * Tells the listener. A listener that throws must not leave the worker's counts half done (a
+   * slot taken and never freed, a stop that never finishes): the error fails the worker once the
+   * current step is over (`done` rejects with it; what is unacked goes back to the queue).
+   */
+  private readonly emit = (event: WorkerEvent): void => {
+    try {
+      this.options.onEvent?.(event);
+    } catch (err) {
+      queueMicrotask(() => this.fail(new Error(`an onEvent listener threw on '${event.type}': ${(err as Error)?.message ?? err}`)));
+    }
+  };
 
   private async begin(): Promise<void> {
     try {
@@ -70,6 +81,8 @@ export class Worker implements WorkerHandle {
   }
 
   private attach(s: WorkSession): void {
+    // Opened after all, though the worker ended meanwhile: close it, or its consumer holds tasks for ever.
+    if (this.state === "stopped" || this.state === "failed") return void s.close();
     this.session = s;
     void s.lost.then((err) => this.onLost(s, err));
     if (this.state === "draining") return this.track(this.stopConsuming(s)); // stopped while it was being opened
@@ -111,7 +124,7 @@ export class Worker implements WorkerHandle {
         try {
           this.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r });
         } finally {
-          this.freed(s, startedAt);
+          this.freed(startedAt);
         }
       };
       let settled: Settled | Promise<Settled>;
@@ -125,7 +138,7 @@ export class Worker implements WorkerHandle {
         try {
           this.fail(err as Error);
         } finally {
-          this.freed(s, startedAt);
+          this.freed(startedAt);
         }
       });
     };
@@ -139,14 +152,16 @@ export class Worker implements WorkerHandle {
   }
 
   /** A task's slot is free again. */
-  private freed(s: WorkSession, startedAt: number): void {
+  private freed(startedAt: number): void {
     this.running--;
     this.lastActivity = now();
     try {
       if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
-      const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, s.pending.length === 0 && this.running < this.options.concurrency);
-      if (count !== undefined && s.open) {
-        s.setPrefetch(count);
+      const current = this.session;
+      const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, (current?.pending.length ?? 0) === 0 && this.running < this.options.concurrency);
+      // The worker's decision, for the session consuming now: the one that delivered this task may be gone.
+      if (count !== undefined) {
+        if (current?.open) current.setPrefetch(count);
         this.emit({ type: "prefetch", count, rttMs: this.auto?.rttMs ?? 0 });
       }
     } finally {
@@ -203,7 +218,7 @@ export class Worker implements WorkerHandle {
   }
 
   async handedBack(ms: number): Promise<void> {
-    await Promise.race([Promise.all(this.inFlight), sleep(ms)]);
+    await settledWithin(Promise.all(this.inFlight), ms);
     // Acks after a cancel go through amqplib's frame queue, written on the next turns.
     for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -14,7 +14,7 @@ const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
 
 async function publisherOn(queue: string, every: number) {
-  const broker = await dial(BROKER_URL, undefined, "taskq-test-route-check", 5000);
+  const broker = await dial(BROKER_URL, { name: "taskq-test-route-check", timeoutMs: 5000 });
   await declareQueues(broker, [queue]);
   return { broker, publisher: await Publisher.open(broker, { mandatoryEvery: every }) };
 }

@@ -62,15 +62,20 @@ class FakeSession implements WorkSession {
   }
 }
 
-/** Sessions handed out when the test says so; a pending one rejects with Stopped on abort, as the reconnector does. */
+/**
+ * Sessions handed out when the test says so. A pending one rejects with Stopped on abort, as
+ * brokerSessions does; with `openGoesOn`, an open already under way completes anyway (a consume-ok
+ * in the same turn as the stop), which the worker must survive too.
+ */
 class FakeSource implements SessionSource {
   readonly sessions: FakeSession[] = [];
   private waiting: { give: (s: FakeSession) => void } | undefined;
   openCalls = 0;
+  openGoesOn = false;
   private wait(deliver: Deliver, signal: AbortSignal): Promise<WorkSession> {
     this.openCalls++;
     return new Promise((resolve, reject) => {
-      signal.addEventListener("abort", () => reject(new Stopped()), { once: true });
+      signal.addEventListener("abort", () => this.openGoesOn || reject(new Stopped()), { once: true });
       this.waiting = {
         give: (s) => {
           this.sessions.push(s);
@@ -348,6 +353,65 @@ describe("worker lifecycle", () => {
     expect(s2.prefetches).toEqual([2]); // a new session starts without it (its channel-wide limit is concurrency)
     r.worker.stop("signal");
     expect((await r.worker.done).done).toBe(5);
+  });
+
+  test("--prefetch auto: a change decided as a task ends goes to the session consuming now, not the lost one that delivered it", async () => {
+    const r = rig({ prefetch: "auto" });
+    const s1 = r.give();
+    await tick();
+    s1.deliver();
+    await tick();
+    s1.lose(); // the task runs on; its session is gone
+    await tick();
+    const s2 = r.give();
+    await tick();
+    r.tasks[0]?.resolve({ ok: true }); // short: auto decides to hold one in reserve
+    await tick();
+    expect(s1.prefetches).toEqual([]);
+    expect(s2.prefetches).toEqual([2]);
+    r.worker.stop("signal");
+    await r.worker.done;
+  });
+
+  test.each([
+    ["the first session", false],
+    ["a session after a reconnect", true],
+  ])("stop while %s is being opened, and the open completes anyway: that session is closed, done resolves, started does not reject", async (_name, reconnect) => {
+    const r = rig();
+    r.source.openGoesOn = true;
+    if (reconnect) {
+      r.give().lose();
+      await tick();
+      expect(r.worker.state).toBe("reconnecting");
+    }
+    r.worker.stop("signal");
+    await r.worker.done;
+    const late = r.give(); // consume-ok arrives after the stop
+    await tick();
+    expect(late.closed).toBe(true); // else its consumer would hold tasks unacked for ever
+    expect(r.worker.state).toBe("stopped");
+    expect(await r.worker.started.then(() => "resolved", (e: Error) => e.message)).toBe("resolved");
+  });
+
+  test("an onEvent listener that throws on 'start': the slot is freed and the worker ends (done rejects with why), not hung", async () => {
+    const source = new FakeSource();
+    let deliver!: Deliver;
+    const first = source.first;
+    source.first = (d, signal) => {
+      deliver = d;
+      return first(d, signal);
+    };
+    const onEvent = (e: WorkerEvent) => {
+      if (e.type === "start") throw new Error("listener bug");
+    };
+    const w = new Worker(source, { publish: async () => {}, close: async () => {} }, { queue: "q", prefetch: 1, concurrency: 1, onEvent }, async () => ({ ok: true }));
+    const s = source.give(deliver);
+    await tick();
+    s.deliver();
+    w.stop("signal");
+    const ended = await Promise.race([w.done.then(() => "stopped", (e: Error) => e.message), new Promise((r) => setTimeout(r, 2000, "hung"))]);
+    expect(ended).toBe("an onEvent listener threw on 'start': listener bug");
+    expect(s.closed).toBe(true);
   });
 
   test("a session that cannot be opened at all fails the worker and closes the copier", async () => {

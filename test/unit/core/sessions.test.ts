@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
+import type { Broker } from "../../../src/core/connection.ts";
+import { Stopped } from "../../../src/core/reconnector.ts";
+import { openSession } from "../../../src/core/sessions.ts";
+import { parseBrokerUrl } from "../../../src/core/url.ts";
+
+/** A consuming channel that answers at once; it records its close. */
+class FakeChannel extends EventEmitter {
+  closed = false;
+  consumed = false;
+  async assertQueue(queue: string) {
+    return { queue, messageCount: 0, consumerCount: 0 };
+  }
+  async prefetch() {}
+  async consume() {
+    this.consumed = true;
+    return { consumerTag: "t" };
+  }
+  async close() {
+    this.closed = true;
+  }
+}
+
+/**
+ * A connection whose channel opens only when the test says: as a silent broker, whose open never
+ * answers and never fails (the real thing hangs; it does not reject).
+ */
+function silentBroker() {
+  const channel = new FakeChannel();
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  let closed = 0;
+  const model = { createChannel: async () => (await answered, channel) };
+  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), fail: () => {}, close: async () => void closed++ } as unknown as Broker;
+  return { broker, channel, answer, closes: () => closed };
+}
+
+const spec = { queue: "q", prefetch: 1, concurrency: 1, queueType: "classic" as const };
+
+describe("openSession: a stop while the session is being opened leaves nothing consuming", () => {
+  test("a broker that never answers: the stop rejects with Stopped at once and closes the connection", async () => {
+    const b = silentBroker();
+    const stop = new AbortController();
+    const opening = openSession(b.broker, spec, () => {}, stop.signal);
+    await Bun.sleep(5);
+    stop.abort();
+    expect(await opening.catch((e: unknown) => e)).toBeInstanceOf(Stopped);
+    expect(b.closes()).toBe(1);
+  });
+
+  test("an open that completes after the stop: its channel (and consumer) is closed, never handed out", async () => {
+    const b = silentBroker();
+    const stop = new AbortController();
+    const opening = openSession(b.broker, spec, () => {}, stop.signal);
+    stop.abort();
+    expect(await opening.catch((e: unknown) => e)).toBeInstanceOf(Stopped);
+    b.answer(); // the broker answers late: the consumer is made after all
+    await Bun.sleep(5);
+    expect(b.channel.consumed).toBe(true);
+    expect(b.channel.closed).toBe(true);
+  });
+});
