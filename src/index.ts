@@ -135,9 +135,9 @@ export interface WorkOptions extends ConnectionOptions {
  * blocks the loop (synchronous CPU work, a busy wait) for longer than two
  * heartbeat intervals (10 s at the default 5 s) sends no heartbeat meanwhile: the
  * broker takes the worker for dead, closes its connection and gives its unacked
- * tasks to other workers; this worker then reconnects, its task's ack is not
- * written (the connection that delivered it is gone), and the task is done
- * again. Await between chunks of long CPU work, run it in a worker thread, or
+ * tasks to other workers; this worker then reconnects, the ack of the task it
+ * blocked on goes out on the closed connection and counts for nothing, and the
+ * task is done again (`redelivered`). Await between chunks of long CPU work, run it in a worker thread, or
  * raise `heartbeat`. (The CLI's `work -- COMMAND` runs each task in a process of
  * its own, so a task can never block taskq's loop.)
  */
