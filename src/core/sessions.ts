@@ -2,7 +2,7 @@ import { ABORTED, untilAborted } from "../util/abort.ts";
 import type { Broker, BrokerTarget } from "./connection.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { QueueType } from "./queue.ts";
-import { type Attempt, Reconnector, Stopped, connect } from "./reconnector.ts";
+import { type Attempt, Reconnector, type ReconnectorOptions, Stopped, connect } from "./reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
 import { isLost } from "./connect-error.ts";
 
@@ -32,15 +32,15 @@ export interface ConsumeSpec {
  * outage). A connection lost again while its session is being set up counts
  * against the same outage; a session whose first task was acked ends it.
  */
-export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec): SessionSource {
-  const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}) };
+export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing: Pick<ReconnectorOptions, "clock" | "sleep" | "dial"> = {}): SessionSource {
+  const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}), ...testing };
   const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
   const worked = () => reconnector?.recovered();
   const open = (broker: Broker, deliver: Deliver, signal: AbortSignal) => openSession(broker, spec, deliver, signal, worked);
   return {
     async first(deliver, signal) {
       // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
-      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), signal }), deliver, signal);
+      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), ...testing, signal }), deliver, signal);
     },
     async next(lost, deliver, signal) {
       await lost.close();

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
 import type { Broker } from "../../../src/core/connection.ts";
 import { Stopped } from "../../../src/core/reconnector.ts";
-import { openSession } from "../../../src/core/sessions.ts";
+import { brokerSessions, openSession } from "../../../src/core/sessions.ts";
 import { parseBrokerUrl } from "../../../src/core/url.ts";
 
 /** A consuming channel that answers at once; it records its close. */
@@ -17,6 +17,8 @@ class FakeChannel extends EventEmitter {
     this.consumed = true;
     return { consumerTag: "t" };
   }
+  ack() {}
+  nack() {}
   async close() {
     this.closed = true;
   }
@@ -59,5 +61,29 @@ describe("openSession: a stop while the session is being opened leaves nothing c
     await Bun.sleep(5);
     expect(b.channel.consumed).toBe(true);
     expect(b.channel.closed).toBe(true);
+  });
+});
+
+describe("brokerSessions: the reconnector behind the worker's sessions", () => {
+  test("a session whose task was acked ends the outage: its loss, however young, waits no backoff before the next connection", async () => {
+    let clock = 0;
+    const waits: number[] = [];
+    const channels: FakeChannel[] = [];
+    const dial = async (url: string) => {
+      const channel = new FakeChannel();
+      channels.push(channel);
+      const model = { createChannel: async () => channel };
+      return { address: parseBrokerUrl(url), model, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+    };
+    const source = brokerSessions({ urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 1000 }, { ...spec, reconnectTimeoutMs: 60_000 }, { clock: () => clock, dial, sleep: async (ms) => void waits.push(ms) });
+    const stop = new AbortController();
+    let session = await source.first(() => {}, stop.signal);
+    for (let i = 0; i < 6; i++) {
+      // Each connection works (a task acked), then dies 3 s after it opened: young, but not idle.
+      session.ack({ fields: { deliveryTag: 1 } } as never, false);
+      clock += 3000;
+      session = await source.next(session, () => {}, stop.signal);
+    }
+    expect(waits).toEqual([]);
   });
 });
