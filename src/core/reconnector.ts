@@ -4,6 +4,9 @@ import { ConnectError, isLost } from "./connect-error.ts";
 import { type Bound, type Broker, type BrokerTarget, dial, whileUp } from "./connection.ts";
 import { parseBrokerUrl } from "./url.ts";
 
+/** Longest one attempt at one address may take: TCP connect, TLS and the AMQP handshake. */
+export const DIAL_TIMEOUT_MS = 5000;
+
 /** A connection lost sooner than this after it was handed out belongs to the same outage. */
 export const YOUNG_CONNECTION_MS = 5000;
 
@@ -146,7 +149,10 @@ export class Reconnector {
       if (signal?.aborted) throw new Stopped();
       const url = urls[this.next % urls.length] as string;
       try {
-        const broker = await this.dial(url, Math.max(1000, Math.min(5000, deadline - this.clock())));
+        // Each address gets one whole attempt before the deadline counts: one that accepts and never
+        // answers must not use up the time the next address needs.
+        const firstRound = attempt <= urls.length;
+        const broker = await this.dial(url, firstRound ? DIAL_TIMEOUT_MS : Math.max(1000, Math.min(DIAL_TIMEOUT_MS, deadline - this.clock())));
         if (signal?.aborted) {
           await broker.close();
           throw new Stopped();
@@ -157,7 +163,7 @@ export class Reconnector {
         if (!(err instanceof ConnectError) || !err.retryable) throw err;
         this.next = (this.next + 1) % urls.length;
         const delayMs = backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random);
-        if (this.clock() + delayMs >= deadline) throw this.gaveUp(err);
+        if (attempt >= urls.length && this.clock() + delayMs >= deadline) throw this.gaveUp(err);
         const { host, port } = parseBrokerUrl(url);
         this.options.onAttempt?.({ address: `${host}:${port}`, attempt, error: err, delayMs });
         await this.wait(delayMs, signal);

@@ -46,6 +46,30 @@ describe("Reconnector", () => {
     expect(JSON.stringify(attempts.map((a) => a.address))).not.toContain("secret");
   });
 
+  test("an address that accepts and never answers costs one whole attempt; the next address still gets its turn within --connect-timeout", async () => {
+    let t = 0;
+    const given: number[] = [];
+    const r = new Reconnector(
+      { urls: URLS, connectTimeoutMs: 5000 },
+      {
+        timeoutMs: 5000,
+        clock: () => t,
+        random: () => 0.5,
+        sleep: async (ms) => void (t += ms),
+        dial: async (url, timeoutMs) => {
+          given.push(timeoutMs);
+          if (parseBrokerUrl(url).host === "a") {
+            t += timeoutMs; // silent: the attempt runs out its bound
+            throw new ConnectError("cannot reach a: no answer within 5s", "ETIMEDOUT");
+          }
+          return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+        },
+      },
+    );
+    expect((await r.connect()).address.host).toBe("b");
+    expect(given).toEqual([5000, 5000]);
+  });
+
   test("after a loss it starts with the address after the lost one (round robin)", async () => {
     const { r, dials, advance } = rig();
     let broker = await r.connect();
