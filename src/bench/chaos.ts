@@ -2,25 +2,38 @@ import { usageError } from "../errors.ts";
 import { durationText, parseDuration } from "../util/duration.ts";
 
 /** What `--chaos` can do, every so often, during a round. */
-export type ChaosKind = "kill-worker" | "kill-node";
+export type ChaosKind = "kill-worker" | "kill-node" | "freeze-node";
 
 export interface ChaosSpec {
   kind: ChaosKind;
   /** Time between two faults of this kind. */
   everyMs: number;
+  /** freeze-node: how long each node stays frozen (FREEZE_HOLD_MS from `--chaos`; shorter in tests). */
+  holdMs?: number;
 }
 
-const KINDS: readonly ChaosKind[] = ["kill-worker", "kill-node"];
+const KINDS: readonly ChaosKind[] = ["kill-worker", "kill-node", "freeze-node"];
+
+/** The kinds that act on the cluster's nodes through `--node-control`. */
+export const NODE_KINDS: readonly ChaosKind[] = ["kill-node", "freeze-node"];
+
+/**
+ * How long freeze-node keeps a node stopped. Long enough for a worker's heartbeat to notice: amqplib
+ * gives up after two silent intervals, 10-15 s at taskq's 5 s. Short enough that the other nodes do
+ * not: Erlang drops a peer silent for 45-75 s (net_ticktime 60 s), and the cluster would stay
+ * partitioned after the thaw.
+ */
+export const FREEZE_HOLD_MS = 20_000;
 
 /** Below this a fault would land before the last one's effect is visible (a worker still starting, a node still booting). */
 export const MIN_CHAOS_MS = 100;
 
 /**
- * Parses `kill-worker:500ms,kill-node:10s`: each kind at most once, each
+ * Parses `kill-worker:500ms,kill-node:10s,freeze-node:30s`: each kind at most once, each
  * interval at least MIN_CHAOS_MS.
  */
 export function parseChaos(text: string): ChaosSpec[] {
-  const bad = (why: string) => usageError(`--chaos '${text}': ${why} (expected kill-worker:DURATION and/or kill-node:DURATION, e.g. kill-worker:500ms)`);
+  const bad = (why: string) => usageError(`--chaos '${text}': ${why} (expected any of kill-worker:DURATION, kill-node:DURATION, freeze-node:DURATION, e.g. kill-worker:500ms)`);
   const specs: ChaosSpec[] = [];
   for (const part of text.split(",")) {
     const item = part.trim();
@@ -37,7 +50,7 @@ export function parseChaos(text: string): ChaosSpec[] {
     }
     if (everyMs < MIN_CHAOS_MS) throw bad(`the interval must be at least ${MIN_CHAOS_MS}ms`);
     if (specs.some((s) => s.kind === kind)) throw bad(`${kind} is given twice`);
-    specs.push({ kind, everyMs });
+    specs.push(kind === "freeze-node" ? { kind, everyMs, holdMs: FREEZE_HOLD_MS } : { kind, everyMs });
   }
   return specs;
 }

@@ -1,6 +1,6 @@
 import { median } from "./stats.ts";
 
-/** Failover over the workers that lost their connection to a killed node (ms). */
+/** Failover over the workers that lost their connection to a killed or frozen node (ms). */
 export interface Failover {
   p50: number;
   max: number;
@@ -11,20 +11,27 @@ export interface Failover {
 }
 
 /**
- * Failover time, per worker that lost its connection (a node killed under it):
- * from the moment the bench reads the worker's "reconnecting" line to the end of
- * the first task that worker starts and finishes after it, which it did through
- * another node. A killed node's connections drop when its VM is gone (the kernel then
- * closes its sockets), so this is the time the cluster and taskq take, not the
- * kill command's. Workers are numbered by the bench, one number per process.
+ * Failover time, per worker that lost its connection (a node killed or frozen
+ * under it), to the end of the first task that worker starts and finishes after
+ * it noticed the loss, which it did through another node. A killed node's
+ * connections drop when its VM is gone (the kernel then closes its sockets): the
+ * clock starts at the worker's "reconnecting" line, so it is the time the cluster
+ * and taskq take, not the kill command's. A frozen node closes nothing: the worker
+ * notices only when its heartbeat times out, so the clock starts at the freeze and
+ * the figure includes that detection, which is what a user waits. Workers are
+ * numbered by the bench, one number per process.
  */
 export class FailoverClock {
-  private readonly since = new Map<number, number>();
+  /** Per worker cut off: when its clock started, and when it noticed (a task started before came through the lost node). */
+  private readonly since = new Map<number, { from: number; noticed: number }>();
   private readonly samples: number[] = [];
 
-  /** Worker `worker` said it lost its connection, at `at` (the bench's clock). */
-  lostConnection(worker: number, at: number): void {
-    if (!this.since.has(worker)) this.since.set(worker, at);
+  /**
+   * Worker `worker` said it lost its connection, at `at` (the bench's clock); `from` is when its
+   * node froze, if it did (the loss happened then, unseen until the heartbeat timed out).
+   */
+  lostConnection(worker: number, at: number, from = at): void {
+    if (!this.since.has(worker)) this.since.set(worker, { from, noticed: at });
   }
 
   /**
@@ -35,8 +42,8 @@ export class FailoverClock {
    */
   done(worker: number, start: number, end: number): void {
     const since = this.since.get(worker);
-    if (since === undefined || start <= since) return;
-    this.samples.push(end - since);
+    if (since === undefined || start <= since.noticed) return;
+    this.samples.push(end - since.from);
     this.since.delete(worker);
   }
 

@@ -60,14 +60,16 @@ svg .value { fill: var(--ink); }
 svg .busy-span { fill: #6b84a3; }
 svg .kill-worker { --kill: #c2185b; }
 svg .kill-node { --kill: #6a3d9a; }
+svg .kill-freeze { --kill: #1f78b4; }
 svg .kill-line { stroke: var(--kill); stroke-width: 2; }
 svg .kill-glyph, svg .kill-label { fill: var(--kill); font-weight: 700; }
 svg .kill-glyph { font-size: 10px; }
 svg .kill-label { font-size: 11px; }
-svg .node-down { fill: #6a3d9a; fill-opacity: 0.12; }
+svg .node-down { fill: var(--kill); fill-opacity: 0.12; }
 .kill-key { font-weight: 700; }
 .kill-key.worker { color: #c2185b; }
 .kill-key.node { color: #6a3d9a; }
+.kill-key.freeze { color: #1f78b4; }
 .timeline { margin-bottom: 8px; }
 .legend { display: flex; align-items: center; gap: 8px; color: var(--muted); margin: 6px 0; }
 .legend-end { color: var(--ink); font-variant-numeric: tabular-nums; }
@@ -92,7 +94,7 @@ function timelineSection(run: RunResult, meta: ReportMeta, scale: TimelineScale)
   const merged = run.timeline.length > MAX_TASK_BARS ? ` · more than ${MAX_TASK_BARS} tasks: drawn as busy spans, not a bar per task` : "";
   const counts = `${run.missing} missing, ${run.duplicates} duplicated`;
   const lost = accountedFor(run) ? (run.chaos === null ? "" : ` · ${counts}`) : html` · <span class="bad">${counts}</span>`;
-  const chaos = run.chaos === null ? "" : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.redeliveries} redelivered`;
+  const chaos = run.chaos === null ? "" : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.freezes > 0 ? html`<span class="kill-key freeze">❄</span> ${run.freezes} node freeze(s), ` : ""}${run.redeliveries} redelivered`;
   return html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}"><h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3><p class="note">makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency} · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s${merged}${chaos}${lost}</p>${timelineSvg(run, scale)}</section>`;
 }
 
@@ -145,7 +147,7 @@ ${summaryTable(medians)}
 </section>
 <section id="timelines">
 <h2>Timelines</h2>
-<p class="note">One row per worker, one bar per task from its start to its end; x = ms since the round's first publish, the same scale for every round. Dashed line: ideal makespan; red line: makespan.${meta.chaos === null ? "" : " Under chaos: a pink ✕ line is a worker killed with SIGKILL (a new worker carries on in its row), a purple line and band a node killed with kill -9 until it was started again; the strip under the axis names each kill."}${meta.rounds > 1 ? ` Each timeline shows the first of the ${meta.rounds} rounds of its prefetch value.` : ""}</p>
+<p class="note">One row per worker, one bar per task from its start to its end; x = ms since the round's first publish, the same scale for every round. Dashed line: ideal makespan; red line: makespan.${meta.chaos === null ? "" : " Under chaos: a pink ✕ line is a worker killed with SIGKILL (a new worker carries on in its row), a purple line and band a node killed with kill -9 until it was started again, a blue line and band a node frozen with SIGSTOP until it was thawed and answered again; the strip under the axis names each fault."}${meta.rounds > 1 ? ` Each timeline shows the first of the ${meta.rounds} rounds of its prefetch value.` : ""}</p>
 ${firstRounds.some((r) => r.timeline.length <= MAX_TASK_BARS) ? durationLegend(scale) : ""}
 ${firstRounds.map((r) => timelineSection(r, meta, scale))}
 </section>

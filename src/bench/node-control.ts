@@ -7,9 +7,11 @@ import { TaskqError } from "../errors.ts";
  */
 const NODE_CONTROL_TIMEOUT_MS = 360_000;
 
+type Action = "kill" | "start" | "freeze" | "thaw";
+
 /**
- * The user's `--node-control CMD`, run by /bin/sh as `CMD kill N` and `CMD start N`
- * (N = 1 for the first URL): taskq knows nothing of how the nodes run
+ * The user's `--node-control CMD`, run by /bin/sh as `CMD kill N`, `CMD start N`, `CMD freeze N`
+ * and `CMD thaw N` (N = 1 for the first URL): taskq knows nothing of how the nodes run
  * (scripts/cluster, systemd, docker), only that exit 0 means done.
  */
 export class NodeControl {
@@ -25,7 +27,13 @@ export class NodeControl {
   /** Resolves once CMD says the node is up again. */
   start = (node: number): Promise<void> => this.run("start", node);
 
-  private async run(action: "kill" | "start", node: number): Promise<void> {
+  /** Resolves once the node is stopped where it stands (SIGSTOP: no socket closed, nothing answered). */
+  freeze = (node: number): Promise<void> => this.run("freeze", node);
+
+  /** Resolves once CMD says the frozen node answers again. */
+  thaw = (node: number): Promise<void> => this.run("thaw", node);
+
+  private async run(action: Action, node: number): Promise<void> {
     // The command as written, then the action and node as "$1" "$2": no quoting to get wrong. In a
     // session of its own, so a Ctrl+C on the terminal cannot stop a node's start half way.
     const proc = Bun.spawn(["/bin/sh", "-c", `${this.command} "$@"`, "sh", action, String(node)], { stdin: "ignore", stdout: "ignore", stderr: "pipe", detached: true });

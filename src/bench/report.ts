@@ -25,6 +25,7 @@ export function medianRun(runs: readonly RunResult[]): RunResult {
     missing: Math.max(...runs.map((r) => r.missing)),
     duplicates: Math.max(...runs.map((r) => r.duplicates)),
     kills: { worker: m((r) => r.kills.worker), node: m((r) => r.kills.node) },
+    freezes: m((r) => r.freezes),
     redeliveries: m((r) => r.redeliveries),
     resent: m((r) => r.resent),
     publishRate: m((r) => r.publishRate),
@@ -81,6 +82,7 @@ export function summaryRows(first: RunResult): Array<[string, (r: RunResult) => 
     ["all confirmed after (ms)", (r) => r.confirmMs.toFixed(0)],
     ...first.perWorker.map((_, i): [string, (r: RunResult) => string] => [`worker ${i + 1}: tasks / busy ms`, (r) => `${r.perWorker[i]?.tasks ?? 0} / ${(r.perWorker[i]?.busyMs ?? 0).toFixed(0)}`]),
     ...(first.chaos === null ? [] : chaosRows),
+    ...(first.chaos?.includes("freeze-node") ? freezeRows : []),
     ["missing / duplicated", (r) => `${r.missing} / ${r.duplicates}`],
   ];
 }
@@ -92,7 +94,12 @@ const chaosRows: Array<[string, (r: RunResult) => string]> = [
   ["failover p50 / max (ms, workers)", (r) => failoverCell(r.failoverMs)],
 ];
 
-/** "812 / 2950 (9)": from a node kill to each cut-off worker's first task done through another node. */
+const freezeRows: Array<[string, (r: RunResult) => string]> = [["node freezes (SIGSTOP)", (r) => String(r.freezes)]];
+
+/**
+ * "812 / 2950 (9)": from each cut-off worker's lost connection (a node killed) or from the freeze (a
+ * node frozen: the heartbeat's detection included) to its first task done through another node.
+ */
 function failoverCell(f: RunResult["failoverMs"]): string {
   if (f === null) return "n/a";
   const unmeasured = f.unmeasured > 0 ? `, ${f.unmeasured} not timed` : "";

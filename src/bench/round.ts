@@ -6,7 +6,7 @@ import { connect } from "../core/reconnector.ts";
 import { sendTasks } from "../core/send.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
-import type { ChaosSpec } from "./chaos.ts";
+import { type ChaosSpec, NODE_KINDS } from "./chaos.ts";
 import { type Failover, FailoverClock } from "./failover.ts";
 import { type Fault, FaultInjector } from "./injector.ts";
 import type { NodeControl } from "./node-control.ts";
@@ -40,7 +40,7 @@ export interface RoundChaos {
   specs: ChaosSpec[];
   /** `--chaos` as given, for the report. */
   text: string;
-  /** For kill-node. */
+  /** For kill-node and freeze-node. */
   nodes?: NodeControl;
   /** How long the sender keeps looking for a broker after losing one (it fails over to the other URLs). */
   reconnectTimeoutMs: number;
@@ -70,13 +70,15 @@ export interface RunResult {
   /** `--chaos` as given; null for a plain round. */
   chaos: string | null;
   kills: { worker: number; node: number };
+  /** Nodes frozen (freeze-node), each for the spec's hold. */
+  freezes: number;
   /** Done reports of a redelivery (attempt > 1): the broker gave the task again after a worker or node died holding it. */
   redeliveries: number;
   /** Publishes the sender repeated after it lost its connection (unconfirmed then). */
   resent: number;
-  /** Every kill, in order; `at`/`back` in ms since the first publish. */
+  /** Every kill and freeze, in order; `at`/`back` in ms since the first publish. */
   faults: Fault[];
-  /** After node kills: from each cut-off worker's lost connection to its first task done through another node. */
+  /** After node kills or freezes: from each cut-off worker's lost connection (a freeze: the freeze) to its first task done through another node. */
   failoverMs: Failover | null;
   publishRate: number;
   confirmMs: number;
@@ -124,7 +126,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   });
   let pool: WorkerPool | undefined;
   let injector: FaultInjector | undefined;
-  const clock = config.chaos?.specs.some((s) => s.kind === "kill-node") ? new FailoverClock() : undefined;
+  const clock = config.chaos?.specs.some((s) => NODE_KINDS.includes(s.kind)) ? new FailoverClock() : undefined;
   try {
     await declareQueues(broker, [queue], config.queueType);
     const onReport = (w: number) => (r: TaskReport) => {
@@ -157,7 +159,8 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       const env = { TASKQ_URL: workerUrls(config.target.urls, slot) };
       if (!clock) return new WorkerProcess(args, onReport(slot), env);
       const id = processes++;
-      return new WorkerProcess(args, clock.timing(id, onReport(slot)), env, () => clock.lostConnection(id, now()));
+      // A loss seen while a node is frozen happened at the freeze: the heartbeat only told of it later.
+      return new WorkerProcess(args, clock.timing(id, onReport(slot)), env, () => clock.lostConnection(id, now(), injector?.frozenSince));
     };
     pool = new WorkerPool(config.workers, spawn, config.signal);
     await pool.ready();
@@ -185,7 +188,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       if (config.signal.aborted) throw new TaskqError("bench interrupted", ExitCode.interrupted);
       const failure = pool.failure ?? injector?.failure;
       if (failure) throw failure;
-      // A node down or booting is no stall; the clock starts again when the last fault is over.
+      // A node down, booting or frozen is no stall; the clock starts again when the last fault is over.
       if (!injector?.recovering && now() - Math.max(lastProgress, injector?.quietSince ?? 0) > config.stallMs) break;
       config.onProgress?.(done, n);
       await Promise.race([finished, Bun.sleep(100)]);
@@ -221,6 +224,7 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
       duplicates,
       chaos: config.chaos?.text ?? null,
       kills: { worker: faults.filter((f) => f.kind === "worker").length, node: faults.filter((f) => f.kind === "node").length },
+      freezes: faults.filter((f) => f.kind === "freeze").length,
       redeliveries,
       resent: sent.resent,
       faults,

@@ -86,7 +86,7 @@ export function timelineSvg(run: RunResult, scale: TimelineScale): Html {
   const marker = (ms: number, cls: string, label: string, anchor: "start" | "end") =>
     html`<line class="${cls}" x1="${fixed(x(ms))}" x2="${fixed(x(ms))}" y1="${TOP - 6}" y2="${plotBottom}"/><text class="marker-label ${cls}-label" x="${fixed(x(ms) + (anchor === "start" ? 5 : -5))}" y="${TOP - 9}" text-anchor="${anchor}">${label}</text>`;
   const kills = run.faults.length > 0 ? faultMarks(run, x) : "";
-  const label = `Timeline of prefetch ${run.prefetch}: ${run.workers} workers, ${run.timeline.length} tasks${run.faults.length > 0 ? `, ${run.kills.worker} worker and ${run.kills.node} node kill(s)` : ""}`;
+  const label = `Timeline of prefetch ${run.prefetch}: ${run.workers} workers, ${run.timeline.length} tasks${run.faults.length > 0 ? `, ${run.kills.worker} worker and ${run.kills.node} node kill(s)${run.freezes > 0 ? `, ${run.freezes} node freeze(s)` : ""}` : ""}`;
   return html`<svg class="timeline-chart" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="${label}">${rows}${grid}<g class="bars">${bars}</g>${kills}${run.idealMs > 0 ? marker(run.idealMs, "ideal", `ideal ${run.idealMs.toFixed(0)} ms`, "end") : ""}${marker(run.makespanMs, "makespan", `makespan ${run.makespanMs.toFixed(0)} ms`, "start")}<line class="axis" x1="${LEFT}" x2="${LEFT + PLOT}" y1="${plotBottom}" y2="${plotBottom}"/><text class="axis-title" x="${LEFT + PLOT + 12}" y="${plotBottom + 16}">ms since first publish</text></svg>`;
 }
 
@@ -95,10 +95,11 @@ const FAULT_LANE = 30;
 const LABEL_GAP = 34;
 
 /**
- * Each kill where it happened: a worker kill is a line through that worker's
- * row (the new worker carries on in the same row), a node kill a line through
- * every row over a band until the node was started again. The strip under the
- * axis names them ("w3", "node 2"), on two levels so close ones stay readable.
+ * Each fault where it happened: a worker kill is a line through that worker's
+ * row (the new worker carries on in the same row), a node kill or freeze a line
+ * through every row over a band until the node was started or thawed again. The
+ * strip under the axis names them ("w3", "node 2"), on two levels so close ones
+ * stay readable.
  */
 function faultMarks(run: RunResult, x: (ms: number) => number): Html {
   const plotBottom = TOP + run.workers * ROW;
@@ -114,7 +115,8 @@ function faultMarks(run: RunResult, x: (ms: number) => number): Html {
       return html`<g class="kill kill-worker" data-kind="worker" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>worker ${f.target} killed (SIGKILL) at ${f.at.toFixed(0)} ms; a new worker took its row, ${back}</title><line class="kill-line" x1="${at}" x2="${at}" y1="${y + 1}" y2="${y + ROW - 1}"/><text class="kill-glyph" x="${at}" y="${y + 9}" text-anchor="middle">✕</text><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">✕ w${f.target}</text></g>`;
     }
     const band = f.back === undefined ? "" : html`<rect class="node-down" x="${at}" y="${TOP}" width="${fixed(Math.max(0.6, x(f.back) - at))}" height="${plotBottom - TOP}"/>`;
-    return html`<g class="kill kill-node" data-kind="node" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>node ${f.target} killed (kill -9) at ${f.at.toFixed(0)} ms, ${f.back === undefined ? "never started again" : `started again at ${f.back.toFixed(0)} ms`}</title>${band}<line class="kill-line" x1="${at}" x2="${at}" y1="${TOP}" y2="${plotBottom}"/><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">✕ node ${f.target}</text></g>`;
+    const [what, again, glyph] = f.kind === "node" ? ["killed (kill -9)", "started again", "✕"] : ["frozen (SIGSTOP)", "thawed", "❄"];
+    return html`<g class="kill kill-${f.kind}" data-kind="${f.kind}" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>node ${f.target} ${what} at ${f.at.toFixed(0)} ms, ${f.back === undefined ? `never ${again}` : `${again} at ${f.back.toFixed(0)} ms`}</title>${band}<line class="kill-line" x1="${at}" x2="${at}" y1="${TOP}" y2="${plotBottom}"/><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">${glyph} node ${f.target}</text></g>`;
   });
   return html`<g class="kills">${marks}</g>`;
 }

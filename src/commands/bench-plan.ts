@@ -1,4 +1,4 @@
-import { type ChaosSpec, chaosText, parseChaos } from "../bench/chaos.ts";
+import { type ChaosSpec, NODE_KINDS, chaosText, parseChaos } from "../bench/chaos.ts";
 import { type Profile, parseProfile } from "../bench/workload.ts";
 import type { BrokerTarget } from "../core/connection.ts";
 import type { Prefetch } from "../core/prefetch.ts";
@@ -63,30 +63,41 @@ export type BenchFlags = BrokerFlags & {
   nodeControl?: string;
 };
 
+const NODE_CONTROL_IS_FOR = "--node-control is for --chaos kill-node:DURATION or freeze-node:DURATION (it kills and starts, or freezes and thaws, the nodes)";
+
 /** `--chaos` and `--node-control` checked together, before anything starts. */
 function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] {
   const nodeControl = flags.nodeControl?.trim() || null;
   if (flags.chaos === undefined) {
-    if (nodeControl !== null) throw usageError("--node-control is for --chaos kill-node:DURATION (it kills and starts the nodes)");
+    if (nodeControl !== null) throw usageError(NODE_CONTROL_IS_FOR);
     return null;
   }
   const specs = parseChaos(flags.chaos);
-  if (specs.some((s) => s.kind === "kill-node")) {
-    if (nodeControl === null) throw usageError("--chaos kill-node needs --node-control CMD, run as 'CMD kill N' and 'CMD start N' (e.g. --node-control scripts/cluster)");
-    if (target.urls.length < 2) throw usageError("--chaos kill-node needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to");
+  // kill-node and freeze-node need the same: a command to act on a node, other nodes, a replicated queue.
+  const kind = specs.find((s) => NODE_KINDS.includes(s.kind))?.kind;
+  if (kind !== undefined) {
+    const actions = kind === "kill-node" ? "'CMD kill N' and 'CMD start N'" : "'CMD freeze N' and 'CMD thaw N'";
+    if (nodeControl === null) throw usageError(`--chaos ${kind} needs --node-control CMD, run as ${actions} (e.g. --node-control scripts/cluster)`);
+    if (target.urls.length < 2) throw usageError(`--chaos ${kind} needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to`);
     // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies.
-    if ((flags.queueType ?? "classic") !== "quorum") throw usageError("--chaos kill-node needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down");
+    if ((flags.queueType ?? "classic") !== "quorum") throw usageError(`--chaos ${kind} needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down`);
     const file = nodeControl.split(/\s+/)[0] as string;
     if (!isRunnable(file)) throw usageError(`--node-control '${nodeControl}': command not found or not executable: ${file}`);
-  } else if (nodeControl !== null) throw usageError("--node-control is for --chaos kill-node:DURATION (it kills and starts the nodes)");
+  } else if (nodeControl !== null) throw usageError(NODE_CONTROL_IS_FOR);
   return { specs, text: chaosText(specs), nodeControl };
 }
 
 export function planBench(flags: BenchFlags): BenchPlan {
   const target = brokerTarget(flags);
   const reconnectTimeoutMs = flags.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+  const chaos = planChaos(flags, target);
+  // A worker started in a killed one's place may meet a frozen node first: a silent address takes a
+  // whole attempt (5 s, all of the default --connect-timeout), so it gets the reconnect timeout.
+  const connectMs = chaos?.specs.some((s) => s.kind === "freeze-node") ? Math.max(flags.connectTimeout, reconnectTimeoutMs) : flags.connectTimeout;
   // The URL goes to the workers in TASKQ_URL (round.ts), not in argv: anyone on the host can read argv (ps).
-  const workerArgs = ["--connect-timeout", String(flags.connectTimeout), "--reconnect-timeout", String(reconnectTimeoutMs)];
+  const workerArgs = ["--connect-timeout", String(connectMs), "--reconnect-timeout", String(reconnectTimeoutMs)];
+  // The bench's own heartbeat, for its workers too: they notice a silent node as it does.
+  if (flags.heartbeat !== undefined) workerArgs.push("--heartbeat", `${flags.heartbeat}s`);
   for (const [flag, path] of [["--ca", flags.ca], ["--cert", flags.cert], ["--key", flags.key]] as const) if (path) workerArgs.push(flag, path);
   return {
     target,
@@ -103,7 +114,7 @@ export function planBench(flags: BenchFlags): BenchPlan {
     stallMs: flags.stall,
     queueType: flags.queueType ?? "classic",
     reconnectTimeoutMs,
-    chaos: planChaos(flags, target),
+    chaos,
   };
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, openSync, unlinkSync, writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
 import { Command } from "@commander-js/extra-typings";
+import { FREEZE_HOLD_MS } from "../bench/chaos.ts";
 import { htmlReport } from "../bench/html.ts";
 import { NodeControl } from "../bench/node-control.ts";
 import { accountedFor, jsonReport, medianRun, tableReport } from "../bench/report.ts";
@@ -10,6 +11,7 @@ import type { QueueType } from "../core/queue.ts";
 import { connect } from "../core/reconnector.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { type BenchPlan, DEFAULT_RECONNECT_TIMEOUT_MS, planBench } from "./bench-plan.ts";
+import { durationText } from "../util/duration.ts";
 import { progressBar } from "../util/progress.ts";
 import { VERSION } from "../version.ts";
 import { withBrokerFlags } from "./broker-flags.ts";
@@ -138,7 +140,7 @@ export async function runBench(plan: BenchPlan): Promise<number> {
   if (chaos && bad.length > 0) {
     // At least once is the promise under chaos: duplicates are expected (see the table), a missing task is a loss.
     const missing = bad.reduce((sum, r) => sum + r.missing, 0);
-    const where = bad.map((r) => `prefetch ${r.prefetch}: ${r.missing} of ${r.tasks} after ${r.kills.worker} worker and ${r.kills.node} node kill(s) [${list(r.missingIds)}]`).join("; ");
+    const where = bad.map((r) => `prefetch ${r.prefetch}: ${r.missing} of ${r.tasks} after ${r.kills.worker} worker and ${r.kills.node} node kill(s)${r.freezes > 0 ? ` and ${r.freezes} node freeze(s)` : ""} [${list(r.missingIds)}]`).join("; ");
     throw new TaskqError(`${missing} task(s) lost under --chaos ${chaos.text} (${where})`, ExitCode.runtime);
   }
   for (const r of bad) {
@@ -156,12 +158,12 @@ export function benchCommand() {
     .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms", "mix:90%5ms,10%50ms")
     .option("-p, --prefetch <list>", "one round per prefetch value, e.g. 1,auto,100 (auto: see work --prefetch)", "1,100")
     .option("--rounds <k>", "repeat each prefetch K times; report medians", intInRange(1, 100), 1)
-    .option("--seed <s>", "seed of the workload's random durations (and of which worker or node --chaos kills)", intInRange(0, 2 ** 32 - 1), 1)
-    .option("--stall <duration>", "give up on a round when no task finished for this long (under --chaos: not while a node is down, and counted again from its return)", duration, 30_000)
-    .option("--queue-type <type>", "declare the round's queue as classic or quorum (replicated: what --chaos kill-node needs)", queueType, "classic" as QueueType)
+    .option("--seed <s>", "seed of the workload's random durations (and of which worker or node --chaos kills or freezes)", intInRange(0, 2 ** 32 - 1), 1)
+    .option("--stall <duration>", "give up on a round when no task finished for this long (under --chaos: not while a node is down or frozen, and counted again from its return)", duration, 30_000)
+    .option("--queue-type <type>", "declare the round's queue as classic or quorum (replicated: what --chaos kill-node and freeze-node need)", queueType, "classic" as QueueType)
     .option("--reconnect-timeout <duration>", "how long workers (and the sender, under --chaos) keep looking for a broker after losing one", duration, DEFAULT_RECONNECT_TIMEOUT_MS)
-    .option("--chaos <spec>", "inject faults during each round: kill-worker:DURATION (SIGKILL a random worker, start a new one), kill-node:DURATION (kill -9 a node, start it again); comma-separated")
-    .option("--node-control <cmd>", "for kill-node: a command run as 'CMD kill N' and 'CMD start N', N = 1..number of URLs (e.g. scripts/cluster)")
+    .option("--chaos <spec>", `inject faults during each round: kill-worker:DURATION (SIGKILL a random worker, start a new one), kill-node:DURATION (kill -9 a node, start it again), freeze-node:DURATION (SIGSTOP a node for ${durationText(FREEZE_HOLD_MS)}, then thaw it); comma-separated`)
+    .option("--node-control <cmd>", "for kill-node and freeze-node: a command run as 'CMD kill N', 'CMD start N', 'CMD freeze N', 'CMD thaw N', N = 1..number of URLs (e.g. scripts/cluster)")
     .option("--json", "print one JSON document")
     .option("--report <path>", "also write an HTML report (self-contained: table, timelines, latencies)")
     .option("--quiet", "no progress bar and no round lines (the results still print)")

@@ -144,6 +144,7 @@ describe("htmlReport", () => {
     duplicates: 0,
     chaos: null,
     kills: { worker: 0, node: 0 },
+    freezes: 0,
     redeliveries: 0,
     resent: 0,
     faults: [],
@@ -230,5 +231,13 @@ describe("htmlReport", () => {
     const plain = htmlReport([run(1)], [run(1)], { ...meta, chaos: null, queueType: "classic" });
     expect(plain).not.toContain('class="kill');
     expect(plain).not.toContain("kills: workers / nodes");
+  });
+
+  test("a node freeze: a band until it answered again, its count, and the failover in the table", () => {
+    const frozen: RunResult = { ...run(1), chaos: "freeze-node:10s", freezes: 1, faults: [{ kind: "freeze", target: 2, at: 5, back: 15 }], failoverMs: { p50: 6100, max: 7200, workers: 2, unmeasured: 0 } };
+    const page = htmlReport([frozen], [frozen], { tasks: 2, workers: 1, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "quorum", chaos: frozen.chaos, startedAt: new Date(0), host: "h", version: "v", runtime: "r" });
+    expect(page).toContain('<g class="kill kill-freeze" data-kind="freeze" data-target="2" data-at="5.0">');
+    for (const text of ["node 2 frozen (SIGSTOP) at 5 ms, thawed at 15 ms", "❄ node 2", "1 node freeze(s)", "node freezes (SIGSTOP)", "6100 / 7200 (2)"]) expect(page).toContain(text);
+    expect(page.match(/class="node-down"/g)?.length).toBe(1);
   });
 });

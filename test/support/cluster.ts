@@ -41,6 +41,12 @@ export class LocalCluster {
   kill = (n: NodeNumber): Promise<string> => this.run("kill", String(n));
   /** Starts node n again (it rejoins the cluster) and waits until it runs. */
   start = (n: NodeNumber): Promise<string> => this.run("start", String(n));
+  /** kill -STOP node n's VM: no socket closed, nothing answered; resolves once it is stopped. */
+  freeze = (n: NodeNumber): Promise<string> => this.run("freeze", String(n));
+  /** kill -CONT node n's VM; resolves once it answers AMQP again. */
+  thaw = (n: NodeNumber): Promise<string> => this.run("thaw", String(n));
+  /** One line a node ("N NAME URL running|starting|frozen|stopped"); throws unless all three run. */
+  status = (): Promise<string> => this.run("status");
   /** rabbitmqctl against node n; resolves to its stdout. */
   ctl = (n: NodeNumber, ...args: string[]): Promise<string> => this.run("ctl", String(n), ...args);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ChaosSpec, chaosText, parseChaos } from "../../../src/bench/chaos.ts";
+import { type ChaosSpec, FREEZE_HOLD_MS, chaosText, parseChaos } from "../../../src/bench/chaos.ts";
 import { workerUrls } from "../../../src/bench/nodes.ts";
 import { expectUsageError } from "../usage-error.ts";
 
@@ -10,6 +10,9 @@ describe("parseChaos", () => {
     ["kill-worker:2s,kill-node:10s", [{ kind: "kill-worker", everyMs: 2000 }, { kind: "kill-node", everyMs: 10_000 }]],
     [" kill-node:1m , kill-worker:1.5s ", [{ kind: "kill-node", everyMs: 60_000 }, { kind: "kill-worker", everyMs: 1500 }]],
     ["kill-worker:100", [{ kind: "kill-worker", everyMs: 100 }]],
+    // A freeze lasts FREEZE_HOLD_MS whatever the interval: the heartbeat must notice, Erlang must not.
+    ["freeze-node:10s", [{ kind: "freeze-node", everyMs: 10_000, holdMs: FREEZE_HOLD_MS }]],
+    ["kill-node:5s,freeze-node:1m", [{ kind: "kill-node", everyMs: 5000 }, { kind: "freeze-node", everyMs: 60_000, holdMs: FREEZE_HOLD_MS }]],
   ])("%p", (text, specs) => {
     expect(parseChaos(text)).toEqual(specs);
   });
@@ -26,10 +29,15 @@ describe("parseChaos", () => {
     ["kill-worker:1s,kill-worker:2s", "kill-worker is given twice"],
     ["kill-worker:1s,", "'' is not a fault"],
     ["KILL-WORKER:1s", "'KILL-WORKER' is not a fault"],
+    ["freeze-node", "'freeze-node' needs an interval, e.g. freeze-node:2s"],
+    ["freeze-node:10", "the interval must be at least 100ms"],
+    ["freeze-node:ten", "'ten' is not a duration"],
+    ["freeze-node:10s,freeze-node:20s", "freeze-node is given twice"],
+    ["freeze:10s", "'freeze' is not a fault"],
   ])("rejects %p: one line saying why", (text, why) => {
     const error = expectUsageError(() => parseChaos(text));
     expect(error.message).toContain(`--chaos '${text}': ${why}`);
-    expect(error.message).toContain("expected kill-worker:DURATION and/or kill-node:DURATION");
+    expect(error.message).toContain("expected any of kill-worker:DURATION, kill-node:DURATION, freeze-node:DURATION");
     expect(error.message).not.toContain("\n");
   });
 });
@@ -39,6 +47,7 @@ describe("chaosText", () => {
     ["kill-worker:500ms", "kill-worker:500ms"],
     ["kill-worker:2000ms", "kill-worker:2s"],
     ["kill-node:1500ms,kill-worker:60s", "kill-node:1500ms,kill-worker:1m"],
+    ["freeze-node:10000ms", "freeze-node:10s"],
   ])("%p reads back as %p", (text, shown) => {
     expect(chaosText(parseChaos(text))).toBe(shown);
     expect(parseChaos(chaosText(parseChaos(text)))).toEqual(parseChaos(text));

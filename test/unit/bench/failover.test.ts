@@ -55,4 +55,15 @@ describe("FailoverClock", () => {
     expect(passed).toEqual(["lost", "done"]);
     expect(clock.figures()).toEqual({ p50: 250, max: 250, workers: 1, unmeasured: 0 });
   });
+
+  test("a frozen node: from the freeze (the heartbeat's detection included) to the first task started after the loss was noticed", () => {
+    const clock = new FailoverClock();
+    // Frozen at 1000; worker 0's heartbeat timed out at 5000, worker 1's at 5600.
+    clock.lostConnection(0, 5000, 1000);
+    clock.lostConnection(1, 5600, 1000);
+    clock.done(0, 4000, 4500); // started before it noticed: through the frozen node (its ack never got out)
+    clock.done(0, 5200, 5300);
+    clock.done(1, 5700, 6400);
+    expect(clock.figures()).toEqual({ p50: 4850, max: 5400, workers: 2, unmeasured: 0 });
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { FREEZE_HOLD_MS } from "../../../src/bench/chaos.ts";
 import { planBench } from "../../../src/commands/bench-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
@@ -18,6 +19,11 @@ describe("planBench: queue type and reconnect timeout", () => {
     expect(plan.chaos).toBeNull();
   });
 
+  test("under freeze-node a worker's first connection gets the reconnect timeout: a frozen node takes a whole attempt", () => {
+    const plan = planBench({ ...base, chaos: "freeze-node:10s", nodeControl: CLUSTER, queueType: "quorum" });
+    expect(plan.workerArgs.slice(0, 4)).toEqual(["--connect-timeout", "120000", "--reconnect-timeout", "120000"]);
+  });
+
   test("--queue-type quorum and --reconnect-timeout are carried over", () => {
     const plan = planBench({ ...base, queueType: "quorum", reconnectTimeout: 45_000 });
     expect(plan.queueType).toBe("quorum");
@@ -30,6 +36,7 @@ describe("planBench: --chaos", () => {
     ["kill-worker on one broker", { url: [URLS[0] as string], chaos: "kill-worker:500ms" }, { specs: [{ kind: "kill-worker", everyMs: 500 }], text: "kill-worker:500ms", nodeControl: null }],
     ["kill-node with --node-control and three URLs", { chaos: "kill-node:3s", nodeControl: CLUSTER, queueType: "quorum" }, { specs: [{ kind: "kill-node", everyMs: 3000 }], text: "kill-node:3s", nodeControl: CLUSTER }],
     ["both, --node-control with arguments", { chaos: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet`, queueType: "quorum" }, { specs: [{ kind: "kill-worker", everyMs: 1000 }, { kind: "kill-node", everyMs: 5000 }], text: "kill-worker:1s,kill-node:5s", nodeControl: `${CLUSTER} --quiet` }],
+    ["freeze-node with --node-control and three URLs", { chaos: "freeze-node:10s", nodeControl: CLUSTER, queueType: "quorum" }, { specs: [{ kind: "freeze-node", everyMs: 10_000, holdMs: FREEZE_HOLD_MS }], text: "freeze-node:10s", nodeControl: CLUSTER }],
   ])("%s", (_name, flags, chaos) => {
     expect(planBench({ ...base, ...flags }).chaos as unknown).toEqual(chaos);
   });
@@ -42,9 +49,15 @@ describe("planBench: --chaos", () => {
     ["kill-node with a --node-control that does not exist", { chaos: "kill-node:3s", nodeControl: "./no-such-cluster-script up", queueType: "quorum" }, "command not found or not executable: ./no-such-cluster-script"],
     ["--node-control without --chaos", { nodeControl: CLUSTER }, "--node-control is for --chaos kill-node"],
     ["--node-control with kill-worker only", { chaos: "kill-worker:1s", nodeControl: CLUSTER }, "--node-control is for --chaos kill-node"],
+    ["freeze-node without --node-control", { chaos: "freeze-node:10s", queueType: "quorum" }, "--chaos freeze-node needs --node-control CMD, run as 'CMD freeze N' and 'CMD thaw N'"],
+    ["freeze-node on a single URL", { url: [URLS[0] as string], chaos: "freeze-node:10s", nodeControl: CLUSTER, queueType: "quorum" }, "--chaos freeze-node needs the URLs of several nodes"],
+    ["freeze-node on a classic queue", { chaos: "freeze-node:10s", nodeControl: CLUSTER }, "--chaos freeze-node needs --queue-type quorum"],
+    ["freeze-node with a --node-control that does not exist", { chaos: "freeze-node:10s", nodeControl: "./no-such-cluster-script", queueType: "quorum" }, "command not found or not executable: ./no-such-cluster-script"],
     ["an unknown fault", { chaos: "kill-foo:1s" }, "--chaos 'kill-foo:1s': 'kill-foo' is not a fault"],
     ["a bad interval", { chaos: "kill-worker:abc" }, "--chaos 'kill-worker:abc': 'abc' is not a duration"],
   ])("rejects %s", (_name, flags, message) => {
-    expect(expectUsageError(() => planBench({ ...base, ...flags })).message).toContain(message);
+    const error = expectUsageError(() => planBench({ ...base, ...flags }));
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain("\n");
   });
 });
