@@ -134,7 +134,8 @@ async function runRequeue(plan: DeadPlan): Promise<void> {
   const [{ Reconnector, connect }, { requeueDeadAcross }] = await Promise.all([import("../core/reconnector.ts"), import("../core/requeue.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead requeue" });
   try {
-    const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}) };
+    const onLost = (err: Error) => process.stderr.write(`taskq dead requeue: ${err.message}; reconnecting (tasks not yet moved stay in the dead queue)\n`);
+    const options = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(plan.id !== undefined ? { id: plan.id } : {}), onLost };
     // A node lost mid-move: go on through the next one (nothing moved twice, nothing lost).
     const reconnector = new Reconnector(plan.target, { timeoutMs: 60_000, name: "taskq dead requeue", onAttempt: (a) => process.stderr.write(`taskq dead requeue: ${a.error.message}; next try (${a.attempt}) in ${a.delayMs} ms\n`) });
     const result = await requeueDeadAcross(broker, reconnector, plan.queue, options);

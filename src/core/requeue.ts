@@ -16,6 +16,8 @@ export interface RequeueOptions {
   onMoved?: (keys: Array<string | undefined>) => void;
   /** Tasks moved already whose ack was lost with a connection: removed from the dead queue, not copied again. */
   moved?: ReadonlySet<string>;
+  /** `requeueDeadAcross`: told when the connection is lost (it goes on through the next one). */
+  onLost?: (error: Error) => void;
 }
 
 export interface RequeueResult {
@@ -108,7 +110,13 @@ export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector
         await sleep(SWEEP_PAUSE_MS);
       }
     },
-    { first: broker, onLost: () => failovers++ },
+    {
+      first: broker,
+      onLost: (err) => {
+        failovers++;
+        options.onLost?.(err);
+      },
+    },
   );
 }
 

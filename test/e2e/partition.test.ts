@@ -101,6 +101,7 @@ describe("a silent path to the broker (blackholing proxy, then the broker straig
         proxy.blackhole();
         expect(await r.exited).toBe(0);
         expect(r.stderr).not.toContain("internal error");
+        expect(r.stderr).toContain("missed the broker's heartbeats"); // said, not silent for 15 s
       });
       expect(await readyCount(dead)).toBe(0);
       const ids = new Set((await drain(queue)).map((m) => m.properties.messageId as string));
