@@ -37,11 +37,11 @@ export function duration(text: string): number {
 }
 
 /**
- * `--heartbeat`: a duration in whole seconds (AMQP counts heartbeats in seconds), 0 = off, at most
- * 65535 s; returns seconds.
+ * `--heartbeat`: seconds (a bare number, as in a URL's `?heartbeat=N`) or a duration in whole
+ * seconds (`5s`, `1m`); 0 = off; at most 65535 s. Returns seconds.
  */
 export function heartbeat(text: string): number {
-  const ms = duration(text);
+  const ms = /^\s*\d+\s*$/.test(text) ? Number(text) * 1000 : duration(text);
   if (ms % 1000 !== 0) throw new InvalidArgumentError(`the AMQP heartbeat is whole seconds (e.g. 5s, 10s, or 0 for off), got '${text}'.`);
   if (ms / 1000 > MAX_HEARTBEAT_S) throw new InvalidArgumentError(`must be at most ${MAX_HEARTBEAT_S}s, got '${text}'.`);
   return ms / 1000;

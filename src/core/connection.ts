@@ -52,14 +52,15 @@ export async function dial(url: string, options: DialOptions): Promise<Broker> {
     noDelay: true,
     timeout: timeoutMs,
     ...(options.tls ?? {}),
-    clientProperties: { connection_name: options.name ?? `taskq@${hostname()}` },
+    clientProperties: { connection_name: connectionName(options.name ?? `taskq@${hostname()}`) },
   });
   let model: amqp.ChannelModel;
   try {
     model = await within(opening, timeoutMs + 500);
   } catch (err) {
-    // Past the bound the attempt is over: a connection that opens after all is closed, not leaked.
-    opening.then((late) => late.close().catch(() => {}), () => {});
+    // Past the bound the attempt is over: a connection that opens after all is closed (bounded,
+    // its errors heard), not leaked, and cannot crash the process or hold it open.
+    opening.then((late) => liveBroker(address, late).close(), () => {});
     throw connectError(address, err, timeoutMs);
   }
   coalesceWrites(model);
@@ -99,6 +100,14 @@ function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
       return closing;
     },
   };
+}
+
+/**
+ * The name the broker shows for a connection (management UI, its log), with TASKQ_CONNECTION_TAG
+ * appended when set: tells one fleet, deploy or test run from another in the broker's eyes.
+ */
+export function connectionName(name: string, tag = process.env.TASKQ_CONNECTION_TAG): string {
+  return tag ? `${name} [${tag}]` : name;
 }
 
 /** `url` asking for `seconds` of heartbeat, unless it asks for its own (`?heartbeat=N` wins). */

@@ -6,6 +6,8 @@ import { PublishError, channelRefusal, deletedWhileSending, unroutable } from ".
 import { queueStillThere } from "./queue.ts";
 import { RouteCheck } from "./route-check.ts";
 import { redact } from "./url.ts";
+import { settledWithin } from "../util/clock.ts";
+import { CLOSE_TIMEOUT_MS } from "./liveness.ts";
 
 export { PublishError } from "./publish-error.ts";
 
@@ -215,8 +217,9 @@ export class Publisher {
     return this.failure !== undefined;
   }
 
+  /** Bounded: a broker that stopped answering cannot hold it past CLOSE_TIMEOUT_MS. */
   async close(): Promise<void> {
-    await this.channel.close().catch(() => {});
+    await settledWithin(this.channel.close(), CLOSE_TIMEOUT_MS);
   }
 
   /** Resolves once every task published so far has its answer (a confirm, a nack, or the channel's close). */

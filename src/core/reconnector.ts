@@ -2,13 +2,25 @@ import { sleep } from "../util/clock.ts";
 import { CONNECT_BACKOFF, backoffDelay } from "./backoff.ts";
 import { ConnectError, isLost } from "./connect-error.ts";
 import { type Bound, type Broker, type BrokerTarget, dial, whileUp } from "./connection.ts";
+import { ANSWER_TIMEOUT_MS, DEFAULT_HEARTBEAT_S } from "./liveness.ts";
 import { parseBrokerUrl } from "./url.ts";
 
 /** Longest one attempt at one address may take: TCP connect, TLS and the AMQP handshake. */
 export const DIAL_TIMEOUT_MS = 5000;
 
-/** A connection lost sooner than this after it was handed out belongs to the same outage. */
+/** A connection lost sooner than this after it was handed out (and before it did real work) belongs to the same outage. */
 export const YOUNG_CONNECTION_MS = 5000;
+
+/**
+ * How young a loss must be to count against the outage under way: at least YOUNG_CONNECTION_MS,
+ * and long enough for the slowest way a new connection can fail to be seen: an open that never
+ * completes (ANSWER_TIMEOUT_MS) or a connection silent from the start (three heartbeat intervals).
+ * Shorter, a path that answers the handshake and then nothing would start a new outage with each
+ * connection, and --reconnect-timeout would never be reached.
+ */
+export function youngWithinMs(heartbeatS: number = DEFAULT_HEARTBEAT_S): number {
+  return Math.max(YOUNG_CONNECTION_MS, ANSWER_TIMEOUT_MS + 3 * heartbeatS * 1000);
+}
 
 export interface Attempt {
   /** host:port tried (never the password). */
@@ -49,6 +61,8 @@ export class Stopped extends Error {
  */
 export class Reconnector {
   private since: number | undefined;
+  private lastLoss: Error | undefined;
+  private readonly youngMs: number;
   private youngDeaths = 0;
   private handedOutAt = Number.NEGATIVE_INFINITY;
   private next = 0;
@@ -62,6 +76,7 @@ export class Reconnector {
   ) {
     if (target.urls.length === 0) throw new Error("Reconnector: no broker URL");
     this.clock = options.clock ?? Date.now;
+    this.youngMs = youngWithinMs(target.heartbeatS);
     this.wait = options.sleep ?? sleep;
     this.dial =
       options.dial ??
@@ -72,10 +87,11 @@ export class Reconnector {
    * `broker` was lost: a new outage, or more of the same one if it died young. The next connect
    * starts with the address after the lost one (in a cluster, another node serves the queue).
    */
-  lost(broker?: Broker): void {
+  lost(broker?: Broker, why?: Error): void {
     if (broker) this.skip(broker);
+    if (why) this.lastLoss = why;
     const now = this.clock();
-    if (this.since !== undefined && now - this.handedOutAt < YOUNG_CONNECTION_MS) this.youngDeaths++;
+    if (this.since !== undefined && now - this.handedOutAt < this.youngMs) this.youngDeaths++;
     else {
       this.since = now;
       this.youngDeaths = 0;
@@ -103,10 +119,10 @@ export class Reconnector {
    * the next address that answers returned. `worked`: it did real work before it went (a confirm,
    * a task done), so whatever outage came before it is over.
    */
-  async replace(broker: Broker, options: { worked?: boolean; signal?: AbortSignal } = {}): Promise<Broker> {
+  async replace(broker: Broker, options: { worked?: boolean; signal?: AbortSignal; why?: Error } = {}): Promise<Broker> {
     await broker.close();
     if (options.worked) this.recovered();
-    this.lost(broker);
+    this.lost(broker, options.why);
     return this.connect(options.signal);
   }
 
@@ -126,7 +142,7 @@ export class Reconnector {
         } catch (err) {
           if (!isLost(err)) throw err;
           options.onLost?.(err as Error);
-          broker = await this.replace(broker, options.signal ? { signal: options.signal } : {});
+          broker = await this.replace(broker, { why: err as Error, ...(options.signal ? { signal: options.signal } : {}) });
         }
       }
     } finally {
@@ -141,6 +157,8 @@ export class Reconnector {
    */
   async connect(signal?: AbortSignal): Promise<Broker> {
     this.since ??= this.clock();
+    // Connections that open and are lost again (young) never fail a dial: the deadline is checked here too.
+    if (this.youngDeaths > 0 && this.expired()) throw this.gaveUpOnLosses();
     const deadline = this.since + this.options.timeoutMs;
     const urls = this.target.urls;
     // Connections that died young (a broker in a crash loop, a proxy cutting every one): no hot loop.
@@ -152,7 +170,7 @@ export class Reconnector {
         // Each address gets one whole attempt before the deadline counts: one that accepts and never
         // answers must not use up the time the next address needs.
         const firstRound = attempt <= urls.length;
-        const broker = await this.dial(url, firstRound ? DIAL_TIMEOUT_MS : Math.max(1000, Math.min(DIAL_TIMEOUT_MS, deadline - this.clock())));
+        const broker = await this.dial(url, Math.max(1000, Math.min(DIAL_TIMEOUT_MS, firstRound ? this.options.timeoutMs : deadline - this.clock())));
         if (signal?.aborted) {
           await broker.close();
           throw new Stopped();
@@ -174,6 +192,11 @@ export class Reconnector {
   private skip(broker: Broker): void {
     const i = this.target.urls.findIndex((url) => url === broker.address.url);
     if (i >= 0) this.next = (i + 1) % this.target.urls.length;
+  }
+
+  private gaveUpOnLosses(): ConnectError {
+    const last = this.lastLoss ? `; last: ${this.lastLoss.message}` : "";
+    return new ConnectError(`gave up after ${this.options.timeoutMs / 1000}s: every connection was lost again as soon as it was made${last}`, "LOST");
   }
 
   private gaveUp(last: ConnectError): ConnectError {

@@ -148,7 +148,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         for (const queue of publisher?.uncheckedQueues() ?? []) unchecked.add(queue);
         confirmed += publisher?.confirmed ?? 0;
         emit({ type: "disconnected", error: redact(lost.message, current.address), unconfirmed: resend.size });
-        current = await options.reconnector.replace(current);
+        current = await options.reconnector.replace(current, { why: lost });
         reconnects++;
         emit({ type: "reconnected", resending: resend.size });
       } finally {

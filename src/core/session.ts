@@ -134,10 +134,11 @@ export class Session implements WorkSession {
     if (this.open) this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
   }
 
+  /** Bounded: a broker that stopped answering cannot hold a stop past ANSWER_TIMEOUT_MS (heartbeats off included). */
   async cancel(): Promise<void> {
     if (!this.open) return;
     this.acker.queueBehind();
-    await this.channel.cancel(this.consumerTag).catch(() => {});
+    await settledWithin(this.channel.cancel(this.consumerTag), ANSWER_TIMEOUT_MS);
   }
 
   redact(text: string): string {

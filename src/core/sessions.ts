@@ -4,7 +4,7 @@ import type { Prefetch } from "./prefetch.ts";
 import type { QueueType } from "./queue.ts";
 import { type Attempt, Reconnector, type ReconnectorOptions, Stopped, connect } from "./reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
-import { isLost } from "./connect-error.ts";
+import { type ConnectError, isLost } from "./connect-error.ts";
 
 /** Where the worker gets its sessions: the first one, and one after each loss (a fake in unit tests). */
 export interface SessionSource {
@@ -46,12 +46,17 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing:
       await lost.close();
       if (!reconnector) throw await lost.lost;
       let broker = (lost as Session).broker;
-      for (;;) {
-        broker = await reconnector.replace(broker, { signal });
+      // Why it went (its `lost` has resolved by now; undefined if the caller replaces it unasked).
+      let why: Error | undefined = await Promise.race([lost.lost, Promise.resolve(undefined)]);
+      for (let attempt = 1; ; attempt++) {
+        broker = await reconnector.replace(broker, { signal, ...(why ? { why } : {}) });
         try {
           return await open(broker, deliver, signal);
         } catch (err) {
           if (!isLost(err)) throw err;
+          // Connected, then lost while opening the session (no answer, a crash loop): said, and it counts.
+          why = err as Error;
+          spec.onAttempt?.({ address: `${broker.address.host}:${broker.address.port}`, attempt, error: err as ConnectError, delayMs: 0 });
         }
       }
     },

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { work } from "taskq";
-import { BROKER_URL, readyCount, trackedQueues } from "../support/broker.ts";
+import { dial } from "../../src/core/connection.ts";
+import { BROKER_URL, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
@@ -57,6 +58,58 @@ describe("liveness: heartbeats and the lifecycle around them (shared broker)", (
       expect(finishedAt).toBeGreaterThan(0);
       // The hand-back wait was 60 s: a timer left behind would hold the process that long.
       expect(Date.now() - finishedAt).toBeLessThan(20_000);
+    },
+    60_000,
+  );
+
+  test(
+    "a connection that opens after its attempt timed out is closed, and its errors cannot crash the process",
+    async () => {
+      const uncaught: unknown[] = [];
+      const note = (err: unknown) => uncaught.push(err);
+      process.on("uncaughtException", note);
+      // Every answer of the broker 3 s late: the attempt (4 s + 0.5 s) gives up before the handshake
+      // ends (~9 s: start, tune, open-ok; no 4 s without a byte, so the socket's own idle timeout
+      // never fires); the connection then opens anyway, and is reset while its close waits for the
+      // close-ok (due ~12 s).
+      const proxy = new DropProxy(5672, "127.0.0.1", 3000);
+      await proxy.start();
+      try {
+        const err = (await dial(`amqp://guest:guest@127.0.0.1:${proxy.port}`, { timeoutMs: 4000 }).catch((e: unknown) => e)) as Error;
+        expect(err.message).toContain("no answer within 4s");
+        await Bun.sleep(6000);
+        proxy.drop();
+        await Bun.sleep(1000);
+        expect(uncaught).toEqual([]);
+      } finally {
+        proxy.stop();
+        process.off("uncaughtException", note);
+      }
+    },
+    30_000,
+  );
+
+  test(
+    "stop() on a worker whose broker went silent, heartbeats off: done within its bounds, not never",
+    async () => {
+      const queue = q("stop-silent");
+      await runTaskq(["send", "-q", queue, "a", "b", "c"]);
+      const proxy = new DropProxy();
+      await proxy.start();
+      try {
+        const worker = await work({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, queue, heartbeat: 0, prefetch: 1 }, async () => {
+          await Bun.sleep(200);
+        });
+        await Bun.sleep(100);
+        proxy.blackhole();
+        const stoppedAt = Date.now();
+        worker.stop("signal");
+        const ended = await Promise.race([worker.done.then(() => "done", () => "done"), Bun.sleep(40_000).then(() => "hung")]);
+        expect(ended).toBe("done");
+        console.log(`stop on a silent broker, heartbeats off: done after ${Date.now() - stoppedAt} ms`);
+      } finally {
+        proxy.stop();
+      }
     },
     60_000,
   );

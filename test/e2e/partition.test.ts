@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { send, work } from "taskq";
 import { BROKER_URL, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import { halfSilentProxy } from "../support/half-silent.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, jsonLines, missingSent, runTaskq } from "../support/taskq.ts";
 
@@ -106,6 +107,25 @@ describe("a silent path to the broker (blackholing proxy, then the broker straig
       expect(await readyCount(dead)).toBe(0);
       const ids = new Set((await drain(queue)).map((m) => m.properties.messageId as string));
       expect(Array.from({ length: count }, (_, i) => `dead-${i + 1}`).filter((id) => !ids.has(id))).toEqual([]);
+    },
+    120_000,
+  );
+
+  test(
+    "a path that answers the handshake and then nothing (every new connection): work gives up at --reconnect-timeout with exit 3, not for ever",
+    async () => {
+      const queue = q("part-half-silent");
+      const proxy = halfSilentProxy(2000);
+      try {
+        const w = new TaskqProcess(["work", "-q", queue, "--url", `amqp://guest:guest@127.0.0.1:${proxy.port}`, "--heartbeat", "3", "--reconnect-timeout", "15s", "--dot-ms", "0"]);
+        const code = await Promise.race([w.exited, Bun.sleep(90_000).then(() => "still running")]);
+        if (code === "still running") w.kill();
+        expect(code).toBe(3);
+        expect(w.stderr).toContain("gave up after 15s: every connection was lost again as soon as it was made");
+        expect(w.stderr).toMatch(/next try \(1\)/); // each lost open is said, not silent
+      } finally {
+        proxy.stop(true);
+      }
     },
     120_000,
   );

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { describe, expect, test } from "bun:test";
-import { duration, intInRange, prefetch } from "../../../src/commands/parsers.ts";
+import { duration, heartbeat, intInRange, prefetch } from "../../../src/commands/parsers.ts";
 
 function rejection(fn: () => unknown): InvalidArgumentError {
   let thrown: unknown;
@@ -82,5 +82,21 @@ describe("prefetch parser", () => {
 
   test.each(["0", "65536", "Auto", "two", "-1"])("%s is refused", (text) => {
     expect(() => prefetch(text)).toThrow();
+  });
+});
+
+describe("heartbeat: seconds, as a URL's ?heartbeat=N, or a duration in whole seconds", () => {
+  test.each([
+    ["5", 5],
+    ["0", 0],
+    ["5s", 5],
+    ["1m", 60],
+    ["65535", 65_535],
+  ])("%s -> %d s", (text, seconds) => {
+    expect(heartbeat(text)).toBe(seconds);
+  });
+
+  test.each([["1.5s"], ["500ms"], ["65536"], ["soon"]])("%s is refused", (text) => {
+    expect(rejection(() => heartbeat(text)).message.length).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConnectError } from "../../../src/core/connect-error.ts";
 import type { Broker } from "../../../src/core/connection.ts";
-import { type Attempt, Reconnector, Stopped, YOUNG_CONNECTION_MS } from "../../../src/core/reconnector.ts";
+import { type Attempt, Reconnector, Stopped, youngWithinMs } from "../../../src/core/reconnector.ts";
 import { parseBrokerUrl } from "../../../src/core/url.ts";
 
 const URLS = ["amqp://u:secret@a:1", "amqp://u:secret@b:2", "amqp://u:secret@c:3"];
@@ -70,11 +70,57 @@ describe("Reconnector", () => {
     expect(given).toEqual([5000, 5000]);
   });
 
+  test("a --connect-timeout under 5 s bounds the first attempt too", async () => {
+    const given: number[] = [];
+    const r = new Reconnector(
+      { urls: ["amqp://a"], connectTimeoutMs: 1000 },
+      {
+        timeoutMs: 1000,
+        dial: async (_url, timeoutMs) => {
+          given.push(timeoutMs);
+          throw new ConnectError("cannot reach a: no answer", "ETIMEDOUT");
+        },
+        sleep: async () => {},
+      },
+    );
+    await expect(r.connect()).rejects.toThrow("cannot reach a");
+    expect(given[0]).toBe(1000);
+  });
+
+  test("connections that open and are lost again before they did any work (answered the handshake, then silence) end in a give-up at the outage's deadline", async () => {
+    const { r, advance } = rig({ timeoutMs: 60_000 });
+    let broker = await r.connect();
+    let tries = 0;
+    const run = async () => {
+      for (;;) {
+        tries++;
+        advance(10_000); // each open waits ANSWER_TIMEOUT_MS for an answer that never comes
+        r.lost(broker, new Error("no answer to opening a consumer within 10s"));
+        broker = await r.connect();
+      }
+    };
+    const err = (await run().catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain("gave up after 60s: every connection was lost again as soon as it was made; last: no answer to opening a consumer within 10s");
+    expect(tries).toBeLessThanOrEqual(8);
+  });
+
+  test("a connection that did real work ends the outage, however young", async () => {
+    const { r, advance } = rig({ timeoutMs: 60_000 });
+    let broker = await r.connect();
+    for (let i = 0; i < 20; i++) {
+      advance(10_000);
+      r.recovered(); // a task acked, a confirm: progress
+      r.lost(broker);
+      broker = await r.connect();
+    }
+    expect(r.expired()).toBe(false);
+  });
+
   test("after a loss it starts with the address after the lost one (round robin)", async () => {
     const { r, dials, advance } = rig();
     let broker = await r.connect();
     for (const expected of ["b", "c", "a"]) {
-      advance(YOUNG_CONNECTION_MS + 1);
+      advance(youngWithinMs() + 1);
       r.lost(broker);
       broker = await r.connect();
       expect(broker.address.host).toBe(expected);
