@@ -1,5 +1,6 @@
 import { usageError } from "../errors.ts";
 import { durationText, parseDuration } from "../util/duration.ts";
+import type { NodeControl } from "./node-control.ts";
 
 /** What `--chaos` can do, every so often, during a round. */
 export type ChaosKind = "kill-worker" | "kill-node" | "freeze-node";
@@ -10,6 +11,21 @@ export interface ChaosSpec {
   everyMs: number;
   /** freeze-node: how long each node stays frozen (FREEZE_HOLD_MS from `--chaos`; shorter in tests). */
   holdMs?: number;
+}
+
+/** A round's chaos: the faults to inject, and what the sender needs to outlive them. */
+export interface RoundChaos {
+  specs: ChaosSpec[];
+  /** `--chaos` as given, for the report. */
+  text: string;
+  /** For kill-node and freeze-node. */
+  nodes?: NodeControl;
+  /** How long the sender keeps looking for a broker after losing one (it fails over to the other URLs). */
+  reconnectTimeoutMs: number;
+  /** Which worker or node dies next. */
+  random: () => number;
+  /** The sender's reconnect news, one line each. */
+  say?: (line: string) => void;
 }
 
 const KINDS: readonly ChaosKind[] = ["kill-worker", "kill-node", "freeze-node"];

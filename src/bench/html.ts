@@ -1,7 +1,7 @@
 import { latencySvg, prefetchColor } from "./latency.ts";
 import { Html, html } from "./markup.ts";
 import { accountedFor, summaryRows } from "./report.ts";
-import type { RunResult } from "./round.ts";
+import type { RunResult } from "./run-result.ts";
 import { MAX_TASK_BARS, type TimelineScale, durationLegend, timelineScale, timelineSvg } from "./timeline.ts";
 
 /** What the report's header says about the run. */

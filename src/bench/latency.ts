@@ -1,5 +1,5 @@
 import { type Html, html } from "./markup.ts";
-import type { RunResult } from "./round.ts";
+import type { RunResult } from "./run-result.ts";
 
 /** One colour per prefetch value, in the order of `--prefetch` (kept apart from the timeline's blue-orange). */
 export const PREFETCH_COLORS = ["#2a9d8f", "#7b5ea7", "#c9a227", "#264653", "#e76f51", "#8ab17d", "#b5838d", "#6d6875"];

@@ -3,7 +3,7 @@ import { deleteQueues } from "../core/queue.ts";
 import { Reconnector } from "../core/reconnector.ts";
 import type { SendEvent } from "../core/send.ts";
 import { durationText } from "../util/duration.ts";
-import type { RoundChaos } from "./round.ts";
+import type { RoundChaos } from "./chaos.ts";
 
 // What a round needs when its broker is several nodes: where each worker starts, how the sender
 // fails over, and how the queues are deleted after the round's own connection went down with a node.

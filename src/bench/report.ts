@@ -1,4 +1,4 @@
-import type { RunResult } from "./round.ts";
+import type { RunResult } from "./run-result.ts";
 import { median } from "./stats.ts";
 
 /** The medians over the rounds of one prefetch value, in the same shape as a run. */

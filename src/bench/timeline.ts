@@ -1,5 +1,5 @@
 import { type Html, html } from "./markup.ts";
-import type { RunResult } from "./round.ts";
+import type { RunResult } from "./run-result.ts";
 
 /** What all timelines of one report share, so rounds compare at a glance. */
 export interface TimelineScale {

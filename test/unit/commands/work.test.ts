@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { jsonLine } from "../../../src/commands/work-report.ts";
-import { planWork } from "../../../src/commands/work.ts";
+import { planWork } from "../../../src/commands/work-plan.ts";
 import type { Task } from "../../../src/core/task.ts";
 import type { WorkerEvent } from "../../../src/core/worker.ts";
 import { expectUsageError } from "../usage-error.ts";

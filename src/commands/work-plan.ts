@@ -1,0 +1,87 @@
+import type { BrokerTarget } from "../core/connection.ts";
+import type { Prefetch } from "../core/prefetch.ts";
+import type { QueueType } from "../core/queue.ts";
+import type { RetryPolicy } from "../core/retry.ts";
+import { usageError } from "../errors.ts";
+import type { MetricsAddress } from "../metrics/server.ts";
+import { isRunnable } from "../util/runnable.ts";
+import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
+
+export interface WorkPlan {
+  target: BrokerTarget;
+  queue: string;
+  prefetch: Prefetch;
+  concurrency: number;
+  maxTasks?: number;
+  idleExitMs?: number;
+  dotMs: number;
+  json: boolean;
+  /** With `json`: each done task's line is written, unbuffered, before its ack. */
+  reportBeforeAck: boolean;
+  command: string[];
+  queueType: QueueType;
+  reconnectTimeoutMs: number;
+  retry: RetryPolicy;
+  timeoutMs?: number;
+  killAfterMs: number;
+  metrics?: MetricsAddress;
+}
+
+export type WorkFlags = BrokerFlags & {
+  queue: string;
+  prefetch?: Prefetch;
+  concurrency: number;
+  maxTasks?: number;
+  idleExit?: number;
+  dotMs: number;
+  json?: boolean;
+  reportBeforeAck?: boolean;
+  maxAttempts: number;
+  maxDeferrals: number;
+  retryDelay: number;
+  retryMaxDelay: number;
+  timeout?: number;
+  killAfter: number;
+  queueType: QueueType;
+  reconnectTimeout: number;
+  metricsPort?: number;
+  metricsHost?: string;
+};
+
+/** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
+export function planWork(command: string[], flags: WorkFlags, dashDash: boolean): WorkPlan {
+  if (dashDash && command.length === 0) throw usageError("missing command after '--' (e.g. taskq work -- ./process.sh)");
+  const [file] = command;
+  if (file !== undefined && !isRunnable(file)) throw usageError(`command not found or not executable: ${file}`);
+  const plan: WorkPlan = {
+    target: brokerTarget(flags),
+    queue: flags.queue,
+    prefetch: flags.prefetch ?? flags.concurrency,
+    concurrency: flags.concurrency,
+    dotMs: flags.dotMs,
+    json: flags.json ?? false,
+    reportBeforeAck: flags.reportBeforeAck ?? false,
+    command,
+    queueType: flags.queueType,
+    reconnectTimeoutMs: flags.reconnectTimeout,
+    retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay, maxDeferrals: flags.maxDeferrals },
+    killAfterMs: flags.killAfter,
+  };
+  if (flags.timeout !== undefined) {
+    if (command.length === 0) throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");
+    if (flags.timeout <= 0) throw usageError("--timeout must be above 0");
+    plan.timeoutMs = flags.timeout;
+  }
+  if (plan.reportBeforeAck && !plan.json) throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
+  if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
+  if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
+  if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
+  // auto takes its reserve away with a channel-wide limit (global QoS); quorum queues refuse one (540 NOT_IMPLEMENTED).
+  if (plan.prefetch === "auto" && plan.queueType === "quorum") throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number");
+  if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
+  if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
+  if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");
+  if (flags.metricsHost !== undefined && flags.metricsHost.trim() === "") throw usageError("--metrics-host must not be empty");
+  if (flags.metricsPort !== undefined) plan.metrics = { host: flags.metricsHost?.trim() ?? "127.0.0.1", port: flags.metricsPort };
+  return plan;
+}
