@@ -17,21 +17,21 @@
  * ```
  * @packageDocumentation
  */
-import type { BrokerTarget } from "./core/connection.ts";
-import { Reconnector, connect } from "./core/reconnector.ts";
-import type { QueueType } from "./core/queue.ts";
-import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/retry.ts";
-import { type SendEvent, type SendResult, sendTasks } from "./core/send.ts";
+import type { BrokerTarget } from "./core/broker/connection.ts";
+import { Reconnector, connect } from "./core/broker/reconnector.ts";
+import type { QueueType } from "./core/topology/queues.ts";
+import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/failures/retry-policy.ts";
+import { type SendEvent, type SendResult, sendTasks } from "./core/publish/send-tasks.ts";
 import type { Outcome, Task } from "./core/task.ts";
-import { parseBrokerUrls, resolveUrls } from "./core/url.ts";
-import { startWorker } from "./core/start.ts";
-import type { WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker.ts";
+import { parseBrokerUrls, resolveUrls } from "./core/broker/url.ts";
+import { startWorker } from "./core/worker/create-worker.ts";
+import type { WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker/worker-state.ts";
 
 export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
 export { DEFAULT_RETRY, HANDLER_EXIT };
 export { TaskqError } from "./errors.ts";
 import { usageError } from "./errors.ts";
-import { MAX_HEARTBEAT_S } from "./core/liveness.ts";
+import { MAX_HEARTBEAT_S } from "./core/broker/liveness.ts";
 
 /** Where the broker is; everything is optional. */
 export interface ConnectionOptions {

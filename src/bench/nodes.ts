@@ -1,7 +1,7 @@
-import type { Broker, BrokerTarget } from "../core/connection.ts";
-import { deleteQueues } from "../core/queue.ts";
-import { Reconnector } from "../core/reconnector.ts";
-import type { SendEvent } from "../core/send.ts";
+import type { Broker, BrokerTarget } from "../core/broker/connection.ts";
+import { deleteQueues } from "../core/topology/queues.ts";
+import { Reconnector } from "../core/broker/reconnector.ts";
+import type { SendEvent } from "../core/publish/send-tasks.ts";
 import { durationText } from "../util/duration.ts";
 import type { RoundChaos } from "./chaos.ts";
 

@@ -1,9 +1,9 @@
-import type { Prefetch } from "../core/prefetch.ts";
+import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import { randomBytes } from "node:crypto";
-import type { BrokerTarget } from "../core/connection.ts";
-import { type QueueType, deadQueueName, declareQueues } from "../core/queue.ts";
-import { connect } from "../core/reconnector.ts";
-import { sendTasks } from "../core/send.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import { type QueueType, deadQueueName, declareQueues } from "../core/topology/queues.ts";
+import { connect } from "../core/broker/reconnector.ts";
+import { sendTasks } from "../core/publish/send-tasks.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now } from "../util/clock.ts";
 import { NODE_KINDS, type RoundChaos } from "./chaos.ts";
@@ -17,8 +17,6 @@ import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
 // What a round returns, where its callers look for it.
-export type { RunResult } from "./run-result.ts";
-export type { TimelineTask } from "./tally.ts";
 
 export interface RoundConfig {
   target: BrokerTarget;

@@ -1,5 +1,5 @@
-import type { Prefetch } from "../core/prefetch.ts";
-import type { SendResult } from "../core/send.ts";
+import type { Prefetch } from "../core/worker/auto-prefetch.ts";
+import type { SendResult } from "../core/publish/send-tasks.ts";
 import type { Failover } from "./failover.ts";
 import type { Fault } from "./injector.ts";
 import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread, unevenIds } from "./stats.ts";

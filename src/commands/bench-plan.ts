@@ -1,8 +1,8 @@
 import { type ChaosSpec, NODE_KINDS, chaosText, parseChaos } from "../bench/chaos.ts";
 import { type Profile, parseProfile } from "../bench/workload.ts";
-import type { BrokerTarget } from "../core/connection.ts";
-import type { Prefetch } from "../core/prefetch.ts";
-import type { QueueType } from "../core/queue.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import type { Prefetch } from "../core/worker/auto-prefetch.ts";
+import type { QueueType } from "../core/topology/queues.ts";
 import { usageError } from "../errors.ts";
 import { isRunnable } from "../util/runnable.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";

@@ -1,9 +1,9 @@
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { readFileSync } from "node:fs";
-import type { BrokerTarget } from "../core/connection.ts";
-import { parseBrokerUrls, resolveUrls } from "../core/url.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import { parseBrokerUrls, resolveUrls } from "../core/broker/url.ts";
 import { usageError } from "../errors.ts";
-import { DEFAULT_HEARTBEAT_S } from "../core/liveness.ts";
+import { DEFAULT_HEARTBEAT_S } from "../core/broker/liveness.ts";
 import { duration, heartbeat } from "./parsers.ts";
 
 /** The flags every command that talks to the broker shares. */

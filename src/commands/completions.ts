@@ -3,7 +3,6 @@ import { usageError } from "../errors.ts";
 import { bashScript, fishScript, zshScript } from "./completion-scripts.ts";
 import { SHELLS, type Shell, specOf } from "./completion-spec.ts";
 
-export { SHELLS, type Shell } from "./completion-spec.ts";
 
 /** The completion script for `shell`, generated from the command tree so it cannot drift from the CLI. */
 export function completionScript(shell: Shell, program: CommandUnknownOpts): string {

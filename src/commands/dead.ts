@@ -1,7 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { isUtf8 } from "node:buffer";
-import type { BrokerTarget } from "../core/connection.ts";
-import type { DeadTask } from "../core/dead.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import type { DeadTask } from "../core/admin/dead-list.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { intInRange } from "./parsers.ts";
@@ -109,7 +109,7 @@ export function deadTable(tasks: DeadTask[]): string[] {
 }
 
 async function runList(plan: DeadPlan): Promise<void> {
-  const [{ connect }, { listDead }] = await Promise.all([import("../core/reconnector.ts"), import("../core/dead.ts")]);
+  const [{ connect }, { listDead }] = await Promise.all([import("../core/broker/reconnector.ts"), import("../core/admin/dead-list.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead list" });
   try {
     const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
@@ -131,7 +131,7 @@ async function runList(plan: DeadPlan): Promise<void> {
 }
 
 async function runRequeue(plan: DeadPlan): Promise<void> {
-  const [{ Reconnector, connect }, { requeueDeadAcross }] = await Promise.all([import("../core/reconnector.ts"), import("../core/requeue.ts")]);
+  const [{ Reconnector, connect }, { requeueDeadAcross }] = await Promise.all([import("../core/broker/reconnector.ts"), import("../core/admin/dead-requeue.ts")]);
   const broker = await connect(plan.target, { name: "taskq dead requeue" });
   try {
     const onLost = (err: Error) => process.stderr.write(`taskq dead requeue: ${err.message}; reconnecting (tasks not yet moved stay in the dead queue)\n`);

@@ -1,8 +1,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import type { BrokerTarget } from "../core/connection.ts";
-import type { QueueType } from "../core/queue.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import type { QueueType } from "../core/topology/queues.ts";
 import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { progressBar } from "../util/progress.ts";
@@ -101,7 +101,7 @@ export function sendCommand() {
             ? templated(plan.source.template, plan.source.count)
             : plan.source.messages.map((m) => Buffer.from(m));
       // Loaded here, not at start-up: --help, --version and completions never load the AMQP code.
-      const [{ Reconnector, connect }, { sendTasks }] = await Promise.all([import("../core/reconnector.ts"), import("../core/send.ts")]);
+      const [{ Reconnector, connect }, { sendTasks }] = await Promise.all([import("../core/broker/reconnector.ts"), import("../core/publish/send-tasks.ts")]);
       const broker = await connect(plan.target, { name: "taskq send" });
       const total = plan.source.kind === "count" ? plan.source.count : plan.source.kind === "messages" ? plan.source.messages.length : 0;
       const progress = progressBar({ label: "send", total, enabled: !plan.quiet && !plan.json });

@@ -1,4 +1,4 @@
-import type { DeadStatus, QueueStatus } from "../core/status.ts";
+import type { DeadStatus, QueueStatus } from "../core/admin/queue-status.ts";
 import { durationText } from "../util/duration.ts";
 import { preview } from "./dead.ts";
 

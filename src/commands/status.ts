@@ -1,8 +1,8 @@
 import { Command } from "@commander-js/extra-typings";
-import { ConnectError } from "../core/connect-error.ts";
-import type { Broker, BrokerTarget } from "../core/connection.ts";
-import { ANSWER_TIMEOUT_MS } from "../core/liveness.ts";
-import { DEFAULT_RETRY, type RetryDelays } from "../core/retry.ts";
+import { ConnectError } from "../core/broker/connect-error.ts";
+import type { Broker, BrokerTarget } from "../core/broker/connection.ts";
+import { ANSWER_TIMEOUT_MS } from "../core/broker/liveness.ts";
+import { DEFAULT_RETRY, type RetryDelays } from "../core/failures/retry-policy.ts";
 import { ExitCode, usageError } from "../errors.ts";
 import { sleep } from "../util/clock.ts";
 import { durationText } from "../util/duration.ts";
@@ -72,7 +72,7 @@ const NAME = "taskq status";
 
 /** The AMQP code, loaded when a command runs (--help, --version and completions never load it). */
 const amqp = async () => {
-  const [{ Reconnector, connect }, { whileUp }, { queueStatus }] = await Promise.all([import("../core/reconnector.ts"), import("../core/connection.ts"), import("../core/status.ts")]);
+  const [{ Reconnector, connect }, { whileUp }, { queueStatus }] = await Promise.all([import("../core/broker/reconnector.ts"), import("../core/broker/connection.ts"), import("../core/admin/queue-status.ts")]);
   return { Reconnector, connect, whileUp, queueStatus };
 };
 

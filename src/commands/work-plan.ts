@@ -1,7 +1,7 @@
-import type { BrokerTarget } from "../core/connection.ts";
-import type { Prefetch } from "../core/prefetch.ts";
-import type { QueueType } from "../core/queue.ts";
-import type { RetryPolicy } from "../core/retry.ts";
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import type { Prefetch } from "../core/worker/auto-prefetch.ts";
+import type { QueueType } from "../core/topology/queues.ts";
+import type { RetryPolicy } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import type { MetricsAddress } from "../metrics/server.ts";
 import { isRunnable } from "../util/runnable.ts";

@@ -1,5 +1,5 @@
 import type { Handler } from "../core/task.ts";
-import type { WorkerEvent } from "../core/worker.ts";
+import type { WorkerEvent } from "../core/worker/worker-state.ts";
 import { formatMs } from "../util/duration.ts";
 import { now } from "../util/clock.ts";
 import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts";

@@ -1,9 +1,9 @@
 import { Command } from "@commander-js/extra-typings";
-import type { Attempt } from "../core/reconnector.ts";
+import type { Attempt } from "../core/broker/reconnector.ts";
 import type { Handler } from "../core/task.ts";
-import type { WorkerEvent } from "../core/worker.ts";
-import type { QueueType } from "../core/queue.ts";
-import { DEFAULT_MAX_DEFERRALS, DEFAULT_RETRY } from "../core/retry.ts";
+import type { WorkerEvent } from "../core/worker/worker-state.ts";
+import type { QueueType } from "../core/topology/queues.ts";
+import { DEFAULT_MAX_DEFERRALS, DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { reporter, reportingBeforeAck } from "./work-report.ts";
@@ -16,7 +16,6 @@ import { duration, intInRange, prefetch, queueType } from "./parsers.ts";
 import { type WorkPlan, planWork } from "./work-plan.ts";
 
 // The plan lives in work-plan.ts (flags to a plan, table-tested); kept importable from here.
-export { type WorkPlan, planWork } from "./work-plan.ts";
 
 export async function runWork(plan: WorkPlan): Promise<number> {
   if (!plan.metrics) return consume(plan);
@@ -44,7 +43,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   const name = `taskq work ${process.pid}`;
   const { report, out } = reporter(plan);
   if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
-  const { createWorker } = await import("../core/start.ts"); // not at start-up: --help never loads the AMQP code
+  const { createWorker } = await import("../core/worker/create-worker.ts"); // not at start-up: --help never loads the AMQP code
   const worker = createWorker(
     plan.target,
     {

@@ -1,4 +1,4 @@
-import type { Settlement, WorkerEvent } from "../core/worker.ts";
+import type { Settlement, WorkerEvent } from "../core/worker/worker-state.ts";
 
 /** Task durations in seconds: 5 ms to one minute (Prometheus' defaults, plus 30 s and 60 s). */
 export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Channel, ConsumeMessage } from "amqplib";
 import amqp from "amqplib";
-import { ackWriter, coalesceWrites } from "../../src/core/frames.ts";
+import { ackWriter, coalesceWrites } from "../../src/core/broker/amqplib.ts";
 import { BROKER_URL, brokerCounts, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 
 // frames.ts writes ack frames past amqplib's public API, into its internals. Should an amqplib

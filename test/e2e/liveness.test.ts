@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { work } from "taskq";
-import { dial } from "../../src/core/connection.ts";
+import { dial } from "../../src/core/broker/connection.ts";
 import { BROKER_URL, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { htmlReport } from "../../src/bench/html.ts";
-import type { RunResult } from "../../src/bench/round.ts";
+import type { RunResult } from "../../src/bench/run-result.ts";
 import { MAX_TASK_BARS } from "../../src/bench/timeline.ts";
 import { dumpDom, pngSize, screenshot } from "../support/chromium.ts";
 import { oneLineError, runTaskq } from "../support/taskq.ts";

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { TaskqError, send } from "taskq";
-import { dial } from "../../src/core/connection.ts";
-import { PublishError, Publisher } from "../../src/core/publisher.ts";
-import { declareQueues } from "../../src/core/queue.ts";
+import { dial } from "../../src/core/broker/connection.ts";
+import { Publisher } from "../../src/core/publish/publisher.ts";
+import { PublishError } from "../../src/core/publish/publish-error.ts";
+import { declareQueues } from "../../src/core/topology/queues.ts";
 import { BROKER_URL, deleteQueues, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, oneLineError } from "../support/taskq.ts";

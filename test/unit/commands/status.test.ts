@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_WATCH_MS, planStatus } from "../../../src/commands/status.ts";
 import { type Sample, formatAge, formatRate, readyRate, statusJson, statusLine, statusTable, watchFrame } from "../../../src/commands/status-view.ts";
-import type { DeadStatus, QueueStatus } from "../../../src/core/status.ts";
+import type { DeadStatus, QueueStatus } from "../../../src/core/admin/queue-status.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type StatusFlags = Parameters<typeof planStatus>[0];

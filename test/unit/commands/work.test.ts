@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { jsonLine } from "../../../src/commands/work-report.ts";
 import { planWork } from "../../../src/commands/work-plan.ts";
 import type { Task } from "../../../src/core/task.ts";
-import type { WorkerEvent } from "../../../src/core/worker.ts";
+import type { WorkerEvent } from "../../../src/core/worker/worker-state.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { planWork } from "../../../src/commands/work.ts";
+import { planWork } from "../../../src/commands/work-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Settlement, WorkerEvent } from "../../../src/core/worker.ts";
+import type { Settlement, WorkerEvent } from "../../../src/core/worker/worker-state.ts";
 import type { Task } from "../../../src/core/task.ts";
 import { DURATION_BUCKETS, WorkerMetrics } from "../../../src/metrics/workerMetrics.ts";
 

@@ -1,0 +1,100 @@
+import type { MessageProperties } from "amqplib";
+import { hostname } from "node:os";
+import type { TaskProperties } from "../publish/publisher.ts";
+import { deadQueueName } from "../topology/queues.ts";
+import { ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, type Outcome, type Task } from "../task.ts";
+
+/** Header saying why the last attempt failed. */
+export const LAST_ERROR_HEADER = "x-taskq-last-error";
+/** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */
+export const DEATH_HEADER = "x-death";
+
+/** Headers a dead task carries to say why it died. */
+export const DEAD_HEADERS = {
+  reason: "x-taskq-reason",
+  exitCode: "x-taskq-exit-code",
+  signal: "x-taskq-signal",
+  failedAt: "x-taskq-failed-at",
+  host: "x-taskq-worker-host",
+  queue: "x-taskq-original-queue",
+  attempts: "x-taskq-attempts",
+} as const;
+
+export const retryQueueName = (queue: string, levelMs: number): string => `${queue}.retry.${levelMs}`;
+
+/** Why a copy of a task is made, with what that kind needs. */
+export type CopyOf =
+  /** A failed task waits in `<queue>.retry.<level>` for its delay, then comes back with its next attempt. */
+  | { kind: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number; reason: string }
+  /** A task that failed for good goes to `<queue>.dead`, saying why. */
+  | { kind: "dead"; outcome: Extract<Outcome, { ok: false }> }
+  /** A task delivered but never started (a stop) goes back to the end of its queue, costing no attempt. */
+  | { kind: "handBack" }
+  /** `taskq dead requeue`: a dead task goes back to its queue with a clean slate. */
+  | { kind: "requeue" };
+
+export type CopyKind = CopyOf["kind"];
+
+/**
+ * What each kind of copy removes from the task's headers; what it sets is in `setHeaders`.
+ * Every copy keeps the body and the properties (message id, timestamp, content type...), drops
+ * the delivery mode (the publisher's), the user id (checked against the login) and the expiry.
+ */
+export const REMOVED_HEADERS: Record<CopyKind, readonly string[]> = {
+  retry: [DEATH_HEADER, DELIVERY_COUNT_HEADER],
+  handBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER],
+  dead: [DELIVERY_COUNT_HEADER],
+  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, ...Object.values(DEAD_HEADERS)],
+};
+
+function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, unknown> {
+  switch (of.kind) {
+    case "retry":
+      return { [ATTEMPT_HEADER]: of.nextAttempt, [LAST_ERROR_HEADER]: of.reason, ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}) };
+    case "handBack":
+      return { [ATTEMPT_HEADER]: attempt };
+    case "dead":
+      return {
+        [DEAD_HEADERS.reason]: of.outcome.reason,
+        [DEAD_HEADERS.exitCode]: of.outcome.exitCode ?? null,
+        [DEAD_HEADERS.signal]: of.outcome.signal ?? null,
+        [DEAD_HEADERS.failedAt]: new Date().toISOString(),
+        [DEAD_HEADERS.host]: hostname(),
+        [DEAD_HEADERS.queue]: queue,
+        [DEAD_HEADERS.attempts]: attempt,
+      };
+    case "requeue":
+      return {};
+  }
+}
+
+/** One copy, ready to publish (persistent, confirmed). */
+export interface Copy {
+  kind: CopyKind;
+  queue: string;
+  body: Buffer;
+  properties: TaskProperties;
+}
+
+/** The source of a copy: a task in hand, or a dead message (then `queue` is where it goes back). */
+export type CopySource = Pick<Task, "body" | "queue" | "attempt"> & { properties: MessageProperties };
+
+/** Where each kind of copy goes. */
+function destination(of: CopyOf, queue: string): string {
+  if (of.kind === "retry") return retryQueueName(queue, of.levelMs);
+  if (of.kind === "dead") return deadQueueName(queue);
+  return queue;
+}
+
+/** The one place copies of tasks are made: same body, properties kept, headers by the table above. */
+export function makeCopy(source: CopySource, of: CopyOf): Copy {
+  const { headers, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = source.properties;
+  const properties: TaskProperties = {};
+  for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
+  const removed = new Set(REMOVED_HEADERS[of.kind]);
+  const left = Object.entries((headers ?? {}) as Record<string, unknown>).filter(([key]) => !removed.has(key));
+  const all = { ...Object.fromEntries(left), ...setHeaders(of, source.attempt, source.queue) };
+  if (Object.keys(all).length > 0) properties.headers = all;
+  if (of.kind === "retry") properties.expiration = String(of.delayMs);
+  return { kind: of.kind, queue: destination(of, source.queue), body: source.body, properties };
+}

@@ -1,0 +1,245 @@
+import type { ConfirmChannel, Message, Options } from "amqplib";
+import { TaskqError } from "../../errors.ts";
+import { type Broker } from "../broker/connection.ts";
+import { isLost } from "../broker/connect-error.ts";
+import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
+import { PublishError, channelRefusal, deletedWhileSending, unroutable } from "./publish-error.ts";
+import { queueStillThere } from "../topology/queues.ts";
+import { RouteCheck } from "./route-check.ts";
+import { redact } from "../broker/url.ts";
+import { settledWithin } from "../../util/clock.ts";
+import { CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
+
+
+/** Properties of a task as published; everything else AMQP allows passes through. */
+export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
+
+/** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
+export interface Unconfirmed {
+  queue: string;
+  body: Buffer;
+  properties: TaskProperties;
+}
+
+export interface PublisherOptions {
+  /** Most unconfirmed tasks at once; memory stays bounded by it. */
+  window?: number;
+  /** Let the window grow from `window` up to this many tasks (see ConfirmWindow). */
+  maxWindow?: number;
+  /** Delivery mode 2 (written to disk by the broker). Default true. */
+  persistent?: boolean;
+  /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
+  onBlocked?: (reason: string | null) => void;
+  /**
+   * One task in this many per queue is published mandatory (default 1: every one); flush() checks
+   * that queues with tasks sent since their last mandatory one still exist. See RouteCheck.
+   */
+  mandatoryEvery?: number;
+}
+
+/** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
+export class Publisher {
+  published = 0;
+  confirmed = 0;
+  private inflight = 0;
+  private seq = 0;
+  private readonly sentTasks = new SentTasks<Unconfirmed>();
+  /** Each publish's own outcome, for those who wait for it (publishConfirmed). */
+  private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
+  /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
+  private returned: Message[] = [];
+  private readonly alarm: Alarm;
+  private failure: PublishError | undefined;
+  private waiters: Array<() => void> = [];
+  private readonly window: ConfirmWindow;
+  private readonly persistent: boolean;
+  private readonly routes: RouteCheck;
+
+  private constructor(
+    private readonly broker: Broker,
+    private readonly channel: ConfirmChannel,
+    options: PublisherOptions,
+  ) {
+    this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
+    this.persistent = options.persistent ?? true;
+    this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
+    channel.on("return", (msg: Message) => {
+      this.returned.push(msg);
+      // Only one task in `every` carries the flag: others sent to it since the last one it took went the same way.
+      const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too` : "";
+      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey) + before, "refused");
+    });
+    channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
+    this.alarm = new Alarm(broker.model, channel, options.onBlocked);
+    channel.on("close", () => {
+      if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`, "closed");
+      this.wakeAll();
+    });
+  }
+
+  static async open(broker: Broker, options: PublisherOptions = {}): Promise<Publisher> {
+    return new Publisher(broker, await broker.model.createConfirmChannel(), options);
+  }
+
+  /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
+  publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    if (this.window.full(this.inflight) || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
+    this.inflight++;
+    this.published++;
+    const seq = ++this.seq;
+    this.sentTasks.add(seq, { queue, body, properties });
+    this.window.published(body.length);
+    if (outcome) this.outcomes.set(seq, outcome);
+    const mandatory = this.routes.mandatory(queue, seq, outcome !== undefined);
+    let ok: boolean;
+    try {
+      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
+    } catch (err) {
+      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
+      throw this.failure;
+    }
+    return ok ? undefined : drained(this.channel);
+  }
+
+  /** Tasks published and not confirmed (nacked ones too), oldest first: to publish again after a reconnect. */
+  pendingTasks(): Unconfirmed[] {
+    return this.sentTasks.values();
+  }
+
+  private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
+    for (;;) {
+      if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
+      else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
+      else break;
+    }
+    await this.publish(queue, body, properties, outcome);
+  }
+
+  private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {
+    return (err: unknown) => {
+      this.inflight--;
+      let outcome: ((error: TaskqError | undefined) => void) | undefined;
+      if (this.outcomes.size > 0) {
+        outcome = this.outcomes.get(seq);
+        this.outcomes.delete(seq);
+      }
+      if (err && (err as Error).message === "channel closed") {
+        // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
+        this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
+        outcome?.(new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`));
+        if (this.waiters.length > 0) this.wakeAll();
+        return;
+      }
+      const task = this.sentTasks.get(seq);
+      let error: TaskqError | undefined;
+      if (err) {
+        // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
+        error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
+        this.fail(error.message, "nacked");
+        outcome?.(error);
+        if (this.waiters.length > 0) this.wakeAll();
+        return;
+      }
+      this.sentTasks.delete(seq);
+      this.window.confirmed(task?.body.length ?? 0);
+      if (task && this.takeReturned(task)) {
+        error = new TaskqError(unroutable(messageId, task.queue));
+      } else {
+        this.confirmed++;
+        // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
+        if (mandatory && task) this.routes.verified(task.queue, seq);
+      }
+      outcome?.(error);
+      if (this.waiters.length > 0) this.wakeAll();
+    };
+  }
+
+  /** Whether `task` was returned as unroutable (and forgets that return). */
+  private takeReturned(task: Unconfirmed): boolean {
+    if (this.returned.length === 0) return false;
+    const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
+    if (i < 0) return false;
+    this.returned.splice(i, 1);
+    return true;
+  }
+
+  /** Sends one task and waits for the broker's word on it alone (another nacked or returned does not fail this one). */
+  async publishConfirmed(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
+    let settle!: (error: TaskqError | undefined) => void;
+    const settled = new Promise<TaskqError | undefined>((resolve) => {
+      settle = resolve;
+    });
+    await this.publish(queue, body, properties, settle);
+    const error = await settled;
+    if (error) throw error;
+  }
+
+  /**
+   * Waits until every task published so far is confirmed, and each queue sent tasks without the
+   * mandatory flag that no confirmed flagged task covers still exists; throws the first failure.
+   */
+  async flush(): Promise<void> {
+    while (this.inflight > 0 && !this.failure) await this.nextConfirm();
+    if (this.failure) throw this.failure;
+    const upTo = this.seq; // the check covers what was published before it began
+    for (const [queue] of this.routes.unverified()) {
+      let found: boolean;
+      try {
+        found = await queueStillThere(this.broker, queue);
+      } catch (err) {
+        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
+        this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, isLost(err) ? "closed" : "refused");
+        throw this.failure;
+      }
+      if (!found) this.fail(deletedWhileSending(queue), "refused");
+      if (this.failure) throw this.failure;
+      this.routes.verified(queue, upTo);
+    }
+  }
+
+  /** Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before another connection declares them again. */
+  uncheckedQueues(): string[] {
+    return this.routes.unverified().map(([queue]) => queue);
+  }
+
+  get unconfirmed(): number {
+    return this.inflight;
+  }
+
+  /** The window now (grown, when adaptive). */
+  get currentWindow(): number {
+    return this.window.size;
+  }
+
+  /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Bounded: a broker that stopped answering cannot hold it past CLOSE_TIMEOUT_MS. */
+  async close(): Promise<void> {
+    await settledWithin(this.channel.close(), CLOSE_TIMEOUT_MS);
+  }
+
+  /** Resolves once every task published so far has its answer (a confirm, a nack, or the channel's close). */
+  async settled(): Promise<void> {
+    while (this.inflight > 0) await this.nextConfirm();
+  }
+
+
+  private fail(message: string, kind: PublishError["kind"]): void {
+    this.failure ??= new PublishError(message, kind);
+    this.wakeAll();
+  }
+
+  private nextConfirm(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

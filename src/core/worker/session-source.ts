@@ -1,0 +1,82 @@
+import { ABORTED, untilAborted } from "../../util/abort.ts";
+import type { Broker, BrokerTarget } from "../broker/connection.ts";
+import type { Prefetch } from "./auto-prefetch.ts";
+import type { QueueType } from "../topology/queues.ts";
+import { type Attempt, Reconnector, type ReconnectorOptions, Stopped, connect } from "../broker/reconnector.ts";
+import { type Deliver, Session, type WorkSession } from "./session.ts";
+import { type ConnectError, isLost } from "../broker/connect-error.ts";
+
+/** Where the worker gets its sessions: the first one, and one after each loss (a fake in unit tests). */
+export interface SessionSource {
+  /** Rejects with `Stopped` when `signal` aborts first, even while the session is being opened (nothing is left consuming). */
+  first(deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
+  /** A new session after `lost` went away; rejects with `Stopped` when `signal` aborts (as `first`), or when the outage lasts too long. */
+  next(lost: WorkSession, deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
+}
+
+export interface ConsumeSpec {
+  queue: string;
+  prefetch: Prefetch;
+  concurrency: number;
+  queueType: QueueType;
+  /** Shown in the management UI's connection list. */
+  name?: string;
+  /** After a loss, keep reconnecting this long; without it a lost connection ends the worker. */
+  reconnectTimeoutMs?: number;
+  onAttempt?: (attempt: Attempt) => void;
+}
+
+/**
+ * Sessions on real brokers: the first within `target.connectTimeoutMs`, the
+ * next ones from one reconnector (which picks the address and owns the
+ * outage). A connection lost again while its session is being set up counts
+ * against the same outage; a session whose first task was acked ends it.
+ */
+export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing: Pick<ReconnectorOptions, "clock" | "sleep" | "dial"> = {}): SessionSource {
+  const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}), ...testing };
+  const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
+  const worked = () => reconnector?.recovered();
+  const open = (broker: Broker, deliver: Deliver, signal: AbortSignal) => openSession(broker, spec, deliver, signal, worked);
+  return {
+    async first(deliver, signal) {
+      // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
+      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), ...testing, signal }), deliver, signal);
+    },
+    async next(lost, deliver, signal) {
+      await lost.close();
+      if (!reconnector) throw await lost.lost;
+      let broker = (lost as Session).broker;
+      // Why it went (its `lost` has resolved by now; undefined if the caller replaces it unasked).
+      let why: Error | undefined = await Promise.race([lost.lost, Promise.resolve(undefined)]);
+      for (let attempt = 1; ; attempt++) {
+        broker = await reconnector.replace(broker, { signal, ...(why ? { why } : {}) });
+        try {
+          return await open(broker, deliver, signal);
+        } catch (err) {
+          if (!isLost(err)) throw err;
+          // Connected, then lost while opening the session (no answer, a crash loop): said, and it counts.
+          why = err as Error;
+          spec.onAttempt?.({ address: `${broker.address.host}:${broker.address.port}`, attempt, error: err as ConnectError, delayMs: 0 });
+        }
+      }
+    },
+  };
+}
+
+/**
+ * A consuming session on `broker`. A stop while it is being opened closes the connection (and so
+ * any consumer the open made) and rejects with Stopped: nothing is left holding tasks. Any other
+ * failure closes the connection too.
+ */
+export async function openSession(broker: Broker, spec: ConsumeSpec, deliver: Deliver, signal: AbortSignal, worked?: () => void): Promise<Session> {
+  const opening = Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver, worked);
+  try {
+    const session = await untilAborted(opening, signal);
+    if (session === ABORTED) throw new Stopped();
+    return session;
+  } catch (err) {
+    void opening.then((late) => late.close(), () => {});
+    await broker.close();
+    throw err;
+  }
+}

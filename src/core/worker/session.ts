@@ -1,0 +1,159 @@
+import type { Channel, ConsumeMessage } from "amqplib";
+import { randomBytes } from "node:crypto";
+import { Acker } from "./acker.ts";
+import { type Broker, quiet, whileUp } from "../broker/connection.ts";
+import { settledWithin } from "../../util/clock.ts";
+import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
+import type { Prefetch } from "./auto-prefetch.ts";
+import { type QueueType, declareQueue } from "../topology/queues.ts";
+import { redact } from "../broker/url.ts";
+
+/** What the worker needs of the session it runs on (a fake one in the unit tests). */
+export interface WorkSession {
+  /** False once the channel or the connection is gone: no ack may be written then. */
+  readonly open: boolean;
+  /** Delivered, not yet started (prefetch beyond concurrency). */
+  readonly pending: ConsumeMessage[];
+  /** Resolves when the session goes away without us closing it. */
+  readonly lost: Promise<Error>;
+  ack(msg: ConsumeMessage, batch: boolean): void;
+  requeue(msg: ConsumeMessage): void;
+  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS). */
+  setPrefetch(count: number): void;
+  /** Stops deliveries; acks written after it go out behind the cancel. */
+  cancel(): Promise<void>;
+  close(): Promise<void>;
+  /** Removes the broker's password from a text. */
+  redact(text: string): string;
+}
+
+export type Deliver = (session: WorkSession, msg: ConsumeMessage | null) => void;
+
+/**
+ * One connection's worth of consuming: its channel, its acks, its consumer.
+ * A task's ack belongs to the session that delivered it; when the session
+ * dies, its unacked tasks are the broker's to redeliver, never acked on the
+ * next session. It never publishes (copies go out on a connection of their
+ * own), so a memory or disk alarm never blocks its acks.
+ */
+export class Session implements WorkSession {
+  open = true;
+  readonly pending: ConsumeMessage[] = [];
+  readonly lost: Promise<Error>;
+  private readonly acker: Acker;
+  private readonly consumerTag = `taskq-${randomBytes(8).toString("hex")}`;
+  private closing = false;
+  private worked = false;
+
+  private constructor(
+    readonly broker: Broker,
+    private readonly channel: Channel,
+    /** The consumer's own prefetch (per consumer), set before it consumed. */
+    private readonly ownPrefetch: number,
+    /** Told once, at the first ack: the connection does real work. */
+    private readonly onWorked?: () => void,
+  ) {
+    this.acker = new Acker(channel, () => this.open);
+    this.lost = this.watch();
+  }
+
+  /**
+   * Declares the queue, sets the prefetch and consumes: a session already receiving tasks. The
+   * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
+   */
+  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void): Promise<Session> {
+    return whileUp(
+      broker,
+      (async () => {
+        const channel = quiet(await broker.model.createChannel());
+        await declareQueue(broker, channel, queue, queueType);
+        // auto: the consumer's own limit holds one in reserve (concurrency + 1, fixed once it
+        // consumes); a channel-wide limit of `concurrency` on top takes the reserve away while
+        // tasks are long (see setPrefetch).
+        const own = prefetch === "auto" ? concurrency + 1 : prefetch;
+        await channel.prefetch(own);
+        if (prefetch === "auto") await channel.prefetch(concurrency, true);
+        const s = new Session(broker, channel, own, onWorked);
+        // Our own tag, known before the first delivery: amqplib runs the callback for deliveries
+        // that arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
+        await channel.consume(queue, (msg) => {
+          if (msg) s.acker.track(msg);
+          deliver(s, msg);
+        }, { noAck: false, consumerTag: s.consumerTag });
+        return s;
+      })(),
+      { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${queue}'` },
+    );
+  }
+
+  /**
+   * The broker closing the channel says why first ('error', then 'close'); a connection going away
+   * closes its channels without a word, and says why on the connection itself.
+   */
+  private watch(): Promise<Error> {
+    let refusal: Error | undefined;
+    this.channel.on("error", (err: Error) => {
+      refusal = new Error(`the broker closed the consuming channel: ${err.message}`);
+    });
+    return Promise.race([
+      this.broker.lost,
+      new Promise<Error>((resolve) =>
+        this.channel.on("close", () => {
+          if (this.closing) return;
+          this.open = false; // closed now: an ack written to the socket would make the broker drop the connection
+          if (refusal) resolve(refusal);
+        }),
+      ),
+    ]).then((err) => {
+      this.open = false;
+      return err;
+    });
+  }
+
+  ack(msg: ConsumeMessage, batch: boolean): void {
+    this.acker.ack(msg, batch);
+    if (!this.worked) {
+      this.worked = true;
+      this.onWorked?.();
+    }
+  }
+
+  requeue(msg: ConsumeMessage): void {
+    this.acker.requeue(msg);
+  }
+
+  /**
+   * RabbitMQ lets only the channel-wide limit (basic.qos global) change under a live consumer,
+   * and a channel-wide limit costs the broker a round of coordination between queue and channel
+   * for every delivery ("slow on a single machine", its docs): `--prefetch auto` held one in
+   * reserve at 0.85x the tasks/s of a plain prefetch 2 (zero-work bench, 4 workers). So the
+   * consumer's own limit (set at consume) is the reserve, and the channel-wide one is there only
+   * to take it away: lifted (0, no limit) at or above the consumer's own, `count` below it.
+   */
+  setPrefetch(count: number): void {
+    if (this.open) this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
+  }
+
+  /** Bounded: a broker that stopped answering cannot hold a stop past ANSWER_TIMEOUT_MS (heartbeats off included). */
+  async cancel(): Promise<void> {
+    if (!this.open) return;
+    this.acker.queueBehind();
+    await settledWithin(this.channel.cancel(this.consumerTag), ANSWER_TIMEOUT_MS);
+  }
+
+  redact(text: string): string {
+    return redact(text, this.broker.address);
+  }
+
+  /**
+   * Closes the channel (behind the acks written before it), then the connection; a broker that
+   * never answers holds neither past CLOSE_TIMEOUT_MS.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.acker.flush();
+    this.open = false;
+    await settledWithin(this.channel.close(), CLOSE_TIMEOUT_MS);
+    await this.broker.close();
+  }
+}

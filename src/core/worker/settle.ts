@@ -1,0 +1,121 @@
+import type { ConsumeMessage } from "amqplib";
+import { ABORTED, untilAborted } from "../../util/abort.ts";
+import { sleep } from "../../util/clock.ts";
+import { type Backoff, backoffDelay } from "../../util/backoff.ts";
+import type { Copier } from "../failures/copier.ts";
+import { type Copy, makeCopy } from "../failures/copy-table.ts";
+import { type RetryPolicy, decide } from "../failures/retry-policy.ts";
+import type { WorkSession } from "./session.ts";
+import type { Outcome, Task } from "../task.ts";
+import type { Settlement, WorkerEvent, WorkerSummary } from "./worker-state.ts";
+
+export type Settled = { settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string };
+
+/** Waits between tries of a copy the broker refused (403, a nacking policy, a deleted queue, an outage). */
+export const COPY_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.5 };
+
+export interface SettleContext {
+  policy: RetryPolicy;
+  copier: Pick<Copier, "publish">;
+  summary: WorkerSummary;
+  emit: (event: WorkerEvent) => void;
+  /** Aborted by a second signal: a handler that failed then was killed, not failing. */
+  killed: AbortSignal;
+  /** Aborted when a stop has waited long enough for refused copies: the task goes back to the queue. */
+  giveUp: AbortSignal;
+}
+
+/**
+ * Settles one finished task on the session that delivered it: done is acked;
+ * failed gets its retry or dead copy, confirmed, and only then the ack. A copy
+ * the broker refuses keeps the outcome decided for it: the copy alone is tried
+ * again with backoff (said once), never the command. Only a stop that waited
+ * long enough, or the session's loss, gives the task back to the broker.
+ */
+export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Settled | Promise<Settled> {
+  // Done (every task, on the fast path) settles at once: no promise per task.
+  if (!s.open) return lost(ctx, "finished");
+  if (outcome.ok) {
+    s.ack(msg, s.pending.length > 0); // batch with other acks when more local work is queued
+    ctx.summary.done++;
+    return ACKED;
+  }
+  if (ctx.killed.aborted) {
+    // Killed by a second signal: not the task's failure, so no copy; the broker redelivers it.
+    ctx.summary.lost++;
+    return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
+  }
+  return settleFailed(ctx, s, msg, task, outcome);
+}
+
+const ACKED: Settled = Object.freeze({ settled: "acked" });
+
+/** A failed task: its retry or dead copy, confirmed, then the ack. */
+async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
+  const decision = decide(outcome, task, ctx.policy);
+  const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason } : { kind: "dead", outcome });
+  const failure = await park(ctx, s, task, copy);
+  if (!s.open) return lost(ctx, decision.action === "retry" ? "retry scheduled" : "dead-lettered");
+  if (failure !== undefined) {
+    s.requeue(msg);
+    ctx.summary.requeued++;
+    return { settled: "requeued", error: failure };
+  }
+  s.ack(msg, false);
+  if (decision.action === "retry") {
+    ctx.summary.retried++;
+    return { settled: "retry", retryInMs: decision.delayMs };
+  }
+  ctx.summary.failed++;
+  return { settled: "dead", deadQueue: copy.queue, error: decision.why };
+}
+
+/** Publishes `copy` until confirmed; the error text when it gives up (session lost, stop waited long enough). */
+async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // A copy held by an alarm (the broker blocks its connection) waits until the stop gives up.
+      if ((await untilAborted(ctx.copier.publish(copy, task), ctx.giveUp)) === ABORTED) throw new Error("the stop stopped waiting for the copy");
+      return undefined;
+    } catch (err) {
+      const error = s.redact(String((err as Error)?.message ?? err));
+      if (!s.open || ctx.giveUp.aborted) return error;
+      if (attempt === 1) ctx.emit({ type: "copy-failed", task, queue: copy.queue, error });
+      await sleep(backoffDelay(attempt, COPY_BACKOFF), ctx.giveUp);
+      if (!s.open || ctx.giveUp.aborted) return error;
+    }
+  }
+}
+
+/** After a stop, refused retry/dead copies are tried this long, then their tasks go back to the queue. */
+export const COPY_STOP_GRACE_MS = 5000;
+
+/** A hand-back whose copy is not confirmed by then becomes a plain requeue (counted as a redelivery). */
+export const HAND_BACK_DEADLINE_MS = 10_000;
+
+/**
+ * Gives back a task delivered but never started (a stop) without spending one of its attempts: a
+ * plain requeue marks it redelivered (classic) or raises x-delivery-count (quorum). So a confirmed
+ * copy with the same attempt goes to the back of the queue, then the original is acked; if the
+ * copy fails or is not confirmed within HAND_BACK_DEADLINE_MS, the plain requeue.
+ */
+export async function handBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("not confirmed in time")), HAND_BACK_DEADLINE_MS);
+  });
+  const copied = await Promise.race([ctx.copier.publish(makeCopy(task, { kind: "handBack" }), task), deadline]).then(
+    () => true,
+    () => false,
+  );
+  clearTimeout(timer);
+  if (!s.open) return; // the broker redelivers the original too: a duplicate, never a loss
+  if (copied) s.ack(msg, false);
+  else s.requeue(msg);
+  ctx.summary.requeued++;
+}
+
+function lost(ctx: SettleContext, what: string): Settled {
+  ctx.summary.lost++;
+  return { settled: "lost", error: `${what}, but the connection that delivered it is gone; the broker will redeliver it` };
+}

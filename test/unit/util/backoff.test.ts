@@ -1,0 +1,34 @@
+import { describe, expect, test } from "bun:test";
+import { CONNECT_BACKOFF, RETRYABLE_CONNECT_ERRORS, backoffDelay } from "../../../src/util/backoff.ts";
+
+describe("backoffDelay: jittered exponential, capped", () => {
+  const b = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 };
+  test.each([
+    [1, 1, 100],
+    [2, 1, 200],
+    [3, 1, 400],
+    [4, 1, 800],
+    [5, 1, 1000],
+    [20, 1, 1000],
+    [1, 0, 50],
+    [3, 0, 200],
+    [5, 0.5, 750],
+  ])("attempt %d, random %d -> %d ms", (attempt, r, expected) => {
+    expect(backoffDelay(attempt, b, () => r)).toBe(expected);
+  });
+
+  test("the default never waits longer than its cap", () => {
+    for (let attempt = 1; attempt < 50; attempt++) expect(backoffDelay(attempt)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
+  });
+});
+
+test.each([
+  ["ECONNREFUSED", true],
+  ["CONNECTION_FORCED", true],
+  ["LOST", true],
+  ["ACCESS_REFUSED", false],
+  ["NOT_ALLOWED", false],
+  ["TLS", false],
+])("%s retryable: %p", (kind, retryable) => {
+  expect(RETRYABLE_CONNECT_ERRORS.has(kind)).toBe(retryable);
+});
