@@ -19,7 +19,7 @@
  */
 import type { BrokerTarget } from "./core/broker/connection.ts";
 import { Reconnector, connect } from "./core/broker/reconnector.ts";
-import type { QueueType } from "./core/topology/queues.ts";
+import type { QueueType } from "./core/topology/names.ts";
 import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/failures/retry-policy.ts";
 import { type SendEvent, type SendResult, sendTasks } from "./core/publish/send-tasks.ts";
 import type { Outcome, Task } from "./core/task.ts";

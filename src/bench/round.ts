@@ -1,7 +1,8 @@
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import { randomBytes } from "node:crypto";
 import type { BrokerTarget } from "../core/broker/connection.ts";
-import { type QueueType, deadQueueName, declareQueues } from "../core/topology/queues.ts";
+import { type QueueType, deadQueueName } from "../core/topology/names.ts";
+import { declareQueues } from "../core/topology/queues.ts";
 import { connect } from "../core/broker/reconnector.ts";
 import { sendTasks } from "../core/publish/send-tasks.ts";
 import { ExitCode, TaskqError } from "../errors.ts";

@@ -2,7 +2,7 @@ import { type ChaosSpec, NODE_KINDS, chaosText, parseChaos } from "../bench/chao
 import { type Profile, parseProfile } from "../bench/workload.ts";
 import type { BrokerTarget } from "../core/broker/connection.ts";
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
-import type { QueueType } from "../core/topology/queues.ts";
+import type { QueueType } from "../core/topology/names.ts";
 import { usageError } from "../errors.ts";
 import { isRunnable } from "../util/runnable.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";

@@ -8,7 +8,7 @@ import { accountedFor, jsonReport, medianRun, tableReport } from "../bench/repor
 import { runRound } from "../bench/round.ts";
 import { type RunResult } from "../bench/run-result.ts";
 import { seededRandom, taskDurations } from "../bench/workload.ts";
-import type { QueueType } from "../core/topology/queues.ts";
+import type { QueueType } from "../core/topology/names.ts";
 import { connect } from "../core/broker/reconnector.ts";
 import { ExitCode, TaskqError, usageError } from "../errors.ts";
 import { type BenchPlan, DEFAULT_RECONNECT_TIMEOUT_MS, planBench } from "./bench-plan.ts";

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { MAX_HEARTBEAT_S } from "../core/broker/liveness.ts";
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import { TaskqError } from "../errors.ts";
-import type { QueueType } from "../core/topology/queues.ts";
+import type { QueueType } from "../core/topology/names.ts";
 import { parseDuration } from "../util/duration.ts";
 
 /** A commander argument parser for whole numbers in [min, max]. */

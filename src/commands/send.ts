@@ -2,7 +2,7 @@ import { Command } from "@commander-js/extra-typings";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import type { BrokerTarget } from "../core/broker/connection.ts";
-import type { QueueType } from "../core/topology/queues.ts";
+import type { QueueType } from "../core/topology/names.ts";
 import { usageError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { progressBar } from "../util/progress.ts";

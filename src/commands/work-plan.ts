@@ -1,6 +1,6 @@
 import type { BrokerTarget } from "../core/broker/connection.ts";
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
-import type { QueueType } from "../core/topology/queues.ts";
+import type { QueueType } from "../core/topology/names.ts";
 import type { RetryPolicy } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import type { MetricsAddress } from "../metrics/server.ts";

@@ -2,8 +2,8 @@ import { Command } from "@commander-js/extra-typings";
 import type { Attempt } from "../core/broker/reconnector.ts";
 import type { Handler } from "../core/task.ts";
 import type { WorkerEvent } from "../core/worker/worker-state.ts";
-import type { QueueType } from "../core/topology/queues.ts";
-import { DEFAULT_MAX_DEFERRALS, DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
+import type { QueueType } from "../core/topology/names.ts";
+import { DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { reporter, reportingBeforeAck } from "./work-report.ts";
@@ -104,7 +104,7 @@ export function workCommand() {
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
     .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
     .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
-    .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_MAX_DEFERRALS)
+    .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_RETRY.maxDeferrals)
     .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
     .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)

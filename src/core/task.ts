@@ -1,4 +1,5 @@
 import type { ConsumeMessage, MessageProperties } from "amqplib";
+import { ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, headerNumber } from "./headers.ts";
 
 /** One delivery of a task, as handlers see it. */
 export interface Task {
@@ -21,15 +22,6 @@ export type Outcome =
 
 export type Handler = (task: Task, signal: AbortSignal) => Promise<Outcome>;
 
-/** Header taskq sets on a re-published task to carry its attempt count. */
-export const ATTEMPT_HEADER = "x-taskq-attempt";
-
-/** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
-export const DELIVERY_COUNT_HEADER = "x-delivery-count";
-
-/** Header counting "not now" answers (exit 75). */
-export const DEFERRALS_HEADER = "x-taskq-deferrals";
-
 export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
   const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
@@ -48,7 +40,8 @@ export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
   };
 }
 
+/** A count in a header: a whole number, not negative. */
 function toCount(value: unknown): number | undefined {
-  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" ? Number(value) : Number.NaN;
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
+  const n = headerNumber(value);
+  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
 }

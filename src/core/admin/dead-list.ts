@@ -1,7 +1,8 @@
 import type { Channel, GetMessage } from "amqplib";
-import { type Broker, quiet } from "../broker/connection.ts";
-import { DEAD_HEADERS } from "../failures/copy-table.ts";
-import { checkQueue, deadQueueName, queueError } from "../topology/queues.ts";
+import type { Broker } from "../broker/connection.ts";
+import { DEAD_HEADERS, headerNumber } from "../headers.ts";
+import { deadQueueName } from "../topology/names.ts";
+import { checkQueue, queueError, withChannel } from "../topology/queues.ts";
 
 /** One task parked in `<queue>.dead`, with why it died (from its x-taskq-* headers). */
 export interface DeadTask {
@@ -55,15 +56,14 @@ export async function listDead(broker: Broker, queue: string, limit: number): Pr
  * Runs `fn` on a channel whose unacked deliveries all go back to the queue when
  * it closes (AMQP requeues them in their original order), whatever `fn` did.
  */
-export async function withPeekChannel(broker: Broker, queue: string, fn: (channel: Channel) => Promise<void>): Promise<void> {
-  const channel = quiet(await broker.model.createChannel());
-  try {
-    await fn(channel);
-  } catch (err) {
-    throw (err as { code?: number })?.code !== undefined ? queueError(broker, queue, err) : err;
-  } finally {
-    await channel.close().catch(() => {});
-  }
+export function withPeekChannel(broker: Broker, queue: string, fn: (channel: Channel) => Promise<void>): Promise<void> {
+  return withChannel(broker, async (channel) => {
+    try {
+      await fn(channel);
+    } catch (err) {
+      throw (err as { code?: number })?.code !== undefined ? queueError(broker, queue, err) : err;
+    }
+  });
 }
 
 function deadTask(msg: GetMessage): DeadTask {
@@ -72,10 +72,10 @@ function deadTask(msg: GetMessage): DeadTask {
     messageId: asString(msg.properties.messageId),
     body: msg.content,
     reason: asString(headers[DEAD_HEADERS.reason]),
-    exitCode: nullable(headers[DEAD_HEADERS.exitCode], asNumber),
+    exitCode: nullable(headers[DEAD_HEADERS.exitCode], headerNumber),
     signal: nullable(headers[DEAD_HEADERS.signal], asString),
     failedAt: asString(headers[DEAD_HEADERS.failedAt]),
-    attempts: asNumber(headers[DEAD_HEADERS.attempts]),
+    attempts: headerNumber(headers[DEAD_HEADERS.attempts]),
     host: asString(headers[DEAD_HEADERS.host]),
     originalQueue: asString(headers[DEAD_HEADERS.queue]),
     headers,
@@ -83,11 +83,6 @@ function deadTask(msg: GetMessage): DeadTask {
 }
 
 const asString = (value: unknown): string | undefined => (typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined);
-
-function asNumber(value: unknown): number | undefined {
-  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
-  return Number.isFinite(n) ? n : undefined;
-}
 
 function nullable<T>(value: unknown, parse: (v: unknown) => T | undefined): T | null | undefined {
   return value === null ? null : parse(value);

@@ -1,9 +1,11 @@
 import type { GetMessage } from "amqplib";
 import type { Broker } from "../broker/connection.ts";
-import { DEAD_HEADERS, makeCopy } from "../failures/copy-table.ts";
+import { makeCopy } from "../failures/copy-table.ts";
+import { DEAD_HEADERS } from "../headers.ts";
 import { withPeekChannel } from "./dead-list.ts";
 import { Publisher } from "../publish/publisher.ts";
-import { checkQueue, deadQueueName, declareQueues } from "../topology/queues.ts";
+import { deadQueueName } from "../topology/names.ts";
+import { checkQueue, declareQueues } from "../topology/queues.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { sleep } from "../../util/clock.ts";
 

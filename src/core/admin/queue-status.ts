@@ -1,5 +1,5 @@
 import type { Broker } from "../broker/connection.ts";
-import { retryQueueName } from "../failures/copy-table.ts";
+import { retryQueueName } from "../topology/names.ts";
 import { listDead } from "./dead-list.ts";
 import { checkQueue } from "../topology/queues.ts";
 import { type RetryDelays, retryLevels } from "../failures/retry-policy.ts";

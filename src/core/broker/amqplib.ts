@@ -1,3 +1,36 @@
+/**
+ * Every reach into amqplib beyond its public API, in one file: its internals (each with a fallback
+ * to the public API, said once as a process warning when taken, so a changed amqplib is noticed in
+ * production and not silently slower) and the texts of its errors that taskq tells apart (each
+ * with a test that makes amqplib produce it: test/e2e/amqplib-texts.test.ts).
+ */
+
+const warned = new Set<string>();
+
+/** Says once per process that an internal of amqplib was not found and the fallback is in use. */
+export function fallbackTaken(what: string, instead: string): void {
+  if (warned.has(what)) return;
+  warned.add(what);
+  process.emitWarning(`amqplib's internals are not what taskq knows (amqplib 2.x): ${what}; ${instead}`, { code: "TASKQ_AMQPLIB_FALLBACK" });
+}
+
+/** amqplib's texts, as it writes them (lib/connection.js, lib/channel.js, lib/connect.js). */
+export const AMQPLIB_TEXTS = {
+  /** A connection's 'close' error when two heartbeat intervals passed with nothing from the broker. */
+  heartbeatTimeout: "Heartbeat timeout",
+  /** A confirm callback's error when its channel closed before the broker's ack or nack. */
+  channelClosed: "channel closed",
+  /** The socket ended while the AMQP handshake was under way (the peer closed it). */
+  handshakeClosed: /socket closed|Unexpected close|Socket closed abruptly/i,
+  /** The broker refused the vhost during the handshake (a 530 where connection.open-ok was due). */
+  openRefused: /Expected ConnectionOpenOk/,
+} as const;
+
+export const isHeartbeatTimeout = (err: Error): boolean => err.message === AMQPLIB_TEXTS.heartbeatTimeout;
+export const isChannelClosed = (err: unknown): boolean => (err as Error | undefined)?.message === AMQPLIB_TEXTS.channelClosed;
+export const isHandshakeClosed = (message: string): boolean => AMQPLIB_TEXTS.handshakeClosed.test(message);
+export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRefused.test(message);
+
 import type { Channel } from "amqplib";
 
 /**
@@ -73,6 +106,7 @@ export function ackWriter(channel: Channel): AckWriter {
       },
     };
   }
+  fallbackTaken("a channel's number and its connection's sendBytes", "acks go through the channel's queue (one event-loop turn slower)");
   return viaChannel(channel);
 }
 
@@ -101,7 +135,10 @@ interface MuxInternals {
 export function coalesceWrites(model: object): boolean {
   const { muxer, stream } = (model as MuxInternals).connection ?? {};
   const loop = muxer?._readIncoming;
-  if (!muxer || !stream || typeof loop !== "function" || typeof stream.cork !== "function" || typeof stream.uncork !== "function") return false;
+  if (!muxer || !stream || typeof loop !== "function" || typeof stream.cork !== "function" || typeof stream.uncork !== "function") {
+    fallbackTaken("the connection's muxer and stream", "each frame is written on its own (more system calls per task)");
+    return false;
+  }
   const cork = stream.cork.bind(stream);
   const uncork = stream.uncork.bind(stream);
   muxer._readIncoming = function (this: unknown) {
@@ -128,7 +165,10 @@ interface SocketInternals {
  */
 export function destroySocket(model: object, err: Error): boolean {
   const stream = (model as SocketInternals).connection?.stream;
-  if (!stream || typeof stream.destroy !== "function") return false;
+  if (!stream || typeof stream.destroy !== "function") {
+    fallbackTaken("the connection's socket", "a silent connection is closed politely instead (bounded, then left to the OS)");
+    return false;
+  }
   if (!stream.destroyed) stream.destroy(err);
   return true;
 }

@@ -1,6 +1,27 @@
 import { ExitCode, TaskqError } from "../../errors.ts";
-import { RETRYABLE_CONNECT_ERRORS } from "../../util/backoff.ts";
+import type { Backoff } from "../../util/backoff.ts";
+import { isHandshakeClosed, isOpenRefused } from "./amqplib.ts";
 import { type BrokerAddress, brokerUnreachable, redact } from "./url.ts";
+
+/**
+ * Which connection failures are worth another try, and how long to wait between tries:
+ * one table (as graphile/worker's RETRYABLE_ERROR_CODES).
+ */
+export const RETRYABLE_CONNECT_ERRORS: ReadonlySet<string> = new Set([
+  "ECONNREFUSED", // broker not (yet) listening: restarting, booting
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN", // DNS hiccup
+  "HANDSHAKE", // closed during the AMQP handshake (node still booting)
+  "CONNECTION_FORCED", // 320: broker shutting down or an operator closed us
+  "LOST", // an open connection dropped
+]);
+
+/** Waits between connection attempts (backoffDelay). */
+export const CONNECT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.5 };
 
 /** A connection failure, with the key of RETRYABLE_CONNECT_ERRORS it falls under (if any). */
 export class ConnectError extends TaskqError {
@@ -14,9 +35,6 @@ export class ConnectError extends TaskqError {
     return RETRYABLE_CONNECT_ERRORS.has(this.kind);
   }
 }
-
-/** amqplib's error when two heartbeat intervals passed with nothing from the broker (lib/connection.js). */
-export const isHeartbeatTimeout = (err: Error): boolean => err.message === "Heartbeat timeout";
 
 /** A connection lost while something was being done on it (see `whileUp`). */
 export const isLost = (err: unknown): boolean => err instanceof ConnectError && err.kind === "LOST";
@@ -45,7 +63,7 @@ export function connectError(address: BrokerAddress, err: unknown, timeoutMs: nu
   if (/ACCESS_REFUSED|403/.test(message)) {
     return new ConnectError(`the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`, "ACCESS_REFUSED");
   }
-  if ((/NOT_ALLOWED|530/.test(message) && /vhost/i.test(message)) || /Expected ConnectionOpenOk/.test(message)) {
+  if ((/NOT_ALLOWED|530/.test(message) && /vhost/i.test(message)) || isOpenRefused(message)) {
     return new ConnectError(`the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`, "NOT_ALLOWED");
   }
   if (/CONNECTION_FORCED|320/.test(message)) return unreachable(`the broker closed the connection (${message})`, "CONNECTION_FORCED");
@@ -55,7 +73,7 @@ export function connectError(address: BrokerAddress, err: unknown, timeoutMs: nu
   if (/certificate|self.signed|SSL|TLS|unable to verify|ERR_TLS/i.test(message) || /^ERR_SSL|^ERR_TLS|CERT/.test(e?.code ?? "")) {
     return unreachable(`TLS failed: ${message}${e?.code ? ` (${e.code})` : ""}; check --ca, --cert and --key`, "TLS");
   }
-  if (/socket closed|Unexpected close|Socket closed abruptly/i.test(message)) {
+  if (isHandshakeClosed(message)) {
     return unreachable(`the connection closed during the handshake (${message}); is this an AMQP port, and TLS where needed?`, "HANDSHAKE");
   }
   return unreachable(message, "OTHER");

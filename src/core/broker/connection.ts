@@ -1,8 +1,8 @@
 import * as amqp from "amqplib";
 import { hostname } from "node:os";
 import type { TaskqError } from "../../errors.ts";
-import { ConnectError, connectError, isHeartbeatTimeout } from "./connect-error.ts";
-import { coalesceWrites, destroySocket } from "./amqplib.ts";
+import { ConnectError, connectError } from "./connect-error.ts";
+import { coalesceWrites, destroySocket, isHeartbeatTimeout } from "./amqplib.ts";
 import { CLOSE_TIMEOUT_MS, DEFAULT_HEARTBEAT_S, LOSS_GRACE_MS } from "./liveness.ts";
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
 import { settledWithin } from "../../util/clock.ts";

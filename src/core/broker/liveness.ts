@@ -38,3 +38,20 @@ export const LOSS_GRACE_MS = 20;
 
 /** Closing a connection politely waits this long for the broker's close-ok, then cuts the socket. */
 export const CLOSE_TIMEOUT_MS = 2000;
+
+/** Longest one attempt at one address may take: TCP connect, TLS and the AMQP handshake. */
+export const DIAL_TIMEOUT_MS = 5000;
+
+/** A connection lost sooner than this after it was handed out (and before it did real work) belongs to the same outage. */
+export const YOUNG_CONNECTION_MS = 5000;
+
+/**
+ * How young a loss must be to count against the outage under way: at least YOUNG_CONNECTION_MS,
+ * and long enough for the slowest way a new connection can fail to be seen: an open that never
+ * completes (ANSWER_TIMEOUT_MS) or a connection silent from the start (three heartbeat intervals).
+ * Shorter, a path that answers the handshake and then nothing would start a new outage with each
+ * connection, and --reconnect-timeout would never be reached.
+ */
+export function youngWithinMs(heartbeatS: number = DEFAULT_HEARTBEAT_S): number {
+  return Math.max(YOUNG_CONNECTION_MS, ANSWER_TIMEOUT_MS + 3 * heartbeatS * 1000);
+}

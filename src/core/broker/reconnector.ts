@@ -1,26 +1,9 @@
 import { sleep } from "../../util/clock.ts";
-import { CONNECT_BACKOFF, backoffDelay } from "../../util/backoff.ts";
-import { ConnectError, isLost } from "./connect-error.ts";
+import { backoffDelay } from "../../util/backoff.ts";
+import { CONNECT_BACKOFF, ConnectError, isLost } from "./connect-error.ts";
 import { type Bound, type Broker, type BrokerTarget, dial, whileUp } from "./connection.ts";
-import { ANSWER_TIMEOUT_MS, DEFAULT_HEARTBEAT_S } from "./liveness.ts";
+import { DIAL_TIMEOUT_MS, youngWithinMs } from "./liveness.ts";
 import { parseBrokerUrl } from "./url.ts";
-
-/** Longest one attempt at one address may take: TCP connect, TLS and the AMQP handshake. */
-export const DIAL_TIMEOUT_MS = 5000;
-
-/** A connection lost sooner than this after it was handed out (and before it did real work) belongs to the same outage. */
-export const YOUNG_CONNECTION_MS = 5000;
-
-/**
- * How young a loss must be to count against the outage under way: at least YOUNG_CONNECTION_MS,
- * and long enough for the slowest way a new connection can fail to be seen: an open that never
- * completes (ANSWER_TIMEOUT_MS) or a connection silent from the start (three heartbeat intervals).
- * Shorter, a path that answers the handshake and then nothing would start a new outage with each
- * connection, and --reconnect-timeout would never be reached.
- */
-export function youngWithinMs(heartbeatS: number = DEFAULT_HEARTBEAT_S): number {
-  return Math.max(YOUNG_CONNECTION_MS, ANSWER_TIMEOUT_MS + 3 * heartbeatS * 1000);
-}
 
 export interface Attempt {
   /** host:port tried (never the password). */
@@ -107,11 +90,6 @@ export class Reconnector {
   /** Whether the outage under way has lasted longer than the timeout. */
   expired(): boolean {
     return this.since !== undefined && this.clock() - this.since > this.options.timeoutMs;
-  }
-
-  /** When the current outage began, if one is under way. */
-  get outageSince(): number | undefined {
-    return this.since;
   }
 
   /**

@@ -1,7 +1,9 @@
 import type { Broker } from "../broker/connection.ts";
 import type { Copy } from "./copy-table.ts";
+import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
-import { type QueueType, checkQueue, declareQueues, retryQueueArguments } from "../topology/queues.ts";
+import { type QueueType, retryQueueArguments } from "../topology/names.ts";
+import { checkQueue, declareQueues } from "../topology/queues.ts";
 import type { Task } from "../task.ts";
 
 export interface CopierOptions {
@@ -41,7 +43,7 @@ export class Copier {
         await this.declare(broker, copy, task.queue);
         this.declared.add(copy.queue);
       }
-      await (await this.currentPublisher(broker)).publishConfirmed(copy.queue, copy.body, copy.properties);
+      await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties);
     } catch (err) {
       this.declared.delete(copy.queue);
       throw err;

@@ -1,26 +1,9 @@
 import type { MessageProperties } from "amqplib";
 import { hostname } from "node:os";
 import type { TaskProperties } from "../publish/publisher.ts";
-import { deadQueueName } from "../topology/queues.ts";
-import { ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, type Outcome, type Task } from "../task.ts";
-
-/** Header saying why the last attempt failed. */
-export const LAST_ERROR_HEADER = "x-taskq-last-error";
-/** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */
-export const DEATH_HEADER = "x-death";
-
-/** Headers a dead task carries to say why it died. */
-export const DEAD_HEADERS = {
-  reason: "x-taskq-reason",
-  exitCode: "x-taskq-exit-code",
-  signal: "x-taskq-signal",
-  failedAt: "x-taskq-failed-at",
-  host: "x-taskq-worker-host",
-  queue: "x-taskq-original-queue",
-  attempts: "x-taskq-attempts",
-} as const;
-
-export const retryQueueName = (queue: string, levelMs: number): string => `${queue}.retry.${levelMs}`;
+import { deadQueueName, retryQueueName } from "../topology/names.ts";
+import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER } from "../headers.ts";
+import type { Outcome, Task } from "../task.ts";
 
 /** Why a copy of a task is made, with what that kind needs. */
 export type CopyOf =

@@ -26,8 +26,8 @@ export interface RetryPolicy {
 /** The part of a policy that decides the delays, and so the retry queues' names. */
 export type RetryDelays = Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">;
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 };
-export const DEFAULT_MAX_DEFERRALS = 20;
+/** The defaults of `taskq work`'s flags, and what a policy without `maxDeferrals` allows. */
+export const DEFAULT_RETRY: Required<RetryPolicy> = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 };
 
 /** Share of a delay taken off at random, so failed tasks do not all come back at once. */
 const JITTER = 0.2;
@@ -69,7 +69,7 @@ export function decide(outcome: Extract<Outcome, { ok: false }>, task: Pick<Task
   const { attempt, deferrals } = task;
   if (outcome.exitCode === HANDLER_EXIT.noRetry) return { action: "dead", why: `exit ${HANDLER_EXIT.noRetry} asks not to retry` };
   if (outcome.exitCode === HANDLER_EXIT.notNow) {
-    const max = policy.maxDeferrals ?? DEFAULT_MAX_DEFERRALS;
+    const max = policy.maxDeferrals ?? DEFAULT_RETRY.maxDeferrals;
     if (deferrals >= max) return { action: "dead", why: `exit ${HANDLER_EXIT.notNow} (not now) ${deferrals + 1} time(s), more than --max-deferrals ${max}` };
     const levelMs = retryLevel(policy, deferrals + 1);
     return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt, deferrals: deferrals + 1 };

@@ -1,15 +1,16 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../../errors.ts";
+import { isChannelClosed } from "../broker/amqplib.ts";
 import { type Broker } from "../broker/connection.ts";
-import { isLost } from "../broker/connect-error.ts";
-import { Alarm, ConfirmWindow, SentTasks, drained } from "./flow.ts";
-import { PublishError, channelRefusal, deletedWhileSending, unroutable } from "./publish-error.ts";
-import { queueStillThere } from "../topology/queues.ts";
-import { RouteCheck } from "./route-check.ts";
+import { Alarm } from "./alarm.ts";
+import { ConfirmWindow } from "./confirm-window.ts";
+import { drained } from "./drained.ts";
+import { SentTasks } from "./sent-tasks.ts";
+import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
+import { Returns, RouteCheck } from "./route-check.ts";
 import { redact } from "../broker/url.ts";
 import { settledWithin } from "../../util/clock.ts";
 import { CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
-
 
 /** Properties of a task as published; everything else AMQP allows passes through. */
 export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
@@ -44,10 +45,9 @@ export class Publisher {
   private inflight = 0;
   private seq = 0;
   private readonly sentTasks = new SentTasks<Unconfirmed>();
-  /** Each publish's own outcome, for those who wait for it (publishConfirmed). */
+  /** Each publish's own outcome, for those who wait for it (publishConfirmed.ts). */
   private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
-  /** Returned (unroutable) tasks whose confirm has not come yet: the broker sends the return first. */
-  private returned: Message[] = [];
+  private readonly returned = new Returns();
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private waiters: Array<() => void> = [];
@@ -64,7 +64,7 @@ export class Publisher {
     this.persistent = options.persistent ?? true;
     this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
     channel.on("return", (msg: Message) => {
-      this.returned.push(msg);
+      this.returned.add(msg);
       // Only one task in `every` carries the flag: others sent to it since the last one it took went the same way.
       const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too` : "";
       this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey) + before, "refused");
@@ -119,60 +119,35 @@ export class Publisher {
   private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {
     return (err: unknown) => {
       this.inflight--;
-      let outcome: ((error: TaskqError | undefined) => void) | undefined;
-      if (this.outcomes.size > 0) {
-        outcome = this.outcomes.get(seq);
-        this.outcomes.delete(seq);
-      }
-      if (err && (err as Error).message === "channel closed") {
-        // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
-        this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
-        outcome?.(new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`));
-        if (this.waiters.length > 0) this.wakeAll();
-        return;
-      }
-      const task = this.sentTasks.get(seq);
-      let error: TaskqError | undefined;
-      if (err) {
-        // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
-        error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
-        this.fail(error.message, "nacked");
-        outcome?.(error);
-        if (this.waiters.length > 0) this.wakeAll();
-        return;
-      }
-      this.sentTasks.delete(seq);
-      this.window.confirmed(task?.body.length ?? 0);
-      if (task && this.takeReturned(task)) {
-        error = new TaskqError(unroutable(messageId, task.queue));
-      } else {
-        this.confirmed++;
-        // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
-        if (mandatory && task) this.routes.verified(task.queue, seq);
-      }
+      const outcome = this.outcomes.size > 0 ? this.outcomes.get(seq) : undefined;
+      if (outcome) this.outcomes.delete(seq);
+      const error = this.settle(seq, messageId, mandatory, err);
       outcome?.(error);
       if (this.waiters.length > 0) this.wakeAll();
     };
   }
 
-  /** Whether `task` was returned as unroutable (and forgets that return). */
-  private takeReturned(task: Unconfirmed): boolean {
-    if (this.returned.length === 0) return false;
-    const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
-    if (i < 0) return false;
-    this.returned.splice(i, 1);
-    return true;
-  }
-
-  /** Sends one task and waits for the broker's word on it alone (another nacked or returned does not fail this one). */
-  async publishConfirmed(queue: string, body: Buffer, properties: TaskProperties = {}): Promise<void> {
-    let settle!: (error: TaskqError | undefined) => void;
-    const settled = new Promise<TaskqError | undefined>((resolve) => {
-      settle = resolve;
-    });
-    await this.publish(queue, body, properties, settle);
-    const error = await settled;
-    if (error) throw error;
+  /** One publish's answer: undefined when confirmed into a queue, else why not (and the publisher fails). */
+  private settle(seq: number, messageId: string | undefined, mandatory: boolean, err: unknown): TaskqError | undefined {
+    if (err && isChannelClosed(err)) {
+      // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
+      this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
+      return new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`);
+    }
+    if (err) {
+      // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
+      const error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
+      this.fail(error.message, "nacked");
+      return error;
+    }
+    const task = this.sentTasks.get(seq);
+    this.sentTasks.delete(seq);
+    this.window.confirmed(task?.body.length ?? 0);
+    if (task && this.returned.take(task)) return new TaskqError(unroutable(messageId, task.queue));
+    this.confirmed++;
+    // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
+    if (mandatory && task) this.routes.verified(task.queue, seq);
+    return undefined;
   }
 
   /**
@@ -182,34 +157,14 @@ export class Publisher {
   async flush(): Promise<void> {
     while (this.inflight > 0 && !this.failure) await this.nextConfirm();
     if (this.failure) throw this.failure;
-    const upTo = this.seq; // the check covers what was published before it began
-    for (const [queue] of this.routes.unverified()) {
-      let found: boolean;
-      try {
-        found = await queueStillThere(this.broker, queue);
-      } catch (err) {
-        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
-        this.fail(`could not check that queue '${queue}' still exists: ${(err as Error).message}`, isLost(err) ? "closed" : "refused");
-        throw this.failure;
-      }
-      if (!found) this.fail(deletedWhileSending(queue), "refused");
-      if (this.failure) throw this.failure;
-      this.routes.verified(queue, upTo);
-    }
+    const problem = await this.routes.checkOpen(this.broker, this.seq); // covers what was published before it began
+    if (problem) this.fail(problem.message, problem.kind);
+    if (this.failure) throw this.failure;
   }
 
   /** Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before another connection declares them again. */
   uncheckedQueues(): string[] {
     return this.routes.unverified().map(([queue]) => queue);
-  }
-
-  get unconfirmed(): number {
-    return this.inflight;
-  }
-
-  /** The window now (grown, when adaptive). */
-  get currentWindow(): number {
-    return this.window.size;
   }
 
   /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */
@@ -226,7 +181,6 @@ export class Publisher {
   async settled(): Promise<void> {
     while (this.inflight > 0) await this.nextConfirm();
   }
-
 
   private fail(message: string, kind: PublishError["kind"]): void {
     this.failure ??= new PublishError(message, kind);

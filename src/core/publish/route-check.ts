@@ -1,3 +1,9 @@
+import type { Message } from "amqplib";
+import { isLost } from "../broker/connect-error.ts";
+import type { Broker } from "../broker/connection.ts";
+import { queueStillThere } from "../topology/queues.ts";
+import { deletedWhileSending } from "./publish-error.ts";
+
 /**
  * Which tasks a publisher sends with the mandatory flag, and which queues still need checking.
  *
@@ -53,5 +59,42 @@ export class RouteCheck {
   /** `queue` was there after every task sent to it up to `stamp` (a flagged task confirmed, or a check). */
   verified(queue: string, stamp: number): void {
     if ((this.open.get(queue) ?? Infinity) <= stamp) this.open.delete(queue);
+  }
+
+  /**
+   * Checks with the broker (a passive declare each) the queues no confirmed flagged task covers up
+   * to `upTo`: the failure, or undefined when every one is still there.
+   */
+  async checkOpen(broker: Broker, upTo: number): Promise<{ message: string; kind: "closed" | "refused" } | undefined> {
+    for (const [queue] of this.unverified()) {
+      let found: boolean;
+      try {
+        found = await queueStillThere(broker, queue);
+      } catch (err) {
+        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
+        return { message: `could not check that queue '${queue}' still exists: ${(err as Error).message}`, kind: isLost(err) ? "closed" : "refused" };
+      }
+      if (!found) return { message: deletedWhileSending(queue), kind: "refused" };
+      this.verified(queue, upTo);
+    }
+    return undefined;
+  }
+}
+
+/** Tasks the broker returned as unroutable whose confirm has not come yet (the broker sends the return first). */
+export class Returns {
+  private returned: Message[] = [];
+
+  add(msg: Message): void {
+    this.returned.push(msg);
+  }
+
+  /** Whether this task was returned (and forgets that return). */
+  take(task: { queue: string; body: Buffer; properties: { messageId?: string } }): boolean {
+    if (this.returned.length === 0) return false;
+    const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
+    if (i < 0) return false;
+    this.returned.splice(i, 1);
+    return true;
   }
 }

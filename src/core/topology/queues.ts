@@ -4,32 +4,7 @@ import type { Broker } from "../broker/connection.ts";
 import { quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
 import { redact } from "../broker/url.ts";
-
-/** The dead-letter queue that goes with a work queue. */
-export const deadQueueName = (queue: string): string => `${queue}.dead`;
-
-/** Where a `send --delay` parks its tasks until they are due. */
-export const delayQueueName = (queue: string, delayMs: number): string => `${queue}.delay.${delayMs}`;
-
-/** classic: the tutorial's declaration (no arguments); quorum: replicated (x-queue-type). */
-export type QueueType = "classic" | "quorum";
-
-/** The arguments a taskq queue is declared with: none at all for classic, so pika's tutorial programs match. */
-export function queueArguments(type: QueueType, extra: Record<string, unknown> = {}): Record<string, unknown> | undefined {
-  const args = type === "quorum" ? { "x-queue-type": "quorum", ...extra } : { ...extra };
-  return Object.keys(args).length > 0 ? args : undefined;
-}
-
-/**
- * How `<queue>.retry.<ms>` hands its expired copies back to `target`: RabbitMQ's
- * dead-lettering through the default exchange. From a classic queue that hop is
- * at-most-once; a quorum retry queue makes it at-least-once (the copy stays in
- * the retry queue until the target confirmed it), which needs reject-publish.
- */
-export function retryQueueArguments(target: string, type: QueueType): Record<string, unknown> {
-  const hop = { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target };
-  return type === "quorum" ? { ...hop, "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish" } : hop;
-}
+import { type QueueType, queueArguments } from "./names.ts";
 
 export interface QueueInfo {
   name: string;
@@ -52,16 +27,26 @@ export async function declareQueue(broker: Broker, channel: Channel, queue: stri
   }
 }
 
-/** Declares on a throwaway channel, so a 406 cannot kill a channel in use. */
-export async function declareQueues(broker: Broker, queues: string[], type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo[]> {
+/**
+ * Runs `fn` on a throwaway channel, quiet (its errors are `fn`'s to see, not the connection's
+ * to report) and closed whatever `fn` did: a refusal (406, 404) closes only this channel.
+ */
+export async function withChannel<T>(broker: Broker, fn: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = quiet(await broker.model.createChannel());
   try {
-    const infos: QueueInfo[] = [];
-    for (const queue of queues) infos.push(await declareQueue(broker, channel, queue, type, extra));
-    return infos;
+    return await fn(channel);
   } finally {
     await channel.close().catch(() => {});
   }
+}
+
+/** Declares on a throwaway channel, so a 406 cannot kill a channel in use. */
+export function declareQueues(broker: Broker, queues: string[], type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo[]> {
+  return withChannel(broker, async (channel) => {
+    const infos: QueueInfo[] = [];
+    for (const queue of queues) infos.push(await declareQueue(broker, channel, queue, type, extra));
+    return infos;
+  });
 }
 
 /**
@@ -69,17 +54,16 @@ export async function declareQueues(broker: Broker, queues: string[], type: Queu
  * closes its channel): the queue's counts, or undefined when it does not exist.
  * Never creates anything.
  */
-export async function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | undefined> {
-  const channel = quiet(await broker.model.createChannel());
-  try {
-    const ok = await channel.checkQueue(queue);
-    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-  } catch (err) {
-    if ((err as { code?: number })?.code === 404) return undefined;
-    throw queueError(broker, queue, err);
-  } finally {
-    await channel.close().catch(() => {});
-  }
+export function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | undefined> {
+  return withChannel(broker, async (channel) => {
+    try {
+      const ok = await channel.checkQueue(queue);
+      return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+    } catch (err) {
+      if ((err as { code?: number })?.code === 404) return undefined;
+      throw queueError(broker, queue, err);
+    }
+  });
 }
 
 /** Whether `queue` exists (checkQueue), bounded by the connection and by ANSWER_TIMEOUT_MS (a silent broker fails the connection). */
@@ -87,13 +71,10 @@ export async function queueStillThere(broker: Broker, queue: string): Promise<bo
   return (await whileUp(broker, checkQueue(broker, queue), { ms: ANSWER_TIMEOUT_MS, what: `checking queue '${queue}'` })) !== undefined;
 }
 
-export async function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
-  const channel = quiet(await broker.model.createChannel());
-  try {
+export function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
+  return withChannel(broker, async (channel) => {
     for (const queue of queues) await channel.deleteQueue(queue);
-  } finally {
-    await channel.close().catch(() => {});
-  }
+  });
 }
 
 /** Turns a broker refusal about a queue into a message that says what to do. */

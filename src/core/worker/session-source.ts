@@ -1,7 +1,7 @@
 import { ABORTED, untilAborted } from "../../util/abort.ts";
 import type { Broker, BrokerTarget } from "../broker/connection.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
-import type { QueueType } from "../topology/queues.ts";
+import type { QueueType } from "../topology/names.ts";
 import { type Attempt, Reconnector, type ReconnectorOptions, Stopped, connect } from "../broker/reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
 import { type ConnectError, isLost } from "../broker/connect-error.ts";

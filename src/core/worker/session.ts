@@ -5,7 +5,8 @@ import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { settledWithin } from "../../util/clock.ts";
 import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
-import { type QueueType, declareQueue } from "../topology/queues.ts";
+import type { QueueType } from "../topology/names.ts";
+import { declareQueue } from "../topology/queues.ts";
 import { redact } from "../broker/url.ts";
 
 /** What the worker needs of the session it runs on (a fake one in the unit tests). */

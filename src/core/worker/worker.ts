@@ -1,20 +1,22 @@
 import type { ConsumeMessage } from "amqplib";
-import { now, settledWithin } from "../../util/clock.ts";
+import { Activity } from "./activity.ts";
 import type { Copier } from "../failures/copier.ts";
 import { AutoPrefetch } from "./auto-prefetch.ts";
 import { Stopped } from "../broker/reconnector.ts";
 import { DEFAULT_RETRY } from "../failures/retry-policy.ts";
 import type { WorkSession } from "./session.ts";
 import type { SessionSource } from "./session-source.ts";
-import { COPY_STOP_GRACE_MS, type SettleContext, type Settled, handBack, settle } from "./settle.ts";
-import { type Handler, type Outcome, taskFromMessage } from "../task.ts";
+import { COPY_STOP_GRACE_MS, type SettleContext } from "./settle.ts";
+import { type TaskSlot, runTask } from "./run-task.ts";
+import { HandBacks } from "./hand-backs.ts";
+import { type Handler, taskFromMessage } from "../task.ts";
 import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type WorkerOptions, type WorkerState, type WorkerSummary } from "./worker-state.ts";
 
-
 /**
- * Consumes a queue with manual acks, as an explicit state machine (WorkerState). Tasks are settled
- * by settle.ts; sessions come from a SessionSource (the reconnector behind it picks the broker);
- * copies go out through a Copier on a connection of their own.
+ * Consumes a queue with manual acks, as an explicit state machine (WorkerState). Each task is run
+ * by run-task.ts and settled by settle.ts; unstarted ones are handed back by hand-backs.ts; sessions
+ * come from a SessionSource (the reconnector behind it picks the broker); copies go out through a
+ * Copier on a connection of their own.
  */
 export class Worker implements WorkerHandle {
   state: WorkerState = "connecting";
@@ -25,15 +27,14 @@ export class Worker implements WorkerHandle {
   private session: WorkSession | undefined;
   private running = 0;
   private taken = 0;
-  private lastActivity = now();
-  private idleTimer: ReturnType<typeof setInterval> | undefined;
-  /** Hand-backs and the cancel of a stop: a drain waits for them. */
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly activity = new Activity();
+  private readonly handBacks: HandBacks;
   private readonly outage = new AbortController(); // a stop ends connecting or an outage at once
   private readonly killed = new AbortController(); // a second signal: handlers killed
   private readonly giveUp = new AbortController(); // a stop waited long enough for refused copies
   private readonly ctx: SettleContext;
   private readonly auto: AutoPrefetch | undefined;
+  private readonly slot: TaskSlot = { freed: (startedAt) => this.freed(startedAt), fail: (err) => this.fail(err) };
 
   constructor(
     private readonly sessions: SessionSource,
@@ -44,6 +45,7 @@ export class Worker implements WorkerHandle {
     const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
     this.auto = options.prefetch === "auto" ? new AutoPrefetch(options.concurrency) : undefined;
     this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: this.emit, killed: this.killed.signal, giveUp: this.giveUp.signal };
+    this.handBacks = new HandBacks(this.ctx, options.queue, () => this.finishIfIdle());
     this.done.catch(() => {}); // a caller that only awaits `started` must not see an unhandled rejection
     this.started = this.begin();
   }
@@ -84,22 +86,21 @@ export class Worker implements WorkerHandle {
     if (this.state === "stopped" || this.state === "failed") return void s.close();
     this.session = s;
     void s.lost.then((err) => this.onLost(s, err));
-    if (this.state === "draining") return this.track(this.stopConsuming(s)); // stopped while it was being opened
+    if (this.state === "draining") return this.handBacks.stopConsuming(s); // stopped while it was being opened
     const first = this.state === "connecting";
     this.to("consuming");
     if (!first) this.ctx.summary.reconnects++;
     // A new session starts without the reserve: give it the one the worker decided on.
     if (!first && this.auto && this.auto.holding > this.options.concurrency) s.setPrefetch(this.auto.holding);
-    if (first) this.startIdleTimer();
+    if (first) this.activity.exitWhenIdle(this.options.idleExitMs, () => this.running === 0 && (this.session?.pending.length ?? 0) === 0, () => this.stop("idle"));
     this.emit(first ? { type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency } : { type: "reconnected" });
     this.pump(s);
   }
 
   private readonly deliver = (s: WorkSession, msg: ConsumeMessage | null): void => {
     if (msg === null) return this.stop("cancelled");
-    this.lastActivity = now();
-    this.auto?.delivered(this.lastActivity);
-    if (this.state === "draining") return this.handBack(s, msg);
+    this.auto?.delivered(this.activity.touch());
+    if (this.state === "draining") return this.handBacks.handBack(s, msg);
     s.pending.push(msg);
     this.pump(s);
   };
@@ -114,50 +115,17 @@ export class Worker implements WorkerHandle {
     this.running++;
     this.taken++;
     if (this.options.maxTasks !== undefined && this.taken >= this.options.maxTasks) this.stop("max-tasks");
-    const task = taskFromMessage(this.options.queue, msg);
-    const startedAt = now();
-    this.emit({ type: "start", task, at: startedAt });
-    // A done task settles at once (no promise per task); a failed one once its copy is confirmed.
-    const finished = (outcome: Outcome): void => {
-      const done = (r: Settled) => {
-        try {
-          this.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r });
-        } finally {
-          this.freed(startedAt);
-        }
-      };
-      let settled: Settled | Promise<Settled>;
-      try {
-        settled = settle(this.ctx, s, msg, task, outcome);
-      } catch (err) {
-        settled = Promise.reject(err);
-      }
-      if (!(settled instanceof Promise)) return done(settled);
-      settled.then(done, (err: unknown) => {
-        try {
-          this.fail(err as Error);
-        } finally {
-          this.freed(startedAt);
-        }
-      });
-    };
-    let running: Promise<Outcome>;
-    try {
-      running = this.handler(task, this.killed.signal);
-    } catch (err) {
-      running = Promise.reject(err); // a handler that throws before it returns a promise fails its task, not the worker
-    }
-    running.then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
+    runTask(this.ctx, this.handler, this.slot, s, msg, taskFromMessage(this.options.queue, msg));
   }
 
   /** A task's slot is free again. */
   private freed(startedAt: number): void {
     this.running--;
-    this.lastActivity = now();
+    const at = this.activity.touch();
     try {
       if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
       const current = this.session;
-      const count = this.auto?.freed(this.lastActivity, this.lastActivity - startedAt, (current?.pending.length ?? 0) === 0 && this.running < this.options.concurrency);
+      const count = this.auto?.freed(at, at - startedAt, (current?.pending.length ?? 0) === 0 && this.running < this.options.concurrency);
       // The worker's decision, for the session consuming now: the one that delivered this task may be gone.
       if (count !== undefined) {
         if (current?.open) current.setPrefetch(count);
@@ -190,7 +158,7 @@ export class Worker implements WorkerHandle {
     this.to("draining");
     this.outage.abort();
     setTimeout(() => this.giveUp.abort(), COPY_STOP_GRACE_MS).unref();
-    if (this.session) this.track(this.stopConsuming(this.session));
+    if (this.session) this.handBacks.stopConsuming(this.session);
     else this.finishIfIdle();
   }
 
@@ -199,31 +167,12 @@ export class Worker implements WorkerHandle {
     this.stop("signal");
   }
 
-  private async stopConsuming(s: WorkSession): Promise<void> {
-    await s.cancel();
-    for (const msg of s.pending.splice(0)) this.handBack(s, msg);
-  }
-
-  private handBack(s: WorkSession, msg: ConsumeMessage): void {
-    if (!this.killed.signal.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.options.queue, msg))); // killed: left for the broker
-  }
-
-  private track(p: Promise<void>): void {
-    const tracked = p.finally(() => {
-      this.inFlight.delete(tracked);
-      this.finishIfIdle();
-    });
-    this.inFlight.add(tracked);
-  }
-
-  async handedBack(ms: number): Promise<void> {
-    await settledWithin(Promise.all(this.inFlight), ms);
-    // Acks after a cancel go through amqplib's frame queue, written on the next turns.
-    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  handedBack(ms: number): Promise<void> {
+    return this.handBacks.settled(ms);
   }
 
   private finishIfIdle(): void {
-    if (this.state === "draining" && this.running === 0 && this.inFlight.size === 0) this.end("stopped");
+    if (this.state === "draining" && this.running === 0 && this.handBacks.size === 0) this.end("stopped");
   }
 
   private fail(err: Error): void {
@@ -234,17 +183,11 @@ export class Worker implements WorkerHandle {
   private end(final: "stopped" | "failed", err?: Error): void {
     this.to(final);
     if (err) for (const signal of [this.killed, this.outage, this.giveUp]) signal.abort();
-    clearInterval(this.idleTimer);
+    this.activity.stop();
     void Promise.all([this.session?.close(), this.copier.close()]).then(() => {
       this.emit({ type: "closed" });
       if (err) this.result.reject(err);
       else this.result.resolve(this.ctx.summary);
     });
-  }
-
-  private startIdleTimer(): void {
-    const ms = this.options.idleExitMs;
-    const idle = () => this.running === 0 && (this.session?.pending.length ?? 0) === 0 && now() - this.lastActivity >= (ms ?? 0);
-    if (ms !== undefined) this.idleTimer = setInterval(() => idle() && this.stop("idle"), Math.min(250, Math.max(10, ms / 4)));
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ConsumeMessage } from "amqplib";
-import { ATTEMPT_HEADER, taskFromMessage } from "../../../src/core/task.ts";
+import { ATTEMPT_HEADER } from "../../../src/core/headers.ts";
+import { taskFromMessage } from "../../../src/core/task.ts";
 
 function message(options: { redelivered?: boolean; headers?: Record<string, unknown>; messageId?: string; body?: string }): ConsumeMessage {
   return {
@@ -42,6 +43,7 @@ describe("taskFromMessage attempt", () => {
     ["negative x-taskq-attempt is ignored", false, { [ATTEMPT_HEADER]: -1 }, 1],
     ["fractional x-taskq-attempt is ignored", false, { [ATTEMPT_HEADER]: 1.5 }, 1],
     ["non-numeric x-taskq-attempt is ignored", true, { [ATTEMPT_HEADER]: "abc" }, 2],
+    ["blank x-taskq-attempt is ignored", false, { [ATTEMPT_HEADER]: "" }, 1],
     ["boolean x-delivery-count is ignored", true, { "x-delivery-count": true }, 2],
     ["unrelated headers are ignored", false, { "x-first-death-queue": "q", retries: 9 }, 1],
   ])("%s -> attempt %p", (_name, redelivered, headers, attempt) => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { CONNECT_BACKOFF, RETRYABLE_CONNECT_ERRORS, backoffDelay } from "../../../src/util/backoff.ts";
+import { CONNECT_BACKOFF, RETRYABLE_CONNECT_ERRORS } from "../../../src/core/broker/connect-error.ts";
+import { backoffDelay } from "../../../src/util/backoff.ts";
 
 describe("backoffDelay: jittered exponential, capped", () => {
   const b = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 };
@@ -18,7 +19,7 @@ describe("backoffDelay: jittered exponential, capped", () => {
   });
 
   test("the default never waits longer than its cap", () => {
-    for (let attempt = 1; attempt < 50; attempt++) expect(backoffDelay(attempt)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
+    for (let attempt = 1; attempt < 50; attempt++) expect(backoffDelay(attempt, CONNECT_BACKOFF)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
   });
 });
 

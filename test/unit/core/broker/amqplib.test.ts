@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { ackWriter } from "../../../../src/core/broker/amqplib.ts";
 import { fakeChannel } from "../../../support/fakeChannel.ts";
 
@@ -54,5 +55,27 @@ describe("ackWriter: the fallback", () => {
       { via: "channel", text: "ack 2" },
       { via: "channel", text: "nack 3" },
     ]);
+  });
+});
+
+describe("amqplib's internals: each fallback is said once, as a process warning", () => {
+  test("acks, write coalescing and cutting a socket on an amqplib without the internals taskq knows", async () => {
+    // In a process of its own: which warnings were said is the module's state for the process.
+    const script = `
+      const said = [];
+      process.emitWarning = (message) => said.push(String(message));
+      const { ackWriter, coalesceWrites, destroySocket } = await import(${JSON.stringify(join(import.meta.dir, "../../../../src/core/broker/amqplib.ts"))});
+      const plain = { ack() {}, nack() {} };
+      for (let i = 0; i < 3; i++) {
+        if (ackWriter(plain).direct || coalesceWrites({}) || destroySocket({}, new Error("x"))) throw new Error("internals found in a fake");
+      }
+      console.log(JSON.stringify(said));`;
+    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const said = JSON.parse(await new Response(proc.stdout).text()) as string[];
+    expect(await proc.exited).toBe(0);
+    expect(said).toHaveLength(3);
+    expect(said.join("\n")).toContain("acks go through the channel's queue");
+    expect(said.join("\n")).toContain("each frame is written on its own");
+    expect(said.join("\n")).toContain("a silent connection is closed politely instead");
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConnectError } from "../../../../src/core/broker/connect-error.ts";
 import type { Broker } from "../../../../src/core/broker/connection.ts";
-import { type Attempt, Reconnector, Stopped, youngWithinMs } from "../../../../src/core/broker/reconnector.ts";
+import { youngWithinMs } from "../../../../src/core/broker/liveness.ts";
+import { type Attempt, Reconnector, Stopped } from "../../../../src/core/broker/reconnector.ts";
 import { parseBrokerUrl } from "../../../../src/core/broker/url.ts";
 
 const URLS = ["amqp://u:secret@a:1", "amqp://u:secret@b:2", "amqp://u:secret@c:3"];
@@ -158,27 +159,28 @@ describe("Reconnector", () => {
   });
 
   test("connections that die young count against the same outage, with a pause before the next", async () => {
-    const { r, waits, advance, now } = rig({ timeoutMs: 30_000 });
-    const began = now();
+    const { r, waits, advance } = rig({ timeoutMs: 30_000 });
     r.lost(await r.connect());
-    expect(r.outageSince).toBe(began);
+    expect(r.expired()).toBe(false);
     for (let i = 0; i < 3; i++) {
       const b = await r.connect();
       advance(1000); // lived 1 s: young
       r.lost(b);
     }
-    expect(r.outageSince).toBe(began); // the clock did not restart
+    advance(30_000 - 3000); // 30 s after the outage began, counting the young connections' lives
+    expect(r.expired()).toBe(true); // the clock did not restart
     expect(waits.length).toBe(3); // a pause before each connect after a young death
   });
 
   test("recovered() ends the outage: the next loss starts a new one", async () => {
-    const { r, advance, now } = rig();
+    const { r, advance } = rig();
     r.lost(await r.connect());
     const b = await r.connect();
-    advance(100);
+    advance(30_000);
     r.recovered();
     r.lost(b);
-    expect(r.outageSince).toBe(now());
+    advance(50_000); // 80 s after the first loss, 50 s after this one
+    expect(r.expired()).toBe(false); // the new outage began at this loss, not at the first one
   });
 
   test("an abort ends the outage at once with Stopped", async () => {

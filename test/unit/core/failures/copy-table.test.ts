@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { MessageProperties } from "amqplib";
-import { type CopyOf, DEAD_HEADERS, DEATH_HEADER, LAST_ERROR_HEADER, REMOVED_HEADERS, makeCopy } from "../../../../src/core/failures/copy-table.ts";
-import { ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER } from "../../../../src/core/task.ts";
+import { type CopyOf, REMOVED_HEADERS, makeCopy } from "../../../../src/core/failures/copy-table.ts";
+import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER } from "../../../../src/core/headers.ts";
 
 const properties = {
   messageId: "id-1",

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
 import type { Broker } from "../../../../src/core/broker/connection.ts";
 import { ConnectError } from "../../../../src/core/broker/connect-error.ts";
+import { publishConfirmed } from "../../../../src/core/publish/publish-confirmed.ts";
 import { Publisher } from "../../../../src/core/publish/publisher.ts";
 import { PublishError } from "../../../../src/core/publish/publish-error.ts";
 import { parseBrokerUrl } from "../../../../src/core/broker/url.ts";
@@ -65,7 +66,7 @@ describe("Publisher: the confirm window", () => {
     await tick();
     expect(third).toBe(true);
     expect(channel.sent.map((s) => s.id)).toEqual(["1", "2", "3"]);
-    expect(publisher.unconfirmed).toBe(2);
+    expect(publisher.published - publisher.confirmed).toBe(2);
   });
 
   test("flush resolves once every publish is confirmed; counts confirms", async () => {
@@ -82,8 +83,8 @@ describe("Publisher: the confirm window", () => {
 
   test("a nack fails the publisher (kind 'nacked': worth sending again), keeps the task pending, and the other publishes keep their own outcome", async () => {
     const { channel, publisher } = await rig(10);
-    const a = publisher.publishConfirmed("q", Buffer.from("a"), props("a"));
-    const b = publisher.publishConfirmed("q", Buffer.from("b"), props("b"));
+    const a = publishConfirmed(publisher, "q", Buffer.from("a"), props("a"));
+    const b = publishConfirmed(publisher, "q", Buffer.from("b"), props("b"));
     await tick();
     channel.confirm(0, new Error("nack"));
     channel.confirm(1);
@@ -109,7 +110,7 @@ describe("Publisher: the confirm window", () => {
 
   test("an unroutable task (returned, then confirmed) fails its own publish as a refusal", async () => {
     const { channel, publisher } = await rig(10);
-    const a = publisher.publishConfirmed("nowhere", Buffer.from("a"), props("a"));
+    const a = publishConfirmed(publisher, "nowhere", Buffer.from("a"), props("a"));
     await tick();
     channel.emit("return", { fields: { routingKey: "nowhere" }, properties: { messageId: "a" }, content: Buffer.from("a") });
     channel.confirm(0);
@@ -129,44 +130,44 @@ describe("Publisher: the confirm window", () => {
   });
 });
 
-describe("Publisher: the adaptive window", () => {
+describe("Publisher: the adaptive window (how many publishes go out before one must wait)", () => {
+  /** Publishes until one must wait (returns a promise: that one waits for room); how many went out at once. */
+  const atOnce = (publisher: Publisher, from: number): number => {
+    let n = 0;
+    while (publisher.publish("q", Buffer.from("x"), props(String(from + n))) === undefined) n++;
+    return n;
+  };
+
   test("a fixed window never grows", async () => {
     const { channel, publisher } = await rig(2);
-    for (let i = 0; i < 2; i++) publisher.publish("q", Buffer.from("x"), props(String(i)));
+    expect(atOnce(publisher, 0)).toBe(2);
     channel.confirm(0);
     channel.confirm(1);
-    for (let i = 2; i < 4; i++) publisher.publish("q", Buffer.from("x"), props(String(i)));
-    expect(publisher.publish("q", Buffer.from("x"), props("4"))).toBeInstanceOf(Promise);
-    expect(publisher.currentWindow).toBe(2);
+    await tick(); // the waiting one goes out
+    expect(atOnce(publisher, 10)).toBe(1); // 2 in flight again: full, not grown
   });
 
   test("does not grow before any confirm came (a burst alone is no sign of lagging confirms)", async () => {
     const { publisher } = await rig(4, 64);
-    for (let i = 0; i < 4; i++) expect(publisher.publish("q", Buffer.from("x"), props(String(i)))).toBeUndefined();
-    expect(publisher.publish("q", Buffer.from("x"), props("4"))).toBeInstanceOf(Promise);
-    expect(publisher.currentWindow).toBe(4);
+    expect(atOnce(publisher, 0)).toBe(4);
   });
 
   test("doubles when full after half a window was confirmed, up to maxWindow", async () => {
     const { channel, publisher } = await rig(4, 8);
-    let n = 0;
-    const fill = () => {
-      while (publisher.unconfirmed < publisher.currentWindow) publisher.publish("q", Buffer.from("x"), props(String(n++)));
-    };
-    fill();
+    expect(atOnce(publisher, 0)).toBe(4);
     channel.confirm(0);
     channel.confirm(1);
-    fill(); // full again, 2 confirmed since the start: grows to 8 on the next publish
-    expect(publisher.publish("q", Buffer.from("x"), props(String(n++)))).toBeUndefined();
-    expect(publisher.currentWindow).toBe(8);
-    fill();
+    await tick(); // the one that waited goes out: 3 in flight
+    // Full again with half a window confirmed: it grows to 8 instead of waiting.
+    expect(atOnce(publisher, 10)).toBe(5);
+    expect(publisher.published - publisher.confirmed).toBe(8);
     for (let i = 2; i < 10; i++) channel.confirm(i);
-    fill();
-    expect(publisher.publish("q", Buffer.from("x"), props(String(n++)))).toBeInstanceOf(Promise);
-    expect(publisher.currentWindow).toBe(8); // capped
-    expect(publisher.unconfirmed).toBe(8);
+    await tick();
+    expect(atOnce(publisher, 20)).toBeLessThanOrEqual(8); // capped: never more than 8 in flight
+    expect(publisher.published - publisher.confirmed).toBe(8);
   });
 });
+
 
 describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () => {
   test("default: every task is mandatory, and flush checks no queue", async () => {
@@ -193,7 +194,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     const { channel, publisher } = await rig(10, undefined, 100);
     publisher.publish("q", Buffer.from("a"), props("a"));
     publisher.publish("q", Buffer.from("b"), props("b"));
-    const c = publisher.publishConfirmed("q", Buffer.from("c"), props("c"));
+    const c = publishConfirmed(publisher, "q", Buffer.from("c"), props("c"));
     await tick();
     expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, true]);
     for (let i = 0; i < 3; i++) channel.confirm(i);

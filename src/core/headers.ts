@@ -1,0 +1,42 @@
+/**
+ * Every header taskq reads or writes on a task, and the one way a number is read from one.
+ * Those taskq sets are `x-taskq-*`; the broker sets `x-delivery-count` and `x-death`.
+ */
+
+/** Set on a re-published task to carry its attempt count. */
+export const ATTEMPT_HEADER = "x-taskq-attempt";
+
+/** Counts "not now" answers (exit 75). */
+export const DEFERRALS_HEADER = "x-taskq-deferrals";
+
+/** Why the last attempt failed. */
+export const LAST_ERROR_HEADER = "x-taskq-last-error";
+
+/** What a dead task carries to say why it died. */
+export const DEAD_HEADERS = {
+  reason: "x-taskq-reason",
+  exitCode: "x-taskq-exit-code",
+  signal: "x-taskq-signal",
+  failedAt: "x-taskq-failed-at",
+  host: "x-taskq-worker-host",
+  queue: "x-taskq-original-queue",
+  attempts: "x-taskq-attempts",
+} as const;
+
+/** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
+export const DELIVERY_COUNT_HEADER = "x-delivery-count";
+
+/** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */
+export const DEATH_HEADER = "x-death";
+
+/**
+ * A header value as a finite number: numbers, bigints and numeric strings (other clients
+ * write them so); anything else, a blank string included, is undefined.
+ *
+ * @example
+ * headerNumber("3"); // 3
+ */
+export function headerNumber(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,53 @@
+import type { ConsumeMessage } from "amqplib";
+import { settledWithin } from "../../util/clock.ts";
+import { taskFromMessage } from "../task.ts";
+import type { WorkSession } from "./session.ts";
+import { type SettleContext, handBack } from "./settle.ts";
+
+/**
+ * Tasks delivered but never started, handed back to the end of their queue (settle.ts), and the
+ * cancel of a stop: what a drain waits for besides the running tasks. `onSettled` after each one.
+ */
+export class HandBacks {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ctx: SettleContext,
+    private readonly queue: string,
+    private readonly onSettled: () => void,
+  ) {}
+
+  /** Hand-backs (and cancels) not settled yet. */
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  /** Cancels the session's consumer, then hands back what it delivered that no task took. */
+  stopConsuming(s: WorkSession): void {
+    this.track(this.cancelThenHandBack(s));
+  }
+
+  handBack(s: WorkSession, msg: ConsumeMessage): void {
+    if (!this.ctx.killed.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.queue, msg))); // killed: left for the broker
+  }
+
+  /** Waits for them all, `ms` at most. */
+  async settled(ms: number): Promise<void> {
+    await settledWithin(Promise.all(this.inFlight), ms);
+    // Acks after a cancel go through amqplib's frame queue, written on the next turns.
+    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private async cancelThenHandBack(s: WorkSession): Promise<void> {
+    await s.cancel();
+    for (const msg of s.pending.splice(0)) this.handBack(s, msg);
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.finally(() => {
+      this.inFlight.delete(tracked);
+      this.onSettled();
+    });
+    this.inFlight.add(tracked);
+  }
+}

@@ -1,0 +1,52 @@
+import type { ConsumeMessage } from "amqplib";
+import { now } from "../../util/clock.ts";
+import type { Handler, Outcome, Task } from "../task.ts";
+import type { WorkSession } from "./session.ts";
+import { type SettleContext, type Settled, settle } from "./settle.ts";
+
+/** What the worker hears from a task it runs. */
+export interface TaskSlot {
+  /** The task's slot is free again: after its finish event, or after settling it failed. */
+  freed(startedAt: number): void;
+  /** Settling the task failed: a fault of the worker, not of the task. */
+  fail(err: Error): void;
+}
+
+/**
+ * Runs one task: its handler, then settle.ts, then the finish event, then its slot is freed.
+ * A done task settles at once (no promise per task); a failed one once its copy is confirmed.
+ */
+export function runTask(ctx: SettleContext, handler: Handler, slot: TaskSlot, s: WorkSession, msg: ConsumeMessage, task: Task): void {
+  const startedAt = now();
+  ctx.emit({ type: "start", task, at: startedAt });
+  const finished = (outcome: Outcome): void => {
+    const done = (r: Settled) => {
+      try {
+        ctx.emit({ type: "finish", task, outcome, startedAt, at: now(), ...r });
+      } finally {
+        slot.freed(startedAt);
+      }
+    };
+    let settled: Settled | Promise<Settled>;
+    try {
+      settled = settle(ctx, s, msg, task, outcome);
+    } catch (err) {
+      settled = Promise.reject(err);
+    }
+    if (!(settled instanceof Promise)) return done(settled);
+    settled.then(done, (err: unknown) => {
+      try {
+        slot.fail(err as Error);
+      } finally {
+        slot.freed(startedAt);
+      }
+    });
+  };
+  let running: Promise<Outcome>;
+  try {
+    running = handler(task, ctx.killed);
+  } catch (err) {
+    running = Promise.reject(err); // a handler that throws before it returns a promise fails its task, not the worker
+  }
+  running.then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
+}
