@@ -16,7 +16,8 @@ async function connectionInfo(name: string): Promise<{ heartbeat: number; peerPo
   const text = await new Response(proc.stdout).text();
   await proc.exited;
   for (const line of text.split("\n")) {
-    if (!line.includes(`"connection_name","${name}"`)) continue;
+    // The name as given, or with the suite's TASKQ_CONNECTION_TAG after it.
+    if (!line.includes(`"connection_name","${name}"`) && !line.includes(`"connection_name","${name} [`)) continue;
     const [heartbeat, peerPort, connectedAt] = line.trim().split(/\s+/).map(Number);
     return { heartbeat: heartbeat as number, peerPort: peerPort as number, connectedAt: connectedAt as number };
   }
