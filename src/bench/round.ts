@@ -17,8 +17,6 @@ import { Tally } from "./tally.ts";
 import { type TaskReport, WorkerProcess } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
-// What a round returns, where its callers look for it.
-
 export interface RoundConfig {
   target: BrokerTarget;
   /** Broker flags for the spawned workers (URL, TLS files). */

@@ -15,8 +15,8 @@ export function withBrokerFlags<Args extends unknown[], Opts extends OptionValue
     .option("--key <path>", "amqps: client private key, PEM (env TASKQ_KEY)")
     .option("--connect-timeout <duration>", "keep trying to reach the broker this long before giving up", duration, 5000)
     .option(
-      "--heartbeat <duration>",
-      `AMQP heartbeat, whole seconds: a broker or network that stops answering is noticed after two missed beats; 0 = off (then only the OS notices, after minutes or never); a URL's ?heartbeat=N wins (default ${DEFAULT_HEARTBEAT_S}s)`,
+      "--heartbeat <seconds>",
+      `AMQP heartbeat in seconds (5, or 5s, 1m): a broker or network that stops answering is noticed after two missed beats; 0 = off (then only the OS notices, after minutes or never); a URL's ?heartbeat=N wins (default ${DEFAULT_HEARTBEAT_S}s)`,
       heartbeat,
     );
 }

@@ -1,4 +1,4 @@
-/** Jittered exponential backoff: the one delay function (as graphile/worker's calculateDelay). */
+/** Jittered exponential backoff, for connections and copies (as graphile/worker's calculateDelay). */
 export interface Backoff {
   initialMs: number;
   maxMs: number;
@@ -6,7 +6,6 @@ export interface Backoff {
   /** Share of each delay drawn at random (full jitter on that share). */
   jitter: number;
 }
-
 
 /** Jittered exponential backoff: attempt 1 waits about `initialMs`. */
 export function backoffDelay(attempt: number, backoff: Backoff, random: () => number = Math.random): number {

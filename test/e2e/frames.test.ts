@@ -4,8 +4,8 @@ import amqp from "amqplib";
 import { ackWriter, coalesceWrites } from "../../src/core/broker/amqplib.ts";
 import { BROKER_URL, brokerCounts, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 
-// frames.ts writes ack frames past amqplib's public API, into its internals. Should an amqplib
-// upgrade move them, it falls back without a word and the worker gets slower: this test says so.
+// src/core/broker/amqplib.ts writes ack frames past amqplib's public API, into its internals. Should an amqplib
+// upgrade move them, it falls back (said once, as a process warning) and the worker gets slower: this test says so.
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());

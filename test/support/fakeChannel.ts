@@ -8,7 +8,7 @@ export interface AckCall {
 
 /**
  * A stand-in for an amqplib channel that records acks and nacks, for tests of
- * src/core/frames.ts and acker.ts without a broker. Plain (the default), it has only
+ * src/core/broker/amqplib.ts (ackWriter) and src/core/worker/acker.ts without a broker. Plain (the default), it has only
  * `ack`/`nack`, so `ackWriter` falls back to them; with `internals`, it also has what
  * amqplib 2.x keeps inside (`ch`, `connection.sendBytes`), so `ackWriter` writes frames
  * and the fake decodes them. Each call reads "ack 5", "ack 7 multiple", "nack 3 requeue".

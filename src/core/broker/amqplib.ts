@@ -1,3 +1,5 @@
+import type { Channel } from "amqplib";
+
 /**
  * Every reach into amqplib beyond its public API, in one file: its internals (each with a fallback
  * to the public API, said once as a process warning when taken, so a changed amqplib is noticed in
@@ -31,7 +33,6 @@ export const isChannelClosed = (err: unknown): boolean => (err as Error | undefi
 export const isHandshakeClosed = (message: string): boolean => AMQPLIB_TEXTS.handshakeClosed.test(message);
 export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRefused.test(message);
 
-import type { Channel } from "amqplib";
 
 /**
  * Writes basic.ack / basic.nack frames for a channel straight to the socket.

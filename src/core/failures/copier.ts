@@ -3,7 +3,7 @@ import type { Copy } from "./copy-table.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
 import { type QueueType, retryQueueArguments } from "../topology/names.ts";
-import { checkQueue, declareQueues } from "../topology/queues.ts";
+import { QueueMismatch, checkQueue, declareQueues } from "../topology/queues.ts";
 import type { Task } from "../task.ts";
 
 export interface CopierOptions {
@@ -61,7 +61,7 @@ export class Copier {
     try {
       await declareQueues(broker, [copy.queue], type, args);
     } catch (err) {
-      if (copy.kind !== "retry" || type !== "quorum" || !/already exists with other settings/.test(String(err)) || !(await checkQueue(broker, copy.queue))) throw err;
+      if (copy.kind !== "retry" || type !== "quorum" || !(err instanceof QueueMismatch) || !(await checkQueue(broker, copy.queue))) throw err;
       this.options.onLegacy?.(copy.queue);
     }
   }

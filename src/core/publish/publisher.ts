@@ -45,7 +45,7 @@ export class Publisher {
   private inflight = 0;
   private seq = 0;
   private readonly sentTasks = new SentTasks<Unconfirmed>();
-  /** Each publish's own outcome, for those who wait for it (publishConfirmed.ts). */
+  /** Each publish's own outcome, for those who wait for it (publish-confirmed.ts). */
   private readonly outcomes = new Map<number, (error: TaskqError | undefined) => void>();
   private readonly returned = new Returns();
   private readonly alarm: Alarm;
@@ -157,7 +157,7 @@ export class Publisher {
   async flush(): Promise<void> {
     while (this.inflight > 0 && !this.failure) await this.nextConfirm();
     if (this.failure) throw this.failure;
-    const problem = await this.routes.checkOpen(this.broker, this.seq); // covers what was published before it began
+    const problem = await this.routes.checkOpen(this.broker, this.seq, () => this.failed); // covers what was published before it began
     if (problem) this.fail(problem.message, problem.kind);
     if (this.failure) throw this.failure;
   }

@@ -65,8 +65,9 @@ export class RouteCheck {
    * Checks with the broker (a passive declare each) the queues no confirmed flagged task covers up
    * to `upTo`: the failure, or undefined when every one is still there.
    */
-  async checkOpen(broker: Broker, upTo: number): Promise<{ message: string; kind: "closed" | "refused" } | undefined> {
+  async checkOpen(broker: Broker, upTo: number, failed: () => boolean): Promise<{ message: string; kind: "closed" | "refused" } | undefined> {
     for (const [queue] of this.unverified()) {
+      if (failed()) return undefined; // the publisher failed meanwhile: its own failure is the answer
       let found: boolean;
       try {
         found = await queueStillThere(broker, queue);

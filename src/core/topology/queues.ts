@@ -77,13 +77,16 @@ export function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
   });
 }
 
+/** The queue exists with other arguments than taskq declares it with (a 406 on declare). */
+export class QueueMismatch extends TaskqError {}
+
 /** Turns a broker refusal about a queue into a message that says what to do. */
 export function queueError(broker: Broker, queue: string, err: unknown, type: QueueType = "classic"): TaskqError {
   const text = redact(String((err as Error)?.message ?? err), broker.address);
   const code = (err as { code?: number })?.code;
   if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
     const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
-    return new TaskqError(
+    return new QueueMismatch(
       `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does"}: use another --queue${type === "quorum" ? " or --queue-type classic" : ""}, or delete the old one with 'rabbitmqctl delete_queue ${queue}' if nothing needs it`,
     );
   }

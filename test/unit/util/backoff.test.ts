@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CONNECT_BACKOFF, RETRYABLE_CONNECT_ERRORS } from "../../../src/core/broker/connect-error.ts";
+import { CONNECT_BACKOFF } from "../../../src/core/broker/connect-error.ts";
 import { backoffDelay } from "../../../src/util/backoff.ts";
 
 describe("backoffDelay: jittered exponential, capped", () => {
@@ -18,18 +18,7 @@ describe("backoffDelay: jittered exponential, capped", () => {
     expect(backoffDelay(attempt, b, () => r)).toBe(expected);
   });
 
-  test("the default never waits longer than its cap", () => {
+  test("the connections' backoff never waits longer than its cap", () => {
     for (let attempt = 1; attempt < 50; attempt++) expect(backoffDelay(attempt, CONNECT_BACKOFF)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
   });
-});
-
-test.each([
-  ["ECONNREFUSED", true],
-  ["CONNECTION_FORCED", true],
-  ["LOST", true],
-  ["ACCESS_REFUSED", false],
-  ["NOT_ALLOWED", false],
-  ["TLS", false],
-])("%s retryable: %p", (kind, retryable) => {
-  expect(RETRYABLE_CONNECT_ERRORS.has(kind)).toBe(retryable);
 });
