@@ -155,8 +155,10 @@ describe("taskq work", () => {
   test("--json --report-before-ack: SIGKILL the worker mid-stream; every task is either reported or still in the queue", async () => {
     const queue = q("work-rba");
     const TASKS = 2000;
-    expect((await runTaskq(["send", "-q", queue, "--count", String(TASKS)])).code).toBe(0);
-    const w = worker(["-q", queue, "--prefetch", "100", "--json", "--report-before-ack"]);
+    // 1 ms a task: the run takes over 2 s, so the kill lands mid-stream (zero-work tasks were all
+    // done before the test had read 300 lines, once in a while).
+    expect((await runTaskq(["send", "-q", queue, "--count", String(TASKS), "task {i} ."])).code).toBe(0);
+    const w = worker(["-q", queue, "--prefetch", "100", "--json", "--report-before-ack", "--dot-ms", "1"]);
     await waitFor(() => w.stdout.split("\n").length > 300, 30_000, "300 lines");
     w.kill("SIGKILL");
     await w.exited;
