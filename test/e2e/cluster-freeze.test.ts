@@ -29,7 +29,7 @@ describe("a frozen node (scripts/cluster freeze)", () => {
     "the worker's first node frozen: it goes on through another node within 45 s; every task done (the held one after the thaw)",
     async () => {
       const queue = `cl-freeze-${process.pid}`;
-      const TASKS = 1200;
+      const TASKS = 600;
       // Declared through node 2, which then leads the queue (client-local). A frozen leader stalls
       // the queue itself: RabbitMQ 3.10's other nodes elected none in 30 s here, while the frozen
       // VM's connections stay open (they drop it after net_ticktime, 45-75 s).
@@ -38,7 +38,7 @@ describe("a frozen node (scripts/cluster freeze)", () => {
       expect(sent.code).toBe(0);
       const leaders = JSON.parse(await cluster.ctl(2, "-q", "list_queues", "name", "leader", "--formatter", "json")) as Array<{ name: string; leader: string }>;
       expect(leaders.find((q) => q.name === queue)?.leader).toBe(cluster.nodeName(2));
-      // Node 1 first. Prefetch 1, 5 ms a task: about 8 s of work, most of it left after the heartbeat notices.
+      // Node 1 first. Prefetch 1, 5 ms a task: about 4 s of work, most of it left after the heartbeat notices.
       const worker = new TaskqProcess(["work", "-q", queue, "--queue-type", "quorum", ...urlFlags(1, 2, 3), "--json", "--dot-ms", "5", "--reconnect-timeout", "60s"]);
       const lines = () => jsonLines<{ id: string; outcome: string; start: number; end: number }>(worker.stdout);
       const ids = (outcome: string) => lines().flatMap((l) => (l.outcome === outcome ? [l.id] : []));
@@ -55,16 +55,24 @@ describe("a frozen node (scripts/cluster freeze)", () => {
           expect(after.end - frozenAt).toBeLessThan(45_000);
           expect(worker.stderr).toMatch(/reconnected/);
           // While node 1 is still frozen: each task done, or in flight when the connection went
-          // (then held by node 1's consumer until the thaw, and done again after it).
-          await waitFor(() => missing([...ids("done"), ...ids("lost")], TASKS).length === 0, 90_000, "every task done or held by the frozen node");
+          // (then held by node 1's consumer until the thaw, and done again after it). Bounded well
+          // inside net_ticktime (the others drop a node silent for 45-75 s, and a cluster that
+          // dropped one stays partitioned after the thaw).
+          await waitFor(() => missing([...ids("done"), ...ids("lost")], TASKS).length === 0, Math.max(1000, 30_000 - (Date.now() - frozenAt)), "every task done or held by the frozen node");
         } finally {
           await cluster.thaw(1);
         }
         await waitFor(() => missing(ids("done"), TASKS).length === 0, 90_000, "every task done after the thaw");
         expect(await cluster.status()).not.toContain("frozen");
-        expect(await cluster.runningNodes()).toHaveLength(3);
+        expect(await waitFor(async () => ((await cluster.runningNodes()).length === 3 ? true : undefined), 30_000, "three running nodes after the thaw")).toBe(true);
       } finally {
         worker.kill("SIGKILL");
+        // A slow machine can hold the freeze past net_ticktime: the others then dropped node 1 and
+        // the cluster stays split. Restart it, so the tests after this one get a whole cluster.
+        if ((await cluster.runningNodes().catch(() => [])).length < 3) {
+          await cluster.kill(1).catch(() => "");
+          await cluster.start(1);
+        }
       }
     },
     300_000,
