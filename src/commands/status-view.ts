@@ -1,6 +1,6 @@
 import type { DeadStatus, QueueStatus } from "../core/admin/queue-status.ts";
 import { durationText } from "../util/duration.ts";
-import { preview } from "./dead.ts";
+import { preview } from "./dead-view.ts";
 
 /** One reading of a queue, and when it was taken (ms since the epoch). */
 export interface Sample {

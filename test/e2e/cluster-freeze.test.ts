@@ -54,11 +54,17 @@ describe("a frozen node (scripts/cluster freeze)", () => {
           console.log(`freeze: noticed after ${lostAt - frozenAt} ms; failover (freeze to the first task done after it) ${Math.round(after.end - frozenAt)} ms`);
           expect(after.end - frozenAt).toBeLessThan(45_000);
           expect(worker.stderr).toMatch(/reconnected/);
-          // While node 1 is still frozen: each task done, or in flight when the connection went
-          // (then held by node 1's consumer until the thaw, and done again after it). Bounded well
-          // inside net_ticktime (the others drop a node silent for 45-75 s, and a cluster that
-          // dropped one stays partitioned after the thaw).
-          await waitFor(() => missing([...ids("done"), ...ids("lost")], TASKS).length === 0, Math.max(1000, 30_000 - (Date.now() - frozenAt)), "every task done or held by the frozen node");
+          // While node 1 is still frozen: every task done but what node 1 holds. At prefetch 1 that
+          // is one at most: the task the worker was running when the connection went (reported
+          // "lost"), or one node 1 had taken for the worker and never passed on (the worker never
+          // saw it). It is done after the thaw. Bounded well inside net_ticktime (the others drop
+          // a node silent for 45-75 s, and a cluster that dropped one stays partitioned after the thaw).
+          const unaccounted = () => missing([...ids("done"), ...ids("lost")], TASKS);
+          await waitFor(() => unaccounted().length <= 1, Math.max(1000, 30_000 - (Date.now() - frozenAt)), "every task done, but at most one held by the frozen node").catch((err: Error) => {
+            const ends = lines().map((l) => Math.round(l.end - frozenAt));
+            console.log(`freeze diagnostics: ${unaccounted().length} missing (${unaccounted().slice(0, 10).join(",")}); last ends ${ends.slice(-5).join(",")} ms after the freeze; stderr:\n${worker.stderr.slice(-3000)}`);
+            throw err;
+          });
         } finally {
           await cluster.thaw(1);
         }
