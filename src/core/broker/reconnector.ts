@@ -158,8 +158,10 @@ export class Reconnector {
       } catch (err) {
         if (!(err instanceof ConnectError) || !err.retryable) throw err;
         this.next = (this.next + 1) % urls.length;
-        const delayMs = backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random);
-        if (attempt >= urls.length && this.clock() + delayMs >= deadline) throw this.gaveUp(err);
+        // Every address had its turn and the deadline has come: give up. A backoff that would pass the
+        // deadline is cut short, so the last try is made at the deadline, not a backoff before it.
+        if (attempt >= urls.length && this.clock() >= deadline) throw this.gaveUp(err);
+        const delayMs = Math.min(backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random), Math.max(0, deadline - this.clock()));
         const { host, port } = parseBrokerUrl(url);
         this.options.onAttempt?.({ address: `${host}:${port}`, attempt, error: err, delayMs });
         await this.wait(delayMs, signal);

@@ -147,6 +147,21 @@ describe("Reconnector", () => {
     expect(now() - began).toBeLessThanOrEqual(10_000);
   });
 
+  test.each([1000, 2000, 3000, 5000, 7500])("a refused port is retried with backoff until --connect-timeout %i ms, the last try made at the deadline", async (timeoutMs) => {
+    const dialledAt: number[] = [];
+    const { r, now, waits } = rig({ urls: ["amqp://a:1"], timeoutMs, up: (_url, t) => {
+        dialledAt.push(t);
+        return false;
+      },
+    });
+    const began = now();
+    await expect(r.connect()).rejects.toThrow("cannot reach a");
+    expect(dialledAt.length).toBeGreaterThan(2);
+    expect(dialledAt.at(-1)).toBe(began + timeoutMs); // not one backoff early
+    expect(now() - began).toBe(timeoutMs);
+    for (let i = 1; i < waits.length - 1; i++) expect(waits[i] as number).toBeGreaterThanOrEqual(waits[i - 1] as number); // backoff grows; the last wait is cut to the deadline
+  });
+
   test("one address: the last error as it is", async () => {
     const { r } = rig({ urls: ["amqp://a:1"], up: () => false, timeoutMs: 2000 });
     expect(((await r.connect().catch((e: unknown) => e)) as Error).message).toBe("cannot reach a");
