@@ -5,6 +5,7 @@ import { deadCommand } from "./commands/dead.ts";
 import { sendCommand } from "./commands/send.ts";
 import { statusCommand } from "./commands/status.ts";
 import { workCommand } from "./commands/work.ts";
+import { queueName } from "./commands/parsers.ts";
 import { ExitCode, TaskqError } from "./errors.ts";
 import { durationText } from "./util/duration.ts";
 import { VERSION } from "./version.ts";
@@ -22,6 +23,8 @@ export function buildProgram(): Command {
     // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
     for (const option of cmd.options) {
       if (option.flags.includes("<duration>") && typeof option.defaultValue === "number") option.defaultValueDescription = durationText(option.defaultValue);
+      // Every command's -q: a reserved, empty or too long name is a usage error before connecting.
+      if (option.long === "--queue") option.argParser(queueName);
     }
     cmd.exitOverride().configureOutput({
       outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),

@@ -9,7 +9,7 @@ import { duration, heartbeat } from "./parsers.ts";
 /** The flags every command that talks to the broker shares. */
 export function withBrokerFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
   return cmd
-    .option("--url <url>", "broker URL; give it once per node of a cluster (env TASKQ_URL, then AMQP_URL, comma-separated; default amqp://guest:guest@localhost:5672)", collect, [] as string[])
+    .option("--url <url>", "broker URL; give it once per node of a cluster (env TASKQ_URL, then AMQP_URL, comma-separated; default amqp://guest:guest@localhost:5672)", collect)
     .option("--ca <path>", "amqps: CA certificate(s) to trust, PEM (env TASKQ_CA)")
     .option("--cert <path>", "amqps: client certificate, PEM (env TASKQ_CERT)")
     .option("--key <path>", "amqps: client private key, PEM (env TASKQ_KEY)")
@@ -21,8 +21,8 @@ export function withBrokerFlags<Args extends unknown[], Opts extends OptionValue
     );
 }
 
-/** Repeated `--url`s, in the order given. */
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Repeated `--url`s, in the order given. No commander default: help would show it as `(default: [])`. */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export type BrokerFlags = { url?: string[] | string; ca?: string; cert?: string; key?: string; connectTimeout: number; heartbeat?: number };
 

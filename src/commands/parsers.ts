@@ -20,6 +20,24 @@ export function prefetch(text: string): Prefetch {
   return text.trim() === "auto" ? "auto" : intInRange(1, 65535)(text);
 }
 
+/**
+ * What is wrong with a `-q, --queue` name, if anything: 1 to 250 bytes (AMQP allows 255; `.dead`
+ * is added for the dead queue), and not `amq.` something, which the broker reserves (it would
+ * refuse the declare only after connecting, exit 1).
+ */
+export function queueNameProblem(name: string): string | undefined {
+  if (name.length === 0 || Buffer.byteLength(name) > 250) return `a queue name is 1 to 250 bytes long, got ${Buffer.byteLength(name)}`;
+  if (name.startsWith("amq.")) return `names starting with 'amq.' are reserved by the broker; use another --queue`;
+  return undefined;
+}
+
+/** A commander argument parser for `-q, --queue` (every command's: see program.ts). */
+export function queueName(text: string): string {
+  const problem = queueNameProblem(text);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return text;
+}
+
 /** A commander argument parser for `--queue-type`. */
 export function queueType(text: string): QueueType {
   if (text === "classic" || text === "quorum") return text;

@@ -9,7 +9,7 @@ import { progressBar } from "../util/progress.ts";
 import { fileLines } from "../util/lines.ts";
 import { DEFAULT_TEMPLATE, compileTemplate } from "../util/template.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
-import { duration, intInRange, queueType } from "./parsers.ts";
+import { duration, intInRange, queueNameProblem, queueType } from "./parsers.ts";
 
 export interface SendPlan {
   target: BrokerTarget;
@@ -33,7 +33,8 @@ export function planSend(messages: string[], flags: BrokerFlags & { queueType?: 
   }
   if (flags.count !== undefined && messages.length > 1) throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
   if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  const badQueue = queueNameProblem(flags.queue);
+  if (badQueue) throw usageError(`--queue: ${badQueue}`);
   // RabbitMQ's per-message expiry is a 32-bit count of milliseconds.
   if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1) throw usageError("--delay must be under 49 days (the broker's longest expiry)");
   const source: SendPlan["source"] =
@@ -75,7 +76,7 @@ export function sendCommand() {
     .option("-q, --queue <name>", "queue to send to", "task_queue")
     .option("--queue-type <type>", "declare the queue as classic (the tutorial's) or quorum (replicated)", queueType, "classic" as QueueType)
     .option("--reconnect-timeout <duration>", "after losing the broker, keep trying this long, then exit 3", duration, 60_000)
-    .option("-n, --count <n>", "send N tasks made from the template", intInRange(0))
+    .option("-n, --count <n>", "send N tasks made from the template (at least 1)", intInRange(1))
     .option("-f, --file <path>", "send one task per line of a file ('-' = standard input)")
     .option("--transient", "do not persist tasks to disk (delivery mode 1)")
     .option("--window <n>", "most unconfirmed tasks in flight (default: adaptive, 1024 growing to 16384 while confirms lag, under 32 MiB of bodies)", intInRange(1, 100_000))
@@ -129,6 +130,8 @@ export function sendCommand() {
         const rate = result.ms > 0 ? (result.sent / result.ms) * 1000 : 0;
         progress.stop();
         if (plan.quiet) return;
+        // Said, yet exit 0: `find ... | taskq send -f -` finding nothing is not an error.
+        if (result.sent === 0 && plan.source.kind === "file") say(`no tasks ${plan.source.path === "-" ? "on stdin" : `in '${plan.source.path}'`}${skipped.count > 0 ? ` (${skipped.count} blank line(s) skipped)` : ""}: nothing sent`);
         if (plan.json) {
           console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), resent: result.resent, reconnects: result.reconnects, skippedBlankLines: skipped.count }));
         } else {

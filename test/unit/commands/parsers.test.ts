@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { describe, expect, test } from "bun:test";
-import { duration, heartbeat, intInRange, prefetch } from "../../../src/commands/parsers.ts";
+import { duration, heartbeat, intInRange, prefetch, queueName } from "../../../src/commands/parsers.ts";
 
 function rejection(fn: () => unknown): InvalidArgumentError {
   let thrown: unknown;
@@ -98,5 +98,21 @@ describe("heartbeat: seconds, as a URL's ?heartbeat=N, or a duration in whole se
 
   test.each([["1.5s"], ["500ms"], ["65536"], ["soon"]])("%s is refused", (text) => {
     expect(rejection(() => heartbeat(text)).message.length).toBeGreaterThan(0);
+  });
+});
+
+describe("queueName", () => {
+  test.each(["task_queue", "jobs.amq", "amq", "amqp.jobs", "q".repeat(250), "é".repeat(125)])("accepts %p", (name) => {
+    expect(queueName(name)).toBe(name);
+  });
+
+  test.each([
+    ["", "1 to 250 bytes long, got 0"],
+    ["q".repeat(251), "1 to 250 bytes long, got 251"],
+    ["é".repeat(126), "1 to 250 bytes long, got 252"],
+    ["amq.foo", "names starting with 'amq.' are reserved by the broker; use another --queue."],
+    ["amq.", "reserved by the broker"],
+  ])("rejects %p", (name, hint) => {
+    expect(rejection(() => queueName(name)).message).toContain(hint);
   });
 });

@@ -16,9 +16,10 @@ describe("planSend conflicts", () => {
     ["an empty MESSAGE", [""], {}, "cannot be empty"],
     ["an empty MESSAGE among others", ["a", "", "b"], {}, "cannot be empty"],
     ["an empty template with --count", [""], { count: 2 }, "cannot be empty"],
-    ["an empty queue name", ["a"], { queue: "" }, "--queue must be 1 to 255 bytes"],
-    ["a 256-byte queue name", ["a"], { queue: "q".repeat(256) }, "--queue must be 1 to 255 bytes"],
-    ["a queue name of 128 two-byte characters", ["a"], { queue: "é".repeat(128) }, "--queue must be 1 to 255 bytes"],
+    ["an empty queue name", ["a"], { queue: "" }, "a queue name is 1 to 250 bytes long, got 0"],
+    ["a 251-byte queue name", ["a"], { queue: "q".repeat(251) }, "a queue name is 1 to 250 bytes long, got 251"],
+    ["a queue name of 126 two-byte characters", ["a"], { queue: "é".repeat(126) }, "a queue name is 1 to 250 bytes long, got 252"],
+    ["a queue name the broker reserves", ["a"], { queue: "amq.jobs" }, "names starting with 'amq.' are reserved by the broker"],
   ])("rejects %s", (_name, messages, flags, hint) => {
     const error = expectUsageError(() => planSend(messages, { ...base, ...flags }));
     expect(error.message).toContain(hint);
@@ -79,7 +80,7 @@ describe("planSend plans", () => {
     expect(planSend(["x"], base).json).toBe(false);
   });
 
-  test("a 255-byte queue name is accepted", () => {
-    expect(planSend(["x"], { ...base, queue: "q".repeat(255) }).queue).toHaveLength(255);
+  test("a 250-byte queue name is accepted (its dead queue's name, with '.dead', is 255)", () => {
+    expect(planSend(["x"], { ...base, queue: "q".repeat(250) }).queue).toHaveLength(250);
   });
 });
