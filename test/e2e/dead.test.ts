@@ -133,7 +133,7 @@ describe("taskq dead", () => {
     [["dead", "list", "--bogus"], /^taskq: unknown option '--bogus'$/],
     [["dead", "requeue", "--limit", "0"], /^taskq: option '--limit <n>' argument '0' is invalid/],
     [["dead", "requeue", "--id", ""], /^taskq: --id cannot be empty$/],
-    [["dead", "purge"], /^taskq: unknown command 'purge'/],
+    [["dead", "purge", "--exit-code", "x"], /^taskq: option '--exit-code <n>' argument 'x' is invalid/],
   ])("bad input %p: one line, exit 2", async (argv, pattern) => {
     const r = await runTaskq(argv);
     expect(r.code).toBe(2);

@@ -66,7 +66,8 @@ export function withPeekChannel(broker: Broker, queue: string, fn: (channel: Cha
   });
 }
 
-function deadTask(msg: GetMessage): DeadTask {
+/** A dead message as a DeadTask, read from its x-taskq-* headers. */
+export function deadTask(msg: GetMessage): DeadTask {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
   return {
     messageId: asString(msg.properties.messageId),
