@@ -1,0 +1,151 @@
+import { type BrokerAddress, redact } from "../broker/url.ts";
+
+/** Every HTTP call is bounded: a management API that hangs must not hang `status`. */
+export const MANAGEMENT_TIMEOUT_MS = 5000;
+/** The plugin's default listeners: 15672 (HTTP), 15671 (HTTPS, as RabbitMQ's docs configure it). */
+const DEFAULT_PORT = { http: 15672, https: 15671 } as const;
+/** The most the API returns per page. */
+const PAGE_SIZE = 500;
+
+/** One rate as the API reports it: `message_stats.<name>_details.rate`, per second. */
+interface RateDetails {
+  rate?: number;
+}
+
+/** A queue as `GET /api/queues/<vhost>` lists it (only the fields taskq reads; real responses carry many more). */
+export interface ManagementQueue {
+  name: string;
+  messages_ready?: number;
+  messages_unacknowledged?: number;
+  consumers?: number;
+  message_stats?: { publish_details?: RateDetails; deliver_get_details?: RateDetails; ack_details?: RateDetails };
+}
+
+/** Why the management API gave no answer; `message` is one line naming the URL (never its password). */
+export class ManagementUnavailable extends Error {
+  override readonly name = "ManagementUnavailable";
+  constructor(
+    message: string,
+    readonly kind: "refused" | "timeout" | "unauthorized" | "absent" | "failed",
+  ) {
+    super(message);
+  }
+}
+
+export interface ManagementOptions {
+  /** `--management-url`: replaces the default; its own user and password win over the broker URL's. */
+  url?: string;
+  /** amqps: the CA that signs the broker's certificate signs the API's too (as a rule). */
+  ca?: Buffer;
+  timeoutMs?: number;
+}
+
+/**
+ * The RabbitMQ management plugin's HTTP API, read-only. Defaults from the AMQP
+ * address: same host, port 15672 (https and 15671 when the broker URL is
+ * amqps), the same user, password and vhost.
+ *
+ * @example
+ * const api = managementClient(broker.address);
+ * const queues = await api.queues("^task_queue");
+ */
+export interface ManagementClient {
+  /** The API's base URL, safe to print (no password). */
+  readonly display: string;
+  readonly vhost: string;
+  /** The vhost's queues whose names match `regex` (Erlang `re`, as the API applies it), every page. */
+  queues(regex: string): Promise<ManagementQueue[]>;
+}
+
+export function managementClient(address: BrokerAddress, options: ManagementOptions = {}): ManagementClient {
+  const base = baseUrl(address, options.url);
+  const user = base.username === "" ? address.user : decodeURIComponent(base.username);
+  const password = base.password === "" ? (base.username === "" ? address.password : "") : decodeURIComponent(base.password);
+  base.username = "";
+  base.password = "";
+  // Credentials go in a header, never in the URL: the base URL is safe to print.
+  const root = base.href.replace(/\/$/, "");
+  const display = root;
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const secrets = { url: options.url ?? address.url, password };
+  const timeoutMs = options.timeoutMs ?? MANAGEMENT_TIMEOUT_MS;
+
+  async function get(path: string): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${root}${path}`, {
+        headers: { authorization, accept: "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: "error",
+        ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
+      });
+    } catch (err) {
+      throw unreachable(display, err, timeoutMs, secrets);
+    }
+    if (response.status === 401) throw new ManagementUnavailable(`${display} refused the login (401: wrong user or password for the management API, or user '${user}' lacks the monitoring tag)`, "unauthorized");
+    if (response.status === 404) throw new ManagementUnavailable(`${display} answered 404 (no management API there, or vhost '${address.vhost}' does not exist)`, "absent");
+    if (!response.ok) throw new ManagementUnavailable(`${display} answered ${response.status} ${response.statusText}`.trimEnd(), "failed");
+    try {
+      return await response.json();
+    } catch {
+      throw new ManagementUnavailable(`${display} did not answer with JSON (not a RabbitMQ management API?)`, "absent");
+    }
+  }
+
+  return {
+    display,
+    vhost: address.vhost,
+    async queues(regex) {
+      const found: ManagementQueue[] = [];
+      for (let page = 1; ; page++) {
+        const query = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE), name: regex, use_regex: "true" });
+        const answer = await get(`/api/queues/${encodeURIComponent(address.vhost)}?${query}`);
+        const { items, pageCount } = queuePage(answer, display);
+        found.push(...items);
+        if (page >= pageCount) return found;
+      }
+    },
+  };
+}
+
+function baseUrl(address: BrokerAddress, override: string | undefined): URL {
+  if (override !== undefined) return new URL(override); // checked when the flags were read (managementUrlError)
+  const scheme = address.protocol === "amqps" ? "https" : "http";
+  const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+  return new URL(`${scheme}://${host}:${DEFAULT_PORT[scheme]}/`);
+}
+
+/** Why `--management-url` cannot be used, or undefined when it can (checked before connecting). */
+export function managementUrlError(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "--management-url must be a URL such as http://host:15672";
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return `--management-url must be http:// or https://, not ${parsed.protocol}//`;
+  if (parsed.search !== "" || parsed.hash !== "") return "--management-url takes no ?query or #fragment";
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    return "--management-url: bad %-escape in the user name or password";
+  }
+  return undefined;
+}
+
+/** One page of `GET /api/queues/<vhost>?page=N`, checked: an answer of another shape is not a RabbitMQ API. */
+export function queuePage(answer: unknown, display = "the management API"): { items: ManagementQueue[]; pageCount: number } {
+  const page = answer as { items?: unknown; page_count?: unknown } | null;
+  if (typeof page !== "object" || page === null || !Array.isArray(page.items)) throw new ManagementUnavailable(`${display} answered with something other than a list of queues`, "absent");
+  const items = page.items.filter((item): item is ManagementQueue => typeof (item as { name?: unknown })?.name === "string");
+  return { items, pageCount: typeof page.page_count === "number" ? page.page_count : 1 };
+}
+
+function unreachable(display: string, err: unknown, timeoutMs: number, secrets: Pick<BrokerAddress, "url" | "password">): ManagementUnavailable {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return new ManagementUnavailable(`${display} did not answer within ${timeoutMs / 1000}s`, "timeout");
+  if (e?.code === "ConnectionRefused" || e?.code === "ECONNREFUSED") return new ManagementUnavailable(`${display} refused the connection`, "refused");
+  const text = redact(String(e?.message ?? err), secrets).split("\n")[0] ?? "";
+  return new ManagementUnavailable(`${display} could not be reached: ${text}`, "failed");
+}
