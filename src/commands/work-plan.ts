@@ -5,6 +5,8 @@ import type { RetryPolicy } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import type { MetricsAddress } from "../metrics/server.ts";
 import { isRunnable } from "../util/runnable.ts";
+import { interpreterProblem } from "../handlers/shebang.ts";
+import { DEFAULT_STDERR_TAIL } from "../handlers/stderr-tail.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
 
 export interface WorkPlan {
@@ -24,7 +26,15 @@ export interface WorkPlan {
   retry: RetryPolicy;
   timeoutMs?: number;
   killAfterMs: number;
+  /** Bytes of a failed COMMAND's stderr its retry and dead copies carry; 0: none kept. */
+  stderrTail: number;
+  /** Each line a COMMAND writes prefixed with `[<task id>] `. */
+  labelOutput: boolean;
+  /** One line per task outcome on stderr. */
+  verbose: boolean;
   metrics?: MetricsAddress;
+  /** How often the worker publishes its report (status --workers); 0 = never; default DEFAULT_REPORT_MS. */
+  reportEveryMs?: number;
 }
 
 export type WorkFlags = BrokerFlags & {
@@ -46,6 +56,10 @@ export type WorkFlags = BrokerFlags & {
   reconnectTimeout: number;
   metricsPort?: number;
   metricsHost?: string;
+  stderrTail?: number;
+  labelOutput?: boolean;
+  verbose?: boolean;
+  reportEvery?: number;
 };
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
@@ -53,6 +67,10 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   if (dashDash && command.length === 0) throw usageError("missing command after '--' (e.g. taskq work -- ./process.sh)");
   const [file] = command;
   if (file !== undefined && !isRunnable(file)) throw usageError(`command not found or not executable: ${file}`);
+  const badInterpreter = file === undefined ? undefined : interpreterProblem(file);
+  if (badInterpreter !== undefined) throw usageError(`${file}: ${badInterpreter}`);
+  if (command.length === 0 && flags.stderrTail !== undefined) throw usageError("--stderr-tail needs a COMMAND (taskq work --stderr-tail 0 -- ./job.sh)");
+  if (command.length === 0 && flags.labelOutput) throw usageError("--label-output needs a COMMAND (taskq work --label-output -- ./job.sh)");
   const plan: WorkPlan = {
     target: brokerTarget(flags),
     queue: flags.queue,
@@ -66,6 +84,9 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     reconnectTimeoutMs: flags.reconnectTimeout,
     retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay, maxDeferrals: flags.maxDeferrals },
     killAfterMs: flags.killAfter,
+    stderrTail: flags.stderrTail ?? DEFAULT_STDERR_TAIL,
+    labelOutput: flags.labelOutput ?? false,
+    verbose: flags.verbose ?? false,
   };
   if (flags.timeout !== undefined) {
     if (command.length === 0) throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");
@@ -82,6 +103,10 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
   if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");
   if (flags.metricsHost !== undefined && flags.metricsHost.trim() === "") throw usageError("--metrics-host must not be empty");
+  if (flags.reportEvery !== undefined) {
+    if (flags.reportEvery !== 0 && (flags.reportEvery < 100 || flags.reportEvery > 3_600_000)) throw usageError("--report-every must be 0 (no reports) or from 100ms to 1h");
+    plan.reportEveryMs = flags.reportEvery;
+  }
   if (flags.metricsPort !== undefined) plan.metrics = { host: flags.metricsHost?.trim() ?? "127.0.0.1", port: flags.metricsPort };
   return plan;
 }

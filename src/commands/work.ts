@@ -1,9 +1,10 @@
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import type { Attempt } from "../core/broker/reconnector.ts";
 import type { Handler } from "../core/task.ts";
 import type { WorkerEvent } from "../core/worker/worker-state.ts";
 import type { QueueType } from "../core/topology/names.ts";
 import { DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
+import { DEFAULT_REPORT_MS } from "../core/topology/reports-exchange.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { reporter, reportingBeforeAck } from "./work-report.ts";
@@ -56,6 +57,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       retry: plan.retry,
       name,
       reconnectTimeoutMs: plan.reconnectTimeoutMs,
+      ...(plan.reportEveryMs !== undefined ? { reportEveryMs: plan.reportEveryMs } : {}),
+      onReportsOff: (why: string) => process.stderr.write(` [!] ${why}\n`),
       onAttempt: (a: Attempt) => process.stderr.write(` [!] ${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}\n`),
       onEvent: (event) => {
         report(event);
@@ -113,6 +116,7 @@ export function workCommand() {
     .option("--report-before-ack", "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)")
     .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
     .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")
+    .addOption(new Option("--report-every <duration>", "publish this worker's report (taskq status --workers) this often; 0 = none").env("TASKQ_REPORT_EVERY").argParser(duration).default(DEFAULT_REPORT_MS))
     .passThroughOptions()
     .action(async (command, flags) => {
       // commander drops a bare '--'; a user who typed one meant to give a command.

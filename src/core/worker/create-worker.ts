@@ -1,22 +1,36 @@
 import type { BrokerTarget } from "../broker/connection.ts";
 import { Copier } from "../failures/copier.ts";
 import { connect } from "../broker/reconnector.ts";
+import { DEFAULT_REPORT_MS, workerReporter } from "./reports.ts";
 import { type ConsumeSpec, brokerSessions } from "./session-source.ts";
 import type { Handler } from "../task.ts";
 import { Worker } from "./worker.ts";
 import type { WorkerEvent, WorkerOptions } from "./worker-state.ts";
 
-export type StartOptions = WorkerOptions & ConsumeSpec;
+export type StartOptions = WorkerOptions &
+  ConsumeSpec & {
+    /** Publish a report (taskq status --workers) this often, on the copies' connection; 0 = none (default DEFAULT_REPORT_MS). */
+    reportEveryMs?: number;
+    /** Told once if the broker refuses the reports' exchange: the worker carries on without reports. */
+    onReportsOff?: (why: string) => void;
+  };
+
+/** The longest a timer waits (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A worker on real brokers: sessions from `target` (reconnecting as `reconnectTimeoutMs` says),
- * copies on a connection of their own. Returns at once: await `started` to know it consumes.
+ * copies and reports on a connection of their own. Returns at once: await `started` to know it consumes.
  */
 export function createWorker(target: BrokerTarget, options: StartOptions, handler: Handler): Worker {
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
   let blocked = false;
+  let queueType = options.queueType;
   const copier = new Copier(() => connect(target, options.name ? { name: `${options.name} (copies)` } : {}), {
-    queueType: options.queueType,
+    // The type the work queue turned out to be (declareWorkQueue): its retry and dead queues follow it.
+    get queueType() {
+      return queueType;
+    },
     onLegacy: (queue) => emit({ type: "legacy-queue", queue }),
     onBlocked: (reason) => {
       if ((reason !== null) === blocked) return; // said once per alarm, however many publishers see it
@@ -24,7 +38,26 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
       emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason });
     },
   });
-  return new Worker(brokerSessions(target, options), copier, options, handler);
+  const sessions = brokerSessions(target, {
+    ...options,
+    onQueueType: (type) => {
+      queueType = type;
+      options.onQueueType?.(type);
+      emit({ type: "queue-type", queue: options.queue, queueType: type });
+    },
+  });
+  const intervalMs = Math.min(options.reportEveryMs ?? DEFAULT_REPORT_MS, MAX_TIMER_MS);
+  if (!(intervalMs > 0)) return new Worker(sessions, copier, options, handler);
+  const { queue, concurrency, prefetch } = options;
+  const reporter = workerReporter(
+    { queue, concurrency, prefetch, intervalMs },
+    { connection: () => copier.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
+  );
+  const onEvent = (event: WorkerEvent) => {
+    reporter.observe(event);
+    options.onEvent?.(event);
+  };
+  return new Worker(sessions, copier, { ...options, onEvent }, handler);
 }
 
 /** `createWorker`, resolved once it consumes (rejected if it could not start). */
