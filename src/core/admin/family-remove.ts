@@ -1,0 +1,44 @@
+import type { Broker } from "../broker/connection.ts";
+import { queueError, withChannel } from "../topology/queues.ts";
+import type { FamilyQueue } from "./family.ts";
+
+/** Members that hold tasks (ready or unacked) or have consumers: what `remove` refuses to delete unforced. */
+export function busyMembers(queues: readonly FamilyQueue[]): FamilyQueue[] {
+  return queues.filter((q) => q.ready > 0 || (q.unacked ?? 0) > 0 || q.consumers > 0);
+}
+
+export interface RemoveResult {
+  deleted: Array<{ name: string; tasks: number }>;
+  /** Unforced: members that got a task or a consumer between the check and the delete, kept. */
+  kept: Array<{ name: string; why: string }>;
+}
+
+/**
+ * Deletes `queues`. Unforced, each delete says if-empty and if-unused, so the broker itself
+ * refuses one that got a task or a consumer after the check (406): that task is never lost, the
+ * queue is kept and reported, and none after it is deleted. Forced, every queue goes with its
+ * tasks. Retry and delay queues first, the work queue after them, the dead queue last: the work
+ * queue goes only once no retry or delay queue is left to hand a task back to it.
+ */
+export async function removeQueues(broker: Broker, queues: readonly FamilyQueue[], force: boolean): Promise<RemoveResult> {
+  const order: Record<FamilyQueue["role"], number> = { retry: 0, delay: 0, work: 1, dead: 2 };
+  const sorted = [...queues].sort((a, b) => order[a.role] - order[b.role]);
+  const result: RemoveResult = { deleted: [], kept: [] };
+  for (const queue of sorted) {
+    if (result.kept.length > 0) {
+      result.kept.push({ name: queue.name, why: `not deleted, as '${result.kept[0]?.name}' is kept` });
+      continue;
+    }
+    await withChannel(broker, async (channel) => {
+      try {
+        const ok = await channel.deleteQueue(queue.name, force ? {} : { ifEmpty: true, ifUnused: true });
+        result.deleted.push({ name: queue.name, tasks: ok.messageCount });
+      } catch (err) {
+        const code = (err as { code?: number })?.code;
+        if (force || code !== 406) throw queueError(broker, queue.name, err);
+        result.kept.push({ name: queue.name, why: "it got tasks or a consumer since the check" });
+      }
+    });
+  }
+  return result;
+}
