@@ -2,6 +2,8 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { benchCommand } from "./commands/bench.ts";
 import { completionsCommand } from "./commands/completions.ts";
 import { deadCommand } from "./commands/dead.ts";
+import { purgeCommand } from "./commands/purge.ts";
+import { removeCommand } from "./commands/remove.ts";
 import { sendCommand } from "./commands/send.ts";
 import { statusCommand } from "./commands/status.ts";
 import { workCommand } from "./commands/work.ts";
@@ -17,7 +19,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .showSuggestionAfterError();
-  for (const sub of [sendCommand(), workCommand(), statusCommand(), deadCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
+  for (const sub of [sendCommand(), workCommand(), statusCommand(), deadCommand(), purgeCommand(), removeCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
   for (const cmd of everyCommand(program)) {
     if (cmd !== program) cmd.version(VERSION, "-V, --version");
     // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
