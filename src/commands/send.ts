@@ -124,6 +124,7 @@ export function sendCommand() {
             if (e.type === "disconnected") say(`${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
             else if (e.type === "reconnected") say(`reconnected; sending ${e.resending} unconfirmed task(s) again`);
             else if (e.type === "blocked") say(`the broker blocks publishing (${e.reason}); waiting`);
+            else if (e.type === "queue-type") say(`'${e.queue}' is a ${e.queueType} queue: using it as ${e.queueType} (pass --queue-type ${e.queueType} to say so)`);
             else say("the broker lifted the block; publishing again");
           },
         });
@@ -133,7 +134,7 @@ export function sendCommand() {
         // Said, yet exit 0: `find ... | taskq send -f -` finding nothing is not an error.
         if (result.sent === 0 && plan.source.kind === "file") say(`no tasks ${plan.source.path === "-" ? "on stdin" : `in '${plan.source.path}'`}${skipped.count > 0 ? ` (${skipped.count} blank line(s) skipped)` : ""}: nothing sent`);
         if (plan.json) {
-          console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), resent: result.resent, reconnects: result.reconnects, skippedBlankLines: skipped.count }));
+          console.log(JSON.stringify({ sent: result.sent, queue: plan.queue, persistent: plan.persistent, ms: Math.round(result.ms * 100) / 100, rate: Math.round(rate), resent: result.resent, reconnects: result.reconnects, skippedBlankLines: skipped.count, queueType: result.queueType }));
         } else {
           const blank = skipped.count > 0 ? `, ${skipped.count} blank line(s) skipped` : "";
           const resent = result.reconnects > 0 ? `, ${result.resent} re-sent after ${result.reconnects} reconnect(s)` : "";

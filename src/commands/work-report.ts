@@ -76,6 +76,8 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
       err(` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`);
     } else if (event.type === "legacy-queue") {
       err(` [!] '${event.queue}' was declared by an older taskq without the at-least-once dead-letter strategy: used as it is (its hop back stays at-most-once); delete it when empty to have it declared anew`);
+    } else if (event.type === "queue-type") {
+      err(` [*] '${event.queue}' is a ${event.queueType} queue: using it as ${event.queueType} (pass --queue-type ${event.queueType} to say so)`);
     } else if (event.type === "unblocked") {
       err(" [*] the broker lifted the block: copies go out again");
     } else if (event.type === "closed") {

@@ -25,8 +25,15 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ["bad URL scheme", ["send", "--url", `http://guest:${SECRET}@localhost`, "x"], 2, /scheme must be amqp:\/\/ or amqps:\/\//],
   ["unreachable broker", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:1`, "x"], 3, /cannot reach the broker at 127\.0\.0\.1:1: connection refused/],
   ["refused login", ["work", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672`], 3, /refused the login for user 'guest'/],
-  ["a queue name the broker reserves (send)", ["send", "--queue", "amq.taskq-test", "x"], 1, /^taskq: queue 'amq\.taskq-test': names starting with 'amq\.' are reserved by the broker; use another --queue$/],
-  ["a queue name the broker reserves (work)", ["work", "--queue", "amq.taskq-test"], 1, /names starting with 'amq\.' are reserved by the broker/],
+  ...(["send", "work", "status", "dead list", "dead requeue"] as const).map((cmd): [string, string[], number, RegExp] => [
+    `a queue name the broker reserves (${cmd}), before connecting`,
+    [...cmd.split(" "), "-q", "amq.taskq-test", "--url", "amqp://127.0.0.1:1"],
+    2,
+    /^taskq: option '-q, --queue <name>' argument 'amq\.taskq-test' is invalid\. names starting with 'amq\.' are reserved by the broker; use another --queue\.$/,
+  ]),
+  ["an empty queue name", ["work", "-q", "", "--url", "amqp://127.0.0.1:1"], 2, /a queue name is 1 to 250 bytes long, got 0/],
+  ["a 251-byte queue name", ["status", "-q", "q".repeat(251), "--url", "amqp://127.0.0.1:1"], 2, /a queue name is 1 to 250 bytes long, got 251/],
+  ["--count 0", ["send", "-n", "0"], 2, /--count.*must be from 1 to 1000000000, got 0/],
   ["URL option that is not a number", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672/?heartbeat=abc`, "x"], 2, /\?heartbeat= must be a whole number, not 'abc'/],
   ["URL with port 0", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:0`, "x"], 2, /invalid broker URL: port 0/],
   ["unknown vhost", ["send", "--url", "amqp://guest:guest@127.0.0.1:5672/no-such-vhost", "x"], 3, /refused access to vhost 'no-such-vhost'/],
@@ -57,7 +64,8 @@ describe("bad input: one line on stderr, documented exit code, no stack, no pass
       const line = oneLineError(r.stderr);
       expect(line).toContain(`queue '${queue}' already exists with other settings`);
       expect(line).toContain("x-max-length");
-      expect(line).toContain(`rabbitmqctl delete_queue ${queue}`);
+      expect(line).toContain("it holds 0 task(s): use another --queue");
+      expect(line).not.toContain("delete");
     }
   });
 

@@ -7,7 +7,7 @@ import { deletedWhileSending } from "./publish-error.ts";
 import { Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
 import { PublishError } from "./publish-error.ts";
 import { type QueueType, delayQueueName, retryQueueArguments } from "../topology/names.ts";
-import { declareQueues, queueStillThere } from "../topology/queues.ts";
+import { declareQueues, declareWorkQueue, queueStillThere } from "../topology/queues.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "../broker/url.ts";
@@ -34,6 +34,8 @@ export interface SendOptions {
 export type SendEvent =
   | { type: "disconnected"; error: string; unconfirmed: number }
   | { type: "reconnected"; resending: number }
+  /** The queue exists as the other type than asked (classic vs quorum): used as that type, its delay queue too. Told once. */
+  | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "blocked"; reason: string }
   | { type: "unblocked" };
 
@@ -44,6 +46,8 @@ export interface SendResult {
   resent: number;
   reconnects: number;
   ms: number;
+  /** The type the queue was used as: the one asked, or the one it was found to be. */
+  queueType: QueueType;
 }
 
 /**
@@ -101,6 +105,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   let confirmed = 0;
   let reconnects = 0;
   let index = 0;
+  let queueType = options.queueType ?? "classic";
   try {
     for (;;) {
       let publisher: Publisher | undefined;
@@ -109,7 +114,11 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         // there before they are declared again, or those tasks may have gone with them.
         for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
         unchecked.clear();
-        const to = await whileUp(current, declareTarget(current, options), OPENING(`declaring '${options.queue}'`));
+        const to = await whileUp(current, declareTarget(current, { ...options, queueType }), OPENING(`declaring '${options.queue}'`));
+        if (to.queueType !== queueType) {
+          queueType = to.queueType;
+          emit({ type: "queue-type", queue: options.queue, queueType });
+        }
         publisher = await whileUp(current, Publisher.open(current, {
           window: options.window ?? 1024,
           ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
@@ -134,7 +143,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         confirmed += publisher.confirmed;
         // Each task is confirmed once: on the connection that took it, or re-sent on a later one.
         if (confirmed !== index) throw new Error(`sendTasks: ${confirmed} confirms for ${index} tasks`);
-        return { sent: confirmed, resent: resend.resent, reconnects, ms: now() - started };
+        return { sent: confirmed, resent: resend.resent, reconnects, ms: now() - started, queueType };
       } catch (err) {
         const lost = options.reconnector ? await connectionLost(err, current) : undefined;
         if (!options.reconnector || !lost) throw err;
@@ -165,14 +174,15 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
 /**
  * Where tasks are published: the work queue, or for a delayed send its delay
  * queue — the retries' mechanism: a durable queue whose expired tasks RabbitMQ
- * dead-letters to the work queue (at-least-once when quorum). Both declared.
+ * dead-letters to the work queue (at-least-once when quorum). Both declared, the
+ * delay queue as the type the work queue was found to be (declareWorkQueue).
  */
-async function declareTarget(broker: Broker, options: SendOptions): Promise<{ queue: string; expiration?: string }> {
-  await declareQueues(broker, [options.queue], options.queueType);
-  if (!options.delayMs) return { queue: options.queue };
+async function declareTarget(broker: Broker, options: SendOptions & { queueType: QueueType }): Promise<{ queue: string; expiration?: string; queueType: QueueType }> {
+  const { type: queueType } = await declareWorkQueue(broker, options.queue, options.queueType);
+  if (!options.delayMs) return { queue: options.queue, queueType };
   const queue = delayQueueName(options.queue, options.delayMs);
-  await declareQueues(broker, [queue], options.queueType, retryQueueArguments(options.queue, options.queueType ?? "classic"));
-  return { queue, expiration: String(options.delayMs) };
+  await declareQueues(broker, [queue], queueType, retryQueueArguments(options.queue, queueType));
+  return { queue, expiration: String(options.delayMs), queueType };
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */

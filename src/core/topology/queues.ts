@@ -80,15 +80,50 @@ export function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
 /** The queue exists with other arguments than taskq declares it with (a 406 on declare). */
 export class QueueMismatch extends TaskqError {}
 
-/** Turns a broker refusal about a queue into a message that says what to do. */
-export function queueError(broker: Broker, queue: string, err: unknown, type: QueueType = "classic"): TaskqError {
+/** The work queue as declared: its counts, and the type it is used as. */
+export interface WorkQueue extends QueueInfo {
+  type: QueueType;
+  /** It exists as the other type than asked (classic vs quorum) and is used as that type. */
+  adopted: boolean;
+}
+
+/**
+ * Declares the work queue as `type`, on throwaway channels. One that exists as the other type
+ * (classic vs quorum: a 406) is used as that type, so `--queue-type` need not be repeated on every
+ * command: the declare with the other type's arguments succeeds only then (nothing is created: the
+ * queue exists). Any other difference fails (QueueMismatch) saying how many tasks the queue holds.
+ */
+export async function declareWorkQueue(broker: Broker, queue: string, type: QueueType): Promise<WorkQueue> {
+  const declare = (as: QueueType) =>
+    withChannel(broker, async (channel) => {
+      const args = queueArguments(as);
+      const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
+      return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+    });
+  try {
+    return { ...(await declare(type)), type, adopted: false };
+  } catch (err) {
+    const refused = queueError(broker, queue, err, type);
+    if (!(refused instanceof QueueMismatch)) throw refused;
+    const other: QueueType = type === "quorum" ? "classic" : "quorum";
+    const found = await declare(other).catch(() => undefined);
+    if (found) return { ...found, type: other, adopted: true };
+    throw queueError(broker, queue, err, type, (await checkQueue(broker, queue).catch(() => undefined))?.messageCount);
+  }
+}
+
+/**
+ * Turns a broker refusal about a queue into a message that says what to do. A 406 never suggests
+ * deleting the queue: it may hold tasks someone needs (`held`: how many, when known).
+ */
+export function queueError(broker: Broker, queue: string, err: unknown, type: QueueType = "classic", held?: number): TaskqError {
   const text = redact(String((err as Error)?.message ?? err), broker.address);
   const code = (err as { code?: number })?.code;
   if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
     const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
-    return new QueueMismatch(
-      `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does"}: use another --queue${type === "quorum" ? " or --queue-type classic" : ""}, or delete the old one with 'rabbitmqctl delete_queue ${queue}' if nothing needs it`,
-    );
+    const declares = type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does";
+    const holds = held === undefined ? "" : `; it holds ${held} task(s)`;
+    return new QueueMismatch(`queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${declares}${holds}: use another --queue`);
   }
   if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);
   if (code === 403 || /ACCESS_REFUSED/.test(text)) {

@@ -24,6 +24,11 @@ export interface ConsumeSpec {
   /** After a loss, keep reconnecting this long; without it a lost connection ends the worker. */
   reconnectTimeoutMs?: number;
   onAttempt?: (attempt: Attempt) => void;
+  /**
+   * Told when the queue exists as the other type than `queueType` (classic vs quorum) and is used
+   * as that type: once, not per reconnect (later sessions declare it as found).
+   */
+  onQueueType?: (type: QueueType) => void;
 }
 
 /**
@@ -36,7 +41,15 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing:
   const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}), ...testing };
   const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
   const worked = () => reconnector?.recovered();
-  const open = (broker: Broker, deliver: Deliver, signal: AbortSignal) => openSession(broker, spec, deliver, signal, worked);
+  let queueType = spec.queueType;
+  const open = async (broker: Broker, deliver: Deliver, signal: AbortSignal) => {
+    const session = await openSession(broker, { ...spec, queueType }, deliver, signal, worked);
+    if (session.workQueue.adopted) {
+      queueType = session.workQueue.type;
+      spec.onQueueType?.(queueType);
+    }
+    return session;
+  };
   return {
     async first(deliver, signal) {
       // Quiet while it tries: a broker that never answers is one line (the error), as for any command.

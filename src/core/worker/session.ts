@@ -6,7 +6,8 @@ import { settledWithin } from "../../util/clock.ts";
 import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { QueueType } from "../topology/names.ts";
-import { declareQueue } from "../topology/queues.ts";
+import { type WorkQueue, declareWorkQueue } from "../topology/queues.ts";
+import { TaskqError } from "../../errors.ts";
 import { redact } from "../broker/url.ts";
 
 /** What the worker needs of the session it runs on (a fake one in the unit tests). */
@@ -51,6 +52,8 @@ export class Session implements WorkSession {
     private readonly channel: Channel,
     /** The consumer's own prefetch (per consumer), set before it consumed. */
     private readonly ownPrefetch: number,
+    /** The queue it consumes, as declared: the type it is used as (see declareWorkQueue). */
+    readonly workQueue: WorkQueue,
     /** Told once, at the first ack: the connection does real work. */
     private readonly onWorked?: () => void,
   ) {
@@ -59,22 +62,25 @@ export class Session implements WorkSession {
   }
 
   /**
-   * Declares the queue, sets the prefetch and consumes: a session already receiving tasks. The
+   * Declares the queue (one that exists as the other type is used as that type: see
+   * declareWorkQueue), sets the prefetch and consumes: a session already receiving tasks. The
    * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
    */
   static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
+        const found = await declareWorkQueue(broker, queue, queueType);
+        // A quorum queue refuses a consumer on a channel with a channel-wide (global) prefetch.
+        if (prefetch === "auto" && found.type === "quorum") throw new TaskqError(`'${queue}' is a quorum queue: --prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number`);
         const channel = quiet(await broker.model.createChannel());
-        await declareQueue(broker, channel, queue, queueType);
         // auto: the consumer's own limit holds one in reserve (concurrency + 1, fixed once it
         // consumes); a channel-wide limit of `concurrency` on top takes the reserve away while
         // tasks are long (see setPrefetch).
         const own = prefetch === "auto" ? concurrency + 1 : prefetch;
         await channel.prefetch(own);
         if (prefetch === "auto") await channel.prefetch(concurrency, true);
-        const s = new Session(broker, channel, own, onWorked);
+        const s = new Session(broker, channel, own, found, onWorked);
         // Our own tag, known before the first delivery: amqplib runs the callback for deliveries
         // that arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
         await channel.consume(queue, (msg) => {

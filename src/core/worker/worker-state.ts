@@ -1,6 +1,7 @@
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { RetryPolicy } from "../failures/retry-policy.ts";
 import type { Outcome, Task } from "../task.ts";
+import type { QueueType } from "../topology/names.ts";
 
 export interface WorkerOptions {
   queue: string;
@@ -57,6 +58,8 @@ export type WorkerEvent =
   | { type: "unblocked" }
   /** A quorum retry queue declared by an older taskq (no at-least-once strategy): used as it is. */
   | { type: "legacy-queue"; queue: string }
+  /** The work queue exists as the other type than asked (classic vs quorum): used as that type, its retry and dead queues too. */
+  | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "disconnected"; error: string; running: number }
   | { type: "reconnected" }
   | { type: "stopping"; reason: StopReason }
