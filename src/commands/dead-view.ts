@@ -59,6 +59,7 @@ export function deadTaskJson(task: DeadTask): Record<string, unknown> {
     reason: task.reason ?? null,
     host: task.host ?? null,
     originalQueue: task.originalQueue ?? null,
+    stderr: task.stderr ?? null,
     bytes: task.body.length,
     body: text ? task.body.toString("utf8") : null,
     ...(text ? {} : { bodyBase64: task.body.toString("base64") }),
@@ -67,7 +68,16 @@ export function deadTaskJson(task: DeadTask): Record<string, unknown> {
 
 const exitText = (task: DeadTask): string => (task.signal ? task.signal : typeof task.exitCode === "number" ? `code ${task.exitCode}` : "-");
 
-/** Dead tasks as an aligned table, the body last. */
+/** Lines of a dead task's stderr shown under its row in the table (all of it: `--json`). */
+const STDERR_LINES = 3;
+
+/** The last non-blank lines of a task's stderr, each one printable line under its row. */
+function stderrLines(stderr: string | undefined): string[] {
+  const lines = (stderr ?? "").split("\n").filter((l) => l.trim() !== "");
+  return lines.slice(-STDERR_LINES).map((l) => `    stderr: ${preview(Buffer.from(l.replace(/\r$/, "")), 120)}`);
+}
+
+/** Dead tasks as an aligned table, the body last; under a row, the last lines of its stderr. */
 export function deadTable(tasks: DeadTask[]): string[] {
   const rows = [
     ["ID", "FAILED AT", "ATTEMPTS", "EXIT", "REASON", "BODY"],
@@ -78,5 +88,6 @@ export function deadTable(tasks: DeadTask[]): string[] {
     }),
   ];
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join("  "));
+  const line = (row: string[]) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join("  ");
+  return rows.flatMap((row, i) => [line(row), ...(i === 0 ? [] : stderrLines(tasks[i - 1]?.stderr))]);
 }

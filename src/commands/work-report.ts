@@ -1,5 +1,5 @@
 import type { Handler } from "../core/task.ts";
-import type { WorkerEvent } from "../core/worker/worker-state.ts";
+import type { WorkerEvent, WorkerSummary } from "../core/worker/worker-state.ts";
 import { formatMs } from "../util/duration.ts";
 import { now } from "../util/clock.ts";
 import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts";
@@ -8,6 +8,22 @@ import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts
 export interface ReportPlan {
   json: boolean;
   reportBeforeAck: boolean;
+  /** One line per task outcome on stderr (-v). */
+  verbose?: boolean;
+}
+
+const STOPPED_BY: Record<WorkerSummary["reason"], string> = { signal: "signal", "max-tasks": "--max-tasks", idle: "--idle-exit", cancelled: "the broker cancelled" };
+
+/** The one line a worker ends with (on stderr): what became of its tasks, and for how long it ran. */
+export function summaryLine(s: WorkerSummary, elapsedMs: number): string {
+  const extra = `${s.lost > 0 ? `, ${s.lost} left to the broker` : ""}${s.reconnects > 0 ? `, ${s.reconnects} reconnect(s)` : ""}`;
+  return ` [*] Stopped (${STOPPED_BY[s.reason]}): ${s.done} done, ${s.retried} retried, ${s.failed} dead, ${s.requeued} handed back${extra} in ${formatMs(elapsedMs)}`;
+}
+
+/** The -v line of one task's outcome. */
+export function verboseLine(event: Extract<WorkerEvent, { type: "finish" }>): string {
+  const outcome = event.settled === "acked" ? "done" : event.settled === "requeued" ? "handed back" : event.settled;
+  return ` [-] task ${event.task.messageId ?? "(no id)"} attempt ${event.task.attempt}: ${outcome} in ${formatMs(event.at - event.startedAt)}`;
 }
 
 /**
@@ -47,6 +63,7 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
     } else if (event.type === "finish") {
+      if (plan.verbose) err(verboseLine(event));
       if (plan.json) {
         // Already written before the ack: only what happened next, if it was not the ack, is news.
         if (plan.reportBeforeAck && event.outcome.ok && event.settled === "acked") return;

@@ -7,7 +7,7 @@ import { DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
 import { DEFAULT_REPORT_MS } from "../core/topology/reports-exchange.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
-import { reporter, reportingBeforeAck } from "./work-report.ts";
+import { reporter, reportingBeforeAck, summaryLine } from "./work-report.ts";
 import { commandHandler } from "../handlers/command.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { serveMetrics } from "../metrics/server.ts";
@@ -36,12 +36,15 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
     plan.command.length > 0
       ? commandHandler(plan.command, {
           killAfterMs: plan.killAfterMs,
+          stderrTail: plan.stderrTail,
+          labelOutput: plan.labelOutput,
           ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
           // With --json, stdout carries only the JSON lines: the command's output goes to stderr.
           ...(plan.json ? { output: "stderr" as const } : {}),
         })
       : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
   const name = `taskq work ${process.pid}`;
+  const startedAt = performance.now();
   const { report, out } = reporter(plan);
   if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
   const { createWorker } = await import("../core/worker/create-worker.ts"); // not at start-up: --help never loads the AMQP code
@@ -86,6 +89,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
   try {
     await worker.started;
     const summary = await worker.done;
+    process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);
     if (summary.reason === "cancelled") throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
     return ExitCode.ok;
   } finally {
@@ -113,6 +117,9 @@ export function workCommand() {
     .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
+    .option("-v, --verbose", "one line per task outcome on stderr: id, attempt, outcome, time taken")
+    .option("--stderr-tail <bytes>", "keep the last BYTES a failed COMMAND wrote to stderr on its retry and dead copies (dead list shows them; they may hold secrets); 0 = keep none (default: 2048)", intInRange(0, 32_768))
+    .option("--label-output", "prefix each line a COMMAND writes to stdout and stderr with [<task id>]")
     .option("--report-before-ack", "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)")
     .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
     .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")

@@ -12,6 +12,9 @@ export const DEFERRALS_HEADER = "x-taskq-deferrals";
 /** Why the last attempt failed. */
 export const LAST_ERROR_HEADER = "x-taskq-last-error";
 
+/** The last bytes the failed attempt wrote to stderr (or a library handler's detail): on retry and dead copies. */
+export const STDERR_HEADER = "x-taskq-stderr";
+
 /** What a dead task carries to say why it died. */
 export const DEAD_HEADERS = {
   reason: "x-taskq-reason",

@@ -18,7 +18,14 @@ export interface Task {
 /** What a handler made of a task. */
 export type Outcome =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string; readonly exitCode?: number | null; readonly signal?: string | null };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly exitCode?: number | null;
+      readonly signal?: string | null;
+      /** What explains the failure: a command's last stderr bytes, or a library handler's detail (a stack). Carried by its retry and dead copies. */
+      readonly stderr?: string;
+    };
 
 export type Handler = (task: Task, signal: AbortSignal) => Promise<Outcome>;
 

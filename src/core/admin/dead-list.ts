@@ -1,6 +1,6 @@
 import type { Channel, GetMessage } from "amqplib";
 import type { Broker } from "../broker/connection.ts";
-import { DEAD_HEADERS, headerNumber } from "../headers.ts";
+import { DEAD_HEADERS, STDERR_HEADER, headerNumber } from "../headers.ts";
 import { deadQueueName } from "../topology/names.ts";
 import { checkQueue, queueError, withChannel } from "../topology/queues.ts";
 
@@ -15,6 +15,8 @@ export interface DeadTask {
   readonly attempts: number | undefined;
   readonly host: string | undefined;
   readonly originalQueue: string | undefined;
+  /** The last bytes its last attempt wrote to stderr, when the worker kept them (--stderr-tail). */
+  readonly stderr: string | undefined;
   readonly headers: Record<string, unknown>;
 }
 
@@ -79,6 +81,7 @@ export function deadTask(msg: GetMessage): DeadTask {
     attempts: headerNumber(headers[DEAD_HEADERS.attempts]),
     host: asString(headers[DEAD_HEADERS.host]),
     originalQueue: asString(headers[DEAD_HEADERS.queue]),
+    stderr: asString(headers[STDERR_HEADER]),
     headers,
   };
 }

@@ -2,13 +2,20 @@ import type { MessageProperties } from "amqplib";
 import { hostname } from "node:os";
 import type { TaskProperties } from "../publish/publisher.ts";
 import { deadQueueName, retryQueueName } from "../topology/names.ts";
-import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER } from "../headers.ts";
+import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../headers.ts";
 import type { Outcome, Task } from "../task.ts";
+import { utf8Tail } from "../../util/utf8-tail.ts";
+
+/**
+ * Most bytes of a failure's stderr a copy carries (its last ones): the headers travel in one
+ * frame, whose size the broker caps (128 KiB by default).
+ */
+export const MAX_STDERR_BYTES = 32_768;
 
 /** Why a copy of a task is made, with what that kind needs. */
 export type CopyOf =
   /** A failed task waits in `<queue>.retry.<level>` for its delay, then comes back with its next attempt. */
-  | { kind: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number; reason: string }
+  | { kind: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number; reason: string; stderr?: string }
   /** A task that failed for good goes to `<queue>.dead`, saying why. */
   | { kind: "dead"; outcome: Extract<Outcome, { ok: false }> }
   /** A task delivered but never started (a stop) goes back to the end of its queue, costing no attempt. */
@@ -24,16 +31,17 @@ export type CopyKind = CopyOf["kind"];
  * the delivery mode (the publisher's), the user id (checked against the login) and the expiry.
  */
 export const REMOVED_HEADERS: Record<CopyKind, readonly string[]> = {
-  retry: [DEATH_HEADER, DELIVERY_COUNT_HEADER],
+  // An earlier attempt's stderr never passes for this one's: set anew, or gone.
+  retry: [DEATH_HEADER, DELIVERY_COUNT_HEADER, STDERR_HEADER],
   handBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER],
-  dead: [DELIVERY_COUNT_HEADER],
-  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, ...Object.values(DEAD_HEADERS)],
+  dead: [DELIVERY_COUNT_HEADER, STDERR_HEADER],
+  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, STDERR_HEADER, ...Object.values(DEAD_HEADERS)],
 };
 
 function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, unknown> {
   switch (of.kind) {
     case "retry":
-      return { [ATTEMPT_HEADER]: of.nextAttempt, [LAST_ERROR_HEADER]: of.reason, ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}) };
+      return { [ATTEMPT_HEADER]: of.nextAttempt, [LAST_ERROR_HEADER]: of.reason, ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}), ...stderrHeader(of.stderr) };
     case "handBack":
       return { [ATTEMPT_HEADER]: attempt };
     case "dead":
@@ -45,10 +53,15 @@ function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, 
         [DEAD_HEADERS.host]: hostname(),
         [DEAD_HEADERS.queue]: queue,
         [DEAD_HEADERS.attempts]: attempt,
+        ...stderrHeader(of.outcome.stderr),
       };
     case "requeue":
       return {};
   }
+}
+
+function stderrHeader(stderr: string | undefined): Record<string, string> {
+  return stderr === undefined || stderr === "" ? {} : { [STDERR_HEADER]: utf8Tail(stderr, MAX_STDERR_BYTES) };
 }
 
 /** One copy, ready to publish (persistent, confirmed). */

@@ -53,7 +53,7 @@ const ACKED: Settled = Object.freeze({ settled: "acked" });
 /** A failed task: its retry or dead copy, confirmed, then the ack. */
 async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
   const decision = decide(outcome, task, ctx.policy);
-  const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason } : { kind: "dead", outcome });
+  const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason, ...(outcome.stderr !== undefined ? { stderr: outcome.stderr } : {}) } : { kind: "dead", outcome });
   const failure = await park(ctx, s, task, copy);
   if (!s.open) return lost(ctx, decision.action === "retry" ? "retry scheduled" : "dead-lettered");
   if (failure !== undefined) {

@@ -85,6 +85,9 @@ describe("planWork options", () => {
       command: [],
       retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 },
       killAfterMs: 5000,
+      stderrTail: 2048,
+      labelOutput: false,
+      verbose: false,
       queueType: "classic",
       reconnectTimeoutMs: 300_000,
     });
@@ -96,6 +99,8 @@ describe("planWork options", () => {
     ["--retry-delay 0", { retryDelay: 0 }, [], /--retry-delay must be above 0/],
     ["max delay below base", { retryDelay: 5000, retryMaxDelay: 1000 }, [], /--retry-max-delay must be at least --retry-delay/],
     ["--report-before-ack without --json", { reportBeforeAck: true }, [], /--report-before-ack needs --json/],
+    ["--stderr-tail without a command", { stderrTail: 0 }, [], /--stderr-tail needs a COMMAND/],
+    ["--label-output without a command", { labelOutput: true }, [], /--label-output needs a COMMAND/],
   ])("rejects %s", (_label, flags, command, pattern) => {
     expect(expectUsageError(() => planWork(command, { ...base, ...flags }, false)).message).toMatch(pattern);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { MessageProperties } from "amqplib";
-import { type CopyOf, REMOVED_HEADERS, makeCopy } from "../../../../src/core/failures/copy-table.ts";
-import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER } from "../../../../src/core/headers.ts";
+import { type CopyOf, MAX_STDERR_BYTES, REMOVED_HEADERS, makeCopy } from "../../../../src/core/failures/copy-table.ts";
+import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../../../../src/core/headers.ts";
 
 const properties = {
   messageId: "id-1",
@@ -11,7 +11,7 @@ const properties = {
   userId: "guest",
   expiration: "5000",
   correlationId: undefined,
-  headers: { custom: "kept", [DEATH_HEADER]: [{ count: 1 }], [DELIVERY_COUNT_HEADER]: 2, [ATTEMPT_HEADER]: 3, [LAST_ERROR_HEADER]: "exit 1", [DEAD_HEADERS.reason]: "boom", [DEFERRALS_HEADER]: 4 },
+  headers: { custom: "kept", [DEATH_HEADER]: [{ count: 1 }], [DELIVERY_COUNT_HEADER]: 2, [ATTEMPT_HEADER]: 3, [LAST_ERROR_HEADER]: "exit 1", [DEAD_HEADERS.reason]: "boom", [DEFERRALS_HEADER]: 4, [STDERR_HEADER]: "an earlier attempt's stderr" },
 } as unknown as MessageProperties;
 const source = { queue: "jobs", body: Buffer.from("body"), attempt: 3, properties };
 
@@ -66,5 +66,30 @@ describe("makeCopy: one table of what each copy keeps, sets and removes", () => 
   test("requeue from dead: a clean slate (no dead, attempt, error, deferral or death headers)", () => {
     const { properties: p } = makeCopy(source, { kind: "requeue" });
     expect(p.headers).toEqual({ custom: "kept" });
+  });
+
+  describe("a failure's stderr tail", () => {
+    const withStderr = { ok: false as const, reason: "exit 3", exitCode: 3, stderr: "bug: cannot parse file013.txt\n" };
+
+    test("retry and dead copies carry this attempt's stderr", () => {
+      expect(makeCopy(source, { kind: "retry", levelMs: 1000, delayMs: 900, nextAttempt: 4, deferrals: 0, reason: "exit 3", stderr: withStderr.stderr }).properties.headers?.[STDERR_HEADER]).toBe(withStderr.stderr);
+      expect(makeCopy(source, { kind: "dead", outcome: withStderr }).properties.headers?.[STDERR_HEADER]).toBe(withStderr.stderr);
+    });
+
+    test("an attempt that wrote nothing leaves no earlier attempt's stderr behind", () => {
+      expect(makeCopy(source, { kind: "retry", levelMs: 1000, delayMs: 900, nextAttempt: 4, deferrals: 0, reason: "exit 3" }).properties.headers).not.toHaveProperty(STDERR_HEADER);
+      expect(makeCopy(source, { kind: "dead", outcome: { ok: false, reason: "exit 3", exitCode: 3, stderr: "" } }).properties.headers).not.toHaveProperty(STDERR_HEADER);
+    });
+
+    test("a hand-back keeps it (no attempt was made); a requeue from dead clears it", () => {
+      expect(makeCopy(source, { kind: "handBack" }).properties.headers?.[STDERR_HEADER]).toBe("an earlier attempt's stderr");
+      expect(makeCopy(source, { kind: "requeue" }).properties.headers).not.toHaveProperty(STDERR_HEADER);
+    });
+
+    test("a library handler's long detail is cut to its last MAX_STDERR_BYTES, on a character", () => {
+      const detail = `é${"x".repeat(MAX_STDERR_BYTES - 1)}`; // é is 2 bytes: the cut falls inside it
+      const kept = makeCopy(source, { kind: "dead", outcome: { ok: false, reason: "handler error", stderr: detail } }).properties.headers?.[STDERR_HEADER] as string;
+      expect(kept).toBe("x".repeat(MAX_STDERR_BYTES - 1));
+    });
   });
 });
