@@ -1,11 +1,14 @@
-import type { DeadStatus, QueueStatus } from "../core/admin/queue-status.ts";
+import type { DeadStatus, QueueRates, QueueStatus } from "../core/admin/queue-status.ts";
+import type { WorkerReport } from "../core/topology/reports-exchange.ts";
 import { durationText } from "../util/duration.ts";
 import { preview } from "./dead-view.ts";
+import { workersTable } from "./workers-view.ts";
 
-/** One reading of a queue, and when it was taken (ms since the epoch). */
+/** One reading of a queue, and when it was taken (ms since the epoch); `workers` with --workers. */
 export interface Sample {
   at: number;
   status: QueueStatus;
+  workers?: WorkerReport[];
 }
 
 /** Characters of a dead task's reason shown before it is cut. */
@@ -49,39 +52,16 @@ const reasonText = (reason: string): string => preview(Buffer.from(reason), REAS
 /** The line for a work queue that does not exist (status never creates one). */
 export const missingText = (queue: string): string => `no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)`;
 
-const retrying = (status: Extract<QueueStatus, { exists: true }>): number => status.retries.reduce((sum, level) => sum + level.ready, 0);
+export const retrying = (status: Extract<QueueStatus, { exists: true }>): number => status.retries.reduce((sum, level) => sum + level.ready, 0);
 
-/**
- * The JSON object for one sample (README "taskq status --json"). `readyPerSecond`
- * is null unless watching, and on the first sample of a watch.
- */
-export function statusJson(sample: Sample, rate?: number): Record<string, unknown> {
-  const { status } = sample;
-  const time = new Date(sample.at).toISOString();
-  if (!status.exists) return { time, queue: status.queue, exists: false };
-  const { dead } = status;
-  const oldest = dead.oldest;
-  return {
-    time,
-    queue: status.queue,
-    exists: true,
-    ready: status.ready,
-    consumers: status.consumers,
-    readyPerSecond: rate === undefined ? null : Math.round(rate * 1000) / 1000,
-    retrying: retrying(status),
-    retry: status.retries.map((level) => ({ queue: level.queue, delayMs: level.levelMs, ready: level.ready, consumers: level.consumers })),
-    dead: {
-      queue: dead.queue,
-      exists: dead.exists,
-      ready: dead.ready,
-      consumers: dead.consumers,
-      oldest: oldest === undefined ? null : { id: oldest.messageId ?? null, failedAt: oldest.failedAt ?? null, ageMs: oldestAgeMs(dead, sample.at) ?? null, reason: oldest.reason ?? null },
-    },
-  };
+/** The API's rates, per second: `in 3.2/s, out 3.0/s, acked 3.0/s`. */
+export function ratesText(rates: QueueRates): string {
+  const n = (x: number) => (x >= 100 ? String(Math.round(x)) : x.toFixed(1));
+  return `in ${n(rates.publish)}/s, out ${n(rates.deliver)}/s, acked ${n(rates.ack)}/s`;
 }
 
-/** A sample that could not be taken while watching (the connection dropped): the watch goes on. */
-export const errorJson = (at: number, queue: string, error: string): Record<string, unknown> => ({ time: new Date(at).toISOString(), queue, error });
+const tenths = (n: number): number => Math.round(n * 10) / 10;
+const unackedText = (n: number | undefined): string => (n === undefined ? "?" : String(n));
 
 function deadNote(dead: DeadStatus, at: number): string {
   if (!dead.exists) return "not created yet (no task has died)";
@@ -92,21 +72,35 @@ function deadNote(dead: DeadStatus, at: number): string {
 }
 
 /**
- * The sample as an aligned table: the work queue, each retry level that exists,
- * the dead queue. `watching` adds how fast the ready count changes.
+ * The sample as an aligned table: the work queue, each retry and delay level
+ * that exists, the dead queue; then the reasons among the dead tasks peeked at,
+ * what the AMQP view misses (without the management API), and the workers
+ * (--workers). IN PROGRESS is `?` without the API. `watching` adds how fast the ready count changes.
  */
 export function statusTable(sample: Sample, watching = false, rate?: number): string[] {
   const { status } = sample;
-  if (!status.exists) return [missingText(status.queue)];
+  const workers = sample.workers === undefined ? [] : ["", ...workersTable(sample.workers, sample.at)];
+  if (!status.exists) return [missingText(status.queue), ...workers];
+  const workNote = [watching ? `ready ${formatRate(rate)}` : "", status.rates === undefined ? "" : ratesText(status.rates)].filter(Boolean).join(", ");
   const rows: string[][] = [
-    ["QUEUE", "READY", "CONSUMERS", ""],
-    [status.queue, String(status.ready), String(status.consumers), watching ? `ready ${formatRate(rate)}` : ""],
-    ...status.retries.map((level) => [level.queue, String(level.ready), String(level.consumers), `retry after ${durationText(level.levelMs)}`]),
-    [status.dead.queue, String(status.dead.ready), String(status.dead.consumers), deadNote(status.dead, sample.at)],
+    ["QUEUE", "READY", "IN PROGRESS", "CONSUMERS", ""],
+    [status.queue, String(status.ready), unackedText(status.unacked), String(status.consumers), workNote],
+    ...status.retries.map((level) => [level.queue, String(level.ready), unackedText(level.unacked), String(level.consumers), `retry after ${durationText(level.levelMs)}`]),
+    ...status.delays.map((level) => [level.queue, String(level.ready), unackedText(level.unacked), String(level.consumers), `sent with --delay ${durationText(level.levelMs)}`]),
+    [status.dead.queue, String(status.dead.ready), status.dead.exists ? unackedText(status.dead.unacked) : "", String(status.dead.consumers), deadNote(status.dead, sample.at)],
   ];
-  const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => (row[col] ?? "").length)));
+  const widths = [0, 1, 2, 3].map((col) => Math.max(...rows.map((row) => (row[col] ?? "").length)));
   const cell = (row: string[], col: number) => (col === 0 ? (row[0] ?? "").padEnd(widths[0] ?? 0) : (row[col] ?? "").padStart(widths[col] ?? 0));
-  return rows.map((row) => `${cell(row, 0)}  ${cell(row, 1)}  ${cell(row, 2)}  ${row[3] ?? ""}`.trimEnd());
+  const table = rows.map((row) => `${cell(row, 0)}  ${cell(row, 1)}  ${cell(row, 2)}  ${cell(row, 3)}  ${row[4] ?? ""}`.trimEnd());
+  return [...table, ...reasonLines(status.dead), ...(status.missing === undefined ? [] : [`note: ${status.missing}`]), ...workers];
+}
+
+/** The dead tasks peeked at, grouped by reason: a count column, then the reason. */
+function reasonLines(dead: DeadStatus): string[] {
+  if (dead.reasons.length === 0) return [];
+  const of = dead.sampled < dead.ready ? `the first ${dead.sampled} of ${dead.ready}` : `all ${dead.sampled}`;
+  const width = String(dead.reasons[0]?.count ?? 0).length;
+  return [`dead tasks by reason (${of}):`, ...dead.reasons.map((r) => `  ${String(r.count).padStart(width)}  ${r.reason === undefined ? "(no x-taskq-reason)" : reasonText(r.reason)}`)];
 }
 
 /** One line per sample for `--watch` into a pipe: `key=value` words after an ISO time. */
@@ -114,8 +108,16 @@ export function statusLine(sample: Sample, rate?: number): string {
   const { status } = sample;
   const time = new Date(sample.at).toISOString();
   if (!status.exists) return `${time} ${missingText(status.queue)}`;
-  const words = [time, status.queue, `ready=${status.ready}`, `consumers=${status.consumers}`, `rate=${formatRate(rate)}`, `retrying=${retrying(status)}`];
+  const words = [time, status.queue, `ready=${status.ready}`];
+  if (status.unacked !== undefined) words.push(`unacked=${status.unacked}`);
+  words.push(`consumers=${status.consumers}`, `rate=${formatRate(rate)}`);
+  if (status.rates !== undefined) {
+    const { publish, deliver, ack } = status.rates;
+    words.push(`in=${tenths(publish)}/s`, `out=${tenths(deliver)}/s`, `acked=${tenths(ack)}/s`);
+  }
+  words.push(`retrying=${retrying(status)}`);
   for (const level of status.retries) words.push(`retry.${durationText(level.levelMs)}=${level.ready}`);
+  for (const level of status.delays) words.push(`delay.${durationText(level.levelMs)}=${level.ready}`);
   words.push(`dead=${status.dead.ready}`);
   const age = oldestAgeMs(status.dead, sample.at);
   if (status.dead.oldest !== undefined) words.push(`oldest=${age === undefined ? "?" : formatAge(age)}`);
