@@ -66,14 +66,14 @@ describe("big tasks (shared broker)", () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 
-  test("--file with an empty file, or only blank lines, sends 0 tasks and exits 0", async () => {
+  test("--file with an empty file, only blank lines, or empty stdin: says nothing was sent (stderr) and exits 0", async () => {
     const dir = tempDir();
     const queue = q("limits-empty");
     const empty = join(dir, "empty.txt");
     writeFileSync(empty, "");
     const r = await runTaskq(["send", "-q", queue, "--file", empty]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toBe(`taskq send: no tasks in '${empty}': nothing sent\n`);
     expect(r.stdout).toMatch(/^sent 0 task\(s\) to '.*' in .*, all confirmed\n$/);
     const json = await runTaskq(["send", "-q", queue, "--file", empty, "--json"]);
     expect(json.code).toBe(0);
@@ -84,10 +84,14 @@ describe("big tasks (shared broker)", () => {
     const b = await runTaskq(["send", "-q", queue, "--file", blank, "--json"]);
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout)).toMatchObject({ sent: 0, skippedBlankLines: 3 });
+    expect(b.stderr).toBe(`taskq send: no tasks in '${blank}' (3 blank line(s) skipped): nothing sent\n`);
 
     const stdin = await runTaskq(["send", "-q", queue, "--file", "-", "--json"], { stdin: "" });
     expect(stdin.code).toBe(0);
     expect(JSON.parse(stdin.stdout)).toMatchObject({ sent: 0 });
+    expect(stdin.stderr).toBe("taskq send: no tasks on stdin: nothing sent\n");
+    const quiet = await runTaskq(["send", "-q", queue, "--file", "-", "--quiet"], { stdin: "" });
+    expect([quiet.code, quiet.stdout, quiet.stderr]).toEqual([0, "", ""]);
     expect(await readyCount(queue)).toBe(0);
   }, 30_000);
 

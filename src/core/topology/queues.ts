@@ -122,8 +122,9 @@ export function queueError(broker: Broker, queue: string, err: unknown, type: Qu
   if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
     const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
     const declares = type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does";
-    const holds = held === undefined ? "" : `; it holds ${held} task(s)`;
-    return new QueueMismatch(`queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${declares}${holds}: use another --queue`);
+    // `taskq remove` deletes only an empty family (it refuses while any queue holds tasks).
+    const fix = held === undefined ? ": use another --queue" : held > 0 ? `; it holds ${held} task(s): use another --queue` : `; it is empty: use another --queue, or 'taskq remove -q ${queue}' and run this again`;
+    return new QueueMismatch(`queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${declares}${fix}`);
   }
   if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);
   if (code === 403 || /ACCESS_REFUSED/.test(text)) {
