@@ -38,3 +38,12 @@ describe("--version and help, everywhere", () => {
     expect(r.stdout).toContain("Usage: taskq work");
   });
 });
+
+// --url repeats (one per node): its help names the real default, never commander's `(default: [])`.
+test.each([["send"], ["work"], ["status"], ["dead", "list"], ["dead", "requeue"], ["bench"]])("taskq %s --help: --url without '(default: [])'", async (...command) => {
+  const r = await runTaskq([...command, "--help"]);
+  expect(r.code).toBe(0);
+  const text = r.stdout.split(/\n(?=\s{2}-)/).find((block) => block.includes("--url <url>")) ?? "";
+  expect(text.replace(/\s+/g, " ")).toContain("default amqp://guest:guest@localhost:5672)");
+  expect(text).not.toContain("(default: [])");
+});
