@@ -2,8 +2,9 @@ import type { Broker } from "../broker/connection.ts";
 import type { Copy } from "./copy-table.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
-import { type QueueType, retryQueueArguments } from "../topology/names.ts";
-import { QueueMismatch, checkQueue, declareQueues } from "../topology/queues.ts";
+import { HopQueues } from "../topology/hop-queues.ts";
+import { type QueueType, hopLevelOf } from "../topology/names.ts";
+import { declareQueues } from "../topology/queues.ts";
 import type { Task } from "../task.ts";
 
 export interface CopierOptions {
@@ -12,6 +13,8 @@ export interface CopierOptions {
   onBlocked?: (reason: string | null) => void;
   /** Told once per queue that exists with older arguments and is used as it is (see `declare`). */
   onLegacy?: (queue: string) => void;
+  /** The retry queues' expiry margin (default HOP_EXPIRY_MARGIN_MS, names.ts). */
+  expiryMarginMs?: number;
 }
 
 /**
@@ -27,48 +30,41 @@ export class Copier {
   private broker: Promise<Broker> | undefined;
   private publisher: Promise<Publisher> | undefined;
   private readonly declared = new Set<string>();
+  private readonly hops: HopQueues;
   private closed = false;
 
   constructor(
     private readonly connect: () => Promise<Broker>,
     private readonly options: CopierOptions,
-  ) {}
+  ) {
+    this.hops = new HopQueues({ ...(options.onLegacy ? { onLegacy: options.onLegacy } : {}), ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}) });
+  }
 
   /** Publishes `copy` (persistent) and resolves once the broker confirmed it; rejects with why not. */
   async publish(copy: Copy, task: Pick<Task, "queue">): Promise<void> {
     if (this.closed) throw new Error("the copier is closed");
     const broker = await this.currentBroker();
     try {
-      if (copy.kind !== "handBack" && !this.declared.has(copy.queue)) {
-        await this.declare(broker, copy, task.queue);
-        this.declared.add(copy.queue);
-      }
+      await this.declare(broker, copy, task.queue);
       await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties);
     } catch (err) {
       this.declared.delete(copy.queue);
+      this.hops.forget(copy.queue);
       throw err;
     }
   }
 
   /**
-   * Declares the retry or dead queue. A quorum retry queue taskq declared before it used the
-   * at-least-once strategy exists with fewer arguments and a declare with them is refused (406):
-   * it is used as it is (its hop stays at-most-once) and the user is told once.
+   * Declares the retry or dead queue before its first copy; a retry queue again whenever its last
+   * declare is old enough that it could expire (x-expires: HopQueues, and why no copy is lost:
+   * names.ts). One that exists with an older taskq's arguments is used as it is, said once.
    */
   private async declare(broker: Broker, copy: Copy, target: string): Promise<void> {
-    const type = this.options.queueType;
-    const args = copy.kind === "retry" ? retryQueueArguments(target, type) : {};
-    try {
-      await declareQueues(broker, [copy.queue], type, args);
-    } catch (err) {
-      if (copy.kind !== "retry" || type !== "quorum" || !(err instanceof QueueMismatch) || !(await checkQueue(broker, copy.queue))) throw err;
-      this.options.onLegacy?.(copy.queue);
-    }
-  }
-
-  /** The copies' connection, opened if need be: for the worker's reports, which must not go on the consuming one either. */
-  connection(): Promise<Broker> {
-    return this.closed ? Promise.reject(new Error("the copier is closed")) : this.currentBroker();
+    const level = copy.kind === "retry" ? hopLevelOf(target, copy.queue) : undefined;
+    if (level !== undefined) return this.hops.ensure(broker, copy.queue, target, this.options.queueType, level);
+    if (copy.kind !== "dead" || this.declared.has(copy.queue)) return;
+    await declareQueues(broker, [copy.queue], this.options.queueType);
+    this.declared.add(copy.queue);
   }
 
   private currentBroker(): Promise<Broker> {
@@ -90,6 +86,7 @@ export class Copier {
     this.broker = undefined;
     this.publisher = undefined;
     this.declared.clear();
+    this.hops.forget();
   }
 
   /** The publisher on `broker`; a failed one (nack, unroutable, refused) is closed once settled and a fresh one opened. */
