@@ -124,6 +124,7 @@ export function sendCommand() {
             if (e.type === "disconnected") say(`${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
             else if (e.type === "reconnected") say(`reconnected; sending ${e.resending} unconfirmed task(s) again`);
             else if (e.type === "blocked") say(`the broker blocks publishing (${e.reason}); waiting`);
+            else if (e.type === "legacy-queue") say(`'${e.queue}' exists with an older taskq's arguments (no x-expires): used as it is; it will not go away by itself`);
             else if (e.type === "queue-type") say(`'${e.queue}' is a ${e.queueType} queue: using it as ${e.queueType} (pass --queue-type ${e.queueType} to say so)`);
             else say("the broker lifted the block; publishing again");
           },

@@ -92,7 +92,7 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
     } else if (event.type === "blocked") {
       err(` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`);
     } else if (event.type === "legacy-queue") {
-      err(` [!] '${event.queue}' was declared by an older taskq without the at-least-once dead-letter strategy: used as it is (its hop back stays at-most-once); delete it when empty to have it declared anew`);
+      err(` [!] '${event.queue}' exists with an older taskq's arguments (no x-expires, or for quorum no at-least-once hop): used as it is; it will not go away by itself (delete it when empty to have it declared anew)`);
     } else if (event.type === "queue-type") {
       err(` [*] '${event.queue}' is a ${event.queueType} queue: using it as ${event.queueType} (pass --queue-type ${event.queueType} to say so)`);
     } else if (event.type === "unblocked") {

@@ -6,8 +6,9 @@ import { ANSWER_TIMEOUT_MS, LOSS_GRACE_MS } from "../broker/liveness.ts";
 import { deletedWhileSending } from "./publish-error.ts";
 import { Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
 import { PublishError } from "./publish-error.ts";
-import { type QueueType, delayQueueName, retryQueueArguments } from "../topology/names.ts";
-import { declareQueues, declareWorkQueue, queueStillThere } from "../topology/queues.ts";
+import { type QueueType, delayQueueName } from "../topology/names.ts";
+import { declareWorkQueue, queueStillThere } from "../topology/queues.ts";
+import { HopQueues } from "../topology/hop-queues.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "../broker/url.ts";
@@ -37,6 +38,8 @@ export type SendEvent =
   /** The queue exists as the other type than asked (classic vs quorum): used as that type, its delay queue too. Told once. */
   | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "blocked"; reason: string }
+  /** The delay queue exists with an older taskq's arguments: used as it is. */
+  | { type: "legacy-queue"; queue: string }
   | { type: "unblocked" };
 
 export interface SendResult {
@@ -134,6 +137,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           const messageId = `${prefix}-${index}`;
           const properties: TaskProperties = { messageId, timestamp: Math.floor(Date.now() / 1000) };
           if (to.expiration) properties.expiration = to.expiration;
+          to.keep?.();
           const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
           options.onPublished?.(index, messageId);
           if (wait) await wait;
@@ -177,12 +181,16 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
  * dead-letters to the work queue (at-least-once when quorum). Both declared, the
  * delay queue as the type the work queue was found to be (declareWorkQueue).
  */
-async function declareTarget(broker: Broker, options: SendOptions & { queueType: QueueType }): Promise<{ queue: string; expiration?: string; queueType: QueueType }> {
+async function declareTarget(broker: Broker, options: SendOptions & { queueType: QueueType }): Promise<{ queue: string; expiration?: string; queueType: QueueType; keep?: () => void }> {
   const { type: queueType } = await declareWorkQueue(broker, options.queue, options.queueType);
   if (!options.delayMs) return { queue: options.queue, queueType };
   const queue = delayQueueName(options.queue, options.delayMs);
-  await declareQueues(broker, [queue], queueType, retryQueueArguments(options.queue, queueType));
-  return { queue, expiration: String(options.delayMs), queueType };
+  const hops = new HopQueues({ onLegacy: (name) => options.onEvent?.({ type: "legacy-queue", queue: name }) });
+  const declare = () => hops.ensure(broker, queue, options.queue, queueType, options.delayMs as number);
+  await declare();
+  // A long send declares its delay queue again before it could expire (x-expires: see
+  // HOP_EXPIRY_MARGIN_MS); one that fails leaves the queue to the end's check (queueStillThere).
+  return { queue, expiration: String(options.delayMs), queueType, keep: () => void declare().catch(() => {}) };
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */
