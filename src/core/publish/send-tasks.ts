@@ -38,8 +38,7 @@ export type SendEvent =
   /** The queue exists as the other type than asked (classic vs quorum): used as that type, its delay queue too. Told once. */
   | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "blocked"; reason: string }
-  /** The delay queue exists with an older taskq's arguments: used as it is. */
-  | { type: "legacy-queue"; queue: string }
+  | { type: "legacy-queue"; queue: string } // the delay queue, an older taskq's: used as it is
   | { type: "unblocked" };
 
 export interface SendResult {
@@ -187,9 +186,7 @@ async function declareTarget(broker: Broker, options: SendOptions & { queueType:
   const queue = delayQueueName(options.queue, options.delayMs);
   const hops = new HopQueues({ onLegacy: (name) => options.onEvent?.({ type: "legacy-queue", queue: name }) });
   const declare = () => hops.ensure(broker, queue, options.queue, queueType, options.delayMs as number);
-  await declare();
-  // A long send declares its delay queue again before it could expire (x-expires: see
-  // HOP_EXPIRY_MARGIN_MS); one that fails leaves the queue to the end's check (queueStillThere).
+  await declare(); // and again during a long send, before it could expire (HOP_EXPIRY_MARGIN_MS)
   return { queue, expiration: String(options.delayMs), queueType, keep: () => void declare().catch(() => {}) };
 }
 
