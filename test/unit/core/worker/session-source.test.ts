@@ -87,3 +87,37 @@ describe("brokerSessions: the reconnector behind the worker's sessions", () => {
     expect(waits).toEqual([]);
   });
 });
+
+describe("brokerSessions: a queue that exists as the other type", () => {
+  test("is used as that type, told once: the sessions after a reconnect declare it as found", async () => {
+    const declared: string[] = [];
+    /** The broker holds 'q' as a quorum queue: a declare without x-queue-type quorum is refused, as RabbitMQ does (406). */
+    class QuorumQueueChannel extends FakeChannel {
+      override async assertQueue(queue: string, options?: { arguments?: Record<string, unknown> }) {
+        const type = options?.arguments?.["x-queue-type"] === "quorum" ? "quorum" : "classic";
+        declared.push(type);
+        if (type !== "quorum") {
+          this.emit("close");
+          throw Object.assign(new Error(`Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${queue}' in vhost '/': received none but current is the value 'quorum' of type 'longstr'"`), { code: 406 });
+        }
+        return { queue, messageCount: 0, consumerCount: 0 };
+      }
+    }
+    const dial = async (url: string) => {
+      const model = { createChannel: async () => new QuorumQueueChannel() };
+      return { address: parseBrokerUrl(url), model, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+    };
+    const told: string[] = [];
+    const source = brokerSessions(
+      { urls: ["amqp://a"], connectTimeoutMs: 1000 },
+      { ...spec, reconnectTimeoutMs: 60_000, onQueueType: (type) => told.push(type) },
+      { dial, sleep: async () => {} },
+    );
+    const stop = new AbortController();
+    let session = await source.first(() => {}, stop.signal);
+    expect([told, declared]).toEqual([["quorum"], ["classic", "quorum"]]);
+    session = await source.next(session, () => {}, stop.signal);
+    expect([told, declared]).toEqual([["quorum"], ["classic", "quorum", "quorum"]]);
+    await session.close();
+  });
+});
