@@ -17,17 +17,24 @@ export class IsolatedNode {
   readonly name: string;
   readonly nodeName: string;
   readonly url: string;
+  /** With `managementPort`: the management plugin's HTTP API, enabled on this node only. */
+  readonly managementUrl: string | undefined;
 
   constructor(
     label: string,
     readonly port: number,
+    options: { managementPort?: number } = {},
   ) {
     this.name = `taskq-${label}-${process.pid}`;
     this.nodeName = `${this.name}@localhost`;
     this.url = `amqp://guest:guest@127.0.0.1:${port}`;
+    this.managementUrl = options.managementPort === undefined ? undefined : `http://127.0.0.1:${options.managementPort}`;
+    this.startArgs = options.managementPort === undefined ? [] : ["--management", String(options.managementPort)];
   }
 
-  start = () => broker("start", this.name, String(this.port));
+  private readonly startArgs: string[];
+
+  start = () => broker("start", this.name, String(this.port), ...this.startArgs);
   stop = () => broker("stop", this.name);
   kill = () => broker("kill", this.name);
   wipe = () => broker("wipe", this.name).catch(() => "");
