@@ -25,7 +25,7 @@ const cases: Array<[string, string[], number, RegExp]> = [
   ["bad URL scheme", ["send", "--url", `http://guest:${SECRET}@localhost`, "x"], 2, /scheme must be amqp:\/\/ or amqps:\/\//],
   ["unreachable broker", ["send", "--url", `amqp://guest:${SECRET}@127.0.0.1:1`, "x"], 3, /cannot reach the broker at 127\.0\.0\.1:1: connection refused/],
   ["refused login", ["work", "--url", `amqp://guest:${SECRET}@127.0.0.1:5672`], 3, /refused the login for user 'guest'/],
-  ...(["send", "work", "status", "dead list", "dead requeue"] as const).map((cmd): [string, string[], number, RegExp] => [
+  ...(["send", "work", "status", "dead list", "dead requeue", "purge", "remove"] as const).map((cmd): [string, string[], number, RegExp] => [
     `a queue name the broker reserves (${cmd}), before connecting`,
     [...cmd.split(" "), "-q", "amq.taskq-test", "--url", "amqp://127.0.0.1:1"],
     2,
