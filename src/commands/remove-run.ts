@@ -5,7 +5,7 @@ import { managementClient } from "../core/admin/management.ts";
 import { connect } from "../core/broker/reconnector.ts";
 import { TaskqError } from "../errors.ts";
 import { ask } from "./confirm.ts";
-import type { RemovePlan } from "./remove.ts";
+import type { RemovePlan } from "./remove-plan.ts";
 
 const describe = (q: FamilyQueue): string => {
   const parts = [`${q.ready} ready`, ...(q.unacked ? [`${q.unacked} unacked`] : []), ...(q.consumers ? [`${q.consumers} consumer(s)`] : [])];

@@ -9,7 +9,7 @@ import { runTaskq } from "../support/taskq.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const COMMANDS_MD = join(ROOT, "docs", "commands.md");
-const COMMANDS = [["send"], ["work"], ["status"], ["dead", "list"], ["dead", "requeue"], ["bench"], ["completions"]];
+const COMMANDS = [["send"], ["work"], ["status"], ["dead", "list"], ["dead", "requeue"], ["dead", "purge"], ["purge"], ["remove"], ["bench"], ["completions"]];
 /** Sections of docs/commands.md whose flags belong to more than one command. */
 const EVERY_COMMAND = "Flags on every command";
 const BROKER_FLAGS = "Broker flags";

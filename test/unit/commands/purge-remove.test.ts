@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { planDead } from "../../../src/commands/dead-plan.ts";
 import { planPurge } from "../../../src/commands/purge.ts";
-import { planRemove } from "../../../src/commands/remove.ts";
+import { planRemove } from "../../../src/commands/remove-plan.ts";
 
 const broker = { url: ["amqp://localhost"], connectTimeout: 5000 };
 const removeFlags = { ...broker, queue: "jobs", retryDelay: 1000, retryMaxDelay: 300_000, management: true };

@@ -1,0 +1,41 @@
+import type { BrokerTarget } from "../core/broker/connection.ts";
+import type { RetryDelays } from "../core/failures/retry-policy.ts";
+import { managementUrlError } from "../core/admin/management.ts";
+import { usageError } from "../errors.ts";
+import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
+import { checkCanAsk } from "./confirm.ts";
+
+export interface RemovePlan {
+  target: BrokerTarget;
+  queue: string;
+  retry: RetryDelays;
+  /** undefined: the default API next to the broker; false: --no-management. */
+  management: string | false | undefined;
+  force: boolean;
+  dryRun: boolean;
+  yes: boolean;
+}
+
+export type RemoveFlags = BrokerFlags & { queue: string; retryDelay: number; retryMaxDelay: number; management: boolean; managementUrl?: string; force?: boolean; dryRun?: boolean; yes?: boolean };
+
+/** Flags to one plan, checked before any connection; `tty`: whether stdin is a terminal to ask on. */
+export function planRemove(flags: RemoveFlags, tty = Boolean(process.stdin.isTTY)): RemovePlan {
+  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
+  if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
+  if (flags.managementUrl !== undefined && !flags.management) throw usageError("--management-url and --no-management go against each other");
+  const urlError = flags.managementUrl === undefined ? undefined : managementUrlError(flags.managementUrl);
+  if (urlError !== undefined) throw usageError(urlError);
+  const dryRun = flags.dryRun ?? false;
+  const yes = flags.yes ?? false;
+  if (!dryRun) checkCanAsk("taskq remove", yes, tty);
+  return {
+    target: brokerTarget(flags),
+    queue: flags.queue,
+    retry: { baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay },
+    management: flags.management ? flags.managementUrl : false,
+    force: flags.force ?? false,
+    dryRun,
+    yes,
+  };
+}
