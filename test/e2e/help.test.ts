@@ -40,7 +40,7 @@ describe("--version and help, everywhere", () => {
 });
 
 // --url repeats (one per node): its help names the real default, never commander's `(default: [])`.
-test.each([["send"], ["work"], ["status"], ["dead", "list"], ["dead", "requeue"], ["bench"]])("taskq %s --help: --url without '(default: [])'", async (...command) => {
+test.each([[["send"]], [["work"]], [["status"]], [["dead", "list"]], [["dead", "requeue"]], [["bench"]]])("taskq %j --help: --url without '(default: [])'", async (command) => {
   const r = await runTaskq([...command, "--help"]);
   expect(r.code).toBe(0);
   const text = r.stdout.split(/\n(?=\s{2}-)/).find((block) => block.includes("--url <url>")) ?? "";
