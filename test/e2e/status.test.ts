@@ -48,7 +48,7 @@ describe("taskq status", () => {
         ready: number;
         consumers: number;
         retrying: number;
-        retry: { queue: string; delayMs: number; ready: number; consumers: number }[];
+        retry: { queue: string; delayMs: number; ready: number; consumers: number; unacked: number | null }[];
         dead: { queue: string; exists: boolean; ready: number; consumers: number; oldest: { id: string; failedAt: string; ageMs: number; reason: string } };
       };
       const broker = await brokerQueues();
