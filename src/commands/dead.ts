@@ -23,7 +23,7 @@ export function deadCommand() {
     .action(async (flags) => (await import("./dead-run.ts")).runList(planDead(flags)));
   const requeue = withSelectors(
     withBrokerFlags(new Command("requeue"))
-      .description("move dead tasks back to the work queue, with fresh attempts (selectors combine: AND)")
+      .description("move dead tasks back to the work queue, with fresh attempts")
       .option("-q, --queue <name>", "work queue to move its dead tasks back to", "task_queue"),
     "move",
   ).action(async (flags) => (await import("./dead-run.ts")).runRequeue(planDead(flags as DeadFlags)));
