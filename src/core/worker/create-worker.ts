@@ -57,7 +57,9 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
     reporter.observe(event);
     options.onEvent?.(event);
   };
-  return new Worker(sessions, copier, { ...options, onEvent }, handler);
+  // The worker closes the copies' connection as it stops: the last report goes out first.
+  const copies = { publish: copier.publish.bind(copier), close: () => reporter.flushed().then(() => copier.close()) };
+  return new Worker(sessions, copies, { ...options, onEvent }, handler);
 }
 
 /** `createWorker`, resolved once it consumes (rejected if it could not start). */

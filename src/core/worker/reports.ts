@@ -1,7 +1,8 @@
-import type { Channel, ChannelModel } from "amqplib";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { hostname } from "node:os";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
+import { settledWithin } from "../../util/clock.ts";
 import { DEFAULT_REPORT_MS, REPORTS_EXCHANGE, type WorkerReport, declareReportsExchange, isRefusal, refusalDetail } from "../topology/reports-exchange.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { Task } from "../task.ts";
@@ -76,7 +77,9 @@ export interface ReporterOptions {
  */
 export class Reporter {
   private timer: ReturnType<typeof setInterval> | undefined;
-  private current: { channel: Channel; model: ChannelModel } | undefined;
+  private current: { channel: ConfirmChannel; model: ChannelModel } | undefined;
+  /** The last report's confirm: the worker closes the connection only once it went out. */
+  private last: Promise<void> | undefined;
   private opening = false;
   private off = false;
   private readonly blocked = new WeakMap<ChannelModel, boolean>();
@@ -95,13 +98,21 @@ export class Reporter {
       this.timer ??= setInterval(() => this.send(), this.identity.intervalMs);
       this.timer.unref();
     } else if (event.type === "state" && (event.to === "stopped" || event.to === "failed")) {
-      if (event.to === "stopped") this.send(); // the last one, before the worker closes the connection
+      if (event.to === "stopped") this.send(true); // the last one: the worker closes the connection after `flushed`
       clearInterval(this.timer);
       this.off = true;
     }
   }
 
-  private send(): void {
+  /**
+   * Resolves once the `stopped` report was confirmed, or after `ms`: amqplib writes a message a
+   * tick later but a connection's close at once, so a close right after the publish loses it.
+   */
+  async flushed(ms = 1000): Promise<void> {
+    if (this.last) await settledWithin(this.last, ms);
+  }
+
+  private send(last = false): void {
     if (this.off) return;
     const current = this.current;
     if (!current) return void this.open();
@@ -109,13 +120,15 @@ export class Reporter {
     try {
       const report = this.builder.report(Date.now());
       const body = Buffer.from(JSON.stringify(report));
-      current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, { expiration: String(3 * this.identity.intervalMs), contentType: "application/json" });
+      const options = { expiration: String(3 * this.identity.intervalMs), contentType: "application/json" };
+      if (!last) current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options);
+      else this.last = new Promise((resolve) => current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options, () => resolve()));
     } catch {
       this.current = undefined; // closed under us: opened again for the next one
     }
   }
 
-  /** A channel on the connection, the exchange declared; the report that asked for it is skipped. */
+  /** A channel on the connection, the exchange declared, then the report that asked for it. */
   private async open(): Promise<void> {
     if (this.opening) return;
     this.opening = true;
@@ -127,7 +140,8 @@ export class Reporter {
         model.on("blocked", () => this.blocked.set(model, true));
         model.on("unblocked", () => this.blocked.set(model, false));
       }
-      const channel = quiet(await model.createChannel());
+      // Confirms only so that the last report is known to be out before the connection closes.
+      const channel = quiet(await model.createConfirmChannel());
       channel.on("close", () => {
         if (this.current?.channel === channel) this.current = undefined;
       });
@@ -140,6 +154,7 @@ export class Reporter {
       }
       if (this.off) return void channel.close().catch(() => {});
       this.current = { channel, model };
+      this.send(); // the one that asked for the channel, now
     } catch {
       // No connection now (an outage, the worker closing): the next interval tries again.
     } finally {
