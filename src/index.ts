@@ -123,6 +123,8 @@ export interface WorkOptions extends ConnectionOptions {
   idleExitMs?: number;
   retry?: RetryPolicy;
   onEvent?: (event: WorkerEvent) => void;
+  /** How often the worker reports itself to `taskq status --workers`, in ms (default 2000; 0 = never). */
+  reportEveryMs?: number;
 }
 
 /**
@@ -171,6 +173,7 @@ export async function work(options: WorkOptions, handler: TaskHandler): Promise<
       ...(options.maxTasks !== undefined ? { maxTasks: options.maxTasks } : {}),
       ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.reportEveryMs !== undefined ? { reportEveryMs: options.reportEveryMs } : {}),
     },
     async (task, signal) => {
       try {
