@@ -53,6 +53,7 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
     { queue, concurrency, prefetch, intervalMs },
     { connection: () => copier.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
   );
+  reporter.prepare();
   const onEvent = (event: WorkerEvent) => {
     reporter.observe(event);
     options.onEvent?.(event);
