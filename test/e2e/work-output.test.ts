@@ -80,7 +80,7 @@ describe("a failed command's stderr travels with its task", () => {
     const [waiting] = await drain(`${queue}.retry.3600000`);
     expect(waiting?.properties.headers?.["x-taskq-stderr"]).toBe("attempt 1 failed\n");
 
-    const queue2 = tracked.name("out-tail-retry2");
+    const queue2 = tracked.name("out-tail-retry2", [100]);
     await send(queue2, "b");
     await runTaskq(["work", "-q", queue2, "--max-attempts", "2", "--retry-delay", "100ms", "--idle-exit", "1500ms", "--", firstOnly]);
     const [dead] = await deadJson(queue2);
