@@ -19,6 +19,15 @@ async function run(argv: string[]): Promise<never> {
     console.log(VERSION);
     process.exit(0);
   }
+  // A reader that went away mid-stream (`taskq status --watch | head -1`) ends the process
+  // quietly, as SIGPIPE would, wherever the failed write was.
+  const closedPipe = (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    process.stderr.write(`taskq: internal error (a bug, please report it):\n${err.stack ?? String(err)}\n`);
+    process.exit(1);
+  };
+  process.stdout.on("error", closedPipe);
+  process.on("uncaughtException", closedPipe);
   const { main } = await import("./program.ts");
   const code = await main(argv);
   await Promise.race([Promise.all([drained(process.stdout), drained(process.stderr)]), Bun.sleep(2000)]);

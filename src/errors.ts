@@ -11,6 +11,8 @@ export const ExitCode = {
   connect: 3,
   /** Stopped by a second signal. */
   interrupted: 130,
+  /** The reader of our output went away (`status --watch | head -1`): as a process killed by SIGPIPE. */
+  closedPipe: 141,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -27,3 +29,6 @@ export class TaskqError extends Error {
 }
 
 export const usageError = (message: string): TaskqError => new TaskqError(message, ExitCode.usage);
+
+/** A write to a pipe whose reader has gone: nothing to report, only to stop. */
+export const isClosedPipe = (err: unknown): boolean => (err as NodeJS.ErrnoException)?.code === "EPIPE";

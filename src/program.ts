@@ -8,7 +8,7 @@ import { sendCommand } from "./commands/send.ts";
 import { statusCommand } from "./commands/status.ts";
 import { workCommand } from "./commands/work.ts";
 import { queueName } from "./commands/parsers.ts";
-import { ExitCode, TaskqError } from "./errors.ts";
+import { ExitCode, TaskqError, isClosedPipe } from "./errors.ts";
 import { durationText } from "./util/duration.ts";
 import { VERSION } from "./version.ts";
 
@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; help shown for a missing or unknown subcommand is a usage error.
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    if (isClosedPipe(err)) return ExitCode.closedPipe;
     if (err instanceof TaskqError) {
       process.stderr.write(`taskq: ${err.message}\n`);
       return err.exitCode;
