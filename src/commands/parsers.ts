@@ -21,12 +21,20 @@ export function prefetch(text: string): Prefetch {
 }
 
 /**
- * What is wrong with a `-q, --queue` name, if anything: 1 to 250 bytes (AMQP allows 255; `.dead`
- * is added for the dead queue), and not `amq.` something, which the broker reserves (it would
- * refuse the declare only after connecting, exit 1).
+ * Longest `-q` name: AMQP allows 255 bytes, and the longest name taskq adds to it is a retry or
+ * delay queue's (`.retry.<ms>`, `.delay.<ms>`: up to 17 bytes). Past it a failed task's retry
+ * copy is refused on every try (the task comes back and runs again, for ever).
+ */
+export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
+
+/**
+ * What is wrong with a `-q, --queue` name, if anything: 1 to MAX_QUEUE_NAME_BYTES (238) bytes,
+ * and not `amq.` something, which the broker reserves (it would refuse the declare only after
+ * connecting, exit 1).
  */
 export function queueNameProblem(name: string): string | undefined {
-  if (name.length === 0 || Buffer.byteLength(name) > 250) return `a queue name is 1 to 250 bytes long, got ${Buffer.byteLength(name)}`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES) return `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}`;
   if (name.startsWith("amq.")) return `names starting with 'amq.' are reserved by the broker; use another --queue`;
   return undefined;
 }

@@ -102,14 +102,16 @@ describe("heartbeat: seconds, as a URL's ?heartbeat=N, or a duration in whole se
 });
 
 describe("queueName", () => {
-  test.each(["task_queue", "jobs.amq", "amq", "amqp.jobs", "q".repeat(250), "é".repeat(125)])("accepts %p", (name) => {
+  test.each(["task_queue", "jobs.amq", "amq", "amqp.jobs", "q".repeat(238), "é".repeat(119)])("accepts %p", (name) => {
     expect(queueName(name)).toBe(name);
   });
 
   test.each([
-    ["", "1 to 250 bytes long, got 0"],
-    ["q".repeat(251), "1 to 250 bytes long, got 251"],
-    ["é".repeat(126), "1 to 250 bytes long, got 252"],
+    ["", "1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 0"],
+    ["q".repeat(239), "1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 239"],
+    // a 249-byte name was taken, and its retry queue's name ('.retry.1000': 260 bytes) refused on every failure
+    ["q".repeat(249), "got 249"],
+    ["é".repeat(120), "got 240"],
     ["amq.foo", "names starting with 'amq.' are reserved by the broker; use another --queue."],
     ["amq.", "reserved by the broker"],
   ])("rejects %p", (name, hint) => {

@@ -16,9 +16,9 @@ describe("planSend conflicts", () => {
     ["an empty MESSAGE", [""], {}, "cannot be empty"],
     ["an empty MESSAGE among others", ["a", "", "b"], {}, "cannot be empty"],
     ["an empty template with --count", [""], { count: 2 }, "cannot be empty"],
-    ["an empty queue name", ["a"], { queue: "" }, "a queue name is 1 to 250 bytes long, got 0"],
-    ["a 251-byte queue name", ["a"], { queue: "q".repeat(251) }, "a queue name is 1 to 250 bytes long, got 251"],
-    ["a queue name of 126 two-byte characters", ["a"], { queue: "é".repeat(126) }, "a queue name is 1 to 250 bytes long, got 252"],
+    ["an empty queue name", ["a"], { queue: "" }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 0"],
+    ["a 239-byte queue name", ["a"], { queue: "q".repeat(239) }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 239"],
+    ["a queue name of 120 two-byte characters", ["a"], { queue: "é".repeat(120) }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 240"],
     ["a queue name the broker reserves", ["a"], { queue: "amq.jobs" }, "names starting with 'amq.' are reserved by the broker"],
   ])("rejects %s", (_name, messages, flags, hint) => {
     const error = expectUsageError(() => planSend(messages, { ...base, ...flags }));
@@ -80,7 +80,7 @@ describe("planSend plans", () => {
     expect(planSend(["x"], base).json).toBe(false);
   });
 
-  test("a 250-byte queue name is accepted (its dead queue's name, with '.dead', is 255)", () => {
-    expect(planSend(["x"], { ...base, queue: "q".repeat(250) }).queue).toHaveLength(250);
+  test("a 238-byte queue name is accepted (its longest delay queue's name, '.delay.4294967295' added, is 255)", () => {
+    expect(planSend(["x"], { ...base, queue: "q".repeat(238) }).queue).toHaveLength(238);
   });
 });
