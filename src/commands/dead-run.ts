@@ -37,13 +37,18 @@ export async function runPurge(plan: DeadPlan): Promise<void> {
   const name = "taskq dead purge";
   await withBroker(plan.target, name, async (broker) => {
     if (plan.dryRun) return preview(broker, plan, (n, dead) => `purge ${n} task(s) of '${dead}'`);
+    const options = walkOptions(plan); // one instant for ages: the question's and the purge's
+    let agreed = plan.limit;
     if (!plan.yes) {
-      // Asked before anything is deleted; the count is of what the selectors select now.
-      const { deadQueue, tasks } = await previewDead(broker, plan.queue, walkOptions(plan));
+      // Asked before anything is deleted; the count is of what the selectors select now, and no
+      // more is deleted than the answer agreed to (tasks that die while it asks are not among them).
+      const { deadQueue, tasks } = await previewDead(broker, plan.queue, options);
       if (tasks.length === 0) return console.log(`no dead tasks to purge in '${deadQueue}'${noneSelected(plan, 0)}`);
       if (!(await ask(`delete ${tasks.length} dead task(s) from '${deadQueue}' for good?`))) return console.log("nothing purged");
+      agreed = tasks.length;
     }
-    const result = await purgeDeadAcross(broker, reconnector(plan.target, name), plan.queue, { ...walkOptions(plan), onLost: lostLine(name, "purged") });
+    const walk = { ...options, ...(agreed !== undefined ? { limit: agreed } : {}) };
+    const result = await purgeDeadAcross(broker, reconnector(plan.target, name), plan.queue, { ...walk, onLost: lostLine(name, "purged") });
     if (!result.exists) return console.log(`no dead tasks in '${result.deadQueue}'`);
     console.log(`purged ${result.purged} task(s) from '${result.deadQueue}'${noneSelected(plan, result.purged)}`);
   });

@@ -103,4 +103,21 @@ describe("taskq dead purge / requeue: selectors", () => {
       expect((await brokerCounts(`${queue}.dead`)).ready).toBe(left);
     }
   });
+
+  test("tasks that die while purge asks are not deleted: only as many as the question said", async () => {
+    const queue = q("ask-race");
+    await parkFive(queue);
+    const term = new Terminal();
+    try {
+      await term.start(`${TASKQ_BIN} dead purge -q ${queue} --exit-code 3 --older-than 30m`, { TASKQ_URL: BROKER_URL });
+      await term.waitFor(/delete 2 dead task\(s\) from '.*' for good\? \[y\/N\]/);
+      await parkFive(queue); // two more old exit-3 tasks die before the answer
+      await term.keys("y", "Enter");
+      await term.waitFor(/\[exit 0\]/);
+      expect(await term.screen()).toContain(`purged 2 task(s) from '${queue}.dead'`);
+    } finally {
+      await term.close();
+    }
+    expect(await ids(`${queue}.dead`)).toEqual(["b", "c", "d", "a", "b", "c", "d", "e"]);
+  });
 });
