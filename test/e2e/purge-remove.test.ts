@@ -87,4 +87,22 @@ describe("taskq remove", () => {
     });
     expect(await queueExists(q)).toBe(true);
   });
+
+  test("an empty quorum family: kept with one line saying why (RabbitMQ refuses if-empty on quorum queues); --force deletes it", async () => {
+    const q = uniqueQueue("remove-quorum");
+    queues.push(q, `${q}.dead`);
+    await withChannel(async (ch) => {
+      for (const name of [q, `${q}.dead`]) await ch.assertQueue(name, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    });
+    const r = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r.stderr.split("\n").filter((l) => l.startsWith("taskq: ")).join("\n"))).toBe(
+      `taskq: kept '${q}' (a quorum queue: RabbitMQ deletes those only unconditionally; it was empty and unused when checked: --force deletes it), '${q}.dead' (not deleted, as '${q}' is kept)`,
+    );
+    expect(await queueExists(q)).toBe(true);
+    const forced = await runTaskq(["remove", "-q", q, "--yes", "--force", ...flags]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout.trimEnd().split("\n")).toEqual([`deleted '${q}'`, `deleted '${q}.dead'`]);
+    expect(await queueExists(q)).toBe(false);
+  });
 });
