@@ -103,11 +103,15 @@ function reasonLines(dead: DeadStatus): string[] {
   return [`dead tasks by reason (${of}):`, ...dead.reasons.map((r) => `  ${String(r.count).padStart(width)}  ${r.reason === undefined ? "(no x-taskq-reason)" : reasonText(r.reason)}`)];
 }
 
+/** With --workers: how many workers reported, and the tasks they run now. */
+const workerWords = (sample: Sample): string[] =>
+  sample.workers === undefined ? [] : [`workers=${sample.workers.length}`, `running=${sample.workers.reduce((n, w) => n + w.tasks.length, 0)}`];
+
 /** One line per sample for `--watch` into a pipe: `key=value` words after an ISO time. */
 export function statusLine(sample: Sample, rate?: number): string {
   const { status } = sample;
   const time = new Date(sample.at).toISOString();
-  if (!status.exists) return `${time} ${missingText(status.queue)}`;
+  if (!status.exists) return [time, missingText(status.queue), ...workerWords(sample)].join(" ");
   const words = [time, status.queue, `ready=${status.ready}`];
   if (status.unacked !== undefined) words.push(`unacked=${status.unacked}`);
   words.push(`consumers=${status.consumers}`, `rate=${formatRate(rate)}`);
@@ -122,7 +126,7 @@ export function statusLine(sample: Sample, rate?: number): string {
   const age = oldestAgeMs(status.dead, sample.at);
   if (status.dead.oldest !== undefined) words.push(`oldest=${age === undefined ? "?" : formatAge(age)}`);
   if (status.dead.oldest?.reason !== undefined) words.push(`reason=${JSON.stringify(reasonText(status.dead.oldest.reason))}`);
-  return words.join(" ");
+  return [...words, ...workerWords(sample)].join(" ");
 }
 
 /** A whole screen for `--watch` on a terminal: a title, then the table. */

@@ -69,7 +69,7 @@ export const amqp = async () => {
  * With --workers, a WorkerReports listens on each connection for as long as it lasts.
  */
 export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal, name: string): Promise<void> {
-  const { Reconnector, whileUp, take, WorkerReports } = await amqp();
+  const { Reconnector, whileUp, take, WorkerReports, REPORTS_LISTEN_MS } = await amqp();
   // An outage's deadline is --connect-timeout; past it each sample tries once more (the next address of a cluster).
   const reconnector = new Reconnector(plan.target, { timeoutMs: plan.target.connectTimeoutMs, name });
   let broker: Broker | undefined = await untilAborted(reconnector.connect(signal), signal);
@@ -84,7 +84,11 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
         broker ??= await untilAborted(reconnector.connect(signal), signal);
         if (broker === undefined) break;
         const live: Broker = broker;
-        if (plan.workers) reports ??= await untilAborted(whileUp(live, WorkerReports.open(live, plan.queue), { ms: ANSWER_TIMEOUT_MS, what: "listening to worker reports" }), signal);
+        if (plan.workers && reports === undefined) {
+          reports = await untilAborted(whileUp(live, WorkerReports.open(live, plan.queue), { ms: ANSWER_TIMEOUT_MS, what: "listening to worker reports" }), signal);
+          // A reader that just opened has heard nobody yet: listen as one-shot status does before the first sample.
+          await sleep(REPORTS_LISTEN_MS, signal);
+        }
         if (signal.aborted) break;
         const workers = reports === undefined ? undefined : async () => (reports as WorkerReports).current();
         const sample = await untilAborted(whileUp(live, take(live, plan, workers), { ms: ANSWER_TIMEOUT_MS, what: "a status sample" }), signal);

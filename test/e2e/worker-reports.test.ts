@@ -133,4 +133,24 @@ describe("worker reports (status --workers reads them)", () => {
     expect(await silent.exited).toBe(0);
     expect(await loud.exited).toBe(0);
   }, 60_000);
+
+  test("status --watch --workers: the first sample already hears a running worker (JSON and piped lines)", async () => {
+    const q = uniqueQueue("reports-watch");
+    queues.push(q);
+    const w = worker(["-q", q, "--dot-ms", "1000"]); // the default interval, 2 s
+    await w.ready();
+    await publish(q, [{ id: "long-1", body: "long............................" }]);
+    const first = async (args: string[]) => {
+      const watch = new TaskqProcess(["status", "-q", q, "--no-management", "--workers", "--watch", "200ms", ...args]);
+      procs.push(watch);
+      const line = await waitFor(() => watch.lines[0], 15_000, "the first sample");
+      watch.kill("SIGINT");
+      expect(await watch.exited).toBe(0);
+      return line;
+    };
+    const json = JSON.parse(await first(["--json"])) as { workers: Array<{ pid: number; tasks: Array<{ id: string }> }> };
+    expect(json.workers.map((r) => [r.pid, r.tasks.map((t) => t.id)])).toEqual([[w.pid, ["long-1"]]]);
+    expect(await first([])).toMatch(/ workers=1 running=1$/);
+    w.kill("SIGKILL");
+  }, 60_000);
 });

@@ -83,12 +83,15 @@ export class WorkerReports {
   }
 }
 
+/** How long a reader listens before it says who is there: each worker on the default interval is heard once. */
+export const REPORTS_LISTEN_MS = DEFAULT_REPORT_MS + 500;
+
 /**
  * The workers reporting on `queue` now: listens for `waitMs` (default a bit over one default
  * interval, so each worker on the default interval is heard once), then closes. Workers reporting
  * less often than `waitMs` may be missed.
  */
-export async function collectWorkerReports(broker: Broker, queue: string, waitMs = DEFAULT_REPORT_MS + 500): Promise<WorkerReport[]> {
+export async function collectWorkerReports(broker: Broker, queue: string, waitMs = REPORTS_LISTEN_MS): Promise<WorkerReport[]> {
   const reports = await WorkerReports.open(broker, queue);
   try {
     await Promise.race([sleep(waitMs), broker.lost.then((err) => Promise.reject(err))]);

@@ -3,6 +3,7 @@ import { statusJson } from "../../../src/commands/status-json.ts";
 import { DEFAULT_WATCH_MS, planStatus } from "../../../src/commands/status-plan.ts";
 import { type Sample, formatAge, formatRate, readyRate, statusLine, statusTable, watchFrame } from "../../../src/commands/status-view.ts";
 import type { DeadStatus, QueueStatus } from "../../../src/core/admin/queue-status.ts";
+import type { WorkerReport } from "../../../src/core/worker/reports.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type StatusFlags = Parameters<typeof planStatus>[0];
@@ -96,6 +97,20 @@ type Exists = Extract<QueueStatus, { exists: true }>;
 const exists = (ready: number, more: Partial<Exists> = {}): QueueStatus => ({ queue: "jobs", exists: true, ready, consumers: 2, retries: [], delays: [], dead: noDead, source: "amqp", missing: NOTE, ...more });
 const sample = (at: number, status: QueueStatus): Sample => ({ at, status });
 const busy = sample(AT, exists(12, { retries: [{ queue: "jobs.retry.1000", levelMs: 1000, ready: 3, consumers: 0 }, { queue: "jobs.retry.60000", levelMs: 60_000, ready: 1, consumers: 0 }], dead: someDead }));
+const reporting = (tasks: WorkerReport["tasks"]): WorkerReport => ({
+  worker: "web-1:1",
+  host: "web-1",
+  pid: 1,
+  queue: "jobs",
+  startedAt: AT - 60_000,
+  at: AT,
+  intervalMs: 2000,
+  state: "running",
+  concurrency: 2,
+  prefetch: 2,
+  counts: { done: 0, retried: 0, dead: 0, handedBack: 0, lost: 0 },
+  tasks,
+});
 const missing = sample(AT, { queue: "jobs", exists: false, source: "amqp", missing: NOTE });
 /** The same queue read through the management API: unacked counts, rates, a delay level, no note. */
 const managed = (more: Partial<Exists> = {}): Sample => {
@@ -193,6 +208,13 @@ describe("statusLine: one line per sample when piped", () => {
       undefined,
       '2026-01-02T03:04:05.000Z jobs ready=12 unacked=3 consumers=2 rate=?/s in=4.2/s out=4/s acked=3.8/s retrying=1 retry.3s=1 delay.500ms=2 dead=2 oldest=5m12s reason="command exited with code 3"',
     ],
+    [
+      "--workers: how many reported and the tasks they run",
+      { ...sample(AT, exists(0)), workers: [reporting([{ id: "a", attempt: 1, startedAt: AT }, { id: "b", attempt: 2, startedAt: AT }]), reporting([])] },
+      undefined,
+      "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0 workers=2 running=2",
+    ],
+    ["--workers, none reported", { ...sample(AT, exists(0)), workers: [] }, undefined, "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0 workers=0 running=0"],
   ])("%s", (_name, s, rate, line) => {
     expect(statusLine(s, rate)).toBe(line);
   });
