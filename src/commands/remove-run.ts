@@ -19,7 +19,7 @@ export async function runRemove(plan: RemovePlan): Promise<void> {
     const family = await findFamily(broker, plan.queue, { retry: plan.retry, ...(management ? { management } : {}) });
     if (!family.complete) {
       const why = family.missing ?? "--no-management";
-      process.stderr.write(`taskq remove: without the management API (${why}), delay queues and retry levels other than --retry-delay/--retry-max-delay give cannot be listed and are left alone\n`);
+      process.stderr.write(`taskq remove: without the management API (${why}), delay queues and retry levels other than --retry-delay/--retry-max-delay give cannot be listed and are left alone, and tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue\n`);
     }
     if (family.queues.length === 0) return console.log(`nothing to remove: no queue of '${plan.queue}''s family exists`);
     const busy = busyMembers(family.queues);

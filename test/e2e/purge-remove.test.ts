@@ -105,4 +105,17 @@ describe("taskq remove", () => {
     expect(forced.stdout.trimEnd().split("\n")).toEqual([`deleted '${q}'`, `deleted '${q}.dead'`]);
     expect(await queueExists(q)).toBe(false);
   });
+
+  test("without the management API, a task held unacked by basic.get is not seen (the broker's if-empty counts ready tasks only): said on stderr", async () => {
+    const { q } = await family("remove-held", { ".dead": 1 });
+    await withChannel(async (ch) => {
+      const held = await ch.get(`${q}.dead`, { noAck: false });
+      expect(held).not.toBe(false);
+      const r = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`deleted '${q}.dead'\n`);
+      expect(r.stderr).toContain("tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue");
+    });
+    expect(await queueExists(`${q}.dead`)).toBe(false);
+  });
 });
