@@ -5,86 +5,52 @@
  *
  * @example
  * ```ts
- * import { send, work } from "taskq";
+ * import { send, task, work } from "taskq";
  *
- * await send({ queue: "jobs", tasks: ["resize 1.png", "resize 2.png"] });
+ * await send({ queue: "emails", tasks: [{ userId: 42 }, task({ userId: 7 }, { id: "welcome-7", delayMs: 5000 })] });
  *
- * const worker = await work({ queue: "jobs", prefetch: 1 }, async (task) => {
- *   await resize(task.body.toString());  // throw to fail: retried, then dead-lettered
+ * const worker = await work({ queue: "emails", timeoutMs: 30_000 }, async (task, signal) => {
+ *   const { userId } = task.json<{ userId: number }>(); // not JSON: dead at once, unretried
+ *   await sendWelcome(userId, { signal });               // throw to fail: retried, then dead-lettered
  * });
  * process.on("SIGINT", () => worker.stop("signal"));
  * await worker.done;
  * ```
  * @packageDocumentation
  */
-import type { BrokerTarget } from "./core/broker/connection.ts";
 import { Reconnector, connect } from "./core/broker/reconnector.ts";
 import type { QueueType } from "./core/topology/names.ts";
 import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/failures/retry-policy.ts";
 import { type SendEvent, type SendResult, sendTasks } from "./core/publish/send-tasks.ts";
 import type { Outcome, Task } from "./core/task.ts";
-import { parseBrokerUrls, resolveUrls } from "./core/broker/url.ts";
 import { startWorker } from "./core/worker/create-worker.ts";
-import type { WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker/worker-state.ts";
+import type { Settlement, StopReason, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker/worker-state.ts";
+import { type ConnectionOptions, target } from "./library/target.ts";
+import { type TaskInput, encodeTasks } from "./library/encode.ts";
+import { checkedTimeout, outcomeOf } from "./library/handler.ts";
 
-export type { Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Task, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
+export type { ConnectionOptions, Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Settlement, StopReason, Task, TaskInput, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
+export type { HeaderValue, TaskOptions, TaskSpec } from "./library/task-spec.ts";
+export { task } from "./library/task-spec.ts";
 export { DEFAULT_RETRY, HANDLER_EXIT };
+export { NotJsonError } from "./core/task.ts";
 export { TaskqError } from "./errors.ts";
-import { usageError } from "./errors.ts";
-import { MAX_HEARTBEAT_S } from "./core/broker/liveness.ts";
-
-/** Where the broker is; everything is optional. */
-export interface ConnectionOptions {
-  /**
-   * One broker, or the nodes of one cluster, tried in order, then round robin after a loss.
-   * Default: TASKQ_URL, then AMQP_URL (comma-separated), then amqp://guest:guest@localhost:5672.
-   */
-  url?: string | string[];
-  /** amqps: PEM contents of the CA, client certificate and key. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
-  /** Keep trying to connect this long (default 5 s). */
-  connectTimeoutMs?: number;
-  /** After losing the broker, keep reconnecting this long (default 5 min). */
-  reconnectTimeoutMs?: number;
-  /**
-   * AMQP heartbeat in seconds (default 5; 0 = off). A broker or network that stops answering
-   * without closing anything (a cut link, a frozen VM) is noticed after two missed beats, 10-15 s
-   * at 5, and taskq fails over to the next URL; off, only the operating system notices, after
-   * minutes or never. A URL's `?heartbeat=N` wins. See {@link TaskHandler} for what a handler that
-   * blocks the event loop does to it.
-   */
-  heartbeat?: number;
-}
 
 export interface SendOptions extends ConnectionOptions {
   /** Default `task_queue`, declared as the tutorial declares it (durable, no arguments). */
   queue?: string;
   queueType?: QueueType;
-  /** Task bodies: strings are sent as UTF-8. */
-  tasks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
+  /**
+   * The tasks: a string is sent as UTF-8 text and a Buffer or Uint8Array as bytes (no content type,
+   * as the CLI sends them); anything else (an object, an array, a number, a boolean, null) as JSON,
+   * `content_type: application/json`. A task with its own id, headers or delay: `task(data, options)`.
+   */
+  tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>;
   /** Default true (delivery mode 2). */
   persistent?: boolean;
-  /** Each task reaches the queue this many milliseconds later (through `<queue>.delay.<ms>`); default 0. */
+  /** Each task reaches the queue this many milliseconds later (through `<queue>.delay.<ms>`); default 0. A `task()`'s own `delayMs` wins. */
   delayMs?: number;
   onEvent?: (event: SendEvent) => void;
-}
-
-function target(options: ConnectionOptions, timeoutMs?: number): BrokerTarget {
-  const urls = resolveUrls(options.url);
-  parseBrokerUrls(urls);
-  const t: BrokerTarget = { urls, connectTimeoutMs: timeoutMs ?? options.connectTimeoutMs ?? 5000 };
-  if (options.tls) t.tls = options.tls;
-  if (options.heartbeat !== undefined) {
-    const h = options.heartbeat;
-    if (!Number.isInteger(h) || h < 0 || h > MAX_HEARTBEAT_S) throw usageError(`heartbeat must be whole seconds from 0 (off) to ${MAX_HEARTBEAT_S}, got ${h}`);
-    t.heartbeatS = h;
-  }
-  return t;
-}
-
-
-async function* asBuffers(tasks: SendOptions["tasks"]): AsyncGenerator<Buffer> {
-  for await (const task of tasks) yield typeof task === "string" ? Buffer.from(task) : task;
 }
 
 /**
@@ -99,7 +65,7 @@ async function* asBuffers(tasks: SendOptions["tasks"]): AsyncGenerator<Buffer> {
 export async function send(options: SendOptions): Promise<SendResult> {
   const broker = await connect(target(options), { name: "taskq library send" });
   try {
-    return await sendTasks(broker, asBuffers(options.tasks), {
+    return await sendTasks(broker, encodeTasks(options.tasks), {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
@@ -122,6 +88,13 @@ export interface WorkOptions extends ConnectionOptions {
   maxTasks?: number;
   idleExitMs?: number;
   retry?: RetryPolicy;
+  /**
+   * A handler still running after this long fails its task as `work --timeout` fails a command
+   * (retried, then dead; reason `timed out after 30s`) and its signal aborts. In-process code cannot
+   * be stopped from outside: a handler that ignores the signal is timed out all the same (what it
+   * returns later is ignored) but keeps its concurrency slot until it returns. Default: no limit.
+   */
+  timeoutMs?: number;
   onEvent?: (event: WorkerEvent) => void;
   /** How often the worker reports itself to `taskq status --workers`, in ms (default 2000; 0 = never). */
   reportEveryMs?: number;
@@ -132,6 +105,8 @@ export interface WorkOptions extends ConnectionOptions {
  * done: the task is acked. Throw to fail it: it is retried with backoff and,
  * after `retry.maxAttempts`, moved to `<queue>.dead`. Return an {@link Outcome}
  * for finer control, e.g. `{ ok: false, reason, exitCode: HANDLER_EXIT.noRetry }`.
+ * `task.json()` on a body that is not JSON throws a {@link NotJsonError}: left uncaught, the task
+ * goes dead at once. `signal` aborts on `timeoutMs` and when the worker is aborted.
  *
  * A handler runs on the process's event loop, and so do the heartbeats. One that
  * blocks the loop (synchronous CPU work, a busy wait) for longer than two
@@ -160,6 +135,7 @@ export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Ou
  */
 export async function work(options: WorkOptions, handler: TaskHandler): Promise<WorkerHandle> {
   const concurrency = options.concurrency ?? 1;
+  const timeoutMs = checkedTimeout(options.timeoutMs);
   return startWorker(
     target(options),
     {
@@ -174,13 +150,8 @@ export async function work(options: WorkOptions, handler: TaskHandler): Promise<
       ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.reportEveryMs !== undefined ? { reportEveryMs: options.reportEveryMs } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     },
-    async (task, signal) => {
-      try {
-        return (await handler(task, signal)) ?? { ok: true };
-      } catch (err) {
-        return { ok: false, reason: (err as Error)?.message ?? String(err) };
-      }
-    },
+    outcomeOf(handler),
   );
 }

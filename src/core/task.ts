@@ -13,6 +13,19 @@ export interface Task {
   readonly deferrals: number;
   readonly headers: Record<string, unknown>;
   readonly properties: MessageProperties;
+  /**
+   * The body parsed as JSON (UTF-8), typed as the caller says (not checked). A body that is not
+   * JSON throws a {@link NotJsonError}: a library worker dead-letters the task at once, unretried.
+   */
+  json<T = unknown>(): T;
+}
+
+/** A body that is not JSON: retrying cannot mend it, so the worker dead-letters it at once. */
+export class NotJsonError extends Error {
+  override readonly name = "NotJsonError";
+  constructor(cause: unknown) {
+    super(`body is not JSON: ${(cause as Error)?.message ?? cause}`);
+  }
 }
 
 /** What a handler made of a task. */
@@ -29,22 +42,41 @@ export type Outcome =
 
 export type Handler = (task: Task, signal: AbortSignal) => Promise<Outcome>;
 
+/** A task as delivered: a class, so `json()` lives once on its prototype, not as a closure per task. */
+class Delivery implements Task {
+  readonly body: Buffer;
+  readonly messageId: string | undefined;
+  readonly redelivered: boolean;
+  readonly attempt: number;
+  readonly deferrals: number;
+  readonly headers: Record<string, unknown>;
+  readonly properties: MessageProperties;
+
+  constructor(readonly queue: string, msg: ConsumeMessage) {
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
+    // Quorum queues count deliveries; classic queues only say "delivered before".
+    const deliveries = toCount(headers[DELIVERY_COUNT_HEADER]);
+    this.body = msg.content;
+    this.messageId = msg.properties.messageId as string | undefined;
+    this.redelivered = msg.fields.redelivered;
+    this.attempt = deliveries !== undefined ? base + deliveries : base + (msg.fields.redelivered ? 1 : 0);
+    this.deferrals = toCount(headers[DEFERRALS_HEADER]) ?? 0;
+    this.headers = headers;
+    this.properties = msg.properties;
+  }
+
+  json<T = unknown>(): T {
+    try {
+      return JSON.parse(this.body.toString("utf8")) as T;
+    } catch (err) {
+      throw new NotJsonError(err);
+    }
+  }
+}
+
 export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {
-  const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-  const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
-  // Quorum queues count deliveries; classic queues only say "delivered before".
-  const deliveries = toCount(headers[DELIVERY_COUNT_HEADER]);
-  const attempt = deliveries !== undefined ? base + deliveries : base + (msg.fields.redelivered ? 1 : 0);
-  return {
-    body: msg.content,
-    queue,
-    messageId: msg.properties.messageId as string | undefined,
-    redelivered: msg.fields.redelivered,
-    attempt,
-    deferrals: toCount(headers[DEFERRALS_HEADER]) ?? 0,
-    headers,
-    properties: msg.properties,
-  };
+  return new Delivery(queue, msg);
 }
 
 /** A count in a header: a whole number, not negative. */

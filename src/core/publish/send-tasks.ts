@@ -6,9 +6,10 @@ import { ANSWER_TIMEOUT_MS, LOSS_GRACE_MS } from "../broker/liveness.ts";
 import { deletedWhileSending } from "./publish-error.ts";
 import { Publisher, type TaskProperties, type Unconfirmed } from "./publisher.ts";
 import { PublishError } from "./publish-error.ts";
-import { type QueueType, delayQueueName } from "../topology/names.ts";
-import { declareWorkQueue, queueStillThere } from "../topology/queues.ts";
-import { HopQueues } from "../topology/hop-queues.ts";
+import type { QueueType } from "../topology/names.ts";
+import { queueStillThere } from "../topology/queues.ts";
+import { type OutgoingTask, outgoingProperties } from "./outgoing.ts";
+import { type Route, SendRoutes } from "./send-routes.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "../broker/url.ts";
@@ -88,18 +89,20 @@ const OPENING = (what: string) => ({ ms: ANSWER_TIMEOUT_MS, what });
 
 /**
  * Publishes every body as one persistent task and resolves once the broker has
- * confirmed them all. Each task gets a unique message id and a timestamp.
+ * confirmed them all. Each task gets a unique message id (unless it has its own:
+ * OutgoingTask) and a timestamp.
  * A queue deleted while sending fails the send (a flagged task comes back, or
  * the end's check finds it gone: MANDATORY_EVERY). With a reconnector, tasks
  * unconfirmed when the connection dropped are published again on the next one
  * (at-least-once; same message ids). A connection that stops answering is gone
  * after two missed heartbeats (see liveness.ts), as one that closes.
  */
-export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | AsyncIterable<Buffer>, options: SendOptions): Promise<SendResult> {
+export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | OutgoingTask> | AsyncIterable<Buffer | OutgoingTask>, options: SendOptions): Promise<SendResult> {
+  type Item = Buffer | OutgoingTask;
   const prefix = randomBytes(6).toString("hex");
   const started = now();
   const sync = Symbol.iterator in bodies;
-  const iterator = sync ? (bodies as Iterable<Buffer>)[Symbol.iterator]() : (bodies as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const iterator = sync ? (bodies as Iterable<Item>)[Symbol.iterator]() : (bodies as AsyncIterable<Item>)[Symbol.asyncIterator]();
   const emit = options.onEvent ?? (() => {});
   const resend = new ResendSet();
   const unchecked = new Set<string>();
@@ -116,7 +119,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
         // there before they are declared again, or those tasks may have gone with them.
         for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
         unchecked.clear();
-        const to = await whileUp(current, declareTarget(current, { ...options, queueType }), OPENING(`declaring '${options.queue}'`));
+        const onLegacy = (name: string) => emit({ type: "legacy-queue", queue: name });
+        const to = await whileUp(current, SendRoutes.open(current, { queue: options.queue, queueType, onLegacy, ...(options.delayMs ? { delayMs: options.delayMs } : {}) }), OPENING(`declaring '${options.queue}'`));
         if (to.queueType !== queueType) {
           queueType = to.queueType;
           emit({ type: "queue-type", queue: options.queue, queueType });
@@ -128,17 +132,24 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
           mandatoryEvery: MANDATORY_EVERY,
           onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
         }), OPENING("opening a publishing channel"));
-        for (let task = resend.next(); task; task = resend.next()) await publish(publisher, task, resend);
+        for (let task = resend.next(); task; task = resend.next()) {
+          await whileUp(current, to.again(task));
+          await publish(publisher, task, resend);
+        }
         for (;;) {
-          const next = sync ? (iterator as Iterator<Buffer>).next() : await (iterator as AsyncIterator<Buffer>).next();
+          const next = sync ? (iterator as Iterator<Item>).next() : await (iterator as AsyncIterator<Item>).next();
           if (next.done) break;
           index++;
-          const messageId = `${prefix}-${index}`;
-          const properties: TaskProperties = { messageId, timestamp: Math.floor(Date.now() / 1000) };
-          if (to.expiration) properties.expiration = to.expiration;
-          to.keep?.();
-          const wait = publish(publisher, { queue: to.queue, body: next.value, properties }, resend);
-          options.onPublished?.(index, messageId);
+          const item = next.value;
+          const timestamp = Math.floor(Date.now() / 1000);
+          // A bare Buffer (the CLI's every task) takes the short way: no look at its own options.
+          const own = Buffer.isBuffer(item) ? undefined : item;
+          const properties: TaskProperties = own ? outgoingProperties(own, `${prefix}-${index}`, timestamp) : { messageId: `${prefix}-${index}`, timestamp };
+          const route: Route = own?.delayMs !== undefined ? await whileUp(current, to.delayed(own.delayMs)) : to.main;
+          if (route.expiration) properties.expiration = route.expiration;
+          to.keep();
+          const wait = publish(publisher, { queue: route.queue, body: own ? own.body : (item as Buffer), properties }, resend);
+          options.onPublished?.(index, properties.messageId as string);
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
         }
@@ -172,22 +183,6 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer> | Async
   } finally {
     if (current !== broker) await current.close();
   }
-}
-
-/**
- * Where tasks are published: the work queue, or for a delayed send its delay
- * queue — the retries' mechanism: a durable queue whose expired tasks RabbitMQ
- * dead-letters to the work queue (at-least-once when quorum). Both declared, the
- * delay queue as the type the work queue was found to be (declareWorkQueue).
- */
-async function declareTarget(broker: Broker, options: SendOptions & { queueType: QueueType }): Promise<{ queue: string; expiration?: string; queueType: QueueType; keep?: () => void }> {
-  const { type: queueType } = await declareWorkQueue(broker, options.queue, options.queueType);
-  if (!options.delayMs) return { queue: options.queue, queueType };
-  const queue = delayQueueName(options.queue, options.delayMs);
-  const hops = new HopQueues({ onLegacy: (name) => options.onEvent?.({ type: "legacy-queue", queue: name }) });
-  const declare = () => hops.ensure(broker, queue, options.queue, queueType, options.delayMs as number);
-  await declare(); // and again during a long send, before it could expire (HOP_EXPIRY_MARGIN_MS)
-  return { queue, expiration: String(options.delayMs), queueType, keep: () => void declare().catch(() => {}) };
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */

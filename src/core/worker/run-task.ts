@@ -3,6 +3,7 @@ import { now } from "../../util/clock.ts";
 import type { Handler, Outcome, Task } from "../task.ts";
 import type { WorkSession } from "./session.ts";
 import { type SettleContext, type Settled, settle } from "./settle.ts";
+import { heldUntil, runWithTimeout } from "./timed-run.ts";
 
 /** What the worker hears from a task it runs. */
 export interface TaskSlot {
@@ -15,10 +16,14 @@ export interface TaskSlot {
 /**
  * Runs one task: its handler, then settle.ts, then the finish event, then its slot is freed.
  * A done task settles at once (no promise per task); a failed one once its copy is confirmed.
+ * With `timeoutMs` (the library's), the task fails at the deadline and its slot stays taken until
+ * the handler returns (timed-run.ts); without it, no timer and no listener per task.
  */
-export function runTask(ctx: SettleContext, handler: Handler, slot: TaskSlot, s: WorkSession, msg: ConsumeMessage, task: Task): void {
+export function runTask(ctx: SettleContext, handler: Handler, taskSlot: TaskSlot, s: WorkSession, msg: ConsumeMessage, task: Task, timeoutMs?: number): void {
   const startedAt = now();
   ctx.emit({ type: "start", task, at: startedAt });
+  const timed = timeoutMs === undefined ? undefined : runWithTimeout(handler, task, ctx.killed, timeoutMs);
+  const slot = timed ? heldUntil(taskSlot, timed.returned) : taskSlot;
   const finished = (outcome: Outcome): void => {
     const done = (r: Settled) => {
       try {
@@ -44,7 +49,7 @@ export function runTask(ctx: SettleContext, handler: Handler, slot: TaskSlot, s:
   };
   let running: Promise<Outcome>;
   try {
-    running = handler(task, ctx.killed);
+    running = timed ? timed.outcome : handler(task, ctx.killed);
   } catch (err) {
     running = Promise.reject(err); // a handler that throws before it returns a promise fails its task, not the worker
   }

@@ -15,6 +15,8 @@ export interface WorkerOptions {
   idleExitMs?: number;
   /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
   retry?: RetryPolicy;
+  /** A task whose handler runs longer fails (retried, then dead); its signal aborts. The library's: the CLI's commands have --timeout. */
+  timeoutMs?: number;
   onEvent?: (event: WorkerEvent) => void;
 }
 

@@ -115,7 +115,7 @@ export class Worker implements WorkerHandle {
     this.running++;
     this.taken++;
     if (this.options.maxTasks !== undefined && this.taken >= this.options.maxTasks) this.stop("max-tasks");
-    runTask(this.ctx, this.handler, this.slot, s, msg, taskFromMessage(this.options.queue, msg));
+    runTask(this.ctx, this.handler, this.slot, s, msg, taskFromMessage(this.options.queue, msg), this.options.timeoutMs);
   }
 
   /** A task's slot is free again. */

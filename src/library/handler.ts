@@ -1,0 +1,29 @@
+import { HANDLER_EXIT } from "../core/failures/retry-policy.ts";
+import { type Handler, NotJsonError, type Outcome, type Task } from "../core/task.ts";
+import { usageError } from "../errors.ts";
+
+/** setTimeout's longest wait (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * The worker's handler from a library one: nothing returned is done; a thrown error fails the task
+ * (retried), except a body that is not JSON (`task.json()`'s NotJsonError): retrying cannot mend
+ * that, so it goes dead at once, as `HANDLER_EXIT.noRetry` asks.
+ */
+export function outcomeOf(handler: (task: Task, signal: AbortSignal) => Promise<void | Outcome>): Handler {
+  return async (task, signal) => {
+    try {
+      return (await handler(task, signal)) ?? { ok: true };
+    } catch (err) {
+      if (err instanceof NotJsonError) return { ok: false, reason: err.message, exitCode: HANDLER_EXIT.noRetry };
+      return { ok: false, reason: (err as Error)?.message ?? String(err) };
+    }
+  };
+}
+
+/** `timeoutMs` as given, checked: whole milliseconds above 0 that a timer can wait. */
+export function checkedTimeout(timeoutMs: number | undefined): number | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) throw usageError(`timeoutMs must be whole milliseconds from 1 to ${MAX_TIMEOUT_MS} (24.8 days), got ${timeoutMs}`);
+  return timeoutMs;
+}

@@ -1,0 +1,57 @@
+import { usageError } from "../errors.ts";
+
+/** A header value a task may carry (AMQP table values taskq passes through as they are). */
+export type HeaderValue = string | number | boolean;
+
+/** What `task(data, options)` lets one task carry besides its data. */
+export interface TaskOptions {
+  /**
+   * The task's message id (AMQP `message_id`), instead of a generated one: an idempotency key a
+   * handler can check, since a task may be delivered more than once. At most 255 bytes, unique within one send.
+   */
+  id?: string;
+  /** Headers of its own; `x-taskq-*`, `x-death` and `x-delivery-count` are taskq's and the broker's. */
+  headers?: Record<string, HeaderValue>;
+  /** Reaches the queue this much later (whole ms, through `<queue>.delay.<ms>`), instead of the send's `delayMs`; 0 = at once. */
+  delayMs?: number;
+}
+
+/** Tells a `task()` apart from data, across copies of the package: a symbol no JSON can hold. */
+const BRAND = Symbol.for("taskq.task");
+
+/** One task with options of its own, made by {@link task}: never mistaken for data, which a plain object always is. */
+export class TaskSpec<T = unknown> {
+  readonly [BRAND] = true;
+  constructor(
+    readonly data: T,
+    readonly options: Readonly<TaskOptions>,
+  ) {}
+}
+
+export function isTaskSpec(value: unknown): value is TaskSpec {
+  return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$)/i;
+/** The broker's longest per-message expiry (2^32 - 1 ms, about 49 days). */
+const MAX_DELAY_MS = 2 ** 32 - 1;
+
+/**
+ * One task with its own id, headers or delay; `data` is sent as `send` sends any task (a string as
+ * text, a Buffer as bytes, anything else as JSON). Bad options throw a TaskqError at once.
+ *
+ * @example
+ * ```ts
+ * await send({ queue: "emails", tasks: [task({ userId: 42 }, { id: "welcome-42", delayMs: 5000 })] });
+ * ```
+ */
+export function task<T>(data: T, options: TaskOptions = {}): TaskSpec<T> {
+  const { id, headers, delayMs } = options;
+  if (id !== undefined && (typeof id !== "string" || id === "" || Buffer.byteLength(id) > 255)) throw usageError(`task id must be a non-empty string of at most 255 bytes, got ${JSON.stringify(id)?.slice(0, 80)}`);
+  if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) throw usageError(`task delayMs must be whole milliseconds from 0 to ${MAX_DELAY_MS} (49 days), got ${delayMs}`);
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death and x-delivery-count are taskq's and the broker's)`);
+    if (!["string", "number", "boolean"].includes(typeof value)) throw usageError(`task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`);
+  }
+  return new TaskSpec(data, { ...options, ...(headers ? { headers: { ...headers } } : {}) });
+}
