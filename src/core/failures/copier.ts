@@ -67,11 +67,6 @@ export class Copier {
     this.declared.add(copy.queue);
   }
 
-  /** The copies' connection, opened if need be: for the worker's reports, which must not go on the consuming one either. */
-  connection(): Promise<Broker> {
-    return this.closed ? Promise.reject(new Error("the copier is closed")) : this.currentBroker();
-  }
-
   private currentBroker(): Promise<Broker> {
     this.broker ??= this.connect().then(
       (broker) => {

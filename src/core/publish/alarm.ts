@@ -26,6 +26,15 @@ function connectionAlarm(model: ChannelModel): ConnectionAlarm {
 }
 
 /**
+ * Follows `model`'s alarm from now on and says whether it is blocked. Whoever publishes on a
+ * connection first must call it before that publish: the broker says `blocked` once, and a
+ * publisher opened later on the connection learns of it only from this shared state.
+ */
+export function alarmOf(model: ChannelModel): { readonly reason: string | null } {
+  return connectionAlarm(model);
+}
+
+/**
  * A connection blocked by the broker (memory or disk alarm): RabbitMQ stops
  * reading from a connection that publishes while an alarm is on. `blocked` is
  * a promise to wait on while it lasts (it ends on 'unblocked', or when the

@@ -2,6 +2,7 @@ import type { BrokerTarget } from "../broker/connection.ts";
 import { Copier } from "../failures/copier.ts";
 import { connect } from "../broker/reconnector.ts";
 import { DEFAULT_REPORT_MS, workerReporter } from "./reports.ts";
+import { ReportsLink } from "./reports-link.ts";
 import { type ConsumeSpec, brokerSessions } from "./session-source.ts";
 import type { Handler } from "../task.ts";
 import { Worker } from "./worker.ts";
@@ -9,7 +10,7 @@ import type { WorkerEvent, WorkerOptions } from "./worker-state.ts";
 
 export type StartOptions = WorkerOptions &
   ConsumeSpec & {
-    /** Publish a report (taskq status --workers) this often, on the copies' connection; 0 = none (default DEFAULT_REPORT_MS). */
+    /** Publish a report (taskq status --workers) this often, on a connection of the reports' own; 0 = none (default DEFAULT_REPORT_MS). */
     reportEveryMs?: number;
     /** Told once if the broker refuses the reports' exchange: the worker carries on without reports. */
     onReportsOff?: (why: string) => void;
@@ -20,7 +21,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A worker on real brokers: sessions from `target` (reconnecting as `reconnectTimeoutMs` says),
- * copies and reports on a connection of their own. Returns at once: await `started` to know it consumes.
+ * copies and reports each on a connection of their own. Returns at once: await `started` to know it consumes.
  */
 export function createWorker(target: BrokerTarget, options: StartOptions, handler: Handler): Worker {
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
@@ -49,17 +50,18 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   const intervalMs = Math.min(options.reportEveryMs ?? DEFAULT_REPORT_MS, MAX_TIMER_MS);
   if (!(intervalMs > 0)) return new Worker(sessions, copier, options, handler);
   const { queue, concurrency, prefetch } = options;
+  const link = new ReportsLink(() => connect(target, options.name ? { name: `${options.name} (reports)` } : {}));
   const reporter = workerReporter(
     { queue, concurrency, prefetch, intervalMs },
-    { connection: () => copier.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
+    { connection: () => link.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
   );
   reporter.prepare();
   const onEvent = (event: WorkerEvent) => {
     reporter.observe(event);
     options.onEvent?.(event);
   };
-  // The worker closes the copies' connection as it stops: the last report goes out first.
-  const copies = { publish: copier.publish.bind(copier), close: () => reporter.flushed().then(() => copier.close()) };
+  // The worker closes the copies' connection as it stops, and the reports' with it once the last report went out.
+  const copies = { publish: copier.publish.bind(copier), close: () => Promise.all([copier.close(), reporter.flushed().then(() => link.close())]).then(() => {}) };
   return new Worker(sessions, copies, { ...options, onEvent }, handler);
 }
 

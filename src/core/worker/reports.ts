@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { hostname } from "node:os";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
+import { alarmOf } from "../publish/alarm.ts";
 import { settledWithin } from "../../util/clock.ts";
 import { DEFAULT_REPORT_MS, REPORTS_EXCHANGE, type WorkerReport, declareReportsExchange, isRefusal, refusalDetail } from "../topology/reports-exchange.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
@@ -84,7 +85,6 @@ export class Reporter {
   private off = false;
   /** Consuming began (`ready`): reports go out from then on. */
   private started = false;
-  private readonly blocked = new WeakMap<ChannelModel, boolean>();
 
   constructor(
     private readonly builder: ReportBuilder,
@@ -127,7 +127,7 @@ export class Reporter {
     if (this.off) return;
     const current = this.current;
     if (!current) return void this.open();
-    if (this.blocked.get(current.model)) return;
+    if (alarmOf(current.model).reason !== null) return;
     try {
       const report = this.builder.report(Date.now());
       const body = Buffer.from(JSON.stringify(report));
@@ -146,11 +146,7 @@ export class Reporter {
     try {
       const broker = await this.options.connection();
       const model = broker.model;
-      if (!this.blocked.has(model)) {
-        this.blocked.set(model, false);
-        model.on("blocked", () => this.blocked.set(model, true));
-        model.on("unblocked", () => this.blocked.set(model, false));
-      }
+      alarmOf(model); // before the first report: a copier's publisher opened later must know of a block it caused
       // Confirms only so that the last report is known to be out before the connection closes.
       const channel = quiet(await model.createConfirmChannel());
       channel.on("close", () => {
