@@ -121,25 +121,23 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(dead.map((m) => m.properties.headers?.["x-taskq-attempts"])).toEqual([3]);
   }, 30_000);
 
-  test("a queue that exists as classic: --queue-type quorum is a one-line 406 error (exit 1), and the reverse", async () => {
+  test("a queue that exists as classic: --queue-type quorum uses it as classic, said once (no 406), and the reverse", async () => {
     const classic = q("qq-406-classic");
     expect((await runTaskq(["send", "-q", classic, "x"])).code).toBe(0);
     for (const args of [["send", "-q", classic, "--queue-type", "quorum", "y"], ["work", "-q", classic, "--queue-type", "quorum", "--max-tasks", "1"]]) {
       const r = await runTaskq(args);
-      expect(r.code).toBe(1);
-      const line = oneLineError(r.stderr);
-      expect(line).toStartWith("taskq: ");
-      expect(line).toContain(`queue '${classic}' already exists with other settings`);
-      expect(line).toContain("x-queue-type");
+      expect(r.code).toBe(0);
+      expect(r.stderr.match(/is a classic queue: using it as classic/g)).toHaveLength(1);
     }
-    expect(await brokerCounts(classic)).toEqual({ ready: 1, unacked: 0 }); // classic: exact. "y" was not sent, "x" not taken
+    expect(await brokerCounts(classic)).toEqual({ ready: 1, unacked: 0 }); // "x" and "y" sent, one taken and acked
     expect((await queueTypes()).get(classic)).toBe("classic");
 
     const quorum = q("qq-406-quorum");
     expect((await runTaskq(["send", "-q", quorum, "--queue-type", "quorum", "x"])).code).toBe(0);
     const r = await runTaskq(["send", "-q", quorum, "y"]);
-    expect(r.code).toBe(1);
-    expect(oneLineError(r.stderr)).toContain(`queue '${quorum}' already exists with other settings`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`'${quorum}' is a quorum queue: using it as quorum (pass --queue-type quorum to say so)`);
+    expect((await queueTypes()).get(quorum)).toBe("quorum");
   }, 30_000);
 
   test("dead list and dead requeue work on quorum queues", async () => {
