@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brokerCounts, deleteQueues, drain, rabbitmqctlRows, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
-import { TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
 const q = (label: string, retryLevels: number[] = []) => {
