@@ -3,6 +3,7 @@ import { managementUrlError } from "../core/admin/management.ts";
 import type { RetryDelays } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
+import { queueNameProblem } from "./parsers.ts";
 
 export const DEFAULT_WATCH_MS = 2000;
 /** A faster watch would mostly measure itself: each sample is a dozen passive declares. */
@@ -35,7 +36,8 @@ export type StatusFlags = BrokerFlags & {
 
 /** Flags to one plan, checked before any connection. */
 export function planStatus(flags: StatusFlags): StatusPlan {
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 250) throw usageError("--queue must be 1 to 250 bytes long (its dead queue adds '.dead')");
+  const problem = queueNameProblem(flags.queue);
+  if (problem) throw usageError(`--queue: ${problem}`);
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (flags.management === false && flags.managementUrl !== undefined) throw usageError("--management-url and --no-management contradict each other");

@@ -25,8 +25,8 @@ describe("planStatus", () => {
   });
 
   test.each<[string, Partial<StatusFlags>, string]>([
-    ["an empty queue name", { queue: "" }, "--queue must be 1 to 250 bytes long"],
-    ["a queue name too long for '.dead'", { queue: "q".repeat(251) }, "--queue must be 1 to 250 bytes long"],
+    ["an empty queue name", { queue: "" }, "--queue: a queue name is 1 to 238 bytes long"],
+    ["a queue name too long for its retry and delay queues", { queue: "q".repeat(239) }, "--queue: a queue name is 1 to 238 bytes long"],
     ["a zero retry delay", { retryDelay: 0 }, "--retry-delay must be above 0"],
     ["a max delay below the delay", { retryDelay: 2000, retryMaxDelay: 1000 }, "--retry-max-delay must be at least --retry-delay"],
     ["a watch interval below 100ms", { watch: 50 }, "--watch interval must be at least 100ms, got 50ms"],

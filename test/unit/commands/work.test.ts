@@ -98,6 +98,7 @@ describe("planWork options", () => {
     ["--timeout 0", { timeout: 0 }, ["sh"], /--timeout must be above 0/],
     ["--retry-delay 0", { retryDelay: 0 }, [], /--retry-delay must be above 0/],
     ["max delay below base", { retryDelay: 5000, retryMaxDelay: 1000 }, [], /--retry-max-delay must be at least --retry-delay/],
+    ["max delay past RabbitMQ's longest expiry", { retryMaxDelay: 2 ** 32 }, [], /--retry-max-delay can be at most 4294967295ms/],
     ["--report-before-ack without --json", { reportBeforeAck: true }, [], /--report-before-ack needs --json/],
     ["--stderr-tail without a command", { stderrTail: 0 }, [], /--stderr-tail needs a COMMAND/],
     ["--label-output without a command", { labelOutput: true }, [], /--label-output needs a COMMAND/],
