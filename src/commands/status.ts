@@ -49,7 +49,7 @@ With RabbitMQ's management plugin (its HTTP API, by default on the broker's
 host, port 15672, or https and 15671 for an amqps URL, with the URL's user and
 password): tasks in progress (unacked), publish/deliver/ack rates, and every
 retry and delay level that exists, listed. Without it (refused, 404, 401, no
-answer within 5s, or --no-management): what AMQP alone can say, and a note of
+answer in time: 5s, 1.5s at the default URL; or --no-management): what AMQP alone can say, and a note of
 what is missing and why. Retry levels are then guessed from --retry-delay and
 --retry-max-delay (defaults as for work): pass the values your workers use.
 

@@ -2,6 +2,8 @@ import { type BrokerAddress, redact } from "../broker/url.ts";
 
 /** Every HTTP call is bounded: a management API that hangs must not hang `status`. */
 export const MANAGEMENT_TIMEOUT_MS = 5000;
+/** The bound for the default URL (the broker's host, port 15672), which may well not be there. */
+export const GUESSED_URL_TIMEOUT_MS = 1500;
 /** The plugin's default listeners: 15672 (HTTP), 15671 (HTTPS, as RabbitMQ's docs configure it). */
 const DEFAULT_PORT = { http: 15672, https: 15671 } as const;
 /** The most the API returns per page. */
@@ -68,7 +70,9 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
   const display = root;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   const secrets = { url: options.url ?? address.url, password };
-  const timeoutMs = options.timeoutMs ?? MANAGEMENT_TIMEOUT_MS;
+  // A URL taskq guessed gets less patience than one the user gave: a broker host whose firewall
+  // drops port 15672 would otherwise add the whole bound to every `status`.
+  const timeoutMs = options.timeoutMs ?? (options.url === undefined ? GUESSED_URL_TIMEOUT_MS : MANAGEMENT_TIMEOUT_MS);
 
   async function get(path: string): Promise<unknown> {
     let response: Response;
