@@ -1,0 +1,41 @@
+// An HTTP service that enqueues: POST /signup {"email": "..."} answers 202 once the
+// broker has confirmed the task (persistent, publisher confirms), 400 on bad input.
+//
+//   node server.mjs          # PORT (default 3000), TASKQ_URL, QUEUE (default "emails")
+//   curl -X POST localhost:3000/signup -d '{"email":"ada@example.com"}'
+import { createServer } from "node:http";
+import { TaskqError, send, task } from "taskq";
+
+const queue = process.env.QUEUE ?? "emails";
+const port = Number(process.env.PORT ?? 3000);
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
+
+const server = createServer(async (req, res) => {
+  const answer = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  if (req.method !== "POST" || req.url !== "/signup") return answer(404, { error: "POST /signup" });
+  let email;
+  try {
+    ({ email } = await readJson(req));
+  } catch {
+    return answer(400, { error: "the body is not JSON" });
+  }
+  if (typeof email !== "string" || !email.includes("@")) return answer(400, { error: "email is missing" });
+  try {
+    // The id is an idempotency key: a client retrying the same signup makes a task with the same
+    // message_id, which the worker can recognise. A plain object would be sent as JSON too.
+    const id = `welcome-${email.toLowerCase()}`;
+    await send({ queue, tasks: [task({ email, requestedAt: new Date().toISOString() }, { id, headers: { source: "signup" } })] });
+    answer(202, { queued: id });
+  } catch (err) {
+    // One connection per send keeps the example short; a busy service would batch its tasks.
+    answer(err instanceof TaskqError ? 503 : 500, { error: err.message });
+  }
+});
+
+server.listen(port, () => console.log(`listening on :${port}, enqueuing to '${queue}'`));
+process.on("SIGINT", () => server.close(() => process.exit(0)));
