@@ -24,7 +24,7 @@ export interface ReportMeta {
 }
 
 /** Trusted, constant; inserted raw because a <style> element does not decode entities. */
-const CSS = `
+export const CSS = `
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --panel: #f6f8fa; --band: #eef1f4; --bad: #b42318; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff; font: 14px/1.45 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif; }

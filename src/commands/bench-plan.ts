@@ -6,6 +6,7 @@ import type { QueueType } from "../core/topology/names.ts";
 import { usageError } from "../errors.ts";
 import { isRunnable } from "../util/runnable.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
+import { type RateFlags, type RatePlan, planRate } from "./bench-rate-plan.ts";
 
 export interface BenchPlan {
   target: BrokerTarget;
@@ -28,6 +29,8 @@ export interface BenchPlan {
   reconnectTimeoutMs: number;
   /** `--chaos`: faults injected during every round; null for a plain measurement. */
   chaos: { specs: ChaosSpec[]; text: string; nodeControl: string | null } | null;
+  /** `--rate`: the open loop (a fixed publish rate, latency from each task's intended send time); null for the closed loop. */
+  rate: RatePlan | null;
 }
 
 /** Parses `1,auto,100` into distinct prefetch values: whole numbers in [1, 65535], or `auto`. */
@@ -46,7 +49,7 @@ function autoNeedsClassic(prefetches: Prefetch[], type: QueueType): Prefetch[] {
   return prefetches;
 }
 
-export type BenchFlags = BrokerFlags & {
+export type BenchFlags = BrokerFlags & RateFlags & {
   workers: number;
   tasks: number;
   work: string;
@@ -87,7 +90,8 @@ function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] 
   return { specs, text: chaosText(specs), nodeControl };
 }
 
-export function planBench(flags: BenchFlags): BenchPlan {
+/** `given`: the flags typed on the command line (their keys), which `--rate` defaults differently. */
+export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Set()): BenchPlan {
   const target = brokerTarget(flags);
   const reconnectTimeoutMs = flags.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT_MS;
   const chaos = planChaos(flags, target);
@@ -115,6 +119,7 @@ export function planBench(flags: BenchFlags): BenchPlan {
     queueType: flags.queueType ?? "classic",
     reconnectTimeoutMs,
     chaos,
+    rate: planRate(flags, given, parsePrefetchList(flags.prefetch)),
   };
 }
 

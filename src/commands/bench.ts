@@ -1,4 +1,4 @@
-import { closeSync, openSync, unlinkSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
 import { Command } from "@commander-js/extra-typings";
 import { FREEZE_HOLD_MS } from "../bench/chaos.ts";
@@ -10,42 +10,16 @@ import { type RunResult } from "../bench/run-result.ts";
 import { seededRandom, taskDurations } from "../bench/workload.ts";
 import type { QueueType } from "../core/topology/names.ts";
 import { connect } from "../core/broker/reconnector.ts";
-import { ExitCode, TaskqError, usageError } from "../errors.ts";
+import { ExitCode, TaskqError } from "../errors.ts";
 import { type BenchPlan, DEFAULT_RECONNECT_TIMEOUT_MS, planBench } from "./bench-plan.ts";
 import { durationText } from "../util/duration.ts";
 import { progressBar } from "../util/progress.ts";
 import { VERSION } from "../version.ts";
 import { withBrokerFlags } from "./broker-flags.ts";
+import { runRateBench } from "./bench-rate.ts";
+import { DEFAULT_RATE_DURATION_MS, DEFAULT_RATE_WARMUP_MS } from "./bench-rate-plan.ts";
+import { checkWritable } from "./report-file.ts";
 import { duration, intInRange, queueType } from "./parsers.ts";
-
-const WRITE_ERRORS: Record<string, string> = { ENOENT: "no such directory", EACCES: "permission denied", EPERM: "permission denied", EISDIR: "is a directory", ENOTDIR: "a parent is not a directory", EROFS: "read-only file system" };
-
-/**
- * Makes sure the report can be written before any work is done: opens it for
- * appending (which neither truncates an existing file nor needs it to exist).
- * Returns a function that removes it again if this check created it.
- */
-function checkWritable(path: string): () => void {
-  let existed = true;
-  try {
-    closeSync(openSync(path, "r"));
-  } catch {
-    existed = false;
-  }
-  try {
-    closeSync(openSync(path, "a"));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    throw usageError(`--report '${path}': cannot write it (${WRITE_ERRORS[code] ?? (code || (err as Error).message)})`);
-  }
-  return () => {
-    if (!existed) {
-      try {
-        unlinkSync(path);
-      } catch {}
-    }
-  };
-}
 
 export async function runBench(plan: BenchPlan): Promise<number> {
   const durations = taskDurations(plan.profile, plan.tasks, plan.seed);
@@ -167,8 +141,14 @@ export function benchCommand() {
     .option("--node-control <cmd>", "for kill-node and freeze-node: a command run as 'CMD kill N', 'CMD start N', 'CMD freeze N', 'CMD thaw N', N = 1..number of URLs (e.g. scripts/cluster)")
     .option("--json", "print one JSON document")
     .option("--report <path>", "also write an HTML report (self-contained: table, timelines, latencies)")
+    .option("--rate <list>", "open loop: publish at a fixed rate, tasks per second, one run per rate (e.g. 500,1000,2000); latency from each task's intended send time")
+    .option("--rate-duration <duration>", "with --rate: how long each rate is sent and counted", duration, DEFAULT_RATE_DURATION_MS)
+    .option("--rate-warmup <duration>", "with --rate: sent first at each rate and not counted", duration, DEFAULT_RATE_WARMUP_MS)
     .option("--quiet", "no progress bar and no round lines (the results still print)")
-    .action(async (flags) => {
-      process.exitCode = await runBench(planBench(flags));
+    .action(async (flags, command) => {
+      // --rate defaults --work and --prefetch otherwise, and refuses --tasks: the plan needs to know which were typed.
+      const given = new Set(command.options.map((o) => o.attributeName()).filter((key) => !["default", undefined].includes(command.getOptionValueSource(key))));
+      const plan = planBench(flags, given);
+      process.exitCode = plan.rate ? await runRateBench(plan, plan.rate) : await runBench(plan);
     });
 }
