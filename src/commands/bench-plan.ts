@@ -44,11 +44,6 @@ export function parsePrefetchList(text: string): Prefetch[] {
   return [...new Set(values)];
 }
 
-function autoNeedsClassic(prefetches: Prefetch[], type: QueueType): Prefetch[] {
-  if (type === "quorum" && prefetches.includes("auto")) throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch)");
-  return prefetches;
-}
-
 export type BenchFlags = BrokerFlags & RateFlags & {
   workers: number;
   tasks: number;
@@ -109,7 +104,7 @@ export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Se
     workers: flags.workers,
     tasks: flags.tasks,
     profile: parseProfile(flags.work),
-    prefetches: autoNeedsClassic(parsePrefetchList(flags.prefetch), flags.queueType ?? "classic"),
+    prefetches: parsePrefetchList(flags.prefetch),
     rounds: flags.rounds,
     seed: flags.seed,
     json: flags.json ?? false,

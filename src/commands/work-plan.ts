@@ -99,8 +99,6 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   // A retry copy waits out its delay as a message expiry, which RabbitMQ bounds (2^32-1 ms).
   if (flags.retryMaxDelay > 2 ** 32 - 1) throw usageError("--retry-max-delay can be at most 4294967295ms (about 49 days: RabbitMQ's longest message expiry)");
   if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
-  // auto takes its reserve away with a channel-wide limit (global QoS); quorum queues refuse one (540 NOT_IMPLEMENTED).
-  if (plan.prefetch === "auto" && plan.queueType === "quorum") throw usageError("--prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number");
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
   if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");

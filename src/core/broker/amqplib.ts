@@ -1,4 +1,4 @@
-import type { Channel } from "amqplib";
+import type { Channel, ConsumeMessage } from "amqplib";
 
 /**
  * Every reach into amqplib beyond its public API, in one file: its internals (each with a fallback
@@ -119,6 +119,19 @@ function viaChannel(channel: Channel): AckWriter {
     nack: (tag, multiple, requeue) => channel.nack(msg(tag), multiple, requeue),
     queueBehind: () => {},
   };
+}
+
+/**
+ * Keeps `callback` as the consumer of `tag` after its cancel: amqplib forgets a tag at cancel-ok
+ * ("Surely a race here", its lib/channel.js) and throws on a delivery to a tag it does not know,
+ * inside its frame loop, which ends the connection. A cancelled consumer's deliveries the broker
+ * sent before it saw the cancel are still tasks. Without the internal, such a delivery ends the
+ * session, and its unacked tasks go back to the queue (nothing lost).
+ */
+export function keepConsumer(channel: Channel, tag: string, callback: (msg: ConsumeMessage | null) => void): void {
+  const c = channel as unknown as { registerConsumer?: unknown };
+  if (typeof c.registerConsumer === "function") (c.registerConsumer as (t: string, cb: typeof callback) => void).call(channel, tag, callback);
+  else fallbackTaken("a channel's registerConsumer", "a delivery to a replaced consumer ends the session (its tasks are redelivered)");
 }
 
 interface MuxInternals {

@@ -6,46 +6,80 @@ const WINDOW = 16;
 /**
  * A task in reserve pays when tasks are short next to the round trip: it saves one round trip
  * per task (0.4-0.6 ms measured here) and, at worst, makes one task wait behind another while a
- * worker sits idle. Tasks up to this many round trips long keep one in reserve: 5 ms tasks
+ * worker sits idle. Tasks up to this many round trips long keep a reserve: 5 ms tasks
  * (mix:90%5ms,10%50ms and cycle:50ms,5ms,5ms,5ms) do, 1-2 s tasks do not.
  */
 export const RESERVE_WHILE_TASKS_UNDER_RTTS = 100;
+/** Hysteresis: a reserve held is dropped only once tasks are this many round trips long. */
+export const DROP_RESERVE_OVER_RTTS = 150;
+/**
+ * Tasks finished between two changes: a change on a quorum queue is a new consumer (three broker
+ * round trips), so the prefetch must not flap with the samples' noise.
+ */
+export const TASKS_BETWEEN_CHANGES = WINDOW / 2;
+/**
+ * The reserve covers this many refills: a task acked is replaced after one refill (ack out, next
+ * delivery in), and on a quorum queue that wait varies with the leader's load (1-20 ms on the
+ * local cluster), so a reserve that covers only the median refill leaves slots idle half the time.
+ */
+const COVER = 2;
 /** Round trip assumed until one is measured (the worker starts without a reserve). */
 const INITIAL_RTT_MS = 1;
 
 /**
- * The rule behind `--prefetch auto`: hold `concurrency + 1` tasks while the
- * median of recent tasks is short next to the round trip, `concurrency` while
- * it is long. The round trip is the shortest recent wait for a next task with
- * a slot free and nothing held (an empty queue only makes waits longer, so the
- * shortest is the broker's own).
+ * The rule behind `--prefetch auto`: hold `concurrency + reserve` tasks while the median of recent
+ * tasks is short next to the round trip, `concurrency` while it is long. The round trip is the
+ * shortest recent wait for a next task with a slot free and nothing held (an empty queue only makes
+ * waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
+ * session can hold more (`maxReserve`: a quorum queue's re-consume), enough tasks to cover two
+ * median refills (an ack to the delivery it let in): more while tasks are short next to it.
  */
 export class AutoPrefetch {
   private readonly durations: number[] = [];
   private readonly gaps: number[] = [];
+  private readonly refills: number[] = [];
+  /** When each ack not yet answered by a delivery went out, oldest first. */
+  private readonly credits: number[] = [];
   private waitingSince: number | undefined;
   private held: number;
+  private sinceChange = Number.POSITIVE_INFINITY;
+  private maxReserve = 1;
 
   constructor(private readonly concurrency: number) {
     this.held = concurrency;
+  }
+
+  /** How many tasks the session can hold in reserve: 1 with a channel-wide limit, more on re-consume. */
+  limitReserve(max: number): void {
+    this.maxReserve = Math.max(1, max);
   }
 
   /** A task arrived: if a slot was waiting for it, that wait was a round trip (or an empty queue). */
   delivered(at: number): void {
     if (this.waitingSince !== undefined) this.waited(at - this.waitingSince);
     this.waitingSince = undefined;
+    const credit = this.credits.shift();
+    if (credit !== undefined) push(this.refills, at - credit);
   }
 
   /**
-   * A task that ran `ms` finished; `idle` when its slot now waits with nothing held. Returns the
-   * prefetch to set when it changes, else undefined.
+   * A task that ran `ms` finished (its ack goes out now); `idle` when its slot now waits with nothing
+   * held. Returns the prefetch to set when it changes, else undefined.
    */
   freed(at: number, ms: number, idle: boolean): number | undefined {
     this.finished(ms);
     if (idle) this.waitingSince ??= at;
+    this.credits.push(at);
+    // More acks unanswered than tasks held: the queue ran empty; the oldest will never be answered.
+    if (this.credits.length > this.held) this.credits.shift();
+    this.sinceChange++;
+    if (this.sinceChange < TASKS_BETWEEN_CHANGES) return undefined;
     const want = this.target();
     if (want === this.held) return undefined;
     this.held = want;
+    this.sinceChange = 0;
+    // Deliveries right after a change fill the new limit, not acks: they would pair with the wrong ack.
+    this.credits.length = 0;
     return want;
   }
 
@@ -59,7 +93,7 @@ export class AutoPrefetch {
     push(this.gaps, ms);
   }
 
-  /** What it holds now: `concurrency`, or one more. */
+  /** What it holds now: `concurrency`, or more. */
   get holding(): number {
     return this.held;
   }
@@ -68,13 +102,32 @@ export class AutoPrefetch {
     return this.gaps.length > 0 ? Math.min(...this.gaps) : INITIAL_RTT_MS;
   }
 
-  /** The prefetch to hold now. */
+  /** The median wait from an ack to the delivery it let in (the round trip when none was seen). */
+  get refillMs(): number {
+    return this.refills.length > 0 ? median(this.refills) : this.rttMs;
+  }
+
+  /** The prefetch to hold now (with hysteresis: a reserve held is kept until tasks are clearly long). */
   target(): number {
     if (this.durations.length === 0) return this.concurrency;
-    const sorted = [...this.durations].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] as number;
-    return median <= RESERVE_WHILE_TASKS_UNDER_RTTS * this.rttMs ? this.concurrency + 1 : this.concurrency;
+    const task = median(this.durations);
+    const limit = this.held > this.concurrency ? DROP_RESERVE_OVER_RTTS : RESERVE_WHILE_TASKS_UNDER_RTTS;
+    if (task > limit * this.rttMs) return this.concurrency;
+    if (this.maxReserve === 1) return this.concurrency + 1;
+    const reserve = task > 0 ? Math.ceil((COVER * this.refillMs) / task) : this.maxReserve;
+    const wanted = this.concurrency + Math.min(this.maxReserve, Math.max(1, reserve));
+    // A smaller reserve only when it is clearly enough (a third to spare): no flapping at a boundary.
+    if (wanted < this.held && this.held > this.concurrency) {
+      const spare = task > 0 ? Math.ceil((COVER * 1.5 * this.refillMs) / task) : this.maxReserve;
+      return Math.max(wanted, Math.min(this.held, this.concurrency + Math.min(this.maxReserve, spare)));
+    }
+    return wanted;
   }
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function push(samples: number[], value: number): void {

@@ -1,13 +1,12 @@
 import type { Channel, ConsumeMessage } from "amqplib";
-import { randomBytes } from "node:crypto";
 import { Acker } from "./acker.ts";
+import { Consumer } from "./consumer.ts";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { settledWithin } from "../../util/clock.ts";
 import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { QueueType } from "../topology/names.ts";
 import { type WorkQueue, declareWorkQueue } from "../topology/queues.ts";
-import { TaskqError } from "../../errors.ts";
 import { redact } from "../broker/url.ts";
 
 /** What the worker needs of the session it runs on (a fake one in the unit tests). */
@@ -20,8 +19,10 @@ export interface WorkSession {
   readonly lost: Promise<Error>;
   ack(msg: ConsumeMessage, batch: boolean): void;
   requeue(msg: ConsumeMessage): void;
-  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS). */
+  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS, or a new consumer). */
   setPrefetch(count: number): void;
+  /** How many tasks beyond concurrency `setPrefetch` can hold (absent: one). */
+  readonly reserveLimit?: number;
   /** Stops deliveries; acks written after it go out behind the cancel. */
   cancel(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +31,13 @@ export interface WorkSession {
 }
 
 export type Deliver = (session: WorkSession, msg: ConsumeMessage | null) => void;
+
+/**
+ * Most tasks in reserve on a quorum queue: zero-work tasks on the local cluster ran at 2.4x prefetch
+ * 1 with 2 in reserve and 7.7x with 99, while a reserve held by one worker is work another may wait
+ * for at the end of a run.
+ */
+export const RESERVE_LIMIT_REPLACED = 8;
 
 /**
  * One connection's worth of consuming: its channel, its acks, its consumer.
@@ -43,7 +51,7 @@ export class Session implements WorkSession {
   readonly pending: ConsumeMessage[] = [];
   readonly lost: Promise<Error>;
   private readonly acker: Acker;
-  private readonly consumerTag = `taskq-${randomBytes(8).toString("hex")}`;
+  private readonly consumer: Consumer;
   private closing = false;
   private worked = false;
 
@@ -54,11 +62,21 @@ export class Session implements WorkSession {
     private readonly ownPrefetch: number,
     /** The queue it consumes, as declared: the type it is used as (see declareWorkQueue). */
     readonly workQueue: WorkQueue,
+    deliver: Deliver,
     /** Told once, at the first ack: the connection does real work. */
     private readonly onWorked?: () => void,
   ) {
     this.acker = new Acker(channel, () => this.open);
+    this.consumer = new Consumer(channel, workQueue.name, (msg) => {
+      if (msg) this.acker.track(msg);
+      deliver(this, msg);
+    });
     this.lost = this.watch();
+  }
+
+  /** A quorum queue's consumer is replaced to change its prefetch, and so can hold any reserve. */
+  get reserveLimit(): number {
+    return this.workQueue.type === "quorum" ? RESERVE_LIMIT_REPLACED : 1;
   }
 
   /**
@@ -71,22 +89,17 @@ export class Session implements WorkSession {
       broker,
       (async () => {
         const found = await declareWorkQueue(broker, queue, queueType);
-        // A quorum queue refuses a consumer on a channel with a channel-wide (global) prefetch.
-        if (prefetch === "auto" && found.type === "quorum") throw new TaskqError(`'${queue}' is a quorum queue: --prefetch auto needs a classic queue (quorum queues cannot change a live consumer's prefetch); give a number`);
         const channel = quiet(await broker.model.createChannel());
-        // auto: the consumer's own limit holds one in reserve (concurrency + 1, fixed once it
-        // consumes); a channel-wide limit of `concurrency` on top takes the reserve away while
-        // tasks are long (see setPrefetch).
-        const own = prefetch === "auto" ? concurrency + 1 : prefetch;
-        await channel.prefetch(own);
-        if (prefetch === "auto") await channel.prefetch(concurrency, true);
-        const s = new Session(broker, channel, own, found, onWorked);
-        // Our own tag, known before the first delivery: amqplib runs the callback for deliveries
-        // that arrive with consume-ok before `await` returns, and a stop then must be able to cancel.
-        await channel.consume(queue, (msg) => {
-          if (msg) s.acker.track(msg);
-          deliver(s, msg);
-        }, { noAck: false, consumerTag: s.consumerTag });
+        // auto on a classic queue: the consumer's own limit holds one in reserve (concurrency + 1,
+        // fixed once it consumes); a channel-wide limit of `concurrency` on top takes the reserve
+        // away while tasks are long (see setPrefetch). A quorum queue refuses a consumer on a
+        // channel with a channel-wide limit: there auto starts at `concurrency` and replaces the
+        // consumer to change it.
+        const global = prefetch === "auto" && found.type === "classic";
+        const own = prefetch === "auto" ? concurrency + (global ? 1 : 0) : prefetch;
+        if (global) await channel.prefetch(concurrency, true);
+        const s = new Session(broker, channel, own, found, deliver, onWorked);
+        await s.consumer.start(own);
         return s;
       })(),
       { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${queue}'` },
@@ -130,7 +143,9 @@ export class Session implements WorkSession {
   }
 
   /**
-   * RabbitMQ lets only the channel-wide limit (basic.qos global) change under a live consumer,
+   * A quorum queue: a new consumer with `count` in the old one's place (consumer.ts).
+   *
+   * A classic queue: RabbitMQ lets only the channel-wide limit (basic.qos global) change under a live consumer,
    * and a channel-wide limit costs the broker a round of coordination between queue and channel
    * for every delivery ("slow on a single machine", its docs): `--prefetch auto` held one in
    * reserve at 0.85x the tasks/s of a plain prefetch 2 (zero-work bench, 4 workers). So the
@@ -138,14 +153,17 @@ export class Session implements WorkSession {
    * to take it away: lifted (0, no limit) at or above the consumer's own, `count` below it.
    */
   setPrefetch(count: number): void {
-    if (this.open) this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
+    if (!this.open) return;
+    if (this.workQueue.type === "quorum") return this.consumer.replace(count);
+    this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
   }
+
 
   /** Bounded: a broker that stopped answering cannot hold a stop past ANSWER_TIMEOUT_MS (heartbeats off included). */
   async cancel(): Promise<void> {
     if (!this.open) return;
     this.acker.queueBehind();
-    await settledWithin(this.channel.cancel(this.consumerTag), ANSWER_TIMEOUT_MS);
+    await settledWithin(this.consumer.cancel(), ANSWER_TIMEOUT_MS);
   }
 
   redact(text: string): string {

@@ -85,6 +85,7 @@ export class Worker implements WorkerHandle {
     // Opened after all, though the worker ended meanwhile: close it, or its consumer holds tasks for ever.
     if (this.state === "stopped" || this.state === "failed") return void s.close();
     this.session = s;
+    this.auto?.limitReserve(s.reserveLimit ?? 1);
     void s.lost.then((err) => this.onLost(s, err));
     if (this.state === "draining") return this.handBacks.stopConsuming(s); // stopped while it was being opened
     const first = this.state === "connecting";

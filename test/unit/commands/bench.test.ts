@@ -29,6 +29,10 @@ describe("planBench: queue type and reconnect timeout", () => {
     expect(plan.queueType).toBe("quorum");
     expect(plan.workerArgs).toContain("45000");
   });
+
+  test("--prefetch 1,auto,100 on a quorum queue: auto is planned there too", () => {
+    expect(planBench({ ...base, queueType: "quorum", prefetch: "1,auto,100" }).prefetches).toEqual([1, "auto", 100]);
+  });
 });
 
 describe("planBench: --chaos", () => {

@@ -67,8 +67,9 @@ describe("planWork --prefetch auto", () => {
     expect(planWork([], { ...base, prefetch: "auto", concurrency: 4 }, false).prefetch).toBe("auto");
   });
 
-  test("auto with a quorum queue is a usage error (quorum queues refuse a channel's QoS)", () => {
-    expect(expectUsageError(() => planWork([], { ...base, prefetch: "auto", queueType: "quorum" }, false)).message).toMatch(/--prefetch auto needs a classic queue/);
+  test("auto with a quorum queue is planned (the worker replaces its consumer to change the prefetch)", () => {
+    const plan = planWork([], { ...base, prefetch: "auto", queueType: "quorum" }, false);
+    expect([plan.prefetch, plan.queueType]).toEqual(["auto", "quorum"]);
   });
 });
 
