@@ -55,7 +55,8 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
     { queue, concurrency, prefetch, intervalMs },
     { connection: () => link.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
   );
-  reporter.prepare();
+  // No connection of the reports' own before the worker consumes: its first session must get the
+  // first address that answers (a second connection racing it could take that one).
   const onEvent = (event: WorkerEvent) => {
     reporter.observe(event);
     options.onEvent?.(event);

@@ -59,6 +59,9 @@ export class ReportBuilder {
   }
 }
 
+/** RabbitMQ's longest message expiry (2^32-1 ms): a longer one closes the channel. */
+const MAX_EXPIRATION_MS = 2 ** 32 - 1;
+
 /** Which count each settlement adds to (a "requeued" task went back to the queue unstarted or on a stop). */
 const SETTLED_COUNT = { acked: "done", retry: "retried", dead: "dead", requeued: "handedBack", lost: "lost" } as const;
 
@@ -92,14 +95,6 @@ export class Reporter {
     private readonly options: ReporterOptions,
   ) {}
 
-  /**
-   * Opens the channel while the worker opens its session: the connection's cost (about 15 ms of
-   * CPU) is paid at start-up, not in the middle of the first tasks.
-   */
-  prepare(): void {
-    void this.open();
-  }
-
   /** Feeds the builder and starts or ends the reports; never throws (it runs inside the worker's emit). */
   observe(event: WorkerEvent): void {
     this.builder.observe(event);
@@ -131,7 +126,7 @@ export class Reporter {
     try {
       const report = this.builder.report(Date.now());
       const body = Buffer.from(JSON.stringify(report));
-      const options = { expiration: String(3 * this.identity.intervalMs), contentType: "application/json" };
+      const options = { expiration: String(Math.min(3 * this.identity.intervalMs, MAX_EXPIRATION_MS)), contentType: "application/json" };
       if (!last) current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options);
       else this.last = new Promise((resolve) => current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options, () => resolve()));
     } catch {
