@@ -85,6 +85,8 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
     } else if (event.type === "disconnected") {
       const inFlight = event.running > 0 ? `; ${event.running} task(s) in flight will be redelivered by the broker` : "";
       err(` [!] ${event.error}${inFlight}; reconnecting`);
+    } else if (event.type === "prefetch") {
+      if (plan.verbose) err(` [.] prefetch ${event.count} (round trip ${event.rttMs.toFixed(2)} ms)`);
     } else if (event.type === "reconnected") {
       err(" [*] reconnected; consuming again");
     } else if (event.type === "copy-failed") {

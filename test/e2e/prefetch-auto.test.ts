@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { rabbitmqctlRows, trackedQueues, waitFor } from "../support/broker.ts";
-import { TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
+import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -64,9 +64,3 @@ test(
   },
   60_000,
 );
-
-test("--prefetch auto with --queue-type quorum is a one-line usage error", async () => {
-  const r = await runTaskq(["work", "-q", "never-declared", "--queue-type", "quorum", "--prefetch", "auto"]);
-  expect(r.code).toBe(2);
-  expect(oneLineError(r.stderr)).toMatch(/--prefetch auto needs a classic queue/);
-});

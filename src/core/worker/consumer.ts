@@ -25,12 +25,11 @@ export class Consumer {
   ) {}
 
   /**
-   * Sets the consumer's own prefetch, then consumes. Our own tag, known before the first delivery:
+   * Consumes (the prefetch set before by the session). Our own tag, known before the first delivery:
    * amqplib runs the callback for deliveries that arrive with consume-ok before `await` returns,
    * and a stop then must be able to cancel.
    */
-  async start(prefetch: number): Promise<void> {
-    await this.channel.prefetch(prefetch);
+  async start(): Promise<void> {
     await this.channel.consume(this.queue, this.onMessage, { noAck: false, consumerTag: this.tag });
   }
 

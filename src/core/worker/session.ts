@@ -97,9 +97,11 @@ export class Session implements WorkSession {
         // consumer to change it.
         const global = prefetch === "auto" && found.type === "classic";
         const own = prefetch === "auto" ? concurrency + (global ? 1 : 0) : prefetch;
+        // In this order: a per-consumer basic.qos after the global one reset the global one to 0 (3.10.8).
+        await channel.prefetch(own);
         if (global) await channel.prefetch(concurrency, true);
         const s = new Session(broker, channel, own, found, deliver, onWorked);
-        await s.consumer.start(own);
+        await s.consumer.start();
         return s;
       })(),
       { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${queue}'` },
