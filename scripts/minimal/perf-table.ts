@@ -45,6 +45,10 @@ if (command === "field" && arg) {
     { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-amqp-p1-detached ref", refLabel: "amqplib worker, prefetch 1, own session", unit: "ms", target: "-" },
     { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-amqp-p100 ref", refLabel: "amqplib worker, prefetch 100", unit: "ms", target: "<= 1.00" },
     { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-amqp-p100-detached ref", refLabel: "amqplib worker, prefetch 100, own session", unit: "ms", target: "-" },
+    // scripts/perf --only node: the library on Node 22 (the "taskq" column) against Bun (the reference).
+    { label: "library send, Node 22", taskq: "lib-send node22", ref: "lib-send bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
+    { label: "library work, zero work, prefetch 1, Node 22", taskq: "lib-work-p1 node22", ref: "lib-work-p1 bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
+    { label: "library work, zero work, prefetch 100, Node 22", taskq: "lib-work-p100 node22", ref: "lib-work-p100 bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
     { label: "send, peak RSS", taskq: "send-rss taskq", unit: "MB", target: "<= 150 MB" },
     { label: "taskq --version, whole process", taskq: "version taskq", unit: "ms", target: "<= 30 ms" },
   ];
