@@ -106,18 +106,18 @@ describe("the packed package (npm pack, npm install)", () => {
     await sh(`${join(ROOT, "node_modules", ".bin", "tsc")} -p .`, join(work, "app")); // throws with tsc's errors
   });
 
-  test.each(RUNTIMES)("%s: send with confirms, work with acks, a failing task retried then dead-lettered, stop() draining", async (runtime) => {
+  test.each(RUNTIMES)("%s: send with confirms (text, bytes, JSON), work with acks, a failing task retried then dead-lettered, stop() draining", async (runtime) => {
     const queue = q(`pkg-${runtime}`);
     const { code, lines, stderr } = await run(runtime, ["consumer.ts", "main", queue]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(lines).toEqual([
-      { step: "send", sent: 5, queueType: "classic" },
+      { step: "send", sent: 6, queueType: "classic" },
       {
         step: "work",
-        done: ["ok 1", "ok 2", "ok 3", "ok 4"],
-        settled: ["fail:dead:2", "fail:retry:1", "ok 1:acked:1", "ok 2:acked:1", "ok 3:acked:1", "ok 4:acked:1"],
+        done: ["json n=5 id=json-5", "ok 1", "ok 2", "ok 3", "ok 4"],
+        settled: ["fail:dead:2", "fail:retry:1", "ok 1:acked:1", "ok 2:acked:1", "ok 3:acked:1", "ok 4:acked:1", '{"n":5}:acked:1'],
       },
-      { step: "drain", slowFinished: true, done: 5, failed: 1, retried: 1, state: "stopped" },
+      { step: "drain", slowFinished: true, done: 6, failed: 1, retried: 1, state: "stopped" },
     ]);
     expect(await readyCount(queue)).toBe(0);
     expect((await drain(`${queue}.dead`)).map((m) => m.content.toString())).toEqual(["fail"]);

@@ -4,13 +4,13 @@
  * purpose: node: imports for Buffer and process (Deno has no Node globals in user code), type-only
  * imports (type stripping). Prints one JSON line per step; the broker is TASKQ_URL.
  *
- *   consumer.ts main QUEUE     send with confirms, work with acks, a failure retried then dead-lettered, stop() draining
+ *   consumer.ts main QUEUE     send with confirms (text, bytes, JSON), work with acks, a failure retried then dead-lettered, stop() draining
  *   consumer.ts hold QUEUE     take one task and never finish it (the test kills the process)
  *   consumer.ts take QUEUE     take one task, say whether it was redelivered, stop
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { send, work, type Task, type WorkerEvent } from "taskq";
+import { send, task as taskWith, work, type Task, type WorkerEvent } from "taskq";
 
 const [mode, queue] = process.argv.slice(2);
 const say = (line: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -23,7 +23,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 async function main(queue: string): Promise<void> {
-  const bodies = ["ok 1", "ok 2", "ok 3", Buffer.from("ok 4"), "fail"];
+  // Text, bytes, and JSON data with an id of its own (task()): each comes back as it was sent.
+  const bodies = ["ok 1", "ok 2", "ok 3", Buffer.from("ok 4"), taskWith({ n: 5 }, { id: "json-5" }), "fail"];
   const sent = await send({ queue, tasks: bodies });
   say({ step: "send", sent: sent.sent, queueType: sent.queueType });
 
@@ -35,10 +36,15 @@ async function main(queue: string): Promise<void> {
   const onEvent = (event: WorkerEvent): void => {
     if (event.type !== "finish") return;
     settled.push(`${event.task.body.toString()}:${event.settled}:${event.task.attempt}`);
-    if (done.length === 4 && settled.some((s) => s.startsWith("fail:dead"))) allSettled.resolve();
+    if (done.length === 5 && settled.some((s) => s.startsWith("fail:dead"))) allSettled.resolve();
   };
   const worker = await work({ queue, retry, reportEveryMs: 0, onEvent }, async (task: Task) => {
     const body = task.body.toString();
+    if (task.properties.contentType === "application/json") {
+      const { n } = task.json<{ n: number }>();
+      done.push(`json n=${n} id=${task.messageId}`);
+      return;
+    }
     if (body === "fail") throw new Error(`no good (attempt ${task.attempt})`);
     if (body === "slow") {
       slowStarted.resolve();
