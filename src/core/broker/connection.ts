@@ -1,5 +1,5 @@
 import * as amqp from "amqplib";
-import { hostname } from "node:os";
+import { hostName } from "../../util/host.ts";
 import type { TaskqError } from "../../errors.ts";
 import { ConnectError, connectError } from "./connect-error.ts";
 import { coalesceWrites, destroySocket, isHeartbeatTimeout } from "./amqplib.ts";
@@ -51,7 +51,7 @@ export async function dial(url: string, options: DialOptions): Promise<Broker> {
     noDelay: true,
     timeout: timeoutMs,
     ...(options.tls ?? {}),
-    clientProperties: { connection_name: connectionName(options.name ?? `taskq@${hostname()}`) },
+    clientProperties: { connection_name: connectionName(options.name ?? `taskq@${hostName()}`) },
   });
   let model: amqp.ChannelModel;
   try {

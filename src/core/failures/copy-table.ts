@@ -1,5 +1,5 @@
 import type { MessageProperties } from "amqplib";
-import { hostname } from "node:os";
+import { hostName } from "../../util/host.ts";
 import type { TaskProperties } from "../publish/publisher.ts";
 import { deadQueueName, retryQueueName } from "../topology/names.ts";
 import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../headers.ts";
@@ -50,7 +50,7 @@ function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, 
         [DEAD_HEADERS.exitCode]: of.outcome.exitCode ?? null,
         [DEAD_HEADERS.signal]: of.outcome.signal ?? null,
         [DEAD_HEADERS.failedAt]: new Date().toISOString(),
-        [DEAD_HEADERS.host]: hostname(),
+        [DEAD_HEADERS.host]: hostName(),
         [DEAD_HEADERS.queue]: queue,
         [DEAD_HEADERS.attempts]: attempt,
         ...stderrHeader(of.outcome.stderr),

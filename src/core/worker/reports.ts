@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { hostname } from "node:os";
+import { hostName } from "../../util/host.ts";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
 import { alarmOf } from "../publish/alarm.ts";
@@ -174,6 +174,6 @@ export class Reporter {
 
 /** A reporter for a worker on `queue`, every `intervalMs`. */
 export function workerReporter(options: Omit<ReportIdentity, "host" | "pid" | "startedAt">, reporter: ReporterOptions): Reporter {
-  const identity: ReportIdentity = { host: hostname(), pid: process.pid, startedAt: Date.now(), ...options };
+  const identity: ReportIdentity = { host: hostName(), pid: process.pid, startedAt: Date.now(), ...options };
   return new Reporter(new ReportBuilder(identity), identity, reporter);
 }
