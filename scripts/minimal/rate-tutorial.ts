@@ -65,6 +65,7 @@ if (process.argv[2] === "--worker") {
   const procs = Array.from({ length: workers }, () =>
     Bun.spawn([process.execPath, import.meta.path, "--worker", values.url, queue, values.prefetch], { stdout: "pipe", stderr: "inherit" }),
   );
+  // Resolves once the worker says "ready"; fails if it exits first (no hang on a worker that could not connect).
   const follow = async (proc: (typeof procs)[number], ready: () => void) => {
     let rest = "";
     for await (const chunk of proc.stdout) {
@@ -82,7 +83,7 @@ if (process.argv[2] === "--worker") {
       }
     }
   };
-  await Promise.all(procs.map((proc) => new Promise<void>((ready) => void follow(proc, ready))));
+  await Promise.all(procs.map((proc) => new Promise<void>((ready, fail) => void follow(proc, ready).then(() => fail(new Error("a worker exited before it was ready")), fail))));
 
   const publishedAt = new Float64Array(total + 1);
   let t0 = 0;
