@@ -63,9 +63,10 @@ export interface SendOptions extends ConnectionOptions {
  * ```
  */
 export async function send(options: SendOptions): Promise<SendResult> {
+  const tasks = encodeTasks(options.tasks);
   const broker = await connect(target(options), { name: "taskq library send" });
   try {
-    return await sendTasks(broker, encodeTasks(options.tasks), {
+    return await sendTasks(broker, tasks, {
       queue: options.queue ?? "task_queue",
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
@@ -102,7 +103,7 @@ export interface WorkOptions extends ConnectionOptions {
 
 /**
  * What an in-process handler does with a task. Resolve (with nothing) when
- * done: the task is acked. Throw to fail it: it is retried with backoff and,
+ * done: the task is acked (so is any value that is not an Outcome, e.g. a row a JavaScript handler returns). Throw to fail it: it is retried with backoff and,
  * after `retry.maxAttempts`, moved to `<queue>.dead`. Return an {@link Outcome}
  * for finer control, e.g. `{ ok: false, reason, exitCode: HANDLER_EXIT.noRetry }`.
  * `task.json()` on a body that is not JSON throws a {@link NotJsonError}: left uncaught, the task

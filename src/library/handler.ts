@@ -13,12 +13,26 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 export function outcomeOf(handler: (task: Task, signal: AbortSignal) => Promise<void | Outcome>): Handler {
   return async (task, signal) => {
     try {
-      return (await handler(task, signal)) ?? { ok: true };
+      return asOutcome(await handler(task, signal));
     } catch (err) {
       if (err instanceof NotJsonError) return { ok: false, reason: err.message, exitCode: HANDLER_EXIT.noRetry };
       return { ok: false, reason: (err as Error)?.message ?? String(err) };
     }
   };
+}
+
+/**
+ * What a handler returned, as an Outcome: a failed one (`ok: false`) as it is, given a reason if it has
+ * none; anything else (nothing, or a value a JavaScript handler happens to return: a row,
+ * a string) is done, not a failure with no reason.
+ */
+function asOutcome(value: unknown): Outcome {
+  const ok = typeof value === "object" && value !== null ? (value as { ok?: unknown }).ok : undefined;
+  if (ok === false) {
+    const outcome = value as Outcome & { ok: false };
+    return typeof outcome.reason === "string" ? outcome : { ...outcome, reason: "handler returned { ok: false } without a reason" };
+  }
+  return { ok: true };
 }
 
 /** `timeoutMs` as given, checked: whole milliseconds above 0 that a timer can wait. */
