@@ -28,6 +28,7 @@ import type { Settlement, StopReason, WorkerEvent, WorkerHandle, WorkerState, Wo
 import { type ConnectionOptions, target } from "./library/target.ts";
 import { type TaskInput, encodeTasks } from "./library/encode.ts";
 import { checkedTimeout, outcomeOf } from "./library/handler.ts";
+import { checkedDelay } from "./library/task-spec.ts";
 
 export type { ConnectionOptions, Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Settlement, StopReason, Task, TaskInput, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
 export type { HeaderValue, TaskOptions, TaskSpec } from "./library/task-spec.ts";
@@ -64,6 +65,7 @@ export interface SendOptions extends ConnectionOptions {
  */
 export async function send(options: SendOptions): Promise<SendResult> {
   const tasks = encodeTasks(options.tasks);
+  checkedDelay(options.delayMs, "delayMs");
   const broker = await connect(target(options), { name: "taskq library send" });
   try {
     return await sendTasks(broker, tasks, {

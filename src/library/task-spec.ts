@@ -36,6 +36,12 @@ const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$)/i;
 /** The broker's longest per-message expiry (2^32 - 1 ms, about 49 days). */
 const MAX_DELAY_MS = 2 ** 32 - 1;
 
+/** `delayMs` (a task's or a send's) as given, checked: whole milliseconds the broker can wait, 0 = at once. */
+export function checkedDelay(delayMs: number | undefined, what: string): number | undefined {
+  if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) throw usageError(`${what} must be whole milliseconds from 0 to ${MAX_DELAY_MS} (49 days), got ${JSON.stringify(delayMs)}`);
+  return delayMs;
+}
+
 /**
  * One task with its own id, headers or delay; `data` is sent as `send` sends any task (a string as
  * text, a Buffer as bytes, anything else as JSON). Bad options throw a TaskqError at once.
@@ -48,7 +54,7 @@ const MAX_DELAY_MS = 2 ** 32 - 1;
 export function task<T>(data: T, options: TaskOptions = {}): TaskSpec<T> {
   const { id, headers, delayMs } = options;
   if (id !== undefined && (typeof id !== "string" || id === "" || Buffer.byteLength(id) > 255)) throw usageError(`task id must be a non-empty string of at most 255 bytes, got ${JSON.stringify(id)?.slice(0, 80)}`);
-  if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) throw usageError(`task delayMs must be whole milliseconds from 0 to ${MAX_DELAY_MS} (49 days), got ${delayMs}`);
+  checkedDelay(delayMs, "task delayMs");
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death and x-delivery-count are taskq's and the broker's)`);
     if (!["string", "number", "boolean"].includes(typeof value)) throw usageError(`task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Task } from "taskq";
+import { type Task, TaskqError, send } from "taskq";
 import { encodeTasks } from "../../../src/library/encode.ts";
 import { outcomeOf } from "../../../src/library/handler.ts";
 import { expectUsageError } from "../usage-error.ts";
@@ -31,5 +31,13 @@ describe("library edges a JavaScript caller meets", () => {
     expect(await outcomeOf(async () => ({ ok: true }))(task, signal)).toEqual({ ok: true });
     const failed = await outcomeOf(async () => ({ ok: false }) as never)(task, signal);
     expect(failed).toEqual({ ok: false, reason: "handler returned { ok: false } without a reason" });
+  });
+
+  test("send's own delayMs is checked as a task()'s is, before anything connects (1.5 failed as a queue 'with other settings', -5 went at once, 2^33 was taken)", async () => {
+    for (const delayMs of [1.5, -5, 2 ** 33, "1000"]) {
+      const error = await send({ url: "amqp://127.0.0.1:1", connectTimeoutMs: 200, delayMs: delayMs as number, tasks: ["x"] }).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(TaskqError);
+      expect((error as TaskqError).message).toContain("delayMs must be whole milliseconds");
+    }
   });
 });
