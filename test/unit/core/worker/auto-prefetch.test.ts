@@ -74,6 +74,10 @@ describe("--prefetch auto where the consumer is replaced to change it (quorum qu
     expect(run(concurrency, refill, durations, 8).auto.holding).toBe(expected);
   });
 
+  test("the reserve covers the slow refills, not the typical one: 5 ms tasks, refills of 1 ms and one in five of 10 ms", () => {
+    expect(run(1, (i) => (i % 5 === 0 ? 10 : 1), Array(40).fill(5), 8).auto.holding).toBe(5);
+  });
+
   test("the refill is the time from a task's end (its ack) to the next delivery", () => {
     const { auto } = run(1, 7, Array(20).fill(5), 8);
     expect(auto.refillMs).toBe(7);
