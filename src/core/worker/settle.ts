@@ -35,15 +35,16 @@ export interface SettleContext {
 export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Settled | Promise<Settled> {
   // Done (every task, on the fast path) settles at once: no promise per task.
   if (!s.open) return lost(ctx, "finished");
+  if (ctx.killed.aborted) {
+    // A second signal: the process exits now, and an ack written now may never leave it (while a
+    // line saying "done" would). Not the task's failure either: no copy; the broker redelivers it.
+    ctx.summary.lost++;
+    return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
+  }
   if (outcome.ok) {
     s.ack(msg, s.pending.length > 0); // batch with other acks when more local work is queued
     ctx.summary.done++;
     return ACKED;
-  }
-  if (ctx.killed.aborted) {
-    // Killed by a second signal: not the task's failure, so no copy; the broker redelivers it.
-    ctx.summary.lost++;
-    return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
   }
   return settleFailed(ctx, s, msg, task, outcome);
 }
