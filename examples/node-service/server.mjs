@@ -24,7 +24,7 @@ const server = createServer(async (req, res) => {
   } catch {
     return answer(400, { error: "the body is not JSON" });
   }
-  if (typeof email !== "string" || !email.includes("@")) return answer(400, { error: "email is missing" });
+  if (typeof email !== "string" || !email.includes("@") || email.length > 200) return answer(400, { error: "email is missing or too long" });
   try {
     // The id is an idempotency key: a client retrying the same signup makes a task with the same
     // message_id, which the worker can recognise. A plain object would be sent as JSON too.
@@ -33,7 +33,8 @@ const server = createServer(async (req, res) => {
     answer(202, { queued: id });
   } catch (err) {
     // One connection per send keeps the example short; a busy service would batch its tasks.
-    answer(err instanceof TaskqError ? 503 : 500, { error: err.message });
+    // exitCode 2: the task itself was refused (a bad option), not the broker: the caller's fault.
+    answer(err instanceof TaskqError ? (err.exitCode === 2 ? 400 : 503) : 500, { error: err.message });
   }
 });
 
