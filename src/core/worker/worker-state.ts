@@ -80,7 +80,7 @@ export interface WorkerSummary {
 export interface WorkerHandle {
   readonly state: WorkerState;
   /** Stop taking tasks, finish and settle those running, then close. During an outage it ends the outage at once. */
-  stop(reason: StopReason): void;
+  stop(reason?: StopReason): void;
   /** Abort running handlers at once; the broker redelivers what is unacked. */
   abort(): void;
   /**

@@ -152,7 +152,7 @@ export class Worker implements WorkerHandle {
     }
   }
 
-  stop(reason: StopReason): void {
+  stop(reason: StopReason = "signal"): void {
     if (this.state === "draining" || this.state === "stopped" || this.state === "failed") return;
     this.ctx.summary.reason = reason;
     this.emit({ type: "stopping", reason });
