@@ -8,7 +8,9 @@ export interface Percentiles {
 /** Exact nearest-rank percentile of sorted values (no histogram, no interpolation). */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // p/100 is inexact (99.9/100 * 1000 = 999.0000000000001): a product this close to a whole rank is that rank.
+  const exact = (p / 100) * sorted.length;
+  const rank = Math.abs(exact - Math.round(exact)) < 1e-9 * Math.max(1, exact) ? Math.round(exact) : Math.ceil(exact);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 

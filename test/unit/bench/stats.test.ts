@@ -17,6 +17,15 @@ describe("percentile (exact, nearest rank)", () => {
     expect(percentile(sorted, p)).toBe(expected);
   });
 
+  test("p99.9 of 1000, 2000, 10000 and 41000 samples is the nearest rank, not the max (99.9/100 is inexact)", () => {
+    for (const n of [1000, 2000, 10_000, 41_000]) {
+      const sorted = Array.from({ length: n }, (_, i) => i + 1);
+      expect(percentile(sorted, 99.9)).toBe(n * 0.999);
+      expect(percentile(sorted, 95)).toBe(n * 0.95);
+    }
+    expect(percentile(Array.from({ length: 1001 }, (_, i) => i + 1), 99.9)).toBe(1000); // 999.999: rounds up
+  });
+
   test("percentiles sorts its input and reports the max", () => {
     expect(percentiles([9, 1, 5, 3, 7])).toEqual({ p50: 5, p95: 9, p99: 9, max: 9 });
   });
