@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
-import { brokerCounts, rabbitmqctlRows, trackedQueues, waitFor } from "../support/broker.ts";
+import { brokerCounts, rabbitmqctlRows, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import { Consumer } from "../../src/core/worker/consumer.ts";
 import { TaskqProcess, jsonLines, missingSent, runTaskq } from "../support/taskq.ts";
 
 // --prefetch auto on a quorum queue (a single node holds quorum queues): the prefetch changes by a
@@ -115,3 +116,19 @@ test(
   },
   120_000,
 );
+
+test("replaced consumers are not kept by amqplib for the channel's life: at most the last one besides the live one", async () => {
+  const queue = tracked.name("auto-quorum-kept");
+  await withChannel(async (ch) => {
+    await ch.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    await ch.prefetch(1);
+    const consumer = new Consumer(ch, queue, () => {});
+    await consumer.start();
+    for (let i = 0; i < 50; i++) consumer.replace(1 + (i % 9));
+    await (consumer as unknown as { chain: Promise<void> }).chain;
+    // amqplib's own map of tags: 51 before (one per switch, never dropped).
+    expect((ch as unknown as { consumers: Map<string, unknown> }).consumers.size).toBe(2);
+    expect((await consumers(queue)).length).toBe(1);
+    await consumer.cancel();
+  });
+});

@@ -134,6 +134,12 @@ export function keepConsumer(channel: Channel, tag: string, callback: (msg: Cons
   else fallbackTaken("a channel's registerConsumer", "a delivery to a replaced consumer ends the session (its tasks are redelivered)");
 }
 
+/** Drops a tag `keepConsumer` kept (no delivery can follow a later cancel-ok): its callback is no longer held. */
+export function forgetConsumer(channel: Channel, tag: string): void {
+  const c = channel as unknown as { unregisterConsumer?: unknown };
+  if (typeof c.unregisterConsumer === "function") (c.unregisterConsumer as (t: string) => void).call(channel, tag);
+}
+
 interface MuxInternals {
   connection?: { muxer?: { _readIncoming?: () => void }; stream?: { cork?: () => void; uncork?: () => void } };
 }

@@ -1,6 +1,6 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import { randomBytes } from "node:crypto";
-import { keepConsumer } from "../broker/amqplib.ts";
+import { forgetConsumer, keepConsumer } from "../broker/amqplib.ts";
 
 const newTag = () => `taskq-${randomBytes(8).toString("hex")}`;
 
@@ -17,6 +17,8 @@ export class Consumer {
   /** Replacements in order, and a stop behind them. */
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The consumer replaced last, still known to amqplib (see swap). */
+  private kept: string | undefined;
 
   constructor(
     private readonly channel: Channel,
@@ -52,6 +54,9 @@ export class Consumer {
     await this.channel.cancel(old);
     // amqplib forgets a tag at cancel-ok; a delivery to it behind the cancel-ok is still a task.
     keepConsumer(this.channel, old, (msg) => msg && this.onMessage(msg));
+    // The one replaced before it had its cancel-ok a whole swap ago: forgotten, or amqplib holds a tag per switch for the channel's life.
+    if (this.kept !== undefined) forgetConsumer(this.channel, this.kept);
+    this.kept = old;
   }
 
   /** Stops deliveries: behind a replacement under way, then the consumer consuming now. */
