@@ -14,7 +14,8 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { rateFigures } from "../../src/bench/rate-figures.ts";
 import { paced, tasksIn } from "../../src/bench/rate-schedule.ts";
-import { now, sleep } from "../../src/util/clock.ts";
+import { sleep } from "../../src/util/clock.ts";
+import { mono as now } from "../../src/util/mono.ts"; // the machine-wide clock: workers' and sender's times compare exactly
 import { parseDuration } from "../../src/util/duration.ts";
 
 if (process.argv[2] === "--worker") {
@@ -22,6 +23,7 @@ if (process.argv[2] === "--worker") {
   const connection = await amqp.connect(url);
   const channel = await connection.createChannel();
   await channel.prefetch(Number(prefetch));
+  now(); // reads libc's clock before the first delivery
   let lines = "";
   const flush = () => {
     process.stdout.write(lines);
@@ -59,6 +61,7 @@ if (process.argv[2] === "--worker") {
   const channel = await connection.createConfirmChannel();
   await channel.assertQueue(queue, values["queue-type"] === "quorum" ? { durable: true, arguments: { "x-queue-type": "quorum" } } : { durable: true });
 
+  now(); // reads libc's clock before the schedule starts
   const doneAt = new Float64Array(total + 1);
   let done = 0;
   let duplicates = 0;

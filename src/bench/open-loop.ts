@@ -7,6 +7,7 @@ import { declareQueues } from "../core/topology/queues.ts";
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { now, sleep } from "../util/clock.ts";
+import { fromMono } from "../util/mono.ts";
 import { DepthSampler } from "./depth-sampler.ts";
 import { removeQueues, workerUrls } from "./nodes.ts";
 import { WorkerPool } from "./pool.ts";
@@ -50,6 +51,7 @@ export async function runRateRound(config: RateRoundConfig): Promise<RateFigures
   const total = warmup + Math.max(1, tasksIn(config.durationMs, config.rate));
   const broker = await connect(config.target, { name: "taskq bench" });
   const tally = new Tally(total, config.workers, false);
+  fromMono(0); // reads libc's clock now, not as the first report comes in
   const doneAt = new Float64Array(total + 1);
   let pool: WorkerPool | undefined;
   let depth: DepthSampler | undefined;
@@ -60,7 +62,8 @@ export async function runRateRound(config: RateRoundConfig): Promise<RateFigures
     const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
     const report = (slot: number) => (r: Parameters<Tally["report"]>[1]) => {
       const index = Number(r.id?.slice(r.id.lastIndexOf("-") + 1));
-      if (r.outcome === "done" && index >= 1 && index <= total && doneAt[index] === 0) doneAt[index] = r.end;
+      // The worker's end carried on the machine-wide clock: its own now() may be ~1 ms off this one's.
+      if (r.outcome === "done" && index >= 1 && index <= total && doneAt[index] === 0) doneAt[index] = r.mono === undefined ? r.end : fromMono(r.mono);
       tally.report(slot, r);
     };
     pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, report(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }), config.signal);

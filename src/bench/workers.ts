@@ -9,6 +9,8 @@ export interface TaskReport {
   outcome: string;
   start: number;
   end: number;
+  /** The end on the machine-wide monotonic clock (util/mono.ts); absent from an older taskq. */
+  mono?: number;
 }
 
 /** How to run this same taskq again: the compiled binary, or bun + the entry script. */

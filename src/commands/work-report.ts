@@ -2,6 +2,7 @@ import type { Handler } from "../core/task.ts";
 import type { WorkerEvent, WorkerSummary } from "../core/worker/worker-state.ts";
 import { formatMs } from "../util/duration.ts";
 import { now } from "../util/clock.ts";
+import { mono, toMono } from "../util/mono.ts";
 import { type LineSink, LineWriter, SyncLineWriter } from "../util/lineWriter.ts";
 
 /** What `reporter` needs of the plan. */
@@ -42,7 +43,8 @@ export function reportingBeforeAck(handler: Handler, out: LineSink): Handler {
 }
 
 /**
- * One `--json` line: {"id","attempt","outcome","ms","start","end","pid"[,"reason"][,"error"]}. Built
+ * One `--json` line: {"id","attempt","outcome","ms","start","end","pid","mono"[,"reason"][,"error"]}
+ * ("mono": the end on the machine-wide monotonic clock, util/mono.ts, for bench --rate). Built
  * as text (only strings go through JSON.stringify): a task's line was the worker's largest cost of
  * its own after the ack (JSON.stringify of an object with spreads: 6% of a zero-work drain's CPU).
  */
@@ -52,12 +54,13 @@ export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): strin
   const ms = Math.round((event.at - event.startedAt) * 1000) / 1000;
   const reason = event.outcome.ok ? "" : `,"reason":${JSON.stringify(event.outcome.reason)}`;
   const error = event.error ? `,"error":${JSON.stringify(event.error)}` : "";
-  return `{"id":${id},"attempt":${event.task.attempt},"outcome":"${outcome}","ms":${ms},"start":${event.startedAt},"end":${event.at},"pid":${process.pid}${reason}${error}}`;
+  return `{"id":${id},"attempt":${event.task.attempt},"outcome":"${outcome}","ms":${ms},"start":${event.startedAt},"end":${event.at},"pid":${process.pid},"mono":${toMono(event.at)}${reason}${error}}`;
 }
 
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
 export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => void; out: LineSink } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
+  if (plan.json) mono(); // reads libc's clock now, not while the first task's line is due
   const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter(process.stdout, 50);
   const report = (event: WorkerEvent) => {
     if (event.type === "ready") {

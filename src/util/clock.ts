@@ -4,14 +4,17 @@
  * off, the rest within 0.12 ms), which a latency measured across two processes would carry.
  * Costs at most 1 ms of spinning, once.
  */
-const origin = ((): number => {
+export const origin = ((): number => {
   const before = Date.now();
   let tick = before;
   while (tick === before) tick = Date.now();
   return tick - performance.now();
 })();
 
-/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+/**
+ * Wall-clock milliseconds with sub-millisecond precision. Two processes' readings disagree by their
+ * anchors' error (up to ~1 ms): to compare across processes exactly, carry mono.ts's clock.
+ */
 export const now = (): number => origin + performance.now();
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { jsonLine } from "../../../src/commands/work-report.ts";
+import { toMono } from "../../../src/util/mono.ts";
 import { planWork } from "../../../src/commands/work-plan.ts";
 import type { Task } from "../../../src/core/task.ts";
 import type { WorkerEvent } from "../../../src/core/worker/worker-state.ts";
@@ -141,7 +142,7 @@ describe("jsonLine", () => {
     ["lost, error only", finish({ settled: "lost", error: "the connection is gone" })],
     ["whole milliseconds", finish({ startedAt: 1000, at: 1002 })],
   ])("%s: the same as JSON.stringify of the object", (_name, event) => {
-    const expected = JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) });
+    const expected = JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, mono: toMono(event.at), ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) });
     expect(jsonLine(event)).toBe(expected);
     expect(JSON.parse(jsonLine(event))).toEqual(JSON.parse(expected));
   });
