@@ -31,10 +31,11 @@ if (process.argv[2] === "--worker") {
   };
   await channel.consume(queue, (msg) => {
     if (msg === null) process.exit(1);
-    // "task <i> ": the body taskq bench sends; the done time is taken before the ack, as taskq's worker does.
+    // "task <i> ": the body taskq bench sends; the done time is taken once the ack is written, as
+    // taskq's worker takes its end (settle acks, then the finish event reads the clock).
     const index = msg.content.toString().split(" ")[1];
-    const end = now();
     channel.ack(msg);
+    const end = now();
     if (lines === "") setImmediate(flush);
     lines += `${index} ${end}\n`;
   });
