@@ -34,7 +34,21 @@ export class IsolatedNode {
 
   private readonly startArgs: string[];
 
-  start = () => broker("start", this.name, String(this.port), ...this.startArgs);
+  /**
+   * Starts the node; once more if its VM died while booting without a word in its log: its
+   * distribution port (AMQP + 20000) lies in Linux's ephemeral range, and an outgoing connection of
+   * the moment can hold it (seen once in a fresh-clone suite). Its data is kept either way.
+   */
+  start = async (): Promise<string> => {
+    const start = () => broker("start", this.name, String(this.port), ...this.startArgs);
+    try {
+      return await start();
+    } catch (err) {
+      if (!/exited while starting/.test(String(err))) throw err;
+      await Bun.sleep(1000);
+      return start();
+    }
+  };
   stop = () => broker("stop", this.name);
   kill = () => broker("kill", this.name);
   wipe = () => broker("wipe", this.name).catch(() => "");
