@@ -2,6 +2,7 @@ import type { WorkerReports } from "../core/admin/worker-reports.ts";
 import { ConnectError } from "../core/broker/connect-error.ts";
 import type { Broker } from "../core/broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../core/broker/liveness.ts";
+import { ABORTED, untilAborted } from "../util/abort.ts";
 import { sleep } from "../util/clock.ts";
 import { durationText } from "../util/duration.ts";
 import { errorJson, statusJson } from "./status-json.ts";
@@ -72,8 +73,9 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
   const { Reconnector, whileUp, take, WorkerReports, REPORTS_LISTEN_MS } = await amqp();
   // An outage's deadline is --connect-timeout; past it each sample tries once more (the next address of a cluster).
   const reconnector = new Reconnector(plan.target, { timeoutMs: plan.target.connectTimeoutMs, name });
-  let broker: Broker | undefined = await untilAborted(reconnector.connect(signal), signal);
-  if (broker === undefined) return;
+  const first = await untilAborted(reconnector.connect(signal), signal);
+  if (first === ABORTED) return;
+  let broker: Broker | undefined = first;
   let reports: WorkerReports | undefined;
   let previous: Sample | undefined;
   let lastError: string | undefined;
@@ -81,18 +83,23 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
     while (!signal.aborted) {
       const started = Date.now();
       try {
-        broker ??= await untilAborted(reconnector.connect(signal), signal);
-        if (broker === undefined) break;
+        if (broker === undefined) {
+          const next = await untilAborted(reconnector.connect(signal), signal);
+          if (next === ABORTED) break;
+          broker = next;
+        }
         const live: Broker = broker;
         if (plan.workers && reports === undefined) {
-          reports = await untilAborted(whileUp(live, WorkerReports.open(live, plan.queue), { ms: ANSWER_TIMEOUT_MS, what: "listening to worker reports" }), signal);
+          const opened = await untilAborted(whileUp(live, WorkerReports.open(live, plan.queue), { ms: ANSWER_TIMEOUT_MS, what: "listening to worker reports" }), signal);
+          if (opened === ABORTED) break;
+          reports = opened;
           // A reader that just opened has heard nobody yet: listen as one-shot status does before the first sample.
           await sleep(REPORTS_LISTEN_MS, signal);
         }
         if (signal.aborted) break;
         const workers = reports === undefined ? undefined : async () => (reports as WorkerReports).current();
         const sample = await untilAborted(whileUp(live, take(live, plan, workers), { ms: ANSWER_TIMEOUT_MS, what: "a status sample" }), signal);
-        if (sample === undefined) break;
+        if (sample === ABORTED) break;
         view.sample(sample, readyRate(previous, sample));
         previous = sample;
         lastError = undefined;
@@ -119,14 +126,4 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
     await reports?.close();
     await broker?.close(); // bounded (Broker.close), even on a broker that stopped answering
   }
-}
-
-/** `work`'s result, or undefined as soon as `signal` aborts (the work is left to finish or fail unseen). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = () => resolve(undefined);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
