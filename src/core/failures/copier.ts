@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/connection.ts";
+import { LazyBroker } from "../broker/lazy-broker.ts";
 import type { Copy } from "./copy-table.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
@@ -27,23 +28,24 @@ export interface CopierOptions {
  * been deleted).
  */
 export class Copier {
-  private broker: Promise<Broker> | undefined;
+  private readonly link: LazyBroker;
   private publisher: Promise<Publisher> | undefined;
   private readonly declared = new Set<string>();
   private readonly hops: HopQueues;
   private closed = false;
 
   constructor(
-    private readonly connect: () => Promise<Broker>,
+    connect: () => Promise<Broker>,
     private readonly options: CopierOptions,
   ) {
+    this.link = new LazyBroker(connect, () => this.forget());
     this.hops = new HopQueues({ ...(options.onLegacy ? { onLegacy: options.onLegacy } : {}), ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}) });
   }
 
   /** Publishes `copy` (persistent) and resolves once the broker confirmed it; rejects with why not. */
   async publish(copy: Copy, task: Pick<Task, "queue">): Promise<void> {
     if (this.closed) throw new Error("the copier is closed");
-    const broker = await this.currentBroker();
+    const broker = await this.link.current();
     try {
       await this.declare(broker, copy, task.queue);
       await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties);
@@ -67,23 +69,8 @@ export class Copier {
     this.declared.add(copy.queue);
   }
 
-  private currentBroker(): Promise<Broker> {
-    this.broker ??= this.connect().then(
-      (broker) => {
-        void broker.lost.then(() => this.forget(broker));
-        return broker;
-      },
-      (err: unknown) => {
-        this.broker = undefined;
-        throw err;
-      },
-    );
-    return this.broker;
-  }
-
-  private forget(broker: Broker): void {
-    void broker.close();
-    this.broker = undefined;
+  /** The connection was lost: its publisher and what was declared on it go with it. */
+  private forget(): void {
     this.publisher = undefined;
     this.declared.clear();
     this.hops.forget();
@@ -105,8 +92,7 @@ export class Copier {
 
   async close(): Promise<void> {
     this.closed = true;
-    const broker = await this.broker?.catch(() => undefined);
     await (await this.publisher?.catch(() => undefined))?.close();
-    await broker?.close();
+    await this.link.close();
   }
 }

@@ -2,7 +2,7 @@ import type { BrokerTarget } from "../broker/connection.ts";
 import { Copier } from "../failures/copier.ts";
 import { connect } from "../broker/reconnector.ts";
 import { DEFAULT_REPORT_MS, workerReporter } from "./reports.ts";
-import { ReportsLink } from "./reports-link.ts";
+import { LazyBroker } from "../broker/lazy-broker.ts";
 import { type ConsumeSpec, brokerSessions } from "./session-source.ts";
 import type { Handler } from "../task.ts";
 import { Worker } from "./worker.ts";
@@ -50,10 +50,12 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   const intervalMs = Math.min(options.reportEveryMs ?? DEFAULT_REPORT_MS, MAX_TIMER_MS);
   if (!(intervalMs > 0)) return new Worker(sessions, copier, options, handler);
   const { queue, concurrency, prefetch } = options;
-  const link = new ReportsLink(() => connect(target, options.name ? { name: `${options.name} (reports)` } : {}));
+  // The reports' own connection: not the copies' one, which a report published during an alarm
+  // would block before a retry copy could even open its channel.
+  const link = new LazyBroker(() => connect(target, options.name ? { name: `${options.name} (reports)` } : {}));
   const reporter = workerReporter(
     { queue, concurrency, prefetch, intervalMs },
-    { connection: () => link.connection(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
+    { connection: () => link.current(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
   );
   // No connection of the reports' own before the worker consumes: its first session must get the
   // first address that answers (a second connection racing it could take that one).
