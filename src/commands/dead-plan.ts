@@ -3,6 +3,7 @@ import type { DeadSelector } from "../core/admin/dead-select.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
 import { checkCanAsk } from "./confirm.ts";
+import { queueNameProblem } from "./parsers.ts";
 
 export const DEFAULT_LIST_LIMIT = 100;
 
@@ -25,8 +26,8 @@ export type DeadFlags = BrokerFlags & { queue: string; limit?: number; id?: stri
  * ask first unless --yes (or --dry-run); `tty`: whether stdin is a terminal to ask on.
  */
 export function planDead(flags: DeadFlags, asks = false, tty = Boolean(process.stdin.isTTY)): DeadPlan {
-  // '<queue>.dead' must fit AMQP's 255-byte queue names too.
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 250) throw usageError("--queue must be 1 to 250 bytes long (its dead queue adds '.dead')");
+  const problem = queueNameProblem(flags.queue);
+  if (problem) throw usageError(`--queue: ${problem}`);
   if (flags.id !== undefined && flags.id.length === 0) throw usageError("--id cannot be empty");
   if (flags.reason !== undefined && flags.reason.length === 0) throw usageError("--reason cannot be empty");
   const dryRun = flags.dryRun ?? false;

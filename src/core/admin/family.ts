@@ -109,30 +109,23 @@ export async function findFamily(broker: Broker, queue: string, options: { manag
 }
 
 /** The API's members with AMQP's exact ready and consumer counts; a queue deleted since it was listed is left out. */
-async function withLiveCounts(broker: Broker, listed: FamilyQueue[]): Promise<FamilyQueue[]> {
-  // Each passive declare has its own channel (a missing queue closes it), so they can all go at once.
-  const infos = await Promise.all(listed.map((member) => checkQueue(broker, member.name)));
-  const live: FamilyQueue[] = [];
-  listed.forEach((member, i) => {
-    const info = infos[i];
-    if (info !== undefined) live.push({ ...member, ready: info.messageCount, consumers: info.consumerCount });
-  });
-  return live;
-}
+const withLiveCounts = (broker: Broker, listed: FamilyQueue[]): Promise<FamilyQueue[]> => existing(broker, listed);
 
 /** Passive declares of the work queue, the policy's retry levels and the dead queue: the members that exist. */
-async function guessed(broker: Broker, queue: string, retry: RetryDelays): Promise<FamilyQueue[]> {
+function guessed(broker: Broker, queue: string, retry: RetryDelays): Promise<FamilyQueue[]> {
   const names: Array<Pick<FamilyQueue, "name" | "role" | "levelMs">> = [
     { name: queue, role: "work" },
     ...retryLevels(retry).map((levelMs) => ({ name: retryQueueName(queue, levelMs), role: "retry" as const, levelMs })),
     { name: deadQueueName(queue), role: "dead" },
   ];
-  const candidates = names.filter((member) => Buffer.byteLength(member.name) <= MAX_QUEUE_NAME_BYTES);
-  const infos = await Promise.all(candidates.map((member) => checkQueue(broker, member.name)));
-  const found: FamilyQueue[] = [];
-  candidates.forEach((member, i) => {
+  return existing(broker, names.filter((member) => Buffer.byteLength(member.name) <= MAX_QUEUE_NAME_BYTES));
+}
+
+/** The members that exist, with their live ready and consumer counts (passive declares, all at once: each has its own channel). */
+async function existing<M extends Pick<FamilyQueue, "name">>(broker: Broker, members: M[]): Promise<Array<M & Pick<FamilyQueue, "ready" | "consumers">>> {
+  const infos = await Promise.all(members.map((member) => checkQueue(broker, member.name)));
+  return members.flatMap((member, i) => {
     const info = infos[i];
-    if (info !== undefined) found.push({ ...member, ready: info.messageCount, consumers: info.consumerCount });
+    return info === undefined ? [] : [{ ...member, ready: info.messageCount, consumers: info.consumerCount }];
   });
-  return found;
 }
