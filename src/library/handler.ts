@@ -22,17 +22,22 @@ export function outcomeOf(handler: (task: Task, signal: AbortSignal) => Promise<
 }
 
 /**
- * What a handler returned, as an Outcome: a failed one (`ok: false`) as it is, given a reason if it has
- * none; anything else (nothing, or a value a JavaScript handler happens to return: a row,
- * a string) is done, not a failure with no reason.
+ * What a handler returned, as an Outcome: a failed one (`ok: false`) with its fields of the right
+ * types only (they become a copy's headers: a NaN exit code or an object as stderr could not be
+ * encoded), given a reason if it has none; anything else (nothing, or a value a JavaScript handler
+ * happens to return: a row, a string) is done, not a failure with no reason.
  */
 function asOutcome(value: unknown): Outcome {
   const ok = typeof value === "object" && value !== null ? (value as { ok?: unknown }).ok : undefined;
-  if (ok === false) {
-    const outcome = value as Outcome & { ok: false };
-    return typeof outcome.reason === "string" ? outcome : { ...outcome, reason: "handler returned { ok: false } without a reason" };
-  }
-  return { ok: true };
+  if (ok !== false) return { ok: true };
+  const { reason, exitCode, signal, stderr } = value as Record<string, unknown>;
+  return {
+    ok: false,
+    reason: typeof reason === "string" ? reason : "handler returned { ok: false } without a reason",
+    ...(exitCode === null || Number.isFinite(exitCode) ? { exitCode: exitCode as number | null } : {}),
+    ...(signal === null || typeof signal === "string" ? { signal } : {}),
+    ...(typeof stderr === "string" ? { stderr } : {}),
+  };
 }
 
 /** `timeoutMs` as given, checked: whole milliseconds above 0 that a timer can wait. */

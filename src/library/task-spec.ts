@@ -1,3 +1,4 @@
+import { AMQPLIB_TABLE_BYTES, tableBytes } from "../core/failures/header-bytes.ts";
 import { usageError } from "../errors.ts";
 
 /** A header value a task may carry (AMQP table values taskq passes through as they are). */
@@ -10,7 +11,11 @@ export interface TaskOptions {
    * handler can check, since a task may be delivered more than once. At most 255 bytes, unique within one send.
    */
   id?: string;
-  /** Headers of its own; `x-taskq-*`, `x-death` and `x-delivery-count` are taskq's and the broker's. */
+  /**
+   * Headers of its own; `x-taskq-*`, `x-death` and `x-delivery-count` are taskq's and the broker's.
+   * At most MAX_TASK_HEADERS_BYTES (60 KiB) as AMQP encodes them: the rest of amqplib's 64 KiB is
+   * room for what taskq adds to its retry and dead copies, so they always keep these whole.
+   */
   headers?: Record<string, HeaderValue>;
   /** Reaches the queue this much later (whole ms, through `<queue>.delay.<ms>`), instead of the send's `delayMs`; 0 = at once. */
   delayMs?: number;
@@ -33,6 +38,13 @@ export function isTaskSpec(value: unknown): value is TaskSpec {
 }
 
 const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$)/i;
+
+/**
+ * Most bytes a task's own headers may take, encoded (a name and value cost about their lengths
+ * plus 6 bytes). amqplib sends at most AMQPLIB_TABLE_BYTES (64 KiB) of headers; taskq's own on a
+ * copy fit in what is left once shortened (fit-headers.ts), so a copy never drops these.
+ */
+export const MAX_TASK_HEADERS_BYTES = AMQPLIB_TABLE_BYTES - 4096;
 /** The broker's longest per-message expiry (2^32 - 1 ms, about 49 days). */
 const MAX_DELAY_MS = 2 ** 32 - 1;
 
@@ -58,6 +70,10 @@ export function task<T>(data: T, options: TaskOptions = {}): TaskSpec<T> {
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death and x-delivery-count are taskq's and the broker's)`);
     if (!["string", "number", "boolean"].includes(typeof value)) throw usageError(`task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`);
+    if (typeof value === "number" && !Number.isFinite(value)) throw usageError(`task header '${name}' must be a finite number, got ${value}`);
+    if (Buffer.byteLength(name) > 255) throw usageError(`task header name '${name.slice(0, 40)}…' is longer than AMQP's 255 bytes`);
   }
+  const bytes = headers === undefined ? 0 : tableBytes(headers);
+  if (bytes > MAX_TASK_HEADERS_BYTES) throw usageError(`task headers take ${bytes.toLocaleString("en-US")} bytes encoded, more than ${MAX_TASK_HEADERS_BYTES.toLocaleString("en-US")}: amqplib sends at most ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")}, and taskq's retry and dead copies need the rest; put large data in the task's body`);
   return new TaskSpec(data, { ...options, ...(headers ? { headers: { ...headers } } : {}) });
 }

@@ -4,13 +4,10 @@ import type { TaskProperties } from "../publish/publisher.ts";
 import { deadQueueName, retryQueueName } from "../topology/names.ts";
 import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../headers.ts";
 import type { Outcome, Task } from "../task.ts";
-import { utf8Tail } from "../../util/utf8-tail.ts";
+import { bareHeaders, fitHeaders } from "./fit-headers.ts";
 
-/**
- * Most bytes of a failure's stderr a copy carries (its last ones): the headers travel in one
- * frame, whose size the broker caps (128 KiB by default).
- */
-export const MAX_STDERR_BYTES = 32_768;
+// How long each text may be, and what gives way when a copy's headers would not fit amqplib's 64 KiB: fit-headers.ts.
+export { DROPPED_HEADER, MAX_REASON_BYTES, MAX_STDERR_BYTES } from "./fit-headers.ts";
 
 /** Why a copy of a task is made, with what that kind needs. */
 export type CopyOf =
@@ -60,16 +57,19 @@ function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, 
   }
 }
 
+/** Uncut: fitHeaders cuts every text taskq writes, this copy's and those an earlier copy left. */
 function stderrHeader(stderr: string | undefined): Record<string, string> {
-  return stderr === undefined || stderr === "" ? {} : { [STDERR_HEADER]: utf8Tail(stderr, MAX_STDERR_BYTES) };
+  return stderr === undefined || stderr === "" ? {} : { [STDERR_HEADER]: stderr };
 }
 
-/** One copy, ready to publish (persistent, confirmed). */
+/** One copy, ready to publish (persistent, confirmed); its headers always ones amqplib can encode (fit-headers.ts). */
 export interface Copy {
   kind: CopyKind;
   queue: string;
   body: Buffer;
   properties: TaskProperties;
+  /** The task's own headers left out so the copy could be sent (said in its DROPPED_HEADER); unset when none were. */
+  dropped?: readonly string[];
 }
 
 /** The source of a copy: a task in hand, or a dead message (then `queue` is where it goes back). */
@@ -89,8 +89,20 @@ export function makeCopy(source: CopySource, of: CopyOf): Copy {
   for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
   const removed = new Set(REMOVED_HEADERS[of.kind]);
   const left = Object.entries((headers ?? {}) as Record<string, unknown>).filter(([key]) => !removed.has(key));
-  const all = { ...Object.fromEntries(left), ...setHeaders(of, source.attempt, source.queue) };
-  if (Object.keys(all).length > 0) properties.headers = all;
+  const set = setHeaders(of, source.attempt, source.queue);
+  const own = new Set(left.map(([key]) => key).filter((key) => !(key in set)));
+  const fitted = fitHeaders({ ...Object.fromEntries(left), ...set }, own);
+  if (Object.keys(fitted.headers).length > 0) properties.headers = fitted.headers;
   if (of.kind === "retry") properties.expiration = String(of.delayMs);
-  return { kind: of.kind, queue: destination(of, source.queue), body: source.body, properties };
+  const copy: Copy = { kind: of.kind, queue: destination(of, source.queue), body: source.body, properties };
+  if (fitted.dropped) copy.dropped = fitted.dropped;
+  return copy;
+}
+
+/** `copy` with taskq's own headers alone (fit-headers.ts bareHeaders): for a copy amqplib refused to encode. */
+export function bareCopy(copy: Copy): Copy {
+  const fitted = bareHeaders((copy.properties.headers ?? {}) as Record<string, unknown>);
+  const bare: Copy = { ...copy, properties: { ...copy.properties, headers: fitted.headers } };
+  if (fitted.dropped) bare.dropped = [...(copy.dropped ?? []), ...fitted.dropped];
+  return bare;
 }

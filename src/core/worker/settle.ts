@@ -3,7 +3,8 @@ import { ABORTED, untilAborted } from "../../util/abort.ts";
 import { sleep } from "../../util/clock.ts";
 import { type Backoff, backoffDelay } from "../../util/backoff.ts";
 import type { Copier } from "../failures/copier.ts";
-import { type Copy, makeCopy } from "../failures/copy-table.ts";
+import { type Copy, bareCopy, makeCopy } from "../failures/copy-table.ts";
+import { UNENCODABLE } from "../failures/header-bytes.ts";
 import { type RetryPolicy, decide } from "../failures/retry-policy.ts";
 import type { WorkSession } from "./session.ts";
 import type { Outcome, Task } from "../task.ts";
@@ -71,8 +72,14 @@ async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMess
   return { settled: "dead", deadQueue: copy.queue, error: decision.why };
 }
 
-/** Publishes `copy` until confirmed; the error text when it gives up (session lost, stop waited long enough). */
-async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy): Promise<string | undefined> {
+/**
+ * Publishes `copy` until confirmed; the error text when it gives up (session lost, stop waited long
+ * enough). Only the broker's refusals are tried again: makeCopy's headers always fit what amqplib
+ * can encode (fit-headers.ts), and should amqplib refuse them all the same, the same bytes could
+ * never pass, so the copy goes at once with taskq's own headers alone, then the task goes back.
+ */
+async function park(ctx: SettleContext, s: WorkSession, task: Task, first: Copy): Promise<string | undefined> {
+  let copy = first;
   for (let attempt = 1; ; attempt++) {
     try {
       // A copy held by an alarm (the broker blocks its connection) waits until the stop gives up.
@@ -82,6 +89,11 @@ async function park(ctx: SettleContext, s: WorkSession, task: Task, copy: Copy):
       const error = s.redact(String((err as Error)?.message ?? err));
       if (!s.open || ctx.giveUp.aborted) return error;
       if (attempt === 1) ctx.emit({ type: "copy-failed", task, queue: copy.queue, error });
+      if (UNENCODABLE.test(error)) {
+        if (copy !== first) return error;
+        copy = bareCopy(copy);
+        continue;
+      }
       await sleep(backoffDelay(attempt, COPY_BACKOFF), ctx.giveUp);
       if (!s.open || ctx.giveUp.aborted) return error;
     }
@@ -101,19 +113,27 @@ export const HAND_BACK_DEADLINE_MS = 10_000;
  * copy fails or is not confirmed within HAND_BACK_DEADLINE_MS, the plain requeue.
  */
 export async function handBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("not confirmed in time")), HAND_BACK_DEADLINE_MS);
-  });
-  const copied = await Promise.race([ctx.copier.publish(makeCopy(task, { kind: "handBack" }), task), deadline]).then(
-    () => true,
-    () => false,
-  );
-  clearTimeout(timer);
+  const copy = makeCopy(task, { kind: "handBack" });
+  // A copy that must leave some of the task's own headers out (fit-headers.ts): the plain requeue keeps them.
+  const copied = copy.dropped === undefined && (await confirmedWithin(ctx, copy, task));
   if (!s.open) return; // the broker redelivers the original too: a duplicate, never a loss
   if (copied) s.ack(msg, false);
   else s.requeue(msg);
   ctx.summary.requeued++;
+}
+
+/** Whether `copy` was confirmed within HAND_BACK_DEADLINE_MS. */
+async function confirmedWithin(ctx: SettleContext, copy: Copy, task: Task): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("not confirmed in time")), HAND_BACK_DEADLINE_MS);
+  });
+  const copied = await Promise.race([ctx.copier.publish(copy, task), deadline]).then(
+    () => true,
+    () => false,
+  );
+  clearTimeout(timer);
+  return copied;
 }
 
 function lost(ctx: SettleContext, what: string): Settled {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { MessageProperties } from "amqplib";
-import { type CopyOf, MAX_STDERR_BYTES, REMOVED_HEADERS, makeCopy } from "../../../../src/core/failures/copy-table.ts";
+import { type CopyOf, DROPPED_HEADER, MAX_STDERR_BYTES, REMOVED_HEADERS, bareCopy, makeCopy } from "../../../../src/core/failures/copy-table.ts";
+import { encodeHeaderFrame } from "../../../support/amqplib-encoder.ts";
 import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../../../../src/core/headers.ts";
 
 const properties = {
@@ -86,10 +87,126 @@ describe("makeCopy: one table of what each copy keeps, sets and removes", () => 
       expect(makeCopy(source, { kind: "requeue" }).properties.headers).not.toHaveProperty(STDERR_HEADER);
     });
 
-    test("a library handler's long detail is cut to its last MAX_STDERR_BYTES, on a character", () => {
-      const detail = `é${"x".repeat(MAX_STDERR_BYTES - 1)}`; // é is 2 bytes: the cut falls inside it
+    test("a library handler's long detail is cut to its last bytes, at most MAX_STDERR_BYTES with the cut said, on a character", () => {
+      const detail = `é${"x".repeat(MAX_STDERR_BYTES - 1)}`; // é is 2 bytes: one byte too many
       const kept = makeCopy(source, { kind: "dead", outcome: { ok: false, reason: "handler error", stderr: detail } }).properties.headers?.[STDERR_HEADER] as string;
-      expect(kept).toBe("x".repeat(MAX_STDERR_BYTES - 1));
+      expect(Buffer.byteLength(kept)).toBeLessThanOrEqual(MAX_STDERR_BYTES);
+      expect(kept).toMatch(/^\[cut: \d+ bytes before\] …x+$/);
+      const cut = Number(/\d+/.exec(kept)?.[0]);
+      expect(cut + Buffer.byteLength(kept.slice(kept.indexOf("…") + 1))).toBe(Buffer.byteLength(detail)); // the count is exact
     });
+
+    test("a detail that fits is kept whole, with no note", () => {
+      const detail = "x".repeat(MAX_STDERR_BYTES);
+      expect(makeCopy(source, { kind: "dead", outcome: { ok: false, reason: "handler error", stderr: detail } }).properties.headers?.[STDERR_HEADER]).toBe(detail);
+    });
+  });
+});
+
+describe("every copy is one amqplib can encode (its field tables: 65,536 bytes at most), so none is retried for ever", () => {
+  const bare = { queue: "jobs", body: Buffer.from("body"), attempt: 1, properties: { headers: {} } as unknown as MessageProperties };
+  const withOwn = (own: Record<string, unknown>, attempt = 1) => ({ ...bare, attempt, properties: { messageId: "id-9", headers: own } as unknown as MessageProperties });
+  const retry = (reason: string, stderr?: string): CopyOf => ({ kind: "retry", levelMs: 1000, delayMs: 900, nextAttempt: 2, deferrals: 0, reason, ...(stderr !== undefined ? { stderr } : {}) });
+  const dead = (reason: string, stderr?: string): CopyOf => ({ kind: "dead", outcome: { ok: false, reason, ...(stderr !== undefined ? { stderr } : {}) } });
+  const headersOf = (copy: { properties: { headers?: Record<string, unknown> } }) => copy.properties.headers ?? {};
+
+  test("a library error of 200 KB: its retry and dead copies encode, the reason cut to its first bytes with the cut said", () => {
+    const reason = `handler error: ${"x".repeat(200_000)}`;
+    for (const of of [retry(reason), dead(reason)]) {
+      const copy = makeCopy(bare, of);
+      expect(() => encodeHeaderFrame(copy.properties)).not.toThrow();
+      const kept = String(headersOf(copy)[of.kind === "retry" ? LAST_ERROR_HEADER : DEAD_HEADERS.reason]);
+      expect(kept).toStartWith("handler error: xxx");
+      expect(kept).toMatch(/… \[cut: [\d,]+ bytes more\]$/);
+      expect(Buffer.byteLength(kept)).toBeLessThanOrEqual(4096);
+    }
+  });
+
+  test("the dead copy of a task whose last retry said 40 KB, failing with 40 KB again, encodes (it carries both)", () => {
+    const copy = makeCopy(withOwn({ [ATTEMPT_HEADER]: 2, [LAST_ERROR_HEADER]: "e".repeat(40_000) }, 2), dead("d".repeat(40_000), "s".repeat(40_000)));
+    expect(() => encodeHeaderFrame(copy.properties)).not.toThrow();
+    expect(String(headersOf(copy)[LAST_ERROR_HEADER])).toContain("[cut: ");
+    expect(String(headersOf(copy)[DEAD_HEADERS.reason])).toContain("[cut: ");
+    expect(headersOf(copy)[DEAD_HEADERS.attempts]).toBe(2);
+  });
+
+  test("a task with 60 KB of its own headers, failing with a 32 KiB stderr and an 8 KB reason: encodes, its own headers kept whole; the stderr left out, said", () => {
+    const own = { big: "b".repeat(60_000), tenant: "a" };
+    for (const of of [retry("r".repeat(8000), "s".repeat(MAX_STDERR_BYTES)), dead("r".repeat(8000), "s".repeat(MAX_STDERR_BYTES))]) {
+      const copy = makeCopy(withOwn(own), of);
+      expect(() => encodeHeaderFrame(copy.properties)).not.toThrow();
+      expect(headersOf(copy)).toMatchObject(own);
+      expect(headersOf(copy)).not.toHaveProperty(STDERR_HEADER);
+      expect(String(headersOf(copy)["x-taskq-dropped"])).toContain(STDERR_HEADER);
+      expect(copy.dropped).toBeUndefined(); // none of the task's own
+    }
+  });
+
+  test("a task published by another client with a 65,500-byte header: its copies encode without it, said in a small header; the attempt kept", () => {
+    const own = { big: "b".repeat(65_500), tenant: "a" };
+    expect(() => encodeHeaderFrame({ headers: own })).not.toThrow(); // it could be published
+    for (const of of [retry("boom"), dead("boom"), { kind: "handBack" } as CopyOf]) {
+      const copy = makeCopy(withOwn(own), of);
+      expect(() => encodeHeaderFrame(copy.properties)).not.toThrow();
+      expect(headersOf(copy)).not.toHaveProperty("big");
+      expect(headersOf(copy).tenant).toBe("a"); // only what had to go
+      expect(copy.dropped).toEqual(["big"]);
+      const note = String(headersOf(copy)["x-taskq-dropped"]);
+      expect(note).toContain("big (65,5");
+      expect(Buffer.byteLength(note)).toBeLessThanOrEqual(1024);
+    }
+    expect(headersOf(makeCopy(withOwn(own), retry("boom")))[ATTEMPT_HEADER]).toBe(2);
+    // A requeue from dead adds nothing: what was published whole goes back whole.
+    const requeued = makeCopy(withOwn(own), { kind: "requeue" });
+    expect(headersOf(requeued)).toEqual(own);
+    expect(requeued.dropped).toBeUndefined();
+  });
+
+  test("what an earlier copy left out is still said when this one leaves out more", () => {
+    const retried = makeCopy(withOwn({ big: "b".repeat(65_500), mid: "m".repeat(30_000) }), retry("boom"));
+    expect(retried.dropped).toEqual(["big"]);
+    const delivered = withOwn({ ...headersOf(retried), huge: "h".repeat(40_000) }, 2);
+    const deadCopy = makeCopy(delivered, dead("boom", "s".repeat(MAX_STDERR_BYTES)));
+    expect(() => encodeHeaderFrame(deadCopy.properties)).not.toThrow();
+    const note = String(headersOf(deadCopy)[DROPPED_HEADER]);
+    expect(note).toMatch(/^left out to fit the 65,536 bytes of headers amqplib can send: big \(65,509 bytes\); then: x-taskq-stderr \([\d,]+ bytes\), huge \(40,010 bytes\)$/);
+    expect(deadCopy.dropped).toEqual(["huge"]);
+    expect(headersOf(deadCopy).mid).toBe("m".repeat(30_000));
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ["nothing", {}],
+    ["a 100 KB header (the broker's frame_max allows it; amqplib decodes it)", { huge: "h".repeat(100_000) }],
+    ["2,000 small headers", Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`h${i}`, "v".repeat(40)]))],
+    ["an x-death history of 10 hops, 255-byte names", { [DEATH_HEADER]: Array.from({ length: 10 }, (_, i) => ({ count: 1, reason: "expired", queue: `${"q".repeat(240)}.retry.${i}`, time: { "!": "timestamp", value: 1_700_000_000 }, exchange: "", "routing-keys": ["r".repeat(255)] })), big: "b".repeat(60_000) }],
+    ["a value amqplib cannot encode", { odd: 10n, fine: 1 }],
+  ])("own headers: %s; every kind of copy, with a 200 KB reason and stderr, encodes", (_name, own) => {
+    const long = "z".repeat(200_000);
+    for (const of of [retry(long, long), dead(long, long), { kind: "handBack" } as CopyOf, { kind: "requeue" } as CopyOf]) {
+      const copy = makeCopy(withOwn({ ...own, [LAST_ERROR_HEADER]: long, [STDERR_HEADER]: long }, 3), of);
+      expect(() => encodeHeaderFrame(copy.properties, copy.body.length)).not.toThrow();
+    }
+  });
+});
+
+describe("bareCopy: the last resort for a copy amqplib refused anyway", () => {
+  test("keeps taskq's counts and short texts only (under 4 KiB whatever came in), says what went", () => {
+    const huge = "h".repeat(100_000);
+    const source = { queue: "jobs", body: Buffer.from("b"), attempt: 2, properties: { messageId: "id-3", headers: { tenant: huge, "x-taskq-foreign": huge, [DEATH_HEADER]: [{ count: 1 }], [LAST_ERROR_HEADER]: huge } } as unknown as MessageProperties };
+    const copy = makeCopy(source, { kind: "dead", outcome: { ok: false, reason: huge, signal: huge, exitCode: Number.NaN, stderr: huge } });
+    const bare = bareCopy(copy);
+    expect(() => encodeHeaderFrame(bare.properties)).not.toThrow();
+    expect(encodeHeaderFrame(bare.properties).length).toBeLessThan(4096 + 200);
+    expect(bare.properties.headers).toMatchObject({ [DEAD_HEADERS.attempts]: 2, [DEAD_HEADERS.queue]: "jobs" });
+    expect(bare.properties.headers).not.toHaveProperty(DEAD_HEADERS.exitCode); // NaN: no AMQP type
+    expect(bare.properties.messageId).toBe("id-3");
+    expect(bare.dropped).toEqual(["tenant"]);
+    expect(String(bare.properties.headers?.[DROPPED_HEADER])).toContain("x-taskq-foreign (");
+  });
+
+  test("a library handler's 100 KB signal text is cut like a reason", () => {
+    const copy = makeCopy(source, { kind: "dead", outcome: { ok: false, reason: "r", signal: "s".repeat(100_000) } });
+    expect(() => encodeHeaderFrame(copy.properties)).not.toThrow();
+    expect(String(copy.properties.headers?.[DEAD_HEADERS.signal])).toMatch(/\[cut: [\d,]+ bytes more\]$/);
   });
 });
