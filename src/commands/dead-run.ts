@@ -3,9 +3,10 @@ import { Reconnector, connect } from "../core/broker/reconnector.ts";
 import { listDead } from "../core/admin/dead-list.ts";
 import { previewDead, purgeDeadAcross } from "../core/admin/dead-purge.ts";
 import { requeueDeadAcross } from "../core/admin/dead-requeue.ts";
-import { selectsAll } from "../core/admin/dead-select.ts";
+import { deadIdentity, selectsAll } from "../core/admin/dead-select.ts";
 import { ask } from "./confirm.ts";
 import { DEFAULT_LIST_LIMIT, type DeadPlan } from "./dead-plan.ts";
+import { purgeNotes, requeueNotes } from "./dead-report.ts";
 import { deadTable, deadTaskJson } from "./dead-view.ts";
 
 export async function runList(plan: DeadPlan): Promise<void> {
@@ -30,6 +31,7 @@ export async function runRequeue(plan: DeadPlan): Promise<void> {
     const result = await requeueDeadAcross(broker, reconnector(plan.target, name), plan.queue, { ...walkOptions(plan), onLost: lostLine(name, "moved") });
     if (!result.exists) return console.log(`no dead tasks in '${result.deadQueue}'`);
     console.log(`moved ${result.moved} task(s) from '${result.deadQueue}' back to '${plan.queue}'${noneSelected(plan, result.moved)}`);
+    for (const line of requeueNotes(result.deadQueue, plan.queue, result.counts, result.ackUncertain)) console.log(line);
   });
 }
 
@@ -38,19 +40,21 @@ export async function runPurge(plan: DeadPlan): Promise<void> {
   await withBroker(plan.target, name, async (broker) => {
     if (plan.dryRun) return preview(broker, plan, (n, dead) => `purge ${n} task(s) of '${dead}'`);
     const options = walkOptions(plan); // one instant for ages: the question's and the purge's
-    let agreed = plan.limit;
+    let agreed: string[] | undefined;
     if (!plan.yes) {
-      // Asked before anything is deleted; the count is of what the selectors select now, and no
-      // more is deleted than the answer agreed to (tasks that die while it asks are not among them).
+      // Asked before anything is deleted, about the tasks the selectors select now: those are deleted
+      // and no other (tasks that die while it asks are left, and said).
       const { deadQueue, tasks } = await previewDead(broker, plan.queue, options);
       if (tasks.length === 0) return console.log(`no dead tasks to purge in '${deadQueue}'${noneSelected(plan, 0)}`);
       if (!(await ask(`delete ${tasks.length} dead task(s) from '${deadQueue}' for good?`))) return console.log("nothing purged");
-      agreed = tasks.length;
+      agreed = tasks.map(deadIdentity);
     }
-    const walk = { ...options, ...(agreed !== undefined ? { limit: agreed } : {}) };
-    const result = await purgeDeadAcross(broker, reconnector(plan.target, name), plan.queue, { ...walk, onLost: lostLine(name, "purged") });
+    const walk = { ...options, ...(agreed ? { agreed } : {}), onLost: lostLine(name, "purged") };
+    const result = await purgeDeadAcross(broker, reconnector(plan.target, name), plan.queue, walk);
     if (!result.exists) return console.log(`no dead tasks in '${result.deadQueue}'`);
     console.log(`purged ${result.purged} task(s) from '${result.deadQueue}'${noneSelected(plan, result.purged)}`);
+    const bound = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(agreed ? { agreed: agreed.length } : {}) };
+    for (const line of purgeNotes(result.deadQueue, result.counts, bound)) console.log(line);
   });
 }
 

@@ -114,7 +114,9 @@ describe("taskq dead purge / requeue: selectors", () => {
       await parkFive(queue); // two more old exit-3 tasks die before the answer
       await term.keys("y", "Enter");
       await term.waitFor(/\[exit 0\]/);
-      expect(await term.screen()).toContain(`purged 2 task(s) from '${queue}.dead'`);
+      const screen = await term.screen();
+      expect(screen).toContain(`purged 2 task(s) from '${queue}.dead'`);
+      expect(screen).toContain("the dead queue changed since the preview: 2 selected tasks not in it were left");
     } finally {
       await term.close();
     }

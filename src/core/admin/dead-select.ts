@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { DeadTask } from "./dead-list.ts";
 
 /**
@@ -40,4 +41,16 @@ export const selectsAll = (selector: DeadSelector): boolean =>
  */
 export function deadKey(task: Pick<SelectableTask, "messageId" | "failedAt">): string | undefined {
   return task.messageId === undefined ? undefined : `${task.messageId}\u0000${task.failedAt ?? ""}`;
+}
+
+/**
+ * Who a dead task is, for a budget across passes and for matching a preview: its key, or without
+ * a message id, a hash of its body, reason and failure time (tasks alike in all three are taken
+ * for one, as tasks with one key are).
+ */
+export function deadIdentity(task: Pick<DeadTask, "messageId" | "failedAt" | "reason" | "body">): string {
+  const key = deadKey(task);
+  if (key !== undefined) return `id\u0000${key}`;
+  const hash = createHash("sha256").update(task.body).update(`\u0000${task.reason ?? ""}\u0000${task.failedAt ?? ""}`).digest("hex");
+  return `body\u0000${hash}`;
 }
