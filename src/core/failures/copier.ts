@@ -3,7 +3,7 @@ import { LazyBroker } from "../broker/lazy-broker.ts";
 import type { Copy } from "./copy-table.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
-import { HopQueues } from "../topology/hop-queues.ts";
+import { HopQueues, type Renewal } from "../topology/hop-queues.ts";
 import { type QueueType, hopLevelOf } from "../topology/names.ts";
 import { declareQueues } from "../topology/queues.ts";
 import type { Task } from "../task.ts";
@@ -47,8 +47,8 @@ export class Copier {
     if (this.closed) throw new Error("the copier is closed");
     const broker = await this.link.current();
     try {
-      await this.declare(broker, copy, task.queue);
-      await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties);
+      const renew = await this.declare(broker, copy, task.queue);
+      await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties, renew);
     } catch (err) {
       this.declared.delete(copy.queue);
       this.hops.forget(copy.queue);
@@ -57,16 +57,19 @@ export class Copier {
   }
 
   /**
-   * Declares the retry or dead queue before its first copy; a retry queue again whenever its last
-   * declare is old enough that it could expire (x-expires: HopQueues, and why no copy is lost:
-   * names.ts). One that exists with an older taskq's arguments is used as it is, said once.
+   * Declares the retry or dead queue before its first copy. A retry queue can expire (x-expires):
+   * each copy into it renews it, pipelined with the copy (the renewal returned, HopQueues), so no
+   * copy lands in a queue about to expire however long it waited to go out (an alarm blocks the
+   * copies' connection for as long as it lasts); why that is enough: names.ts. One that exists
+   * with an older taskq's arguments is used as it is, said once.
    */
-  private async declare(broker: Broker, copy: Copy, target: string): Promise<void> {
+  private async declare(broker: Broker, copy: Copy, target: string): Promise<Renewal | undefined> {
     const level = copy.kind === "retry" ? hopLevelOf(target, copy.queue) : undefined;
     if (level !== undefined) return this.hops.ensure(broker, copy.queue, target, this.options.queueType, level);
-    if (copy.kind !== "dead" || this.declared.has(copy.queue)) return;
+    if (copy.kind !== "dead" || this.declared.has(copy.queue)) return undefined;
     await declareQueues(broker, [copy.queue], this.options.queueType);
     this.declared.add(copy.queue);
+    return undefined;
   }
 
   /** The connection was lost: its publisher and what was declared on it go with it. */

@@ -1,6 +1,9 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../../errors.ts";
 import { isChannelClosed } from "../broker/amqplib.ts";
+import { declarePipelined } from "../broker/pipelined-declare.ts";
+import type { PublisherOptions } from "./publisher-options.ts";
+import type { Renewal } from "../topology/hop-queues.ts";
 import { type Broker } from "../broker/connection.ts";
 import { Alarm } from "./alarm.ts";
 import { ConfirmWindow } from "./confirm-window.ts";
@@ -22,22 +25,6 @@ export interface Unconfirmed {
   properties: TaskProperties;
 }
 
-export interface PublisherOptions {
-  /** Most unconfirmed tasks at once; memory stays bounded by it. */
-  window?: number;
-  /** Let the window grow from `window` up to this many tasks (see ConfirmWindow). */
-  maxWindow?: number;
-  /** Delivery mode 2 (written to disk by the broker). Default true. */
-  persistent?: boolean;
-  /** Told when the broker blocks publishing (memory or disk alarm) and when it lifts it. */
-  onBlocked?: (reason: string | null) => void;
-  /**
-   * One task in this many per queue is published mandatory (default 1: every one); flush() checks
-   * that queues with tasks sent since their last mandatory one still exist. See RouteCheck.
-   */
-  mandatoryEvery?: number;
-}
-
 /** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
   published = 0;
@@ -54,6 +41,8 @@ export class Publisher {
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
+  /** amqplib's fallback only: a hop queue's declare awaiting its answer (see `publish`). */
+  private renewing: Promise<unknown> | undefined;
 
   private constructor(
     private readonly broker: Broker,
@@ -82,9 +71,15 @@ export class Publisher {
   }
 
   /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
-  publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void): Promise<void> | undefined {
+  publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.window.full(this.inflight) || this.alarm.blocked) return this.publishLater(queue, body, properties, outcome);
+    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewing)) return this.publishLater(queue, body, properties, outcome, renew);
+    // A hop queue's declare goes just before its publish, in the same synchronous step (HopQueues).
+    // amqplib's fallback writes its own call at once only when none is pending: the next waits.
+    if (renew && !declarePipelined(this.channel, queue, renew.arguments)) {
+      const done = () => (this.renewing = undefined);
+      this.renewing = this.channel.assertQueue(queue, { durable: true, arguments: renew.arguments }).then(done, done);
+    }
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
@@ -107,13 +102,14 @@ export class Publisher {
     return this.sentTasks.values();
   }
 
-  private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void): Promise<void> {
+  private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
+      else if (renew && this.renewing && !this.failure) await this.renewing;
       else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
       else break;
     }
-    await this.publish(queue, body, properties, outcome);
+    await this.publish(queue, body, properties, outcome, renew);
   }
 
   private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {

@@ -1,12 +1,14 @@
 import type { Broker } from "../broker/connection.ts";
 import { type QueueType, delayQueueName } from "../topology/names.ts";
 import { declareWorkQueue } from "../topology/queues.ts";
-import { HopQueues } from "../topology/hop-queues.ts";
+import { HopQueues, type Renewal } from "../topology/hop-queues.ts";
 
 /** Where one task is published: the work queue, or a delay queue with the task's expiry. */
 export interface Route {
   queue: string;
   expiration?: string;
+  /** A delay queue's renewal, pipelined with each task into it (HopQueues). */
+  renew?: Renewal;
 }
 
 export interface RouteOptions {
@@ -15,52 +17,56 @@ export interface RouteOptions {
   /** The send's delay: tasks without one of their own wait this long. */
   delayMs?: number;
   onLegacy: (queue: string) => void;
+  /** The delay queues' expiry margin (HopQueueOptions). */
+  marginMs?: number;
 }
 
 /**
  * Where a send's tasks go on one connection: the work queue, or for a delayed task its delay queue
  * — the retries' mechanism: a durable queue whose expired tasks RabbitMQ dead-letters to the work
  * queue (at-least-once when quorum). The work queue is declared first, each delay queue (as the type
- * the work queue was found to be) before its first task and again during a long send, before it
- * could expire (HOP_EXPIRY_MARGIN_MS). Tasks may each have their own delay: several delay queues.
+ * the work queue was found to be) before its first task. Tasks may each have their own delay:
+ * several delay queues.
+ *
+ * Invariant: no task is published into a delay queue that may not exist or may expire before the
+ * task does. Each task into one carries its `renew` (a declare written just before it on the
+ * publishing channel, HopQueues), so the broker (re)creates the queue and restarts its lease right
+ * before it routes the task, however long the task waited (a memory alarm, a slow turn): the queue
+ * then outlives the task's TTL (names.ts, HOP_EXPIRY_MARGIN_MS). No fire-and-forget declare: the
+ * first declare of each queue on a connection is awaited.
  */
 export class SendRoutes {
   private readonly hops: HopQueues;
+  /** Where tasks without a delay of their own go. */
+  main: Route;
 
   private constructor(
     private readonly broker: Broker,
     private readonly options: RouteOptions,
     readonly queueType: QueueType,
-    /** Where tasks without a delay of their own go. */
-    readonly main: Route,
   ) {
-    this.hops = new HopQueues({ onLegacy: options.onLegacy });
+    this.hops = new HopQueues({ onLegacy: options.onLegacy, ...(options.marginMs !== undefined ? { marginMs: options.marginMs } : {}) });
+    this.main = { queue: options.queue };
   }
 
   static async open(broker: Broker, options: RouteOptions): Promise<SendRoutes> {
     const { type } = await declareWorkQueue(broker, options.queue, options.queueType);
-    const delayMs = options.delayMs ?? 0;
-    const main = delayMs > 0 ? { queue: delayQueueName(options.queue, delayMs), expiration: String(delayMs) } : { queue: options.queue };
-    const routes = new SendRoutes(broker, options, type, main);
-    if (delayMs > 0) await routes.delayed(delayMs);
+    const routes = new SendRoutes(broker, options, type);
+    if ((options.delayMs ?? 0) > 0) routes.main = await routes.delayed(options.delayMs ?? 0);
     return routes;
-  }
-
-  /** Keeps the send's own delay queue declared (cheap: HopQueues declares only when due). */
-  keep(): void {
-    if (this.options.delayMs) void this.delayed(this.options.delayMs).catch(() => {});
   }
 
   /** The route of a task delayed `delayMs` (0: the work queue), its delay queue declared. */
   async delayed(delayMs: number): Promise<Route> {
     if (delayMs <= 0) return { queue: this.options.queue };
     const queue = delayQueueName(this.options.queue, delayMs);
-    await this.hops.ensure(this.broker, queue, this.options.queue, this.queueType, delayMs);
-    return { queue, expiration: String(delayMs) };
+    const renew = await this.hops.ensure(this.broker, queue, this.options.queue, this.queueType, delayMs);
+    return { queue, expiration: String(delayMs), ...(renew ? { renew } : {}) };
   }
 
-  /** Before a task is published again on this connection: its delay queue declared (it may have expired). */
-  async again(task: { queue: string; properties: { expiration?: string | number } }): Promise<void> {
-    if (task.queue !== this.options.queue && task.properties.expiration !== undefined) await this.delayed(Number(task.properties.expiration));
+  /** A task published again on this connection: its route (its delay queue declared: it may have expired). */
+  async again(task: { queue: string; properties: { expiration?: string | number } }): Promise<Route> {
+    if (task.queue === this.options.queue || task.properties.expiration === undefined) return { queue: task.queue };
+    return this.delayed(Number(task.properties.expiration));
   }
 }

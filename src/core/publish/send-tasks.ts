@@ -10,6 +10,7 @@ import type { QueueType } from "../topology/names.ts";
 import { queueStillThere } from "../topology/queues.ts";
 import { type OutgoingTask, outgoingProperties } from "./outgoing.ts";
 import { type Route, SendRoutes } from "./send-routes.ts";
+import type { Renewal } from "../topology/hop-queues.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { ResendSet } from "./resend.ts";
 import { redact } from "../broker/url.ts";
@@ -26,6 +27,8 @@ export interface SendOptions {
   window?: number;
   /** Each task reaches the queue this much later (0 or unset: at once), through `<queue>.delay.<ms>`. */
   delayMs?: number;
+  /** The delay queues' expiry margin (default HOP_EXPIRY_MARGIN_MS, names.ts; tests use seconds). */
+  expiryMarginMs?: number;
   /** Called after each task is handed to the broker (not yet confirmed). */
   onPublished?: (index: number, messageId: string) => void;
   /** Finds another connection when this one drops; without it, a drop fails the send. */
@@ -120,7 +123,7 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
         for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
         unchecked.clear();
         const onLegacy = (name: string) => emit({ type: "legacy-queue", queue: name });
-        const to = await whileUp(current, SendRoutes.open(current, { queue: options.queue, queueType, onLegacy, ...(options.delayMs ? { delayMs: options.delayMs } : {}) }), OPENING(`declaring '${options.queue}'`));
+        const to = await whileUp(current, SendRoutes.open(current, { queue: options.queue, queueType, onLegacy, ...(options.delayMs ? { delayMs: options.delayMs } : {}), ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}) }), OPENING(`declaring '${options.queue}'`));
         if (to.queueType !== queueType) {
           queueType = to.queueType;
           emit({ type: "queue-type", queue: options.queue, queueType });
@@ -133,8 +136,8 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
           onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
         }), OPENING("opening a publishing channel"));
         for (let task = resend.next(); task; task = resend.next()) {
-          await whileUp(current, to.again(task));
-          await publish(publisher, task, resend);
+          const again = await whileUp(current, to.again(task));
+          await publish(publisher, task, resend, again.renew);
         }
         for (;;) {
           const next = sync ? (iterator as Iterator<Item>).next() : await (iterator as AsyncIterator<Item>).next();
@@ -145,10 +148,12 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
           // A bare Buffer (the CLI's every task) takes the short way: no look at its own options.
           const own = Buffer.isBuffer(item) ? undefined : item;
           const properties: TaskProperties = own ? outgoingProperties(own, `${prefix}-${index}`, timestamp) : { messageId: `${prefix}-${index}`, timestamp };
-          const route: Route = own?.delayMs !== undefined ? await whileUp(current, to.delayed(own.delayMs)) : to.main;
+          let route: Route = to.main;
+          if (own?.delayMs !== undefined) route = await whileUp(current, to.delayed(own.delayMs));
+          // An older taskq's delay queue takes no renewal: checked again when due (HopQueues).
+          else if (route.expiration !== undefined && !route.renew) route = await whileUp(current, to.delayed(Number(route.expiration)));
           if (route.expiration) properties.expiration = route.expiration;
-          to.keep();
-          const wait = publish(publisher, { queue: route.queue, body: own ? own.body : (item as Buffer), properties }, resend);
+          const wait = publish(publisher, { queue: route.queue, body: own ? own.body : (item as Buffer), properties }, resend, route.renew);
           options.onPublished?.(index, properties.messageId as string);
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
@@ -186,9 +191,9 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */
-function publish(publisher: Publisher, task: Unconfirmed, resend: ResendSet): Promise<void> | undefined {
+function publish(publisher: Publisher, task: Unconfirmed, resend: ResendSet, renew: Renewal | undefined): Promise<void> | undefined {
   resend.inHand(task);
-  const wait = publisher.publish(task.queue, task.body, task.properties);
+  const wait = publisher.publish(task.queue, task.body, task.properties, undefined, renew);
   if (!wait) return resend.inHand(undefined);
   return wait.then(() => resend.inHand(undefined));
 }

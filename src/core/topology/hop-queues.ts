@@ -1,6 +1,6 @@
 import { now } from "../../util/clock.ts";
 import type { Broker } from "../broker/connection.ts";
-import { type QueueType, hopExpiresMs, redeclareEveryMs, retryQueueArguments } from "./names.ts";
+import { type QueueType, hopExpiresMs, queueArguments, redeclareEveryMs, retryQueueArguments } from "./names.ts";
 import { QueueMismatch, checkQueue, declareQueues } from "./queues.ts";
 
 export interface HopQueueOptions {
@@ -11,46 +11,72 @@ export interface HopQueueOptions {
 }
 
 /**
- * The retry and delay queues one publisher uses: each declared before its first copy and again
- * once its last declare is `redeclareEveryMs` old, so it never expires while copies go into it
- * (the argument: HOP_EXPIRY_MARGIN_MS in names.ts).
+ * A hop queue to declare again, on the publishing channel, right before each publish into it
+ * (publisher.ts `Renewal`): the arguments it was declared with.
+ */
+export interface Renewal {
+  readonly arguments: Record<string, unknown>;
+}
+
+interface Known {
+  /** Undefined for a queue that never expires (no x-expires) or an older taskq's (renewed by `due`). */
+  renewal: Renewal | undefined;
+  /** When an older taskq's queue must be checked again (clock ms); infinite for the others. */
+  due: number;
+}
+
+/**
+ * The retry and delay queues one publisher uses on one connection: each declared (awaited, so a
+ * refusal is seen on a channel of its own) before its first copy; from then on each copy renews
+ * its queue's lease itself, pipelined with it (`Renewal`; the argument: HOP_EXPIRY_MARGIN_MS in
+ * names.ts). An older taskq's queue, which a declare with our arguments would refuse, is used as it
+ * is and checked again every `redeclareEveryMs`.
  */
 export class HopQueues {
-  /** When each queue must be declared again (clock ms). */
-  private readonly due = new Map<string, number>();
+  private readonly known = new Map<string, Known>();
   private readonly told = new Set<string>();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly pending = new Map<string, Promise<Renewal | undefined>>();
 
   constructor(private readonly options: HopQueueOptions = {}) {}
 
-  /** Declares `name` (a hop of `levelMs` back to `target`) unless a recent enough declare covers it. */
-  ensure(broker: Broker, name: string, target: string, type: QueueType, levelMs: number): Promise<void> {
-    const due = this.due.get(name);
-    if (due !== undefined && now() < due) return Promise.resolve();
-    const pending = this.pending.get(name) ?? this.declare(broker, name, target, type, levelMs).finally(() => this.pending.delete(name));
+  /** Declares `name` (a hop of `levelMs` back to `target`) unless it already was: how each copy into it renews it. */
+  ensure(broker: Broker, name: string, target: string, type: QueueType, levelMs: number): Promise<Renewal | undefined> {
+    const known = this.known.get(name);
+    if (known !== undefined && now() < known.due) return Promise.resolve(known.renewal);
+    const pending =
+      this.pending.get(name) ??
+      this.declare(broker, name, target, type, levelMs).finally(() => this.pending.delete(name));
     this.pending.set(name, pending);
     return pending;
   }
 
-  private async declare(broker: Broker, name: string, target: string, type: QueueType, levelMs: number): Promise<void> {
+  private async declare(broker: Broker, name: string, target: string, type: QueueType, levelMs: number): Promise<Renewal | undefined> {
     const started = now(); // the broker resets its expiry timer no sooner than this
     const expires = hopExpiresMs(levelMs, this.options.marginMs);
+    const args = retryQueueArguments(target, type, expires);
     try {
-      await declareQueues(broker, [name], type, retryQueueArguments(target, type, expires));
+      await declareQueues(broker, [name], type, args);
     } catch (err) {
       // Declared by an older taskq without x-expires (or, quorum, without the at-least-once
       // strategy): a declare with ours is refused (406). It is used as it is and checked again on
-      // the same schedule, never a reason to fail a worker or a send.
+      // the old schedule (a passive declare renews its lease too), never a reason to fail a worker
+      // or a send.
       if (!(err instanceof QueueMismatch) || (await checkQueue(broker, name)) === undefined) throw err;
       if (!this.told.has(name)) this.options.onLegacy?.(name);
       this.told.add(name);
+      const due = expires === undefined ? Number.POSITIVE_INFINITY : started + redeclareEveryMs(expires);
+      this.known.set(name, { renewal: undefined, due });
+      return undefined;
     }
-    this.due.set(name, expires === undefined ? Number.POSITIVE_INFINITY : started + redeclareEveryMs(expires));
+    // The very arguments of the declare above (queueArguments, as declareQueues builds them).
+    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {} };
+    this.known.set(name, { renewal, due: Number.POSITIVE_INFINITY });
+    return renewal;
   }
 
   /** After a failure or on a new connection: declare again before the next copy (it may be gone). */
   forget(name?: string): void {
-    if (name === undefined) this.due.clear();
-    else this.due.delete(name);
+    if (name === undefined) this.known.clear();
+    else this.known.delete(name);
   }
 }

@@ -38,23 +38,26 @@ export function hopLevelOf(queue: string, name: string): number | undefined {
 /**
  * Retry and delay queues go away by themselves once unused (queue TTL, `x-expires`): RabbitMQ
  * deletes a queue that had no consumer, no basic.get and no redeclare for that long; a publish
- * does not count as a use. A hop queue has no consumer (its copies leave by TTL dead-lettering),
- * so it lives as long as whoever publishes into it redeclares it, at least every
- * `redeclareEveryMs(expires)` (Copier, sendTasks).
+ * does not count as a use, and the queue's messages go with it, never dead-lettered. A hop queue
+ * has no consumer (its copies leave by TTL dead-lettering), so it lives as long as whoever
+ * publishes into it declares it again.
  *
- * Why no task is lost that way. Every copy in a hop queue of level L leaves it (dead-lettered back
- * to its work queue) within L of reaching it: copies carry a TTL of at most L (retries: L jittered
- * down; delays: L), and the queue's head expires no later than its own TTL, so nothing behind it
- * waits longer. Each publish is preceded by a declare at most R = E / 4 earlier, taken as when it
- * was sent (the broker resets its timer no sooner). So a queue holding a copy published at t was
- * declared at or after t − R and cannot expire before t − R + E = t + 3E/4 ≥ t + 1.5 L: by then
- * the copy has been gone for at least 0.5 L, and for at least 5 minutes when L is under 10
- * minutes (E ≥ L + 10 min). That slack covers the time a copy spends between its publish and its
- * arrival, and a slow hand-back (an at-least-once quorum hop waits for the work queue's confirm).
- * RabbitMQ deletes an expiring queue's messages with it, without dead-lettering them, hence the
- * rule: never a copy in a queue whose last declare is older than R. A copy published into a queue
- * that expired in between is unroutable: the copier publishes mandatory (it comes back, the copy
- * fails, the task is not acked), and sendTasks checks its queues at the end.
+ * Invariant: every copy published into a hop queue of level L (a retry copy, a delayed task) is
+ * routed right after a declare of that queue, processed by the broker just before it. Each copy
+ * is written on its publishing channel straight after a `nowait` queue.declare with the queue's
+ * own arguments (HopQueues' `Renewal`, Publisher), with no await between them; the broker's
+ * channel process handles a channel's frames in order, and an alarm stops a connection's reader
+ * only after a whole publish, never between a declare and the publish behind it. So the declare
+ * (re)creates the queue if it expired, and restarts its lease E = max(2 L, L + margin) just
+ * before the copy lands, however long the two waited on the client (an alarm, a full window) or
+ * in the socket. The copy leaves within L of landing (its TTL is at most L, and the queue's head
+ * expires no later than its own TTL, so nothing behind it waits longer); the queue lives at least
+ * E ≥ L + 10 min from then: the slack covers a slow hand-back (an at-least-once quorum hop waits
+ * for the work queue's confirm). Shown: test/e2e/hop-renewal.test.ts (an alarm longer than
+ * E − L between a declare and a copy; a delay queue that expired between two tasks).
+ *
+ * What it costs: a declare per copy, handled by the broker (no round trip for the publisher):
+ * docs/performance.md, `send --delay`.
  */
 export const HOP_EXPIRY_MARGIN_MS = 10 * 60_000;
 
