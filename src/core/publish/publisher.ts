@@ -1,7 +1,7 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TaskqError } from "../../errors.ts";
 import { isChannelClosed } from "../broker/amqplib.ts";
-import { declarePipelined } from "../broker/pipelined-declare.ts";
+import { Renewals } from "./renewals.ts";
 import type { PublisherOptions } from "./publisher-options.ts";
 import type { Renewal } from "../topology/hop-queues.ts";
 import { type Broker } from "../broker/connection.ts";
@@ -41,8 +41,7 @@ export class Publisher {
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
-  /** amqplib's fallback only: a hop queue's declare awaiting its answer (see `publish`). */
-  private renewing: Promise<unknown> | undefined;
+  private readonly renewals: Renewals;
 
   private constructor(
     private readonly broker: Broker,
@@ -52,6 +51,7 @@ export class Publisher {
     this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
     this.persistent = options.persistent ?? true;
     this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
+    this.renewals = new Renewals(channel);
     channel.on("return", (msg: Message) => {
       this.returned.add(msg);
       // Only one task in `every` carries the flag: others sent to it since the last one it took went the same way.
@@ -73,13 +73,7 @@ export class Publisher {
   /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewing)) return this.publishLater(queue, body, properties, outcome, renew);
-    // A hop queue's declare goes just before its publish, in the same synchronous step (HopQueues).
-    // amqplib's fallback writes its own call at once only when none is pending: the next waits.
-    if (renew && !declarePipelined(this.channel, queue, renew.arguments)) {
-      const done = () => (this.renewing = undefined);
-      this.renewing = this.channel.assertQueue(queue, { durable: true, arguments: renew.arguments }).then(done, done);
-    }
+    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewals.busy)) return this.publishLater(queue, body, properties, outcome, renew);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
@@ -89,9 +83,12 @@ export class Publisher {
     const mandatory = this.routes.mandatory(queue, seq, outcome !== undefined);
     let ok: boolean;
     try {
+      if (renew) this.renewals.write(queue, renew); // a hop queue's declare, just before its copy
       ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
     } catch (err) {
-      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, "closed");
+      // amqplib could not encode it (RangeError, TypeError): sending it again cannot mend that.
+      const kind = err instanceof RangeError || err instanceof TypeError ? "refused" : "closed";
+      this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, kind);
       throw this.failure;
     }
     return ok ? undefined : drained(this.channel);
@@ -105,7 +102,7 @@ export class Publisher {
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
-      else if (renew && this.renewing && !this.failure) await this.renewing;
+      else if (renew && this.renewals.busy && !this.failure) await this.renewals.busy;
       else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
       else break;
     }
