@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import { ANSWER_TIMEOUT_MS } from "../core/broker/liveness.ts";
 import { DEFAULT_RETRY } from "../core/failures/retry-policy.ts";
 import { ExitCode } from "../errors.ts";
 import { withBrokerFlags } from "./broker-flags.ts";
@@ -11,16 +12,15 @@ import { amqp, runWatch, viewFor } from "./status-watch.ts";
 const NAME = "taskq status";
 
 async function runOnce(plan: StatusPlan): Promise<void> {
-  const { connect, whileUp, take, collectWorkerReports } = await amqp();
-  const broker = await connect(plan.target, { name: NAME });
-  try {
-    const workers = plan.workers ? () => collectWorkerReports(broker, plan.queue) : undefined;
-    const sample = await whileUp(broker, take(broker, plan, workers));
-    if (plan.json) console.log(JSON.stringify(statusJson(sample)));
-    else for (const line of statusTable(sample)) console.log(line);
-  } finally {
-    await broker.close();
-  }
+  const { Reconnector, take, collectWorkerReports } = await amqp();
+  // A sample only reads: a connection lost or silent while it is taken (no answer within the
+  // bound, as for --watch) is dropped and the sample taken again through the next address.
+  const reconnector = new Reconnector(plan.target, { timeoutMs: plan.target.connectTimeoutMs, name: NAME });
+  const sample = await reconnector.run((broker) => take(broker, plan, plan.workers ? () => collectWorkerReports(broker, plan.queue) : undefined), {
+    bound: { ms: ANSWER_TIMEOUT_MS, what: "a status sample" },
+  });
+  if (plan.json) console.log(JSON.stringify(statusJson(sample)));
+  else for (const line of statusTable(sample)) console.log(line);
 }
 
 /** First Ctrl+C (or SIGTERM) ends the watch: exit 0. A second exits at once (130), should closing hang. */

@@ -119,13 +119,14 @@ describe("liveness: heartbeats and the lifecycle around them (shared broker)", (
     async () => {
       const queue = q("stop-opening");
       await runTaskq(["send", "-q", queue, "--count", "5"]);
-      // Every answer of the broker held 700 ms: the handshake takes ~2 s, then channel, declare,
-      // qos and consume take ~0.7 s each: the signal lands while the session is being opened.
+      // Every answer of the broker held 700 ms: the handshake and the connection's first channel
+      // (dial) take ~3 s, then channel, declare, qos and consume take ~0.7 s each: the signal lands
+      // while the session is being opened.
       const proxy = new DropProxy(5672, "127.0.0.1", 700);
       await proxy.start();
       try {
         const w = new TaskqProcess(["work", "-q", queue, "--url", `amqp://guest:guest@127.0.0.1:${proxy.port}`, "--dot-ms", "0"]);
-        await Bun.sleep(3200);
+        await Bun.sleep(4000);
         w.proc.kill("SIGINT");
         const code = await w.exited;
         expect(w.stderr).not.toContain("internal error");

@@ -3,20 +3,21 @@ import type { Socket, TCPSocketListener } from "bun";
 type Peer = { up?: Socket<undefined>; pending: Buffer[]; passAll: boolean; buf: Buffer; silent: boolean };
 
 /**
- * A proxy in front of the broker whose first connection works until `cutMs` (then it is cut); every
- * later one gets the AMQP handshake answered, through connection.open-ok, and then nothing more
- * from the broker (what the client sends still reaches it). A path that accepts, opens, and goes
- * quiet: no socket closed, no answer to a channel open.
+ * A proxy in front of the broker whose first connection works until `cutMs` (then it is cut;
+ * Infinity: never); every later one gets the AMQP handshake answered, through connection.open-ok,
+ * and then nothing more from the broker (what the client sends still reaches it). A path that
+ * accepts, opens, and goes quiet: no socket closed, no answer to a channel open. `cutMs` 0: the
+ * first connection is as silent as the rest. `connections()`: how many it accepted.
  */
-export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketListener<Peer> {
+export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketListener<Peer> & { connections(): number } {
   let n = 0;
-  return Bun.listen<Peer>({
+  const listener = Bun.listen<Peer>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       open: async (client) => {
         const id = ++n;
-        client.data = { pending: [], passAll: id === 1, buf: Buffer.alloc(0), silent: false };
+        client.data = { pending: [], passAll: id === 1 && cutMs > 0, buf: Buffer.alloc(0), silent: false };
         const up = await Bun.connect<undefined>({
           hostname: "127.0.0.1",
           port: targetPort,
@@ -49,7 +50,7 @@ export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketList
         client.data.up = up;
         for (const chunk of client.data.pending) up.write(chunk);
         client.data.pending = [];
-        if (id === 1) setTimeout(() => (client.terminate(), up.terminate()), cutMs);
+        if (client.data.passAll && Number.isFinite(cutMs)) setTimeout(() => (client.terminate(), up.terminate()), cutMs);
       },
       data: (client, chunk) => {
         if (client.data.up) client.data.up.write(chunk);
@@ -59,4 +60,5 @@ export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketList
       error: () => {},
     },
   });
+  return Object.assign(listener, { connections: () => n });
 }

@@ -3,7 +3,7 @@ import { hostName } from "../../util/host.ts";
 import type { TaskqError } from "../../errors.ts";
 import { ConnectError, connectError } from "./connect-error.ts";
 import { coalesceWrites, destroySocket, isHeartbeatTimeout } from "./amqplib.ts";
-import { CLOSE_TIMEOUT_MS, DEFAULT_HEARTBEAT_S, LOSS_GRACE_MS } from "./liveness.ts";
+import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS, DEFAULT_HEARTBEAT_S, LOSS_GRACE_MS } from "./liveness.ts";
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
 import { settledWithin } from "../../util/clock.ts";
 
@@ -38,12 +38,12 @@ export interface Broker {
 export interface DialOptions {
   tls?: BrokerTarget["tls"];
   name?: string;
-  /** Bounds the whole opening: TCP connect, TLS, the AMQP handshake. */
+  /** Bounds the opening: TCP connect, TLS, the AMQP handshake (then a first channel: ANSWER_TIMEOUT_MS). */
   timeoutMs: number;
   heartbeatS?: number;
 }
 
-/** One attempt at one address: the connection, or a ConnectError saying why not. */
+/** One attempt at one address: the connection, answering, or a ConnectError saying why not. */
 export async function dial(url: string, options: DialOptions): Promise<Broker> {
   const address = parseBrokerUrl(url);
   const { timeoutMs } = options;
@@ -63,7 +63,23 @@ export async function dial(url: string, options: DialOptions): Promise<Broker> {
     throw connectError(address, err, timeoutMs);
   }
   coalesceWrites(model);
-  return liveBroker(address, model);
+  const broker = liveBroker(address, model);
+  // A path can answer the handshake and then nothing (a proxy, a hung node): a connection is handed
+  // out only once it answered a channel open too, within the answer bound. One that did not is cut
+  // and this attempt fails (LOST, retryable): the reconnector goes on to the next address.
+  try {
+    await whileUp(broker, firstChannel(model), { ms: ANSWER_TIMEOUT_MS, what: "a channel open after the handshake" });
+  } catch (err) {
+    void broker.close();
+    throw connectError(address, err, timeoutMs);
+  }
+  return broker;
+}
+
+/** Opens a channel (the broker answers on this connection, not only its handshake) and lets it go: its close-ok is not waited for. */
+async function firstChannel(model: amqp.ChannelModel): Promise<void> {
+  const channel = quiet(await model.createChannel());
+  channel.close().catch(() => {});
 }
 
 function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {

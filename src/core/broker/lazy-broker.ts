@@ -1,4 +1,5 @@
-import type { Broker } from "./connection.ts";
+import type { Broker, BrokerTarget } from "./connection.ts";
+import { Reconnector, type ReconnectorOptions } from "./reconnector.ts";
 
 /**
  * A connection of one's own, opened on first use and again after a loss: the worker's copies and
@@ -42,4 +43,25 @@ export class LazyBroker {
     this.closed = true;
     await (await this.broker?.catch(() => undefined))?.close();
   }
+}
+
+/**
+ * The connect function of a LazyBroker: every call through one Reconnector, told of each loss of
+ * the connection it handed out, so the call after a loss starts with the address after the lost
+ * one (one silent after the handshake, its declare unanswered, is not dialled first again). A call
+ * has `target.connectTimeoutMs`; one that gave up ends its outage, and the next call (a copy tried
+ * again) begins a new one.
+ */
+export function reconnecting(target: BrokerTarget, options: Omit<ReconnectorOptions, "timeoutMs"> = {}): () => Promise<Broker> {
+  const reconnector = new Reconnector(target, { ...options, timeoutMs: target.connectTimeoutMs });
+  return async () => {
+    try {
+      const broker = await reconnector.connect();
+      void broker.lost.then((why) => reconnector.lost(broker, why));
+      return broker;
+    } catch (err) {
+      reconnector.recovered();
+      throw err;
+    }
+  };
 }

@@ -21,6 +21,8 @@ export interface ReconnectorOptions {
   name?: string;
   /** Told of each failed attempt, before its wait. */
   onAttempt?: (attempt: Attempt) => void;
+  /** Where the next connect starts, shared by the Reconnectors of one worker: an address one found failed, the others skip too. */
+  cursor?: { next: number };
   /** For tests: the clock, the wait, the dice and the dialler. */
   clock?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -36,19 +38,25 @@ export class Stopped extends Error {
 }
 
 /**
- * The one place that finds a broker: for the first connection and after every
- * loss, for send, work and the library. It owns the outage (when it began, how
- * many connections died young in it), the jittered backoff, the deadline, the
- * AbortSignal and the choice of the next address: the list given, in order,
- * then round robin; after a loss it starts with the address after the lost one.
+ * The one place that finds a broker, for every connection taskq opens: it owns the outage (when
+ * it began, how many connections died young in it), the jittered backoff, the deadline, the
+ * AbortSignal and the choice of the next address: the list given, in order, then round robin.
+ *
+ * The invariant: an address that failed is not dialled again before the others had their turn.
+ * Failed: refused, unreachable, silent (it answered the handshake, then not a channel open within
+ * ANSWER_TIMEOUT_MS: `dial`), or lost (closed, two heartbeats missed, an answer past its bound:
+ * `whileUp`). So whoever connects again keeps its Reconnector (`connect()` anew starts at the
+ * first address), told of each loss. Each address gets one whole attempt per outage before the
+ * deadline counts: a silent one cannot use up the time the next one needs.
  */
 export class Reconnector {
   private since: number | undefined;
   private lastLoss: Error | undefined;
   private readonly youngMs: number;
   private youngDeaths = 0;
+  private tried = 0; // attempts in the outage under way: until every address had one, the deadline waits
   private handedOutAt = Number.NEGATIVE_INFINITY;
-  private next = 0;
+  private readonly at: { next: number };
   private readonly clock: () => number;
   private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly dial: (url: string, timeoutMs: number) => Promise<Broker>;
@@ -61,6 +69,7 @@ export class Reconnector {
     this.clock = options.clock ?? Date.now;
     this.youngMs = youngWithinMs(target.heartbeatS);
     this.wait = options.sleep ?? sleep;
+    this.at = options.cursor ?? { next: 0 };
     this.dial =
       options.dial ??
       ((url, timeoutMs) => dial(url, { timeoutMs, ...(target.tls ? { tls: target.tls } : {}), ...(options.name ? { name: options.name } : {}), ...(target.heartbeatS !== undefined ? { heartbeatS: target.heartbeatS } : {}) }));
@@ -75,16 +84,12 @@ export class Reconnector {
     if (why) this.lastLoss = why;
     const now = this.clock();
     if (this.since !== undefined && now - this.handedOutAt < this.youngMs) this.youngDeaths++;
-    else {
-      this.since = now;
-      this.youngDeaths = 0;
-    }
+    else [this.since, this.youngDeaths, this.tried] = [now, 0, 0];
   }
 
-  /** The connection in use did real work (a confirm, a task done): whatever outage there was is over. */
+  /** Whatever outage there was is over: the connection in use did real work (a confirm, a task done), or its caller gave it up. */
   recovered(): void {
-    this.since = undefined;
-    this.youngDeaths = 0;
+    [this.since, this.youngDeaths, this.tried] = [undefined, 0, 0];
   }
 
   /** Whether the outage under way has lasted longer than the timeout. */
@@ -135,19 +140,19 @@ export class Reconnector {
    */
   async connect(signal?: AbortSignal): Promise<Broker> {
     this.since ??= this.clock();
-    // Connections that open and are lost again (young) never fail a dial: the deadline is checked here too.
-    if (this.youngDeaths > 0 && this.expired()) throw this.gaveUpOnLosses();
-    const deadline = this.since + this.options.timeoutMs;
     const urls = this.target.urls;
+    // Connections that open and are lost again (young) never fail a dial: the deadline is checked here
+    // too, once every address had its attempt (one lost while its session opened had its attempt).
+    if (this.youngDeaths > 0 && this.expired() && this.tried >= urls.length) throw this.gaveUpOnLosses();
+    const deadline = this.since + this.options.timeoutMs;
     // Connections that died young (a broker in a crash loop, a proxy cutting every one): no hot loop.
     if (this.youngDeaths > 0) await this.wait(backoffDelay(this.youngDeaths, CONNECT_BACKOFF, this.options.random), signal);
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new Stopped();
-      const url = urls[this.next % urls.length] as string;
+      const url = urls[this.at.next % urls.length] as string;
+      this.tried++;
       try {
-        // Each address gets one whole attempt before the deadline counts: one that accepts and never
-        // answers must not use up the time the next address needs.
-        const firstRound = attempt <= urls.length;
+        const firstRound = attempt <= urls.length; // one whole attempt each before the deadline counts
         const broker = await this.dial(url, Math.max(1000, Math.min(DIAL_TIMEOUT_MS, firstRound ? this.options.timeoutMs : deadline - this.clock())));
         if (signal?.aborted) {
           await broker.close();
@@ -157,7 +162,7 @@ export class Reconnector {
         return broker;
       } catch (err) {
         if (!(err instanceof ConnectError) || !err.retryable) throw err;
-        this.next = (this.next + 1) % urls.length;
+        this.at.next = (this.at.next + 1) % urls.length;
         // Every address had its turn and the deadline has come: give up. A backoff that would pass the
         // deadline is cut short, so the last try is made at the deadline, not a backoff before it.
         if (attempt >= urls.length && this.clock() >= deadline) throw this.gaveUp(err);
@@ -171,25 +176,23 @@ export class Reconnector {
 
   private skip(broker: Broker): void {
     const i = this.target.urls.findIndex((url) => url === broker.address.url);
-    if (i >= 0) this.next = (i + 1) % this.target.urls.length;
+    if (i >= 0) this.at.next = (i + 1) % this.target.urls.length;
   }
 
-  private gaveUpOnLosses(): ConnectError {
-    const last = this.lastLoss ? `; last: ${this.lastLoss.message}` : "";
+  private gaveUpOnLosses(lastLoss = this.lastLoss): ConnectError {
+    const last = lastLoss ? `; last: ${lastLoss.message}` : "";
     return new ConnectError(`gave up after ${this.options.timeoutMs / 1000}s: every connection was lost again as soon as it was made${last}`, "LOST");
   }
 
   private gaveUp(last: ConnectError): ConnectError {
-    if (this.target.urls.length === 1) return last;
-    const all = this.target.urls.map((url) => {
-      const { host, port } = parseBrokerUrl(url);
-      return `${host}:${port}`;
-    });
+    // One address that answers the handshake and then nothing (dial's LOST): its connections were lost as soon as made.
+    if (this.target.urls.length === 1) return isLost(last) ? this.gaveUpOnLosses(last) : last;
+    const all = this.target.urls.map(parseBrokerUrl).map(({ host, port }) => `${host}:${port}`);
     return new ConnectError(`no broker answered within ${this.options.timeoutMs / 1000}s (tried ${all.join(", ")}); last: ${last.message}`, last.kind);
   }
 }
 
-/** The first connection: the addresses in order, retried until `target.connectTimeoutMs`. */
+/** One connection (a command's): the addresses in order, retried until `target.connectTimeoutMs`. Again after a loss: keep a Reconnector. */
 export function connect(target: BrokerTarget, options: Omit<ReconnectorOptions, "timeoutMs"> & { signal?: AbortSignal } = {}): Promise<Broker> {
   return new Reconnector(target, { ...options, timeoutMs: target.connectTimeoutMs }).connect(options.signal);
 }

@@ -1,8 +1,7 @@
 import type { BrokerTarget } from "../broker/connection.ts";
 import { Copier } from "../failures/copier.ts";
-import { connect } from "../broker/reconnector.ts";
 import { DEFAULT_REPORT_MS, workerReporter } from "./reports.ts";
-import { LazyBroker } from "../broker/lazy-broker.ts";
+import { LazyBroker, reconnecting } from "../broker/lazy-broker.ts";
 import { type ConsumeSpec, brokerSessions } from "./session-source.ts";
 import type { Handler } from "../task.ts";
 import { Worker } from "./worker.ts";
@@ -27,7 +26,11 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
   let blocked = false;
   let queueType = options.queueType;
-  const copier = new Copier(() => connect(target, options.name ? { name: `${options.name} (copies)` } : {}), {
+  // Each connection of the worker (its sessions', its copies', its reports') keeps one reconnector
+  // for its whole life, and all three one cursor: an address one of them found silent or lost, the
+  // next connect of any skips (it goes on with the next address, never the first again).
+  const cursor = { next: 0 };
+  const copier = new Copier(reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (copies)` } : {}) }), {
     // The type the work queue turned out to be (declareWorkQueue): its retry and dead queues follow it.
     get queueType() {
       return queueType;
@@ -39,20 +42,24 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
       emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason });
     },
   });
-  const sessions = brokerSessions(target, {
-    ...options,
-    onQueueType: (type) => {
-      queueType = type;
-      options.onQueueType?.(type);
-      emit({ type: "queue-type", queue: options.queue, queueType: type });
+  const sessions = brokerSessions(
+    target,
+    {
+      ...options,
+      onQueueType: (type) => {
+        queueType = type;
+        options.onQueueType?.(type);
+        emit({ type: "queue-type", queue: options.queue, queueType: type });
+      },
     },
-  });
+    { cursor },
+  );
   const intervalMs = Math.min(options.reportEveryMs ?? DEFAULT_REPORT_MS, MAX_TIMER_MS);
   if (!(intervalMs > 0)) return new Worker(sessions, copier, options, handler);
   const { queue, concurrency, prefetch } = options;
   // The reports' own connection: not the copies' one, which a report published during an alarm
   // would block before a retry copy could even open its channel.
-  const link = new LazyBroker(() => connect(target, options.name ? { name: `${options.name} (reports)` } : {}));
+  const link = new LazyBroker(reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (reports)` } : {}) }));
   const reporter = workerReporter(
     { queue, concurrency, prefetch, intervalMs },
     { connection: () => link.current(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },

@@ -2,7 +2,7 @@ import { ABORTED, untilAborted } from "../../util/abort.ts";
 import type { Broker, BrokerTarget } from "../broker/connection.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { QueueType } from "../topology/names.ts";
-import { type Attempt, Reconnector, type ReconnectorOptions, Stopped, connect } from "../broker/reconnector.ts";
+import { type Attempt, Reconnector, type ReconnectorOptions, Stopped } from "../broker/reconnector.ts";
 import { type Deliver, Session, type WorkSession } from "./session.ts";
 import { type ConnectError, isLost } from "../broker/connect-error.ts";
 
@@ -33,12 +33,18 @@ export interface ConsumeSpec {
 
 /**
  * Sessions on real brokers: the first within `target.connectTimeoutMs`, the
- * next ones from one reconnector (which picks the address and owns the
- * outage). A connection lost again while its session is being set up counts
- * against the same outage; a session whose first task was acked ends it.
+ * next ones within `reconnectTimeoutMs`, each from a reconnector (which picks
+ * the address and owns the outage). The first and the next alike: a connection
+ * lost while its session is being set up (it answered the handshake, then not
+ * the declare or consume within the bound) counts against the outage, and the
+ * session is opened on the next address; a session whose first task was acked
+ * ends the outage.
  */
-export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing: Pick<ReconnectorOptions, "clock" | "sleep" | "dial"> = {}): SessionSource {
-  const hooks = { ...(spec.name ? { name: spec.name } : {}), ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}), ...testing };
+export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: Pick<ReconnectorOptions, "cursor" | "clock" | "sleep" | "dial"> = {}): SessionSource {
+  const named = { ...(spec.name ? { name: spec.name } : {}), ...shared };
+  // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
+  const starting = new Reconnector(target, { ...named, timeoutMs: target.connectTimeoutMs });
+  const hooks = { ...named, ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}) };
   const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
   const worked = () => reconnector?.recovered();
   let queueType = spec.queueType;
@@ -50,28 +56,28 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, testing:
     }
     return session;
   };
+  /** A session on the next connection that answers, after `lost` (a connection gone) if given. */
+  const opened = async (from: Reconnector, deliver: Deliver, signal: AbortSignal, lost?: Broker, why?: Error, say?: (a: Attempt) => void) => {
+    for (let attempt = 1; ; attempt++) {
+      const broker = lost ? await from.replace(lost, { signal, ...(why ? { why } : {}) }) : await from.connect(signal);
+      try {
+        return await open(broker, deliver, signal);
+      } catch (err) {
+        if (!isLost(err)) throw err;
+        // Connected, then lost while opening the session (no answer, a crash loop): it counts, and the next address.
+        [lost, why] = [broker, err as Error];
+        say?.({ address: `${broker.address.host}:${broker.address.port}`, attempt, error: err as ConnectError, delayMs: 0 });
+      }
+    }
+  };
   return {
-    async first(deliver, signal) {
-      // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
-      return open(await connect(target, { ...(spec.name ? { name: spec.name } : {}), ...testing, signal }), deliver, signal);
-    },
+    first: (deliver, signal) => opened(starting, deliver, signal),
     async next(lost, deliver, signal) {
       await lost.close();
       if (!reconnector) throw await lost.lost;
-      let broker = (lost as Session).broker;
       // Why it went (its `lost` has resolved by now; undefined if the caller replaces it unasked).
-      let why: Error | undefined = await Promise.race([lost.lost, Promise.resolve(undefined)]);
-      for (let attempt = 1; ; attempt++) {
-        broker = await reconnector.replace(broker, { signal, ...(why ? { why } : {}) });
-        try {
-          return await open(broker, deliver, signal);
-        } catch (err) {
-          if (!isLost(err)) throw err;
-          // Connected, then lost while opening the session (no answer, a crash loop): said, and it counts.
-          why = err as Error;
-          spec.onAttempt?.({ address: `${broker.address.host}:${broker.address.port}`, attempt, error: err as ConnectError, delayMs: 0 });
-        }
-      }
+      const why: Error | undefined = await Promise.race([lost.lost, Promise.resolve(undefined)]);
+      return opened(reconnector, deliver, signal, (lost as Session).broker, why, spec.onAttempt);
     },
   };
 }

@@ -105,6 +105,19 @@ describe("Reconnector", () => {
     expect(tries).toBeLessThanOrEqual(8);
   });
 
+  test("a connection lost young after the deadline (answered the handshake, then nothing for 10 s): every address still gets its one attempt in the outage, then the deadline holds", async () => {
+    const { r, dials, advance } = rig({ urls: ["amqp://u:p@a:1", "amqp://u:p@b:2"], timeoutMs: 5000 });
+    const a = await r.connect();
+    advance(10_000); // its session open waited ANSWER_TIMEOUT_MS in vain: past --connect-timeout
+    r.lost(a, new Error("no answer to opening a consumer within 10s"));
+    const b = await r.connect();
+    expect(b.address.host).toBe("b");
+    advance(10_000);
+    r.lost(b, new Error("no answer to opening a consumer within 10s"));
+    await expect(r.connect()).rejects.toThrow("gave up after 5s: every connection was lost again as soon as it was made");
+    expect(dials).toEqual(["a", "b"]);
+  });
+
   test("a connection that did real work ends the outage, however young", async () => {
     const { r, advance } = rig({ timeoutMs: 60_000 });
     let broker = await r.connect();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { EventEmitter } from "node:events";
+import { ConnectError } from "../../../../src/core/broker/connect-error.ts";
 import type { Broker } from "../../../../src/core/broker/connection.ts";
 import { Stopped } from "../../../../src/core/broker/reconnector.ts";
 import { brokerSessions, openSession } from "../../../../src/core/worker/session-source.ts";
@@ -85,6 +86,30 @@ describe("brokerSessions: the reconnector behind the worker's sessions", () => {
       session = await source.next(session, () => {}, stop.signal);
     }
     expect(waits).toEqual([]);
+  });
+});
+
+describe("brokerSessions: the first session", () => {
+  test("a connection lost while its session opens (silent after the handshake): the next address, though --connect-timeout has passed", async () => {
+    let clock = 0;
+    const dials: string[] = [];
+    const dial = async (url: string) => {
+      const address = parseBrokerUrl(url);
+      dials.push(address.host);
+      if (address.host === "a") {
+        // Answers the handshake, then nothing: the open's bound (10 s) passes and the connection is taken for gone.
+        const lost = Promise.resolve(new ConnectError("lost the connection to a:5672: no answer to opening a consumer on 'q' within 10s", "LOST"));
+        const model = { createChannel: () => new Promise(() => (clock += 10_000)) };
+        return { address, model, lost, fail: () => {}, close: async () => {} } as unknown as Broker;
+      }
+      const channel = new FakeChannel();
+      return { address, model: { createChannel: async () => channel }, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+    };
+    const source = brokerSessions({ urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 5000 }, { ...spec, reconnectTimeoutMs: 60_000 }, { clock: () => clock, dial, sleep: async () => {} });
+    const session = await source.first(() => {}, new AbortController().signal);
+    expect(dials).toEqual(["a", "b"]);
+    expect((session as unknown as { broker: Broker }).broker.address.host).toBe("b");
+    await session.close();
   });
 });
 
