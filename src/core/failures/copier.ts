@@ -1,4 +1,6 @@
-import type { Broker } from "../broker/connection.ts";
+import { type Broker, whileUp } from "../broker/connection.ts";
+import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
+import { alarmOf } from "../publish/alarm.ts";
 import { LazyBroker } from "../broker/lazy-broker.ts";
 import type { Copy } from "./copy-table.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
@@ -47,7 +49,10 @@ export class Copier {
     if (this.closed) throw new Error("the copier is closed");
     const broker = await this.link.current();
     try {
-      const renew = await this.declare(broker, copy, task.queue);
+      // Bounded as every answer (a silent connection is failed, and the next copy reconnects), but
+      // not while the broker blocks this connection: it reads nothing until the alarm lifts.
+      const bound = alarmOf(broker.model).reason === null ? { ms: ANSWER_TIMEOUT_MS, what: `declaring '${copy.queue}'` } : undefined;
+      const renew = await whileUp(broker, this.declare(broker, copy, task.queue), bound);
       await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties, renew);
     } catch (err) {
       this.declared.delete(copy.queue);
