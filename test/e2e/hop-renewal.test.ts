@@ -42,22 +42,33 @@ describe("send --delay", () => {
   }, 30_000);
 });
 
-// A memory alarm holds a copy on the client (the copies' connection is blocked) for longer than
-// E − L after its queue's last declare, and lifts before E: the copy then lands in a queue that is
-// still there but expires before the copy's TTL. Without a declare pipelined with the copy, the
-// queue goes with the copy in it: confirmed, and lost.
+// A memory alarm holds a copy, on the client (it knows the connection is blocked) or in the broker
+// (the first publish after the alarm begins: the broker handles the declare before it at once,
+// then holds it unread until the alarm lifts). Lifted between E − L and E after that declare, the
+// copy lands in a queue that is still there but expires before the copy's TTL; lifted after E, it
+// lands in no queue. Either way it must come back to the work queue.
 const node = new IsolatedNode("hop-renewal", freePort(47));
 const raise = () => node.ctl("set_vm_memory_high_watermark", "0.000001");
 const clear = () => node.ctl("set_vm_memory_high_watermark", "0.4");
+const alarmOn = async () => /memory/.test(await node.ctl("eval", "rabbit_alarm:get_alarms()."));
 
-describe("retry copies during a memory alarm", () => {
+async function backInQueue(queue: string, ids: string[]): Promise<string[]> {
+  const back: string[] = [];
+  await waitFor(async () => {
+    for (const m of await drain(queue, node.url)) back.push(m.content.toString()); // copies' bodies are their ids
+    return ids.every((id) => back.includes(id));
+  }, 25_000, `${ids.join(", ")} back in the work queue`);
+  return back;
+}
+
+describe("copies held by a memory alarm", () => {
   beforeAll(() => node.start(), 120_000);
   afterAll(async () => {
     await clear().catch(() => "");
     await node.wipe();
   }, 60_000);
 
-  /** L = 6 s; expires = max(12, 6 + 14) = 20 s; the alarm lifts about 16 s after the declare. */
+  /** L = 6 s; E = max(12, 6 + 14) = 20 s; the alarm lifts about 16 s after the declare. */
   const LEVEL = 6000;
   const MARGIN = 14_000;
 
@@ -67,7 +78,10 @@ describe("retry copies during a memory alarm", () => {
     return makeCopy(base, kind === "retry" ? { kind, levelMs: LEVEL, delayMs: LEVEL, nextAttempt: 2, deferrals: 0, reason: "test" } : { kind, outcome: { ok: false, reason: "probe" } });
   }
 
-  test("a copy held past E − L lands after a fresh declare: it comes back to the work queue", async () => {
+  test.each([
+    ["in the client (the connection known blocked)", true],
+    ["in the broker (the first publish after the alarm began)", false],
+  ])("a retry copy held %s past E − L comes back to the work queue", async (_where, probe) => {
     const queue = uniqueQueue("renew-alarm");
     await withChannel((ch) => ch.assertQueue(queue, { durable: true }), node.url);
     let blocked = false;
@@ -81,26 +95,48 @@ describe("retry copies during a memory alarm", () => {
       await copier.publish(copy(queue, "retry", "before"), { queue }); // declares the retry queue: its lease starts
       const declaredAt = Date.now();
       await raise();
-      // Dead copies until the broker blocks the connection (it says so after the first publish it holds).
-      await waitFor(() => {
-        if (!blocked) pending.push(copier.publish(copy(queue, "dead", `probe-${pending.length}`), { queue }).catch(() => {}));
-        return blocked;
-      }, 20_000, "the copies' connection blocked", 200);
+      await waitFor(alarmOn, 20_000, "the memory alarm");
+      // With `probe`: dead copies until the broker says the connection is blocked, so the client holds the next.
+      if (probe) {
+        await waitFor(() => {
+          if (!blocked) pending.push(copier.publish(copy(queue, "dead", `probe-${pending.length}`), { queue }).catch(() => {}));
+          return blocked;
+        }, 20_000, "the copies' connection blocked", 200);
+      }
       const held = copier.publish(copy(queue, "retry", "held"), { queue });
       pending.push(held);
       await Bun.sleep(Math.max(0, declaredAt + 16_000 - Date.now()));
       await clear();
-      await held; // confirmed: in the retry queue
-      const back: string[] = [];
-      await waitFor(async () => {
-        for (const m of await drain(queue, node.url)) back.push(String(m.properties.messageId));
-        return back.includes("held");
-      }, 20_000, "the held copy back in the work queue");
-      expect(back).toContain("before");
+      await held; // confirmed: placed
+      expect(await backInQueue(queue, ["held", "before"])).toContain("held");
     } finally {
       await clear().catch(() => "");
       await Promise.allSettled(pending);
       await copier.close();
     }
+  }, 90_000);
+
+  test("send --delay: tasks held by an alarm past E − L and past E all arrive", async () => {
+    const queue = uniqueQueue("renew-alarm-send");
+    // L = 1 s, E = max(2, 1 + 2) = 3 s: 'two' is held in the broker about 8 s after its declare.
+    async function* tasks() {
+      yield Buffer.from("one");
+      await Bun.sleep(500);
+      await raise();
+      await waitFor(alarmOn, 20_000, "the memory alarm");
+      yield Buffer.from("two");
+      await Bun.sleep(8000);
+      await clear();
+      yield Buffer.from("three");
+    }
+    const broker = await connect({ urls: [node.url], connectTimeoutMs: 5000 }, { name: "hop-renewal test" });
+    try {
+      const result = await sendTasks(broker, tasks(), { queue, delayMs: 1000, expiryMarginMs: 2000 });
+      expect(result.sent).toBe(3);
+    } finally {
+      await clear().catch(() => "");
+      await broker.close();
+    }
+    expect(await backInQueue(queue, ["one", "two", "three"])).toEqual(expect.arrayContaining(["one", "two", "three"]));
   }, 90_000);
 });

@@ -1,4 +1,5 @@
-import type { ConfirmChannel, Message, Options } from "amqplib";
+import type { ConfirmChannel, Message } from "amqplib";
+import type { TaskProperties, Unconfirmed } from "./unconfirmed.ts";
 import { TaskqError } from "../../errors.ts";
 import { isChannelClosed } from "../broker/amqplib.ts";
 import { Renewals } from "./renewals.ts";
@@ -9,21 +10,14 @@ import { Alarm } from "./alarm.ts";
 import { ConfirmWindow } from "./confirm-window.ts";
 import { drained } from "./drained.ts";
 import { SentTasks } from "./sent-tasks.ts";
-import { PublishError, channelRefusal, unroutable } from "./publish-error.ts";
+import { PublishError, channelRefusal, unroutable, unroutableSampled } from "./publish-error.ts";
+import { Signal } from "../../util/signal.ts";
 import { Returns, RouteCheck } from "./route-check.ts";
 import { redact } from "../broker/url.ts";
 import { settledWithin } from "../../util/clock.ts";
 import { CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 
-/** Properties of a task as published; everything else AMQP allows passes through. */
-export type TaskProperties = Omit<Options.Publish, "mandatory" | "deliveryMode" | "persistent">;
-
-/** A task handed to the broker and not yet confirmed: kept so it can be sent again. */
-export interface Unconfirmed {
-  queue: string;
-  body: Buffer;
-  properties: TaskProperties;
-}
+export type { TaskProperties, Unconfirmed } from "./unconfirmed.ts";
 
 /** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
 export class Publisher {
@@ -37,11 +31,13 @@ export class Publisher {
   private readonly returned = new Returns();
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
-  private waiters: Array<() => void> = [];
+  private readonly signal = new Signal(); // woken at each answer, failure and close
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
   private readonly renewals: Renewals;
+  /** Copies going again (placeAgain) not yet handed to the channel. */
+  private again = 0;
 
   private constructor(
     private readonly broker: Broker,
@@ -52,17 +48,14 @@ export class Publisher {
     this.persistent = options.persistent ?? true;
     this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
     this.renewals = new Renewals(channel);
-    channel.on("return", (msg: Message) => {
-      this.returned.add(msg);
-      // Only one task in `every` carries the flag: others sent to it since the last one it took went the same way.
-      const before = this.routes.every > 1 ? ` (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too` : "";
-      this.fail(unroutable(msg.properties.messageId, msg.fields.routingKey) + before, "refused");
-    });
+    // A return comes before its publish's confirm, which says what it means (settle, placeAgain).
+    channel.on("return", (msg: Message) => this.returned.add(msg));
     channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
     this.alarm = new Alarm(broker.model, channel, options.onBlocked);
     channel.on("close", () => {
-      if (this.inflight > 0) this.fail(`the publishing channel closed with ${this.inflight} task(s) unconfirmed`, "closed");
-      this.wakeAll();
+      // Closed: every later publish throws at once, rather than trying a channel that is gone.
+      this.fail(this.inflight > 0 ? `the publishing channel closed with ${this.inflight} task(s) unconfirmed` : "the publishing channel closed", "closed");
+      this.signal.wake();
     });
   }
 
@@ -73,7 +66,7 @@ export class Publisher {
   /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
   publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewals.busy)) return this.publishLater(queue, body, properties, outcome, renew);
+    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewals.mustWait(queue, renew))) return this.publishLater(queue, body, properties, outcome, renew);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
@@ -83,7 +76,7 @@ export class Publisher {
     const mandatory = this.routes.mandatory(queue, seq, outcome !== undefined);
     let ok: boolean;
     try {
-      if (renew) this.renewals.write(queue, renew); // a hop queue's declare, just before its copy
+      if (renew) this.renewals.before(seq, queue, renew); // a hop queue's declare, when due, just before its copy
       ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
     } catch (err) {
       // amqplib could not encode it (RangeError, TypeError): sending it again cannot mend that.
@@ -102,8 +95,8 @@ export class Publisher {
   private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
-      else if (renew && this.renewals.busy && !this.failure) await this.renewals.busy;
-      else if (this.window.full(this.inflight) && !this.failure) await this.nextConfirm();
+      else if (renew && this.renewals.mustWait(queue, renew) && !this.failure) await this.renewals.busy;
+      else if (this.window.full(this.inflight) && !this.failure) await this.signal.next();
       else break;
     }
     await this.publish(queue, body, properties, outcome, renew);
@@ -114,10 +107,32 @@ export class Publisher {
       this.inflight--;
       const outcome = this.outcomes.size > 0 ? this.outcomes.get(seq) : undefined;
       if (outcome) this.outcomes.delete(seq);
-      const error = this.settle(seq, messageId, mandatory, err);
-      outcome?.(error);
-      if (this.waiters.length > 0) this.wakeAll();
+      const late = this.renewals.late(seq, !err);
+      const error = late ? undefined : this.settle(seq, messageId, mandatory, err); // not `outcome?.(settle())`: that skips it
+      if (late) this.placeAgain(seq, late, outcome);
+      else outcome?.(error);
+      if (this.signal.waiting) this.signal.wake();
     };
+  }
+
+  /**
+   * A copy into a hop queue confirmed too late to be sure its queue outlasts it (held back by an
+   * alarm: Renewals): it may be gone with the queue, so it goes again after a fresh declare (at
+   * least once: both may arrive). It stays among the tasks to send again until the new one is out.
+   */
+  private placeAgain(seq: number, renew: Renewal, outcome?: (error: TaskqError | undefined) => void): void {
+    const task = this.sentTasks.get(seq);
+    if (!task) return outcome?.(undefined);
+    this.returned.take(task); // routed to nothing (its queue expired during the hold): what going again is for
+    this.window.confirmed(task.body.length);
+    this.again++;
+    const failed = (err: unknown) => outcome?.(err instanceof TaskqError ? err : new TaskqError(String(err)));
+    new Promise<void>((resolve) => resolve(this.publish(task.queue, task.body, task.properties, outcome, renew)))
+      .then(() => this.sentTasks.delete(seq), failed)
+      .finally(() => {
+        this.again--;
+        this.signal.wake();
+      });
   }
 
   /** One publish's answer: undefined when confirmed into a queue, else why not (and the publisher fails). */
@@ -136,7 +151,10 @@ export class Publisher {
     const task = this.sentTasks.get(seq);
     this.sentTasks.delete(seq);
     this.window.confirmed(task?.body.length ?? 0);
-    if (task && this.returned.take(task)) return new TaskqError(unroutable(messageId, task.queue));
+    if (task && this.returned.take(task)) {
+      this.fail((this.routes.every > 1 ? unroutableSampled : unroutable)(messageId, task.queue), "refused");
+      return new TaskqError(unroutable(messageId, task.queue));
+    }
     this.confirmed++;
     // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
     if (mandatory && task) this.routes.verified(task.queue, seq);
@@ -148,7 +166,7 @@ export class Publisher {
    * mandatory flag that no confirmed flagged task covers still exists; throws the first failure.
    */
   async flush(): Promise<void> {
-    while (this.inflight > 0 && !this.failure) await this.nextConfirm();
+    while ((this.inflight > 0 || this.again > 0) && !this.failure) await this.signal.next();
     if (this.failure) throw this.failure;
     const problem = await this.routes.checkOpen(this.broker, this.seq, () => this.failed); // covers what was published before it began
     if (problem) this.fail(problem.message, problem.kind);
@@ -172,21 +190,11 @@ export class Publisher {
 
   /** Resolves once every task published so far has its answer (a confirm, a nack, or the channel's close). */
   async settled(): Promise<void> {
-    while (this.inflight > 0) await this.nextConfirm();
+    while (this.inflight > 0 || this.again > 0) await this.signal.next();
   }
 
   private fail(message: string, kind: PublishError["kind"]): void {
     this.failure ??= new PublishError(message, kind);
-    this.wakeAll();
-  }
-
-  private nextConfirm(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wakeAll(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.signal.wake();
   }
 }

@@ -1,23 +1,68 @@
 import type { ConfirmChannel } from "amqplib";
+import { now } from "../../util/clock.ts";
 import { declarePipelined } from "../broker/pipelined-declare.ts";
 import type { Renewal } from "../topology/hop-queues.ts";
 
+/** A copy into a hop queue, from its publish to its confirm. */
+interface Placed {
+  /** When the last declare of its queue written before it on the channel was sent (clock ms). */
+  sentAt: number;
+  renew: Renewal;
+}
+
 /**
- * The declares a publisher writes just before its copies into hop queues, on its own channel and
- * in the same synchronous step as each copy (the invariant: names.ts, HOP_EXPIRY_MARGIN_MS).
- * Pipelined (pipelined-declare.ts); under amqplib's fallback, its `assertQueue` writes at once only
- * when no call is pending on the channel, so the next copy into a hop queue waits for `busy`.
+ * The declares a publisher writes before its copies into hop queues, and the proof each copy was
+ * placed in time (the invariant: names.ts, HOP_EXPIRY_MARGIN_MS). A declare goes on the
+ * publisher's own channel, in the same synchronous step as the copy behind it, whenever the last
+ * one of that queue on this channel is `renew.everyMs` old; a copy whose confirm comes more than
+ * `renew.safeMs` after that declare was sent is `late`, and goes again. Pipelined
+ * (pipelined-declare.ts); under amqplib's fallback its `assertQueue` writes at once only when no
+ * call is pending on the channel, so a copy that needs a declare waits for `busy`.
  */
 export class Renewals {
-  /** The fallback's declare awaiting its answer: a copy with a renewal waits for it. */
+  /** The fallback's declare awaiting its answer. */
   busy: Promise<unknown> | undefined;
+  private readonly lastSent = new Map<string, number>();
+  private readonly placed = new Map<number, Placed>();
 
   constructor(private readonly channel: ConfirmChannel) {}
 
-  /** Writes `renew`'s declare of `queue` now; a refusal closes the channel, and the copy fails with it. */
-  write(queue: string, renew: Renewal): void {
+  /** Whether copy into `queue` must wait for `busy` before it can go (a declare due, the fallback's pending). */
+  mustWait(queue: string, renew: Renewal): boolean {
+    return this.busy !== undefined && this.due(queue, renew);
+  }
+
+  /** Before copy `seq` into `queue` is written (same step): its declare first, when due. Throws on a closed channel. */
+  before(seq: number, queue: string, renew: Renewal): void {
+    let sentAt = this.lastSent.get(queue);
+    if (sentAt === undefined || this.due(queue, renew)) {
+      sentAt = now();
+      this.write(queue, renew);
+      this.lastSent.set(queue, sentAt);
+    }
+    this.placed.set(seq, { sentAt, renew });
+  }
+
+  /**
+   * At copy `seq`'s answer: its renewal when it was confirmed (`confirmed`) later than its queue's
+   * lease is sure to outlast it, so it must go again; else undefined (not a hop copy, in time, or
+   * not confirmed).
+   */
+  late(seq: number, confirmed: boolean): Renewal | undefined {
+    const placed = this.placed.get(seq);
+    if (!placed) return undefined;
+    this.placed.delete(seq);
+    return confirmed && now() - placed.sentAt > placed.renew.safeMs ? placed.renew : undefined;
+  }
+
+  private due(queue: string, renew: Renewal): boolean {
+    const sentAt = this.lastSent.get(queue);
+    return sentAt === undefined || now() - sentAt >= renew.everyMs;
+  }
+
+  private write(queue: string, renew: Renewal): void {
     const answer = declarePipelined(this.channel, queue, renew.arguments);
-    if (answer) return void answer.catch(() => {});
+    if (answer) return void answer.catch(() => {}); // a refusal closes the channel: the copy fails with it
     const done = () => (this.busy = undefined);
     this.busy = this.channel.assertQueue(queue, { durable: true, arguments: renew.arguments }).then(done, done);
   }

@@ -11,11 +11,16 @@ export interface HopQueueOptions {
 }
 
 /**
- * A hop queue to declare again, on the publishing channel, right before each publish into it
- * (publisher.ts `Renewal`): the arguments it was declared with.
+ * How copies into a hop queue keep it from expiring under them (publish/renewals.ts; the
+ * invariant: names.ts, HOP_EXPIRY_MARGIN_MS).
  */
 export interface Renewal {
+  /** The arguments it is declared with, again, on the publishing channel. */
   readonly arguments: Record<string, unknown>;
+  /** A declare goes before the next copy once the last one on the channel is this old (R = E / 4). */
+  readonly everyMs: number;
+  /** A copy confirmed later than this after the declare before it was sent goes again (E − L). */
+  readonly safeMs: number;
 }
 
 interface Known {
@@ -27,9 +32,9 @@ interface Known {
 
 /**
  * The retry and delay queues one publisher uses on one connection: each declared (awaited, so a
- * refusal is seen on a channel of its own) before its first copy; from then on each copy renews
- * its queue's lease itself, pipelined with it (`Renewal`; the argument: HOP_EXPIRY_MARGIN_MS in
- * names.ts). An older taskq's queue, which a declare with our arguments would refuse, is used as it
+ * refusal is seen on a channel of its own) before its first copy; from then on the copies renew
+ * its lease themselves (`Renewal`; the argument: HOP_EXPIRY_MARGIN_MS in names.ts). An older
+ * taskq's queue, which a declare with our arguments would refuse, is used as it
  * is and checked again every `redeclareEveryMs`.
  */
 export class HopQueues {
@@ -69,7 +74,7 @@ export class HopQueues {
       return undefined;
     }
     // The very arguments of the declare above (queueArguments, as declareQueues builds them).
-    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {} };
+    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {}, everyMs: redeclareEveryMs(expires), safeMs: expires - levelMs };
     this.known.set(name, { renewal, due: Number.POSITIVE_INFINITY });
     return renewal;
   }

@@ -42,22 +42,24 @@ export function hopLevelOf(queue: string, name: string): number | undefined {
  * has no consumer (its copies leave by TTL dead-lettering), so it lives as long as whoever
  * publishes into it declares it again.
  *
- * Invariant: every copy published into a hop queue of level L (a retry copy, a delayed task) is
- * routed right after a declare of that queue, processed by the broker just before it. Each copy
- * is written on its publishing channel straight after a `nowait` queue.declare with the queue's
- * own arguments (HopQueues' `Renewal`, Publisher), with no await between them; the broker's
- * channel process handles a channel's frames in order, and an alarm stops a connection's reader
- * only after a whole publish, never between a declare and the publish behind it. So the declare
- * (re)creates the queue if it expired, and restarts its lease E = max(2 L, L + margin) just
- * before the copy lands, however long the two waited on the client (an alarm, a full window) or
- * in the socket. The copy leaves within L of landing (its TTL is at most L, and the queue's head
- * expires no later than its own TTL, so nothing behind it waits longer); the queue lives at least
- * E ≥ L + 10 min from then: the slack covers a slow hand-back (an at-least-once quorum hop waits
- * for the work queue's confirm). Shown: test/e2e/hop-renewal.test.ts (an alarm longer than
- * E − L between a declare and a copy; a delay queue that expired between two tasks).
+ * Invariant: a copy published into a hop queue of level L (a retry copy, a delayed task) counts
+ * as placed only once its confirm came within E − L of sending the last declare of that queue
+ * written before it on its channel (E = max(2 L, L + margin), the queue's x-expires); any later,
+ * it goes again (at least once). Why that is enough: the broker handles a channel's frames in
+ * order, so it handled that declare (sent at s) before the copy, at d ≥ s, and the queue's lease
+ * runs to at least d + E ≥ s + E. The copy landed at p ≤ c, its confirm, and leaves within L
+ * (its TTL is at most L, and the queue's head expires no later than its own TTL, so nothing behind
+ * it waits longer): by p + L ≤ c + L ≤ s + E. So the queue existed when the copy landed and
+ * outlives it; a queue deleted by hand is RouteCheck's. Whatever held the copy (a memory alarm
+ * holds a publish in the broker, unread, after the declare before it was handled; a cut; a slow
+ * turn) only makes its confirm late, and a late copy is sent again after a fresh declare.
+ * Shown: test/e2e/hop-renewal.test.ts (a delay queue that expired between two tasks; retry copies
+ * and delayed tasks held by an alarm past E − L, in the client and in the broker).
  *
- * What it costs: a declare per copy, handled by the broker (no round trip for the publisher):
- * docs/performance.md, `send --delay`.
+ * The declare goes in the same synchronous step as the copy behind it whenever the last one on the
+ * channel is R = E / 4 old (publish/renewals.ts): a copy confirmed in time is the rule (R plus a
+ * confirm's delay is far under E − L ≥ max(L, 10 min)), and a declare costs a round trip in the
+ * broker, not one per copy: docs/performance.md, `send --delay`.
  */
 export const HOP_EXPIRY_MARGIN_MS = 10 * 60_000;
 
