@@ -53,9 +53,10 @@ describe("retry and delay queues go away by themselves (x-expires)", () => {
       const back: string[] = [];
       await waitFor("every copy back in the work queue", async () => {
         for (const m of await drain(queue)) back.push(String(m.properties.messageId));
-        return back.length >= sent.length;
+        return sent.every((id) => back.includes(id));
       });
-      expect(back.sort()).toEqual([...sent].sort());
+      // At least once: a copy confirmed later than E − L after its declare (a stalled machine) goes again.
+      expect([...new Set(back)].sort()).toEqual([...sent].sort());
       // Watched with rabbitmqctl: a passive declare (queueExists) counts as a use of a classic queue and would keep it.
       await waitFor("the retry queue gone", async () => !(await listed(retry)));
       expect(legacy).toEqual([]);
