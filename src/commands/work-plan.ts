@@ -48,6 +48,8 @@ export type WorkFlags = BrokerFlags & {
   reportBeforeAck?: boolean;
   maxAttempts: number;
   maxDeferrals: number;
+  /** Absent (tests of other flags): the policy's default. */
+  maxRedeliveries?: number;
   retryDelay: number;
   retryMaxDelay: number;
   timeout?: number;
@@ -82,7 +84,13 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     command,
     queueType: flags.queueType,
     reconnectTimeoutMs: flags.reconnectTimeout,
-    retry: { maxAttempts: flags.maxAttempts, baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay, maxDeferrals: flags.maxDeferrals },
+    retry: {
+      maxAttempts: flags.maxAttempts,
+      baseDelayMs: flags.retryDelay,
+      maxDelayMs: flags.retryMaxDelay,
+      maxDeferrals: flags.maxDeferrals,
+      ...(flags.maxRedeliveries !== undefined ? { maxRedeliveries: flags.maxRedeliveries } : {}),
+    },
     killAfterMs: flags.killAfter,
     stderrTail: flags.stderrTail ?? DEFAULT_STDERR_TAIL,
     labelOutput: flags.labelOutput ?? false,

@@ -92,6 +92,9 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
       if (plan.verbose) err(` [.] prefetch ${event.count} (round trip ${event.rttMs.toFixed(2)} ms)`);
     } else if (event.type === "reconnected") {
       err(" [*] reconnected; consuming again");
+    } else if (event.type === "came-back") {
+      const id = event.task.messageId ?? "(no id)";
+      err(` [!] task ${id} came back from a worker that died (or lost the broker) while running it: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`);
     } else if (event.type === "copy-failed") {
       err(` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`);
     } else if (event.type === "blocked") {

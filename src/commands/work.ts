@@ -111,6 +111,7 @@ export function workCommand() {
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
     .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
     .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
+    .option("--max-redeliveries <n>", "times in a row a task may come back from a worker that died running it (killed, out of memory) before it goes to <queue>.dead instead of running again", intInRange(1, 1000), DEFAULT_RETRY.maxRedeliveries)
     .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_RETRY.maxDeferrals)
     .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
     .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)

@@ -1,6 +1,6 @@
 /**
  * Every header taskq reads or writes on a task, and the one way a number is read from one.
- * Those taskq sets are `x-taskq-*`; the broker sets `x-delivery-count` and `x-death`.
+ * Those taskq sets are `x-taskq-*`; the broker sets `x-delivery-count`, `x-acquired-count` and `x-death`.
  */
 
 /** Set on a re-published task to carry its attempt count. */
@@ -8,6 +8,12 @@ export const ATTEMPT_HEADER = "x-taskq-attempt";
 
 /** Counts "not now" answers (exit 75). */
 export const DEFERRALS_HEADER = "x-taskq-deferrals";
+
+/**
+ * Times the task came back from a worker that died (or lost its connection) holding it, since its
+ * last attempt ended: set on the copy that takes its place (failures/redeliveries.ts).
+ */
+export const REDELIVERIES_HEADER = "x-taskq-redeliveries";
 
 /** Why the last attempt failed. */
 export const LAST_ERROR_HEADER = "x-taskq-last-error";
@@ -28,6 +34,9 @@ export const DEAD_HEADERS = {
 
 /** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
 export const DELIVERY_COUNT_HEADER = "x-delivery-count";
+
+/** Set by quorum queues from RabbitMQ 4.3: every return, while x-delivery-count counts only failed deliveries (task.ts returnsOf). */
+export const ACQUIRED_COUNT_HEADER = "x-acquired-count";
 
 /** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */
 export const DEATH_HEADER = "x-death";

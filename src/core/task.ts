@@ -1,14 +1,17 @@
 import type { ConsumeMessage, MessageProperties } from "amqplib";
-import { ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, headerNumber } from "./headers.ts";
+import { ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, REDELIVERIES_HEADER, headerNumber } from "./headers.ts";
 
 /** One delivery of a task, as handlers see it. */
 export interface Task {
   readonly body: Buffer;
   readonly queue: string;
   readonly messageId: string | undefined;
+  /** It may have run before: the broker redelivered it, or it is the copy taskq made of a redelivery. */
   readonly redelivered: boolean;
   /** 1 for the first delivery; counts earlier failed tries and redeliveries. */
   readonly attempt: number;
+  /** Times it came back from a worker that died (or lost its connection) holding it, since its last attempt ended; this delivery included. */
+  readonly redeliveries: number;
   /** Times it answered "not now" (exit 75) so far: those spend no attempt, but are bounded. */
   readonly deferrals: number;
   readonly headers: Record<string, unknown>;
@@ -48,6 +51,7 @@ class Delivery implements Task {
   readonly messageId: string | undefined;
   readonly redelivered: boolean;
   readonly attempt: number;
+  readonly redeliveries: number;
   readonly deferrals: number;
   readonly headers: Record<string, unknown>;
   readonly properties: MessageProperties;
@@ -55,12 +59,14 @@ class Delivery implements Task {
   constructor(readonly queue: string, msg: ConsumeMessage) {
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
-    // Quorum queues count deliveries; classic queues only say "delivered before".
-    const deliveries = toCount(headers[DELIVERY_COUNT_HEADER]);
+    const returns = returnsOf(msg);
+    // Counted by taskq on the copy that replaced a redelivery (failures/redeliveries.ts).
+    const counted = toCount(headers[REDELIVERIES_HEADER]) ?? 0;
     this.body = msg.content;
     this.messageId = msg.properties.messageId as string | undefined;
-    this.redelivered = msg.fields.redelivered;
-    this.attempt = deliveries !== undefined ? base + deliveries : base + (msg.fields.redelivered ? 1 : 0);
+    this.redelivered = msg.fields.redelivered || counted > 0;
+    this.attempt = base + returns;
+    this.redeliveries = counted + returns;
     this.deferrals = toCount(headers[DEFERRALS_HEADER]) ?? 0;
     this.headers = headers;
     this.properties = msg.properties;
@@ -73,6 +79,21 @@ class Delivery implements Task {
       throw new NotJsonError(err);
     }
   }
+}
+
+/**
+ * Times this message came back from a worker that held it, as far as the broker tells. A classic
+ * queue says only "delivered before" (one). A quorum queue counts its returns in `x-delivery-count`:
+ * on RabbitMQ 3.10 and 4.0 every return, a consumer switch's included (worker/consumer.ts); from
+ * 4.3 only failed deliveries (a lost consumer), the others in `x-acquired-count`, whose presence
+ * says so (a switch's return, a requeue: none here).
+ */
+export function returnsOf(msg: ConsumeMessage): number {
+  const headers = msg.properties.headers as Record<string, unknown> | undefined;
+  const deliveries = toCount(headers?.[DELIVERY_COUNT_HEADER]);
+  if (deliveries !== undefined) return deliveries;
+  if (headers?.[ACQUIRED_COUNT_HEADER] !== undefined) return 0;
+  return msg.fields.redelivered ? 1 : 0;
 }
 
 export function taskFromMessage(queue: string, msg: ConsumeMessage): Task {

@@ -12,7 +12,7 @@ export interface TaskOptions {
    */
   id?: string;
   /**
-   * Headers of its own; `x-taskq-*`, `x-death` and `x-delivery-count` are taskq's and the broker's.
+   * Headers of its own; `x-taskq-*`, `x-death`, `x-delivery-count` and `x-acquired-count` are taskq's and the broker's.
    * At most MAX_TASK_HEADERS_BYTES (60 KiB) as AMQP encodes them: the rest of amqplib's 64 KiB is
    * room for what taskq adds to its retry and dead copies, so they always keep these whole.
    */
@@ -37,7 +37,7 @@ export function isTaskSpec(value: unknown): value is TaskSpec {
   return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
 }
 
-const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$)/i;
+const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$|x-acquired-count$)/i;
 
 /**
  * Most bytes a task's own headers may take, encoded (a name and value cost about their lengths
@@ -68,7 +68,7 @@ export function task<T>(data: T, options: TaskOptions = {}): TaskSpec<T> {
   if (id !== undefined && (typeof id !== "string" || id === "" || Buffer.byteLength(id) > 255)) throw usageError(`task id must be a non-empty string of at most 255 bytes, got ${JSON.stringify(id)?.slice(0, 80)}`);
   checkedDelay(delayMs, "task delayMs");
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death and x-delivery-count are taskq's and the broker's)`);
+    if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death, x-delivery-count and x-acquired-count are taskq's and the broker's)`);
     if (!["string", "number", "boolean"].includes(typeof value)) throw usageError(`task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`);
     if (typeof value === "number" && !Number.isFinite(value)) throw usageError(`task header '${name}' must be a finite number, got ${value}`);
     if (Buffer.byteLength(name) > 255) throw usageError(`task header name '${name.slice(0, 40)}…' is longer than AMQP's 255 bytes`);

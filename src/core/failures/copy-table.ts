@@ -2,7 +2,7 @@ import type { MessageProperties } from "amqplib";
 import { hostName } from "../../util/host.ts";
 import type { TaskProperties } from "../publish/publisher.ts";
 import { deadQueueName, retryQueueName } from "../topology/names.ts";
-import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../headers.ts";
+import { ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, REDELIVERIES_HEADER, STDERR_HEADER } from "../headers.ts";
 import type { Outcome, Task } from "../task.ts";
 import { bareHeaders, fitHeaders } from "./fit-headers.ts";
 
@@ -17,6 +17,8 @@ export type CopyOf =
   | { kind: "dead"; outcome: Extract<Outcome, { ok: false }> }
   /** A task delivered but never started (a stop) goes back to the end of its queue, costing no attempt. */
   | { kind: "handBack" }
+  /** A task that came back from a worker that died holding it goes to the end of its queue, `redeliveries` on it (redeliveries.ts). */
+  | { kind: "cameBack"; redeliveries: number }
   /** `taskq dead requeue`: a dead task goes back to its queue with a clean slate. */
   | { kind: "requeue" };
 
@@ -28,21 +30,28 @@ export type CopyKind = CopyOf["kind"];
  * the delivery mode (the publisher's), the user id (checked against the login) and the expiry.
  */
 export const REMOVED_HEADERS: Record<CopyKind, readonly string[]> = {
-  // An earlier attempt's stderr never passes for this one's: set anew, or gone.
-  retry: [DEATH_HEADER, DELIVERY_COUNT_HEADER, STDERR_HEADER],
-  handBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER],
-  dead: [DELIVERY_COUNT_HEADER, STDERR_HEADER],
-  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, STDERR_HEADER, ...Object.values(DEAD_HEADERS)],
+  // An earlier attempt's stderr never passes for this one's: set anew, or gone. An attempt that
+  // ended (failed) ends the run of redeliveries too.
+  retry: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, STDERR_HEADER, REDELIVERIES_HEADER],
+  // The broker's count is folded into the attempt and the redeliveries set below.
+  handBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, REDELIVERIES_HEADER],
+  cameBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER],
+  dead: [DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, STDERR_HEADER, REDELIVERIES_HEADER],
+  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, STDERR_HEADER, REDELIVERIES_HEADER, ...Object.values(DEAD_HEADERS)],
 };
 
-function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, unknown> {
+function setHeaders(of: CopyOf, source: CopySource): Record<string, unknown> {
+  const { attempt, queue } = source;
   switch (of.kind) {
     case "retry":
       return { [ATTEMPT_HEADER]: of.nextAttempt, [LAST_ERROR_HEADER]: of.reason, ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}), ...stderrHeader(of.stderr) };
     case "handBack":
-      return { [ATTEMPT_HEADER]: attempt };
+      return { [ATTEMPT_HEADER]: attempt, ...redeliveriesHeader(source.redeliveries) };
+    case "cameBack":
+      return { [ATTEMPT_HEADER]: attempt, [REDELIVERIES_HEADER]: of.redeliveries };
     case "dead":
       return {
+        ...redeliveriesHeader(source.redeliveries),
         [DEAD_HEADERS.reason]: of.outcome.reason,
         [DEAD_HEADERS.exitCode]: of.outcome.exitCode ?? null,
         [DEAD_HEADERS.signal]: of.outcome.signal ?? null,
@@ -55,6 +64,11 @@ function setHeaders(of: CopyOf, attempt: number, queue: string): Record<string, 
     case "requeue":
       return {};
   }
+}
+
+/** A count kept only while there is one: a task that never came back carries no header for it. */
+function redeliveriesHeader(redeliveries: number | undefined): Record<string, number> {
+  return redeliveries === undefined || redeliveries === 0 ? {} : { [REDELIVERIES_HEADER]: redeliveries };
 }
 
 /** Uncut: fitHeaders cuts every text taskq writes, this copy's and those an earlier copy left. */
@@ -73,7 +87,7 @@ export interface Copy {
 }
 
 /** The source of a copy: a task in hand, or a dead message (then `queue` is where it goes back). */
-export type CopySource = Pick<Task, "body" | "queue" | "attempt"> & { properties: MessageProperties };
+export type CopySource = Pick<Task, "body" | "queue" | "attempt"> & Partial<Pick<Task, "redeliveries">> & { properties: MessageProperties };
 
 /** Where each kind of copy goes. */
 function destination(of: CopyOf, queue: string): string {
@@ -89,7 +103,7 @@ export function makeCopy(source: CopySource, of: CopyOf): Copy {
   for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
   const removed = new Set(REMOVED_HEADERS[of.kind]);
   const left = Object.entries((headers ?? {}) as Record<string, unknown>).filter(([key]) => !removed.has(key));
-  const set = setHeaders(of, source.attempt, source.queue);
+  const set = setHeaders(of, source);
   const own = new Set(left.map(([key]) => key).filter((key) => !(key in set)));
   const fitted = fitHeaders({ ...Object.fromEntries(left), ...set }, own);
   if (Object.keys(fitted.headers).length > 0) properties.headers = fitted.headers;

@@ -1,4 +1,5 @@
 import type { Outcome, Task } from "../task.ts";
+import { DEFAULT_MAX_REDELIVERIES } from "./redeliveries.ts";
 
 /**
  * Exit codes a handler can use to steer what happens to a failed task
@@ -21,13 +22,15 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** "Not now" answers (exit 75) taken before the task is dead-lettered; each waits like a retry (default 20: about an hour with the default delays). */
   maxDeferrals?: number;
+  /** Deaths in a row of a worker holding the task (killed, out of memory, cut off) before it goes to `.dead` instead of running again (default 5): redeliveries.ts. */
+  maxRedeliveries?: number;
 }
 
 /** The part of a policy that decides the delays, and so the retry queues' names. */
 export type RetryDelays = Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">;
 
 /** The defaults of `taskq work`'s flags, and what a policy without `maxDeferrals` allows. */
-export const DEFAULT_RETRY: Required<RetryPolicy> = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20 };
+export const DEFAULT_RETRY: Required<RetryPolicy> = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20, maxRedeliveries: DEFAULT_MAX_REDELIVERIES };
 
 /** Share of a delay taken off at random, so failed tasks do not all come back at once. */
 const JITTER = 0.2;

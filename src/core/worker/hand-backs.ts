@@ -3,10 +3,12 @@ import { settledWithin } from "../../util/clock.ts";
 import { taskFromMessage } from "../task.ts";
 import type { WorkSession } from "./session.ts";
 import { type SettleContext, handBack } from "./settle.ts";
+import { cameBack } from "./came-back.ts";
 
 /**
- * Tasks delivered but never started, handed back to the end of their queue (settle.ts), and the
- * cancel of a stop: what a drain waits for besides the running tasks. `onSettled` after each one.
+ * Tasks delivered but never started, handed back to the end of their queue (settle.ts) or sent
+ * there, or to `.dead`, because they came back from a dead worker (came-back.ts), and the cancel
+ * of a stop: what a drain waits for besides the running tasks. `onSettled` after each one.
  */
 export class HandBacks {
   private readonly inFlight = new Set<Promise<void>>();
@@ -29,6 +31,14 @@ export class HandBacks {
 
   handBack(s: WorkSession, msg: ConsumeMessage): void {
     if (!this.ctx.killed.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.queue, msg))); // killed: left for the broker
+  }
+
+  /** True when `msg` came back from a dead worker and is settled here instead of running (came-back.ts). */
+  cameBack(s: WorkSession, msg: ConsumeMessage): boolean {
+    const settling = cameBack(this.ctx, s, msg, this.queue);
+    if (settling === undefined) return false;
+    this.track(settling);
+    return true;
   }
 
   /** Waits for them all, `ms` at most. */

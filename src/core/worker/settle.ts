@@ -5,7 +5,7 @@ import { type Backoff, backoffDelay } from "../../util/backoff.ts";
 import type { Copier } from "../failures/copier.ts";
 import { type Copy, bareCopy, makeCopy } from "../failures/copy-table.ts";
 import { UNENCODABLE } from "../failures/header-bytes.ts";
-import { type RetryPolicy, decide } from "../failures/retry-policy.ts";
+import { type Decision, type RetryPolicy, decide } from "../failures/retry-policy.ts";
 import type { WorkSession } from "./session.ts";
 import type { Outcome, Task } from "../task.ts";
 import type { Settlement, WorkerEvent, WorkerSummary } from "./worker-state.ts";
@@ -53,9 +53,14 @@ export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, 
 const ACKED: Settled = Object.freeze({ settled: "acked" });
 
 /** A failed task: its retry or dead copy, confirmed, then the ack. */
-async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
+function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
   const decision = decide(outcome, task, ctx.policy);
   const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason, ...(outcome.stderr !== undefined ? { stderr: outcome.stderr } : {}) } : { kind: "dead", outcome });
+  return settleCopy(ctx, s, msg, task, copy, decision);
+}
+
+/** `copy` (the retry or dead one `decision` asks for), confirmed, then the ack; the settlement. */
+export async function settleCopy(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, copy: Copy, decision: Decision): Promise<Settled> {
   const failure = await park(ctx, s, task, copy);
   if (!s.open) return lost(ctx, decision.action === "retry" ? "retry scheduled" : "dead-lettered");
   if (failure !== undefined) {
@@ -78,7 +83,7 @@ async function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMess
  * can encode (fit-headers.ts), and should amqplib refuse them all the same, the same bytes could
  * never pass, so the copy goes at once with taskq's own headers alone, then the task goes back.
  */
-async function park(ctx: SettleContext, s: WorkSession, task: Task, first: Copy): Promise<string | undefined> {
+export async function park(ctx: SettleContext, s: WorkSession, task: Task, first: Copy): Promise<string | undefined> {
   let copy = first;
   for (let attempt = 1; ; attempt++) {
     try {

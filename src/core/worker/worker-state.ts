@@ -13,7 +13,7 @@ export interface WorkerOptions {
   maxTasks?: number;
   /** Stop once no task arrived or ran for this long. */
   idleExitMs?: number;
-  /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min). */
+  /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min), and the deaths in a row a task may cause (default 5). */
   retry?: RetryPolicy;
   /** A task whose handler runs longer fails (retried, then dead); its signal aborts. The library's: the CLI's commands have --timeout. */
   timeoutMs?: number;
@@ -53,6 +53,12 @@ export type WorkerEvent =
   | { type: "state"; from: WorkerState; to: WorkerState }
   | { type: "start"; task: Task; at: number }
   | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
+  /**
+   * A task came back from a worker that died (or lost its connection) holding it, `count` times
+   * in a row: it goes to the back of the queue with the count, unrun here (failures/redeliveries.ts).
+   * At `max` it goes to `.dead` instead: then `start` and `finish` (settled "dead"), no handler run.
+   */
+  | { type: "came-back"; task: Task; count: number; max: number }
   /** A retry or dead copy was refused or failed: said once per task; the copy alone is tried again, with backoff. */
   | { type: "copy-failed"; task: Task; queue: string; error: string }
   /** The broker blocked the copies' connection (memory or disk alarm): copies wait until it clears. */

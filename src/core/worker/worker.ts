@@ -102,6 +102,7 @@ export class Worker implements WorkerHandle {
     if (msg === null) return this.stop("cancelled");
     this.auto?.delivered(this.activity.touch());
     if (this.state === "draining") return this.handBacks.handBack(s, msg);
+    if (this.handBacks.cameBack(s, msg)) return; // it came back from a dead worker: not run here
     s.pending.push(msg);
     this.pump(s);
   };

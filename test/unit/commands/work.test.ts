@@ -109,10 +109,10 @@ describe("planWork options", () => {
   });
 
   test("--timeout and retry flags are carried over", () => {
-    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, maxDeferrals: 7, retryDelay: 50, retryMaxDelay: 400 }, false);
+    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, maxDeferrals: 7, maxRedeliveries: 2, retryDelay: 50, retryMaxDelay: 400 }, false);
     expect(plan.timeoutMs).toBe(2500);
     expect(plan.killAfterMs).toBe(100);
-    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400, maxDeferrals: 7 });
+    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400, maxDeferrals: 7, maxRedeliveries: 2 });
   });
 
   test("--max-tasks, --idle-exit, --json and --report-before-ack are carried over", () => {

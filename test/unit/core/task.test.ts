@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { ConsumeMessage } from "amqplib";
-import { ATTEMPT_HEADER } from "../../../src/core/headers.ts";
+import { ATTEMPT_HEADER, REDELIVERIES_HEADER } from "../../../src/core/headers.ts";
 import { taskFromMessage } from "../../../src/core/task.ts";
 
 function message(options: { redelivered?: boolean; headers?: Record<string, unknown>; messageId?: string; body?: string }): ConsumeMessage {
@@ -46,8 +46,28 @@ describe("taskFromMessage attempt", () => {
     ["blank x-taskq-attempt is ignored", false, { [ATTEMPT_HEADER]: "" }, 1],
     ["boolean x-delivery-count is ignored", true, { "x-delivery-count": true }, 2],
     ["unrelated headers are ignored", false, { "x-first-death-queue": "q", retries: 9 }, 1],
+    // RabbitMQ 4.3: x-acquired-count counts every return, x-delivery-count only failed deliveries.
+    ["4.3: returned, none failed (a consumer switch, a requeue)", true, { "x-acquired-count": 2 }, 1],
+    ["4.3: a failed delivery", true, { "x-acquired-count": 2, "x-delivery-count": 1 }, 2],
   ])("%s -> attempt %p", (_name, redelivered, headers, attempt) => {
     expect(taskFromMessage("q", message({ redelivered, ...(headers ? { headers } : {}) })).attempt).toBe(attempt);
+  });
+});
+
+describe("taskFromMessage redeliveries and redelivered", () => {
+  test.each<[string, boolean, Record<string, unknown> | undefined, number, boolean]>([
+    ["a first delivery", false, undefined, 0, false],
+    ["classic: the flag", true, undefined, 1, true],
+    ["quorum 3.10: x-delivery-count 2", true, { "x-delivery-count": 2 }, 2, true],
+    ["4.3: a switch's return counts nothing", true, { "x-acquired-count": 1 }, 0, true],
+    ["taskq's copy of a return: its count, and it may have run", false, { [REDELIVERIES_HEADER]: 2 }, 2, true],
+    ["that copy back again", true, { [REDELIVERIES_HEADER]: 2 }, 3, true],
+    ["a count of 0 says nothing", false, { [REDELIVERIES_HEADER]: 0 }, 0, false],
+    ["a count that is not one is ignored", false, { [REDELIVERIES_HEADER]: "x" }, 0, false],
+  ])("%s -> %p redeliveries", (_name, redelivered, headers, redeliveries, flagged) => {
+    const task = taskFromMessage("q", message({ redelivered, ...(headers ? { headers } : {}) }));
+    expect(task.redeliveries).toBe(redeliveries);
+    expect(task.redelivered).toBe(flagged);
   });
 });
 

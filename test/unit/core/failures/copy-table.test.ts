@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { MessageProperties } from "amqplib";
 import { type CopyOf, DROPPED_HEADER, MAX_STDERR_BYTES, REMOVED_HEADERS, bareCopy, makeCopy } from "../../../../src/core/failures/copy-table.ts";
 import { encodeHeaderFrame } from "../../../support/amqplib-encoder.ts";
-import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../../../../src/core/headers.ts";
+import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, REDELIVERIES_HEADER, STDERR_HEADER } from "../../../../src/core/headers.ts";
 
 const properties = {
   messageId: "id-1",
@@ -20,6 +20,7 @@ const cases: Array<[CopyOf, string]> = [
   [{ kind: "retry", levelMs: 4000, delayMs: 3500, nextAttempt: 4, deferrals: 0, reason: "exit 2" }, "jobs.retry.4000"],
   [{ kind: "dead", outcome: { ok: false, reason: "exit 2", exitCode: 2 } }, "jobs.dead"],
   [{ kind: "handBack" }, "jobs"],
+  [{ kind: "cameBack", redeliveries: 2 }, "jobs"],
   [{ kind: "requeue" }, "jobs"],
 ];
 
@@ -49,6 +50,24 @@ describe("makeCopy: one table of what each copy keeps, sets and removes", () => 
   test("retry after 'not now' carries the deferral count", () => {
     const { properties: p } = makeCopy(source, { kind: "retry", levelMs: 1000, delayMs: 900, nextAttempt: 3, deferrals: 5, reason: "exit 75" });
     expect(p.headers).toMatchObject({ [ATTEMPT_HEADER]: 3, [DEFERRALS_HEADER]: 5 });
+  });
+
+  test("came back: the attempt it had and its count of returns; no broker count carried on", () => {
+    const { properties: p } = makeCopy({ ...source, properties: { ...properties, headers: { ...properties.headers, "x-acquired-count": 3 } } }, { kind: "cameBack", redeliveries: 2 });
+    expect(p.headers).toMatchObject({ [ATTEMPT_HEADER]: 3, [REDELIVERIES_HEADER]: 2, custom: "kept" });
+    expect(p.headers).not.toHaveProperty(DELIVERY_COUNT_HEADER);
+    expect(p.headers).not.toHaveProperty("x-acquired-count");
+    expect(p.expiration).toBeUndefined();
+  });
+
+  test.each<[string, Parameters<typeof makeCopy>[1], number | undefined]>([
+    ["a hand-back keeps it", { kind: "handBack" }, 2],
+    ["a dead copy says it", { kind: "dead", outcome: { ok: false, reason: "exit 2" } }, 2],
+    ["a retry ends the run of returns (an attempt ended)", { kind: "retry", levelMs: 1000, delayMs: 900, nextAttempt: 4, deferrals: 0, reason: "exit 2" }, undefined],
+    ["a requeue starts clean", { kind: "requeue" }, undefined],
+  ])("the count of returns (2 on the task): %s", (_label, of, kept) => {
+    const copy = makeCopy({ ...source, redeliveries: 2, properties: { ...properties, headers: { ...properties.headers, [REDELIVERIES_HEADER]: 1 } } }, of);
+    expect(copy.properties.headers?.[REDELIVERIES_HEADER]).toBe(kept);
   });
 
   test("hand-back keeps the attempt it had", () => {
