@@ -9,9 +9,14 @@ async function broker(...args: string[]): Promise<string> {
   return out;
 }
 
+/** The RabbitMQ versions an isolated node can run (scripts/node.sh): the machine's own 3.10, Debian's 4.0 and 4.3. */
+export type RabbitVersion = "3.10" | "4.0" | "4.3";
+
 /**
  * An isolated RabbitMQ node (own port, own data dir) for fault tests, so the
- * shared broker is never stopped or killed.
+ * shared broker is never stopped or killed. With `version` 4.0 or 4.3 it runs
+ * Debian's package in a root of its own; the first start on a machine builds
+ * that root (about 25 s, then cached under .tools/).
  */
 export class IsolatedNode {
   readonly name: string;
@@ -19,17 +24,19 @@ export class IsolatedNode {
   readonly url: string;
   /** With `managementPort`: the management plugin's HTTP API, enabled on this node only. */
   readonly managementUrl: string | undefined;
+  readonly version: RabbitVersion;
 
   constructor(
     label: string,
     readonly port: number,
-    options: { managementPort?: number } = {},
+    options: { managementPort?: number; version?: RabbitVersion } = {},
   ) {
     this.name = `taskq-${label}-${process.pid}`;
     this.nodeName = `${this.name}@localhost`;
     this.url = `amqp://guest:guest@127.0.0.1:${port}`;
+    this.version = options.version ?? "3.10";
     this.managementUrl = options.managementPort === undefined ? undefined : `http://127.0.0.1:${options.managementPort}`;
-    this.startArgs = options.managementPort === undefined ? [] : ["--management", String(options.managementPort)];
+    this.startArgs = ["--version", this.version, ...(options.managementPort === undefined ? [] : ["--management", String(options.managementPort)])];
   }
 
   private readonly startArgs: string[];
