@@ -34,6 +34,8 @@ export function statusJson(sample: Sample, rate?: number): Record<string, unknow
       oldest: oldest === undefined ? null : { id: oldest.messageId ?? null, failedAt: oldest.failedAt ?? null, ageMs: oldestAgeMs(dead, sample.at) ?? null, reason: oldest.reason ?? null },
       reasons: dead.reasons.map((r) => ({ reason: r.reason ?? null, count: r.count })),
       sampled: dead.sampled,
+      // Only when the sample was skipped (a look would have moved more than REASON_SAMPLE tasks).
+      ...(dead.unsampled === undefined ? {} : { unsampled: dead.unsampled }),
     },
     unacked: status.unacked ?? null,
     rates: status.rates === undefined ? null : { publish: round(status.rates.publish), deliver: round(status.rates.deliver), ack: round(status.rates.ack) },

@@ -97,6 +97,7 @@ export function statusTable(sample: Sample, watching = false, rate?: number): st
 
 /** The dead tasks peeked at, grouped by reason: a count column, then the reason. */
 function reasonLines(dead: DeadStatus): string[] {
+  if (dead.unsampled !== undefined) return [`dead tasks not sampled: ${dead.unsampled} ('taskq dead list' shows them)`];
   if (dead.reasons.length === 0) return [];
   const of = dead.sampled < dead.ready ? `the first ${dead.sampled} of ${dead.ready}` : `all ${dead.sampled}`;
   const width = String(dead.reasons[0]?.count ?? 0).length;

@@ -47,6 +47,8 @@ export interface DeadStatus {
   /** Among the first `sampled` dead tasks, most frequent first. */
   reasons: ReasonCount[];
   sampled: number;
+  /** Why no dead task was sampled though some are there (listDead's `unread`). */
+  unsampled?: string;
 }
 
 /** Where the status came from: the management API (everything), or AMQP alone (no unacked counts, no rates, guessed levels). */
@@ -85,9 +87,10 @@ export interface StatusOptions {
  * Reads a work queue's state without changing anything: its family of queues
  * (findFamily: listed by the management API, else passive declares of the
  * names the retry policy gives), and `<queue>.dead`, whose first
- * REASON_SAMPLE tasks are peeked at (fetched unacked on a throwaway channel,
- * handed back in order when it closes) for the oldest one and the reasons.
- * Never creates a queue.
+ * REASON_SAMPLE tasks are looked at (listDead: left in place, in order, no
+ * delivery spent) for the oldest one and the reasons. Where a look must move
+ * the tasks (a quorum dead queue before RabbitMQ 4.3), only a dead queue of at
+ * most REASON_SAMPLE tasks is sampled. Never creates a queue.
  *
  * @example
  * const status = await queueStatus(broker, "task_queue", { retry: DEFAULT_RETRY });
@@ -138,10 +141,11 @@ async function deadStatus(broker: Broker, queue: string, member: FamilyQueue): P
   const unacked = member.unacked === undefined ? {} : { unacked: member.unacked };
   // Nothing to peek at: no channel, no fetch (the common case on a healthy queue).
   if (member.ready === 0) return { ...noDead(queue), exists: true, consumers: member.consumers, ...unacked };
-  const list = await listDead(broker, queue, REASON_SAMPLE);
+  const list = await listDead(broker, queue, REASON_SAMPLE, { moveAtMost: REASON_SAMPLE });
   const head = list.tasks[0];
   const oldest = head === undefined ? undefined : { messageId: head.messageId, failedAt: head.failedAt, reason: head.reason };
-  return { queue: list.deadQueue, exists: list.exists, ready: list.total, consumers: list.consumers, oldest, reasons: countReasons(list.tasks), sampled: list.tasks.length, ...unacked };
+  const unsampled = list.unread === undefined ? {} : { unsampled: list.unread };
+  return { queue: list.deadQueue, exists: list.exists, ready: list.total, consumers: list.consumers, oldest, reasons: countReasons(list.tasks), sampled: list.tasks.length, ...unacked, ...unsampled };
 }
 
 /** Dead tasks grouped by reason, most frequent first (ties: the reason seen first). */
