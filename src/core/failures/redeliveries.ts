@@ -3,10 +3,11 @@
  * settled: the broker hands it back when the worker's connection goes, and the next worker runs it
  * again. Handler failures are bounded by `maxAttempts`; this bounds the other way a run can end.
  *
- * Invariant: a task that comes back from a worker that died (or lost its connection) holding it
- * runs at most `maxRedeliveries` times in a row; at the last return it goes to `<queue>.dead`,
- * with a reason `dead list` shows, instead of running again. Never dropped, never looping, on a
- * classic or a quorum queue of any version, whatever arguments the queue was declared with.
+ * Invariant: a task runs at most `maxRedeliveries` times in a row without an outcome (the
+ * handler's success or failure): at its `maxRedeliveries`-th return from a worker that died (or
+ * lost its connection) holding it, it goes to `<queue>.dead` unrun, with a reason `dead list`
+ * shows. Never dropped, never looping, on a classic or a quorum queue of any version, whatever
+ * arguments the queue was declared with. Shown: test/e2e/redeliveries.test.ts (3.10, 4.0, 4.3).
  *
  * How. The count lives in the task's own header (REDELIVERIES_HEADER): a classic queue keeps
  * none (only the `redelivered` flag), and a quorum queue's count belongs to one message and would
