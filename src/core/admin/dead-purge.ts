@@ -3,6 +3,7 @@ import type { Reconnector } from "../broker/reconnector.ts";
 import { deadQueueName } from "../topology/names.ts";
 import { checkQueue } from "../topology/queues.ts";
 import { acrossFailovers } from "./dead-across.ts";
+import { peekDead } from "./dead-peek.ts";
 import { DeadBudget, type DeadCounts } from "./dead-budget.ts";
 import { type DeadTask, deadTask, withPeekChannel } from "./dead-list.ts";
 import { type DeadSelector, deadIdentity, selects } from "./dead-select.ts";
@@ -105,14 +106,8 @@ export async function previewDead(broker: Broker, queue: string, options: DeadWa
   if (info === undefined) return { deadQueue, exists: false, tasks: [] };
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const at = options.now ?? Date.now();
-  const tasks: DeadTask[] = [];
-  await withPeekChannel(broker, deadQueue, async (channel) => {
-    for (let seen = 0; seen < info.messageCount && tasks.length < limit; seen++) {
-      const msg = await channel.get(deadQueue, { noAck: false });
-      if (msg === false) break;
-      const task = deadTask(msg);
-      if (selects(options.selector ?? {}, task, at)) tasks.push(task);
-    }
-  });
+  // A look that spends no delivery, whatever the version (dead-peek.ts).
+  const select = (task: DeadTask) => selects(options.selector ?? {}, task, at);
+  const { tasks } = await peekDead(broker, deadQueue, info.messageCount, { limit, select });
   return { deadQueue, exists: true, tasks };
 }
