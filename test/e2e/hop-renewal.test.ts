@@ -42,6 +42,54 @@ describe("send --delay", () => {
   }, 30_000);
 });
 
+describe("send --delay, the delay queue going away under the send", () => {
+  async function arrived(queue: string, bodies: string[]): Promise<string[]> {
+    const got: string[] = [];
+    await waitFor(async () => {
+      for (const m of await drain(queue)) got.push(m.content.toString());
+      return bodies.every((b) => got.includes(b));
+    }, 15_000, `${bodies.join(", ")} in the work queue`);
+    return got;
+  }
+
+  test("deleted by hand mid-send: every task arrives", async () => {
+    const queue = uniqueQueue("renew-deleted");
+    const delay = `${queue}.delay.1000`;
+    queues.push(queue, delay);
+    async function* tasks() {
+      yield Buffer.from("t1");
+      await Bun.sleep(1500); // t1 back in the work queue
+      await withChannel((ch) => ch.deleteQueue(delay));
+      for (const body of ["t2", "t3", "t4", "t5", "t6"]) yield Buffer.from(body);
+    }
+    const broker = await connect({ urls: [BROKER_URL], connectTimeoutMs: 5000 }, { name: "hop-renewal test" });
+    try {
+      // A declare is due every E/8 = 2.6 s: the deletion falls between two.
+      expect((await sendTasks(broker, tasks(), { queue, delayMs: 1000, expiryMarginMs: 20_000 })).sent).toBe(6);
+    } finally {
+      await broker.close();
+    }
+    expect(await arrived(queue, ["t1", "t2", "t3", "t4", "t5", "t6"])).toHaveLength(6);
+  }, 30_000);
+
+  test("expired by design while the source is quiet, before it ends: the send succeeds", async () => {
+    const queue = uniqueQueue("renew-idle");
+    queues.push(queue, `${queue}.delay.1000`);
+    async function* tasks() {
+      yield Buffer.from("t1");
+      yield Buffer.from("t2");
+      await Bun.sleep(5000); // past E = 3 s: the delay queue went, t1 and t2 long back
+    }
+    const broker = await connect({ urls: [BROKER_URL], connectTimeoutMs: 5000 }, { name: "hop-renewal test" });
+    try {
+      expect((await sendTasks(broker, tasks(), { queue, delayMs: 1000, expiryMarginMs: 2000 })).sent).toBe(2);
+    } finally {
+      await broker.close();
+    }
+    expect(await arrived(queue, ["t1", "t2"])).toHaveLength(2);
+  }, 30_000);
+});
+
 // A memory alarm holds a copy, on the client (it knows the connection is blocked) or in the broker
 // (the first publish after the alarm begins: the broker handles the declare before it at once,
 // then holds it unread until the alarm lifts). Lifted between E − L and E after that declare, the

@@ -63,10 +63,10 @@ export class Copier {
 
   /**
    * Declares the retry or dead queue before its first copy. A retry queue can expire (x-expires):
-   * each copy into it renews it, pipelined with the copy (the renewal returned, HopQueues), so no
-   * copy lands in a queue about to expire however long it waited to go out (an alarm blocks the
-   * copies' connection for as long as it lasts); why that is enough: names.ts. One that exists
-   * with an older taskq's arguments is used as it is, said once.
+   * the renewal returned (HopQueues) makes the publisher declare it again when due, and send a copy
+   * again that comes back or is confirmed too late (an alarm held it), so a copy confirmed is in a
+   * queue that outlives it (names.ts). One that exists with an older taskq's arguments is used as
+   * it is, said once.
    */
   private async declare(broker: Broker, copy: Copy, target: string): Promise<Renewal | undefined> {
     const level = copy.kind === "retry" ? hopLevelOf(target, copy.queue) : undefined;

@@ -36,8 +36,7 @@ export class Publisher {
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
   private readonly renewals: Renewals;
-  /** Copies going again (placeAgain) not yet handed to the channel. */
-  private again = 0;
+  private again = 0; // copies going again (placeAgain) not yet handed to the channel
 
   private constructor(
     private readonly broker: Broker,
@@ -52,11 +51,8 @@ export class Publisher {
     channel.on("return", (msg: Message) => this.returned.add(msg));
     channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
     this.alarm = new Alarm(broker.model, channel, options.onBlocked);
-    channel.on("close", () => {
-      // Closed: every later publish throws at once, rather than trying a channel that is gone.
-      this.fail(this.inflight > 0 ? `the publishing channel closed with ${this.inflight} task(s) unconfirmed` : "the publishing channel closed", "closed");
-      this.signal.wake();
-    });
+    // Closed: every later publish throws at once, rather than trying a channel that is gone.
+    channel.on("close", () => this.fail(this.inflight > 0 ? `the publishing channel closed with ${this.inflight} task(s) unconfirmed` : "the publishing channel closed", "closed"));
   }
 
   static async open(broker: Broker, options: PublisherOptions = {}): Promise<Publisher> {
@@ -73,12 +69,16 @@ export class Publisher {
     this.sentTasks.add(seq, { queue, body, properties });
     this.window.published(body.length);
     if (outcome) this.outcomes.set(seq, outcome);
-    const mandatory = this.routes.mandatory(queue, seq, outcome !== undefined);
+    // Every copy into a hop queue is flagged: a return says its queue was gone, and it goes again.
+    const mandatory = renew !== undefined || this.routes.mandatory(queue, seq, outcome !== undefined);
     let ok: boolean;
     try {
       if (renew) this.renewals.before(seq, queue, renew); // a hop queue's declare, when due, just before its copy
       ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
     } catch (err) {
+      this.inflight--; // no answer comes for it: settled() must not wait for one
+      this.outcomes.delete(seq);
+      this.renewals.late(seq, false);
       // amqplib could not encode it (RangeError, TypeError): sending it again cannot mend that.
       const kind = err instanceof RangeError || err instanceof TypeError ? "refused" : "closed";
       this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, kind);
@@ -107,7 +107,7 @@ export class Publisher {
       this.inflight--;
       const outcome = this.outcomes.size > 0 ? this.outcomes.get(seq) : undefined;
       if (outcome) this.outcomes.delete(seq);
-      const late = this.renewals.late(seq, !err);
+      const late = this.renewals.late(seq, !err, () => this.returned.take(this.sentTasks.get(seq)));
       const error = late ? undefined : this.settle(seq, messageId, mandatory, err); // not `outcome?.(settle())`: that skips it
       if (late) this.placeAgain(seq, late, outcome);
       else outcome?.(error);
@@ -116,14 +116,13 @@ export class Publisher {
   }
 
   /**
-   * A copy into a hop queue confirmed too late to be sure its queue outlasts it (held back by an
-   * alarm: Renewals): it may be gone with the queue, so it goes again after a fresh declare (at
+   * A copy into a hop queue returned (its queue was gone) or confirmed too late to be sure its
+   * queue outlasts it (held back by an alarm: Renewals): it goes again after a fresh declare (at
    * least once: both may arrive). It stays among the tasks to send again until the new one is out.
    */
   private placeAgain(seq: number, renew: Renewal, outcome?: (error: TaskqError | undefined) => void): void {
     const task = this.sentTasks.get(seq);
     if (!task) return outcome?.(undefined);
-    this.returned.take(task); // routed to nothing (its queue expired during the hold): what going again is for
     this.window.confirmed(task.body.length);
     this.again++;
     const failed = (err: unknown) => outcome?.(err instanceof TaskqError ? err : new TaskqError(String(err)));

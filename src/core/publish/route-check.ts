@@ -91,8 +91,8 @@ export class Returns {
   }
 
   /** Whether this task was returned (and forgets that return). */
-  take(task: { queue: string; body: Buffer; properties: { messageId?: string } }): boolean {
-    if (this.returned.length === 0) return false;
+  take(task: { queue: string; body: Buffer; properties: { messageId?: string } } | undefined): boolean {
+    if (this.returned.length === 0 || task === undefined) return false;
     const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
     if (i < 0) return false;
     this.returned.splice(i, 1);

@@ -28,12 +28,11 @@ export interface RouteOptions {
  * the work queue was found to be) before its first task. Tasks may each have their own delay:
  * several delay queues.
  *
- * Invariant: no task is published into a delay queue that may not exist or may expire before the
- * task does. Each task into one carries its `renew` (a declare written just before it on the
- * publishing channel, HopQueues), so the broker (re)creates the queue and restarts its lease right
- * before it routes the task, however long the task waited (a memory alarm, a slow turn): the queue
- * then outlives the task's TTL (names.ts, HOP_EXPIRY_MARGIN_MS). No fire-and-forget declare: the
- * first declare of each queue on a connection is awaited.
+ * Invariant: no task counts as sent that may sit in a delay queue gone or expiring before it. Each
+ * task into one carries its route's `renew` (HopQueues): the publisher declares the queue before it
+ * when due, flags it mandatory, and sends it again after a fresh declare when it comes back or is
+ * confirmed too late (names.ts, HOP_EXPIRY_MARGIN_MS). No fire-and-forget declare: the first
+ * declare of each queue on a connection is awaited.
  */
 export class SendRoutes {
   private readonly hops: HopQueues;

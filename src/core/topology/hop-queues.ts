@@ -1,6 +1,6 @@
 import { now } from "../../util/clock.ts";
 import type { Broker } from "../broker/connection.ts";
-import { type QueueType, hopExpiresMs, queueArguments, redeclareEveryMs, retryQueueArguments } from "./names.ts";
+import { type QueueType, hopExpiresMs, queueArguments, redeclareEveryMs, renewalTimes, retryQueueArguments } from "./names.ts";
 import { QueueMismatch, checkQueue, declareQueues } from "./queues.ts";
 
 export interface HopQueueOptions {
@@ -17,9 +17,9 @@ export interface HopQueueOptions {
 export interface Renewal {
   /** The arguments it is declared with, again, on the publishing channel. */
   readonly arguments: Record<string, unknown>;
-  /** A declare goes before the next copy once the last one on the channel is this old (R = E / 4). */
+  /** A declare goes before the next copy once the last one on the channel is this old (E / 8). */
   readonly everyMs: number;
-  /** A copy confirmed later than this after the declare before it was sent goes again (E − L). */
+  /** A copy confirmed later than this after the declare before it was sent goes again (E − L − E / 8). */
   readonly safeMs: number;
 }
 
@@ -74,7 +74,7 @@ export class HopQueues {
       return undefined;
     }
     // The very arguments of the declare above (queueArguments, as declareQueues builds them).
-    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {}, everyMs: redeclareEveryMs(expires), safeMs: expires - levelMs };
+    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {}, ...renewalTimes(expires, levelMs) };
     this.known.set(name, { renewal, due: Number.POSITIVE_INFINITY });
     return renewal;
   }

@@ -43,23 +43,28 @@ export function hopLevelOf(queue: string, name: string): number | undefined {
  * publishes into it declares it again.
  *
  * Invariant: a copy published into a hop queue of level L (a retry copy, a delayed task) counts
- * as placed only once its confirm came within E − L of sending the last declare of that queue
- * written before it on its channel (E = max(2 L, L + margin), the queue's x-expires); any later,
- * it goes again (at least once). Why that is enough: the broker handles a channel's frames in
- * order, so it handled that declare (sent at s) before the copy, at d ≥ s, and the queue's lease
- * runs to at least d + E ≥ s + E. The copy landed at p ≤ c, its confirm, and leaves within L
- * (its TTL is at most L, and the queue's head expires no later than its own TTL, so nothing behind
- * it waits longer): by p + L ≤ c + L ≤ s + E. So the queue existed when the copy landed and
- * outlives it; a queue deleted by hand is RouteCheck's. Whatever held the copy (a memory alarm
- * holds a publish in the broker, unread, after the declare before it was handled; a cut; a slow
- * turn) only makes its confirm late, and a late copy is sent again after a fresh declare.
- * Shown: test/e2e/hop-renewal.test.ts (a delay queue that expired between two tasks; retry copies
- * and delayed tasks held by an alarm past E − L, in the client and in the broker).
+ * as placed only once its confirm came within E − L − E/8 of sending the last declare of that
+ * queue written before it on its channel (E = max(2 L, L + margin), the queue's x-expires), and
+ * was not returned (every such copy is flagged mandatory); else it goes again after a fresh
+ * declare (at least once). Why that is enough: the broker handles a channel's frames in order, so
+ * it handled that declare (sent at s) before the copy, at d ≥ s, and the queue's lease runs to at
+ * least d + E ≥ s + E. A copy not returned landed in the queue at p ≤ c, its confirm, and leaves
+ * within L (its TTL is at most L, and the queue's head expires no later than its own TTL, so
+ * nothing behind it waits longer): by p + L ≤ s + E − E/8. The E/8 left (at least 75 s) covers
+ * a slow hand-back (an at-least-once quorum hop keeps the copy until the work queue confirmed
+ * it). Whatever held the copy (a memory alarm holds a publish in the broker, unread, after the
+ * declare before it was handled; a cut; a slow turn; a suspended machine, hence the wall clock
+ * too) only makes its confirm late or returns it. Shown: test/e2e/hop-renewal.test.ts (a delay
+ * queue that expired between two tasks, one deleted by hand mid-send, retry copies and delayed
+ * tasks held by an alarm past E − L, in the client and in the broker).
  *
  * The declare goes in the same synchronous step as the copy behind it whenever the last one on the
- * channel is R = E / 4 old (publish/renewals.ts): a copy confirmed in time is the rule (R plus a
- * confirm's delay is far under E − L ≥ max(L, 10 min)), and a declare costs a round trip in the
- * broker, not one per copy: docs/performance.md, `send --delay`.
+ * channel is E/8 old (publish/renewals.ts): copies confirmed in time are the rule, and a declare
+ * costs the broker a round trip to the queue, so not one per copy: docs/performance.md.
+ *
+ * What it assumes: the queue lives E after a declare. An operator policy with a shorter `expires`
+ * wins over x-expires (the broker takes the smaller): hop queues (`*.retry.*`, `*.delay.*`) must
+ * be left out of such policies (docs/operations.md).
  */
 export const HOP_EXPIRY_MARGIN_MS = 10 * 60_000;
 
@@ -72,5 +77,11 @@ export function hopExpiresMs(levelMs: number, marginMs = HOP_EXPIRY_MARGIN_MS): 
   return expires <= MAX_EXPIRES_MS ? expires : undefined;
 }
 
-/** How often a publisher redeclares a hop queue that expires after `expiresMs` (see HOP_EXPIRY_MARGIN_MS). */
+/** When copies into a hop queue declare it again, and how late their confirm may come (see HOP_EXPIRY_MARGIN_MS). */
+export function renewalTimes(expiresMs: number, levelMs: number): { everyMs: number; safeMs: number } {
+  const slack = Math.floor(expiresMs / 8);
+  return { everyMs: slack, safeMs: expiresMs - levelMs - slack };
+}
+
+/** How often an older taskq's hop queue (no renewal of ours) is checked again. */
 export const redeclareEveryMs = (expiresMs: number): number => Math.floor(expiresMs / 4);
