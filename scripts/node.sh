@@ -232,3 +232,12 @@ node_stop() {
   node_env "$1"
   node_exec "$1" timeout 60 rabbitmqctl -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || true
 }
+
+# Before a node's logs go with its data: under the suite (TASKQ_SUITE_DEPRECATED names a file),
+# every "Deprecated features" line the node logged goes there, and scripts/test fails on any
+# (RabbitMQ 4.x logs one per deprecated feature in use, e.g. a global basic.qos).
+node_note_deprecated() {
+  local name=$1 file=${TASKQ_SUITE_DEPRECATED:-}
+  [ -n "$file" ] || return 0
+  grep -h "Deprecated features" "$NODES_DIR/$name/log/"*.log 2>/dev/null | cut -c1-300 | sed "s/^/$name: /" >>"$file" || true
+}
