@@ -1,4 +1,5 @@
 import type { Broker, BrokerTarget } from "../core/broker/connection.ts";
+import { TaskqError } from "../errors.ts";
 import { Reconnector, connect } from "../core/broker/reconnector.ts";
 import { listDead } from "../core/admin/dead-list.ts";
 import { previewDead, purgeDeadAcross } from "../core/admin/dead-purge.ts";
@@ -12,6 +13,7 @@ import { deadTable, deadTaskJson } from "./dead-view.ts";
 export async function runList(plan: DeadPlan): Promise<void> {
   await withBroker(plan.target, "taskq dead list", async (broker) => {
     const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
+    if (list.unread !== undefined) throw new TaskqError(`cannot list '${list.deadQueue}' now: ${list.unread}`);
     if (plan.json) {
       if (list.tasks.length === 0) process.stderr.write(`no dead tasks in '${list.deadQueue}'\n`);
       for (const task of list.tasks) console.log(JSON.stringify(deadTaskJson(task)));

@@ -1,5 +1,7 @@
 import type { Channel, GetMessage, MessageProperties } from "amqplib";
-import type { Broker } from "../broker/connection.ts";
+import { type Broker, whileUp } from "../broker/connection.ts";
+import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
+import { takesPublishes } from "./publish-probe.ts";
 import { ACQUIRED_COUNT_HEADER, DELIVERY_COUNT_HEADER } from "../headers.ts";
 import { Publisher, type TaskProperties } from "../publish/publisher.ts";
 import { checkQueue, queueError, withChannel } from "../topology/queues.ts";
@@ -48,6 +50,8 @@ export interface Peek {
 
 /** Tasks moved per confirm wait: a failure gives back at most this many (counted once). */
 const MOVE_BATCH = 100;
+
+const BLOCKED = "the broker is not taking publishes (a memory or disk alarm?), and a look at this quorum queue before RabbitMQ 4.3 moves every task once round: try again once it clears";
 /** How long a look waits for its nack to show in the ready count before it closes all the same. */
 const NACK_SHOWN_MS = 2000;
 
@@ -65,6 +69,7 @@ export async function peekDead(broker: Broker, queue: string, ready: number, opt
   if (ready > (options.moveAtMost ?? Number.POSITIVE_INFINITY)) {
     return { tasks: [], mode, unread: `a look at this quorum queue before RabbitMQ 4.3 moves every task once round (a hand-back would count toward its delivery limit); ${ready} are more than ${options.moveAtMost}` };
   }
+  if (!(await takesPublishes(broker))) return { tasks: [], mode, unread: BLOCKED };
   return { tasks: await peekByMoving(broker, queue, ready, options), mode };
 }
 
@@ -115,7 +120,10 @@ async function peekByMoving(broker: Broker, queue: string, ready: number, option
       const settle = async () => {
         const last = batch.at(-1);
         if (last === undefined) return;
-        await publisher.flush(); // every copy so far is in the queue: only then go the originals
+        // Every copy so far is in the queue: only then go the originals. Bounded: an alarm that
+        // began after the probe fails the look (the originals go back, counted once; a copy the
+        // broker held may land too: twice, never none).
+        await whileUp(broker, publisher.flush(), { ms: ANSWER_TIMEOUT_MS, what: "confirming the tasks a look moved" });
         channel.ack(last, true);
         acked = true;
         batch = [];

@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/connection.ts";
+import { TaskqError } from "../../errors.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { deadQueueName } from "../topology/names.ts";
 import { checkQueue } from "../topology/queues.ts";
@@ -108,6 +109,7 @@ export async function previewDead(broker: Broker, queue: string, options: DeadWa
   const at = options.now ?? Date.now();
   // A look that spends no delivery, whatever the version (dead-peek.ts).
   const select = (task: DeadTask) => selects(options.selector ?? {}, task, at);
-  const { tasks } = await peekDead(broker, deadQueue, info.messageCount, { limit, select });
+  const { tasks, unread } = await peekDead(broker, deadQueue, info.messageCount, { limit, select });
+  if (unread !== undefined) throw new TaskqError(`cannot look at '${deadQueue}' now: ${unread}`);
   return { deadQueue, exists: true, tasks };
 }
