@@ -3,8 +3,10 @@
 # A node NAME lives in ${TASKQ_NODES_DIR:-/tmp/taskq-nodes}/NAME and is named NAME@localhost;
 # its AMQP port is PORT (kept in NAME/port) and its distribution port PORT+20000. It has its
 # own config, NAME/rabbitmq.conf or .config (RABBITMQ_CONFIG_FILE=NAME/rabbitmq), because the
-# machine's /etc/rabbitmq/rabbitmq.conf pins a listener to 5672. Nodes run as user rabbitmq (the
-# Debian wrapper su's to it), so the nodes of one version share that user's .erlang.cookie.
+# machine's /etc/rabbitmq/rabbitmq.conf pins a listener to 5672; beside a rabbitmq.conf, the
+# Erlang terms of NAME/advanced.config if there is one (write both before the first start:
+# RABBITMQ_ADVANCED_CONFIG_FILE). Nodes run as user rabbitmq (the Debian wrapper su's to it), so
+# the nodes of one version share that user's .erlang.cookie.
 #
 # A node runs one RabbitMQ version (kept in NAME/version; none: 3.10): 3.10 is the machine's own,
 # 4.0 and 4.3 are Debian's packages in a root of their own (see node_root), where the node runs
@@ -116,7 +118,8 @@ node_env() {
   [ -n "$port" ] || port=$(cat "$dir/port" 2>/dev/null) || die "no node '$name' (start it first)"
   export RABBITMQ_NODENAME="$name@localhost" RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$((port + 20000)) \
     RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/pid" \
-    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
 }
 
 node_ctl() { local name=$1; shift; node_env "$name"; node_exec "$name" rabbitmqctl -n "$RABBITMQ_NODENAME" "$@"; }

@@ -57,11 +57,22 @@ export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): strin
   return `{"id":${id},"attempt":${event.task.attempt},"outcome":"${outcome}","ms":${ms},"start":${event.startedAt},"end":${event.at},"pid":${process.pid},"mono":${toMono(event.at)}${reason}${error}}`;
 }
 
+const TAKEN_BACK = { held: "held until its run here ends", acked: "acked (it finished here already)", settled: "settled with the outcome of its run here" } as const;
+
+/** The one line a worker says about the broker's consumer timeout, the first time it takes tasks back. */
+export function consumerTimeoutLine(event: Extract<WorkerEvent, { type: "consumer-timeout" }>): string {
+  const after = event.timeoutMs === undefined ? "its consumer timeout" : `its consumer_timeout (${formatMs(event.timeoutMs)})`;
+  return ` [!] the broker took back ${event.tasks} running task(s) from '${event.queue}' unacked after ${after}: they run on, and each is settled with its outcome when it comes back here, not run again (after --max-redeliveries takes, to .dead); to stop this, ${event.hint}`;
+}
+
 /** Prints what happens to tasks: the tutorial's lines, or one JSON line per outcome. */
 export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => void; out: LineSink } {
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (plan.json) mono(); // reads libc's clock now, not while the first task's line is due
   const out = plan.reportBeforeAck ? new SyncLineWriter() : new LineWriter(process.stdout, 50);
+  // The broker's consumer timeout is said once, in one line; the reconnects it causes are not said.
+  let timeoutSaid = false;
+  let quietReconnect = false;
   const report = (event: WorkerEvent) => {
     if (event.type === "ready") {
       err(` [*] Waiting for tasks on '${event.queue}' (prefetch ${event.prefetch}). To exit press CTRL+C`);
@@ -91,7 +102,14 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
     } else if (event.type === "prefetch") {
       if (plan.verbose) err(` [.] prefetch ${event.count} (round trip ${event.rttMs.toFixed(2)} ms)`);
     } else if (event.type === "reconnected") {
-      err(" [*] reconnected; consuming again");
+      if (!quietReconnect) err(" [*] reconnected; consuming again");
+      quietReconnect = false;
+    } else if (event.type === "consumer-timeout") {
+      quietReconnect = true;
+      if (!timeoutSaid) err(consumerTimeoutLine(event));
+      timeoutSaid = true;
+    } else if (event.type === "taken-back") {
+      if (plan.verbose) err(` [-] task ${event.task.messageId ?? "(no id)"} came back after the broker took it back: ${TAKEN_BACK[event.action]}`);
     } else if (event.type === "came-back") {
       const id = event.task.messageId ?? "(no id)";
       err(` [!] task ${id} came back from a worker that died (or lost the broker) while running it: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`);

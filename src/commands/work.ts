@@ -58,6 +58,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
       ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
       retry: plan.retry,
+      // A command's outcome comes within --timeout, then --kill-after: the broker's consumer timeout is set above it where it can be.
+      ...(plan.timeoutMs !== undefined ? { taskBoundMs: plan.timeoutMs + plan.killAfterMs } : {}),
       name,
       reconnectTimeoutMs: plan.reconnectTimeoutMs,
       ...(plan.reportEveryMs !== undefined ? { reportEveryMs: plan.reportEveryMs } : {}),
@@ -111,11 +113,11 @@ export function workCommand() {
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
     .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
     .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
-    .option("--max-redeliveries <n>", "times in a row a task may come back from a worker that died running it (killed, out of memory) before it goes to <queue>.dead instead of running again", intInRange(1, 1000), DEFAULT_RETRY.maxRedeliveries)
+    .option("--max-redeliveries <n>", "times in a row a task may come back from a worker that died running it (killed, out of memory), or be taken back by the broker's consumer timeout while it runs, before it goes to <queue>.dead instead of running again", intInRange(1, 1000), DEFAULT_RETRY.maxRedeliveries)
     .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_RETRY.maxDeferrals)
     .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
     .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)
-    .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL)", duration)
+    .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL); on RabbitMQ 4.3+ quorum queues also sets the broker's consumer timeout above it", duration)
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
     .option("-v, --verbose", "one line per task outcome on stderr: id, attempt, outcome, time taken")

@@ -122,7 +122,7 @@ test("replaced consumers are not kept by amqplib for the channel's life: at most
   await withChannel(async (ch) => {
     await ch.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
     await ch.prefetch(1);
-    const consumer = new Consumer(ch, queue, () => {});
+    const consumer = new Consumer(ch, queue, () => {}, () => {});
     await consumer.start();
     for (let i = 0; i < 50; i++) consumer.replace(1 + (i % 9));
     await (consumer as unknown as { chain: Promise<void> }).chain;

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 const BROKER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "broker");
 
@@ -29,7 +30,12 @@ export class IsolatedNode {
   constructor(
     label: string,
     readonly port: number,
-    options: { managementPort?: number; version?: RabbitVersion } = {},
+    options: {
+      managementPort?: number;
+      version?: RabbitVersion;
+      /** Lines of the node's rabbitmq.conf and its advanced.config (Erlang terms), written before its first start. */
+      config?: { conf?: string; advanced?: string };
+    } = {},
   ) {
     this.name = `taskq-${label}-${process.pid}`;
     this.nodeName = `${this.name}@localhost`;
@@ -37,6 +43,22 @@ export class IsolatedNode {
     this.version = options.version ?? "3.10";
     this.managementUrl = options.managementPort === undefined ? undefined : `http://127.0.0.1:${options.managementPort}`;
     this.startArgs = ["--version", this.version, ...(options.managementPort === undefined ? [] : ["--management", String(options.managementPort)])];
+    this.config = options.config;
+  }
+
+  private readonly config: { conf?: string; advanced?: string } | undefined;
+
+  /**
+   * Writes the node's own config where it has none (before its first start, or after a wipe):
+   * scripts/node.sh keeps a rabbitmq.conf it finds, and reads advanced.config beside it.
+   */
+  private configure(): void {
+    if (!this.config) return;
+    const dir = join(resolve(process.env.TASKQ_NODES_DIR ?? "/tmp/taskq-nodes"), this.name);
+    mkdirSync(dir, { recursive: true });
+    for (const [file, text] of [["rabbitmq.conf", this.config.conf], ["advanced.config", this.config.advanced]] as const) {
+      if (text !== undefined && !existsSync(join(dir, file))) writeFileSync(join(dir, file), `${text}\n`);
+    }
   }
 
   private readonly startArgs: string[];
@@ -47,6 +69,7 @@ export class IsolatedNode {
    * the moment can hold it (seen once in a fresh-clone suite). Its data is kept either way.
    */
   start = async (): Promise<string> => {
+    this.configure();
     const start = () => broker("start", this.name, String(this.port), ...this.startArgs);
     try {
       return await start();

@@ -20,6 +20,11 @@ export class Acker {
     this.writer = ackWriter(channel);
   }
 
+  /** Delivered and not yet settled, in delivery order. */
+  get unsettled(): readonly ConsumeMessage[] {
+    return this.outstanding;
+  }
+
   track(msg: ConsumeMessage): void {
     this.outstanding.push(msg);
   }

@@ -23,7 +23,11 @@ export class Consumer {
   constructor(
     private readonly channel: Channel,
     private readonly queue: string,
-    private readonly onMessage: (msg: ConsumeMessage | null) => void,
+    private readonly onMessage: (msg: ConsumeMessage) => void,
+    /** The broker cancelled the consumer `tag` (basic.cancel): its queue went, or its consumer timeout passed (4.3). */
+    private readonly onCancel: (tag: string) => void,
+    /** basic.consume's arguments (x-consumer-timeout), on every consumer it starts. */
+    private readonly args: Record<string, unknown> | undefined = undefined,
   ) {}
 
   /**
@@ -32,7 +36,39 @@ export class Consumer {
    * and a stop then must be able to cancel.
    */
   async start(): Promise<void> {
-    await this.channel.consume(this.queue, this.onMessage, { noAck: false, consumerTag: this.tag });
+    await this.consume(this.tag);
+  }
+
+  private consume(tag: string) {
+    const onMessage = (msg: ConsumeMessage | null) => (msg ? this.onMessage(msg) : this.cancelled(tag));
+    return this.channel.consume(this.queue, onMessage, { noAck: false, consumerTag: tag, ...(this.args ? { arguments: this.args } : {}) });
+  }
+
+  /**
+   * A cancel from the broker: amqplib forgets the tag, but a 4.3 broker may still feed it (see
+   * renew), and a delivery to a tag amqplib does not know closes the channel: kept, as a task.
+   */
+  private cancelled(tag: string): void {
+    keepConsumer(this.channel, tag, (msg) => msg && this.onMessage(msg));
+    this.onCancel(tag);
+  }
+
+  /**
+   * Another consumer in place of one the broker cancelled for its consumer timeout (a 4.3 quorum
+   * queue): the broker keeps that one, unfed, until it is cancelled from here (or until the tasks it
+   * took back are settled, when it feeds it again, measured on 4.3.6), so it is cancelled first,
+   * a delivery to it still taken as a task; then a new one with the channel's prefetch.
+   */
+  renew(): void {
+    this.chain = this.chain.then(() => this.restart()).catch(() => {});
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopped) return;
+    const old = this.tag;
+    await this.channel.cancel(old);
+    this.tag = newTag();
+    await this.consume(this.tag);
   }
 
   /**
@@ -49,7 +85,7 @@ export class Consumer {
     const old = this.tag;
     const next = newTag();
     await this.channel.prefetch(prefetch);
-    await this.channel.consume(this.queue, this.onMessage, { noAck: false, consumerTag: next });
+    await this.consume(next);
     this.tag = next;
     await this.channel.cancel(old);
     // amqplib forgets a tag at cancel-ok; a delivery to it behind the cancel-ok is still a task.

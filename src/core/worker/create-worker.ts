@@ -46,6 +46,8 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
     target,
     {
       ...options,
+      // The library's timeoutMs settles a task at its deadline: its outcome comes by then.
+      ...(options.taskBoundMs === undefined && options.timeoutMs !== undefined ? { taskBoundMs: options.timeoutMs } : {}),
       onQueueType: (type) => {
         queueType = type;
         options.onQueueType?.(type);

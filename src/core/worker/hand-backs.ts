@@ -4,20 +4,25 @@ import { taskFromMessage } from "../task.ts";
 import type { WorkSession } from "./session.ts";
 import { type SettleContext, handBack } from "./settle.ts";
 import { cameBack } from "./came-back.ts";
+import { TimeoutKeeper } from "./timeout-keeper.ts";
 
 /**
  * Tasks delivered but never started, handed back to the end of their queue (settle.ts) or sent
- * there, or to `.dead`, because they came back from a dead worker (came-back.ts), and the cancel
- * of a stop: what a drain waits for besides the running tasks. `onSettled` after each one.
+ * there, or to `.dead`, because they came back from a dead worker (came-back.ts) or were taken
+ * back by the broker while they ran here (timeout-keeper.ts), and the cancel of a stop: what a
+ * drain waits for besides the running tasks. `onSettled` after each one.
  */
 export class HandBacks {
   private readonly inFlight = new Set<Promise<void>>();
+  readonly timeouts: TimeoutKeeper;
 
   constructor(
     private readonly ctx: SettleContext,
     private readonly queue: string,
     private readonly onSettled: () => void,
-  ) {}
+  ) {
+    this.timeouts = new TimeoutKeeper(ctx, queue, (settling) => this.track(settling));
+  }
 
   /** Hand-backs (and cancels) not settled yet. */
   get size(): number {
@@ -27,6 +32,21 @@ export class HandBacks {
   /** Cancels the session's consumer, then hands back what it delivered that no task took. */
   stopConsuming(s: WorkSession): void {
     this.track(this.cancelThenHandBack(s));
+  }
+
+  /**
+   * True when `msg` is not to run here: a task taken back while it ran here (settled or held by the
+   * TimeoutKeeper), any delivery while `draining` (handed back), or one that came back from a dead
+   * worker (settled by came-back.ts). A task taken back before it started runs, uncounted.
+   */
+  settleUnrun(s: WorkSession, msg: ConsumeMessage, draining: boolean): boolean {
+    const claimed = this.timeouts.claim(s, msg);
+    if (claimed === "settled") return true;
+    if (draining) {
+      this.handBack(s, msg);
+      return true;
+    }
+    return claimed === undefined && this.cameBack(s, msg);
   }
 
   handBack(s: WorkSession, msg: ConsumeMessage): void {

@@ -2,7 +2,8 @@ import type { ConsumeMessage } from "amqplib";
 import { now } from "../../util/clock.ts";
 import type { Handler, Outcome, Task } from "../task.ts";
 import type { WorkSession } from "./session.ts";
-import { type SettleContext, type Settled, settle } from "./settle.ts";
+import type { SettleContext, Settled } from "./settle.ts";
+import { settleRun } from "./timeout-keeper.ts";
 import { heldUntil, runWithTimeout } from "./timed-run.ts";
 
 /** What the worker hears from a task it runs. */
@@ -14,7 +15,8 @@ export interface TaskSlot {
 }
 
 /**
- * Runs one task: its handler, then settle.ts, then the finish event, then its slot is freed.
+ * Runs one task: its handler, then settle.ts (through settleRun: a task the broker took back by
+ * its consumer timeout settles as timeout-keeper.ts says), then the finish event, then its slot is freed.
  * A done task settles at once (no promise per task); a failed one once its copy is confirmed.
  * With `timeoutMs` (the library's), the task fails at the deadline and its slot stays taken until
  * the handler returns (timed-run.ts); without it, no timer and no listener per task.
@@ -34,7 +36,7 @@ export function runTask(ctx: SettleContext, handler: Handler, taskSlot: TaskSlot
     };
     let settled: Settled | Promise<Settled>;
     try {
-      settled = settle(ctx, s, msg, task, outcome);
+      settled = settleRun(ctx, s, msg, task, outcome);
     } catch (err) {
       settled = Promise.reject(err);
     }

@@ -21,6 +21,12 @@ export interface ConsumeSpec {
   queueType: QueueType;
   /** Shown in the management UI's connection list. */
   name?: string;
+  /**
+   * Every task's outcome comes within this long of its start (work --timeout plus --kill-after; the
+   * library's timeoutMs): where the broker takes a consumer timeout per consumer, it is set above it
+   * (consumer-timeout.ts), so the broker never takes back a task still running.
+   */
+  taskBoundMs?: number;
   /** After a loss, keep reconnecting this long; without it a lost connection ends the worker. */
   reconnectTimeoutMs?: number;
   onAttempt?: (attempt: Attempt) => void;
@@ -88,7 +94,7 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: 
  * failure closes the connection too.
  */
 export async function openSession(broker: Broker, spec: ConsumeSpec, deliver: Deliver, signal: AbortSignal, worked?: () => void): Promise<Session> {
-  const opening = Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver, worked);
+  const opening = Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver, worked, spec.taskBoundMs);
   try {
     const session = await untilAborted(opening, signal);
     if (session === ABORTED) throw new Stopped();

@@ -6,31 +6,13 @@ import { settledWithin } from "../../util/clock.ts";
 import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { QueueType } from "../topology/names.ts";
-import { type WorkQueue, declareWorkQueue } from "../topology/queues.ts";
+import { type WorkQueue, declareWorkQueue, queueStillThere } from "../topology/queues.ts";
 import { redact } from "../broker/url.ts";
+import type { Deliver, WorkSession } from "./work-session.ts";
+import { type ConsumerTimedOut, cancelledForTimeout, consumerArguments, consumerTimeoutIn, mostHeld, raiseHint } from "./consumer-timeout.ts";
 
-/** What the worker needs of the session it runs on (a fake one in the unit tests). */
-export interface WorkSession {
-  /** False once the channel or the connection is gone: no ack may be written then. */
-  readonly open: boolean;
-  /** Delivered, not yet started (prefetch beyond concurrency). */
-  readonly pending: ConsumeMessage[];
-  /** Resolves when the session goes away without us closing it. */
-  readonly lost: Promise<Error>;
-  ack(msg: ConsumeMessage, batch: boolean): void;
-  requeue(msg: ConsumeMessage): void;
-  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS, or a new consumer). */
-  setPrefetch(count: number): void;
-  /** How many tasks beyond concurrency `setPrefetch` can hold (absent: one). */
-  readonly reserveLimit?: number;
-  /** Stops deliveries; acks written after it go out behind the cancel. */
-  cancel(): Promise<void>;
-  close(): Promise<void>;
-  /** Removes the broker's password from a text. */
-  redact(text: string): string;
-}
-
-export type Deliver = (session: WorkSession, msg: ConsumeMessage | null) => void;
+// What the worker needs of a session (a fake one in the unit tests): work-session.ts.
+export type { Deliver, WorkSession } from "./work-session.ts";
 
 /**
  * Most tasks in reserve on a quorum queue: zero-work tasks on the local cluster ran at 2.4x prefetch
@@ -54,6 +36,7 @@ export class Session implements WorkSession {
   private readonly consumer: Consumer;
   private closing = false;
   private worked = false;
+  onTimeout?: (why: ConsumerTimedOut, taken: readonly ConsumeMessage[]) => void;
 
   private constructor(
     readonly broker: Broker,
@@ -65,13 +48,35 @@ export class Session implements WorkSession {
     deliver: Deliver,
     /** Told once, at the first ack: the connection does real work. */
     private readonly onWorked?: () => void,
+    consumerArgs?: Record<string, unknown>,
   ) {
     this.acker = new Acker(channel, () => this.open);
-    this.consumer = new Consumer(channel, workQueue.name, (msg) => {
-      if (msg) this.acker.track(msg);
+    const onMessage = (msg: ConsumeMessage) => {
+      this.acker.track(msg);
       deliver(this, msg);
-    });
+    };
+    this.consumer = new Consumer(channel, workQueue.name, onMessage, (tag) => this.cancelled(tag, deliver), consumerArgs);
     this.lost = this.watch();
+  }
+
+  get unsettled(): readonly ConsumeMessage[] {
+    return this.acker.unsettled;
+  }
+
+  /**
+   * The broker cancelled consumer `tag`. On a 4.3 quorum queue that is its consumer timeout, which
+   * took back the tasks it held (consumer-timeout.ts): told at once (a task that ends meanwhile is
+   * known when it comes back), then another consumer takes its place, unless the queue went (a
+   * deletion cancels too). Elsewhere the worker hears of it.
+   */
+  private cancelled(tag: string, deliver: Deliver): void {
+    const why = cancelledForTimeout(this.broker, this.workQueue.name, this.workQueue.type);
+    if (!why) return deliver(this, null);
+    if (!this.open) return;
+    this.onTimeout?.(why, this.acker.unsettled.filter((msg) => msg.fields.consumerTag === tag));
+    void queueStillThere(this.broker, this.workQueue.name)
+      .catch(() => false)
+      .then((there) => (there ? this.consumer.renew() : deliver(this, null)));
   }
 
   /** A quorum queue's consumer is replaced to change its prefetch, and so can hold any reserve. */
@@ -84,7 +89,7 @@ export class Session implements WorkSession {
    * declareWorkQueue), sets the prefetch and consumes: a session already receiving tasks. The
    * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
    */
-  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void): Promise<Session> {
+  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void, taskBoundMs?: number): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
@@ -100,7 +105,9 @@ export class Session implements WorkSession {
         // In this order: a per-consumer basic.qos after the global one reset the global one to 0 (3.10.8).
         await channel.prefetch(own);
         if (global) await channel.prefetch(concurrency, true);
-        const s = new Session(broker, channel, own, found, deliver, onWorked);
+        // Tasks that end within taskBoundMs: the broker's consumer timeout set above it, where it takes one per consumer.
+        const held = mostHeld(prefetch, concurrency, found.type === "quorum" ? RESERVE_LIMIT_REPLACED : 1);
+        const s = new Session(broker, channel, own, found, deliver, onWorked, consumerArguments(broker, found.type, taskBoundMs, held, concurrency));
         await s.consumer.start();
         return s;
       })(),
@@ -115,7 +122,8 @@ export class Session implements WorkSession {
   private watch(): Promise<Error> {
     let refusal: Error | undefined;
     this.channel.on("error", (err: Error) => {
-      refusal = new Error(`the broker closed the consuming channel: ${err.message}`);
+      const text = `the broker closed the consuming channel: ${err.message}`;
+      refusal = consumerTimeoutIn(text, raiseHint(this.broker, this.workQueue.type, this.workQueue.name)) ?? new Error(text);
     });
     return Promise.race([
       this.broker.lost,

@@ -9,6 +9,7 @@ import { type Decision, type RetryPolicy, decide } from "../failures/retry-polic
 import type { WorkSession } from "./session.ts";
 import type { Outcome, Task } from "../task.ts";
 import type { Settlement, WorkerEvent, WorkerSummary } from "./worker-state.ts";
+import type { TakenBack } from "./taken-back.ts";
 
 export type Settled = { settled: Settlement; deadQueue?: string; retryInMs?: number; error?: string };
 
@@ -24,6 +25,8 @@ export interface SettleContext {
   killed: AbortSignal;
   /** Aborted when a stop has waited long enough for refused copies: the task goes back to the queue. */
   giveUp: AbortSignal;
+  /** Tasks the broker took back by its consumer timeout while they ran (taken-back.ts): their runs settle through timeout-keeper.ts. */
+  takenBack?: TakenBack;
 }
 
 /**

@@ -59,6 +59,13 @@ export type WorkerEvent =
    * At `max` it goes to `.dead` instead: then `start` and `finish` (settled "dead"), no handler run.
    */
   | { type: "came-back"; task: Task; count: number; max: number }
+  /**
+   * The broker took back deliveries held unacked past its consumer timeout (consumer-timeout.ts):
+   * `tasks` were running here and run on; what becomes of them: taken-back.ts. `hint`: how to raise it.
+   */
+  | { type: "consumer-timeout"; queue: string; tasks: number; timeoutMs?: number; hint: string }
+  /** A delivery of a task taken back while it ran here: held until the run ends, acked as a duplicate, or settled with the run's outcome. Not run. */
+  | { type: "taken-back"; task: Task; action: "held" | "acked" | "settled" }
   /** A retry or dead copy was refused or failed: said once per task; the copy alone is tried again, with backoff. */
   | { type: "copy-failed"; task: Task; queue: string; error: string }
   /** The broker blocked the copies' connection (memory or disk alarm): copies wait until it clears. */

@@ -85,6 +85,7 @@ export class Worker implements WorkerHandle {
     // Opened after all, though the worker ended meanwhile: close it, or its consumer holds tasks for ever.
     if (this.state === "stopped" || this.state === "failed") return void s.close();
     this.session = s;
+    s.onTimeout = (why, taken) => this.handBacks.timeouts.timedOut(s, why, taken);
     this.auto?.limitReserve(s.reserveLimit ?? 1);
     void s.lost.then((err) => this.onLost(s, err));
     if (this.state === "draining") return this.handBacks.stopConsuming(s); // stopped while it was being opened
@@ -101,8 +102,7 @@ export class Worker implements WorkerHandle {
   private readonly deliver = (s: WorkSession, msg: ConsumeMessage | null): void => {
     if (msg === null) return this.stop("cancelled");
     this.auto?.delivered(this.activity.touch());
-    if (this.state === "draining") return this.handBacks.handBack(s, msg);
-    if (this.handBacks.cameBack(s, msg)) return; // it came back from a dead worker: not run here
+    if (this.handBacks.settleUnrun(s, msg, this.state === "draining")) return; // handed back, came back, or taken back: not run here
     s.pending.push(msg);
     this.pump(s);
   };
@@ -140,11 +140,12 @@ export class Worker implements WorkerHandle {
 
   private async onLost(s: WorkSession, err: Error): Promise<void> {
     if (s !== this.session) return;
+    const timedOut = this.handBacks.timeouts.lost(s, err); // the broker's consumer timeout: said as such, not as a loss
     s.pending.length = 0; // not started: the broker gives them to someone else
     this.session = undefined;
     if (this.state !== "consuming") return s.close().then(() => this.finishIfIdle());
     this.to("reconnecting");
-    this.emit({ type: "disconnected", error: s.redact(err.message), running: this.running });
+    if (!timedOut) this.emit({ type: "disconnected", error: s.redact(err.message), running: this.running });
     try {
       this.attach(await this.sessions.next(s, this.deliver, this.outage.signal));
     } catch (e) {

@@ -15,7 +15,7 @@ describe("the library's types", () => {
     const said = (e: WorkerEvent) => (e.type === "finish" ? `${e.settled}: ${e.outcome.ok ? "ok" : e.outcome.reason}` : e.type);
     expect(said({ type: "finish", task: {} as Task, outcome: { ok: false, reason: "timed out after 1s" }, settled: "retry", startedAt: 0, at: 1 })).toBe("retry: timed out after 1s");
     expectTypeOf<WorkerEvent["type"]>().toEqualTypeOf<
-      "ready" | "prefetch" | "state" | "start" | "finish" | "came-back" | "copy-failed" | "blocked" | "unblocked" | "legacy-queue" | "queue-type" | "disconnected" | "reconnected" | "stopping" | "closed"
+      "ready" | "prefetch" | "state" | "start" | "finish" | "came-back" | "consumer-timeout" | "taken-back" | "copy-failed" | "blocked" | "unblocked" | "legacy-queue" | "queue-type" | "disconnected" | "reconnected" | "stopping" | "closed"
     >();
     expectTypeOf<SendEvent["type"]>().toEqualTypeOf<"disconnected" | "reconnected" | "queue-type" | "blocked" | "legacy-queue" | "unblocked">();
   });
