@@ -112,7 +112,7 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
       if (plan.verbose) err(` [-] task ${event.task.messageId ?? "(no id)"} came back after the broker took it back: ${TAKEN_BACK[event.action]}`);
     } else if (event.type === "came-back") {
       const id = event.task.messageId ?? "(no id)";
-      err(` [!] task ${id} came back from a worker that died (or lost the broker) while running it: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`);
+      err(` [!] task ${id} came back from a worker that died (or lost the broker) holding it, running or fetched: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`);
     } else if (event.type === "copy-failed") {
       err(` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`);
     } else if (event.type === "blocked") {
