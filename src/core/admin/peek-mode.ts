@@ -1,4 +1,7 @@
 import type { Broker } from "../broker/connection.ts";
+import { atLeast, rabbitVersion } from "../broker/rabbit-version.ts";
+
+export { rabbitVersion } from "../broker/rabbit-version.ts";
 import { withChannel } from "../topology/queues.ts";
 
 /**
@@ -14,18 +17,9 @@ import { withChannel } from "../topology/queues.ts";
  */
 export type PeekMode = "nack" | "close" | "move";
 
-/** The broker's version as [major, minor], from the handshake; undefined when it is not RabbitMQ or says none. */
-export function rabbitVersion(broker: Broker): [number, number] | undefined {
-  const props = (broker.model.connection as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};
-  if (String(props.product ?? "") !== "RabbitMQ") return undefined;
-  const match = /^(\d+)\.(\d+)/.exec(String(props.version ?? ""));
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
-}
-
 /** Whether basic.nack with requeue leaves a quorum queue's delivery count alone (RabbitMQ 4.3 on). */
 export function nackIsFree(broker: Broker): boolean {
-  const version = rabbitVersion(broker);
-  return version !== undefined && (version[0] > 4 || (version[0] === 4 && version[1] >= 3));
+  return atLeast(rabbitVersion(broker), 4, 3);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Broker } from "../broker/connection.ts";
+import { atLeast, rabbitVersion } from "../broker/rabbit-version.ts";
 import type { QueueType } from "../topology/names.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 
@@ -42,18 +43,8 @@ export function consumerTimeoutIn(message: string, hint: string): ConsumerTimedO
 export const timeoutReason = (takes: number, why: ConsumerTimedOut): string =>
   `the broker took it back ${takes === 1 ? "once" : `${takes} times`} while it ran (unacked past its consumer_timeout${why.timeoutMs === undefined ? "" : ` of ${why.timeoutMs} ms`}): ${why.hint}`;
 
-/** The broker's version as [major, minor] from the handshake (admin/peek-mode.ts reads it too); undefined if not RabbitMQ. */
-function versionOf(broker: Broker): [number, number] | undefined {
-  const props = (broker.model.connection as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};
-  if (String(props.product ?? "") !== "RabbitMQ") return undefined;
-  const match = /^(\d+)\.(\d+)/.exec(String(props.version ?? ""));
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
-}
-
-const atLeast = (v: [number, number] | undefined, major: number, minor: number): boolean => v !== undefined && (v[0] > major || (v[0] === major && v[1] >= minor));
-
 /** Whether the broker takes a timeout per consumer for this queue: a quorum queue on RabbitMQ 4.3 or later. */
-export const perConsumer = (broker: Broker, type: QueueType): boolean => type === "quorum" && atLeast(versionOf(broker), 4, 3);
+export const perConsumer = (broker: Broker, type: QueueType): boolean => type === "quorum" && atLeast(rabbitVersion(broker), 4, 3);
 
 /** Time for a task's outcome to be settled once its run ended (a copy confirmed, then the ack). */
 export const SETTLE_MARGIN_MS = 60_000;
@@ -77,7 +68,7 @@ export const mostHeld = (prefetch: Prefetch, concurrency: number, reserveLimit: 
 
 /** How to give tasks on `queue` more time than the broker's consumer timeout, on this broker. */
 export function raiseHint(broker: Broker, type: QueueType, queue: string): string {
-  const version = versionOf(broker);
+  const version = rabbitVersion(broker);
   const conf = "raise consumer_timeout in rabbitmq.conf above the longest task";
   if (perConsumer(broker, type)) return `${conf}, or run work with --timeout (taskq then sets x-consumer-timeout on its consumer)`;
   if (atLeast(version, 3, 12)) return `${conf}, or set it for this queue with a policy: rabbitmqctl set_policy NAME '^${queue.replaceAll(".", "\\.")}$' '{"consumer-timeout": MS}' --apply-to queues`;
