@@ -7,9 +7,7 @@ import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 // A memory alarm blocks every connection that publishes; RabbitMQ then reads nothing more from it.
 // Copies go out on a connection of their own, so acks on the consuming one keep flowing.
 const node = new IsolatedNode("alarm", freePort(41));
-const raise = () => node.ctl("set_vm_memory_high_watermark", "0.000001");
-const clear = () => node.ctl("set_vm_memory_high_watermark", "0.4");
-const alarmOn = async () => /memory/.test(await node.ctl("eval", "rabbit_alarm:get_alarms()."));
+const { raiseMemoryAlarm: raise, clearMemoryAlarm: clear, memoryAlarmOn: alarmOn } = node;
 
 beforeAll(() => node.start(), 120_000);
 afterAll(async () => {

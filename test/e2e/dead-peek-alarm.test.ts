@@ -7,9 +7,7 @@ import { runTaskq } from "../support/taskq.ts";
 // memory alarm it must say so at once, take nothing, and leave the queue as it was (it hung for the
 // whole alarm, and a look cut there left a task twice).
 const node = new IsolatedNode("peek-alarm", freePort(59));
-const raise = () => node.ctl("set_vm_memory_high_watermark", "0.000001");
-const clear = () => node.ctl("set_vm_memory_high_watermark", "0.4");
-const alarmOn = async () => /memory/.test(await node.ctl("eval", "rabbit_alarm:get_alarms()."));
+const { raiseMemoryAlarm: raise, clearMemoryAlarm: clear, memoryAlarmOn: alarmOn } = node;
 
 beforeAll(() => node.start(), 120_000);
 afterAll(async () => {

@@ -96,9 +96,7 @@ describe("send --delay, the delay queue going away under the send", () => {
 // copy lands in a queue that is still there but expires before the copy's TTL; lifted after E, it
 // lands in no queue. Either way it must come back to the work queue.
 const node = new IsolatedNode("hop-renewal", freePort(47));
-const raise = () => node.ctl("set_vm_memory_high_watermark", "0.000001");
-const clear = () => node.ctl("set_vm_memory_high_watermark", "0.4");
-const alarmOn = async () => /memory/.test(await node.ctl("eval", "rabbit_alarm:get_alarms()."));
+const { raiseMemoryAlarm: raise, clearMemoryAlarm: clear, memoryAlarmOn: alarmOn } = node;
 
 async function backInQueue(queue: string, ids: string[]): Promise<string[]> {
   const back: string[] = [];

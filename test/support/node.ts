@@ -83,6 +83,10 @@ export class IsolatedNode {
   kill = () => broker("kill", this.name);
   wipe = () => broker("wipe", this.name).catch(() => "");
   ctl = (...args: string[]) => broker("ctl", this.name, ...args);
+  /** A memory alarm on: the watermark set below what the node uses (it blocks every publishing connection). */
+  raiseMemoryAlarm = () => this.ctl("set_vm_memory_high_watermark", "0.000001");
+  clearMemoryAlarm = () => this.ctl("set_vm_memory_high_watermark", "0.4");
+  memoryAlarmOn = async () => /memory/.test(await this.ctl("eval", "rabbit_alarm:get_alarms()."));
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
