@@ -102,7 +102,8 @@ function atLeast10(name: string, text: string | undefined): number {
 const tasks = atLeast10("tasks", values.tasks);
 const sendTasks = atLeast10("send-tasks", values["send-tasks"]);
 const parts = (values.only ?? "").split(/[\s,]+/).filter(Boolean);
-for (const p of parts) if (!["worker", "send", "cli"].includes(p)) usage(`--only: unknown part '${p}' (worker, send, cli)`);
+for (const p of parts)
+  if (!["worker", "send", "cli"].includes(p)) usage(`--only: unknown part '${p}' (worker, send, cli)`);
 if (parts.length === 0) usage("--only names no part");
 const url = process.env.TASKQ_URL ?? process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -141,7 +142,13 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 function sample(count: number): Sample {
   Bun.gc(true);
   const { heapUsed, rss } = process.memoryUsage();
-  return { count, listeners: liveAbortListeners(), heapMB: mb(heapUsed), objects: heapStats().objectCount, rssMB: mb(rss) };
+  return {
+    count,
+    listeners: liveAbortListeners(),
+    heapMB: mb(heapUsed),
+    objects: heapStats().objectCount,
+    rssMB: mb(rss),
+  };
 }
 
 interface Verdict {
@@ -164,7 +171,9 @@ function verdict(samples: Sample[]): Verdict {
 }
 
 function table(what: string, samples: Sample[]): string {
-  const rows = samples.map((s) => [s.count, s.listeners, s.heapMB.toFixed(1), s.objects, s.rssMB.toFixed(1)].map(String));
+  const rows = samples.map((s) =>
+    [s.count, s.listeners, s.heapMB.toFixed(1), s.objects, s.rssMB.toFixed(1)].map(String),
+  );
   const head = [what, "abort listeners", "heap MB", "heap objects", "RSS MB"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   return [head, ...rows].map((r) => "  " + r.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ")).join("\n");
@@ -185,12 +194,23 @@ async function workerPart() {
   const due = (n: number) => n >= Math.round(((samples.length + 1) * tasks) / SAMPLES);
   try {
     const body = (i: number) => Buffer.from(`${i % 10 === 0 ? "fail" : "task"} ${i}`);
-    await send({ url, queue, tasks: (function* () { for (let i = 1; i <= tasks; i++) yield body(i); })() });
+    await send({
+      url,
+      queue,
+      tasks: (function* () {
+        for (let i = 1; i <= tasks; i++) yield body(i);
+      })(),
+    });
     const started = performance.now();
     let settled = 0;
     const worker = await work(
       {
-        url, queue, prefetch: 50, concurrency: 4, maxTasks: tasks, idleExitMs: 10_000,
+        url,
+        queue,
+        prefetch: 50,
+        concurrency: 4,
+        maxTasks: tasks,
+        idleExitMs: 10_000,
         retry: { maxAttempts: 1, baseDelayMs: 1000, maxDelayMs: 1000 },
         onEvent: (e) => {
           if (e.type === "finish" && due(++settled)) samples.push(sample(settled));
@@ -208,11 +228,28 @@ async function workerPart() {
     const left = await messageCount(queue);
     const accounted = summary.done + dead === tasks && summary.failed === dead && left === 0;
     const v = verdict(samples);
-    log(`worker: ${tasks} tasks (${failing} failing, straight to <queue>.dead${values["plant-leak"] ? ", each leaving a listener: --plant-leak" : ""}), prefetch 50, concurrency 4: ${seconds(ms)} s`);
+    log(
+      `worker: ${tasks} tasks (${failing} failing, straight to <queue>.dead${values["plant-leak"] ? ", each leaving a listener: --plant-leak" : ""}), prefetch 50, concurrency 4: ${seconds(ms)} s`,
+    );
     log(table("tasks settled", samples));
-    log(`worker tasks: ${summary.done} done + ${dead} dead = ${summary.done + dead} of ${tasks} sent, ${left} left in the queue: ${accounted ? "all accounted for" : "MISSING"}`);
+    log(
+      `worker tasks: ${summary.done} done + ${dead} dead = ${summary.done + dead} of ${tasks} sent, ${left} left in the queue: ${accounted ? "all accounted for" : "MISSING"}`,
+    );
     log(`worker verdict: ${v.text}`);
-    return { queue, tasks, failing, done: summary.done, failed: summary.failed, dead, left, accounted, ms: Math.round(ms), samples, verdict: v, ok: v.ok && accounted };
+    return {
+      queue,
+      tasks,
+      failing,
+      done: summary.done,
+      failed: summary.failed,
+      dead,
+      left,
+      accounted,
+      ms: Math.round(ms),
+      samples,
+      verdict: v,
+      ok: v.ok && accounted,
+    };
   } finally {
     await deleteQueues(queues, url);
   }
@@ -236,7 +273,15 @@ async function sendPart() {
     log(`send: one library send of ${sendTasks} tasks (async generator): ${result.sent} confirmed in ${seconds(ms)} s`);
     log(table("tasks yielded", samples));
     log(`send verdict: ${v.text}`);
-    return { queue, tasks: sendTasks, sent: result.sent, ms: Math.round(ms), samples, verdict: v, ok: v.ok && result.sent === sendTasks };
+    return {
+      queue,
+      tasks: sendTasks,
+      sent: result.sent,
+      ms: Math.round(ms),
+      samples,
+      verdict: v,
+      ok: v.ok && result.sent === sendTasks,
+    };
   } finally {
     await deleteQueues([queue], url);
   }
@@ -254,13 +299,23 @@ async function cliPart() {
   const queue = freshQueue("cli");
   try {
     const started = performance.now();
-    const child = Bun.spawn([values.taskq ?? "", "send", "--count", String(sendTasks), "-q", queue, "--quiet"], { env: { ...process.env, TASKQ_URL: url }, stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([values.taskq ?? "", "send", "--count", String(sendTasks), "-q", queue, "--quiet"], {
+      env: { ...process.env, TASKQ_URL: url },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     const rss: number[] = [];
     const vmRss = () => {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
       if (m) rss.push(Math.round((Number(m[1]) / 1024) * 10) / 10);
     };
-    const poll = setInterval(() => { try { vmRss(); } catch { /* exited */ } }, 200);
+    const poll = setInterval(() => {
+      try {
+        vmRss();
+      } catch {
+        /* exited */
+      }
+    }, 200);
     const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
     clearInterval(poll);
     const ms = performance.now() - started;
@@ -269,14 +324,33 @@ async function cliPart() {
     const firstQ = median(rss.slice(0, quarter));
     const lastQ = median(rss.slice(-quarter));
     const peak = Math.max(0, ...rss);
-    const tenths = Array.from({ length: 10 }, (_, i) => rss[Math.min(rss.length - 1, Math.floor(((i + 0.5) * rss.length) / 10))] ?? 0);
+    const tenths = Array.from(
+      { length: 10 },
+      (_, i) => rss[Math.min(rss.length - 1, Math.floor(((i + 0.5) * rss.length) / 10))] ?? 0,
+    );
     const limit = Math.round((CLI_FACTOR * firstQ + CLI_SLACK_MB) * 10) / 10;
     const ok = code === 0 && rss.length >= 4 && lastQ <= limit;
-    log(`cli: taskq send --count ${sendTasks} (exit ${code}) in ${seconds(ms)} s, VmRSS every 200 ms (${rss.length} samples)${code === 0 ? "" : `: ${stderr.trim()}`}`);
+    log(
+      `cli: taskq send --count ${sendTasks} (exit ${code}) in ${seconds(ms)} s, VmRSS every 200 ms (${rss.length} samples)${code === 0 ? "" : `: ${stderr.trim()}`}`,
+    );
     log(`  RSS MB by tenth of the run: ${tenths.join(" ")}`);
     const short = rss.length < 4 ? ` (too short to judge: ${rss.length} samples; raise --send-tasks)` : "";
-    log(`cli verdict: ${ok ? "OK" : "FAIL"}${short}: peak ${peak} MB; median RSS last quarter ${lastQ} MB vs first quarter ${firstQ} MB (limit ${CLI_FACTOR} x ${firstQ} + ${CLI_SLACK_MB} = ${limit} MB)`);
-    return { queue, tasks: sendTasks, code, ms: Math.round(ms), samples: rss.length, peakMB: peak, firstQuarterMB: firstQ, lastQuarterMB: lastQ, limitMB: limit, tenthsMB: tenths, ok };
+    log(
+      `cli verdict: ${ok ? "OK" : "FAIL"}${short}: peak ${peak} MB; median RSS last quarter ${lastQ} MB vs first quarter ${firstQ} MB (limit ${CLI_FACTOR} x ${firstQ} + ${CLI_SLACK_MB} = ${limit} MB)`,
+    );
+    return {
+      queue,
+      tasks: sendTasks,
+      code,
+      ms: Math.round(ms),
+      samples: rss.length,
+      peakMB: peak,
+      firstQuarterMB: firstQ,
+      lastQuarterMB: lastQ,
+      limitMB: limit,
+      tenthsMB: tenths,
+      ok,
+    };
   } finally {
     await deleteQueues([queue], url);
   }
@@ -292,5 +366,6 @@ for (const part of parts) {
 }
 report.ok = ok;
 if (values.json) console.log(JSON.stringify(report));
-else console.log(ok ? "soak: no growth" : "soak: a verdict failed (growth, tasks missing or a run too short): see above");
+else
+  console.log(ok ? "soak: no growth" : "soak: a verdict failed (growth, tasks missing or a run too short): see above");
 process.exit(ok ? 0 : 1);

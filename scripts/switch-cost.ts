@@ -15,7 +15,10 @@ await pub.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quor
 for (let i = 0; i < N; i++) pub.sendToQueue(queue, Buffer.from(String(i)), { persistent: true });
 await pub.waitForConfirms();
 
-type Internal = amqp.Channel & { consumers: Map<string, unknown>; dispatchMessage: (fields: { consumerTag: string }, msg: amqp.ConsumeMessage) => void };
+type Internal = amqp.Channel & {
+  consumers: Map<string, unknown>;
+  dispatchMessage: (fields: { consumerTag: string }, msg: amqp.ConsumeMessage) => void;
+};
 const ch = (await conn.createChannel()) as Internal;
 const seen = new Map<string, number>();
 let late = 0;
@@ -51,6 +54,8 @@ await Bun.sleep(1000);
 costs.sort((a, b) => a - b);
 const ready = (await pub.checkQueue(queue)).messageCount;
 const twice = [...seen.values()].filter((n) => n > 1).length;
-console.log(`switch: median ${costs[50]?.toFixed(2)} ms, max ${costs[99]?.toFixed(2)} ms; late deliveries ${late}; done ${seen.size} + ready ${ready} = ${seen.size + ready} of ${N}, twice ${twice}`);
+console.log(
+  `switch: median ${costs[50]?.toFixed(2)} ms, max ${costs[99]?.toFixed(2)} ms; late deliveries ${late}; done ${seen.size} + ready ${ready} = ${seen.size + ready} of ${N}, twice ${twice}`,
+);
 await pub.deleteQueue(queue);
 await conn.close();

@@ -24,13 +24,35 @@ import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/failures/r
 import { type SendEvent, type SendResult, sendTasks } from "./core/publish/send-tasks.ts";
 import type { Outcome, Task } from "./core/task.ts";
 import { startWorker } from "./core/worker/create-worker.ts";
-import type { Settlement, StopReason, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary } from "./core/worker/worker-state.ts";
+import type {
+  Settlement,
+  StopReason,
+  WorkerEvent,
+  WorkerHandle,
+  WorkerState,
+  WorkerSummary,
+} from "./core/worker/worker-state.ts";
 import { type ConnectionOptions, target } from "./library/target.ts";
 import { type TaskInput, encodeTasks } from "./library/encode.ts";
 import { checkedTimeout, outcomeOf } from "./library/handler.ts";
 import { checkedDelay } from "./library/task-spec.ts";
 
-export type { ConnectionOptions, Outcome, QueueType, RetryPolicy, SendEvent, SendResult, Settlement, StopReason, Task, TaskInput, WorkerEvent, WorkerHandle, WorkerState, WorkerSummary };
+export type {
+  ConnectionOptions,
+  Outcome,
+  QueueType,
+  RetryPolicy,
+  SendEvent,
+  SendResult,
+  Settlement,
+  StopReason,
+  Task,
+  TaskInput,
+  WorkerEvent,
+  WorkerHandle,
+  WorkerState,
+  WorkerSummary,
+};
 export type { HeaderValue, TaskOptions, TaskSpec } from "./library/task-spec.ts";
 export { task } from "./library/task-spec.ts";
 export { DEFAULT_RETRY, HANDLER_EXIT };
@@ -73,7 +95,10 @@ export async function send(options: SendOptions): Promise<SendResult> {
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
       ...(options.delayMs ? { delayMs: options.delayMs } : {}),
-      reconnector: new Reconnector(target(options), { timeoutMs: options.reconnectTimeoutMs ?? 300_000, name: "taskq library send" }),
+      reconnector: new Reconnector(target(options), {
+        timeoutMs: options.reconnectTimeoutMs ?? 300_000,
+        name: "taskq library send",
+      }),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   } finally {

@@ -19,17 +19,34 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .showSuggestionAfterError();
-  for (const sub of [sendCommand(), workCommand(), statusCommand(), deadCommand(), purgeCommand(), removeCommand(), benchCommand(), completionsCommand()]) program.addCommand(sub as unknown as Command);
+  for (const sub of [
+    sendCommand(),
+    workCommand(),
+    statusCommand(),
+    deadCommand(),
+    purgeCommand(),
+    removeCommand(),
+    benchCommand(),
+    completionsCommand(),
+  ])
+    program.addCommand(sub as unknown as Command);
   for (const cmd of everyCommand(program)) {
     if (cmd !== program) cmd.version(VERSION, "-V, --version");
     // Help shows duration defaults as they are typed ("5m"), not as milliseconds.
     for (const option of cmd.options) {
-      if (option.flags.includes("<duration>") && typeof option.defaultValue === "number") option.defaultValueDescription = durationText(option.defaultValue);
+      if (option.flags.includes("<duration>") && typeof option.defaultValue === "number")
+        option.defaultValueDescription = durationText(option.defaultValue);
       // Every command's -q: a reserved, empty or too long name is a usage error before connecting.
       if (option.long === "--queue") option.argParser(queueName);
     }
     cmd.exitOverride().configureOutput({
-      outputError: (text, write) => write(`taskq: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`),
+      outputError: (text, write) =>
+        write(
+          `taskq: ${text
+            .replace(/^error: /, "")
+            .trim()
+            .replace(/\s*\n\s*/g, " ")}\n`,
+        ),
     });
   }
   return program;

@@ -16,7 +16,8 @@ async function readJson(req) {
 }
 
 const server = createServer(async (req, res) => {
-  const answer = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const answer = (status, body) =>
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   if (req.method !== "POST" || req.url !== "/signup") return answer(404, { error: "POST /signup" });
   let email;
   try {
@@ -24,12 +25,16 @@ const server = createServer(async (req, res) => {
   } catch {
     return answer(400, { error: "the body is not JSON" });
   }
-  if (typeof email !== "string" || !email.includes("@") || email.length > 200) return answer(400, { error: "email is missing or too long" });
+  if (typeof email !== "string" || !email.includes("@") || email.length > 200)
+    return answer(400, { error: "email is missing or too long" });
   try {
     // The id is an idempotency key: a client retrying the same signup makes a task with the same
     // message_id, which the worker can recognise. A plain object would be sent as JSON too.
     const id = `welcome-${email.toLowerCase()}`;
-    await send({ queue, tasks: [task({ email, requestedAt: new Date().toISOString() }, { id, headers: { source: "signup" } })] });
+    await send({
+      queue,
+      tasks: [task({ email, requestedAt: new Date().toISOString() }, { id, headers: { source: "signup" } })],
+    });
     answer(202, { queued: id });
   } catch (err) {
     // One connection per send keeps the example short; a busy service would batch its tasks.

@@ -12,10 +12,14 @@ const queue = process.env.QUEUE ?? "emails";
 async function sendWelcome(email, signal) {
   await new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, 200);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
   console.log(`welcome mail sent to ${email}`);
 }
@@ -26,7 +30,8 @@ const worker = await work(
     concurrency: 1,
     timeoutMs: 10_000, // past it: the signal aborts, the task is retried, then dead
     onEvent: (e) => {
-      if (e.type === "finish" && !e.outcome.ok) console.error(`${e.task.messageId}: ${e.outcome.reason} (${e.settled})`);
+      if (e.type === "finish" && !e.outcome.ok)
+        console.error(`${e.task.messageId}: ${e.outcome.reason} (${e.settled})`);
     },
   },
   async (task, signal) => {

@@ -31,4 +31,6 @@ if (mode === "send") {
   if (summary.done !== n) throw new Error(`done ${summary.done} of ${n}`);
 }
 const s = (performance.now() - t0) / 1000;
-process.stdout.write(`${JSON.stringify({ mode, runtime: "Bun" in globalThis ? "bun" : `node ${process.versions.node}`, tasks: n, seconds: s, rate: n / s })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ mode, runtime: "Bun" in globalThis ? "bun" : `node ${process.versions.node}`, tasks: n, seconds: s, rate: n / s })}\n`,
+);

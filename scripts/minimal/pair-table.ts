@@ -17,6 +17,8 @@ console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const [key, pairs] of rows) {
   const ratios = pairs.map(([off, on]) => on / off);
   const spread = `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`;
-  console.log(`| ${key.slice(1)} | ${median(pairs.map((p) => p[0])).toFixed(0)} tasks/s | ${median(pairs.map((p) => p[1])).toFixed(0)} tasks/s | ${median(ratios).toFixed(3)} | ${spread} | >= 0.99 |`);
+  console.log(
+    `| ${key.slice(1)} | ${median(pairs.map((p) => p[0])).toFixed(0)} tasks/s | ${median(pairs.map((p) => p[1])).toFixed(0)} tasks/s | ${median(ratios).toFixed(3)} | ${spread} | >= 0.99 |`,
+  );
 }
 export {};

@@ -31,24 +31,143 @@ if (command === "field" && arg) {
   // other: the ratio is the median of those per-round ratios (a slow spell of the machine moves
   // both of a pair), and the spread of the per-round ratios is printed next to it.
   const rows: Array<{ label: string; taskq: string; ref?: string; refLabel?: string; unit: string; target: string }> = [
-    { label: "bench zero work, prefetch 1", taskq: "bench-p1 taskq", ref: "bench-p1 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
-    { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-p100 ref", refLabel: "tutorial client", unit: "tasks/s", target: ">= 1.00" },
-    { label: "bench zero work, prefetch 1", taskq: "bench-p1 taskq", ref: "bench-go-p1 ref", refLabel: "tutorial client in Go (amqp091-go)", unit: "tasks/s", target: ">= 1.00 (stretch)" },
-    { label: "bench zero work, prefetch 100", taskq: "bench-p100 taskq", ref: "bench-go-p100 ref", refLabel: "tutorial client in Go (amqp091-go)", unit: "tasks/s", target: ">= 1.00 (stretch)" },
-    { label: "send, window 1024", taskq: "send-window taskq", ref: "send-window ref", refLabel: "publisher, window 1024", unit: "tasks/s", target: ">= 1.00" },
-    { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded ref", refLabel: "publisher, unbounded", unit: "tasks/s", target: ">= 0.95" },
-    { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded-props ref", refLabel: "publisher, unbounded, taskq's properties", unit: "tasks/s", target: "-" },
-    { label: "send (default window)", taskq: "send-unbounded taskq", ref: "send-unbounded-mandatory ref", refLabel: "publisher, unbounded, every task mandatory", unit: "tasks/s", target: "-" },
-    { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "-" },
-    { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-loop ref", refLabel: "bare spawn loop", unit: "ms", target: "<= 1.20" },
-    { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-amqp-p1 ref", refLabel: "amqplib worker, prefetch 1", unit: "ms", target: "<= 1.00" },
-    { label: "work -- /bin/true, per task, prefetch 1", taskq: "work-p1 taskq", ref: "work-amqp-p1-detached ref", refLabel: "amqplib worker, prefetch 1, own session", unit: "ms", target: "-" },
-    { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-amqp-p100 ref", refLabel: "amqplib worker, prefetch 100", unit: "ms", target: "<= 1.00" },
-    { label: "work -- /bin/true, per task, prefetch auto", taskq: "work-pauto taskq", ref: "work-amqp-p100-detached ref", refLabel: "amqplib worker, prefetch 100, own session", unit: "ms", target: "-" },
+    {
+      label: "bench zero work, prefetch 1",
+      taskq: "bench-p1 taskq",
+      ref: "bench-p1 ref",
+      refLabel: "tutorial client",
+      unit: "tasks/s",
+      target: ">= 1.00",
+    },
+    {
+      label: "bench zero work, prefetch 100",
+      taskq: "bench-p100 taskq",
+      ref: "bench-p100 ref",
+      refLabel: "tutorial client",
+      unit: "tasks/s",
+      target: ">= 1.00",
+    },
+    {
+      label: "bench zero work, prefetch 1",
+      taskq: "bench-p1 taskq",
+      ref: "bench-go-p1 ref",
+      refLabel: "tutorial client in Go (amqp091-go)",
+      unit: "tasks/s",
+      target: ">= 1.00 (stretch)",
+    },
+    {
+      label: "bench zero work, prefetch 100",
+      taskq: "bench-p100 taskq",
+      ref: "bench-go-p100 ref",
+      refLabel: "tutorial client in Go (amqp091-go)",
+      unit: "tasks/s",
+      target: ">= 1.00 (stretch)",
+    },
+    {
+      label: "send, window 1024",
+      taskq: "send-window taskq",
+      ref: "send-window ref",
+      refLabel: "publisher, window 1024",
+      unit: "tasks/s",
+      target: ">= 1.00",
+    },
+    {
+      label: "send (default window)",
+      taskq: "send-unbounded taskq",
+      ref: "send-unbounded ref",
+      refLabel: "publisher, unbounded",
+      unit: "tasks/s",
+      target: ">= 0.95",
+    },
+    {
+      label: "send (default window)",
+      taskq: "send-unbounded taskq",
+      ref: "send-unbounded-props ref",
+      refLabel: "publisher, unbounded, taskq's properties",
+      unit: "tasks/s",
+      target: "-",
+    },
+    {
+      label: "send (default window)",
+      taskq: "send-unbounded taskq",
+      ref: "send-unbounded-mandatory ref",
+      refLabel: "publisher, unbounded, every task mandatory",
+      unit: "tasks/s",
+      target: "-",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch 1",
+      taskq: "work-p1 taskq",
+      ref: "work-loop ref",
+      refLabel: "bare spawn loop",
+      unit: "ms",
+      target: "-",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch auto",
+      taskq: "work-pauto taskq",
+      ref: "work-loop ref",
+      refLabel: "bare spawn loop",
+      unit: "ms",
+      target: "<= 1.20",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch 1",
+      taskq: "work-p1 taskq",
+      ref: "work-amqp-p1 ref",
+      refLabel: "amqplib worker, prefetch 1",
+      unit: "ms",
+      target: "<= 1.00",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch 1",
+      taskq: "work-p1 taskq",
+      ref: "work-amqp-p1-detached ref",
+      refLabel: "amqplib worker, prefetch 1, own session",
+      unit: "ms",
+      target: "-",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch auto",
+      taskq: "work-pauto taskq",
+      ref: "work-amqp-p100 ref",
+      refLabel: "amqplib worker, prefetch 100",
+      unit: "ms",
+      target: "<= 1.00",
+    },
+    {
+      label: "work -- /bin/true, per task, prefetch auto",
+      taskq: "work-pauto taskq",
+      ref: "work-amqp-p100-detached ref",
+      refLabel: "amqplib worker, prefetch 100, own session",
+      unit: "ms",
+      target: "-",
+    },
     // scripts/perf --only node: the library on Node 22 (the "taskq" column) against Bun (the reference).
-    { label: "library send, Node 22", taskq: "lib-send node22", ref: "lib-send bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
-    { label: "library work, zero work, prefetch 1, Node 22", taskq: "lib-work-p1 node22", ref: "lib-work-p1 bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
-    { label: "library work, zero work, prefetch 100, Node 22", taskq: "lib-work-p100 node22", ref: "lib-work-p100 bun", refLabel: "the same on Bun", unit: "tasks/s", target: "-" },
+    {
+      label: "library send, Node 22",
+      taskq: "lib-send node22",
+      ref: "lib-send bun",
+      refLabel: "the same on Bun",
+      unit: "tasks/s",
+      target: "-",
+    },
+    {
+      label: "library work, zero work, prefetch 1, Node 22",
+      taskq: "lib-work-p1 node22",
+      ref: "lib-work-p1 bun",
+      refLabel: "the same on Bun",
+      unit: "tasks/s",
+      target: "-",
+    },
+    {
+      label: "library work, zero work, prefetch 100, Node 22",
+      taskq: "lib-work-p100 node22",
+      ref: "lib-work-p100 bun",
+      refLabel: "the same on Bun",
+      unit: "tasks/s",
+      target: "-",
+    },
     { label: "send, peak RSS", taskq: "send-rss taskq", unit: "MB", target: "<= 150 MB" },
     { label: "taskq --version, whole process", taskq: "version taskq", unit: "ms", target: "<= 30 ms" },
   ];
@@ -60,7 +179,9 @@ if (command === "field" && arg) {
     samples.set(key, [...(samples.get(key) ?? []), Number(value)]);
   }
   const fmt = (xs: number[], unit: string) => `${median(xs).toFixed(unit === "ms" ? 3 : 0)} ${unit}`;
-  const out = [["measure", "reference", "reference median", "taskq median", "taskq/ref", "per round", "target", "runs"]];
+  const out = [
+    ["measure", "reference", "reference median", "taskq median", "taskq/ref", "per round", "target", "runs"],
+  ];
   for (const r of rows) {
     const taskq = samples.get(r.taskq);
     if (!taskq) continue;
@@ -69,10 +190,20 @@ if (command === "field" && arg) {
     const pairs = ref ? taskq.slice(0, ref.length).map((t, i) => t / (ref[i] as number)) : [];
     const ratio = pairs.length ? median(pairs).toFixed(2) : "-";
     const spread = pairs.length > 1 ? `${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}` : "-";
-    out.push([r.label, r.refLabel ?? "-", ref ? fmt(ref, r.unit) : "-", fmt(taskq, r.unit), ratio, spread, r.target, String(taskq.length)]);
+    out.push([
+      r.label,
+      r.refLabel ?? "-",
+      ref ? fmt(ref, r.unit) : "-",
+      fmt(taskq, r.unit),
+      ratio,
+      spread,
+      r.target,
+      String(taskq.length),
+    ]);
   }
   const widths = out[0]!.map((_, i) => Math.max(...out.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  const line = (row: string[]) =>
+    `| ${row.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
   console.log(line(out[0]!));
   console.log(`| ${widths.map((w, i) => (i < 2 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`);
   for (const row of out.slice(1)) console.log(line(row));

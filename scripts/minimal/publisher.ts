@@ -29,7 +29,9 @@ const prefix = `taskq-${randomBytes(8).toString("hex")}`;
 const options = (i: number): amqp.Options.Publish => {
   const mandatory = values.mandatory || (values["taskq-properties"] && i % 128 === 1);
   const base: amqp.Options.Publish = mandatory ? { persistent: true, mandatory: true } : { persistent: true };
-  return values["taskq-properties"] ? { ...base, messageId: `${prefix}-${i}`, timestamp: Math.floor(Date.now() / 1000) } : base;
+  return values["taskq-properties"]
+    ? { ...base, messageId: `${prefix}-${i}`, timestamp: Math.floor(Date.now() / 1000) }
+    : base;
 };
 const connection = await amqp.connect(values.url);
 const started = performance.now();
@@ -65,4 +67,12 @@ if (window === 0) {
 const ms = performance.now() - started;
 if (values.queue === undefined) await channel.deleteQueue(queue);
 await connection.close();
-console.log(JSON.stringify({ impl: "amqplib-publisher", tasks, window, ms: Math.round(ms * 100) / 100, rate: Math.round((tasks / ms) * 1000) }));
+console.log(
+  JSON.stringify({
+    impl: "amqplib-publisher",
+    tasks,
+    window,
+    ms: Math.round(ms * 100) / 100,
+    rate: Math.round((tasks / ms) * 1000),
+  }),
+);

@@ -60,14 +60,20 @@ if (process.argv[2] === "--worker") {
   const queue = `taskq-rate-tutorial-${randomBytes(6).toString("hex")}`;
   const connection = await amqp.connect(values.url);
   const channel = await connection.createConfirmChannel();
-  await channel.assertQueue(queue, values["queue-type"] === "quorum" ? { durable: true, arguments: { "x-queue-type": "quorum" } } : { durable: true });
+  await channel.assertQueue(
+    queue,
+    values["queue-type"] === "quorum" ? { durable: true, arguments: { "x-queue-type": "quorum" } } : { durable: true },
+  );
 
   now(); // reads libc's clock before the schedule starts
   const doneAt = new Float64Array(total + 1);
   let done = 0;
   let duplicates = 0;
   const procs = Array.from({ length: workers }, () =>
-    Bun.spawn([process.execPath, import.meta.path, "--worker", values.url, queue, values.prefetch], { stdout: "pipe", stderr: "inherit" }),
+    Bun.spawn([process.execPath, import.meta.path, "--worker", values.url, queue, values.prefetch], {
+      stdout: "pipe",
+      stderr: "inherit",
+    }),
   );
   // Resolves once the worker says "ready"; fails if it exits first (no hang on a worker that could not connect).
   const follow = async (proc: (typeof procs)[number], ready: () => void) => {
@@ -87,12 +93,30 @@ if (process.argv[2] === "--worker") {
       }
     }
   };
-  await Promise.all(procs.map((proc) => new Promise<void>((ready, fail) => void follow(proc, ready).then(() => fail(new Error("a worker exited before it was ready")), fail))));
+  await Promise.all(
+    procs.map(
+      (proc) =>
+        new Promise<void>(
+          (ready, fail) =>
+            void follow(proc, ready).then(() => fail(new Error("a worker exited before it was ready")), fail),
+        ),
+    ),
+  );
 
   const publishedAt = new Float64Array(total + 1);
   let t0 = 0;
-  const clock = { now, sleep: (ms: number) => sleep(ms), turn: () => new Promise<void>((resolve) => setImmediate(resolve)) };
-  for await (const i of paced(total, rate, (i) => i, clock, (t) => (t0 = t))) {
+  const clock = {
+    now,
+    sleep: (ms: number) => sleep(ms),
+    turn: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+  for await (const i of paced(
+    total,
+    rate,
+    (i) => i,
+    clock,
+    (t) => (t0 = t),
+  )) {
     channel.sendToQueue(queue, Buffer.from(`task ${i} `), { persistent: true });
     publishedAt[i] = now();
   }
@@ -103,8 +127,25 @@ if (process.argv[2] === "--worker") {
   await channel.deleteQueue(queue);
   await connection.close();
   // One worker per slot, zero work: no busy spans (utilisation 0, as taskq's at zero work).
-  const figures = rateFigures({ rate, t0, warmup, publishedAt, doneAt, spans: procs.map(() => []), depth: [], duplicates });
+  const figures = rateFigures({
+    rate,
+    t0,
+    warmup,
+    publishedAt,
+    doneAt,
+    spans: procs.map(() => []),
+    depth: [],
+    duplicates,
+  });
   const { depth: _depth, ...rest } = figures;
-  console.log(JSON.stringify({ impl: "amqplib-tutorial", workers, prefetch: Number(values.prefetch), queueType: values["queue-type"], ...rest }));
+  console.log(
+    JSON.stringify({
+      impl: "amqplib-tutorial",
+      workers,
+      prefetch: Number(values.prefetch),
+      queueType: values["queue-type"],
+      ...rest,
+    }),
+  );
   if (figures.missing > 0) process.exit(1);
 }

@@ -38,12 +38,18 @@ function parseOutput(text: string): unknown {
 if (command === "throughput") {
   type Run = { throughput?: unknown; ms?: unknown; makespanMs?: unknown; efficiency?: unknown };
   const doc = parseOutput(await Bun.stdin.text()) as Run & { runs?: Run[] };
-  const run = arg === "baseline" || arg === "tutorial" ? { ...doc, makespanMs: doc.ms } : arg === "taskq" ? (doc.runs?.[0] ?? {}) : die(`unknown impl ${arg}`);
+  const run =
+    arg === "baseline" || arg === "tutorial"
+      ? { ...doc, makespanMs: doc.ms }
+      : arg === "taskq"
+        ? (doc.runs?.[0] ?? {})
+        : die(`unknown impl ${arg}`);
   const number = (what: string, value: unknown): number => {
     if (typeof value !== "number" || !Number.isFinite(value)) die(`no ${what} in ${arg} output`);
     return value;
   };
-  const efficiency = run.efficiency === null || run.efficiency === undefined ? "-" : number("efficiency", run.efficiency);
+  const efficiency =
+    run.efficiency === null || run.efficiency === undefined ? "-" : number("efficiency", run.efficiency);
   console.log(`${number("throughput", run.throughput)} ${number("makespan", run.makespanMs)} ${efficiency}`);
 } else if (command === "table" && arg !== undefined) {
   type Samples = { rate: number[]; ms: number[]; eff: number[] };

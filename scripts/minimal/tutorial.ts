@@ -50,7 +50,10 @@ if (process.argv[2] === "--worker") {
   await channel.assertQueue(queue, { durable: true });
 
   const procs = Array.from({ length: workers }, () =>
-    Bun.spawn([process.execPath, import.meta.path, "--worker", values.url, queue, values.prefetch], { stdout: "pipe", stderr: "inherit" }),
+    Bun.spawn([process.execPath, import.meta.path, "--worker", values.url, queue, values.prefetch], {
+      stdout: "pipe",
+      stderr: "inherit",
+    }),
   );
   let counted = 0;
   let lastDone = 0;
@@ -88,5 +91,14 @@ if (process.argv[2] === "--worker") {
   if (counted !== tasks) throw new Error(`workers counted ${counted} of ${tasks}`);
   await channel.deleteQueue(queue);
   await connection.close();
-  console.log(JSON.stringify({ impl: "amqplib-tutorial", tasks, workers, prefetch: Number(values.prefetch), throughput: Math.round((tasks / ms) * 1000 * 10) / 10, ms: Math.round(ms * 10) / 10 }));
+  console.log(
+    JSON.stringify({
+      impl: "amqplib-tutorial",
+      tasks,
+      workers,
+      prefetch: Number(values.prefetch),
+      throughput: Math.round((tasks / ms) * 1000 * 10) / 10,
+      ms: Math.round(ms * 10) / 10,
+    }),
+  );
 }

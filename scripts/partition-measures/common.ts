@@ -33,7 +33,10 @@ export const freshQueue = (measure: string): string => `taskq-partition.${measur
 /** A proxy in front of the broker of `url`, and the URL that goes through it. */
 export async function proxyFor(url: string): Promise<{ proxy: DropProxy; proxyUrl: string }> {
   const u = new URL(url);
-  const proxy = new DropProxy(u.port ? Number(u.port) : 5672, u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""));
+  const proxy = new DropProxy(
+    u.port ? Number(u.port) : 5672,
+    u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""),
+  );
   await proxy.start();
   u.hostname = "127.0.0.1";
   u.port = String(proxy.port);
@@ -49,9 +52,17 @@ const flagSupport = new Map<string, boolean>();
 export async function brokerArgs(ctx: Context, command: string[], urls: string[]): Promise<string[]> {
   if (ctx.heartbeat === undefined) return urls.flatMap((u) => ["--url", u]);
   // A bare number is seconds, as in a URL (the flag reads a bare number as milliseconds).
-  if (await hasHeartbeatFlag(ctx.taskq, command)) return [...urls.flatMap((u) => ["--url", u]), "--heartbeat", /^\d+$/.test(ctx.heartbeat) ? `${ctx.heartbeat}s` : ctx.heartbeat];
+  if (await hasHeartbeatFlag(ctx.taskq, command))
+    return [
+      ...urls.flatMap((u) => ["--url", u]),
+      "--heartbeat",
+      /^\d+$/.test(ctx.heartbeat) ? `${ctx.heartbeat}s` : ctx.heartbeat,
+    ];
   const seconds = /^(\d+)s?$/.exec(ctx.heartbeat)?.[1];
-  if (seconds === undefined) throw new Error(`taskq ${command.join(" ")} has no --heartbeat flag, and ?heartbeat= takes whole seconds, not '${ctx.heartbeat}'`);
+  if (seconds === undefined)
+    throw new Error(
+      `taskq ${command.join(" ")} has no --heartbeat flag, and ?heartbeat= takes whole seconds, not '${ctx.heartbeat}'`,
+    );
   return urls.flatMap((u) => {
     const withHb = new URL(u);
     withHb.searchParams.set("heartbeat", seconds);
@@ -118,7 +129,11 @@ export function spawnTaskq(ctx: Context, args: string[], onStdout?: (line: Line)
 }
 
 /** Waits for `cond`, polling; false once `deadline` (epoch ms) passed. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, deadline: number, everyMs = 10): Promise<boolean> {
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  deadline: number,
+  everyMs = 10,
+): Promise<boolean> {
   for (;;) {
     if (await cond()) return true;
     if (now() > deadline) return false;
@@ -129,7 +144,9 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, deadline
 /** A promise or `undefined` once `deadline` passed. */
 export async function before<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - now()))));
+  const late = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - now()))),
+  );
   try {
     return await Promise.race([work, late]);
   } finally {
@@ -170,7 +187,8 @@ export class Direct {
 
   async publish(queue: string, messages: Array<{ body: Buffer; options: amqp.Options.Publish }>): Promise<void> {
     for (const m of messages) {
-      if (!this.channel.sendToQueue(queue, m.body, m.options)) await new Promise((resolve) => this.channel.once("drain", resolve));
+      if (!this.channel.sendToQueue(queue, m.body, m.options))
+        await new Promise((resolve) => this.channel.once("drain", resolve));
     }
     await this.channel.waitForConfirms();
   }
@@ -213,7 +231,10 @@ export class Direct {
 }
 
 /** Which of `expected` ids are missing from `seen`, and how many of `seen` are repeats. */
-export function lossAndDuplicates(expected: Iterable<string>, seen: string[]): { lost: number; duplicates: number; distinct: number } {
+export function lossAndDuplicates(
+  expected: Iterable<string>,
+  seen: string[],
+): { lost: number; duplicates: number; distinct: number } {
   const distinct = new Set(seen);
   let lost = 0;
   for (const id of expected) if (!distinct.has(id)) lost++;

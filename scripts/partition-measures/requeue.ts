@@ -3,7 +3,24 @@
 // the dead queue ends empty (at the exit, and once the silent connection is closed and the broker
 // has given back what it held).
 import { randomBytes } from "node:crypto";
-import { type Child, type Context, type CutResult, Direct, type Measure, before, brokerArgs, firstSaid, freshQueue, lossAndDuplicates, now, proxyFor, seconds, spawnTaskq, tail, waitUntil } from "./common.ts";
+import {
+  type Child,
+  type Context,
+  type CutResult,
+  Direct,
+  type Measure,
+  before,
+  brokerArgs,
+  firstSaid,
+  freshQueue,
+  lossAndDuplicates,
+  now,
+  proxyFor,
+  seconds,
+  spawnTaskq,
+  tail,
+  waitUntil,
+} from "./common.ts";
 
 export interface RequeueOptions {
   tasks: number;
@@ -48,18 +65,37 @@ async function runRequeue(ctx: Context, o: RequeueOptions): Promise<CutResult> {
           persistent: true,
           messageId: id,
           timestamp: Math.floor(Date.now() / 1000),
-          headers: { "x-taskq-reason": "exit 1", "x-taskq-exit-code": 1, "x-taskq-failed-at": failedAt, "x-taskq-original-queue": queue, "x-taskq-attempts": 5 },
+          headers: {
+            "x-taskq-reason": "exit 1",
+            "x-taskq-exit-code": 1,
+            "x-taskq-failed-at": failedAt,
+            "x-taskq-original-queue": queue,
+            "x-taskq-attempts": 5,
+          },
         },
       })),
     );
 
-    requeue = spawnTaskq(ctx, ["dead", "requeue", "-q", queue, ...(await brokerArgs(ctx, ["dead", "requeue"], [proxyUrl, ctx.url]))]);
+    requeue = spawnTaskq(ctx, [
+      "dead",
+      "requeue",
+      "-q",
+      queue,
+      ...(await brokerArgs(ctx, ["dead", "requeue"], [proxyUrl, ctx.url])),
+    ]);
     const r = requeue;
     let exitedEarly = false;
     void r.exited.then(() => (exitedEarly = true));
     const half = Math.floor(o.tasks / 2);
-    if (!(await waitUntil(async () => exitedEarly || (await direct.ready(queue)) >= half, now() + 60_000, 2)) || exitedEarly) {
-      throw new Error(exitedEarly ? `dead requeue exited before the cut: ${tail(r.stderr)}` : `fewer than ${half} tasks moved in 60 s: ${tail(r.stderr)}`);
+    if (
+      !(await waitUntil(async () => exitedEarly || (await direct.ready(queue)) >= half, now() + 60_000, 2)) ||
+      exitedEarly
+    ) {
+      throw new Error(
+        exitedEarly
+          ? `dead requeue exited before the cut: ${tail(r.stderr)}`
+          : `fewer than ${half} tasks moved in 60 s: ${tail(r.stderr)}`,
+      );
     }
     const cutAt = now();
     result.counts.silenced = proxy.blackhole();
@@ -73,14 +109,20 @@ async function runRequeue(ctx: Context, o: RequeueOptions): Promise<CutResult> {
       if (exit.code !== 0) result.failures.push(`dead requeue exited ${exit.code}: ${tail(r.stderr)}`);
     } else {
       result.exitCode = null;
-      result.failures.push(`dead requeue did not exit within ${seconds(ctx.timeoutMs)} of the cut (stopped): ${tail(r.stderr)}`);
+      result.failures.push(
+        `dead requeue did not exit within ${seconds(ctx.timeoutMs)} of the cut (stopped): ${tail(r.stderr)}`,
+      );
       await r.stop();
     }
     result.counts.deadAtExit = await direct.ready(dead);
 
     // Close the silent connection: the broker gives back what it had fetched and not acked.
     proxy.drop();
-    await waitUntil(async () => (await direct.ready(queue)) + (await direct.ready(dead)) >= o.tasks, now() + 10_000, 50);
+    await waitUntil(
+      async () => (await direct.ready(queue)) + (await direct.ready(dead)) >= o.tasks,
+      now() + 10_000,
+      50,
+    );
     await Bun.sleep(200);
     result.counts.deadAfterRelease = await direct.ready(dead);
     const ids = [...(await direct.drainIds(queue)), ...(await direct.drainIds(dead))];
@@ -88,7 +130,10 @@ async function runRequeue(ctx: Context, o: RequeueOptions): Promise<CutResult> {
     result.counts.lost = lost;
     result.counts.duplicates = duplicates;
     if (lost > 0) result.failures.push(`${lost} task(s) in neither queue`);
-    if (exit?.code === 0 && result.counts.deadAfterRelease > 0) result.failures.push(`exit 0 but ${result.counts.deadAfterRelease} task(s) still dead once the silent connection closed`);
+    if (exit?.code === 0 && result.counts.deadAfterRelease > 0)
+      result.failures.push(
+        `exit 0 but ${result.counts.deadAfterRelease} task(s) still dead once the silent connection closed`,
+      );
     return result;
   } finally {
     await requeue?.stop(1000);

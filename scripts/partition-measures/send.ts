@@ -1,6 +1,23 @@
 // `taskq send --url PROXY --url DIRECT` cut (blackholed) mid-send: how long until it exits, with
 // what code, and whether the queue then holds every task (duplicates allowed).
-import { type Child, type Context, type CutResult, Direct, type Measure, before, brokerArgs, firstSaid, freshQueue, lossAndDuplicates, now, proxyFor, seconds, spawnTaskq, tail, waitUntil } from "./common.ts";
+import {
+  type Child,
+  type Context,
+  type CutResult,
+  Direct,
+  type Measure,
+  before,
+  brokerArgs,
+  firstSaid,
+  freshQueue,
+  lossAndDuplicates,
+  now,
+  proxyFor,
+  seconds,
+  spawnTaskq,
+  tail,
+  waitUntil,
+} from "./common.ts";
 
 export interface SendOptions {
   tasks: number;
@@ -32,12 +49,27 @@ async function runSend(ctx: Context, o: SendOptions): Promise<CutResult> {
   let send: Child | undefined;
   try {
     await direct.declare(queue); // as send declares it: the depth can be read from the start
-    send = spawnTaskq(ctx, ["send", "-q", queue, "--count", String(o.tasks), ...(await brokerArgs(ctx, ["send"], [proxyUrl, ctx.url])), "--json"]);
+    send = spawnTaskq(ctx, [
+      "send",
+      "-q",
+      queue,
+      "--count",
+      String(o.tasks),
+      ...(await brokerArgs(ctx, ["send"], [proxyUrl, ctx.url])),
+      "--json",
+    ]);
     const s = send;
     let exitedEarly = false;
     void s.exited.then(() => (exitedEarly = true));
-    if (!(await waitUntil(async () => exitedEarly || (await direct.ready(queue)) >= o.cutAt, now() + 60_000, 5)) || exitedEarly) {
-      throw new Error(exitedEarly ? `send exited before the cut: ${tail(s.stderr)}` : `the queue did not reach ${o.cutAt} tasks in 60 s: ${tail(s.stderr)}`);
+    if (
+      !(await waitUntil(async () => exitedEarly || (await direct.ready(queue)) >= o.cutAt, now() + 60_000, 5)) ||
+      exitedEarly
+    ) {
+      throw new Error(
+        exitedEarly
+          ? `send exited before the cut: ${tail(s.stderr)}`
+          : `the queue did not reach ${o.cutAt} tasks in 60 s: ${tail(s.stderr)}`,
+      );
     }
     const cutAt = now();
     result.counts.silenced = proxy.blackhole();
@@ -53,7 +85,9 @@ async function runSend(ctx: Context, o: SendOptions): Promise<CutResult> {
       if (exit.code !== 0) result.failures.push(`send exited ${exit.code}: ${tail(s.stderr)}`);
     } else {
       result.exitCode = null;
-      result.failures.push(`send did not exit within ${seconds(ctx.timeoutMs)} of the cut (stopped): ${tail(s.stderr)}`);
+      result.failures.push(
+        `send did not exit within ${seconds(ctx.timeoutMs)} of the cut (stopped): ${tail(s.stderr)}`,
+      );
       await s.stop();
     }
 

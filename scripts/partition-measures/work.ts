@@ -1,7 +1,25 @@
 // `taskq work --url PROXY --url DIRECT` cut (blackholed) mid-queue: how long until it works again
 // through the other URL, how long until the broker gives back the task the silent connection held,
 // and whether every task was done (at least once).
-import { type Child, type Context, type CutResult, Direct, type Line, type Measure, before, brokerArgs, firstSaid, freshQueue, lossAndDuplicates, now, proxyFor, seconds, spawnTaskq, tail, waitUntil } from "./common.ts";
+import {
+  type Child,
+  type Context,
+  type CutResult,
+  Direct,
+  type Line,
+  type Measure,
+  before,
+  brokerArgs,
+  firstSaid,
+  freshQueue,
+  lossAndDuplicates,
+  now,
+  proxyFor,
+  seconds,
+  spawnTaskq,
+  tail,
+  waitUntil,
+} from "./common.ts";
 
 export interface WorkOptions {
   tasks: number;
@@ -49,25 +67,48 @@ async function runWork(ctx: Context, o: WorkOptions): Promise<CutResult> {
   let worker: Child | undefined;
   try {
     await direct.declare(queue);
-    const fill = spawnTaskq(ctx, ["send", "-q", queue, "--count", String(o.tasks), "task {i}.", "--quiet", "--url", ctx.url]);
+    const fill = spawnTaskq(ctx, [
+      "send",
+      "-q",
+      queue,
+      "--count",
+      String(o.tasks),
+      "task {i}.",
+      "--quiet",
+      "--url",
+      ctx.url,
+    ]);
     const filled = await before(fill.exited, now() + 60_000);
     if (filled?.code !== 0) {
       await fill.stop();
-      throw new Error(`filling the queue: taskq send ${filled ? `exited ${filled.code}` : "took over 60 s"}: ${tail(fill.stderr)}`);
+      throw new Error(
+        `filling the queue: taskq send ${filled ? `exited ${filled.code}` : "took over 60 s"}: ${tail(fill.stderr)}`,
+      );
     }
 
     const done: Done[] = [];
     const onLine = (line: Line) => {
       const doc = parse(line.text);
-      if (doc?.outcome === "done" && typeof doc.id === "string") done.push({ id: doc.id, attempt: Number(doc.attempt), start: Number(doc.start), end: Number(doc.end) });
+      if (doc?.outcome === "done" && typeof doc.id === "string")
+        done.push({ id: doc.id, attempt: Number(doc.attempt), start: Number(doc.start), end: Number(doc.end) });
     };
-    const args = ["work", "-q", queue, ...(await brokerArgs(ctx, ["work"], [proxyUrl, ctx.url])), "--json", "--dot-ms", String(o.taskMs)];
+    const args = [
+      "work",
+      "-q",
+      queue,
+      ...(await brokerArgs(ctx, ["work"], [proxyUrl, ctx.url])),
+      "--json",
+      "--dot-ms",
+      String(o.taskMs),
+    ];
     worker = spawnTaskq(ctx, args, onLine);
     const w = worker;
     let exited = false;
     void w.exited.then(() => (exited = true));
     if (!(await waitUntil(() => exited || done.length >= o.cutAfter, now() + 60_000)) || exited) {
-      throw new Error(`${exited ? `the worker exited after ${done.length} task(s)` : `the worker did not do ${o.cutAfter} tasks in 60 s (${done.length} done)`}: ${tail(w.stderr)}`);
+      throw new Error(
+        `${exited ? `the worker exited after ${done.length} task(s)` : `the worker did not do ${o.cutAfter} tasks in 60 s (${done.length} done)`}: ${tail(w.stderr)}`,
+      );
     }
 
     const cutAt = now();
@@ -78,7 +119,8 @@ async function runWork(ctx: Context, o: WorkOptions): Promise<CutResult> {
     const throughOther = (t: Done) => t.start > cutAt + SILENT_GRACE_MS;
     // The task the silent connection held comes back redelivered (attempt 2), or is a repeat of a
     // task whose ack the cut swallowed.
-    const requeued = () => done.find((t, i) => throughOther(t) && (t.attempt > 1 || done.slice(0, i).some((d) => d.id === t.id)));
+    const requeued = () =>
+      done.find((t, i) => throughOther(t) && (t.attempt > 1 || done.slice(0, i).some((d) => d.id === t.id)));
     const allDone = () => new Set(done.map((t) => t.id)).size >= o.tasks;
 
     await waitUntil(() => allDone() && requeued() !== undefined, cutAt + ctx.timeoutMs, 20);
@@ -87,15 +129,23 @@ async function runWork(ctx: Context, o: WorkOptions): Promise<CutResult> {
     result.ms.next = next ? next.end - cutAt : null;
     result.ms.requeued = back ? back.end - cutAt : null;
     result.ms.noticed = firstSaid(w.stderr, cutAt, /reconnecting/);
-    if (!next) result.failures.push(`no task done through the other URL within ${seconds(ctx.timeoutMs)} of the cut: ${tail(w.stderr)}`);
+    if (!next)
+      result.failures.push(
+        `no task done through the other URL within ${seconds(ctx.timeoutMs)} of the cut: ${tail(w.stderr)}`,
+      );
     if (!back) {
-      result.failures.push(`the task held on the silent connection was not done again within ${seconds(ctx.timeoutMs)} of the cut`);
+      result.failures.push(
+        `the task held on the silent connection was not done again within ${seconds(ctx.timeoutMs)} of the cut`,
+      );
       // Close the silent connection (the broker then requeues what it held) to tell late from lost.
       proxy.drop();
       await waitUntil(allDone, now() + 30_000, 50);
     }
     await w.stop();
-    const { lost, duplicates } = lossAndDuplicates(expected, done.map((t) => t.id));
+    const { lost, duplicates } = lossAndDuplicates(
+      expected,
+      done.map((t) => t.id),
+    );
     result.counts.lost = lost;
     result.counts.duplicates = duplicates;
     if (lost > 0) result.failures.push(`${lost} task(s) never done`);

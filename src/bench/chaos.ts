@@ -49,7 +49,10 @@ export const MIN_CHAOS_MS = 100;
  * interval at least MIN_CHAOS_MS.
  */
 export function parseChaos(text: string): ChaosSpec[] {
-  const bad = (why: string) => usageError(`--chaos '${text}': ${why} (expected any of kill-worker:DURATION, kill-node:DURATION, freeze-node:DURATION, e.g. kill-worker:500ms)`);
+  const bad = (why: string) =>
+    usageError(
+      `--chaos '${text}': ${why} (expected any of kill-worker:DURATION, kill-node:DURATION, freeze-node:DURATION, e.g. kill-worker:500ms)`,
+    );
   const specs: ChaosSpec[] = [];
   for (const part of text.split(",")) {
     const item = part.trim();
@@ -72,4 +75,5 @@ export function parseChaos(text: string): ChaosSpec[] {
 }
 
 /** The specs as `--chaos` takes them, for the report. */
-export const chaosText = (specs: readonly ChaosSpec[]): string => specs.map((s) => `${s.kind}:${durationText(s.everyMs)}`).join(",");
+export const chaosText = (specs: readonly ChaosSpec[]): string =>
+  specs.map((s) => `${s.kind}:${durationText(s.everyMs)}`).join(",");

@@ -48,7 +48,10 @@ export class FailoverClock {
   }
 
   /** `report`, also telling the clock of each task worker `worker` reports done. */
-  timing<R extends { outcome: string; start: number; end: number }>(worker: number, report: (r: R) => void): (r: R) => void {
+  timing<R extends { outcome: string; start: number; end: number }>(
+    worker: number,
+    report: (r: R) => void,
+  ): (r: R) => void {
     return (r) => {
       report(r);
       if (r.outcome === "done") this.done(worker, r.start, r.end);
@@ -60,6 +63,11 @@ export class FailoverClock {
     const unmeasured = this.since.size;
     const n = this.samples.length;
     if (n === 0 && unmeasured === 0) return null;
-    return { p50: n === 0 ? Number.NaN : median(this.samples), max: n === 0 ? Number.NaN : Math.max(...this.samples), workers: n, unmeasured };
+    return {
+      p50: n === 0 ? Number.NaN : median(this.samples),
+      max: n === 0 ? Number.NaN : Math.max(...this.samples),
+      workers: n,
+      unmeasured,
+    };
   }
 }

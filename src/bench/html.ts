@@ -83,18 +83,33 @@ const utc = (d: Date) => `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`
 function summaryTable(medians: readonly RunResult[]): Html {
   const first = medians[0];
   if (!first) return html``;
-  const head = medians.map((r, i) => html`<th scope="col"><span class="swatch" style="background:${prefetchColor(i)}"></span>prefetch ${r.prefetch}</th>`);
-  const body = summaryRows(first).map(([label, cell]) => html`<tr><td>${label}</td>${medians.map((r) => html`<td>${cell(r)}</td>`)}</tr>`);
+  const head = medians.map(
+    (r, i) =>
+      html`<th scope="col"><span class="swatch" style="background:${prefetchColor(i)}"></span>prefetch ${r.prefetch}</th>`,
+  );
+  const body = summaryRows(first).map(
+    ([label, cell]) => html`<tr><td>${label}</td>${medians.map((r) => html`<td>${cell(r)}</td>`)}</tr>`,
+  );
   return html`<table class="summary"><thead><tr><th scope="col">metric</th>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function timelineSection(run: RunResult, meta: ReportMeta, scale: TimelineScale): Html {
   const which = meta.rounds > 1 ? `round 1 of ${meta.rounds}` : "";
   const efficiency = run.efficiency === null ? "n/a (no work)" : run.efficiency.toFixed(3);
-  const merged = run.timeline.length > MAX_TASK_BARS ? ` · more than ${MAX_TASK_BARS} tasks: drawn as busy spans, not a bar per task` : "";
+  const merged =
+    run.timeline.length > MAX_TASK_BARS
+      ? ` · more than ${MAX_TASK_BARS} tasks: drawn as busy spans, not a bar per task`
+      : "";
   const counts = `${run.missing} missing, ${run.duplicates} duplicated`;
-  const lost = accountedFor(run) ? (run.chaos === null ? "" : ` · ${counts}`) : html` · <span class="bad">${counts}</span>`;
-  const chaos = run.chaos === null ? "" : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.freezes > 0 ? html`<span class="kill-key freeze">❄</span> ${run.freezes} node freeze(s), ` : ""}${run.redeliveries} redelivered`;
+  const lost = accountedFor(run)
+    ? run.chaos === null
+      ? ""
+      : ` · ${counts}`
+    : html` · <span class="bad">${counts}</span>`;
+  const chaos =
+    run.chaos === null
+      ? ""
+      : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.freezes > 0 ? html`<span class="kill-key freeze">❄</span> ${run.freezes} node freeze(s), ` : ""}${run.redeliveries} redelivered`;
   return html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}"><h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3><p class="note">makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency} · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s${merged}${chaos}${lost}</p>${timelineSvg(run, scale)}</section>`;
 }
 

@@ -43,7 +43,9 @@ export class FaultInjector {
   private nodeTurn: Promise<void> = Promise.resolve();
   private lastBack = 0;
   private readonly stopped = new AbortController();
-  private readonly stopping = new Promise<void>((resolve) => this.stopped.signal.addEventListener("abort", () => resolve(), { once: true }));
+  private readonly stopping = new Promise<void>((resolve) =>
+    this.stopped.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
   private readonly loops: Promise<void>[];
 
   constructor(
@@ -93,7 +95,10 @@ export class FaultInjector {
       try {
         const nodes = this.targets.nodes;
         if (spec.kind === "kill-worker") await this.killWorker();
-        else if (nodes) await this.nodeFault(() => this.nodeOutage(nodes, spec.kind === "kill-node" ? "node" : "freeze", spec.holdMs ?? 0));
+        else if (nodes)
+          await this.nodeFault(() =>
+            this.nodeOutage(nodes, spec.kind === "kill-node" ? "node" : "freeze", spec.holdMs ?? 0),
+          );
       } catch (err) {
         this.failure ??= err as Error;
         return;
@@ -136,7 +141,11 @@ export class FaultInjector {
    * `holdMs` (less when the round ends first) and thaws it. Either brings the node back even when
    * taking it down failed: never leave a node down that might be.
    */
-  private async nodeOutage(nodes: NonNullable<FaultTargets["nodes"]>, kind: "node" | "freeze", holdMs: number): Promise<void> {
+  private async nodeOutage(
+    nodes: NonNullable<FaultTargets["nodes"]>,
+    kind: "node" | "freeze",
+    holdMs: number,
+  ): Promise<void> {
     const node = 1 + Math.floor(this.random() * nodes.nodes);
     const [down, up] = kind === "node" ? (["kill", "start"] as const) : (["freeze", "thaw"] as const);
     this.nodeDown = true;

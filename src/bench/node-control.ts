@@ -36,7 +36,12 @@ export class NodeControl {
   private async run(action: Action, node: number): Promise<void> {
     // The command as written, then the action and node as "$1" "$2": no quoting to get wrong. In a
     // session of its own, so a Ctrl+C on the terminal cannot stop a node's start half way.
-    const proc = Bun.spawn(["/bin/sh", "-c", `${this.command} "$@"`, "sh", action, String(node)], { stdin: "ignore", stdout: "ignore", stderr: "pipe", detached: true });
+    const proc = Bun.spawn(["/bin/sh", "-c", `${this.command} "$@"`, "sh", action, String(node)], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      detached: true,
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -46,6 +51,9 @@ export class NodeControl {
     clearTimeout(timer);
     const what = `--node-control: '${this.command} ${action} ${node}'`;
     if (timedOut) throw new TaskqError(`${what} did not finish within ${this.timeoutMs / 1000}s`);
-    if (code !== 0) throw new TaskqError(`${what} failed (exit ${code})${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`);
+    if (code !== 0)
+      throw new TaskqError(
+        `${what} failed (exit ${code})${stderr.trim() ? `: ${stderr.trim().split("\n").pop()}` : ""}`,
+      );
   }
 }

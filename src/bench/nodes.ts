@@ -22,9 +22,14 @@ export function workerUrls(urls: readonly string[], slot: number): string {
 export function senderFailover(target: BrokerTarget, chaos: RoundChaos) {
   const say = chaos.say ?? (() => {});
   return {
-    reconnector: new Reconnector(target, { timeoutMs: chaos.reconnectTimeoutMs, name: "taskq bench", onAttempt: (a) => say(`send: ${a.error.message}; next try in ${durationText(Math.round(a.delayMs))}`) }),
+    reconnector: new Reconnector(target, {
+      timeoutMs: chaos.reconnectTimeoutMs,
+      name: "taskq bench",
+      onAttempt: (a) => say(`send: ${a.error.message}; next try in ${durationText(Math.round(a.delayMs))}`),
+    }),
     onEvent: (e: SendEvent) => {
-      if (e.type === "disconnected") say(`send: ${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
+      if (e.type === "disconnected")
+        say(`send: ${e.error}; reconnecting (${e.unconfirmed} unconfirmed task(s) will be sent again)`);
       else if (e.type === "reconnected") say(`send: reconnected; sending ${e.resending} unconfirmed task(s) again`);
     },
   };

@@ -38,7 +38,11 @@ export interface RateRoundConfig {
   onProgress?: (done: number, total: number) => void;
 }
 
-const realClock = (signal: AbortSignal) => ({ now, sleep: (ms: number) => sleep(ms, signal), turn: () => new Promise<void>((resolve) => setImmediate(resolve)) });
+const realClock = (signal: AbortSignal) => ({
+  now,
+  sleep: (ms: number) => sleep(ms, signal),
+  turn: () => new Promise<void>((resolve) => setImmediate(resolve)),
+});
 
 /**
  * One rate of `bench --rate`: W fresh `taskq work` processes on a fresh queue, tasks published
@@ -59,30 +63,66 @@ export async function runRateRound(config: RateRoundConfig): Promise<RateFigures
   let t0 = 0;
   try {
     await declareQueues(broker, [queue], config.queueType);
-    const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
+    const args = [
+      "--queue",
+      queue,
+      "--queue-type",
+      config.queueType,
+      "--prefetch",
+      String(config.prefetch),
+      "--dot-ms",
+      "1",
+      ...config.workerArgs,
+    ];
     const report = (slot: number) => (r: Parameters<Tally["report"]>[1]) => {
       const index = Number(r.id?.slice(r.id.lastIndexOf("-") + 1));
       // The worker's end carried on the machine-wide clock: its own now() may be ~1 ms off this one's.
-      if (r.outcome === "done" && index >= 1 && index <= total && doneAt[index] === 0) doneAt[index] = r.mono === undefined ? r.end : fromMono(r.mono);
+      if (r.outcome === "done" && index >= 1 && index <= total && doneAt[index] === 0)
+        doneAt[index] = r.mono === undefined ? r.end : fromMono(r.mono);
       tally.report(slot, r);
     };
-    pool = new WorkerPool(config.workers, (slot) => new WorkerProcess(args, report(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }), config.signal);
+    pool = new WorkerPool(
+      config.workers,
+      (slot) => new WorkerProcess(args, report(slot), { TASKQ_URL: workerUrls(config.target.urls, slot) }),
+      config.signal,
+    );
     await pool.ready();
     sampling = await connect(config.target, { name: "taskq bench depth" });
     depth = new DepthSampler(sampling, queue, () => t0);
     const running = pool;
-    const stop = () => (config.signal.aborted ? new TaskqError("bench interrupted", ExitCode.interrupted) : running.failure);
-    const bodies = paced(total, config.rate, (i) => taskBody(i, config.durations[(i - 1) % config.durations.length] ?? 0), realClock(config.signal), (t) => (t0 = t), stop);
+    const stop = () =>
+      config.signal.aborted ? new TaskqError("bench interrupted", ExitCode.interrupted) : running.failure;
+    const bodies = paced(
+      total,
+      config.rate,
+      (i) => taskBody(i, config.durations[(i - 1) % config.durations.length] ?? 0),
+      realClock(config.signal),
+      (t) => (t0 = t),
+      stop,
+    );
     const progress = setInterval(() => config.onProgress?.(tally.done, total), 100);
     try {
-      await sendTasks(broker, bodies, { queue, queueType: config.queueType, onPublished: (index) => tally.published(index) });
+      await sendTasks(broker, bodies, {
+        queue,
+        queueType: config.queueType,
+        onPublished: (index) => tally.published(index),
+      });
       await waitForTasks(config, tally, running);
     } finally {
       clearInterval(progress);
     }
     await depth.stop();
     await pool.stop();
-    return rateFigures({ rate: config.rate, t0, warmup, publishedAt: tally.publishedAt, doneAt, spans: tally.spans, depth: depth.samples, duplicates: tally.duplicates });
+    return rateFigures({
+      rate: config.rate,
+      t0,
+      warmup,
+      publishedAt: tally.publishedAt,
+      doneAt,
+      spans: tally.spans,
+      depth: depth.samples,
+      duplicates: tally.duplicates,
+    });
   } finally {
     await depth?.stop();
     pool?.kill();

@@ -67,7 +67,9 @@ export class WorkerPool {
       // A Ctrl+C reaches the workers too, and their exit may be seen before the bench's own handler ran.
       this.failure ??= w.interrupted
         ? new TaskqError("bench interrupted", ExitCode.interrupted)
-        : new TaskqError(`bench worker ${slot + 1} exited by itself (${code === null ? "killed by a signal" : `exit ${code}`}): ${w.lastLine}`);
+        : new TaskqError(
+            `bench worker ${slot + 1} exited by itself (${code === null ? "killed by a signal" : `exit ${code}`}): ${w.lastLine}`,
+          );
     });
     return w;
   }

@@ -57,13 +57,20 @@ export interface RateFigures {
 
 export function tailPercentiles(values: readonly number[]): TailPercentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? 0 };
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
+    max: sorted[sorted.length - 1] ?? 0,
+  };
 }
 
 /** Busy time of flat [start, end, ...] spans inside [from, to]. */
 export function busyWithin(spans: readonly number[], from: number, to: number): number {
   let busy = 0;
-  for (let i = 0; i + 1 < spans.length; i += 2) busy += Math.max(0, Math.min(to, spans[i + 1] as number) - Math.max(from, spans[i] as number));
+  for (let i = 0; i + 1 < spans.length; i += 2)
+    busy += Math.max(0, Math.min(to, spans[i + 1] as number) - Math.max(from, spans[i] as number));
   return busy;
 }
 

@@ -23,7 +23,10 @@ const utc = (d: Date) => `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`
 
 function table(results: readonly RateFigures[]): Html {
   const head = RATE_COLUMNS.map(([h]) => html`<th scope="col">${h}</th>`);
-  const rows = results.map((r) => html`<tr${rateAccountedFor(r) ? "" : new Html(' class="bad"')}>${RATE_COLUMNS.map(([, cell]) => html`<td>${cell(r)}</td>`)}</tr>`);
+  const rows = results.map(
+    (r) =>
+      html`<tr${rateAccountedFor(r) ? "" : new Html(' class="bad"')}>${RATE_COLUMNS.map(([, cell]) => html`<td>${cell(r)}</td>`)}</tr>`,
+  );
   return html`<table class="summary rate-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
@@ -35,8 +38,13 @@ export function rateHtmlReport(results: readonly RateFigures[], meta: RatePageMe
   const param = (name: string, value: unknown) => html`<div><dt>${name}</dt><dd>${value}</dd></div>`;
   const spanMs = Math.max(1, ...results.flatMap((r) => r.depth.map((d) => d.atMs)));
   const bad = results.filter((r) => !rateAccountedFor(r)).length;
-  const key = RATE_SERIES.map(([, label, color]) => html`<span><span class="swatch" style="background:${color}"></span>${label}</span>`);
-  const depths = results.map((r) => html`<div class="depth" id="depth-${r.target}"><h3>${r.target} tasks/s <span class="sub">max depth ${r.maxDepth} · reached ${r.reached.toFixed(0)}/s · utilisation ${(r.utilisation * 100).toFixed(1)}%</span></h3>${depthSvg(r, meta.warmupMs, spanMs)}</div>`);
+  const key = RATE_SERIES.map(
+    ([, label, color]) => html`<span><span class="swatch" style="background:${color}"></span>${label}</span>`,
+  );
+  const depths = results.map(
+    (r) =>
+      html`<div class="depth" id="depth-${r.target}"><h3>${r.target} tasks/s <span class="sub">max depth ${r.maxDepth} · reached ${r.reached.toFixed(0)}/s · utilisation ${(r.utilisation * 100).toFixed(1)}%</span></h3>${depthSvg(r, meta.warmupMs, spanMs)}</div>`,
+  );
   const page = html`<!doctype html>
 <html lang="en">
 <head>

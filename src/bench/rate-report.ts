@@ -47,7 +47,12 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 /** The `--json` document: the setup, then one object per rate. */
 export function rateJson(results: readonly RateFigures[], meta: RateMeta): string {
   const rates = results.map((r) => JSON.parse(JSON.stringify(r, (_k, v) => (typeof v === "number" ? round2(v) : v))));
-  return JSON.stringify({ mode: "rate", ...meta, latencyMethod: "exact (sorted samples), from each task's intended send time", rates });
+  return JSON.stringify({
+    mode: "rate",
+    ...meta,
+    latencyMethod: "exact (sorted samples), from each task's intended send time",
+    rates,
+  });
 }
 
 /** Whether every counted and warm-up task was done exactly once. */

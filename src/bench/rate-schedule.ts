@@ -30,7 +30,14 @@ const LATE_BATCH = 64;
  * `onStart` is told the start (time 0 of the schedule) as the first item is asked for; `stop` is
  * asked before each item, and what it returns is thrown (Ctrl+C, a worker gone).
  */
-export async function* paced<T>(count: number, rate: number, item: (index: number) => T, clock: PaceClock, onStart: (t0: number) => void, stop: () => Error | undefined = () => undefined): AsyncGenerator<T> {
+export async function* paced<T>(
+  count: number,
+  rate: number,
+  item: (index: number) => T,
+  clock: PaceClock,
+  onStart: (t0: number) => void,
+  stop: () => Error | undefined = () => undefined,
+): AsyncGenerator<T> {
   const t0 = clock.now();
   onStart(t0);
   let late = 0;

@@ -53,7 +53,11 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
   const clock = config.chaos?.specs.some((s) => NODE_KINDS.includes(s.kind)) ? new FailoverClock() : undefined;
   try {
     await declareQueues(broker, [queue], config.queueType);
-    pool = new WorkerPool(config.workers, workerSpawner(config, queue, tally, clock, () => injector?.frozenSince), config.signal);
+    pool = new WorkerPool(
+      config.workers,
+      workerSpawner(config, queue, tally, clock, () => injector?.frozenSince),
+      config.signal,
+    );
     await pool.ready();
     if (config.chaos) injector = injectFaults(config.chaos, pool);
     const sent = await sendTasks(broker, bodies(config.durations), {
@@ -68,7 +72,12 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
     const failure = injector?.failure;
     if (failure) throw failure;
     await pool.stop();
-    return runResult(config, tally, { sent, firstPublish, faults: injector?.faults ?? [], failoverMs: clock?.figures() ?? null });
+    return runResult(config, tally, {
+      sent,
+      firstPublish,
+      faults: injector?.faults ?? [],
+      failoverMs: clock?.figures() ?? null,
+    });
   } finally {
     // Every node up again before the queue is deleted, and before a failed round's error is told.
     await injector?.stop().catch(() => {});
@@ -83,8 +92,24 @@ export async function runRound(config: RoundConfig): Promise<RunResult> {
  * With a failover clock, each worker process gets its own number on it (a replaced one is
  * another worker); `frozenSince` tells when the node frozen now, if any, froze.
  */
-function workerSpawner(config: RoundConfig, queue: string, tally: Tally, clock: FailoverClock | undefined, frozenSince: () => number | undefined): (slot: number) => WorkerProcess {
-  const args = ["--queue", queue, "--queue-type", config.queueType, "--prefetch", String(config.prefetch), "--dot-ms", "1", ...config.workerArgs];
+function workerSpawner(
+  config: RoundConfig,
+  queue: string,
+  tally: Tally,
+  clock: FailoverClock | undefined,
+  frozenSince: () => number | undefined,
+): (slot: number) => WorkerProcess {
+  const args = [
+    "--queue",
+    queue,
+    "--queue-type",
+    config.queueType,
+    "--prefetch",
+    String(config.prefetch),
+    "--dot-ms",
+    "1",
+    ...config.workerArgs,
+  ];
   // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked with it.
   if (config.chaos) args.push("--report-before-ack");
   let processes = 0;
@@ -100,7 +125,11 @@ function workerSpawner(config: RoundConfig, queue: string, tally: Tally, clock: 
 
 /** Starts injecting `chaos`'s faults into the pool's workers (and the nodes, if it has them). */
 function injectFaults(chaos: RoundChaos, pool: WorkerPool): FaultInjector {
-  const targets = { consumingSlots: () => pool.consumingSlots(), replaceWorker: (slot: number) => pool.replace(slot), ...(chaos.nodes ? { nodes: chaos.nodes } : {}) };
+  const targets = {
+    consumingSlots: () => pool.consumingSlots(),
+    replaceWorker: (slot: number) => pool.replace(slot),
+    ...(chaos.nodes ? { nodes: chaos.nodes } : {}),
+  };
   return new FaultInjector(chaos.specs, targets, chaos.random);
 }
 
@@ -113,7 +142,12 @@ function* bodies(durations: readonly number[]): Generator<Buffer> {
  * Waits until every task is reported done, telling progress; throws on Ctrl+C or a worker or
  * fault that failed, and gives up (returns early) after `stallMs` without progress.
  */
-async function waitForTasks(config: RoundConfig, tally: Tally, pool: WorkerPool, injector: FaultInjector | undefined): Promise<void> {
+async function waitForTasks(
+  config: RoundConfig,
+  tally: Tally,
+  pool: WorkerPool,
+  injector: FaultInjector | undefined,
+): Promise<void> {
   const n = tally.tasks;
   // Wakes when the last task is reported, else every 100 ms (progress, stall, Ctrl+C): a parent
   // polling faster only takes CPU from the workers and the broker it is measuring.
@@ -122,7 +156,8 @@ async function waitForTasks(config: RoundConfig, tally: Tally, pool: WorkerPool,
     const failure = pool.failure ?? injector?.failure;
     if (failure) throw failure;
     // A node down, booting or frozen is no stall; the clock starts again when the last fault is over.
-    if (!injector?.recovering && now() - Math.max(tally.lastProgress, injector?.quietSince ?? 0) > config.stallMs) break;
+    if (!injector?.recovering && now() - Math.max(tally.lastProgress, injector?.quietSince ?? 0) > config.stallMs)
+      break;
     config.onProgress?.(tally.done, n);
     await Promise.race([tally.finished, Bun.sleep(100)]);
   }

@@ -2,7 +2,16 @@ import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import type { SendResult } from "../core/publish/send-tasks.ts";
 import type { Failover } from "./failover.ts";
 import type { Fault } from "./injector.ts";
-import { type Percentiles, type Spread, idealMakespan, idleGaps, jain, percentiles, spread, unevenIds } from "./stats.ts";
+import {
+  type Percentiles,
+  type Spread,
+  idealMakespan,
+  idleGaps,
+  jain,
+  percentiles,
+  spread,
+  unevenIds,
+} from "./stats.ts";
 import type { Tally, TimelineTask } from "./tally.ts";
 
 export interface RunResult {
@@ -75,7 +84,11 @@ export function runResult(setup: RoundSetup, tally: Tally, events: RoundEvents):
     t.start -= firstPublish;
     t.end -= firstPublish;
   }
-  const faults = events.faults.map((f) => ({ ...f, at: f.at - firstPublish, ...(f.back !== undefined ? { back: f.back - firstPublish } : {}) }));
+  const faults = events.faults.map((f) => ({
+    ...f,
+    at: f.at - firstPublish,
+    ...(f.back !== undefined ? { back: f.back - firstPublish } : {}),
+  }));
   const { missingIds, duplicateIds } = unevenIds(tally.seen);
   return {
     prefetch: setup.prefetch,
@@ -93,7 +106,10 @@ export function runResult(setup: RoundSetup, tally: Tally, events: RoundEvents):
     missing: missingIds.length,
     duplicates: tally.duplicates,
     chaos: setup.chaos?.text ?? null,
-    kills: { worker: faults.filter((f) => f.kind === "worker").length, node: faults.filter((f) => f.kind === "node").length },
+    kills: {
+      worker: faults.filter((f) => f.kind === "worker").length,
+      node: faults.filter((f) => f.kind === "node").length,
+    },
     freezes: faults.filter((f) => f.kind === "freeze").length,
     redeliveries: tally.redeliveries,
     resent: sent.resent,

@@ -80,7 +80,8 @@ export function timelineSvg(run: RunResult, scale: TimelineScale): Html {
     return html`<g class="worker-row"><rect class="row-band${i % 2 ? " odd" : ""}" x="${LEFT}" y="${y}" width="${PLOT}" height="${ROW}"/><text class="worker-label" x="${LEFT - 10}" y="${y + ROW / 2 + 4}" text-anchor="end">worker ${i + 1}</text><text class="worker-stats" x="${LEFT + PLOT + 12}" y="${y + ROW / 2 + 4}">${w.tasks} tasks · ${w.busyMs.toFixed(0)} ms busy</text></g>`;
   });
   const grid = ticks.map(
-    (t) => html`<line class="grid" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${TOP}" y2="${plotBottom}"/><text class="tick" x="${fixed(x(t))}" y="${plotBottom + 16}" text-anchor="middle">${tickLabel(t, step)}</text>`,
+    (t) =>
+      html`<line class="grid" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${TOP}" y2="${plotBottom}"/><text class="tick" x="${fixed(x(t))}" y="${plotBottom + 16}" text-anchor="middle">${tickLabel(t, step)}</text>`,
   );
   const bars = run.timeline.length > MAX_TASK_BARS ? busySpans(run, scale, x) : taskBars(run, scale, x);
   const marker = (ms: number, cls: string, label: string, anchor: "start" | "end") =>
@@ -109,13 +110,20 @@ function faultMarks(run: RunResult, x: (ms: number) => number): Html {
     const level = (lastLabel[0] as number) <= at - LABEL_GAP ? 0 : (lastLabel[1] as number) <= at - LABEL_GAP ? 1 : 0;
     lastLabel[level] = at;
     const labelY = plotBottom + AXIS + 10 + level * 13;
-    const back = f.back === undefined ? "not consuming before the round ended" : `consuming ${(f.back - f.at).toFixed(0)} ms later`;
+    const back =
+      f.back === undefined
+        ? "not consuming before the round ended"
+        : `consuming ${(f.back - f.at).toFixed(0)} ms later`;
     if (f.kind === "worker") {
       const y = TOP + (f.target - 1) * ROW;
       return html`<g class="kill kill-worker" data-kind="worker" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>worker ${f.target} killed (SIGKILL) at ${f.at.toFixed(0)} ms; a new worker took its row, ${back}</title><line class="kill-line" x1="${at}" x2="${at}" y1="${y + 1}" y2="${y + ROW - 1}"/><text class="kill-glyph" x="${at}" y="${y + 9}" text-anchor="middle">✕</text><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">✕ w${f.target}</text></g>`;
     }
-    const band = f.back === undefined ? "" : html`<rect class="node-down" x="${at}" y="${TOP}" width="${fixed(Math.max(0.6, x(f.back) - at))}" height="${plotBottom - TOP}"/>`;
-    const [what, again, glyph] = f.kind === "node" ? ["killed (kill -9)", "started again", "✕"] : ["frozen (SIGSTOP)", "thawed", "❄"];
+    const band =
+      f.back === undefined
+        ? ""
+        : html`<rect class="node-down" x="${at}" y="${TOP}" width="${fixed(Math.max(0.6, x(f.back) - at))}" height="${plotBottom - TOP}"/>`;
+    const [what, again, glyph] =
+      f.kind === "node" ? ["killed (kill -9)", "started again", "✕"] : ["frozen (SIGSTOP)", "thawed", "❄"];
     return html`<g class="kill kill-${f.kind}" data-kind="${f.kind}" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>node ${f.target} ${what} at ${f.at.toFixed(0)} ms, ${f.back === undefined ? `never ${again}` : `${again} at ${f.back.toFixed(0)} ms`}</title>${band}<line class="kill-line" x1="${at}" x2="${at}" y1="${TOP}" y2="${plotBottom}"/><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">${glyph} node ${f.target}</text></g>`;
   });
   return html`<g class="kills">${marks}</g>`;
@@ -147,7 +155,10 @@ function busySpans(run: RunResult, scale: TimelineScale, x: (ms: number) => numb
       } else spans.push({ start: t.start, end: t.end, tasks: 1 });
     }
     const y = TOP + w * ROW + (ROW - BAR) / 2;
-    return spans.map((s) => html`<rect class="busy-span" x="${fixed(x(Math.max(0, s.start)))}" y="${y}" width="${fixed(Math.max(0.6, x(s.end) - x(Math.max(0, s.start))))}" height="${BAR}"><title>${s.tasks} tasks, ${s.start.toFixed(1)}–${s.end.toFixed(1)} ms</title></rect>`);
+    return spans.map(
+      (s) =>
+        html`<rect class="busy-span" x="${fixed(x(Math.max(0, s.start)))}" y="${y}" width="${fixed(Math.max(0.6, x(s.end) - x(Math.max(0, s.start))))}" height="${BAR}"><title>${s.tasks} tasks, ${s.start.toFixed(1)}–${s.end.toFixed(1)} ms</title></rect>`,
+    );
   });
 }
 

@@ -31,8 +31,18 @@ export class WorkerProcess {
    * `onLost` is told (at once, as the line is read) each time the worker says it lost its broker
    * connection: the bench's failover clock starts there.
    */
-  constructor(args: string[], onReport: (report: TaskReport) => void, env: Record<string, string> = {}, onLost?: () => void) {
-    this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  constructor(
+    args: string[],
+    onReport: (report: TaskReport) => void,
+    env: Record<string, string> = {},
+    onLost?: () => void,
+  ) {
+    this.proc = Bun.spawn([...selfCommand(), "work", "--json", ...args], {
+      env: { ...process.env, ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     this.finished = Promise.all([this.readLines(onReport), this.readStderr(onLost)]).then(() => {});
   }
 
@@ -80,7 +90,11 @@ export class WorkerProcess {
    * in place, or exited 130 on it. Its exit can be seen before the bench's own handler has run.
    */
   get interrupted(): boolean {
-    return this.proc.signalCode === "SIGINT" || this.proc.signalCode === "SIGTERM" || this.proc.exitCode === ExitCode.interrupted;
+    return (
+      this.proc.signalCode === "SIGINT" ||
+      this.proc.signalCode === "SIGTERM" ||
+      this.proc.exitCode === ExitCode.interrupted
+    );
   }
 
   /**

@@ -15,7 +15,8 @@ export type Profile =
  * round-robin without fair dispatch keeps handing the heavy ones to the same worker).
  */
 export function parseProfile(text: string): Profile {
-  const bad = (why: string) => usageError(`--work '${text}': ${why} (expected 0, 5ms, exp:5ms, mix:90%5ms,10%50ms or cycle:50ms,5ms)`);
+  const bad = (why: string) =>
+    usageError(`--work '${text}': ${why} (expected 0, 5ms, exp:5ms, mix:90%5ms,10%50ms or cycle:50ms,5ms)`);
   const t = text.trim();
   if (t === "0" || t === "0ms") return { kind: "zero", text: t };
   if (t.startsWith("exp:")) {

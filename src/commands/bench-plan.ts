@@ -38,30 +38,33 @@ export function parsePrefetchList(text: string): Prefetch[] {
   const values = text.split(",").map((part): Prefetch => {
     const v = part.trim();
     if (v === "auto") return "auto";
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw usageError(`--prefetch '${text}': each value must be a whole number from 1 to 65535, or auto`);
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535)
+      throw usageError(`--prefetch '${text}': each value must be a whole number from 1 to 65535, or auto`);
     return Number(v);
   });
   return [...new Set(values)];
 }
 
-export type BenchFlags = BrokerFlags & RateFlags & {
-  workers: number;
-  tasks: number;
-  work: string;
-  prefetch: string;
-  rounds: number;
-  seed: number;
-  json?: boolean;
-  quiet?: boolean;
-  report?: string;
-  stall: number;
-  queueType?: QueueType;
-  reconnectTimeout?: number;
-  chaos?: string;
-  nodeControl?: string;
-};
+export type BenchFlags = BrokerFlags &
+  RateFlags & {
+    workers: number;
+    tasks: number;
+    work: string;
+    prefetch: string;
+    rounds: number;
+    seed: number;
+    json?: boolean;
+    quiet?: boolean;
+    report?: string;
+    stall: number;
+    queueType?: QueueType;
+    reconnectTimeout?: number;
+    chaos?: string;
+    nodeControl?: string;
+  };
 
-const NODE_CONTROL_IS_FOR = "--node-control is for --chaos kill-node:DURATION or freeze-node:DURATION (it kills and starts, or freezes and thaws, the nodes)";
+const NODE_CONTROL_IS_FOR =
+  "--node-control is for --chaos kill-node:DURATION or freeze-node:DURATION (it kills and starts, or freezes and thaws, the nodes)";
 
 /** `--chaos` and `--node-control` checked together, before anything starts. */
 function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] {
@@ -75,12 +78,22 @@ function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] 
   const kind = specs.find((s) => NODE_KINDS.includes(s.kind))?.kind;
   if (kind !== undefined) {
     const actions = kind === "kill-node" ? "'CMD kill N' and 'CMD start N'" : "'CMD freeze N' and 'CMD thaw N'";
-    if (nodeControl === null) throw usageError(`--chaos ${kind} needs --node-control CMD, run as ${actions} (e.g. --node-control scripts/cluster)`);
-    if (target.urls.length < 2) throw usageError(`--chaos ${kind} needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to`);
+    if (nodeControl === null)
+      throw usageError(
+        `--chaos ${kind} needs --node-control CMD, run as ${actions} (e.g. --node-control scripts/cluster)`,
+      );
+    if (target.urls.length < 2)
+      throw usageError(
+        `--chaos ${kind} needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to`,
+      );
     // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies.
-    if ((flags.queueType ?? "classic") !== "quorum") throw usageError(`--chaos ${kind} needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down`);
+    if ((flags.queueType ?? "classic") !== "quorum")
+      throw usageError(
+        `--chaos ${kind} needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down`,
+      );
     const file = nodeControl.split(/\s+/)[0] as string;
-    if (!isRunnable(file)) throw usageError(`--node-control '${nodeControl}': command not found or not executable: ${file}`);
+    if (!isRunnable(file))
+      throw usageError(`--node-control '${nodeControl}': command not found or not executable: ${file}`);
   } else if (nodeControl !== null) throw usageError(NODE_CONTROL_IS_FOR);
   return { specs, text: chaosText(specs), nodeControl };
 }
@@ -92,12 +105,19 @@ export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Se
   const chaos = planChaos(flags, target);
   // A worker started in a killed one's place may meet a frozen node first: a silent address takes a
   // whole attempt (5 s, all of the default --connect-timeout), so it gets the reconnect timeout.
-  const connectMs = chaos?.specs.some((s) => s.kind === "freeze-node") ? Math.max(flags.connectTimeout, reconnectTimeoutMs) : flags.connectTimeout;
+  const connectMs = chaos?.specs.some((s) => s.kind === "freeze-node")
+    ? Math.max(flags.connectTimeout, reconnectTimeoutMs)
+    : flags.connectTimeout;
   // The URL goes to the workers in TASKQ_URL (round.ts), not in argv: anyone on the host can read argv (ps).
   const workerArgs = ["--connect-timeout", String(connectMs), "--reconnect-timeout", String(reconnectTimeoutMs)];
   // The bench's own heartbeat, for its workers too: they notice a silent node as it does.
   if (flags.heartbeat !== undefined) workerArgs.push("--heartbeat", `${flags.heartbeat}s`);
-  for (const [flag, path] of [["--ca", flags.ca], ["--cert", flags.cert], ["--key", flags.key]] as const) if (path) workerArgs.push(flag, path);
+  for (const [flag, path] of [
+    ["--ca", flags.ca],
+    ["--cert", flags.cert],
+    ["--key", flags.key],
+  ] as const)
+    if (path) workerArgs.push(flag, path);
   return {
     target,
     workerArgs,

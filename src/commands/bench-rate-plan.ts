@@ -30,7 +30,8 @@ const MAX_TASKS = 10_000_000;
 export function parseRates(text: string): number[] {
   const rates = text.split(",").map((part) => {
     const v = part.trim();
-    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 1_000_000) throw usageError(`--rate '${text}': each rate must be a number of tasks per second above 0 and at most 1000000`);
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 1_000_000)
+      throw usageError(`--rate '${text}': each rate must be a number of tasks per second above 0 and at most 1000000`);
     return Number(v);
   });
   return [...new Set(rates)].sort((a, b) => a - b);
@@ -41,20 +42,44 @@ export function parseRates(text: string): number[] {
  * the command line: with --rate, --work defaults to 0 (what taskq adds, not what tasks cost) and
  * --prefetch to 1, and --tasks, which the closed loop sends, is refused.
  */
-export function planRate(flags: RateFlags, given: ReadonlySet<string>, prefetches: readonly Prefetch[]): RatePlan | null {
+export function planRate(
+  flags: RateFlags,
+  given: ReadonlySet<string>,
+  prefetches: readonly Prefetch[],
+): RatePlan | null {
   if (flags.rate === undefined) {
-    for (const [key, flag] of [["rateDuration", "--rate-duration"], ["rateWarmup", "--rate-warmup"]] as const) if (given.has(key)) throw usageError(`${flag} is for --rate (the open loop)`);
+    for (const [key, flag] of [
+      ["rateDuration", "--rate-duration"],
+      ["rateWarmup", "--rate-warmup"],
+    ] as const)
+      if (given.has(key)) throw usageError(`${flag} is for --rate (the open loop)`);
     return null;
   }
   const rates = parseRates(flags.rate);
   if (given.has("tasks")) throw usageError("--rate sends each rate for --rate-duration, not --tasks N: drop --tasks");
-  if (flags.chaos !== undefined) throw usageError("--rate measures latency at a steady load, --chaos proves nothing is lost under faults: use one or the other");
-  if (flags.rounds > 1) throw usageError("--rate runs each rate once (--rounds is for the closed loop): run the command again for more rounds");
-  if (given.has("prefetch") && prefetches.length !== 1) throw usageError(`--rate measures one --prefetch value at a time, got ${prefetches.join(",")}`);
+  if (flags.chaos !== undefined)
+    throw usageError(
+      "--rate measures latency at a steady load, --chaos proves nothing is lost under faults: use one or the other",
+    );
+  if (flags.rounds > 1)
+    throw usageError(
+      "--rate runs each rate once (--rounds is for the closed loop): run the command again for more rounds",
+    );
+  if (given.has("prefetch") && prefetches.length !== 1)
+    throw usageError(`--rate measures one --prefetch value at a time, got ${prefetches.join(",")}`);
   const durationMs = flags.rateDuration ?? DEFAULT_RATE_DURATION_MS;
   const warmupMs = flags.rateWarmup ?? DEFAULT_RATE_WARMUP_MS;
   if (durationMs <= 0) throw usageError("--rate-duration must be above 0");
   const most = rates[rates.length - 1] as number;
-  if ((most * (durationMs + warmupMs)) / 1000 > MAX_TASKS) throw usageError(`--rate ${most} for ${durationMs + warmupMs} ms is more than ${MAX_TASKS} tasks: shorten --rate-duration`);
-  return { rates, warmupMs, durationMs, prefetch: given.has("prefetch") ? (prefetches[0] as Prefetch) : 1, profile: given.has("work") ? parseProfile(flags.work) : parseProfile("0") };
+  if ((most * (durationMs + warmupMs)) / 1000 > MAX_TASKS)
+    throw usageError(
+      `--rate ${most} for ${durationMs + warmupMs} ms is more than ${MAX_TASKS} tasks: shorten --rate-duration`,
+    );
+  return {
+    rates,
+    warmupMs,
+    durationMs,
+    prefetch: given.has("prefetch") ? (prefetches[0] as Prefetch) : 1,
+    profile: given.has("work") ? parseProfile(flags.work) : parseProfile("0"),
+  };
 }

@@ -28,7 +28,8 @@ export async function runRateBench(plan: BenchPlan, rate: RatePlan): Promise<num
     // Fail fast, in one line, when the broker cannot be reached at all.
     await (await connect(plan.target, { name: "taskq bench" })).close();
     for (const target of rate.rates) {
-      if (chatty) process.stderr.write(`round: ${target} tasks/s for ${(rate.warmupMs + rate.durationMs) / 1000} s...\n`);
+      if (chatty)
+        process.stderr.write(`round: ${target} tasks/s for ${(rate.warmupMs + rate.durationMs) / 1000} s...\n`);
       const total = tasksIn(rate.warmupMs, target) + Math.max(1, tasksIn(rate.durationMs, target));
       const progress = progressBar({ label: "tasks done", total, enabled: chatty });
       try {
@@ -59,19 +60,36 @@ export async function runRateBench(plan: BenchPlan, rate: RatePlan): Promise<num
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  const meta: RateMeta = { workers: plan.workers, prefetch: rate.prefetch, work: rate.profile.text, seed: plan.seed, queueType: plan.queueType, warmupMs: rate.warmupMs, durationMs: rate.durationMs };
+  const meta: RateMeta = {
+    workers: plan.workers,
+    prefetch: rate.prefetch,
+    work: rate.profile.text,
+    seed: plan.seed,
+    queueType: plan.queueType,
+    warmupMs: rate.warmupMs,
+    durationMs: rate.durationMs,
+  };
   console.log(plan.json ? rateJson(results, meta) : rateTable(results, meta));
   if (plan.report !== null) {
-    const page = rateHtmlReport(results, { ...meta, startedAt, host: hostname(), version: VERSION, runtime: `Bun ${Bun.version}, ${process.platform} ${process.arch}, ${cpus().length} CPUs` });
+    const page = rateHtmlReport(results, {
+      ...meta,
+      startedAt,
+      host: hostname(),
+      version: VERSION,
+      runtime: `Bun ${Bun.version}, ${process.platform} ${process.arch}, ${cpus().length} CPUs`,
+    });
     try {
       writeFileSync(plan.report, page);
     } catch (err) {
-      throw new TaskqError(`--report '${plan.report}': cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new TaskqError(
+        `--report '${plan.report}': cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (chatty) process.stderr.write(`report: ${plan.report}\n`);
   }
   const bad = results.filter((r) => !rateAccountedFor(r));
-  for (const r of bad) process.stderr.write(`taskq: ${r.target} tasks/s: ${r.missing} task(s) missing, ${r.duplicates} duplicated\n`);
+  for (const r of bad)
+    process.stderr.write(`taskq: ${r.target} tasks/s: ${r.missing} task(s) missing, ${r.duplicates} duplicated\n`);
   if (bad.length > 0) throw new TaskqError("not every task was done exactly once", ExitCode.runtime);
   return ExitCode.ok;
 }

@@ -87,7 +87,16 @@ export async function runBench(plan: BenchPlan): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  console.log(plan.json ? jsonReport(runs, medians, { seed: plan.seed, rounds: plan.rounds, queueType: plan.queueType, chaos: chaos?.text ?? null }) : tableReport(medians, { ...plan, chaos: chaos?.text ?? null }));
+  console.log(
+    plan.json
+      ? jsonReport(runs, medians, {
+          seed: plan.seed,
+          rounds: plan.rounds,
+          queueType: plan.queueType,
+          chaos: chaos?.text ?? null,
+        })
+      : tableReport(medians, { ...plan, chaos: chaos?.text ?? null }),
+  );
   if (plan.report !== null) {
     const meta = {
       tasks: plan.tasks,
@@ -106,7 +115,9 @@ export async function runBench(plan: BenchPlan): Promise<number> {
     try {
       writeFileSync(plan.report, htmlReport(runs, medians, meta));
     } catch (err) {
-      throw new TaskqError(`--report '${plan.report}': cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new TaskqError(
+        `--report '${plan.report}': cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     if (chatty) process.stderr.write(`report: ${plan.report}\n`);
   }
@@ -115,11 +126,18 @@ export async function runBench(plan: BenchPlan): Promise<number> {
   if (chaos && bad.length > 0) {
     // At least once is the promise under chaos: duplicates are expected (see the table), a missing task is a loss.
     const missing = bad.reduce((sum, r) => sum + r.missing, 0);
-    const where = bad.map((r) => `prefetch ${r.prefetch}: ${r.missing} of ${r.tasks} after ${r.kills.worker} worker and ${r.kills.node} node kill(s)${r.freezes > 0 ? ` and ${r.freezes} node freeze(s)` : ""} [${list(r.missingIds)}]`).join("; ");
+    const where = bad
+      .map(
+        (r) =>
+          `prefetch ${r.prefetch}: ${r.missing} of ${r.tasks} after ${r.kills.worker} worker and ${r.kills.node} node kill(s)${r.freezes > 0 ? ` and ${r.freezes} node freeze(s)` : ""} [${list(r.missingIds)}]`,
+      )
+      .join("; ");
     throw new TaskqError(`${missing} task(s) lost under --chaos ${chaos.text} (${where})`, ExitCode.runtime);
   }
   for (const r of bad) {
-    process.stderr.write(`taskq: prefetch ${r.prefetch}: ${r.missing} task(s) missing [${list(r.missingIds)}], ${r.duplicates} duplicated [${list(r.duplicateIds)}]\n`);
+    process.stderr.write(
+      `taskq: prefetch ${r.prefetch}: ${r.missing} task(s) missing [${list(r.missingIds)}], ${r.duplicates} duplicated [${list(r.duplicateIds)}]\n`,
+    );
   }
   if (bad.length > 0) throw new TaskqError("not every task was done exactly once", ExitCode.runtime);
   return ExitCode.ok;
@@ -130,24 +148,75 @@ export function benchCommand() {
     .description("measure fair dispatch: spawn workers, publish a workload, account for every task")
     .option("-w, --workers <n>", "worker processes to spawn", intInRange(1, 64), 4)
     .option("-n, --tasks <n>", "tasks per round", intInRange(1, 10_000_000), 2000)
-    .option("--work <profile>", "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms", "mix:90%5ms,10%50ms")
-    .option("-p, --prefetch <list>", "one round per prefetch value, e.g. 1,auto,100 (auto: see work --prefetch)", "1,100")
+    .option(
+      "--work <profile>",
+      "task durations: 0, 5ms, exp:5ms, mix:90%5ms,10%50ms, cycle:50ms,5ms",
+      "mix:90%5ms,10%50ms",
+    )
+    .option(
+      "-p, --prefetch <list>",
+      "one round per prefetch value, e.g. 1,auto,100 (auto: see work --prefetch)",
+      "1,100",
+    )
     .option("--rounds <k>", "repeat each prefetch K times; report medians", intInRange(1, 100), 1)
-    .option("--seed <s>", "seed of the workload's random durations (and of which worker or node --chaos kills or freezes)", intInRange(0, 2 ** 32 - 1), 1)
-    .option("--stall <duration>", "give up on a round when no task finished for this long (under --chaos: not while a node is down or frozen, and counted again from its return)", duration, 30_000)
-    .option("--queue-type <type>", "declare the round's queue as classic or quorum (replicated: what --chaos kill-node and freeze-node need)", queueType, "classic" as QueueType)
-    .option("--reconnect-timeout <duration>", "how long workers (and the sender, under --chaos) keep looking for a broker after losing one", duration, DEFAULT_RECONNECT_TIMEOUT_MS)
-    .option("--chaos <spec>", `inject faults during each round: kill-worker:DURATION (SIGKILL a random worker, start a new one), kill-node:DURATION (kill -9 a node, start it again), freeze-node:DURATION (SIGSTOP a node for ${durationText(FREEZE_HOLD_MS)}, then thaw it); comma-separated`)
-    .option("--node-control <cmd>", "for kill-node and freeze-node: a command run as 'CMD kill N', 'CMD start N', 'CMD freeze N', 'CMD thaw N', N = 1..number of URLs (e.g. scripts/cluster)")
+    .option(
+      "--seed <s>",
+      "seed of the workload's random durations (and of which worker or node --chaos kills or freezes)",
+      intInRange(0, 2 ** 32 - 1),
+      1,
+    )
+    .option(
+      "--stall <duration>",
+      "give up on a round when no task finished for this long (under --chaos: not while a node is down or frozen, and counted again from its return)",
+      duration,
+      30_000,
+    )
+    .option(
+      "--queue-type <type>",
+      "declare the round's queue as classic or quorum (replicated: what --chaos kill-node and freeze-node need)",
+      queueType,
+      "classic" as QueueType,
+    )
+    .option(
+      "--reconnect-timeout <duration>",
+      "how long workers (and the sender, under --chaos) keep looking for a broker after losing one",
+      duration,
+      DEFAULT_RECONNECT_TIMEOUT_MS,
+    )
+    .option(
+      "--chaos <spec>",
+      `inject faults during each round: kill-worker:DURATION (SIGKILL a random worker, start a new one), kill-node:DURATION (kill -9 a node, start it again), freeze-node:DURATION (SIGSTOP a node for ${durationText(FREEZE_HOLD_MS)}, then thaw it); comma-separated`,
+    )
+    .option(
+      "--node-control <cmd>",
+      "for kill-node and freeze-node: a command run as 'CMD kill N', 'CMD start N', 'CMD freeze N', 'CMD thaw N', N = 1..number of URLs (e.g. scripts/cluster)",
+    )
     .option("--json", "print one JSON document")
     .option("--report <path>", "also write an HTML report (self-contained: table, timelines, latencies)")
-    .option("--rate <list>", "open loop: publish at a fixed rate, tasks per second, one run per rate (e.g. 500,1000,2000); latency from each task's intended send time")
-    .option("--rate-duration <duration>", "with --rate: how long each rate is sent and counted", duration, DEFAULT_RATE_DURATION_MS)
-    .option("--rate-warmup <duration>", "with --rate: sent first at each rate and not counted", duration, DEFAULT_RATE_WARMUP_MS)
+    .option(
+      "--rate <list>",
+      "open loop: publish at a fixed rate, tasks per second, one run per rate (e.g. 500,1000,2000); latency from each task's intended send time",
+    )
+    .option(
+      "--rate-duration <duration>",
+      "with --rate: how long each rate is sent and counted",
+      duration,
+      DEFAULT_RATE_DURATION_MS,
+    )
+    .option(
+      "--rate-warmup <duration>",
+      "with --rate: sent first at each rate and not counted",
+      duration,
+      DEFAULT_RATE_WARMUP_MS,
+    )
     .option("--quiet", "no progress bar and no round lines (the results still print)")
     .action(async (flags, command) => {
       // --rate defaults --work and --prefetch otherwise, and refuses --tasks: the plan needs to know which were typed.
-      const given = new Set(command.options.map((o) => o.attributeName()).filter((key) => !["default", undefined].includes(command.getOptionValueSource(key))));
+      const given = new Set(
+        command.options
+          .map((o) => o.attributeName())
+          .filter((key) => !["default", undefined].includes(command.getOptionValueSource(key))),
+      );
       const plan = planBench(flags, given);
       process.exitCode = plan.rate ? await runRateBench(plan, plan.rate) : await runBench(plan);
     });

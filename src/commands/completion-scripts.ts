@@ -5,7 +5,11 @@ import { type CommandSpec, type FlagSpec, all, flagNames, key, runsCommand } fro
 export function bashScript(root: CommandSpec, header: string[]): string {
   const specs = all(root);
   const fn = `_${key(root)}`;
-  const alternatives = (spec: CommandSpec, flags: FlagSpec[]) => flags.flatMap(flagNames).map((n) => `"${key(spec)} ${n}"`).join(" | ");
+  const alternatives = (spec: CommandSpec, flags: FlagSpec[]) =>
+    flags
+      .flatMap(flagNames)
+      .map((n) => `"${key(spec)} ${n}"`)
+      .join(" | ");
   const valueCase = (pick: (f: FlagSpec) => boolean, action: string) =>
     specs.flatMap((s) => (s.flags.some(pick) ? [`    ${alternatives(s, s.flags.filter(pick))}) ${action} ;;`] : []));
   const lines = [
@@ -18,17 +22,38 @@ export function bashScript(root: CommandSpec, header: string[]): string {
     "  for ((i = 1; i < COMP_CWORD; i++)); do",
     '    case "$cmd ${COMP_WORDS[i]}" in',
     ...specs.flatMap((s) => s.commands.map((sub) => `      "${key(s)} ${sub.path.at(-1)}") cmd=${key(sub)} ;;`)),
-    ...specs.flatMap((s) => (s.flags.some((f) => f.takes !== "nothing") ? [`      ${alternatives(s, s.flags.filter((f) => f.takes !== "nothing"))}) i=$((i + 1)) ;;`] : [])),
+    ...specs.flatMap((s) =>
+      s.flags.some((f) => f.takes !== "nothing")
+        ? [
+            `      ${alternatives(
+              s,
+              s.flags.filter((f) => f.takes !== "nothing"),
+            )}) i=$((i + 1)) ;;`,
+          ]
+        : [],
+    ),
     '      *" --")',
-    ...specs.filter(runsCommand).map((s) => `        if [[ $cmd == ${key(s)} ]] && ((i + 1 == COMP_CWORD)); then COMPREPLY=($(compgen -c -- "$cur")); return 0; fi`),
+    ...specs
+      .filter(runsCommand)
+      .map(
+        (s) =>
+          `        if [[ $cmd == ${key(s)} ]] && ((i + 1 == COMP_CWORD)); then COMPREPLY=($(compgen -c -- "$cur")); return 0; fi`,
+      ),
     "        compopt -o default 2>/dev/null; COMPREPLY=(); return 0 ;;",
     "    esac",
     "  done",
     '  case "$cmd $prev" in',
     ...specs.flatMap((s) =>
-      s.flags.flatMap((f) => (Array.isArray(f.takes) ? [`    ${alternatives(s, [f])}) COMPREPLY=($(compgen -W "${f.takes.join(" ")}" -- "$cur")); return 0 ;;`] : [])),
+      s.flags.flatMap((f) =>
+        Array.isArray(f.takes)
+          ? [`    ${alternatives(s, [f])}) COMPREPLY=($(compgen -W "${f.takes.join(" ")}" -- "$cur")); return 0 ;;`]
+          : [],
+      ),
     ),
-    ...valueCase((f) => f.takes === "path", "local IFS=$'\\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); return 0"),
+    ...valueCase(
+      (f) => f.takes === "path",
+      "local IFS=$'\\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")); return 0",
+    ),
     ...valueCase((f) => f.takes === "value", "COMPREPLY=(); return 0"),
     "  esac",
     '  local words="" opts=""',
@@ -38,7 +63,7 @@ export function bashScript(root: CommandSpec, header: string[]): string {
       return `    ${key(s)}) words="${words.join(" ")}" opts="${s.flags.flatMap((f) => (f.long ? [f.long] : [])).join(" ")}" ;;`;
     }),
     "  esac",
-    '  if [[ $cur == -* || -z $words ]]; then words=$opts; fi',
+    "  if [[ $cur == -* || -z $words ]]; then words=$opts; fi",
     '  COMPREPLY=($(compgen -W "$words" -- "$cur"))',
     "}",
     `complete -F ${fn} ${root.path[0]}`,
@@ -53,9 +78,17 @@ const zspec = (text: string): string => text.replace(/[\\[\]:$`]/g, "\\$&");
 
 function zshFlag(flag: FlagSpec): string {
   const both = flagNames(flag);
-  const exclusive = flag.long === "--help" || flag.long === "--version" ? "(- *)" : both.length > 1 ? `(${both.join(" ")})` : "";
+  const exclusive =
+    flag.long === "--help" || flag.long === "--version" ? "(- *)" : both.length > 1 ? `(${both.join(" ")})` : "";
   const value = zspec(flag.placeholder ?? "value");
-  const action = flag.takes === "nothing" ? "" : flag.takes === "path" ? `:${value}:_files` : flag.takes === "value" ? `:${value}: ` : `:${value}:(${flag.takes.join(" ")})`;
+  const action =
+    flag.takes === "nothing"
+      ? ""
+      : flag.takes === "path"
+        ? `:${value}:_files`
+        : flag.takes === "value"
+          ? `:${value}: `
+          : `:${value}:(${flag.takes.join(" ")})`;
   const rest = `[${zspec(flag.description)}]${action}`;
   return both.length > 1 ? `${sq(exclusive)}{${both.join(",")}}${sq(rest)}` : sq(`${exclusive}${both.join("")}${rest}`);
 }
@@ -70,7 +103,12 @@ function zshFunction(spec: CommandSpec): string[] {
           const action = a.values.length > 0 ? `(${a.values.join(" ")})` : " ";
           return sq(`${a.variadic ? "*" : `${i + 1}${a.required ? "" : ":"}`}:${zspec(a.name)}:${action}`);
         });
-    return [`${fn}() {`, `  _arguments -s -S \\`, ...[...flags, ...args].map((s, i, list) => `    ${s}${i < list.length - 1 ? " \\" : ""}`), "}"];
+    return [
+      `${fn}() {`,
+      `  _arguments -s -S \\`,
+      ...[...flags, ...args].map((s, i, list) => `    ${s}${i < list.length - 1 ? " \\" : ""}`),
+      "}",
+    ];
   }
   return [
     `${fn}() {`,
@@ -125,7 +163,10 @@ export function fishScript(root: CommandSpec, header: string[]): string {
     "    set -e words[1]",
     "    for word in $words",
     '        switch "$path $word"',
-    `            case ${specs.slice(1).map((s) => fq(s.path.join(" "))).join(" ")}`,
+    `            case ${specs
+      .slice(1)
+      .map((s) => fq(s.path.join(" ")))
+      .join(" ")}`,
     '                set path "$path $word"',
     "        end",
     "    end",
@@ -138,12 +179,21 @@ export function fishScript(root: CommandSpec, header: string[]): string {
     `complete -c ${prog} -f`,
   ];
   for (const spec of specs) {
-    for (const sub of spec.commands) lines.push(`complete -c ${prog} ${at(spec)} -a ${fq(sub.path.at(-1) as string)} -d ${fq(sub.description)}`);
-    for (const value of spec.args.flatMap((a) => a.values)) lines.push(`complete -c ${prog} ${at(spec)} -a ${fq(value)}`);
+    for (const sub of spec.commands)
+      lines.push(`complete -c ${prog} ${at(spec)} -a ${fq(sub.path.at(-1) as string)} -d ${fq(sub.description)}`);
+    for (const value of spec.args.flatMap((a) => a.values))
+      lines.push(`complete -c ${prog} ${at(spec)} -a ${fq(value)}`);
     for (const flag of spec.flags) {
       const short = flag.short ? ` -s ${flag.short.slice(1)}` : "";
       const long = flag.long ? ` -l ${flag.long.slice(2)}` : "";
-      const takes = flag.takes === "nothing" ? "" : flag.takes === "path" ? " -rF" : flag.takes === "value" ? " -x" : ` -xa ${fq(flag.takes.join(" "))}`;
+      const takes =
+        flag.takes === "nothing"
+          ? ""
+          : flag.takes === "path"
+            ? " -rF"
+            : flag.takes === "value"
+              ? " -x"
+              : ` -xa ${fq(flag.takes.join(" "))}`;
       lines.push(`complete -c ${prog} ${at(spec)}${short}${long}${takes} -d ${fq(flag.description)}`);
     }
   }

@@ -37,7 +37,14 @@ export function specOf(cmd: CommandUnknownOpts, path: string[], siblings: string
     const placeholder = /[<[]([^>\]]+)[>\]]/.exec(opt.flags)?.[1];
     const choices = opt.argChoices ?? (opt.long !== undefined ? OPTION_VALUES[opt.long] : undefined);
     // `<path>` in the flags (--file, --ca, --report) means a file name.
-    const takes: Takes = placeholder === undefined ? "nothing" : choices !== undefined ? choices : placeholder === "path" ? "path" : "value";
+    const takes: Takes =
+      placeholder === undefined
+        ? "nothing"
+        : choices !== undefined
+          ? choices
+          : placeholder === "path"
+            ? "path"
+            : "value";
     const spec: FlagSpec = { description: opt.description, takes };
     if (opt.short !== undefined) spec.short = opt.short;
     if (opt.long !== undefined) spec.long = opt.long;
@@ -47,14 +54,28 @@ export function specOf(cmd: CommandUnknownOpts, path: string[], siblings: string
   const subs = help.visibleCommands(cmd);
   const subNames = subs.map((sub) => sub.name()).filter((name) => name !== "help");
   // The implicit `help` command takes the name of a sibling command.
-  const args = path.at(-1) === "help" && cmd.registeredArguments.length <= 1
-    ? [{ name: "command", variadic: false, required: false, values: siblings }]
-    : cmd.registeredArguments.map((arg) => ({ name: arg.name(), variadic: arg.variadic, required: arg.required, values: arg.argChoices ?? ARGUMENT_VALUES[arg.name()] ?? [] }));
-  return { path, description: cmd.description(), flags, args, commands: subs.map((sub) => specOf(sub, [...path, sub.name()], subNames)) };
+  const args =
+    path.at(-1) === "help" && cmd.registeredArguments.length <= 1
+      ? [{ name: "command", variadic: false, required: false, values: siblings }]
+      : cmd.registeredArguments.map((arg) => ({
+          name: arg.name(),
+          variadic: arg.variadic,
+          required: arg.required,
+          values: arg.argChoices ?? ARGUMENT_VALUES[arg.name()] ?? [],
+        }));
+  return {
+    path,
+    description: cmd.description(),
+    flags,
+    args,
+    commands: subs.map((sub) => specOf(sub, [...path, sub.name()], subNames)),
+  };
 }
 
 export const all = (spec: CommandSpec): CommandSpec[] => [spec, ...spec.commands.flatMap(all)];
 export const key = (spec: CommandSpec): string => spec.path.join("_").replace(/[^A-Za-z0-9_]/g, "_");
-export const flagNames = (flag: FlagSpec): string[] => [flag.short, flag.long].filter((n): n is string => n !== undefined);
+export const flagNames = (flag: FlagSpec): string[] =>
+  [flag.short, flag.long].filter((n): n is string => n !== undefined);
 /** `work -- COMMAND ARGS`: the rest of the line is a command of its own. */
-export const runsCommand = (spec: CommandSpec): boolean => spec.path.at(-1) !== "help" && spec.args.some((a) => a.variadic && a.name === "command");
+export const runsCommand = (spec: CommandSpec): boolean =>
+  spec.path.at(-1) !== "help" && spec.args.some((a) => a.variadic && a.name === "command");

@@ -6,7 +6,10 @@ import { usageError } from "../errors.ts";
  * without a terminal to ask on it refuses before connecting (a script must say `--yes`).
  */
 export function checkCanAsk(command: string, yes: boolean, tty: boolean): void {
-  if (!yes && !tty) throw usageError(`${command} deletes tasks and asks first, but stdin is not a terminal: pass --yes to go ahead without asking`);
+  if (!yes && !tty)
+    throw usageError(
+      `${command} deletes tasks and asks first, but stdin is not a terminal: pass --yes to go ahead without asking`,
+    );
 }
 
 /** Asks `question` on stderr and reads y/N from the terminal; anything but y or yes is no. */

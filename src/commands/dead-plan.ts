@@ -19,7 +19,17 @@ export interface DeadPlan {
   yes: boolean;
 }
 
-export type DeadFlags = BrokerFlags & { queue: string; limit?: number; id?: string; reason?: string; exitCode?: number; olderThan?: number; json?: boolean; dryRun?: boolean; yes?: boolean };
+export type DeadFlags = BrokerFlags & {
+  queue: string;
+  limit?: number;
+  id?: string;
+  reason?: string;
+  exitCode?: number;
+  olderThan?: number;
+  json?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+};
 
 /**
  * Flags to one plan, checked before any connection. `asks`: the command deletes tasks and must
@@ -38,7 +48,14 @@ export function planDead(flags: DeadFlags, asks = false, tty = Boolean(process.s
   if (flags.reason !== undefined) selector.reason = flags.reason;
   if (flags.exitCode !== undefined) selector.exitCode = flags.exitCode;
   if (flags.olderThan !== undefined) selector.olderThanMs = flags.olderThan;
-  const plan: DeadPlan = { target: brokerTarget(flags), queue: flags.queue, selector, json: flags.json ?? false, dryRun, yes };
+  const plan: DeadPlan = {
+    target: brokerTarget(flags),
+    queue: flags.queue,
+    selector,
+    json: flags.json ?? false,
+    dryRun,
+    yes,
+  };
   if (flags.limit !== undefined) plan.limit = flags.limit;
   return plan;
 }

@@ -12,7 +12,10 @@ import { deadTable, deadTaskJson } from "./dead-view.ts";
 
 export async function runList(plan: DeadPlan): Promise<void> {
   await withBroker(plan.target, "taskq dead list", async (broker) => {
-    const list = await Promise.race([listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT), broker.lost.then((e) => Promise.reject(e))]);
+    const list = await Promise.race([
+      listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT),
+      broker.lost.then((e) => Promise.reject(e)),
+    ]);
     if (list.unread !== undefined) throw new TaskqError(`cannot list '${list.deadQueue}' now: ${list.unread}`);
     if (plan.json) {
       if (list.tasks.length === 0) process.stderr.write(`no dead tasks in '${list.deadQueue}'\n`);
@@ -22,18 +25,26 @@ export async function runList(plan: DeadPlan): Promise<void> {
     if (list.tasks.length === 0) return console.log(`no dead tasks in '${list.deadQueue}'`);
     console.log(`${list.total} dead task(s) in '${list.deadQueue}':`);
     for (const line of deadTable(list.tasks)) console.log(line);
-    if (list.total > list.tasks.length) console.log(`(showing the first ${list.tasks.length} of ${list.total}; --limit N shows more)`);
+    if (list.total > list.tasks.length)
+      console.log(`(showing the first ${list.tasks.length} of ${list.total}; --limit N shows more)`);
   });
 }
 
 export async function runRequeue(plan: DeadPlan): Promise<void> {
   const name = "taskq dead requeue";
   await withBroker(plan.target, name, async (broker) => {
-    if (plan.dryRun) return preview(broker, plan, (n, dead) => `move ${n} task(s) of '${dead}' back to '${plan.queue}'`);
-    const result = await requeueDeadAcross(broker, reconnector(plan.target, name), plan.queue, { ...walkOptions(plan), onLost: lostLine(name, "moved") });
+    if (plan.dryRun)
+      return preview(broker, plan, (n, dead) => `move ${n} task(s) of '${dead}' back to '${plan.queue}'`);
+    const result = await requeueDeadAcross(broker, reconnector(plan.target, name), plan.queue, {
+      ...walkOptions(plan),
+      onLost: lostLine(name, "moved"),
+    });
     if (!result.exists) return console.log(`no dead tasks in '${result.deadQueue}'`);
-    console.log(`moved ${result.moved} task(s) from '${result.deadQueue}' back to '${plan.queue}'${noneSelected(plan, result.moved)}`);
-    for (const line of requeueNotes(result.deadQueue, plan.queue, result.counts, result.ackUncertain)) console.log(line);
+    console.log(
+      `moved ${result.moved} task(s) from '${result.deadQueue}' back to '${plan.queue}'${noneSelected(plan, result.moved)}`,
+    );
+    for (const line of requeueNotes(result.deadQueue, plan.queue, result.counts, result.ackUncertain))
+      console.log(line);
   });
 }
 
@@ -48,20 +59,28 @@ export async function runPurge(plan: DeadPlan): Promise<void> {
       // and no other (tasks that die while it asks are left, and said).
       const { deadQueue, tasks } = await previewDead(broker, plan.queue, options);
       if (tasks.length === 0) return console.log(`no dead tasks to purge in '${deadQueue}'${noneSelected(plan, 0)}`);
-      if (!(await ask(`delete ${tasks.length} dead task(s) from '${deadQueue}' for good?`))) return console.log("nothing purged");
+      if (!(await ask(`delete ${tasks.length} dead task(s) from '${deadQueue}' for good?`)))
+        return console.log("nothing purged");
       agreed = tasks.map(deadIdentity);
     }
     const walk = { ...options, ...(agreed ? { agreed } : {}), onLost: lostLine(name, "purged") };
     const result = await purgeDeadAcross(broker, reconnector(plan.target, name), plan.queue, walk);
     if (!result.exists) return console.log(`no dead tasks in '${result.deadQueue}'`);
     console.log(`purged ${result.purged} task(s) from '${result.deadQueue}'${noneSelected(plan, result.purged)}`);
-    const bound = { ...(plan.limit !== undefined ? { limit: plan.limit } : {}), ...(agreed ? { agreed: agreed.length } : {}) };
+    const bound = {
+      ...(plan.limit !== undefined ? { limit: plan.limit } : {}),
+      ...(agreed ? { agreed: agreed.length } : {}),
+    };
     for (const line of purgeNotes(result.deadQueue, result.counts, bound)) console.log(line);
   });
 }
 
 /** --dry-run: how many and which, from a peek that changes nothing. */
-async function preview(broker: Broker, plan: DeadPlan, what: (count: number, deadQueue: string) => string): Promise<void> {
+async function preview(
+  broker: Broker,
+  plan: DeadPlan,
+  what: (count: number, deadQueue: string) => string,
+): Promise<void> {
   const { deadQueue, exists, tasks } = await previewDead(broker, plan.queue, walkOptions(plan));
   if (!exists) return console.log(`no dead tasks in '${deadQueue}'`);
   console.log(`dry run: would ${what(tasks.length, deadQueue)}${noneSelected(plan, tasks.length)}`);
@@ -72,13 +91,19 @@ function walkOptions(plan: DeadPlan) {
   return { selector: plan.selector, now: Date.now(), ...(plan.limit !== undefined ? { limit: plan.limit } : {}) };
 }
 
-const noneSelected = (plan: DeadPlan, count: number): string => (count === 0 && !selectsAll(plan.selector) ? " (no dead task matches the selectors)" : "");
+const noneSelected = (plan: DeadPlan, count: number): string =>
+  count === 0 && !selectsAll(plan.selector) ? " (no dead task matches the selectors)" : "";
 
-const lostLine = (name: string, done: string) => (err: Error) => process.stderr.write(`${name}: ${err.message}; reconnecting (tasks not yet ${done} stay in the dead queue)\n`);
+const lostLine = (name: string, done: string) => (err: Error) =>
+  process.stderr.write(`${name}: ${err.message}; reconnecting (tasks not yet ${done} stay in the dead queue)\n`);
 
 /** A node lost mid-way: go on through the next one (nothing done twice, nothing lost). */
 function reconnector(target: BrokerTarget, name: string): Reconnector {
-  return new Reconnector(target, { timeoutMs: 60_000, name, onAttempt: (a) => process.stderr.write(`${name}: ${a.error.message}; next try (${a.attempt}) in ${a.delayMs} ms\n`) });
+  return new Reconnector(target, {
+    timeoutMs: 60_000,
+    name,
+    onAttempt: (a) => process.stderr.write(`${name}: ${a.error.message}; next try (${a.attempt}) in ${a.delayMs} ms\n`),
+  });
 }
 
 async function withBroker(target: BrokerTarget, name: string, fn: (broker: Broker) => Promise<void>): Promise<void> {

@@ -14,7 +14,8 @@ export function preview(body: Buffer, max = PREVIEW_CHARS): string {
   while (i < body.length) {
     if (out.length >= max) return `${out}…`;
     const b = body[i] as number;
-    const size = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const size =
+      b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
     const char = size > 0 && i + size <= body.length ? decodeOne(body.subarray(i, i + size)) : undefined;
     if (char === undefined) {
       out += `\\x${hex(b)}`;
@@ -42,7 +43,8 @@ function printable(char: string): string {
   if (escaped !== undefined) return escaped;
   const code = char.codePointAt(0) as number;
   if (code < 0x20 || code === 0x7f) return `\\x${hex(code)}`;
-  if ((code >= 0x80 && code <= 0x9f) || code === 0x2028 || code === 0x2029) return `\\u${code.toString(16).padStart(4, "0")}`;
+  if ((code >= 0x80 && code <= 0x9f) || code === 0x2028 || code === 0x2029)
+    return `\\u${code.toString(16).padStart(4, "0")}`;
   return char;
 }
 const hex = (n: number): string => n.toString(16).padStart(2, "0");
@@ -66,7 +68,8 @@ export function deadTaskJson(task: DeadTask): Record<string, unknown> {
   };
 }
 
-const exitText = (task: DeadTask): string => (task.signal ? task.signal : typeof task.exitCode === "number" ? `code ${task.exitCode}` : "-");
+const exitText = (task: DeadTask): string =>
+  task.signal ? task.signal : typeof task.exitCode === "number" ? `code ${task.exitCode}` : "-";
 
 /** Lines of a dead task's stderr shown under its row in the table (all of it: `--json`). */
 const STDERR_LINES = 3;
@@ -84,10 +87,18 @@ export function deadTable(tasks: DeadTask[]): string[] {
     ...tasks.map((t) => {
       const body = preview(t.body);
       const size = body.endsWith("…") ? ` (${t.body.length} bytes)` : "";
-      return [t.messageId ?? "-", t.failedAt ?? "-", t.attempts === undefined ? "-" : String(t.attempts), exitText(t), t.reason ?? "-", `'${body}'${size}`];
+      return [
+        t.messageId ?? "-",
+        t.failedAt ?? "-",
+        t.attempts === undefined ? "-" : String(t.attempts),
+        exitText(t),
+        t.reason ?? "-",
+        `'${body}'${size}`,
+      ];
     }),
   ];
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  const line = (row: string[]) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join("  ");
+  const line = (row: string[]) =>
+    row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0))).join("  ");
   return rows.flatMap((row, i) => [line(row), ...(i === 0 ? [] : stderrLines(tasks[i - 1]?.stderr))]);
 }

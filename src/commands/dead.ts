@@ -9,9 +9,16 @@ function withSelectors<C extends Command<[], Record<string, unknown>>>(cmd: C, v
     .option("--id <message-id>", `${verb} only the tasks with this message id`)
     .option("--reason <text>", `${verb} only the tasks whose reason contains TEXT (case-insensitive)`)
     .option("--exit-code <n>", `${verb} only the tasks whose command exited with N`, intInRange(0, 255))
-    .option("--older-than <duration>", `${verb} only the tasks dead for longer than this (10m, 2h, by x-taskq-failed-at)`, duration)
+    .option(
+      "--older-than <duration>",
+      `${verb} only the tasks dead for longer than this (10m, 2h, by x-taskq-failed-at)`,
+      duration,
+    )
     .option("--limit <n>", `${verb} at most N tasks (default: all selected)`, intInRange(1))
-    .option("--dry-run", `print how many tasks and which would be ${verb === "move" ? "moved" : "purged"}, and change nothing`);
+    .option(
+      "--dry-run",
+      `print how many tasks and which would be ${verb === "move" ? "moved" : "purged"}, and change nothing`,
+    );
 }
 
 export function deadCommand() {
@@ -34,5 +41,9 @@ export function deadCommand() {
       .option("-y, --yes", "do not ask (needed when stdin is not a terminal)"),
     "purge",
   ).action(async (flags) => (await import("./dead-run.ts")).runPurge(planDead(flags as DeadFlags, true)));
-  return new Command("dead").description("inspect, requeue and purge the tasks that failed (<queue>.dead)").addCommand(list).addCommand(requeue).addCommand(purge);
+  return new Command("dead")
+    .description("inspect, requeue and purge the tasks that failed (<queue>.dead)")
+    .addCommand(list)
+    .addCommand(requeue)
+    .addCommand(purge);
 }

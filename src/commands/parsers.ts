@@ -34,7 +34,8 @@ export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
  */
 export function queueNameProblem(name: string): string | undefined {
   const bytes = Buffer.byteLength(name);
-  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES) return `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}`;
+  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES)
+    return `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}`;
   if (name.startsWith("amq.")) return `names starting with 'amq.' are reserved by the broker; use another --queue`;
   return undefined;
 }
@@ -57,7 +58,8 @@ export function duration(text: string): number {
   try {
     return parseDuration(text);
   } catch (err) {
-    if (err instanceof TaskqError) throw new InvalidArgumentError(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
+    if (err instanceof TaskqError)
+      throw new InvalidArgumentError(`expected a duration like 500ms, 2s or 1m, got '${text}'.`);
     throw err;
   }
 }
@@ -68,7 +70,9 @@ export function duration(text: string): number {
  */
 export function heartbeat(text: string): number {
   const ms = /^\s*\d+\s*$/.test(text) ? Number(text) * 1000 : duration(text);
-  if (ms % 1000 !== 0) throw new InvalidArgumentError(`the AMQP heartbeat is whole seconds (e.g. 5s, 10s, or 0 for off), got '${text}'.`);
-  if (ms / 1000 > MAX_HEARTBEAT_S) throw new InvalidArgumentError(`must be at most ${MAX_HEARTBEAT_S}s, got '${text}'.`);
+  if (ms % 1000 !== 0)
+    throw new InvalidArgumentError(`the AMQP heartbeat is whole seconds (e.g. 5s, 10s, or 0 for off), got '${text}'.`);
+  if (ms / 1000 > MAX_HEARTBEAT_S)
+    throw new InvalidArgumentError(`must be at most ${MAX_HEARTBEAT_S}s, got '${text}'.`);
   return ms / 1000;
 }

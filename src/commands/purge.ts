@@ -11,25 +11,39 @@ export interface PurgePlan {
 }
 
 /** Flags to one plan, checked before any connection; `tty`: whether stdin is a terminal to ask on. */
-export function planPurge(flags: BrokerFlags & { queue: string; yes?: boolean }, tty = Boolean(process.stdin.isTTY)): PurgePlan {
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+export function planPurge(
+  flags: BrokerFlags & { queue: string; yes?: boolean },
+  tty = Boolean(process.stdin.isTTY),
+): PurgePlan {
+  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255)
+    throw usageError("--queue must be 1 to 255 bytes long");
   const yes = flags.yes ?? false;
   checkCanAsk("taskq purge", yes, tty);
   return { target: brokerTarget(flags), queue: flags.queue, yes };
 }
 
 async function runPurge(plan: PurgePlan): Promise<void> {
-  const [{ connect }, { purgeQueue, workQueueInfo }] = await Promise.all([import("../core/broker/reconnector.ts"), import("../core/admin/queue-purge.ts")]);
+  const [{ connect }, { purgeQueue, workQueueInfo }] = await Promise.all([
+    import("../core/broker/reconnector.ts"),
+    import("../core/admin/queue-purge.ts"),
+  ]);
   const broker = await connect(plan.target, { name: "taskq purge" });
   try {
     const info = await workQueueInfo(broker, plan.queue);
     if (info === undefined) throw new TaskqError(`queue '${plan.queue}' does not exist`);
-    if (!plan.yes && !(await ask(`delete the ${info.messageCount} ready task(s) of '${plan.queue}' for good (tasks workers hold unacked are not touched)?`))) {
+    if (
+      !plan.yes &&
+      !(await ask(
+        `delete the ${info.messageCount} ready task(s) of '${plan.queue}' for good (tasks workers hold unacked are not touched)?`,
+      ))
+    ) {
       console.log("nothing purged");
       return;
     }
     const purged = await purgeQueue(broker, plan.queue);
-    console.log(`purged ${purged} ready task(s) from '${plan.queue}' (tasks in progress, unacked by workers, are not touched)`);
+    console.log(
+      `purged ${purged} ready task(s) from '${plan.queue}' (tasks in progress, unacked by workers, are not touched)`,
+    );
   } finally {
     await broker.close();
   }

@@ -16,14 +16,25 @@ export interface RemovePlan {
   yes: boolean;
 }
 
-export type RemoveFlags = BrokerFlags & { queue: string; retryDelay: number; retryMaxDelay: number; management: boolean; managementUrl?: string; force?: boolean; dryRun?: boolean; yes?: boolean };
+export type RemoveFlags = BrokerFlags & {
+  queue: string;
+  retryDelay: number;
+  retryMaxDelay: number;
+  management: boolean;
+  managementUrl?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+};
 
 /** Flags to one plan, checked before any connection; `tty`: whether stdin is a terminal to ask on. */
 export function planRemove(flags: RemoveFlags, tty = Boolean(process.stdin.isTTY)): RemovePlan {
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255) throw usageError("--queue must be 1 to 255 bytes long");
+  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255)
+    throw usageError("--queue must be 1 to 255 bytes long");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  if (flags.managementUrl !== undefined && !flags.management) throw usageError("--management-url and --no-management go against each other");
+  if (flags.managementUrl !== undefined && !flags.management)
+    throw usageError("--management-url and --no-management go against each other");
   const urlError = flags.managementUrl === undefined ? undefined : managementUrlError(flags.managementUrl);
   if (urlError !== undefined) throw usageError(urlError);
   const dryRun = flags.dryRun ?? false;

@@ -1,7 +1,14 @@
 import { closeSync, openSync, unlinkSync } from "node:fs";
 import { usageError } from "../errors.ts";
 
-const WRITE_ERRORS: Record<string, string> = { ENOENT: "no such directory", EACCES: "permission denied", EPERM: "permission denied", EISDIR: "is a directory", ENOTDIR: "a parent is not a directory", EROFS: "read-only file system" };
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: "no such directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  ENOTDIR: "a parent is not a directory",
+  EROFS: "read-only file system",
+};
 
 /**
  * Makes sure the report can be written before any work is done: opens it for
@@ -29,4 +36,3 @@ export function checkWritable(path: string): () => void {
     }
   };
 }
-

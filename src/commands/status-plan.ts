@@ -40,7 +40,8 @@ export function planStatus(flags: StatusFlags): StatusPlan {
   if (problem) throw usageError(`--queue: ${problem}`);
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  if (flags.management === false && flags.managementUrl !== undefined) throw usageError("--management-url and --no-management contradict each other");
+  if (flags.management === false && flags.managementUrl !== undefined)
+    throw usageError("--management-url and --no-management contradict each other");
   const urlProblem = flags.managementUrl === undefined ? undefined : managementUrlError(flags.managementUrl);
   if (urlProblem !== undefined) throw usageError(urlProblem);
   const plan: StatusPlan = {
@@ -48,7 +49,8 @@ export function planStatus(flags: StatusFlags): StatusPlan {
     queue: flags.queue,
     retry: { baseDelayMs: flags.retryDelay, maxDelayMs: flags.retryMaxDelay },
     json: flags.json ?? false,
-    management: flags.management === false ? false : flags.managementUrl === undefined ? {} : { url: flags.managementUrl },
+    management:
+      flags.management === false ? false : flags.managementUrl === undefined ? {} : { url: flags.managementUrl },
     workers: flags.workers ?? false,
   };
   if (flags.watch !== undefined) {

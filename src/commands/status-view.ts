@@ -50,9 +50,11 @@ export function oldestAgeMs(dead: DeadStatus, at: number): number | undefined {
 const reasonText = (reason: string): string => preview(Buffer.from(reason), REASON_CHARS);
 
 /** The line for a work queue that does not exist (status never creates one). */
-export const missingText = (queue: string): string => `no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)`;
+export const missingText = (queue: string): string =>
+  `no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)`;
 
-export const retrying = (status: Extract<QueueStatus, { exists: true }>): number => status.retries.reduce((sum, level) => sum + level.ready, 0);
+export const retrying = (status: Extract<QueueStatus, { exists: true }>): number =>
+  status.retries.reduce((sum, level) => sum + level.ready, 0);
 
 /** The API's rates, per second: `in 3.2/s, out 3.0/s, acked 3.0/s`. */
 export function ratesText(rates: QueueRates): string {
@@ -81,18 +83,49 @@ export function statusTable(sample: Sample, watching = false, rate?: number): st
   const { status } = sample;
   const workers = sample.workers === undefined ? [] : ["", ...workersTable(sample.workers, sample.at)];
   if (!status.exists) return [missingText(status.queue), ...workers];
-  const workNote = [watching ? `ready ${formatRate(rate)}` : "", status.rates === undefined ? "" : ratesText(status.rates)].filter(Boolean).join(", ");
+  const workNote = [
+    watching ? `ready ${formatRate(rate)}` : "",
+    status.rates === undefined ? "" : ratesText(status.rates),
+  ]
+    .filter(Boolean)
+    .join(", ");
   const rows: string[][] = [
     ["QUEUE", "READY", "IN PROGRESS", "CONSUMERS", ""],
     [status.queue, String(status.ready), unackedText(status.unacked), String(status.consumers), workNote],
-    ...status.retries.map((level) => [level.queue, String(level.ready), unackedText(level.unacked), String(level.consumers), `retry after ${durationText(level.levelMs)}`]),
-    ...status.delays.map((level) => [level.queue, String(level.ready), unackedText(level.unacked), String(level.consumers), `sent with --delay ${durationText(level.levelMs)}`]),
-    [status.dead.queue, String(status.dead.ready), status.dead.exists ? unackedText(status.dead.unacked) : "", String(status.dead.consumers), deadNote(status.dead, sample.at)],
+    ...status.retries.map((level) => [
+      level.queue,
+      String(level.ready),
+      unackedText(level.unacked),
+      String(level.consumers),
+      `retry after ${durationText(level.levelMs)}`,
+    ]),
+    ...status.delays.map((level) => [
+      level.queue,
+      String(level.ready),
+      unackedText(level.unacked),
+      String(level.consumers),
+      `sent with --delay ${durationText(level.levelMs)}`,
+    ]),
+    [
+      status.dead.queue,
+      String(status.dead.ready),
+      status.dead.exists ? unackedText(status.dead.unacked) : "",
+      String(status.dead.consumers),
+      deadNote(status.dead, sample.at),
+    ],
   ];
   const widths = [0, 1, 2, 3].map((col) => Math.max(...rows.map((row) => (row[col] ?? "").length)));
-  const cell = (row: string[], col: number) => (col === 0 ? (row[0] ?? "").padEnd(widths[0] ?? 0) : (row[col] ?? "").padStart(widths[col] ?? 0));
-  const table = rows.map((row) => `${cell(row, 0)}  ${cell(row, 1)}  ${cell(row, 2)}  ${cell(row, 3)}  ${row[4] ?? ""}`.trimEnd());
-  return [...table, ...reasonLines(status.dead), ...(status.missing === undefined ? [] : [`note: ${status.missing}`]), ...workers];
+  const cell = (row: string[], col: number) =>
+    col === 0 ? (row[0] ?? "").padEnd(widths[0] ?? 0) : (row[col] ?? "").padStart(widths[col] ?? 0);
+  const table = rows.map((row) =>
+    `${cell(row, 0)}  ${cell(row, 1)}  ${cell(row, 2)}  ${cell(row, 3)}  ${row[4] ?? ""}`.trimEnd(),
+  );
+  return [
+    ...table,
+    ...reasonLines(status.dead),
+    ...(status.missing === undefined ? [] : [`note: ${status.missing}`]),
+    ...workers,
+  ];
 }
 
 /** The dead tasks peeked at, grouped by reason: a count column, then the reason. */
@@ -101,12 +134,20 @@ function reasonLines(dead: DeadStatus): string[] {
   if (dead.reasons.length === 0) return [];
   const of = dead.sampled < dead.ready ? `the first ${dead.sampled} of ${dead.ready}` : `all ${dead.sampled}`;
   const width = String(dead.reasons[0]?.count ?? 0).length;
-  return [`dead tasks by reason (${of}):`, ...dead.reasons.map((r) => `  ${String(r.count).padStart(width)}  ${r.reason === undefined ? "(no x-taskq-reason)" : reasonText(r.reason)}`)];
+  return [
+    `dead tasks by reason (${of}):`,
+    ...dead.reasons.map(
+      (r) =>
+        `  ${String(r.count).padStart(width)}  ${r.reason === undefined ? "(no x-taskq-reason)" : reasonText(r.reason)}`,
+    ),
+  ];
 }
 
 /** With --workers: how many workers reported, and the tasks they run now. */
 const workerWords = (sample: Sample): string[] =>
-  sample.workers === undefined ? [] : [`workers=${sample.workers.length}`, `running=${sample.workers.reduce((n, w) => n + w.tasks.length, 0)}`];
+  sample.workers === undefined
+    ? []
+    : [`workers=${sample.workers.length}`, `running=${sample.workers.reduce((n, w) => n + w.tasks.length, 0)}`];
 
 /** One line per sample for `--watch` into a pipe: `key=value` words after an ISO time. */
 export function statusLine(sample: Sample, rate?: number): string {
@@ -126,12 +167,17 @@ export function statusLine(sample: Sample, rate?: number): string {
   words.push(`dead=${status.dead.ready}`);
   const age = oldestAgeMs(status.dead, sample.at);
   if (status.dead.oldest !== undefined) words.push(`oldest=${age === undefined ? "?" : formatAge(age)}`);
-  if (status.dead.oldest?.reason !== undefined) words.push(`reason=${JSON.stringify(reasonText(status.dead.oldest.reason))}`);
+  if (status.dead.oldest?.reason !== undefined)
+    words.push(`reason=${JSON.stringify(reasonText(status.dead.oldest.reason))}`);
   return [...words, ...workerWords(sample)].join(" ");
 }
 
 /** A whole screen for `--watch` on a terminal: a title, then the table. */
 export function watchFrame(sample: Sample, intervalMs: number, rate: number | undefined): string[] {
   const clock = new Date(sample.at).toTimeString().slice(0, 8);
-  return [`taskq status '${sample.status.queue}', every ${durationText(intervalMs)}, at ${clock} (Ctrl+C to stop)`, "", ...statusTable(sample, true, rate)];
+  return [
+    `taskq status '${sample.status.queue}', every ${durationText(intervalMs)}, at ${clock} (Ctrl+C to stop)`,
+    "",
+    ...statusTable(sample, true, rate),
+  ];
 }

@@ -22,19 +22,30 @@ const CLEAR = "\x1b[H\x1b[2J";
 
 export function viewFor(plan: WatchPlan, terminal: boolean): View {
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  if (plan.json) return { sample: (s, rate) => print(JSON.stringify(statusJson(s, rate))), error: (at, message) => print(JSON.stringify(errorJson(at, plan.queue, message))) };
+  if (plan.json)
+    return {
+      sample: (s, rate) => print(JSON.stringify(statusJson(s, rate))),
+      error: (at, message) => print(JSON.stringify(errorJson(at, plan.queue, message))),
+    };
   if (terminal) {
     // One write per frame, so the screen never shows half of one.
     const draw = (lines: string[]) => process.stdout.write(`${CLEAR}${lines.join("\n")}\n`);
     return {
       sample: (s, rate) => draw(watchFrame(s, plan.watchMs, rate)),
-      error: (at, message) => draw([`taskq status '${plan.queue}', every ${durationText(plan.watchMs)} (Ctrl+C to stop)`, "", `${new Date(at).toTimeString().slice(0, 8)} ${message}`, "reconnecting..."]),
+      error: (at, message) =>
+        draw([
+          `taskq status '${plan.queue}', every ${durationText(plan.watchMs)} (Ctrl+C to stop)`,
+          "",
+          `${new Date(at).toTimeString().slice(0, 8)} ${message}`,
+          "reconnecting...",
+        ]),
     };
   }
   // Lines stay one sample each: what the AMQP view misses is said on stderr, once per cause.
   let said: string | undefined;
   const note = (s: Sample) => {
-    if (s.status.missing !== undefined && s.status.missing !== said) process.stderr.write(`taskq status: note: ${s.status.missing}\n`);
+    if (s.status.missing !== undefined && s.status.missing !== said)
+      process.stderr.write(`taskq status: note: ${s.status.missing}\n`);
     said = s.status.missing;
   };
   return {
@@ -49,15 +60,31 @@ export function viewFor(plan: WatchPlan, terminal: boolean): View {
 /** The AMQP code, loaded when a command runs (--help, --version and completions never load it). */
 export const amqp = async () => {
   const [{ Reconnector, connect, whileUp }, { queueStatus }, { managementClient }, reports] = await Promise.all([
-    import("../core/broker/reconnector.ts").then(async (r) => ({ ...r, ...(await import("../core/broker/connection.ts")) })),
+    import("../core/broker/reconnector.ts").then(async (r) => ({
+      ...r,
+      ...(await import("../core/broker/connection.ts")),
+    })),
     import("../core/admin/queue-status.ts"),
     import("../core/admin/management.ts"),
     import("../core/admin/worker-reports.ts"),
   ]);
   /** One reading of the queue on `broker` (and of the workers, from `workers` when given). */
-  const take = async (broker: Broker, plan: StatusPlan, workers?: () => Promise<Sample["workers"]>): Promise<Sample> => {
-    const management = plan.management === false ? undefined : managementClient(broker.address, { ...plan.management, ...(plan.target.tls?.ca === undefined ? {} : { ca: plan.target.tls.ca }) });
-    const [status, reported] = await Promise.all([queueStatus(broker, plan.queue, { retry: plan.retry, ...(management === undefined ? {} : { management }) }), workers?.()]);
+  const take = async (
+    broker: Broker,
+    plan: StatusPlan,
+    workers?: () => Promise<Sample["workers"]>,
+  ): Promise<Sample> => {
+    const management =
+      plan.management === false
+        ? undefined
+        : managementClient(broker.address, {
+            ...plan.management,
+            ...(plan.target.tls?.ca === undefined ? {} : { ca: plan.target.tls.ca }),
+          });
+    const [status, reported] = await Promise.all([
+      queueStatus(broker, plan.queue, { retry: plan.retry, ...(management === undefined ? {} : { management }) }),
+      workers?.(),
+    ]);
     return { at: Date.now(), status, ...(reported === undefined ? {} : { workers: reported }) };
   };
   return { Reconnector, connect, whileUp, take, ...reports };
@@ -90,7 +117,13 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
         }
         const live: Broker = broker;
         if (plan.workers && reports === undefined) {
-          const opened = await untilAborted(whileUp(live, WorkerReports.open(live, plan.queue), { ms: ANSWER_TIMEOUT_MS, what: "listening to worker reports" }), signal);
+          const opened = await untilAborted(
+            whileUp(live, WorkerReports.open(live, plan.queue), {
+              ms: ANSWER_TIMEOUT_MS,
+              what: "listening to worker reports",
+            }),
+            signal,
+          );
           if (opened === ABORTED) break;
           reports = opened;
           // A reader that just opened has heard nobody yet: listen as one-shot status does before the first sample.
@@ -98,7 +131,10 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
         }
         if (signal.aborted) break;
         const workers = reports === undefined ? undefined : async () => (reports as WorkerReports).current();
-        const sample = await untilAborted(whileUp(live, take(live, plan, workers), { ms: ANSWER_TIMEOUT_MS, what: "a status sample" }), signal);
+        const sample = await untilAborted(
+          whileUp(live, take(live, plan, workers), { ms: ANSWER_TIMEOUT_MS, what: "a status sample" }),
+          signal,
+        );
         if (sample === ABORTED) break;
         view.sample(sample, readyRate(previous, sample));
         previous = sample;

@@ -16,9 +16,12 @@ async function runOnce(plan: StatusPlan): Promise<void> {
   // A sample only reads: a connection lost or silent while it is taken (no answer within the
   // bound, as for --watch) is dropped and the sample taken again through the next address.
   const reconnector = new Reconnector(plan.target, { timeoutMs: plan.target.connectTimeoutMs, name: NAME });
-  const sample = await reconnector.run((broker) => take(broker, plan, plan.workers ? () => collectWorkerReports(broker, plan.queue) : undefined), {
-    bound: { ms: ANSWER_TIMEOUT_MS, what: "a status sample" },
-  });
+  const sample = await reconnector.run(
+    (broker) => take(broker, plan, plan.workers ? () => collectWorkerReports(broker, plan.queue) : undefined),
+    {
+      bound: { ms: ANSWER_TIMEOUT_MS, what: "a status sample" },
+    },
+  );
   if (plan.json) console.log(JSON.stringify(statusJson(sample)));
   else for (const line of statusTable(sample)) console.log(line);
 }
@@ -64,15 +67,29 @@ and the watch reconnects.`;
 
 export function statusCommand() {
   return withBrokerFlags(new Command("status"))
-    .description("show a work queue's ready and in-progress tasks, consumers, rates, retry levels and dead tasks (read-only)")
+    .description(
+      "show a work queue's ready and in-progress tasks, consumers, rates, retry levels and dead tasks (read-only)",
+    )
     .option("-q, --queue <name>", "work queue to show", "task_queue")
-    .option("--retry-delay <duration>", "the workers' --retry-delay: names the retry levels to look for without the management API", duration, DEFAULT_RETRY.baseDelayMs)
+    .option(
+      "--retry-delay <duration>",
+      "the workers' --retry-delay: names the retry levels to look for without the management API",
+      duration,
+      DEFAULT_RETRY.baseDelayMs,
+    )
     .option("--retry-max-delay <duration>", "the workers' --retry-max-delay", duration, DEFAULT_RETRY.maxDelayMs)
-    .option("--management-url <url>", "the management plugin's HTTP API (default http://<broker host>:15672, https://<host>:15671 for amqps; the broker URL's user and password unless this URL has its own)")
+    .option(
+      "--management-url <url>",
+      "the management plugin's HTTP API (default http://<broker host>:15672, https://<host>:15671 for amqps; the broker URL's user and password unless this URL has its own)",
+    )
     .option("--no-management", "AMQP only: do not ask the management API")
     .option("--workers", "also show the workers' own reports (taskq work --report-every)")
     .option("--json", "print one JSON object (one per line and sample with --watch)")
-    .option("--watch [interval]", `sample again every INTERVAL (default ${DEFAULT_WATCH_MS / 1000}s) until Ctrl+C`, duration)
+    .option(
+      "--watch [interval]",
+      `sample again every INTERVAL (default ${DEFAULT_WATCH_MS / 1000}s) until Ctrl+C`,
+      duration,
+    )
     .addHelpText("after", HELP_AFTER)
     .action(async (flags) => {
       const plan = planStatus(flags);

@@ -66,13 +66,16 @@ export type WorkFlags = BrokerFlags & {
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
 export function planWork(command: string[], flags: WorkFlags, dashDash: boolean): WorkPlan {
-  if (dashDash && command.length === 0) throw usageError("missing command after '--' (e.g. taskq work -- ./process.sh)");
+  if (dashDash && command.length === 0)
+    throw usageError("missing command after '--' (e.g. taskq work -- ./process.sh)");
   const [file] = command;
   if (file !== undefined && !isRunnable(file)) throw usageError(`command not found or not executable: ${file}`);
   const badInterpreter = file === undefined ? undefined : interpreterProblem(file);
   if (badInterpreter !== undefined) throw usageError(`${file}: ${badInterpreter}`);
-  if (command.length === 0 && flags.stderrTail !== undefined) throw usageError("--stderr-tail needs a COMMAND (taskq work --stderr-tail 0 -- ./job.sh)");
-  if (command.length === 0 && flags.labelOutput) throw usageError("--label-output needs a COMMAND (taskq work --label-output -- ./job.sh)");
+  if (command.length === 0 && flags.stderrTail !== undefined)
+    throw usageError("--stderr-tail needs a COMMAND (taskq work --stderr-tail 0 -- ./job.sh)");
+  if (command.length === 0 && flags.labelOutput)
+    throw usageError("--label-output needs a COMMAND (taskq work --label-output -- ./job.sh)");
   const plan: WorkPlan = {
     target: brokerTarget(flags),
     queue: flags.queue,
@@ -97,24 +100,36 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     verbose: flags.verbose ?? false,
   };
   if (flags.timeout !== undefined) {
-    if (command.length === 0) throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");
+    if (command.length === 0)
+      throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");
     if (flags.timeout <= 0) throw usageError("--timeout must be above 0");
     plan.timeoutMs = flags.timeout;
   }
-  if (plan.reportBeforeAck && !plan.json) throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
+  if (plan.reportBeforeAck && !plan.json)
+    throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   // A retry copy waits out its delay as a message expiry, which RabbitMQ bounds (2^32-1 ms).
-  if (flags.retryMaxDelay > 2 ** 32 - 1) throw usageError("--retry-max-delay can be at most 4294967295ms (about 49 days: RabbitMQ's longest message expiry)");
-  if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency) throw usageError(`--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`);
+  if (flags.retryMaxDelay > 2 ** 32 - 1)
+    throw usageError(
+      "--retry-max-delay can be at most 4294967295ms (about 49 days: RabbitMQ's longest message expiry)",
+    );
+  if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency)
+    throw usageError(
+      `--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`,
+    );
   if (flags.maxTasks !== undefined) plan.maxTasks = flags.maxTasks;
   if (flags.idleExit !== undefined) plan.idleExitMs = flags.idleExit;
-  if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw usageError("--metrics-host needs --metrics-port");
-  if (flags.metricsHost !== undefined && flags.metricsHost.trim() === "") throw usageError("--metrics-host must not be empty");
+  if (flags.metricsHost !== undefined && flags.metricsPort === undefined)
+    throw usageError("--metrics-host needs --metrics-port");
+  if (flags.metricsHost !== undefined && flags.metricsHost.trim() === "")
+    throw usageError("--metrics-host must not be empty");
   if (flags.reportEvery !== undefined) {
-    if (flags.reportEvery !== 0 && (flags.reportEvery < 100 || flags.reportEvery > 3_600_000)) throw usageError("--report-every must be 0 (no reports) or from 100ms to 1h");
+    if (flags.reportEvery !== 0 && (flags.reportEvery < 100 || flags.reportEvery > 3_600_000))
+      throw usageError("--report-every must be 0 (no reports) or from 100ms to 1h");
     plan.reportEveryMs = flags.reportEvery;
   }
-  if (flags.metricsPort !== undefined) plan.metrics = { host: flags.metricsHost?.trim() ?? "127.0.0.1", port: flags.metricsPort };
+  if (flags.metricsPort !== undefined)
+    plan.metrics = { host: flags.metricsHost?.trim() ?? "127.0.0.1", port: flags.metricsPort };
   return plan;
 }

@@ -13,7 +13,12 @@ export interface ReportPlan {
   verbose?: boolean;
 }
 
-const STOPPED_BY: Record<WorkerSummary["reason"], string> = { signal: "signal", "max-tasks": "--max-tasks", idle: "--idle-exit", cancelled: "the broker cancelled" };
+const STOPPED_BY: Record<WorkerSummary["reason"], string> = {
+  signal: "signal",
+  "max-tasks": "--max-tasks",
+  idle: "--idle-exit",
+  cancelled: "the broker cancelled",
+};
 
 /** The one line a worker ends with (on stderr): what became of its tasks, and for how long it ran. */
 export function summaryLine(s: WorkerSummary, elapsedMs: number): string {
@@ -57,11 +62,16 @@ export function jsonLine(event: Extract<WorkerEvent, { type: "finish" }>): strin
   return `{"id":${id},"attempt":${event.task.attempt},"outcome":"${outcome}","ms":${ms},"start":${event.startedAt},"end":${event.at},"pid":${process.pid},"mono":${toMono(event.at)}${reason}${error}}`;
 }
 
-const TAKEN_BACK = { held: "held until its run here ends", acked: "acked (it finished here already)", settled: "settled with the outcome of its run here" } as const;
+const TAKEN_BACK = {
+  held: "held until its run here ends",
+  acked: "acked (it finished here already)",
+  settled: "settled with the outcome of its run here",
+} as const;
 
 /** The one line a worker says about the broker's consumer timeout, the first time it takes tasks back. */
 export function consumerTimeoutLine(event: Extract<WorkerEvent, { type: "consumer-timeout" }>): string {
-  const after = event.timeoutMs === undefined ? "its consumer timeout" : `its consumer_timeout (${formatMs(event.timeoutMs)})`;
+  const after =
+    event.timeoutMs === undefined ? "its consumer timeout" : `its consumer_timeout (${formatMs(event.timeoutMs)})`;
   return ` [!] the broker took back ${event.tasks} running task(s) from '${event.queue}' unacked after ${after}: they run on, and each is settled with its outcome when it comes back here, not run again (after --max-redeliveries takes, to .dead); to stop this, ${event.hint}`;
 }
 
@@ -95,9 +105,11 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
       }
     } else if (event.type === "stopping") {
       out.flush();
-      if (!plan.json && event.reason === "signal") err(" [*] Stopping: finishing the task(s) in flight (press CTRL+C again to quit at once)");
+      if (!plan.json && event.reason === "signal")
+        err(" [*] Stopping: finishing the task(s) in flight (press CTRL+C again to quit at once)");
     } else if (event.type === "disconnected") {
-      const inFlight = event.running > 0 ? `; ${event.running} task(s) in flight will be redelivered by the broker` : "";
+      const inFlight =
+        event.running > 0 ? `; ${event.running} task(s) in flight will be redelivered by the broker` : "";
       err(` [!] ${event.error}${inFlight}; reconnecting`);
     } else if (event.type === "prefetch") {
       if (plan.verbose) err(` [.] prefetch ${event.count} (round trip ${event.rttMs.toFixed(2)} ms)`);
@@ -109,18 +121,31 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
       if (!timeoutSaid) err(consumerTimeoutLine(event));
       timeoutSaid = true;
     } else if (event.type === "taken-back") {
-      if (plan.verbose) err(` [-] task ${event.task.messageId ?? "(no id)"} came back after the broker took it back: ${TAKEN_BACK[event.action]}`);
+      if (plan.verbose)
+        err(
+          ` [-] task ${event.task.messageId ?? "(no id)"} came back after the broker took it back: ${TAKEN_BACK[event.action]}`,
+        );
     } else if (event.type === "came-back") {
       const id = event.task.messageId ?? "(no id)";
-      err(` [!] task ${id} came back from a worker that died (or lost the broker) holding it, running or fetched: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`);
+      err(
+        ` [!] task ${id} came back from a worker that died (or lost the broker) holding it, running or fetched: ${event.count} of --max-redeliveries ${event.max} in a row; sent to the back of the queue to run again`,
+      );
     } else if (event.type === "copy-failed") {
-      err(` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`);
+      err(
+        ` [!] task ${event.task.messageId ?? "(no id)"}: its copy to '${event.queue}' failed (${event.error}); trying the copy again with backoff (the task is kept, its command is not run again)`,
+      );
     } else if (event.type === "blocked") {
-      err(` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`);
+      err(
+        ` [!] the broker blocks publishing (${event.reason}): retry and dead copies wait until the alarm clears; acks go on`,
+      );
     } else if (event.type === "legacy-queue") {
-      err(` [!] '${event.queue}' exists with an older taskq's arguments (no x-expires, or for quorum no at-least-once hop): used as it is; it will not go away by itself (delete it when empty to have it declared anew)`);
+      err(
+        ` [!] '${event.queue}' exists with an older taskq's arguments (no x-expires, or for quorum no at-least-once hop): used as it is; it will not go away by itself (delete it when empty to have it declared anew)`,
+      );
     } else if (event.type === "queue-type") {
-      err(` [*] '${event.queue}' is a ${event.queueType} queue: using it as ${event.queueType} (pass --queue-type ${event.queueType} to say so)`);
+      err(
+        ` [*] '${event.queue}' is a ${event.queueType} queue: using it as ${event.queueType} (pass --queue-type ${event.queueType} to say so)`,
+      );
     } else if (event.type === "unblocked") {
       err(" [*] the broker lifted the block: copies go out again");
     } else if (event.type === "closed") {

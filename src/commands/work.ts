@@ -64,7 +64,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
       reconnectTimeoutMs: plan.reconnectTimeoutMs,
       ...(plan.reportEveryMs !== undefined ? { reportEveryMs: plan.reportEveryMs } : {}),
       onReportsOff: (why: string) => process.stderr.write(` [!] ${why}\n`),
-      onAttempt: (a: Attempt) => process.stderr.write(` [!] ${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}\n`),
+      onAttempt: (a: Attempt) =>
+        process.stderr.write(` [!] ${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}\n`),
       onEvent: (event) => {
         report(event);
         observe?.(event);
@@ -92,7 +93,8 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
     await worker.started;
     const summary = await worker.done;
     process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);
-    if (summary.reason === "cancelled") throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
+    if (summary.reason === "cancelled")
+      throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
     return ExitCode.ok;
   } finally {
     process.off("SIGINT", onSignal);
@@ -105,28 +107,86 @@ export function workCommand() {
     .description("consume tasks with manual acks: ack after the work, dead-letter on failure")
     .argument("[command...]", "run COMMAND per task (after --): body on stdin, exit 0 = done")
     .option("-q, --queue <name>", "queue to consume", "task_queue")
-    .option("--queue-type <type>", "declare the queues as classic (the tutorial's) or quorum (replicated)", queueType, "classic" as QueueType)
-    .option("--reconnect-timeout <duration>", "after losing the broker, keep trying this long, then exit 3", duration, 300_000)
-    .option("-p, --prefetch <n|auto>", "most unacked tasks at once (default: --concurrency); auto: one more in reserve while tasks are short next to the round trip", prefetch)
+    .option(
+      "--queue-type <type>",
+      "declare the queues as classic (the tutorial's) or quorum (replicated)",
+      queueType,
+      "classic" as QueueType,
+    )
+    .option(
+      "--reconnect-timeout <duration>",
+      "after losing the broker, keep trying this long, then exit 3",
+      duration,
+      300_000,
+    )
+    .option(
+      "-p, --prefetch <n|auto>",
+      "most unacked tasks at once (default: --concurrency); auto: one more in reserve while tasks are short next to the round trip",
+      prefetch,
+    )
     .option("-c, --concurrency <n>", "tasks run at once in this process", intInRange(1, 1000), 1)
     .option("--max-tasks <n>", "exit after N tasks", intInRange(1))
     .option("--idle-exit <duration>", "exit when no task came for this long (e.g. 5s)", duration)
-    .option("--dot-ms <ms>", "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)", intInRange(0, 3_600_000), 0)
-    .option("--max-attempts <n>", "attempts per task before it goes to <queue>.dead", intInRange(1, 1000), DEFAULT_RETRY.maxAttempts)
-    .option("--max-redeliveries <n>", "times in a row a task may come back from a worker that died running it (killed, out of memory), or be taken back by the broker's consumer timeout while it runs, before it goes to <queue>.dead instead of running again", intInRange(1, 1000), DEFAULT_RETRY.maxRedeliveries)
-    .option("--max-deferrals <n>", "'not now' answers (exit 75) a task may give before it goes to <queue>.dead", intInRange(0, 10_000), DEFAULT_RETRY.maxDeferrals)
-    .option("--retry-delay <duration>", "wait before the first retry; doubles each attempt", duration, DEFAULT_RETRY.baseDelayMs)
+    .option(
+      "--dot-ms <ms>",
+      "without COMMAND: simulated work per '.' in the body, in ms (the tutorial: 1000)",
+      intInRange(0, 3_600_000),
+      0,
+    )
+    .option(
+      "--max-attempts <n>",
+      "attempts per task before it goes to <queue>.dead",
+      intInRange(1, 1000),
+      DEFAULT_RETRY.maxAttempts,
+    )
+    .option(
+      "--max-redeliveries <n>",
+      "times in a row a task may come back from a worker that died running it (killed, out of memory), or be taken back by the broker's consumer timeout while it runs, before it goes to <queue>.dead instead of running again",
+      intInRange(1, 1000),
+      DEFAULT_RETRY.maxRedeliveries,
+    )
+    .option(
+      "--max-deferrals <n>",
+      "'not now' answers (exit 75) a task may give before it goes to <queue>.dead",
+      intInRange(0, 10_000),
+      DEFAULT_RETRY.maxDeferrals,
+    )
+    .option(
+      "--retry-delay <duration>",
+      "wait before the first retry; doubles each attempt",
+      duration,
+      DEFAULT_RETRY.baseDelayMs,
+    )
     .option("--retry-max-delay <duration>", "longest wait between attempts", duration, DEFAULT_RETRY.maxDelayMs)
-    .option("--timeout <duration>", "fail a COMMAND running longer (SIGTERM, then SIGKILL); on RabbitMQ 4.3+ quorum queues also sets the broker's consumer timeout above it", duration)
+    .option(
+      "--timeout <duration>",
+      "fail a COMMAND running longer (SIGTERM, then SIGKILL); on RabbitMQ 4.3+ quorum queues also sets the broker's consumer timeout above it",
+      duration,
+    )
     .option("--kill-after <duration>", "after a timeout's SIGTERM, SIGKILL this much later", duration, 5000)
     .option("--json", "print one JSON line per task outcome instead of the tutorial's lines")
     .option("-v, --verbose", "one line per task outcome on stderr: id, attempt, outcome, time taken")
-    .option("--stderr-tail <bytes>", "keep the last BYTES a failed COMMAND wrote to stderr on its retry and dead copies (dead list shows them; they may hold secrets); 0 = keep none (default: 2048)", intInRange(0, 32_768))
+    .option(
+      "--stderr-tail <bytes>",
+      "keep the last BYTES a failed COMMAND wrote to stderr on its retry and dead copies (dead list shows them; they may hold secrets); 0 = keep none (default: 2048)",
+      intInRange(0, 32_768),
+    )
     .option("--label-output", "prefix each line a COMMAND writes to stdout and stderr with [<task id>]")
-    .option("--report-before-ack", "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)")
+    .option(
+      "--report-before-ack",
+      "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)",
+    )
     .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics", intInRange(1, 65535))
     .option("--metrics-host <host>", "address for --metrics-port to listen on (default: 127.0.0.1)")
-    .addOption(new Option("--report-every <duration>", "publish this worker's report (taskq status --workers) this often; 0 = none").env("TASKQ_REPORT_EVERY").argParser(duration).default(DEFAULT_REPORT_MS))
+    .addOption(
+      new Option(
+        "--report-every <duration>",
+        "publish this worker's report (taskq status --workers) this often; 0 = none",
+      )
+        .env("TASKQ_REPORT_EVERY")
+        .argParser(duration)
+        .default(DEFAULT_REPORT_MS),
+    )
     .passThroughOptions()
     .action(async (command, flags) => {
       // commander drops a bare '--'; a user who typed one meant to give a command.

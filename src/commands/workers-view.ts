@@ -21,20 +21,37 @@ export function spanText(ms: number): string {
  */
 export function workersTable(reports: WorkerReport[], at: number): string[] {
   if (reports.length === 0) return [NO_WORKERS];
-  const rows = [["WORKER", "QUEUE", "STATE", "DONE", "RETRIED", "DEAD", "UP"], ...reports.map((r) => [r.worker, r.queue, r.state, String(r.counts.done), String(r.counts.retried), String(r.counts.dead), spanText(at - r.startedAt)])];
+  const rows = [
+    ["WORKER", "QUEUE", "STATE", "DONE", "RETRIED", "DEAD", "UP"],
+    ...reports.map((r) => [
+      r.worker,
+      r.queue,
+      r.state,
+      String(r.counts.done),
+      String(r.counts.retried),
+      String(r.counts.dead),
+      spanText(at - r.startedAt),
+    ]),
+  ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   // Names and states to the left, numbers and spans to the right.
-  const line = (row: string[]) => row.map((cell, col) => (col < 3 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("  ").trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, col) => (col < 3 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+      .join("  ")
+      .trimEnd();
   const out = [line(rows[0]!)];
   reports.forEach((r, i) => {
     out.push(line(rows[i + 1]!));
-    for (const t of r.tasks) out.push(`    task ${idText(t.id)}  attempt ${t.attempt}  running ${spanText(at - t.startedAt)}`);
+    for (const t of r.tasks)
+      out.push(`    task ${idText(t.id)}  attempt ${t.attempt}  running ${spanText(at - t.startedAt)}`);
   });
   return out;
 }
 
 /** A message id as one word: quoted when it holds spaces or control characters (any publisher may set one). */
-const idText = (id: string | null): string => (id === null ? "(no id)" : /[\s\p{C}]/u.test(id) || id === "" ? JSON.stringify(id) : id);
+const idText = (id: string | null): string =>
+  id === null ? "(no id)" : /[\s\p{C}]/u.test(id) || id === "" ? JSON.stringify(id) : id;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -53,6 +70,11 @@ export function workersJson(reports: WorkerReport[], at: number): Array<Record<s
     reportedAt: iso(r.at),
     intervalMs: r.intervalMs,
     ...r.counts,
-    tasks: r.tasks.map((t) => ({ id: t.id, attempt: t.attempt, startedAt: iso(t.startedAt), runningMs: Math.max(0, Math.round(at - t.startedAt)) })),
+    tasks: r.tasks.map((t) => ({
+      id: t.id,
+      attempt: t.attempt,
+      startedAt: iso(t.startedAt),
+      runningMs: Math.max(0, Math.round(at - t.startedAt)),
+    })),
   }));
 }

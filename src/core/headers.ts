@@ -49,6 +49,13 @@ export const DEATH_HEADER = "x-death";
  * headerNumber("3"); // 3
  */
 export function headerNumber(value: unknown): number | undefined {
-  const n = typeof value === "number" ? value : typeof value === "bigint" ? Number(value) : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "bigint"
+        ? Number(value)
+        : typeof value === "string" && value.trim() !== ""
+          ? Number(value)
+          : Number.NaN;
   return Number.isFinite(n) ? n : undefined;
 }

@@ -1,5 +1,12 @@
 import type { ConsumeMessage, MessageProperties } from "amqplib";
-import { ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, REDELIVERIES_HEADER, headerNumber } from "./headers.ts";
+import {
+  ACQUIRED_COUNT_HEADER,
+  ATTEMPT_HEADER,
+  DEFERRALS_HEADER,
+  DELIVERY_COUNT_HEADER,
+  REDELIVERIES_HEADER,
+  headerNumber,
+} from "./headers.ts";
 
 /** One delivery of a task, as handlers see it. */
 export interface Task {
@@ -56,7 +63,10 @@ class Delivery implements Task {
   readonly headers: Record<string, unknown>;
   readonly properties: MessageProperties;
 
-  constructor(readonly queue: string, msg: ConsumeMessage) {
+  constructor(
+    readonly queue: string,
+    msg: ConsumeMessage,
+  ) {
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     const base = toCount(headers[ATTEMPT_HEADER]) ?? 1;
     const returns = returnsOf(msg);

@@ -75,14 +75,21 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // A missing #! interpreter also gives ENOENT: name it rather than the script.
-        const why = code === "ENOENT" ? (interpreterProblem(file) ?? "command not found") : code === "EACCES" ? "permission denied" : (err as Error).message;
+        const why =
+          code === "ENOENT"
+            ? (interpreterProblem(file) ?? "command not found")
+            : code === "EACCES"
+              ? "permission denied"
+              : (err as Error).message;
         return resolve({ ok: false, reason: `could not run ${file}: ${why}`, exitCode: null });
       }
       const tag = label ? Buffer.from(`[${task.messageId ?? "no id"}] `) : undefined;
       const tail = tailBytes > 0 ? new TailBuffer(tailBytes) : undefined;
       const pumps: Pump[] = [];
-      if (child.stdout instanceof ReadableStream) pumps.push(pump(child.stdout, outWrite, undefined, tag && new LineLabeller(tag)));
-      if (child.stderr instanceof ReadableStream) pumps.push(pump(child.stderr, toStderr, tail, tag && new LineLabeller(tag)));
+      if (child.stdout instanceof ReadableStream)
+        pumps.push(pump(child.stdout, outWrite, undefined, tag && new LineLabeller(tag)));
+      if (child.stderr instanceof ReadableStream)
+        pumps.push(pump(child.stderr, toStderr, tail, tag && new LineLabeller(tag)));
       const pid = child.pid;
       const signalGroup = (sig: NodeJS.Signals) => {
         try {
@@ -115,12 +122,24 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
         if (pumps.length > 0) await endOutput(pumps);
         const failed = (reason: string, exitCode: number | null, extra: { signal?: string | null } = {}): void => {
           const stderrText = tail?.text();
-          resolve({ ok: false, reason, exitCode, ...extra, ...(stderrText !== undefined ? { stderr: stderrText } : {}) });
+          resolve({
+            ok: false,
+            reason,
+            exitCode,
+            ...extra,
+            ...(stderrText !== undefined ? { stderr: stderrText } : {}),
+          });
         };
-        if (timedOut) failed(`timed out after ${(options.timeoutMs ?? 0) / 1000}s (${sig ? `killed by ${sig}` : `exit ${code}`})`, null, { signal: sig });
+        if (timedOut)
+          failed(
+            `timed out after ${(options.timeoutMs ?? 0) / 1000}s (${sig ? `killed by ${sig}` : `exit ${code}`})`,
+            null,
+            { signal: sig },
+          );
         else if (code === 0) resolve({ ok: true });
         else if (sig) failed(`command killed by ${sig}`, null, { signal: sig });
-        else if (code === 127 && interpreterProblem(file) !== undefined) failed(`could not run ${file}: ${interpreterProblem(file)}`, code);
+        else if (code === 127 && interpreterProblem(file) !== undefined)
+          failed(`could not run ${file}: ${interpreterProblem(file)}`, code);
         else failed(`command exited with code ${code}`, code);
       });
     });

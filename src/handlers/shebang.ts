@@ -15,21 +15,27 @@ export function interpreterProblem(file: string, path = process.env.PATH): strin
   const line = firstLine(resolved);
   if (line === undefined || !line.startsWith("#!")) return undefined;
   // The kernel splits a #! line on spaces and tabs only: a carriage return stays in the name.
-  const words = line.slice(2).split(/[ \t]+/).filter((w) => w !== "");
+  const words = line
+    .slice(2)
+    .split(/[ \t]+/)
+    .filter((w) => w !== "");
   const [interpreter, ...args] = words;
   if (interpreter === undefined || interpreter === "\r") return "its #! line names no interpreter";
   if (interpreter.endsWith("\r")) return crlf(interpreter);
-  if (!executable(interpreter)) return `its interpreter ${interpreter} (#! line) ${exists(interpreter) ? "is not executable" : "does not exist"}`;
+  if (!executable(interpreter))
+    return `its interpreter ${interpreter} (#! line) ${exists(interpreter) ? "is not executable" : "does not exist"}`;
   if (basename(interpreter) !== "env") return undefined;
   // `#!/usr/bin/env [-S] prog ...`: env looks prog up on PATH when the task runs.
   const prog = args.find((a) => !a.startsWith("-") && !a.includes("="));
   if (prog === undefined) return undefined;
   if (prog.endsWith("\r")) return crlf(prog);
-  if (prog.includes("/") ? executable(prog) : Bun.which(prog, path === undefined ? {} : { PATH: path }) !== null) return undefined;
+  if (prog.includes("/") ? executable(prog) : Bun.which(prog, path === undefined ? {} : { PATH: path }) !== null)
+    return undefined;
   return `its interpreter ${prog} (#!${words.join(" ")}) is not found${prog.includes("/") ? "" : " on PATH"}`;
 }
 
-const crlf = (name: string): string => `its #! line ends in a carriage return (saved with Windows line ends): its interpreter would be '${name.slice(0, -1)}\\r'`;
+const crlf = (name: string): string =>
+  `its #! line ends in a carriage return (saved with Windows line ends): its interpreter would be '${name.slice(0, -1)}\\r'`;
 
 /** The file's first line (at most 256 bytes: Linux reads no more of a #! line), or undefined if it cannot be read. */
 function firstLine(file: string): string | undefined {

@@ -42,19 +42,29 @@ function encodeData(data: TaskInput, index: number): Buffer | OutgoingTask {
  * Each task of `tasks` encoded; a task id used twice in one send is refused (it would read as one task's duplicate).
  * One string or Buffer as `tasks` is refused at once: iterated, it would be a task per character or byte.
  */
-export function encodeTasks(tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>): AsyncGenerator<Buffer | OutgoingTask> {
-  if (typeof tasks === "string" || tasks instanceof Uint8Array) throw usageError(`tasks must be a list (tasks: [${typeof tasks === "string" ? "text" : "bytes"}]), not one ${typeof tasks === "string" ? "string" : "Buffer"}: iterated, it would send a task per ${typeof tasks === "string" ? "character" : "byte"}`);
+export function encodeTasks(
+  tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>,
+): AsyncGenerator<Buffer | OutgoingTask> {
+  if (typeof tasks === "string" || tasks instanceof Uint8Array)
+    throw usageError(
+      `tasks must be a list (tasks: [${typeof tasks === "string" ? "text" : "bytes"}]), not one ${typeof tasks === "string" ? "string" : "Buffer"}: iterated, it would send a task per ${typeof tasks === "string" ? "character" : "byte"}`,
+    );
   return encodeEach(tasks);
 }
 
-async function* encodeEach(tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>): AsyncGenerator<Buffer | OutgoingTask> {
+async function* encodeEach(
+  tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>,
+): AsyncGenerator<Buffer | OutgoingTask> {
   const ids = new Set<string>();
   let index = 0;
   for await (const input of tasks) {
     const out = encodeTask(input, ++index);
     const id = Buffer.isBuffer(out) ? undefined : out.messageId;
     if (id !== undefined) {
-      if (ids.has(id)) throw usageError(`task ${index} has id '${id}' as an earlier task of this send: ids must be unique within a send`);
+      if (ids.has(id))
+        throw usageError(
+          `task ${index} has id '${id}' as an earlier task of this send: ids must be unique within a send`,
+        );
       ids.add(id);
     }
     yield out;

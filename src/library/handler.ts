@@ -43,6 +43,7 @@ function asOutcome(value: unknown): Outcome {
 /** `timeoutMs` as given, checked: whole milliseconds above 0 that a timer can wait. */
 export function checkedTimeout(timeoutMs: number | undefined): number | undefined {
   if (timeoutMs === undefined) return undefined;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) throw usageError(`timeoutMs must be whole milliseconds from 1 to ${MAX_TIMEOUT_MS} (24.8 days), got ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
+    throw usageError(`timeoutMs must be whole milliseconds from 1 to ${MAX_TIMEOUT_MS} (24.8 days), got ${timeoutMs}`);
   return timeoutMs;
 }

@@ -34,7 +34,8 @@ export function target(options: ConnectionOptions, timeoutMs?: number): BrokerTa
   if (options.tls) t.tls = options.tls;
   if (options.heartbeat !== undefined) {
     const h = options.heartbeat;
-    if (!Number.isInteger(h) || h < 0 || h > MAX_HEARTBEAT_S) throw usageError(`heartbeat must be whole seconds from 0 (off) to ${MAX_HEARTBEAT_S}, got ${h}`);
+    if (!Number.isInteger(h) || h < 0 || h > MAX_HEARTBEAT_S)
+      throw usageError(`heartbeat must be whole seconds from 0 (off) to ${MAX_HEARTBEAT_S}, got ${h}`);
     t.heartbeatS = h;
   }
   return t;

@@ -50,7 +50,10 @@ const MAX_DELAY_MS = 2 ** 32 - 1;
 
 /** `delayMs` (a task's or a send's) as given, checked: whole milliseconds the broker can wait, 0 = at once. */
 export function checkedDelay(delayMs: number | undefined, what: string): number | undefined {
-  if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) throw usageError(`${what} must be whole milliseconds from 0 to ${MAX_DELAY_MS} (49 days), got ${JSON.stringify(delayMs)}`);
+  if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS))
+    throw usageError(
+      `${what} must be whole milliseconds from 0 to ${MAX_DELAY_MS} (49 days), got ${JSON.stringify(delayMs)}`,
+    );
   return delayMs;
 }
 
@@ -65,15 +68,29 @@ export function checkedDelay(delayMs: number | undefined, what: string): number 
  */
 export function task<T>(data: T, options: TaskOptions = {}): TaskSpec<T> {
   const { id, headers, delayMs } = options;
-  if (id !== undefined && (typeof id !== "string" || id === "" || Buffer.byteLength(id) > 255)) throw usageError(`task id must be a non-empty string of at most 255 bytes, got ${JSON.stringify(id)?.slice(0, 80)}`);
+  if (id !== undefined && (typeof id !== "string" || id === "" || Buffer.byteLength(id) > 255))
+    throw usageError(
+      `task id must be a non-empty string of at most 255 bytes, got ${JSON.stringify(id)?.slice(0, 80)}`,
+    );
   checkedDelay(delayMs, "task delayMs");
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (RESERVED.test(name)) throw usageError(`task header '${name}' is reserved (x-taskq-*, x-death, x-delivery-count and x-acquired-count are taskq's and the broker's)`);
-    if (!["string", "number", "boolean"].includes(typeof value)) throw usageError(`task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`);
-    if (typeof value === "number" && !Number.isFinite(value)) throw usageError(`task header '${name}' must be a finite number, got ${value}`);
-    if (Buffer.byteLength(name) > 255) throw usageError(`task header name '${name.slice(0, 40)}…' is longer than AMQP's 255 bytes`);
+    if (RESERVED.test(name))
+      throw usageError(
+        `task header '${name}' is reserved (x-taskq-*, x-death, x-delivery-count and x-acquired-count are taskq's and the broker's)`,
+      );
+    if (!["string", "number", "boolean"].includes(typeof value))
+      throw usageError(
+        `task header '${name}' must be a string, number or boolean, got ${value === null ? "null" : typeof value}`,
+      );
+    if (typeof value === "number" && !Number.isFinite(value))
+      throw usageError(`task header '${name}' must be a finite number, got ${value}`);
+    if (Buffer.byteLength(name) > 255)
+      throw usageError(`task header name '${name.slice(0, 40)}…' is longer than AMQP's 255 bytes`);
   }
   const bytes = headers === undefined ? 0 : tableBytes(headers);
-  if (bytes > MAX_TASK_HEADERS_BYTES) throw usageError(`task headers take ${bytes.toLocaleString("en-US")} bytes encoded, more than ${MAX_TASK_HEADERS_BYTES.toLocaleString("en-US")}: amqplib sends at most ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")}, and taskq's retry and dead copies need the rest; put large data in the task's body`);
+  if (bytes > MAX_TASK_HEADERS_BYTES)
+    throw usageError(
+      `task headers take ${bytes.toLocaleString("en-US")} bytes encoded, more than ${MAX_TASK_HEADERS_BYTES.toLocaleString("en-US")}: amqplib sends at most ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")}, and taskq's retry and dead copies need the rest; put large data in the task's body`,
+    );
   return new TaskSpec(data, { ...options, ...(headers ? { headers: { ...headers } } : {}) });
 }

@@ -27,8 +27,10 @@ export function serveMetrics(address: MetricsAddress, render: () => string): Met
       hostname: address.host,
       port: address.port,
       fetch(req) {
-        if (new URL(req.url).pathname !== "/metrics") return new Response("not found; metrics are at /metrics\n", { status: 404 });
-        if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
+        if (new URL(req.url).pathname !== "/metrics")
+          return new Response("not found; metrics are at /metrics\n", { status: 404 });
+        if (req.method !== "GET" && req.method !== "HEAD")
+          return new Response("method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
         return new Response(render(), { headers: { "Content-Type": CONTENT_TYPE } });
       },
     });

@@ -66,7 +66,9 @@ export class WorkerMetrics {
       ...family("taskq_tasks_total", "counter", "Tasks finished by this worker, by how they were settled."),
       ...OUTCOMES.map((outcome) => `taskq_tasks_total{${q},outcome="${outcome}"} ${this.tasks[outcome]}`),
       ...family("taskq_task_duration_seconds", "histogram", "Time from a task's start to its settlement, in seconds."),
-      ...this.durations.map((n, i) => `taskq_task_duration_seconds_bucket{${q},le="${DURATION_BUCKETS[i] ?? "+Inf"}"} ${(count += n)}`),
+      ...this.durations.map(
+        (n, i) => `taskq_task_duration_seconds_bucket{${q},le="${DURATION_BUCKETS[i] ?? "+Inf"}"} ${(count += n)}`,
+      ),
       `taskq_task_duration_seconds_sum{${q}} ${this.durationSum}`,
       `taskq_task_duration_seconds_count{${q}} ${count}`,
       ...family("taskq_tasks_in_flight", "gauge", "Tasks running now."),

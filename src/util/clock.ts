@@ -31,7 +31,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-
 const blocker = new Int32Array(new SharedArrayBuffer(4));
 
 /**
@@ -57,7 +56,13 @@ export async function settledWithin(work: Promise<unknown>, ms: number): Promise
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
   try {
-    return await Promise.race([work.then(() => true, () => true), late]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

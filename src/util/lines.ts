@@ -34,7 +34,14 @@ export async function* fileLines(path: string): AsyncGenerator<Buffer> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (!e?.code) throw err;
-    const why = e.code === "EISDIR" ? "it is a directory" : e.code === "EACCES" ? "permission denied" : e.code === "ENOENT" ? "no such file" : e.code;
+    const why =
+      e.code === "EISDIR"
+        ? "it is a directory"
+        : e.code === "EACCES"
+          ? "permission denied"
+          : e.code === "ENOENT"
+            ? "no such file"
+            : e.code;
     throw new TaskqError(`cannot read --file '${path}': ${why}`, ExitCode.usage);
   }
 }

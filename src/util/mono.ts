@@ -18,7 +18,9 @@ function readMonoOrigin(): number | undefined {
   const clock = CLOCK_MONOTONIC[process.platform];
   for (const lib of clock?.libs ?? []) {
     try {
-      const { symbols, close } = dlopen(lib, { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
+      const { symbols, close } = dlopen(lib, {
+        clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      });
       const ts = new BigInt64Array(2);
       const at = ptr(ts);
       // The reading bracketed most tightly by performance.now() (a preempted one is discarded).

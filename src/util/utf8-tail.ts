@@ -6,7 +6,10 @@
  * utf8Tail(Buffer.from("héllo"), 4); // "llo" (the é's second byte alone is dropped)
  */
 export function utf8Tail(bytes: Uint8Array | string, maxBytes: number): string {
-  const buf = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf =
+    typeof bytes === "string"
+      ? Buffer.from(bytes, "utf8")
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (maxBytes <= 0) return "";
   let start = Math.max(0, buf.length - maxBytes);
   // At most three continuation bytes follow a lead byte.

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import * as amqp from "amqplib";
-import { isChannelClosed, isHandshakeClosed, isHeartbeatTimeout, isOpenRefused } from "../../src/core/broker/amqplib.ts";
+import {
+  isChannelClosed,
+  isHandshakeClosed,
+  isHeartbeatTimeout,
+  isOpenRefused,
+} from "../../src/core/broker/amqplib.ts";
 import { BROKER_URL, uniqueQueue, withChannel } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 
@@ -42,7 +47,11 @@ describe("the amqplib texts taskq relies on, as amqplib writes them", () => {
   });
 
   test("handshake closed: the socket ended while the AMQP handshake was under way", async () => {
-    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.end(), data: () => {} } });
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: (s) => void s.end(), data: () => {} },
+    });
     try {
       const err = (await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}`).catch((e: unknown) => e)) as Error;
       expect(isHandshakeClosed(err.message)).toBe(true);
@@ -52,7 +61,9 @@ describe("the amqplib texts taskq relies on, as amqplib writes them", () => {
   });
 
   test("open refused: a vhost the broker will not open", async () => {
-    const err = (await amqp.connect(`${BROKER_URL.replace(/\/$/, "")}/no-such-vhost-${Date.now()}`).catch((e: unknown) => e)) as Error;
+    const err = (await amqp
+      .connect(`${BROKER_URL.replace(/\/$/, "")}/no-such-vhost-${Date.now()}`)
+      .catch((e: unknown) => e)) as Error;
     expect(isOpenRefused(err.message)).toBe(true);
   });
 });

@@ -40,8 +40,12 @@ describe.each(VERSIONS)("RabbitMQ %s on an isolated node (scripts/broker start -
   });
 
   // Once is enough: a restart costs a boot (about 8 s here).
-  test.if(version === "4.3")("stop, start and ctl reach the node as the version it was started with", async () => {
-    await node.restart();
-    expect((await node.ctl("-q", "version")).trim()).toBe(full);
-  }, 120_000);
+  test.if(version === "4.3")(
+    "stop, start and ctl reach the node as the version it was started with",
+    async () => {
+      await node.restart();
+      expect((await node.ctl("-q", "version")).trim()).toBe(full);
+    },
+    120_000,
+  );
 });

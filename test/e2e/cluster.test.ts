@@ -24,7 +24,9 @@ afterAll(() => restarting, 300_000); // the suite's cluster is stopped after eve
 
 /** Ids of the JSON lines a worker printed with outcome "done", with when each started and ended (ms since epoch). */
 const doneLines = (stdout: string) =>
-  jsonLines<{ id: string; outcome: string; start: number; end: number; attempt: number }>(stdout).filter((l) => l.outcome === "done");
+  jsonLines<{ id: string; outcome: string; start: number; end: number; attempt: number }>(stdout).filter(
+    (l) => l.outcome === "done",
+  );
 
 /** The task numbers (the message id's suffix) among `ids` that are not in 1..count. */
 function missing(ids: Iterable<string>, count: number): number[] {
@@ -81,135 +83,213 @@ describe("taskq on a three-node cluster (quorum queues)", () => {
     await cluster.up();
   }, 120_000);
 
-  test(
-    "kill -9 of the node the workers use: each consumes from another node within 10 s and goes on; every task done",
-    async () => {
-      const queue = queueName("workers");
-      const TASKS = 1500;
-      await taskq(["send", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--count", String(TASKS), "task {i} ."]);
-      // Every worker lists node 1 first: all of them are on the node that is killed.
-      const workers = [0, 1, 2].map(() => new TaskqProcess(["work", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--json", "--dot-ms", "5", "--reconnect-timeout", "60s"]));
-      try {
-        await Promise.all(workers.map((w) => w.ready(60_000)));
-        await waitFor(() => workers.every((w) => doneLines(w.stdout).length >= 50), 60_000, "each worker doing tasks");
-        await withNodeDown(1, async (killedAt) => {
-          // When each worker says it lost its connection (read every 5 ms): a killed VM keeps its
-          // sockets open until the kernel has torn it down (1-2 s here), and tasks done meanwhile
-          // were done on the dying node. Tasks done after the loss were done through another node.
-          const lostAt = await Promise.all(workers.map((w) => waitFor(() => (/; reconnecting/.test(w.stderr) ? Date.now() : undefined), 30_000, "the worker saying it lost its connection", 5)));
-          const failover: number[] = [];
-          for (const [i, w] of workers.entries()) {
-            const since = lostAt[i] as number;
-            const after = await waitFor(() => doneLines(w.stdout).find((l) => l.start > since), 30_000, "a task started and done after the loss");
-            failover.push(Math.round(after.end - since));
-            expect(after.end - killedAt).toBeLessThan(10_000);
-            expect(w.stderr).toMatch(/reconnected/);
-          }
-          // As taskq bench --chaos kill-node measures it (src/bench/failover.ts).
-          console.log(`failover ms (from each worker's lost connection to its first task done through another node), per worker: ${failover.sort((a, b) => a - b).join(", ")}; the kill to the loss: ${lostAt.map((t) => Math.round(t - killedAt)).join(", ")} ms`);
-          const all = () => workers.flatMap((w) => doneLines(w.stdout).map((l) => l.id));
-          await waitFor(() => missing(all(), TASKS).length === 0, 120_000, "every task done");
-        });
-        expect(missing(workers.flatMap((w) => doneLines(w.stdout).map((l) => l.id)), TASKS)).toEqual([]);
-      } finally {
-        for (const w of workers) w.kill("SIGKILL");
-      }
-    },
-    300_000,
-  );
-
-  test(
-    "kill -9 of the node under send, mid-send: send fails over, exits 0, and every task it confirmed is in the queue",
-    async () => {
-      const queue = queueName("send");
-      const TASKS = 10_000;
-      const send = taskq(["send", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--count", String(TASKS), "--window", "64", "--json", "--reconnect-timeout", "90s"], 240_000);
-      const probe = await amqp.connect(cluster.url(2));
-      try {
-        // Mid-send: some tasks confirmed, not all.
-        // A passive declare of a missing queue closes the channel: a fresh one for each look.
-        const count = async () => {
-          const look = await probe.createChannel();
-          look.on("error", () => {});
-          const n = await look.checkQueue(queue).then((ok) => ok.messageCount, () => 0);
-          await look.close().catch(() => {});
-          return n;
-        };
-        await waitFor(async () => (await count()) > 500, 60_000, "send under way");
-      } finally {
-        await probe.close().catch(() => {});
-      }
-      const r = await withNodeDown(1, () => send);
-      const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number };
-      expect(summary.sent).toBe(TASKS);
-      expect(summary.reconnects).toBeGreaterThanOrEqual(1);
-      const ids = await takeAll(queue, cluster.url(2), TASKS);
-      expect(missing(ids, TASKS)).toEqual([]);
-    },
-    300_000,
-  );
-
-  test(
-    "a node killed while tasks wait in retry queues: each is done once its delay is over; none lost, none dead",
-    async () => {
-      const queue = queueName("retry");
-      const TASKS = 200;
-      const dir = mkdtempSync(join(tmpdir(), "taskq-cl-"));
-      const script = join(dir, "first-fails.sh");
-      writeFileSync(script, '#!/bin/sh\ncat >/dev/null\n[ "$TASKQ_ATTEMPT" = 1 ] && exit 3\nexit 0\n');
-      chmodSync(script, 0o755);
-      await taskq(["send", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--count", String(TASKS)]);
-      const worker = new TaskqProcess(["work", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--json", "-c", "8", "--retry-delay", "8s", "--reconnect-timeout", "60s", "--", script]);
-      try {
-        await worker.ready(60_000);
-        const lines = () => jsonLines<{ id: string; outcome: string }>(worker.stdout);
-        await waitFor(() => lines().filter((l) => l.outcome === "retry").length === TASKS, 60_000, "every task in its retry queue");
-        // Node 1 holds the workers' connection and, for some queues, the leader: kill it while all wait.
-        await withNodeDown(1, async () => {
-          await waitFor(() => missing(doneLines(worker.stdout).map((l) => l.id), TASKS).length === 0, 120_000, "every task done after its delay");
-        });
-        expect(lines().filter((l) => l.outcome === "dead")).toEqual([]);
-        expect(missing(doneLines(worker.stdout).map((l) => l.id), TASKS)).toEqual([]);
-      } finally {
-        worker.kill("SIGKILL");
-      }
-    },
-    300_000,
-  );
-
-  test(
-    "a node killed while taskq dead requeue runs: nothing lost, nothing left twice in .dead",
-    async () => {
-      const queue = queueName("requeue");
-      const TASKS = 3000;
-      // Fill <queue>.dead directly (as failed tasks would), quorum like the work queue.
-      const conn = await amqp.connect(cluster.url(2));
-      try {
-        const ch = await conn.createConfirmChannel();
-        for (const q of [queue, `${queue}.dead`]) await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
-        for (let i = 1; i <= TASKS; i++) ch.sendToQueue(`${queue}.dead`, Buffer.from(`dead ${i}`), { persistent: true, messageId: `dead-${i}`, headers: { "x-taskq-reason": "test" } });
-        await ch.waitForConfirms();
-      } finally {
-        await conn.close().catch(() => {});
-      }
-      const requeue = taskq(["dead", "requeue", "-q", queue, ...urlFlags()], 180_000);
-      const probe = await amqp.connect(cluster.url(3));
-      try {
-        const ch = await probe.createChannel();
-        await waitFor(async () => (await ch.checkQueue(queue)).messageCount > 200, 60_000, "the requeue under way");
-      } finally {
-        await probe.close().catch(() => {});
-      }
-      await withNodeDown(1, () => requeue);
-      const ids = await takeAll(queue, cluster.url(2), TASKS);
-      expect(missing(ids, TASKS)).toEqual([]);
-      const left = await amqp.connect(cluster.url(2)).then(async (c) => {
-        const n = (await (await c.createChannel()).checkQueue(`${queue}.dead`)).messageCount;
-        await c.close();
-        return n;
+  test("kill -9 of the node the workers use: each consumes from another node within 10 s and goes on; every task done", async () => {
+    const queue = queueName("workers");
+    const TASKS = 1500;
+    await taskq(["send", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--count", String(TASKS), "task {i} ."]);
+    // Every worker lists node 1 first: all of them are on the node that is killed.
+    const workers = [0, 1, 2].map(
+      () =>
+        new TaskqProcess([
+          "work",
+          "-q",
+          queue,
+          "--queue-type",
+          "quorum",
+          ...urlFlags(),
+          "--json",
+          "--dot-ms",
+          "5",
+          "--reconnect-timeout",
+          "60s",
+        ]),
+    );
+    try {
+      await Promise.all(workers.map((w) => w.ready(60_000)));
+      await waitFor(() => workers.every((w) => doneLines(w.stdout).length >= 50), 60_000, "each worker doing tasks");
+      await withNodeDown(1, async (killedAt) => {
+        // When each worker says it lost its connection (read every 5 ms): a killed VM keeps its
+        // sockets open until the kernel has torn it down (1-2 s here), and tasks done meanwhile
+        // were done on the dying node. Tasks done after the loss were done through another node.
+        const lostAt = await Promise.all(
+          workers.map((w) =>
+            waitFor(
+              () => (/; reconnecting/.test(w.stderr) ? Date.now() : undefined),
+              30_000,
+              "the worker saying it lost its connection",
+              5,
+            ),
+          ),
+        );
+        const failover: number[] = [];
+        for (const [i, w] of workers.entries()) {
+          const since = lostAt[i] as number;
+          const after = await waitFor(
+            () => doneLines(w.stdout).find((l) => l.start > since),
+            30_000,
+            "a task started and done after the loss",
+          );
+          failover.push(Math.round(after.end - since));
+          expect(after.end - killedAt).toBeLessThan(10_000);
+          expect(w.stderr).toMatch(/reconnected/);
+        }
+        // As taskq bench --chaos kill-node measures it (src/bench/failover.ts).
+        console.log(
+          `failover ms (from each worker's lost connection to its first task done through another node), per worker: ${failover.sort((a, b) => a - b).join(", ")}; the kill to the loss: ${lostAt.map((t) => Math.round(t - killedAt)).join(", ")} ms`,
+        );
+        const all = () => workers.flatMap((w) => doneLines(w.stdout).map((l) => l.id));
+        await waitFor(() => missing(all(), TASKS).length === 0, 120_000, "every task done");
       });
-      expect(left).toBe(0);
-    },
-    300_000,
-  );
+      expect(
+        missing(
+          workers.flatMap((w) => doneLines(w.stdout).map((l) => l.id)),
+          TASKS,
+        ),
+      ).toEqual([]);
+    } finally {
+      for (const w of workers) w.kill("SIGKILL");
+    }
+  }, 300_000);
+
+  test("kill -9 of the node under send, mid-send: send fails over, exits 0, and every task it confirmed is in the queue", async () => {
+    const queue = queueName("send");
+    const TASKS = 10_000;
+    const send = taskq(
+      [
+        "send",
+        "-q",
+        queue,
+        "--queue-type",
+        "quorum",
+        ...urlFlags(),
+        "--count",
+        String(TASKS),
+        "--window",
+        "64",
+        "--json",
+        "--reconnect-timeout",
+        "90s",
+      ],
+      240_000,
+    );
+    const probe = await amqp.connect(cluster.url(2));
+    try {
+      // Mid-send: some tasks confirmed, not all.
+      // A passive declare of a missing queue closes the channel: a fresh one for each look.
+      const count = async () => {
+        const look = await probe.createChannel();
+        look.on("error", () => {});
+        const n = await look.checkQueue(queue).then(
+          (ok) => ok.messageCount,
+          () => 0,
+        );
+        await look.close().catch(() => {});
+        return n;
+      };
+      await waitFor(async () => (await count()) > 500, 60_000, "send under way");
+    } finally {
+      await probe.close().catch(() => {});
+    }
+    const r = await withNodeDown(1, () => send);
+    const summary = JSON.parse(r.stdout) as { sent: number; reconnects: number };
+    expect(summary.sent).toBe(TASKS);
+    expect(summary.reconnects).toBeGreaterThanOrEqual(1);
+    const ids = await takeAll(queue, cluster.url(2), TASKS);
+    expect(missing(ids, TASKS)).toEqual([]);
+  }, 300_000);
+
+  test("a node killed while tasks wait in retry queues: each is done once its delay is over; none lost, none dead", async () => {
+    const queue = queueName("retry");
+    const TASKS = 200;
+    const dir = mkdtempSync(join(tmpdir(), "taskq-cl-"));
+    const script = join(dir, "first-fails.sh");
+    writeFileSync(script, '#!/bin/sh\ncat >/dev/null\n[ "$TASKQ_ATTEMPT" = 1 ] && exit 3\nexit 0\n');
+    chmodSync(script, 0o755);
+    await taskq(["send", "-q", queue, "--queue-type", "quorum", ...urlFlags(), "--count", String(TASKS)]);
+    const worker = new TaskqProcess([
+      "work",
+      "-q",
+      queue,
+      "--queue-type",
+      "quorum",
+      ...urlFlags(),
+      "--json",
+      "-c",
+      "8",
+      "--retry-delay",
+      "8s",
+      "--reconnect-timeout",
+      "60s",
+      "--",
+      script,
+    ]);
+    try {
+      await worker.ready(60_000);
+      const lines = () => jsonLines<{ id: string; outcome: string }>(worker.stdout);
+      await waitFor(
+        () => lines().filter((l) => l.outcome === "retry").length === TASKS,
+        60_000,
+        "every task in its retry queue",
+      );
+      // Node 1 holds the workers' connection and, for some queues, the leader: kill it while all wait.
+      await withNodeDown(1, async () => {
+        await waitFor(
+          () =>
+            missing(
+              doneLines(worker.stdout).map((l) => l.id),
+              TASKS,
+            ).length === 0,
+          120_000,
+          "every task done after its delay",
+        );
+      });
+      expect(lines().filter((l) => l.outcome === "dead")).toEqual([]);
+      expect(
+        missing(
+          doneLines(worker.stdout).map((l) => l.id),
+          TASKS,
+        ),
+      ).toEqual([]);
+    } finally {
+      worker.kill("SIGKILL");
+    }
+  }, 300_000);
+
+  test("a node killed while taskq dead requeue runs: nothing lost, nothing left twice in .dead", async () => {
+    const queue = queueName("requeue");
+    const TASKS = 3000;
+    // Fill <queue>.dead directly (as failed tasks would), quorum like the work queue.
+    const conn = await amqp.connect(cluster.url(2));
+    try {
+      const ch = await conn.createConfirmChannel();
+      for (const q of [queue, `${queue}.dead`])
+        await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
+      for (let i = 1; i <= TASKS; i++)
+        ch.sendToQueue(`${queue}.dead`, Buffer.from(`dead ${i}`), {
+          persistent: true,
+          messageId: `dead-${i}`,
+          headers: { "x-taskq-reason": "test" },
+        });
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close().catch(() => {});
+    }
+    const requeue = taskq(["dead", "requeue", "-q", queue, ...urlFlags()], 180_000);
+    const probe = await amqp.connect(cluster.url(3));
+    try {
+      const ch = await probe.createChannel();
+      await waitFor(async () => (await ch.checkQueue(queue)).messageCount > 200, 60_000, "the requeue under way");
+    } finally {
+      await probe.close().catch(() => {});
+    }
+    await withNodeDown(1, () => requeue);
+    const ids = await takeAll(queue, cluster.url(2), TASKS);
+    expect(missing(ids, TASKS)).toEqual([]);
+    const left = await amqp.connect(cluster.url(2)).then(async (c) => {
+      const n = (await (await c.createChannel()).checkQueue(`${queue}.dead`)).messageCount;
+      await c.close();
+      return n;
+    });
+    expect(left).toBe(0);
+  }, 300_000);
 });

@@ -13,7 +13,11 @@ async function bashComplete(words: string[]): Promise<string[]> {
     `printf '%s\\n' "\${COMPREPLY[@]}"`,
   ].join("\n");
   const proc = Bun.spawn(["bash", "--norc", "--noprofile", "-c", script], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   return stdout.split("\n").filter((line) => line.length > 0);
 }
@@ -62,7 +66,15 @@ describe("taskq completions bash", () => {
     const commands = [...(help.stdout.split(/^Commands:$/m)[1] ?? "").matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1]);
     expect(commands).toEqual(expect.arrayContaining(["send", "work", "status", "dead", "bench", "completions"]));
     expect(await bashComplete(["taskq", ""])).toEqual(commands as string[]);
-    for (const path of [["send"], ["work"], ["status"], ["bench"], ["dead", "list"], ["dead", "requeue"], ["completions"]]) {
+    for (const path of [
+      ["send"],
+      ["work"],
+      ["status"],
+      ["bench"],
+      ["dead", "list"],
+      ["dead", "requeue"],
+      ["completions"],
+    ]) {
       const options = await helpOptions(path);
       expect(options).toContain("--help");
       expect(await bashComplete(["taskq", ...path, "--"])).toEqual(options);
@@ -79,7 +91,17 @@ describe("taskq completions zsh", () => {
       // No zsh here: check the content, and that the quoting balances (bash shares zsh's quoting rules).
       expect(await parses("bash", r.stdout)).toBe(true);
     }
-    for (const fn of ["_taskq", "_taskq_send", "_taskq_work", "_taskq_status", "_taskq_dead", "_taskq_dead_list", "_taskq_dead_requeue", "_taskq_bench", "_taskq_completions"]) {
+    for (const fn of [
+      "_taskq",
+      "_taskq_send",
+      "_taskq_work",
+      "_taskq_status",
+      "_taskq_dead",
+      "_taskq_dead_list",
+      "_taskq_dead_requeue",
+      "_taskq_bench",
+      "_taskq_completions",
+    ]) {
       expect(r.stdout).toContain(`\n${fn}() {\n`);
     }
     expect(r.stdout).toContain("'(-p --prefetch)'{-p,--prefetch}'[most unacked tasks at once");
@@ -101,12 +123,24 @@ describe("taskq completions fish", () => {
       // Quotes balance once fish's two escapes (\\ and \') are taken out.
       expect((line.replace(/\\[\\']/g, "").match(/'/g) ?? []).length % 2).toBe(0);
     }
-    expect(completes).toContain("complete -c taskq -n '__taskq_at taskq' -a 'send' -d 'publish tasks: persistent and confirmed by the broker'");
-    expect(completes).toContain("complete -c taskq -n '__taskq_at taskq dead' -a 'requeue' -d 'move dead tasks back to the work queue, with fresh attempts'");
+    expect(completes).toContain(
+      "complete -c taskq -n '__taskq_at taskq' -a 'send' -d 'publish tasks: persistent and confirmed by the broker'",
+    );
+    expect(completes).toContain(
+      "complete -c taskq -n '__taskq_at taskq dead' -a 'requeue' -d 'move dead tasks back to the work queue, with fresh attempts'",
+    );
     expect(completes).toContain("complete -c taskq -n '__taskq_at taskq completions' -a 'fish'");
-    expect(completes.some((l) => l.startsWith("complete -c taskq -n '__taskq_at taskq work' -s p -l prefetch -x "))).toBe(true);
-    expect(completes.some((l) => l.startsWith("complete -c taskq -n '__taskq_at taskq send' -l queue-type -xa 'classic quorum' "))).toBe(true);
-    expect(completes.some((l) => l.startsWith("complete -c taskq -n '__taskq_at taskq send' -s f -l file -rF "))).toBe(true);
+    expect(
+      completes.some((l) => l.startsWith("complete -c taskq -n '__taskq_at taskq work' -s p -l prefetch -x ")),
+    ).toBe(true);
+    expect(
+      completes.some((l) =>
+        l.startsWith("complete -c taskq -n '__taskq_at taskq send' -l queue-type -xa 'classic quorum' "),
+      ),
+    ).toBe(true);
+    expect(completes.some((l) => l.startsWith("complete -c taskq -n '__taskq_at taskq send' -s f -l file -rF "))).toBe(
+      true,
+    );
   });
 });
 

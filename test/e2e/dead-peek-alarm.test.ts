@@ -18,7 +18,8 @@ afterAll(async () => {
 async function deadBodies(dead: string): Promise<string[]> {
   return withChannel(async (ch) => {
     const bodies: string[] = [];
-    for (let m = await ch.get(dead, { noAck: false }); m !== false; m = await ch.get(dead, { noAck: false })) bodies.push(m.content.toString());
+    for (let m = await ch.get(dead, { noAck: false }); m !== false; m = await ch.get(dead, { noAck: false }))
+      bodies.push(m.content.toString());
     return bodies; // unacked: the close gives them back (this look's own count does not matter here)
   }, node.url);
 }
@@ -30,7 +31,9 @@ test("during a memory alarm, dead list fails in one line and status says why it 
   await withChannel((ch) => ch.assertQueue(queue, quorum), node.url);
   const env = { TASKQ_URL: node.url };
   // Five tasks in the dead queue, confirmed (taskq send declares it as a quorum queue, as taskq does).
-  expect((await runTaskq(["send", "-q", dead, "--queue-type", "quorum", "d-1", "d-2", "d-3", "d-4", "d-5"], { env })).code).toBe(0);
+  expect(
+    (await runTaskq(["send", "-q", dead, "--queue-type", "quorum", "d-1", "d-2", "d-3", "d-4", "d-5"], { env })).code,
+  ).toBe(0);
   await waitFor(async () => (await brokerCounts(dead, node.nodeName)).ready === 5, 10_000, "5 dead tasks");
   try {
     await raise();

@@ -29,22 +29,46 @@ function deadHeaders(i: number, queue: string): Record<string, unknown> {
     "x-taskq-original-queue": queue,
     "x-taskq-attempts": 5,
     "x-taskq-attempt": 5,
-    "x-death": [{ count: 1, reason: "expired", queue: `${queue}.retry.1000`, exchange: "", "routing-keys": [`${queue}.retry.1000`] }],
+    "x-death": [
+      {
+        count: 1,
+        reason: "expired",
+        queue: `${queue}.retry.1000`,
+        exchange: "",
+        "routing-keys": [`${queue}.retry.1000`],
+      },
+    ],
   };
 }
 
 /** `<queue>.dead` as taskq declares it, with TASKS dead tasks d-1..d-30. */
 async function park(url: string, queue: string, type: "quorum" | "classic"): Promise<void> {
   await withChannel(async (ch) => {
-    await ch.assertQueue(queue, { durable: true, ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}) });
-    await ch.assertQueue(`${queue}.dead`, { durable: true, ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}) });
+    await ch.assertQueue(queue, {
+      durable: true,
+      ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}),
+    });
+    await ch.assertQueue(`${queue}.dead`, {
+      durable: true,
+      ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}),
+    });
     for (let i = 1; i <= TASKS; i++) {
-      ch.sendToQueue(`${queue}.dead`, Buffer.from(`task ${i}`), { persistent: true, messageId: `d-${i}`, contentType: "text/plain", timestamp: 1_767_323_045, headers: deadHeaders(i, queue) });
+      ch.sendToQueue(`${queue}.dead`, Buffer.from(`task ${i}`), {
+        persistent: true,
+        messageId: `d-${i}`,
+        contentType: "text/plain",
+        timestamp: 1_767_323_045,
+        headers: deadHeaders(i, queue),
+      });
     }
     await ch.checkQueue(`${queue}.dead`); // a round trip behind the publishes: the broker has them
   }, url);
   // A quorum queue counts a task once applied, a moment after the publish.
-  await waitFor(async () => (await readyCount(`${queue}.dead`, url)) === TASKS, 10_000, `${TASKS} tasks in ${queue}.dead`);
+  await waitFor(
+    async () => (await readyCount(`${queue}.dead`, url)) === TASKS,
+    10_000,
+    `${TASKS} tasks in ${queue}.dead`,
+  );
 }
 
 /** Every message of `<queue>.dead`, taken off (noAck) once nothing holds any. */
@@ -69,10 +93,17 @@ async function expectWhole(url: string, queue: string): Promise<void> {
   expect({ tasks: ids.length, distinct: new Set(ids).size }).toEqual({ tasks: TASKS, distinct: TASKS });
   expect(ids).toEqual(Array.from({ length: TASKS }, (_, i) => `d-${i + 1}`));
   for (const [i, msg] of left.entries()) {
-    const { "x-delivery-count": count, "x-acquired-count": _acquired, ...headers } = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    const {
+      "x-delivery-count": count,
+      "x-acquired-count": _acquired,
+      ...headers
+    } = (msg.properties.headers ?? {}) as Record<string, unknown>;
     expect(String(msg.content)).toBe(`task ${i + 1}`);
     expect(msg.properties).toMatchObject({ contentType: "text/plain", timestamp: 1_767_323_045 });
-    expect(headers).toMatchObject({ ...deadHeaders(i + 1, queue), "x-death": [expect.objectContaining({ count: 1, reason: "expired" })] });
+    expect(headers).toMatchObject({
+      ...deadHeaders(i + 1, queue),
+      "x-death": [expect.objectContaining({ count: 1, reason: "expired" })],
+    });
     expect(Number(count ?? 0)).toBeLessThanOrEqual(1);
   }
 }
@@ -84,7 +115,8 @@ const BROKERS: Array<[RabbitVersion, number]> = [
 ];
 
 describe.each(BROKERS)("looking at a dead queue never spends a delivery: RabbitMQ %s", (version, offset) => {
-  const node = version === "3.10" ? undefined : new IsolatedNode(`peek${version.replace(".", "")}`, freePort(offset), { version });
+  const node =
+    version === "3.10" ? undefined : new IsolatedNode(`peek${version.replace(".", "")}`, freePort(offset), { version });
   const url = node?.url ?? BROKER_URL;
   const queues: string[] = [];
   const queue = (label: string) => {
@@ -145,24 +177,36 @@ describe.each(BROKERS)("looking at a dead queue never spends a delivery: RabbitM
   test("two looks at once, ten times: nothing lost, nothing doubled", async () => {
     const q = queue("peek-concurrent");
     await park(url, q, "quorum");
-    for (let round = 0; round < 10; round++) await Promise.all([listDead(broker, q, LIMIT), listDead(broker, q, LIMIT)]);
+    for (let round = 0; round < 10; round++)
+      await Promise.all([listDead(broker, q, LIMIT), listDead(broker, q, LIMIT)]);
     const ids = (await drainDead(url, q)).map((m) => String(m.properties.messageId));
     expect(ids.toSorted()).toEqual(Array.from({ length: TASKS }, (_, i) => `d-${i + 1}`).toSorted());
   }, 60_000);
 
-  test.if(version === "4.0")(`status does not move more than ${REASON_SAMPLE} dead tasks for a sample: it says so, and the queue is untouched`, async () => {
-    const q = queue("peek-status");
-    await withChannel(async (ch) => {
-      await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
-      await ch.assertQueue(`${q}.dead`, { durable: true, arguments: { "x-queue-type": "quorum" } });
-      for (let i = 1; i <= REASON_SAMPLE + 1; i++) ch.sendToQueue(`${q}.dead`, Buffer.from(`task ${i}`), { persistent: true, messageId: `s-${i}` });
-      await ch.checkQueue(`${q}.dead`);
-    }, url);
-    await waitFor(async () => (await readyCount(`${q}.dead`, url)) === REASON_SAMPLE + 1, 10_000, "the tasks in");
-    const status = await queueStatus(broker, q, { retry: DEFAULT_RETRY });
-    expect(status.exists && status.dead).toMatchObject({ ready: REASON_SAMPLE + 1, sampled: 0, unsampled: expect.stringContaining("moves every task once round") });
-    const left = await drainDead(url, q);
-    expect(left.map((m) => m.properties.messageId)).toEqual(Array.from({ length: REASON_SAMPLE + 1 }, (_, i) => `s-${i + 1}`));
-    expect(left.every((m) => m.properties.headers?.["x-delivery-count"] === undefined)).toBe(true);
-  }, 60_000);
+  test.if(version === "4.0")(
+    `status does not move more than ${REASON_SAMPLE} dead tasks for a sample: it says so, and the queue is untouched`,
+    async () => {
+      const q = queue("peek-status");
+      await withChannel(async (ch) => {
+        await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
+        await ch.assertQueue(`${q}.dead`, { durable: true, arguments: { "x-queue-type": "quorum" } });
+        for (let i = 1; i <= REASON_SAMPLE + 1; i++)
+          ch.sendToQueue(`${q}.dead`, Buffer.from(`task ${i}`), { persistent: true, messageId: `s-${i}` });
+        await ch.checkQueue(`${q}.dead`);
+      }, url);
+      await waitFor(async () => (await readyCount(`${q}.dead`, url)) === REASON_SAMPLE + 1, 10_000, "the tasks in");
+      const status = await queueStatus(broker, q, { retry: DEFAULT_RETRY });
+      expect(status.exists && status.dead).toMatchObject({
+        ready: REASON_SAMPLE + 1,
+        sampled: 0,
+        unsampled: expect.stringContaining("moves every task once round"),
+      });
+      const left = await drainDead(url, q);
+      expect(left.map((m) => m.properties.messageId)).toEqual(
+        Array.from({ length: REASON_SAMPLE + 1 }, (_, i) => `s-${i + 1}`),
+      );
+      expect(left.every((m) => m.properties.headers?.["x-delivery-count"] === undefined)).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -16,7 +16,13 @@ const justNow = () => new Date().toISOString();
 const dead = (id: string, reason: string, exitCode: number | null, failedAt: string) => ({
   body: `body ${id}`,
   messageId: id,
-  headers: { "x-taskq-reason": reason, "x-taskq-exit-code": exitCode, "x-taskq-signal": null, "x-taskq-failed-at": failedAt, "x-taskq-attempts": 5 },
+  headers: {
+    "x-taskq-reason": reason,
+    "x-taskq-exit-code": exitCode,
+    "x-taskq-signal": null,
+    "x-taskq-failed-at": failedAt,
+    "x-taskq-attempts": 5,
+  },
 });
 
 /** Five dead tasks: exit 3 old, exit 3 new, exit 1 old, a timeout (no exit code) old, exit 3 old. */
@@ -30,7 +36,8 @@ async function parkFive(queue: string) {
   ];
   await withChannel(async (ch) => {
     await ch.assertQueue(`${queue}.dead`, { durable: true });
-    for (const { body, ...props } of tasks) ch.sendToQueue(`${queue}.dead`, Buffer.from(body), { persistent: true, ...props });
+    for (const { body, ...props } of tasks)
+      ch.sendToQueue(`${queue}.dead`, Buffer.from(body), { persistent: true, ...props });
     await ch.checkQueue(`${queue}.dead`);
   });
 }
@@ -56,7 +63,9 @@ describe("taskq dead purge / requeue: selectors", () => {
     expect(r.stdout).toBe(`moved 2 task(s) from '${queue}.dead' back to '${queue}'\n`);
     expect(await ids(queue)).toEqual(["a", "b"]);
     const none = await runTaskq(["dead", "requeue", "-q", queue, "--exit-code", "42"]);
-    expect(none.stdout).toBe(`moved 0 task(s) from '${queue}.dead' back to '${queue}' (no dead task matches the selectors)\n`);
+    expect(none.stdout).toBe(
+      `moved 0 task(s) from '${queue}.dead' back to '${queue}' (no dead task matches the selectors)\n`,
+    );
     expect(await ids(`${queue}.dead`)).toEqual(["c", "d", "e"]);
   });
 
@@ -72,7 +81,14 @@ describe("taskq dead purge / requeue: selectors", () => {
     const m = await runTaskq(["dead", "requeue", "-q", queue, "--id", "c", "--dry-run"]);
     expect(m.stdout.split("\n")[0]).toBe(`dry run: would move 1 task(s) of '${queue}.dead' back to '${queue}'`);
     expect(await brokerCounts(`${queue}.dead`)).toEqual({ ready: 5, unacked: 0 });
-    expect(await withChannel(async (ch) => ch.checkQueue(queue).then(() => true, () => false))).toBe(false);
+    expect(
+      await withChannel(async (ch) =>
+        ch.checkQueue(queue).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    ).toBe(false);
   });
 
   test("purge without --yes and without a terminal: exit 2, one line, nothing deleted", async () => {
@@ -80,7 +96,9 @@ describe("taskq dead purge / requeue: selectors", () => {
     await parkFive(queue);
     const r = await runTaskq(["dead", "purge", "-q", queue]);
     expect(r.code).toBe(2);
-    expect(oneLineError(r.stderr)).toBe("taskq: taskq dead purge deletes tasks and asks first, but stdin is not a terminal: pass --yes to go ahead without asking");
+    expect(oneLineError(r.stderr)).toBe(
+      "taskq: taskq dead purge deletes tasks and asks first, but stdin is not a terminal: pass --yes to go ahead without asking",
+    );
     expect(await brokerCounts(`${queue}.dead`)).toEqual({ ready: 5, unacked: 0 });
     const all = await runTaskq(["dead", "purge", "-q", queue, "--yes"]);
     expect(all.stdout).toBe(`purged 5 task(s) from '${queue}.dead'\n`);
@@ -90,10 +108,15 @@ describe("taskq dead purge / requeue: selectors", () => {
   test("purge on a terminal asks: n keeps them, y deletes", async () => {
     const queue = q("ask");
     await parkFive(queue);
-    for (const [answer, left] of [["n", 5], ["y", 3]] as const) {
+    for (const [answer, left] of [
+      ["n", 5],
+      ["y", 3],
+    ] as const) {
       const term = new Terminal();
       try {
-        await term.start(`${TASKQ_BIN} dead purge -q ${queue} --exit-code 3 --older-than 30m`, { TASKQ_URL: BROKER_URL });
+        await term.start(`${TASKQ_BIN} dead purge -q ${queue} --exit-code 3 --older-than 30m`, {
+          TASKQ_URL: BROKER_URL,
+        });
         await term.waitFor(/delete 2 dead task\(s\) from '.*' for good\? \[y\/N\]/);
         await term.keys(answer, "Enter");
         await term.waitFor(/\[exit 0\]/);

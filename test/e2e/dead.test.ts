@@ -12,7 +12,16 @@ const q = (label: string) => {
 afterAll(() => deleteQueues(queues));
 
 /** Parks messages in `<queue>.dead` directly, as a worker would have. */
-async function parkDead(queue: string, messages: Array<{ body: Buffer | string; headers?: Record<string, unknown>; messageId?: string; correlationId?: string; contentType?: string }>) {
+async function parkDead(
+  queue: string,
+  messages: Array<{
+    body: Buffer | string;
+    headers?: Record<string, unknown>;
+    messageId?: string;
+    correlationId?: string;
+    contentType?: string;
+  }>,
+) {
   await withChannel(async (ch) => {
     await ch.assertQueue(`${queue}.dead`, { durable: true });
     for (const m of messages) {
@@ -37,7 +46,14 @@ describe("taskq dead", () => {
     const tasks = jsonLines(listed.stdout);
     expect(tasks).toHaveLength(2);
     expect(tasks.map((t) => t.body)).toEqual(["fail a", "fail c"]);
-    for (const t of tasks) expect(t).toMatchObject({ reason: "command exited with code 3", exitCode: 3, signal: null, attempts: 1, originalQueue: queue });
+    for (const t of tasks)
+      expect(t).toMatchObject({
+        reason: "command exited with code 3",
+        exitCode: 3,
+        signal: null,
+        attempts: 1,
+        originalQueue: queue,
+      });
     expect(Number.isNaN(Date.parse(String(tasks[0]?.failedAt)))).toBe(false);
     // Listing is a peek: both are still there, none left unacked.
     expect(await brokerCounts(dead)).toEqual({ ready: 2, unacked: 0 });
@@ -60,7 +76,9 @@ describe("taskq dead", () => {
     expect(back[0]?.properties.headers?.["x-taskq-reason"]).toBeUndefined();
     expect(back[0]?.properties.headers?.["x-taskq-attempts"]).toBeUndefined();
     expect(await brokerCounts(dead)).toEqual({ ready: 1, unacked: 0 });
-    expect(jsonLines((await runTaskq(["dead", "list", "-q", queue, "--json"])).stdout).map((t) => t.body)).toEqual(["fail c"]);
+    expect(jsonLines((await runTaskq(["dead", "list", "-q", queue, "--json"])).stdout).map((t) => t.body)).toEqual([
+      "fail c",
+    ]);
 
     const rest = await runTaskq(["dead", "requeue", "-q", queue]);
     expect(rest.code).toBe(0);
@@ -72,9 +90,21 @@ describe("taskq dead", () => {
 
   test("requeue keeps body and properties, drops the dead and attempt headers, honours --limit and order", async () => {
     const queue = q("dead-props");
-    const deadHeaders = { "x-taskq-reason": "command exited with code 1", "x-taskq-exit-code": 1, "x-taskq-signal": null, "x-taskq-attempts": 3, "x-taskq-attempt": 3 };
+    const deadHeaders = {
+      "x-taskq-reason": "command exited with code 1",
+      "x-taskq-exit-code": 1,
+      "x-taskq-signal": null,
+      "x-taskq-attempts": 3,
+      "x-taskq-attempt": 3,
+    };
     await parkDead(queue, [
-      { body: "first", messageId: "m-1", correlationId: "c-1", contentType: "text/plain", headers: { ...deadHeaders, "x-app": "keep" } },
+      {
+        body: "first",
+        messageId: "m-1",
+        correlationId: "c-1",
+        contentType: "text/plain",
+        headers: { ...deadHeaders, "x-app": "keep" },
+      },
       { body: "second", messageId: "m-2", headers: deadHeaders },
       { body: "third", messageId: "m-3", headers: deadHeaders },
     ]);
@@ -83,7 +113,13 @@ describe("taskq dead", () => {
     expect(r.stdout).toBe(`moved 2 task(s) from '${queue}.dead' back to '${queue}'\n`);
     const back = await drain(queue);
     expect(back.map((m) => m.content.toString())).toEqual(["first", "second"]);
-    expect(back[0]?.properties).toMatchObject({ messageId: "m-1", correlationId: "c-1", contentType: "text/plain", deliveryMode: 2, headers: { "x-app": "keep" } });
+    expect(back[0]?.properties).toMatchObject({
+      messageId: "m-1",
+      correlationId: "c-1",
+      contentType: "text/plain",
+      deliveryMode: 2,
+      headers: { "x-app": "keep" },
+    });
     expect(Object.keys(back[0]?.properties.headers ?? {})).toEqual(["x-app"]);
     expect(back[1]?.properties.headers?.["x-taskq-attempt"]).toBeUndefined();
     expect(await brokerCounts(`${queue}.dead`)).toEqual({ ready: 1, unacked: 0 });
@@ -109,7 +145,12 @@ describe("taskq dead", () => {
     expect(lines[3]?.length).toBeLessThan(160);
 
     const json = jsonLines((await runTaskq(["dead", "list", "-q", queue, "--json"])).stdout);
-    expect(json[0]).toMatchObject({ id: "bin", body: null, bodyBase64: Buffer.from([0x62, 0x69, 0x6e, 0xff, 0x00, 0x0a, 0x41]).toString("base64"), bytes: 7 });
+    expect(json[0]).toMatchObject({
+      id: "bin",
+      body: null,
+      bodyBase64: Buffer.from([0x62, 0x69, 0x6e, 0xff, 0x00, 0x0a, 0x41]).toString("base64"),
+      bytes: 7,
+    });
     expect(json[1]?.body).toBe(`héllo ${"x".repeat(200)}`);
 
     const limited = await runTaskq(["dead", "list", "-q", queue, "--limit", "1"]);
@@ -125,7 +166,12 @@ describe("taskq dead", () => {
       expect(r.stdout).toBe(`no dead tasks in '${queue}.dead'\n`);
       expect(r.stderr).toBe("");
     }
-    const exists = await withChannel((ch) => ch.checkQueue(`${queue}.dead`).then(() => true, () => false));
+    const exists = await withChannel((ch) =>
+      ch.checkQueue(`${queue}.dead`).then(
+        () => true,
+        () => false,
+      ),
+    );
     expect(exists).toBe(false);
   });
 

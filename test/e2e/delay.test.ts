@@ -8,7 +8,8 @@ const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
 
 /** Ready messages in `queue` right now (0 when it does not exist). */
-const ready = (queue: string, url?: string) => withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, url).catch(() => 0);
+const ready = (queue: string, url?: string) =>
+  withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, url).catch(() => 0);
 
 describe("taskq send --delay", () => {
   test("a delayed task is not in the queue before its delay, and is after it: persistent, confirmed, same id", async () => {

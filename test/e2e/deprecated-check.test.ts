@@ -22,7 +22,11 @@ test("a global basic.qos on RabbitMQ 4.3 is noted when the node is wiped", async
   }
   const file = join(mkdtempSync(join(tmpdir(), "taskq-deprecated-")), "lines");
   // Its own file, not the suite's: this line is wanted here, and must not fail the suite.
-  const wipe = Bun.spawn([join(import.meta.dir, "..", "..", "scripts", "broker"), "wipe", node.name], { env: { ...process.env, TASKQ_SUITE_DEPRECATED: file }, stdout: "pipe", stderr: "pipe" });
+  const wipe = Bun.spawn([join(import.meta.dir, "..", "..", "scripts", "broker"), "wipe", node.name], {
+    env: { ...process.env, TASKQ_SUITE_DEPRECATED: file },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   expect(await wipe.exited).toBe(0);
   const lines = readFileSync(file, "utf8");
   expect(lines).toContain("Deprecated features");

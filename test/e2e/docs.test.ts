@@ -9,7 +9,18 @@ import { runTaskq } from "../support/taskq.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const COMMANDS_MD = join(ROOT, "docs", "commands.md");
-const COMMANDS = [["send"], ["work"], ["status"], ["dead", "list"], ["dead", "requeue"], ["dead", "purge"], ["purge"], ["remove"], ["bench"], ["completions"]];
+const COMMANDS = [
+  ["send"],
+  ["work"],
+  ["status"],
+  ["dead", "list"],
+  ["dead", "requeue"],
+  ["dead", "purge"],
+  ["purge"],
+  ["remove"],
+  ["bench"],
+  ["completions"],
+];
 /** Sections of docs/commands.md whose flags belong to more than one command. */
 const EVERY_COMMAND = "Flags on every command";
 const BROKER_FLAGS = "Broker flags";
@@ -59,7 +70,8 @@ function tableFlags(lines: string[]): Set<string> {
 function commandSection(all: Map<string, string[]>, command: string[]): string[] {
   const name = `taskq ${command.join(" ")}`;
   const found = [...all.entries()].filter(([heading]) => heading === name || heading.startsWith(`${name} `));
-  if (found.length !== 1) throw new Error(`docs/commands.md: expected one section "## \`${name}\`", found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`docs/commands.md: expected one section "## \`${name}\`", found ${found.length}`);
   return found[0]?.[1] ?? [];
 }
 
@@ -79,24 +91,29 @@ describe("docs/commands.md documents exactly the flags each command takes", () =
     expect(broker.size).toBeGreaterThan(0);
   });
 
-  test.each(COMMANDS.map((c) => [c.join(" "), c] as const))("taskq %s: every flag in --help is in its section, and every flag there is in --help", (name, command) => {
-    const help = helps.get(name) ?? new Set<string>();
-    expect(help.size).toBeGreaterThan(0);
-    const own = tableFlags(commandSection(all, [...command]));
-    const shared = [...every, ...(help.has("--url") ? broker : [])];
-    const documented = new Set([...own, ...shared]);
+  test.each(COMMANDS.map((c) => [c.join(" "), c] as const))(
+    "taskq %s: every flag in --help is in its section, and every flag there is in --help",
+    (name, command) => {
+      const help = helps.get(name) ?? new Set<string>();
+      expect(help.size).toBeGreaterThan(0);
+      const own = tableFlags(commandSection(all, [...command]));
+      const shared = [...every, ...(help.has("--url") ? broker : [])];
+      const documented = new Set([...own, ...shared]);
 
-    expect({ name, undocumented: [...help].filter((f) => !documented.has(f)) }).toEqual({ name, undocumented: [] });
-    expect({ name, notInHelp: [...own].filter((f) => !help.has(f)) }).toEqual({ name, notInHelp: [] });
-    expect({ name, sharedNotInHelp: shared.filter((f) => !help.has(f)) }).toEqual({ name, sharedNotInHelp: [] });
-  });
+      expect({ name, undocumented: [...help].filter((f) => !documented.has(f)) }).toEqual({ name, undocumented: [] });
+      expect({ name, notInHelp: [...own].filter((f) => !help.has(f)) }).toEqual({ name, notInHelp: [] });
+      expect({ name, sharedNotInHelp: shared.filter((f) => !help.has(f)) }).toEqual({ name, sharedNotInHelp: [] });
+    },
+  );
 });
 
 test("README.md is a short guide: at most 250 lines, opening with scripts/bench and scripts/test", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   expect(readme.trimEnd().split("\n").length).toBeLessThanOrEqual(250);
   const lines = readme.split("\n");
-  expect(lines.slice(0, 6).join("\n")).toMatch(/^# taskq\n\n```sh\nscripts\/bench {3}# .+\nscripts\/test {4}# .+\n```$/);
+  expect(lines.slice(0, 6).join("\n")).toMatch(
+    /^# taskq\n\n```sh\nscripts\/bench {3}# .+\nscripts\/test {4}# .+\n```$/,
+  );
 });
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
@@ -122,21 +139,37 @@ function anchors(markdown: string): Set<string> {
   return out;
 }
 
-const pages = [join(ROOT, "README.md"), ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(ROOT, "docs", f))];
+const pages = [
+  join(ROOT, "README.md"),
+  ...readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join(ROOT, "docs", f)),
+];
 
-test.each(pages.map((p) => [relative(ROOT, p), p]))("%s: every relative link points to a file that exists (and a heading that does)", (_name, page) => {
-  const broken: string[] = [];
-  const text = prose(readFileSync(page, "utf8")).join("\n").replace(/`[^`\n]*`/g, " "); // code spans hold no links
-  for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-    const target = m[1] as string;
-    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
-    const [path = "", anchor] = target.split("#");
-    const file = path === "" ? page : resolve(dirname(page), path);
-    if (!existsSync(file)) {
-      broken.push(`${target}: no such file`);
-      continue;
+test.each(pages.map((p) => [relative(ROOT, p), p]))(
+  "%s: every relative link points to a file that exists (and a heading that does)",
+  (_name, page) => {
+    const broken: string[] = [];
+    const text = prose(readFileSync(page, "utf8"))
+      .join("\n")
+      .replace(/`[^`\n]*`/g, " "); // code spans hold no links
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1] as string;
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
+      const [path = "", anchor] = target.split("#");
+      const file = path === "" ? page : resolve(dirname(page), path);
+      if (!existsSync(file)) {
+        broken.push(`${target}: no such file`);
+        continue;
+      }
+      if (
+        anchor !== undefined &&
+        statSync(file).isFile() &&
+        file.endsWith(".md") &&
+        !anchors(readFileSync(file, "utf8")).has(anchor)
+      )
+        broken.push(`${target}: no such heading`);
     }
-    if (anchor !== undefined && statSync(file).isFile() && file.endsWith(".md") && !anchors(readFileSync(file, "utf8")).has(anchor)) broken.push(`${target}: no such heading`);
-  }
-  expect(broken).toEqual([]);
-});
+    expect(broken).toEqual([]);
+  },
+);

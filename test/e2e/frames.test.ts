@@ -19,10 +19,14 @@ async function deliveries(ch: Channel, queue: string): Promise<{ next: () => Pro
 
 /** Ready and unacked both 0, as rabbitmqctl reports them. */
 const settled = (queue: string) =>
-  waitFor(async () => {
-    const c = await brokerCounts(queue);
-    return c.ready === 0 && c.unacked === 0;
-  }, 10_000, `${queue}: nothing ready, nothing unacked`);
+  waitFor(
+    async () => {
+      const c = await brokerCounts(queue);
+      return c.ready === 0 && c.unacked === 0;
+    },
+    10_000,
+    `${queue}: nothing ready, nothing unacked`,
+  );
 
 describe("ackWriter with the real amqplib (shared broker)", () => {
   test("finds amqplib's internals: the direct path, not the fallback", async () => {
@@ -78,7 +82,8 @@ describe("coalesceWrites with the real amqplib (shared broker)", () => {
     try {
       expect(coalesceWrites(model)).toBe(true);
       // Count what the socket is handed: one _write per frame without the cork, _writev batches with it.
-      const socket = (model as unknown as { connection: { stream: Record<string, (...args: unknown[]) => unknown> } }).connection.stream;
+      const socket = (model as unknown as { connection: { stream: Record<string, (...args: unknown[]) => unknown> } })
+        .connection.stream;
       const calls = { write: 0, writev: 0 };
       for (const name of ["_write", "_writev"] as const) {
         const original = socket[name]?.bind(socket);

@@ -19,18 +19,28 @@ test.each([
 });
 
 describe("--version and help, everywhere", () => {
-  test.each([[["--version"]], [["send", "--version"]], [["work", "-V"]], [["dead", "list", "--version"]], [["bench", "-V"]], [["status", "-V"]]])("taskq %j prints the version, exit 0", async (argv) => {
+  test.each([
+    [["--version"]],
+    [["send", "--version"]],
+    [["work", "-V"]],
+    [["dead", "list", "--version"]],
+    [["bench", "-V"]],
+    [["status", "-V"]],
+  ])("taskq %j prints the version, exit 0", async (argv) => {
     const r = await runTaskq(argv);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+ \(\w+\)$/);
   });
 
-  test.each([[[]], [["dead"]], [["help", "nonexist"]]])("taskq %j (no or unknown subcommand): help on stderr, exit 2", async (argv) => {
-    const r = await runTaskq(argv);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("Usage: taskq");
-  });
+  test.each([[[]], [["dead"]], [["help", "nonexist"]]])(
+    "taskq %j (no or unknown subcommand): help on stderr, exit 2",
+    async (argv) => {
+      const r = await runTaskq(argv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("Usage: taskq");
+    },
+  );
 
   test("taskq help work: the help asked for, exit 0", async () => {
     const r = await runTaskq(["help", "work"]);
@@ -40,10 +50,13 @@ describe("--version and help, everywhere", () => {
 });
 
 // --url repeats (one per node): its help names the real default, never commander's `(default: [])`.
-test.each([[["send"]], [["work"]], [["status"]], [["dead", "list"]], [["dead", "requeue"]], [["bench"]]])("taskq %j --help: --url without '(default: [])'", async (command) => {
-  const r = await runTaskq([...command, "--help"]);
-  expect(r.code).toBe(0);
-  const text = r.stdout.split(/\n(?=\s{2}-)/).find((block) => block.includes("--url <url>")) ?? "";
-  expect(text.replace(/\s+/g, " ")).toContain("default amqp://guest:guest@localhost:5672)");
-  expect(text).not.toContain("(default: [])");
-});
+test.each([[["send"]], [["work"]], [["status"]], [["dead", "list"]], [["dead", "requeue"]], [["bench"]]])(
+  "taskq %j --help: --url without '(default: [])'",
+  async (command) => {
+    const r = await runTaskq([...command, "--help"]);
+    expect(r.code).toBe(0);
+    const text = r.stdout.split(/\n(?=\s{2}-)/).find((block) => block.includes("--url <url>")) ?? "";
+    expect(text.replace(/\s+/g, " ")).toContain("default amqp://guest:guest@localhost:5672)");
+    expect(text).not.toContain("(default: [])");
+  },
+);

@@ -4,7 +4,15 @@ import { connect } from "../../src/core/broker/reconnector.ts";
 import { Copier } from "../../src/core/failures/copier.ts";
 import { makeCopy } from "../../src/core/failures/copy-table.ts";
 import type { QueueType } from "../../src/core/topology/names.ts";
-import { BROKER_URL, deleteQueues, drain, queueExists, rabbitmqctlRows, uniqueQueue, withChannel } from "../support/broker.ts";
+import {
+  BROKER_URL,
+  deleteQueues,
+  drain,
+  queueExists,
+  rabbitmqctlRows,
+  uniqueQueue,
+  withChannel,
+} from "../support/broker.ts";
 import { runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
@@ -16,7 +24,10 @@ const MARGIN = 1000;
 
 function retryCopy(queue: string, id: number) {
   const properties = { messageId: `m-${id}`, headers: {} } as unknown as MessageProperties;
-  return makeCopy({ queue, body: Buffer.from(`task ${id}`), attempt: 1, properties }, { kind: "retry", levelMs: LEVEL, delayMs: LEVEL, nextAttempt: 2, deferrals: 0, reason: "test" });
+  return makeCopy(
+    { queue, body: Buffer.from(`task ${id}`), attempt: 1, properties },
+    { kind: "retry", levelMs: LEVEL, delayMs: LEVEL, nextAttempt: 2, deferrals: 0, reason: "test" },
+  );
 }
 
 const listed = async (name: string) => (await rabbitmqctlRows("list_queues", ["name"])).some((row) => row[0] === name);
@@ -36,9 +47,18 @@ describe("retry and delay queues go away by themselves (x-expires)", () => {
       const queue = uniqueQueue(`hop-${type}`);
       const retry = `${queue}.retry.${LEVEL}`;
       queues.push(queue, retry);
-      await withChannel((ch) => ch.assertQueue(queue, { durable: true, ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}) }));
+      await withChannel((ch) =>
+        ch.assertQueue(queue, {
+          durable: true,
+          ...(type === "quorum" ? { arguments: { "x-queue-type": "quorum" } } : {}),
+        }),
+      );
       const legacy: string[] = [];
-      const copier = new Copier(() => connect(target, { name: "hop-expiry test" }), { queueType: type, expiryMarginMs: MARGIN, onLegacy: (q) => legacy.push(q) });
+      const copier = new Copier(() => connect(target, { name: "hop-expiry test" }), {
+        queueType: type,
+        expiryMarginMs: MARGIN,
+        onLegacy: (q) => legacy.push(q),
+      });
       const sent: string[] = [];
       try {
         // 40 copies, 100 ms apart: 4 s of copies, over three times the 1.2 s expiry.
@@ -70,10 +90,17 @@ describe("retry and delay queues go away by themselves (x-expires)", () => {
     queues.push(queue, retry);
     await withChannel(async (ch) => {
       await ch.assertQueue(queue, { durable: true });
-      await ch.assertQueue(retry, { durable: true, arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue } });
+      await ch.assertQueue(retry, {
+        durable: true,
+        arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue },
+      });
     });
     const legacy: string[] = [];
-    const copier = new Copier(() => connect(target, { name: "hop-expiry test" }), { queueType: "classic", expiryMarginMs: MARGIN, onLegacy: (q) => legacy.push(q) });
+    const copier = new Copier(() => connect(target, { name: "hop-expiry test" }), {
+      queueType: "classic",
+      expiryMarginMs: MARGIN,
+      onLegacy: (q) => legacy.push(q),
+    });
     try {
       for (let i = 0; i < 6; i++) {
         await copier.publish(retryCopy(queue, i), { queue });
@@ -99,13 +126,22 @@ describe("retry and delay queues go away by themselves (x-expires)", () => {
     const r = await runTaskq(["send", "-q", queue, "--delay", "300ms", "a", "b"]);
     expect(r.code).toBe(0);
     const rows = await rabbitmqctlRows("list_queues", ["name", "arguments"]);
-    const args = rows.find((row) => row[0] === delay)?.slice(1).join(" ") ?? "";
+    const args =
+      rows
+        .find((row) => row[0] === delay)
+        ?.slice(1)
+        .join(" ") ?? "";
     expect(args).toContain("x-expires");
     expect(args).toContain(String(300 + 10 * 60_000));
 
     const old = uniqueQueue("hop-delay-legacy");
     queues.push(old, `${old}.delay.300`);
-    await withChannel((ch) => ch.assertQueue(`${old}.delay.300`, { durable: true, arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": old } }));
+    await withChannel((ch) =>
+      ch.assertQueue(`${old}.delay.300`, {
+        durable: true,
+        arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": old },
+      }),
+    );
     const l = await runTaskq(["send", "-q", old, "--delay", "300ms", "x", "y"]);
     expect(l.code).toBe(0);
     expect(l.stderr.split("\n").filter((line) => line.includes("older taskq"))).toHaveLength(1);

@@ -28,16 +28,24 @@ describe("send --delay", () => {
     try {
       // expires = max(2 · 500, 500 + 1000) = 1.5 s; the second task comes 3 s after the first, when
       // the queue is gone (the first task left it after 0.5 s).
-      const result = await sendTasks(broker, spaced(["first", "second"], 3000), { queue, delayMs: 500, expiryMarginMs: 1000 });
+      const result = await sendTasks(broker, spaced(["first", "second"], 3000), {
+        queue,
+        delayMs: 500,
+        expiryMarginMs: 1000,
+      });
       expect(result.sent).toBe(2);
     } finally {
       await broker.close();
     }
     const got: string[] = [];
-    await waitFor(async () => {
-      for (const m of await drain(queue)) got.push(m.content.toString());
-      return got.length >= 2;
-    }, 10_000, "both tasks in the work queue");
+    await waitFor(
+      async () => {
+        for (const m of await drain(queue)) got.push(m.content.toString());
+        return got.length >= 2;
+      },
+      10_000,
+      "both tasks in the work queue",
+    );
     expect(got.sort()).toEqual(["first", "second"]);
   }, 30_000);
 });
@@ -45,10 +53,14 @@ describe("send --delay", () => {
 describe("send --delay, the delay queue going away under the send", () => {
   async function arrived(queue: string, bodies: string[]): Promise<string[]> {
     const got: string[] = [];
-    await waitFor(async () => {
-      for (const m of await drain(queue)) got.push(m.content.toString());
-      return bodies.every((b) => got.includes(b));
-    }, 15_000, `${bodies.join(", ")} in the work queue`);
+    await waitFor(
+      async () => {
+        for (const m of await drain(queue)) got.push(m.content.toString());
+        return bodies.every((b) => got.includes(b));
+      },
+      15_000,
+      `${bodies.join(", ")} in the work queue`,
+    );
     return got;
   }
 
@@ -100,10 +112,14 @@ const { raiseMemoryAlarm: raise, clearMemoryAlarm: clear, memoryAlarmOn: alarmOn
 
 async function backInQueue(queue: string, ids: string[]): Promise<string[]> {
   const back: string[] = [];
-  await waitFor(async () => {
-    for (const m of await drain(queue, node.url)) back.push(m.content.toString()); // copies' bodies are their ids
-    return ids.every((id) => back.includes(id));
-  }, 25_000, `${ids.join(", ")} back in the work queue`);
+  await waitFor(
+    async () => {
+      for (const m of await drain(queue, node.url)) back.push(m.content.toString()); // copies' bodies are their ids
+      return ids.every((id) => back.includes(id));
+    },
+    25_000,
+    `${ids.join(", ")} back in the work queue`,
+  );
   return back;
 }
 
@@ -121,46 +137,64 @@ describe("copies held by a memory alarm", () => {
   function copy(queue: string, kind: "retry" | "dead", id: string) {
     const properties = { messageId: id, headers: {} } as unknown as MessageProperties;
     const base = { queue, body: Buffer.from(id), attempt: 1, properties };
-    return makeCopy(base, kind === "retry" ? { kind, levelMs: LEVEL, delayMs: LEVEL, nextAttempt: 2, deferrals: 0, reason: "test" } : { kind, outcome: { ok: false, reason: "probe" } });
+    return makeCopy(
+      base,
+      kind === "retry"
+        ? { kind, levelMs: LEVEL, delayMs: LEVEL, nextAttempt: 2, deferrals: 0, reason: "test" }
+        : { kind, outcome: { ok: false, reason: "probe" } },
+    );
   }
 
   test.each([
     ["in the client (the connection known blocked)", true],
     ["in the broker (the first publish after the alarm began)", false],
-  ])("a retry copy held %s past E − L comes back to the work queue", async (_where, probe) => {
-    const queue = uniqueQueue("renew-alarm");
-    await withChannel((ch) => ch.assertQueue(queue, { durable: true }), node.url);
-    let blocked = false;
-    const copier = new Copier(() => connect({ urls: [node.url], connectTimeoutMs: 5000 }, { name: "hop-renewal test" }), {
-      queueType: "classic",
-      expiryMarginMs: MARGIN,
-      onBlocked: (reason) => (blocked = reason !== null),
-    });
-    const pending: Array<Promise<unknown>> = [];
-    try {
-      await copier.publish(copy(queue, "retry", "before"), { queue }); // declares the retry queue: its lease starts
-      const declaredAt = Date.now();
-      await raise();
-      await waitFor(alarmOn, 20_000, "the memory alarm");
-      // With `probe`: dead copies until the broker says the connection is blocked, so the client holds the next.
-      if (probe) {
-        await waitFor(() => {
-          if (!blocked) pending.push(copier.publish(copy(queue, "dead", `probe-${pending.length}`), { queue }).catch(() => {}));
-          return blocked;
-        }, 20_000, "the copies' connection blocked", 200);
+  ])(
+    "a retry copy held %s past E − L comes back to the work queue",
+    async (_where, probe) => {
+      const queue = uniqueQueue("renew-alarm");
+      await withChannel((ch) => ch.assertQueue(queue, { durable: true }), node.url);
+      let blocked = false;
+      const copier = new Copier(
+        () => connect({ urls: [node.url], connectTimeoutMs: 5000 }, { name: "hop-renewal test" }),
+        {
+          queueType: "classic",
+          expiryMarginMs: MARGIN,
+          onBlocked: (reason) => (blocked = reason !== null),
+        },
+      );
+      const pending: Array<Promise<unknown>> = [];
+      try {
+        await copier.publish(copy(queue, "retry", "before"), { queue }); // declares the retry queue: its lease starts
+        const declaredAt = Date.now();
+        await raise();
+        await waitFor(alarmOn, 20_000, "the memory alarm");
+        // With `probe`: dead copies until the broker says the connection is blocked, so the client holds the next.
+        if (probe) {
+          await waitFor(
+            () => {
+              if (!blocked)
+                pending.push(copier.publish(copy(queue, "dead", `probe-${pending.length}`), { queue }).catch(() => {}));
+              return blocked;
+            },
+            20_000,
+            "the copies' connection blocked",
+            200,
+          );
+        }
+        const held = copier.publish(copy(queue, "retry", "held"), { queue });
+        pending.push(held);
+        await Bun.sleep(Math.max(0, declaredAt + 16_000 - Date.now()));
+        await clear();
+        await held; // confirmed: placed
+        expect(await backInQueue(queue, ["held", "before"])).toContain("held");
+      } finally {
+        await clear().catch(() => "");
+        await Promise.allSettled(pending);
+        await copier.close();
       }
-      const held = copier.publish(copy(queue, "retry", "held"), { queue });
-      pending.push(held);
-      await Bun.sleep(Math.max(0, declaredAt + 16_000 - Date.now()));
-      await clear();
-      await held; // confirmed: placed
-      expect(await backInQueue(queue, ["held", "before"])).toContain("held");
-    } finally {
-      await clear().catch(() => "");
-      await Promise.allSettled(pending);
-      await copier.close();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 
   test("send --delay: tasks held by an alarm past E − L and past E all arrive", async () => {
     const queue = uniqueQueue("renew-alarm-send");

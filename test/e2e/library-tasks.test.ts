@@ -16,7 +16,16 @@ async function workAll(queue: string, count: number): Promise<Task[]> {
 describe("library task data and per-task options", () => {
   test("a plain object, array, number, boolean or null goes as JSON (application/json); a string as text, a Buffer or Uint8Array as bytes", async () => {
     const queue = tracked.name("lib-json");
-    const tasks = [{ userId: 42, tags: ["a"] }, [1, 2], 7, true, null, "plain text", Buffer.from([0xff, 0x00]), new Uint8Array([1, 2, 3])];
+    const tasks = [
+      { userId: 42, tags: ["a"] },
+      [1, 2],
+      7,
+      true,
+      null,
+      "plain text",
+      Buffer.from([0xff, 0x00]),
+      new Uint8Array([1, 2, 3]),
+    ];
     expect((await send({ url: BROKER_URL, queue, tasks })).sent).toBe(8);
     const seen = await workAll(queue, 8);
     expect(seen.slice(0, 5).map((t) => t.properties.contentType)).toEqual(Array(5).fill("application/json"));
@@ -24,12 +33,20 @@ describe("library task data and per-task options", () => {
     const { userId } = (seen[0] as Task).json<{ userId: number }>();
     expect(userId).toBe(42);
     expect(seen.slice(5).map((t) => t.properties.contentType)).toEqual([undefined, undefined, undefined]);
-    expect(seen.slice(5).map((t) => t.body.toString("hex"))).toEqual([Buffer.from("plain text").toString("hex"), "ff00", "010203"]);
+    expect(seen.slice(5).map((t) => t.body.toString("hex"))).toEqual([
+      Buffer.from("plain text").toString("hex"),
+      "ff00",
+      "010203",
+    ]);
   });
 
   test("a plain object shaped like options ({ id, data }) is data; task() is not", async () => {
     const queue = tracked.name("lib-not-options");
-    await send({ url: BROKER_URL, queue, tasks: [{ id: "looks-like-an-id", data: 1 }, task({ id: 2 }, { id: "real-id" })] });
+    await send({
+      url: BROKER_URL,
+      queue,
+      tasks: [{ id: "looks-like-an-id", data: 1 }, task({ id: 2 }, { id: "real-id" })],
+    });
     const seen = await workAll(queue, 2);
     expect(seen.map((t) => t.json())).toEqual([{ id: "looks-like-an-id", data: 1 }, { id: 2 }]);
     expect(seen[0]?.messageId).not.toBe("looks-like-an-id");
@@ -40,10 +57,13 @@ describe("library task data and per-task options", () => {
     const queue = tracked.name("lib-not-json", [100]);
     await send({ url: BROKER_URL, queue, tasks: ["{ not json", { fine: true }] });
     const attempts: number[] = [];
-    const worker = await work({ url: BROKER_URL, queue, idleExitMs: 1000, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 100 } }, async (t) => {
-      attempts.push(t.attempt);
-      t.json();
-    });
+    const worker = await work(
+      { url: BROKER_URL, queue, idleExitMs: 1000, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 100 } },
+      async (t) => {
+        attempts.push(t.attempt);
+        t.json();
+      },
+    );
     const summary = await worker.done;
     expect(summary).toMatchObject({ done: 1, failed: 1, retried: 0 });
     expect(attempts).toEqual([1, 1]);
@@ -55,7 +75,14 @@ describe("library task data and per-task options", () => {
 
   test("task(data, { id, headers }): the id is the message_id, the headers arrive, next to generated ids", async () => {
     const queue = tracked.name("lib-options");
-    await send({ url: BROKER_URL, queue, tasks: [task({ userId: 42 }, { id: "user-42-welcome", headers: { tenant: "a", priority: 3, vip: true } }), "no options"] });
+    await send({
+      url: BROKER_URL,
+      queue,
+      tasks: [
+        task({ userId: 42 }, { id: "user-42-welcome", headers: { tenant: "a", priority: 3, vip: true } }),
+        "no options",
+      ],
+    });
     const [first, second] = await workAll(queue, 2);
     expect(first?.messageId).toBe("user-42-welcome");
     expect(first?.headers).toMatchObject({ tenant: "a", priority: 3, vip: true });
@@ -68,12 +95,24 @@ describe("library task data and per-task options", () => {
     tracked.also(`${queue}.delay.1500`);
     tracked.also(`${queue}.delay.3000`);
     const sentAt = Date.now();
-    await send({ url: BROKER_URL, queue, tasks: ["now", task("in 1.5 s", { delayMs: 1500 }), task("in 3 s", { delayMs: 3000 }), task("also now", { delayMs: 0 })] });
+    await send({
+      url: BROKER_URL,
+      queue,
+      tasks: [
+        "now",
+        task("in 1.5 s", { delayMs: 1500 }),
+        task("in 3 s", { delayMs: 3000 }),
+        task("also now", { delayMs: 0 }),
+      ],
+    });
     expect(await readyCount(queue)).toBe(2);
     expect(await readyCount(`${queue}.delay.1500`)).toBe(1);
     expect(await readyCount(`${queue}.delay.3000`)).toBe(1);
     const arrived: Array<[string, number]> = [];
-    const worker = await work({ url: BROKER_URL, queue, maxTasks: 4 }, async (t) => void arrived.push([t.body.toString(), Date.now() - sentAt]));
+    const worker = await work(
+      { url: BROKER_URL, queue, maxTasks: 4 },
+      async (t) => void arrived.push([t.body.toString(), Date.now() - sentAt]),
+    );
     await worker.done;
     expect(arrived.map(([body]) => body)).toEqual(["now", "also now", "in 1.5 s", "in 3 s"]);
     expect(arrived[2]?.[1]).toBeGreaterThanOrEqual(1500); // the broker's expiry: never early
@@ -90,7 +129,11 @@ describe("library task data and per-task options", () => {
   });
 
   test.each([
-    ["a reserved header", () => task(1, { headers: { "x-taskq-attempt": 1 } }), "task header 'x-taskq-attempt' is reserved"],
+    [
+      "a reserved header",
+      () => task(1, { headers: { "x-taskq-attempt": 1 } }),
+      "task header 'x-taskq-attempt' is reserved",
+    ],
     ["x-death", () => task(1, { headers: { "X-Death": "no" } }), "task header 'X-Death' is reserved"],
     ["an empty id", () => task(1, { id: "" }), "task id must be a non-empty string"],
     ["a negative delay", () => task(1, { delayMs: -5 }), "task delayMs must be whole milliseconds"],
@@ -102,7 +145,9 @@ describe("library task data and per-task options", () => {
     const queue = tracked.name("lib-bad-send");
     const twice = send({ url: BROKER_URL, queue, tasks: [task(1, { id: "k" }), task(2, { id: "k" })] });
     await expect(twice).rejects.toThrow("task 2 has id 'k' as an earlier task of this send");
-    await expect(send({ url: BROKER_URL, queue, tasks: [{ n: 10n }] })).rejects.toThrow("task 1 is not JSON-serialisable");
+    await expect(send({ url: BROKER_URL, queue, tasks: [{ n: 10n }] })).rejects.toThrow(
+      "task 1 is not JSON-serialisable",
+    );
     await expect(send({ url: BROKER_URL, queue, tasks: [() => 1] })).rejects.toThrow("task 1 is function");
   });
 });

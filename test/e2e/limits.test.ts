@@ -104,7 +104,17 @@ describe("big tasks (shared broker)", () => {
       Buffer.from("caf\u00e9 \r inner CR kept"),
       Buffer.from([0x80]),
     ];
-    const input = Buffer.concat([lines[0], Buffer.from("\r\n"), lines[1], Buffer.from("\n"), lines[2], Buffer.from("\n"), lines[3], Buffer.from("\n"), lines[4]] as Buffer[]);
+    const input = Buffer.concat([
+      lines[0],
+      Buffer.from("\r\n"),
+      lines[1],
+      Buffer.from("\n"),
+      lines[2],
+      Buffer.from("\n"),
+      lines[3],
+      Buffer.from("\n"),
+      lines[4],
+    ] as Buffer[]);
     const queue = q("limits-binary");
     const r = await runTaskq(["send", "-q", queue, "--file", "-", "--json"], { stdin: input });
     expect(r.code).toBe(0);
@@ -133,7 +143,16 @@ describe("a task over the broker's max_message_size (isolated node)", () => {
   beforeAll(async () => {
     await node.start();
     // At runtime, as an operator would on a live node; channels opened from now on see it.
-    const proc = Bun.spawn([join(import.meta.dir, "..", "..", "scripts", "broker"), "ctl", node.name, "eval", "application:set_env(rabbit, max_message_size, 4096)."], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(
+      [
+        join(import.meta.dir, "..", "..", "scripts", "broker"),
+        "ctl",
+        node.name,
+        "eval",
+        "application:set_env(rabbit, max_message_size, 4096).",
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
     expect((await new Response(proc.stdout).text()).trim()).toBe("ok");
     expect(await proc.exited).toBe(0);
   }, 90_000);
@@ -145,7 +164,9 @@ describe("a task over the broker's max_message_size (isolated node)", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     // RabbitMQ 3.10 closes the channel with: 406 PRECONDITION_FAILED - message size 10240 is larger than configured max size 4096
-    expect(oneLineError(r.stderr)).toBe("taskq: a task of 10240 bytes is larger than the broker's max message size (4096 bytes): split it, or raise max_message_size");
+    expect(oneLineError(r.stderr)).toBe(
+      "taskq: a task of 10240 bytes is larger than the broker's max message size (4096 bytes): split it, or raise max_message_size",
+    );
     expect(await readyCount(queue, node.url)).toBe(0);
   }, 30_000);
 
@@ -154,7 +175,9 @@ describe("a task over the broker's max_message_size (isolated node)", () => {
     expect((await runTaskq(["send", "-q", queue, "y".repeat(4096)], { env })).code).toBe(0);
     const over = await runTaskq(["send", "-q", queue, "y".repeat(4097)], { env });
     expect(over.code).toBe(1);
-    expect(oneLineError(over.stderr)).toContain("a task of 4097 bytes is larger than the broker's max message size (4096 bytes)");
+    expect(oneLineError(over.stderr)).toContain(
+      "a task of 4097 bytes is larger than the broker's max message size (4096 bytes)",
+    );
 
     const dir = tempDir();
     const file = join(dir, "mixed.txt");
@@ -162,7 +185,9 @@ describe("a task over the broker's max_message_size (isolated node)", () => {
     const viaFile = await runTaskq(["send", "-q", queue, "--file", file, "--json"], { env });
     expect(viaFile.code).toBe(1);
     expect(viaFile.stdout).toBe(""); // no summary: not every task was confirmed
-    expect(oneLineError(viaFile.stderr)).toContain("a task of 10000 bytes is larger than the broker's max message size (4096 bytes)");
+    expect(oneLineError(viaFile.stderr)).toContain(
+      "a task of 10000 bytes is larger than the broker's max message size (4096 bytes)",
+    );
     // What the broker took before it closed the channel stays queued (the error line does not say so);
     // nothing over the limit, and nothing after it.
     const bodies = (await drain(queue, node.url)).map((m) => m.content.toString());

@@ -11,8 +11,22 @@ afterAll(async () => {
 });
 
 /** Heartbeat timeout, client port and connect time of the connection named `name`, as the broker sees it. */
-async function connectionInfo(name: string): Promise<{ heartbeat: number; peerPort: number; connectedAt: number } | undefined> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", "list_connections", "timeout", "peer_port", "connected_at", "client_properties", "--no-table-headers"], { stdout: "pipe", stderr: "pipe" });
+async function connectionInfo(
+  name: string,
+): Promise<{ heartbeat: number; peerPort: number; connectedAt: number } | undefined> {
+  const proc = Bun.spawn(
+    [
+      "rabbitmqctl",
+      "-q",
+      "list_connections",
+      "timeout",
+      "peer_port",
+      "connected_at",
+      "client_properties",
+      "--no-table-headers",
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   const text = await new Response(proc.stdout).text();
   await proc.exited;
   for (const line of text.split("\n")) {
@@ -71,7 +85,11 @@ describe("long tasks", () => {
     w.kill("SIGSTOP");
     try {
       // Frozen until the broker gives up on it (2 missed heartbeats, about 2-3 s).
-      await waitFor(async () => (await connectionInfo(`taskq work ${w.pid}`)) === undefined, 20_000, "the broker to drop the frozen worker's connection");
+      await waitFor(
+        async () => (await connectionInfo(`taskq work ${w.pid}`)) === undefined,
+        20_000,
+        "the broker to drop the frozen worker's connection",
+      );
     } finally {
       w.kill("SIGCONT");
     }
@@ -80,10 +98,14 @@ describe("long tasks", () => {
     h.release(); // the first run finishes on a dead connection; the redelivery runs on the new one
     await waitFor(() => h.lines().length === 2, 10_000, "the redelivery");
     expect(h.lines()[1]).toMatchObject({ redelivered: true, attempt: 2, body: "block while frozen" });
-    await waitFor(async () => {
-      const c = await brokerCounts(queue);
-      return c.ready === 0 && c.unacked === 0;
-    }, 10_000, "the ack");
+    await waitFor(
+      async () => {
+        const c = await brokerCounts(queue);
+        return c.ready === 0 && c.unacked === 0;
+      },
+      10_000,
+      "the ack",
+    );
     w.kill("SIGTERM");
     expect(await w.exited).toBe(0);
   }, 40_000);

@@ -65,7 +65,10 @@ describe("taskq work --metrics-port", () => {
     const after = await waitFor(
       async () => {
         const text = await scrape(url);
-        return sample(text, `taskq_tasks_total{${q},outcome="done"}`) === 3 && sample(text, `taskq_tasks_total{${q},outcome="dead"}`) === 1 ? text : undefined;
+        return sample(text, `taskq_tasks_total{${q},outcome="done"}`) === 3 &&
+          sample(text, `taskq_tasks_total{${q},outcome="dead"}`) === 1
+          ? text
+          : undefined;
       },
       15_000,
       "done 3 and dead 1 in /metrics",
@@ -80,14 +83,21 @@ describe("taskq work --metrics-port", () => {
     expect(sample(after, `taskq_reconnects_total{${q}}`)).toBe(0);
 
     expect((await runTaskq(["send", "-q", queue, "block here"])).code).toBe(0);
-    await waitFor(async () => sample(await scrape(url), `taskq_tasks_in_flight{${q}}`) === 1, 10_000, "in_flight 1 while the task blocks");
+    await waitFor(
+      async () => sample(await scrape(url), `taskq_tasks_in_flight{${q}}`) === 1,
+      10_000,
+      "in_flight 1 while the task blocks",
+    );
     // in_flight counts from the task's start, a moment before the handler logs it.
     await waitFor(() => h.lines().at(-1)?.body === "block here", 10_000, "the handler to log the blocking task");
     h.release();
     const released = await waitFor(
       async () => {
         const text = await scrape(url);
-        return sample(text, `taskq_tasks_in_flight{${q}}`) === 0 && sample(text, `taskq_tasks_total{${q},outcome="done"}`) === 4 ? text : undefined;
+        return sample(text, `taskq_tasks_in_flight{${q}}`) === 0 &&
+          sample(text, `taskq_tasks_total{${q},outcome="done"}`) === 4
+          ? text
+          : undefined;
       },
       10_000,
       "in_flight 0 after release",
@@ -105,9 +115,14 @@ describe("taskq work --metrics-port", () => {
     const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("someone else") });
     try {
       // The broker URL is unreachable: reaching it first would exit 3.
-      const r = await runTaskq(["work", "--url", "amqp://guest:guest@127.0.0.1:1", "--metrics-port", String(holder.port)], { timeoutMs: 15_000 });
+      const r = await runTaskq(
+        ["work", "--url", "amqp://guest:guest@127.0.0.1:1", "--metrics-port", String(holder.port)],
+        { timeoutMs: 15_000 },
+      );
       expect(r.code).toBe(1);
-      expect(oneLineError(r.stderr)).toBe(`taskq: cannot serve metrics on 127.0.0.1:${holder.port}: the port is already in use (pick another --metrics-port)`);
+      expect(oneLineError(r.stderr)).toBe(
+        `taskq: cannot serve metrics on 127.0.0.1:${holder.port}: the port is already in use (pick another --metrics-port)`,
+      );
     } finally {
       holder.stop(true);
     }
@@ -115,7 +130,9 @@ describe("taskq work --metrics-port", () => {
 
   test("an unreachable broker still exits 3 at once and frees the port", async () => {
     const port = freePort();
-    const r = await runTaskq(["work", "--url", "amqp://guest:guest@127.0.0.1:1", "--metrics-port", String(port)], { timeoutMs: 15_000 });
+    const r = await runTaskq(["work", "--url", "amqp://guest:guest@127.0.0.1:1", "--metrics-port", String(port)], {
+      timeoutMs: 15_000,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("cannot reach the broker");
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();

@@ -18,7 +18,10 @@ describe("progress bars: in a terminal only", () => {
     const term = new Terminal();
     terminals.push(term);
     // A small window keeps the send going long enough to be seen.
-    await term.start(`${TASKQ_BIN} send -q ${queue} --count 60000 --window 16`, { TASKQ_URL: BROKER_URL, NO_COLOR: "1" });
+    await term.start(`${TASKQ_BIN} send -q ${queue} --count 60000 --window 16`, {
+      TASKQ_URL: BROKER_URL,
+      NO_COLOR: "1",
+    });
     const during = await term.waitFor(/send \[[#-]+\] \d+% \| \d+\/60000 \| \d+\/s \| ETA/);
     expect(during).toMatch(/send \[#*-+\]/);
     const withEscapes = await term.screen(true);

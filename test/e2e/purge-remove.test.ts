@@ -12,7 +12,8 @@ async function family(label: string, tasks: Record<string, number>) {
   queues.push(...names);
   await withChannel(async (ch) => {
     for (const name of names) await ch.assertQueue(name, { durable: true });
-    for (const [suffix, n] of Object.entries(tasks)) for (let i = 0; i < n; i++) ch.sendToQueue(`${q}${suffix}`, Buffer.from(`t${i}`), { persistent: true });
+    for (const [suffix, n] of Object.entries(tasks))
+      for (let i = 0; i < n; i++) ch.sendToQueue(`${q}${suffix}`, Buffer.from(`t${i}`), { persistent: true });
     await ch.checkQueue(q);
   });
   return { q, names };
@@ -23,11 +24,15 @@ describe("taskq purge", () => {
     const { q } = await family("purge", { "": 3 });
     const refused = await runTaskq(["purge", "-q", q]);
     expect(refused.code).toBe(2);
-    expect(oneLineError(refused.stderr)).toMatch(/^taskq: taskq purge deletes tasks and asks first, but stdin is not a terminal: pass --yes/);
+    expect(oneLineError(refused.stderr)).toMatch(
+      /^taskq: taskq purge deletes tasks and asks first, but stdin is not a terminal: pass --yes/,
+    );
     expect(await readyCount(q)).toBe(3);
     const r = await runTaskq(["purge", "-q", q, "--yes"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`purged 3 ready task(s) from '${q}' (tasks in progress, unacked by workers, are not touched)\n`);
+    expect(r.stdout).toBe(
+      `purged 3 ready task(s) from '${q}' (tasks in progress, unacked by workers, are not touched)\n`,
+    );
     expect(await readyCount(q)).toBe(0);
   });
 
@@ -47,7 +52,14 @@ describe("taskq remove", () => {
     const { q, names } = await family("remove-busy", { "": 2, ".dead": 1 });
     const refused = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
     expect(refused.code).toBe(1);
-    expect(oneLineError(refused.stderr.split("\n").filter((l) => l.startsWith("taskq: ")).join("\n"))).toBe(
+    expect(
+      oneLineError(
+        refused.stderr
+          .split("\n")
+          .filter((l) => l.startsWith("taskq: "))
+          .join("\n"),
+      ),
+    ).toBe(
       `taskq: refusing to remove: '${q}''s family holds tasks or has consumers: ${q} (2 ready), ${q}.dead (1 ready); --force deletes them with their tasks`,
     );
     for (const name of names) expect(await queueExists(name)).toBe(true);
@@ -71,7 +83,12 @@ describe("taskq remove", () => {
     expect(noYes.code).toBe(2);
     const r = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trimEnd().split("\n")).toEqual([`deleted '${q}.retry.1000'`, `deleted '${q}.retry.2000'`, `deleted '${q}'`, `deleted '${q}.dead'`]);
+    expect(r.stdout.trimEnd().split("\n")).toEqual([
+      `deleted '${q}.retry.1000'`,
+      `deleted '${q}.retry.2000'`,
+      `deleted '${q}'`,
+      `deleted '${q}.dead'`,
+    ]);
     for (const name of names) expect(await queueExists(name)).toBe(false);
     const again = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
     expect(again.stdout).toBe(`nothing to remove: no queue of '${q}''s family exists\n`);
@@ -92,11 +109,19 @@ describe("taskq remove", () => {
     const q = uniqueQueue("remove-quorum");
     queues.push(q, `${q}.dead`);
     await withChannel(async (ch) => {
-      for (const name of [q, `${q}.dead`]) await ch.assertQueue(name, { durable: true, arguments: { "x-queue-type": "quorum" } });
+      for (const name of [q, `${q}.dead`])
+        await ch.assertQueue(name, { durable: true, arguments: { "x-queue-type": "quorum" } });
     });
     const r = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
     expect(r.code).toBe(1);
-    expect(oneLineError(r.stderr.split("\n").filter((l) => l.startsWith("taskq: ")).join("\n"))).toBe(
+    expect(
+      oneLineError(
+        r.stderr
+          .split("\n")
+          .filter((l) => l.startsWith("taskq: "))
+          .join("\n"),
+      ),
+    ).toBe(
       `taskq: kept '${q}' (a quorum queue: RabbitMQ deletes those only unconditionally; it was empty and unused when checked: --force deletes it), '${q}.dead' (not deleted, as '${q}' is kept)`,
     );
     expect(await queueExists(q)).toBe(true);
@@ -114,7 +139,9 @@ describe("taskq remove", () => {
       const r = await runTaskq(["remove", "-q", q, "--yes", ...flags]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`deleted '${q}.dead'\n`);
-      expect(r.stderr).toContain("tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue");
+      expect(r.stderr).toContain(
+        "tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue",
+      );
     });
     expect(await queueExists(`${q}.dead`)).toBe(false);
   });

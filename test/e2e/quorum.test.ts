@@ -1,7 +1,16 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { brokerCounts, deleteQueues, drain, rabbitmqctlRows, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import {
+  brokerCounts,
+  deleteQueues,
+  drain,
+  rabbitmqctlRows,
+  readyCount,
+  uniqueQueue,
+  waitFor,
+  withChannel,
+} from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 
@@ -31,7 +40,8 @@ afterAll(async () => {
 /** The type of each queue as the broker lists it (`rabbitmqctl list_queues name type`). */
 async function queueTypes(): Promise<Map<string, string>> {
   const types = new Map<string, string>();
-  for (const [name, type] of await rabbitmqctlRows("list_queues", ["name", "type"])) if (name && type) types.set(name, type);
+  for (const [name, type] of await rabbitmqctlRows("list_queues", ["name", "type"]))
+    if (name && type) types.set(name, type);
   return types;
 }
 
@@ -60,7 +70,20 @@ describe("--queue-type quorum (shared broker)", () => {
     const queue = q("qq-retry", [100]);
     const h = new TestHandler();
     expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", "fail x"])).code).toBe(0);
-    const r = await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-attempts", "2", "--retry-delay", "100ms", "--idle-exit", "1500ms", ...h.command]);
+    const r = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--queue-type",
+      "quorum",
+      "--max-attempts",
+      "2",
+      "--retry-delay",
+      "100ms",
+      "--idle-exit",
+      "1500ms",
+      ...h.command,
+    ]);
     expect(r.code).toBe(0);
     const lines = h.lines();
     expect(lines.map((l) => l.attempt)).toEqual([1, 2]);
@@ -72,7 +95,11 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(types.get(`${queue}.retry.100`)).toBe("quorum");
     const dead = await drain(`${queue}.dead`);
     expect(dead.map((m) => m.content.toString())).toEqual(["fail x"]);
-    expect(dead[0]?.properties.headers).toMatchObject({ "x-taskq-reason": "command exited with code 3", "x-taskq-attempts": 2, "x-taskq-exit-code": 3 });
+    expect(dead[0]?.properties.headers).toMatchObject({
+      "x-taskq-reason": "command exited with code 3",
+      "x-taskq-attempts": 2,
+      "x-taskq-exit-code": 3,
+    });
     expect(await readyCount(queue)).toBe(0);
     expect(await readyCount(`${queue}.retry.100`)).toBe(0);
   }, 30_000);
@@ -114,7 +141,23 @@ describe("--queue-type quorum (shared broker)", () => {
     await a.exited;
     const log = join(h.dir, "b.log");
     const script = `cat >/dev/null; echo "$TASKQ_REDELIVERED $TASKQ_ATTEMPT" >> '${log}'; exit 3`;
-    const r = await runTaskq(["work", "--queue-type", "quorum", "-q", queue, "--max-attempts", "3", "--retry-delay", "100ms", "--idle-exit", "1500ms", "--", "sh", "-c", script]);
+    const r = await runTaskq([
+      "work",
+      "--queue-type",
+      "quorum",
+      "-q",
+      queue,
+      "--max-attempts",
+      "3",
+      "--retry-delay",
+      "100ms",
+      "--idle-exit",
+      "1500ms",
+      "--",
+      "sh",
+      "-c",
+      script,
+    ]);
     expect(r.code).toBe(0);
     expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["1 2", "0 3"]);
     const dead = await drain(`${queue}.dead`);
@@ -124,7 +167,10 @@ describe("--queue-type quorum (shared broker)", () => {
   test("a queue that exists as classic: --queue-type quorum uses it as classic, said once (no 406), and the reverse", async () => {
     const classic = q("qq-406-classic");
     expect((await runTaskq(["send", "-q", classic, "x"])).code).toBe(0);
-    for (const args of [["send", "-q", classic, "--queue-type", "quorum", "y"], ["work", "-q", classic, "--queue-type", "quorum", "--max-tasks", "1"]]) {
+    for (const args of [
+      ["send", "-q", classic, "--queue-type", "quorum", "y"],
+      ["work", "-q", classic, "--queue-type", "quorum", "--max-tasks", "1"],
+    ]) {
       const r = await runTaskq(args);
       expect(r.code).toBe(0);
       expect(r.stderr.match(/is a classic queue: using it as classic/g)).toHaveLength(1);
@@ -136,7 +182,9 @@ describe("--queue-type quorum (shared broker)", () => {
     expect((await runTaskq(["send", "-q", quorum, "--queue-type", "quorum", "x"])).code).toBe(0);
     const r = await runTaskq(["send", "-q", quorum, "y"]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`'${quorum}' is a quorum queue: using it as quorum (pass --queue-type quorum to say so)`);
+    expect(r.stderr).toContain(
+      `'${quorum}' is a quorum queue: using it as quorum (pass --queue-type quorum to say so)`,
+    );
     expect((await queueTypes()).get(quorum)).toBe("quorum");
   }, 30_000);
 
@@ -144,7 +192,9 @@ describe("--queue-type quorum (shared broker)", () => {
     const queue = q("qq-dead");
     expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", "exit 65"])).code).toBe(0);
     const h = new TestHandler();
-    expect((await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h.command])).code).toBe(0);
+    expect(
+      (await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h.command])).code,
+    ).toBe(0);
     const list = await runTaskq(["dead", "list", "-q", queue, "--json"]);
     expect(list.code).toBe(0);
     expect(jsonLines(list.stdout).map((l) => l.body)).toEqual(["exit 65"]);
@@ -154,7 +204,9 @@ describe("--queue-type quorum (shared broker)", () => {
     expect(requeue.stdout).toContain("moved 1 task(s)");
     // Back with fresh attempts: no stale x-delivery-count from the listing's hand-back either.
     const h2 = new TestHandler();
-    expect((await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h2.command])).code).toBe(0);
+    expect(
+      (await runTaskq(["work", "-q", queue, "--queue-type", "quorum", "--max-tasks", "1", ...h2.command])).code,
+    ).toBe(0);
     expect(h2.lines().map((l) => [l.body, l.redelivered, l.attempt])).toEqual([["exit 65", false, 1]]);
     expect(await readyCount(queue)).toBe(0);
     expect(await readyCount(`${queue}.dead`)).toBe(1); // dead again (exit 65)
@@ -166,7 +218,9 @@ describe("--queue-type quorum (shared broker)", () => {
         const queue = q(`qq-max-tasks-${type}`);
         const t = ["--queue-type", type];
         expect((await runTaskq(["send", "-q", queue, ...t, "one", "two", "three", "four"])).code).toBe(0);
-        expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "1", "--", "sh", "-c", "cat >/dev/null"])).code).toBe(0);
+        expect(
+          (await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "1", "--", "sh", "-c", "cat >/dev/null"])).code,
+        ).toBe(0);
         expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "2"])).code).toBe(0);
         const h = new TestHandler();
         expect((await runTaskq(["work", "-q", queue, ...t, "--max-tasks", "1", ...h.command])).code).toBe(0);

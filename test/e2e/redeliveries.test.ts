@@ -14,7 +14,8 @@ import { jsonLines, runTaskq } from "../support/taskq.ts";
 /** Logs each run ("<body> <attempt> <redelivered>"); kills its worker on "boom", done otherwise. */
 const KILLER = `b=$(cat); echo "$b $TASKQ_ATTEMPT $TASKQ_REDELIVERED" >> "$RUNS"; [ "$b" = boom ] && kill -9 $PPID; exit 0`;
 
-const REASON = (n: number) => `its worker died ${n} times in a row while running it (killed, out of memory, or cut off from the broker)`;
+const REASON = (n: number) =>
+  `its worker died ${n} times in a row while running it (killed, out of memory, or cut off from the broker)`;
 
 /** A broker to run the tests on: its URL and its rabbitmqctl. */
 interface Target {
@@ -37,16 +38,23 @@ function crashLoopTests(target: Target): void {
     return name;
   };
   afterAll(() => deleteQueues(queues, target.url()));
-  const taskq = (args: string[], env: Record<string, string> = {}) => runTaskq(args, { env: { TASKQ_URL: target.url(), ...env } });
+  const taskq = (args: string[], env: Record<string, string> = {}) =>
+    runTaskq(args, { env: { TASKQ_URL: target.url(), ...env } });
 
   /** Fresh workers one after the other until one outlives the task (or `most` of them ran). */
-  async function crashLoop(queue: string, args: string[], most: number): Promise<{ runs: string[]; workers: number; last: string }> {
+  async function crashLoop(
+    queue: string,
+    args: string[],
+    most: number,
+  ): Promise<{ runs: string[]; workers: number; last: string }> {
     const log = join(mkdtempSync(join(tmpdir(), "taskq-redeliveries-")), "runs");
     let last = "";
     let workers = 0;
     while (workers < most) {
       workers++;
-      const r = await taskq(["work", "-q", queue, "--idle-exit", "1s", ...args, "--", "sh", "-c", KILLER], { RUNS: log });
+      const r = await taskq(["work", "-q", queue, "--idle-exit", "1s", ...args, "--", "sh", "-c", KILLER], {
+        RUNS: log,
+      });
       last = r.stderr; // the last one's: it moved the task to .dead
       if (r.code === 0) break; // it lived to go idle: the task is no longer in the queue
     }
@@ -58,13 +66,21 @@ function crashLoopTests(target: Target): void {
     expect((await taskq(["send", "-q", queue, "boom", "ok 1", "ok 2"])).code).toBe(0);
     const loop = await crashLoop(queue, [], 12);
     // Before: every fresh worker ran it again at attempt 2, for ever (12 workers, 12 runs of boom).
-    expect(loop.runs.filter((r) => r.startsWith("boom"))).toEqual(["boom 1 0", "boom 2 1", "boom 3 1", "boom 4 1", "boom 5 1"]);
+    expect(loop.runs.filter((r) => r.startsWith("boom"))).toEqual([
+      "boom 1 0",
+      "boom 2 1",
+      "boom 3 1",
+      "boom 4 1",
+      "boom 5 1",
+    ]);
     expect(loop.runs.filter((r) => r.startsWith("ok")).sort()).toEqual(["ok 1 1 0", "ok 2 1 0"]);
     expect(loop.workers).toBe(6);
     expect(loop.last).toContain(`moved to '${queue}.dead' (it came back 5 times in a row: --max-redeliveries 5)`);
     expect(await readyCount(queue, target.url())).toBe(0);
     const listed = await taskq(["dead", "list", "-q", queue, "--json"]);
-    expect(jsonLines(listed.stdout)).toMatchObject([{ body: "boom", reason: REASON(5), attempts: 5, originalQueue: queue, exitCode: null, signal: null }]);
+    expect(jsonLines(listed.stdout)).toMatchObject([
+      { body: "boom", reason: REASON(5), attempts: 5, originalQueue: queue, exitCode: null, signal: null },
+    ]);
     expect((await taskq(["dead", "list", "-q", queue])).stdout).toContain(REASON(5));
     const dead = await drain(`${queue}.dead`, target.url());
     expect(dead[0]?.properties.headers).toMatchObject({ "x-taskq-redeliveries": 5 });
@@ -76,7 +92,9 @@ function crashLoopTests(target: Target): void {
     const loop = await crashLoop(queue, ["--max-redeliveries", "1"], 4);
     expect(loop).toMatchObject({ runs: ["boom 1 0"], workers: 2 });
     expect(loop.last).toContain("failed: its worker died once while running it");
-    expect((await drain(`${queue}.dead`, target.url())).map((m) => m.properties.headers?.["x-taskq-attempts"])).toEqual([1]);
+    expect((await drain(`${queue}.dead`, target.url())).map((m) => m.properties.headers?.["x-taskq-attempts"])).toEqual(
+      [1],
+    );
   }, 60_000);
 
   test("quorum, the default (5): five runs, then .dead; 24 fresh workers never run it a sixth time", async () => {
@@ -89,7 +107,11 @@ function crashLoopTests(target: Target): void {
     expect(await readyCount(queue, target.url())).toBe(0);
     const dead = await drain(`${queue}.dead`, target.url());
     expect(dead.map((m) => m.content.toString())).toEqual(["boom"]);
-    expect(dead[0]?.properties.headers).toMatchObject({ "x-taskq-reason": REASON(5), "x-taskq-attempts": 5, "x-taskq-original-queue": queue });
+    expect(dead[0]?.properties.headers).toMatchObject({
+      "x-taskq-reason": REASON(5),
+      "x-taskq-attempts": 5,
+      "x-taskq-original-queue": queue,
+    });
     expect(await crashLoop(queue, ["--queue-type", "quorum"], 1)).toMatchObject({ workers: 1, runs: [] }); // nothing left to run
   }, 120_000);
 
@@ -97,12 +119,23 @@ function crashLoopTests(target: Target): void {
     const queue = q("redeliver-limited");
     const policy = `taskq-test-${queue}`;
     expect((await taskq(["send", "-q", queue, "--queue-type", "quorum", "boom"])).code).toBe(0);
-    await target.ctl("set_policy", policy, `^${queue.replaceAll(".", "\\.")}$`, '{"delivery-limit":1}', "--apply-to", "queues", "--priority", "100");
+    await target.ctl(
+      "set_policy",
+      policy,
+      `^${queue.replaceAll(".", "\\.")}$`,
+      '{"delivery-limit":1}',
+      "--apply-to",
+      "queues",
+      "--priority",
+      "100",
+    );
     try {
       const loop = await crashLoop(queue, ["--queue-type", "quorum"], 10);
       // Before: the second return passed the limit and the broker dropped the task (no dead-letter target): 2 runs, gone.
       expect(loop.runs).toEqual(["boom 1 0", "boom 2 1", "boom 3 1", "boom 4 1", "boom 5 1"]);
-      expect((await drain(`${queue}.dead`, target.url())).map((m) => m.properties.headers?.["x-taskq-reason"])).toEqual([REASON(5)]);
+      expect((await drain(`${queue}.dead`, target.url())).map((m) => m.properties.headers?.["x-taskq-reason"])).toEqual(
+        [REASON(5)],
+      );
     } finally {
       await target.ctl("clear_policy", policy);
     }

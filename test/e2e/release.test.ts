@@ -9,10 +9,18 @@ const OUT = join(ROOT, "dist", "release");
 const HOST = `${process.platform}-${process.arch}`;
 const RUNNABLE = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"].includes(HOST);
 
-async function run(cmd: string[], cwd = ROOT, timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  cmd: string[],
+  cwd = ROOT,
+  timeoutMs = 30_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn(cmd, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { code, stdout, stderr };
 }

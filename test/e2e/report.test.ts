@@ -44,79 +44,134 @@ describe("taskq bench --report", () => {
   const file = join(dir, "bench.html");
   // One bench for the tests that look at its page, run by whichever comes first.
   let bench: ReturnType<typeof runTaskq> | undefined;
-  const benchOnce = () => (bench ??= runTaskq(["bench", "--tasks", String(TASKS), "--workers", "2", "--work", "mix:80%1ms,20%5ms", "--prefetch", PREFETCHES.join(","), "--report", file], { timeoutMs: 60_000 }));
+  const benchOnce = () =>
+    (bench ??= runTaskq(
+      [
+        "bench",
+        "--tasks",
+        String(TASKS),
+        "--workers",
+        "2",
+        "--work",
+        "mix:80%1ms,20%5ms",
+        "--prefetch",
+        PREFETCHES.join(","),
+        "--report",
+        file,
+      ],
+      { timeoutMs: 60_000 },
+    ));
 
-  test(
-    "writes one self-contained page: parameters, a column per prefetch, a timeline per round with a bar per task",
-    async () => {
-      const r = await benchOnce();
-      expect(r.code).toBe(0);
-      expect(r.stderr).toContain(`report: ${file}`);
-      const page = readFileSync(file, "utf8");
-      expect(networkLoads(page)).toEqual([]);
-      expect(page).not.toMatch(/https?:\/\//);
-      expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
-      // A <style> element does not decode entities: the CSS must be there as written.
-      const css = /<style>([\s\S]*?)<\/style>/.exec(page)?.[1] ?? "";
-      expect(css).toContain('"Segoe UI"');
-      expect(css).not.toContain("&quot;");
-      for (const text of ["mix:80%1ms,20%5ms", "seed", "host", "date", ">2<", `>${TASKS}<`, "Jain fairness (busy)", "wait p50/p95/p99 (ms)", "worker 2: tasks / busy ms", "Latency percentiles"]) expect(page).toContain(text);
-      for (const p of PREFETCHES) expect(page).toMatch(new RegExp(`prefetch ${p}\\b`));
-      expect(timelines(page)).toEqual(PREFETCHES.map((prefetch) => ({ prefetch, bars: TASKS, workers: ["worker 1", "worker 2"] })));
-    },
-    90_000,
-  );
+  test("writes one self-contained page: parameters, a column per prefetch, a timeline per round with a bar per task", async () => {
+    const r = await benchOnce();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`report: ${file}`);
+    const page = readFileSync(file, "utf8");
+    expect(networkLoads(page)).toEqual([]);
+    expect(page).not.toMatch(/https?:\/\//);
+    expect(page).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    );
+    // A <style> element does not decode entities: the CSS must be there as written.
+    const css = /<style>([\s\S]*?)<\/style>/.exec(page)?.[1] ?? "";
+    expect(css).toContain('"Segoe UI"');
+    expect(css).not.toContain("&quot;");
+    for (const text of [
+      "mix:80%1ms,20%5ms",
+      "seed",
+      "host",
+      "date",
+      ">2<",
+      `>${TASKS}<`,
+      "Jain fairness (busy)",
+      "wait p50/p95/p99 (ms)",
+      "worker 2: tasks / busy ms",
+      "Latency percentiles",
+    ])
+      expect(page).toContain(text);
+    for (const p of PREFETCHES) expect(page).toMatch(new RegExp(`prefetch ${p}\\b`));
+    expect(timelines(page)).toEqual(
+      PREFETCHES.map((prefetch) => ({ prefetch, bars: TASKS, workers: ["worker 1", "worker 2"] })),
+    );
+  }, 90_000);
 
-  test(
-    "Chromium renders it: a non-blank screenshot, and the rendered DOM holds every round, every worker and every task",
-    async () => {
-      expect((await benchOnce()).code).toBe(0);
-      const png = join(dir, "shot.png");
-      await screenshot(file, png, { width: 1400, height: 2000 });
-      const bytes = readFileSync(png);
-      expect(pngSize(bytes)).toEqual({ width: 1400, height: 2000 });
-      // A blank page of that size compresses to a few KB; tables, text and bars need far more.
-      expect(statSync(png).size).toBeGreaterThan(30_000);
+  test("Chromium renders it: a non-blank screenshot, and the rendered DOM holds every round, every worker and every task", async () => {
+    expect((await benchOnce()).code).toBe(0);
+    const png = join(dir, "shot.png");
+    await screenshot(file, png, { width: 1400, height: 2000 });
+    const bytes = readFileSync(png);
+    expect(pngSize(bytes)).toEqual({ width: 1400, height: 2000 });
+    // A blank page of that size compresses to a few KB; tables, text and bars need far more.
+    expect(statSync(png).size).toBeGreaterThan(30_000);
 
-      const dom = await dumpDom(file);
-      for (const text of ["prefetch 1", "prefetch 20", "worker 1", "worker 2", "ideal makespan (ms)"]) expect(dom).toContain(text);
-      expect(timelines(dom)).toEqual(PREFETCHES.map((prefetch) => ({ prefetch, bars: TASKS, workers: ["worker 1", "worker 2"] })));
-      expect(dom.match(/class="latency-bar"/g)?.length).toBe(2 * 4 * PREFETCHES.length);
-    },
-    90_000,
-  );
+    const dom = await dumpDom(file);
+    for (const text of ["prefetch 1", "prefetch 20", "worker 1", "worker 2", "ideal makespan (ms)"])
+      expect(dom).toContain(text);
+    expect(timelines(dom)).toEqual(
+      PREFETCHES.map((prefetch) => ({ prefetch, bars: TASKS, workers: ["worker 1", "worker 2"] })),
+    );
+    expect(dom.match(/class="latency-bar"/g)?.length).toBe(2 * 4 * PREFETCHES.length);
+  }, 90_000);
 
-  test(
-    "with --json and --rounds: the JSON runs carry no timeline; the page draws the first round of each prefetch and says so",
-    async () => {
-      const both = join(dir, "json.html");
-      const r = await runTaskq(["bench", "--tasks", "20", "--workers", "1", "--work", "1ms", "--prefetch", "1,5", "--rounds", "2", "--json", "--report", both], { timeoutMs: 60_000 });
-      expect(r.code).toBe(0);
-      expect(r.stderr).toBe("");
-      const doc = JSON.parse(r.stdout) as { runs: Array<Record<string, unknown>>; medians: Array<Record<string, unknown>> };
-      expect(doc.runs).toHaveLength(4);
-      for (const run of [...doc.runs, ...doc.medians]) expect(Object.keys(run)).not.toContain("timeline");
-      const page = readFileSync(both, "utf8");
-      expect(page).toContain("Medians of 2 rounds");
-      expect(page).toContain("Each timeline shows the first of the 2 rounds");
-      expect(page.match(/round 1 of 2/g)?.length).toBe(2);
-      expect(timelines(page).map((t) => [t.prefetch, t.bars])).toEqual([
-        [1, 20],
-        [5, 20],
-      ]);
-    },
-    90_000,
-  );
+  test("with --json and --rounds: the JSON runs carry no timeline; the page draws the first round of each prefetch and says so", async () => {
+    const both = join(dir, "json.html");
+    const r = await runTaskq(
+      [
+        "bench",
+        "--tasks",
+        "20",
+        "--workers",
+        "1",
+        "--work",
+        "1ms",
+        "--prefetch",
+        "1,5",
+        "--rounds",
+        "2",
+        "--json",
+        "--report",
+        both,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    const doc = JSON.parse(r.stdout) as {
+      runs: Array<Record<string, unknown>>;
+      medians: Array<Record<string, unknown>>;
+    };
+    expect(doc.runs).toHaveLength(4);
+    for (const run of [...doc.runs, ...doc.medians]) expect(Object.keys(run)).not.toContain("timeline");
+    const page = readFileSync(both, "utf8");
+    expect(page).toContain("Medians of 2 rounds");
+    expect(page).toContain("Each timeline shows the first of the 2 rounds");
+    expect(page.match(/round 1 of 2/g)?.length).toBe(2);
+    expect(timelines(page).map((t) => [t.prefetch, t.bars])).toEqual([
+      [1, 20],
+      [5, 20],
+    ]);
+  }, 90_000);
 
   test.each([
     ["a missing directory", () => join(dir, "no-such-dir", "bench.html"), /no such directory/],
     ["a directory", () => dir, /is a directory/],
-  ])("an unwritable --report (%s): one-line usage error before anything starts, exit 2", async (_what, path, reason) => {
-    // The broker is unreachable on purpose: the path is checked first, so the exit is 2, not 3.
-    const r = await runTaskq(["bench", "--url", "amqp://127.0.0.1:1", "--connect-timeout", "200ms", "--report", path()]);
-    expect(r.code).toBe(2);
-    expect(oneLineError(r.stderr)).toMatch(new RegExp(`--report '.*': cannot write it \\(${reason.source}\\)`));
-  });
+  ])(
+    "an unwritable --report (%s): one-line usage error before anything starts, exit 2",
+    async (_what, path, reason) => {
+      // The broker is unreachable on purpose: the path is checked first, so the exit is 2, not 3.
+      const r = await runTaskq([
+        "bench",
+        "--url",
+        "amqp://127.0.0.1:1",
+        "--connect-timeout",
+        "200ms",
+        "--report",
+        path(),
+      ]);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.stderr)).toMatch(new RegExp(`--report '.*': cannot write it \\(${reason.source}\\)`));
+    },
+  );
 
   test("a bench that fails leaves no report file behind", async () => {
     const path = join(dir, "never.html");
@@ -185,8 +240,26 @@ describe("htmlReport", () => {
 
   test("a round of more than MAX_TASK_BARS tasks is drawn as busy spans, and says so", () => {
     const big = run(1);
-    big.timeline = Array.from({ length: MAX_TASK_BARS + 1 }, (_, i) => ({ task: i + 1, worker: 0, start: i * 0.001, end: i * 0.001 + 0.0005 }));
-    const page = htmlReport([big], [big], { tasks: MAX_TASK_BARS + 1, workers: 1, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "classic", chaos: null, startedAt: new Date(0), host: "h", version: "v", runtime: "r" });
+    big.timeline = Array.from({ length: MAX_TASK_BARS + 1 }, (_, i) => ({
+      task: i + 1,
+      worker: 0,
+      start: i * 0.001,
+      end: i * 0.001 + 0.0005,
+    }));
+    const page = htmlReport([big], [big], {
+      tasks: MAX_TASK_BARS + 1,
+      workers: 1,
+      work: "0",
+      seed: 1,
+      rounds: 1,
+      prefetches: [1],
+      queueType: "classic",
+      chaos: null,
+      startedAt: new Date(0),
+      host: "h",
+      version: "v",
+      runtime: "r",
+    });
     expect(page).not.toContain('class="task-bar"');
     expect(page.match(/class="busy-span"/g)?.length).toBe(1);
     expect(page).toContain(`more than ${MAX_TASK_BARS} tasks: drawn as busy spans`);
@@ -209,24 +282,53 @@ describe("htmlReport", () => {
         { kind: "worker", target: 1, at: 19 },
       ],
     };
-    const meta = { tasks: 2, workers: 2, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "quorum", chaos: chaotic.chaos, startedAt: new Date(0), host: "h", version: "v", runtime: "r" };
+    const meta = {
+      tasks: 2,
+      workers: 2,
+      work: "0",
+      seed: 1,
+      rounds: 1,
+      prefetches: [1],
+      queueType: "quorum",
+      chaos: chaotic.chaos,
+      startedAt: new Date(0),
+      host: "h",
+      version: "v",
+      runtime: "r",
+    };
     const page = htmlReport([chaotic], [chaotic], meta);
-    const marks = [...page.matchAll(/<g class="kill kill-(worker|node)" data-kind="\w+" data-target="(\d+)" data-at="([\d.]+)">/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
+    const marks = [
+      ...page.matchAll(/<g class="kill kill-(worker|node)" data-kind="\w+" data-target="(\d+)" data-at="([\d.]+)">/g),
+    ].map((m) => [m[1], Number(m[2]), Number(m[3])]);
     expect(marks).toEqual([
       ["worker", 2, 4],
       ["node", 3, 10],
       ["worker", 1, 19],
     ]);
-    for (const label of ["✕ w2", "✕ node 3", "✕ w1", "worker 2 killed (SIGKILL) at 4 ms", "node 3 killed (kill -9) at 10 ms, started again at 18 ms", "a new worker took its row, consuming 5 ms later", "not consuming before the round ended"]) expect(page).toContain(label);
+    for (const label of [
+      "✕ w2",
+      "✕ node 3",
+      "✕ w1",
+      "worker 2 killed (SIGKILL) at 4 ms",
+      "node 3 killed (kill -9) at 10 ms, started again at 18 ms",
+      "a new worker took its row, consuming 5 ms later",
+      "not consuming before the round ended",
+    ])
+      expect(page).toContain(label);
     expect(page.match(/class="node-down"/g)?.length).toBe(1);
     expect(page).toContain("2 worker kill(s)");
     expect(page).toContain("1 node kill(s), 3 redelivered");
     expect(page).toContain("<dt>chaos</dt><dd>kill-worker:500ms,kill-node:3s</dd>");
     expect(page).toContain("<dt>queue type</dt><dd>quorum</dd>");
-    for (const row of ["kills: workers / nodes", "redeliveries (attempt &gt; 1)", "re-sent after a sender reconnect"]) expect(page).toContain(row);
+    for (const row of ["kills: workers / nodes", "redeliveries (attempt &gt; 1)", "re-sent after a sender reconnect"])
+      expect(page).toContain(row);
     // Duplicates are expected under chaos (at least once): not flagged as a failed round.
-    expect(htmlReport([{ ...chaotic, duplicates: 2 }], [{ ...chaotic, duplicates: 2 }], meta)).not.toContain('<p class="bad">');
-    expect(htmlReport([{ ...chaotic, missing: 1 }], [{ ...chaotic, missing: 1 }], meta)).toContain("(tasks lost under chaos)");
+    expect(htmlReport([{ ...chaotic, duplicates: 2 }], [{ ...chaotic, duplicates: 2 }], meta)).not.toContain(
+      '<p class="bad">',
+    );
+    expect(htmlReport([{ ...chaotic, missing: 1 }], [{ ...chaotic, missing: 1 }], meta)).toContain(
+      "(tasks lost under chaos)",
+    );
     // Without chaos: no marks, no chaos rows.
     const plain = htmlReport([run(1)], [run(1)], { ...meta, chaos: null, queueType: "classic" });
     expect(plain).not.toContain('class="kill');
@@ -234,10 +336,36 @@ describe("htmlReport", () => {
   });
 
   test("a node freeze: a band until it answered again, its count, and the failover in the table", () => {
-    const frozen: RunResult = { ...run(1), chaos: "freeze-node:10s", freezes: 1, faults: [{ kind: "freeze", target: 2, at: 5, back: 15 }], failoverMs: { p50: 6100, max: 7200, workers: 2, unmeasured: 0 } };
-    const page = htmlReport([frozen], [frozen], { tasks: 2, workers: 1, work: "0", seed: 1, rounds: 1, prefetches: [1], queueType: "quorum", chaos: frozen.chaos, startedAt: new Date(0), host: "h", version: "v", runtime: "r" });
+    const frozen: RunResult = {
+      ...run(1),
+      chaos: "freeze-node:10s",
+      freezes: 1,
+      faults: [{ kind: "freeze", target: 2, at: 5, back: 15 }],
+      failoverMs: { p50: 6100, max: 7200, workers: 2, unmeasured: 0 },
+    };
+    const page = htmlReport([frozen], [frozen], {
+      tasks: 2,
+      workers: 1,
+      work: "0",
+      seed: 1,
+      rounds: 1,
+      prefetches: [1],
+      queueType: "quorum",
+      chaos: frozen.chaos,
+      startedAt: new Date(0),
+      host: "h",
+      version: "v",
+      runtime: "r",
+    });
     expect(page).toContain('<g class="kill kill-freeze" data-kind="freeze" data-target="2" data-at="5.0">');
-    for (const text of ["node 2 frozen (SIGSTOP) at 5 ms, thawed at 15 ms", "❄ node 2", "1 node freeze(s)", "node freezes (SIGSTOP)", "6100 / 7200 (2)"]) expect(page).toContain(text);
+    for (const text of [
+      "node 2 frozen (SIGSTOP) at 5 ms, thawed at 15 ms",
+      "❄ node 2",
+      "1 node freeze(s)",
+      "node freezes (SIGSTOP)",
+      "6100 / 7200 (2)",
+    ])
+      expect(page).toContain(text);
     expect(page.match(/class="node-down"/g)?.length).toBe(1);
   });
 });

@@ -12,7 +12,18 @@ describe("retries with delay, then dead letters", () => {
     const queue = q("retry-poison", [100, 200]);
     const h = new TestHandler();
     await runTaskq(["send", "-q", queue, "fail poison", "ok 1", "ok 2", "ok 3"]);
-    const r = await runTaskq(["work", "-q", queue, "--max-attempts", "3", "--retry-delay", "100ms", "--idle-exit", "1500ms", ...h.command]);
+    const r = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--max-attempts",
+      "3",
+      "--retry-delay",
+      "100ms",
+      "--idle-exit",
+      "1500ms",
+      ...h.command,
+    ]);
     expect(r.code).toBe(0);
     const lines = h.lines();
     const poison = lines.filter((l) => l.body === "fail poison");
@@ -21,12 +32,18 @@ describe("retries with delay, then dead letters", () => {
     // The others ran once each, all before the poison task's first retry.
     const okBodies = lines.filter((l) => l.body.startsWith("ok")).map((l) => l.body);
     expect(okBodies).toEqual(["ok 1", "ok 2", "ok 3"]);
-    expect(lines.findIndex((l) => l.body === "fail poison" && l.attempt === 2)).toBeGreaterThan(lines.findIndex((l) => l.body === "ok 3"));
+    expect(lines.findIndex((l) => l.body === "fail poison" && l.attempt === 2)).toBeGreaterThan(
+      lines.findIndex((l) => l.body === "ok 3"),
+    );
     expect(r.stderr).toMatch(/attempt 1 failed, retry in \d+ms/);
     expect(r.stderr).toMatch(/moved to '.*\.dead' \(failed 3 attempt\(s\) of 3\)/);
     const dead = await drain(`${queue}.dead`);
     expect(dead).toHaveLength(1);
-    expect(dead[0]?.properties.headers).toMatchObject({ "x-taskq-reason": "command exited with code 3", "x-taskq-attempts": 3, "x-taskq-exit-code": 3 });
+    expect(dead[0]?.properties.headers).toMatchObject({
+      "x-taskq-reason": "command exited with code 3",
+      "x-taskq-attempts": 3,
+      "x-taskq-exit-code": 3,
+    });
     expect(await brokerCounts(queue)).toEqual({ ready: 0, unacked: 0 });
   });
 
@@ -34,7 +51,20 @@ describe("retries with delay, then dead letters", () => {
     const queue = q("retry-timeout", [100]);
     const h = new TestHandler();
     await runTaskq(["send", "-q", queue, "block hung"]);
-    const r = await runTaskq(["work", "-q", queue, "--timeout", "300ms", "--max-attempts", "2", "--retry-delay", "100ms", "--idle-exit", "1500ms", ...h.command]);
+    const r = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--timeout",
+      "300ms",
+      "--max-attempts",
+      "2",
+      "--retry-delay",
+      "100ms",
+      "--idle-exit",
+      "1500ms",
+      ...h.command,
+    ]);
     expect(r.code).toBe(0);
     expect(h.released).toBe(false); // nobody let it finish: the timeout ended it
     expect(h.lines().map((l) => l.attempt)).toEqual([1, 2]);
@@ -48,7 +78,18 @@ describe("retries with delay, then dead letters", () => {
     const queue = q("retry-codes", [100]);
     const h = new TestHandler();
     await runTaskq(["send", "-q", queue, "exit 65", "tempfail"]);
-    const r = await runTaskq(["work", "-q", queue, "--max-attempts", "5", "--retry-delay", "100ms", "--idle-exit", "1500ms", ...h.command]);
+    const r = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--max-attempts",
+      "5",
+      "--retry-delay",
+      "100ms",
+      "--idle-exit",
+      "1500ms",
+      ...h.command,
+    ]);
     expect(r.code).toBe(0);
     const lines = h.lines();
     expect(lines.filter((l) => l.body === "exit 65").map((l) => l.attempt)).toEqual([1]);

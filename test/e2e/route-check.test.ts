@@ -32,7 +32,9 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
       for (const id of ["d", "e"]) publisher.publish(queue, Buffer.from(id), { messageId: id }); // not flagged: confirmed, dropped
       const err = await publisher.flush().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PublishError);
-      expect((err as PublishError).message).toBe(`queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`);
+      expect((err as PublishError).message).toBe(
+        `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`,
+      );
     } finally {
       await broker.close();
     }
@@ -49,7 +51,9 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
       publisher.publish(queue, Buffer.from("c"), { messageId: "c" }); // flagged: returned
       const err = await publisher.flush().catch((e: unknown) => e);
       expect((err as PublishError).kind).toBe("refused");
-      expect((err as PublishError).message).toMatch(/^task c was unroutable: no queue '.*' took it \(deleted while tasks were sent to it\?\); the tasks sent to it since the last one it took may be lost too$/);
+      expect((err as PublishError).message).toMatch(
+        /^task c was unroutable: no queue '.*' took it \(deleted while tasks were sent to it\?\); the tasks sent to it since the last one it took may be lost too$/,
+      );
     } finally {
       await broker.close();
     }
@@ -62,7 +66,9 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
     await deleteQueues([queue]);
     const code = await send.exited;
     expect(code).toBe(1);
-    expect(oneLineError(send.stderr)).toMatch(/^taskq: (task \S+ was unroutable: no queue '.*' took it|queue '.*' was deleted while tasks were sent to it)/);
+    expect(oneLineError(send.stderr)).toMatch(
+      /^taskq: (task \S+ was unroutable: no queue '.*' took it|queue '.*' was deleted while tasks were sent to it)/,
+    );
   }, 60_000);
 
   test("deleted, then the connection lost before the end's check: the next connection checks before it declares the queue again", async () => {
@@ -80,10 +86,17 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
       yield "task 11"; // onto the dead connection: the send reconnects
     }
     try {
-      const err = await send({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, queue, tasks: tasks(), reconnectTimeoutMs: 10_000 }).catch((e: unknown) => e);
+      const err = await send({
+        url: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+        queue,
+        tasks: tasks(),
+        reconnectTimeoutMs: 10_000,
+      }).catch((e: unknown) => e);
       // Declaring the queue again first would have made a fresh one and counted tasks 6-10 as sent.
       expect(err).toBeInstanceOf(TaskqError);
-      expect((err as Error).message).toBe(`queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`);
+      expect((err as Error).message).toBe(
+        `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`,
+      );
     } finally {
       proxy.stop();
     }

@@ -22,7 +22,11 @@ const tempDir = () => {
 
 async function ctl(...args: string[]): Promise<string> {
   const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`rabbitmqctl ${args[0]} failed (${code}): ${err}`);
   return out;
 }
@@ -47,7 +51,10 @@ const SECRETS = [...secretForms(password), ...secretForms(wrongPassword)];
 
 function expectNoSecret(label: string, r: { stdout: string; stderr: string }): void {
   for (const s of SECRETS) {
-    for (const [stream, text] of [["stdout", r.stdout], ["stderr", r.stderr]] as const) {
+    for (const [stream, text] of [
+      ["stdout", r.stdout],
+      ["stderr", r.stderr],
+    ] as const) {
       if (text.includes(s)) throw new Error(`${label}: ${stream} shows the password (${JSON.stringify(s)}):\n${text}`);
     }
   }
@@ -97,10 +104,25 @@ describe("task bodies never reach a shell, argv or the environment", () => {
     const rec = join(dir, "rec");
     await Bun.write(join(rec, ".keep"), "");
     const script = join(dir, "record.sh");
-    writeFileSync(script, `#!/bin/sh\ncat > "${rec}/$TASKQ_MESSAGE_ID.body"\nprintf '%s\\0' "$0" "$@" > "${rec}/$TASKQ_MESSAGE_ID.argv"\nenv > "${rec}/$TASKQ_MESSAGE_ID.env"\n`, { mode: 0o755 });
-    const viaRecorder = await runTaskq(["work", "-q", queue, "--max-tasks", String(bodies.length), "--", script, "fixed-arg"]);
+    writeFileSync(
+      script,
+      `#!/bin/sh\ncat > "${rec}/$TASKQ_MESSAGE_ID.body"\nprintf '%s\\0' "$0" "$@" > "${rec}/$TASKQ_MESSAGE_ID.argv"\nenv > "${rec}/$TASKQ_MESSAGE_ID.env"\n`,
+      { mode: 0o755 },
+    );
+    const viaRecorder = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--max-tasks",
+      String(bodies.length),
+      "--",
+      script,
+      "fixed-arg",
+    ]);
     expect(viaRecorder.code).toBe(0);
-    const ids = readdirSync(rec).filter((f) => f.endsWith(".body")).map((f) => f.slice(0, -5));
+    const ids = readdirSync(rec)
+      .filter((f) => f.endsWith(".body"))
+      .map((f) => f.slice(0, -5));
     ids.sort((a, b) => Number(a.slice(a.lastIndexOf("-") + 1)) - Number(b.slice(b.lastIndexOf("-") + 1)));
     expect(ids.map((id) => readFileSync(join(rec, `${id}.body`), "utf8"))).toEqual(bodies);
     for (const id of ids) {
@@ -130,16 +152,30 @@ describe("the URL password never appears in any output", () => {
     await run("send (AMQP_URL)", ["send", "-q", queue, "fail five"], 0, { AMQP_URL: urlRawColon });
     await run("work", ["work", "--url", url, "-q", queue, "--max-tasks", "2"], 0);
     const failing = ["--", "sh", "-c", "cat >/dev/null; exit 3"];
-    await run("work (fails: retry)", ["work", "--url", url, "-q", queue, "--max-tasks", "1", "--retry-delay", "100ms", ...failing], 0);
-    const workJson = await run("work --json (fails: dead)", ["work", "--url", url, "-q", queue, "--json", "--max-attempts", "1", "--idle-exit", "1s", ...failing], 0);
+    await run(
+      "work (fails: retry)",
+      ["work", "--url", url, "-q", queue, "--max-tasks", "1", "--retry-delay", "100ms", ...failing],
+      0,
+    );
+    const workJson = await run(
+      "work --json (fails: dead)",
+      ["work", "--url", url, "-q", queue, "--json", "--max-attempts", "1", "--idle-exit", "1s", ...failing],
+      0,
+    );
     expect(workJson.stdout).toContain('"outcome":"dead"');
-    await run("work (TASKQ_URL)", ["work", "-q", queue, "--max-attempts", "1", "--idle-exit", "700ms", ...failing], 0, { TASKQ_URL: urlRawColon });
+    await run("work (TASKQ_URL)", ["work", "-q", queue, "--max-attempts", "1", "--idle-exit", "700ms", ...failing], 0, {
+      TASKQ_URL: urlRawColon,
+    });
     const list = await run("dead list", ["dead", "list", "--url", url, "-q", queue], 0);
     expect(list.stdout).toContain("dead task(s)");
     await run("dead list --json", ["dead", "list", "--url", url, "-q", queue, "--json"], 0);
     await run("dead requeue", ["dead", "requeue", "--url", url, "-q", queue, "--limit", "1"], 0);
     await run("bench", ["bench", "--url", url, "--tasks", "20", "--workers", "2", "--prefetch", "1", "--work", "0"], 0);
-    const bench = await run("bench --json", ["bench", "--url", urlRawColon, "--tasks", "20", "--workers", "2", "--prefetch", "1", "--work", "0", "--json"], 0);
+    const bench = await run(
+      "bench --json",
+      ["bench", "--url", urlRawColon, "--tasks", "20", "--workers", "2", "--prefetch", "1", "--work", "0", "--json"],
+      0,
+    );
     expect(JSON.parse(bench.stdout).runs[0]).toMatchObject({ tasks: 20, missing: 0, duplicates: 0 });
     for (const [label, r] of runs) expectNoSecret(label, r);
   }, 90_000);
@@ -152,7 +188,10 @@ describe("the URL password never appears in any output", () => {
       runs.push([label, r]);
       if (r.code !== code) throw new Error(`${label}: exit ${r.code}, expected ${code}\n${r.stderr}`);
       // bench prints its progress ("round: prefetch 1...") on stderr before it connects
-      const errorLines = r.stderr.split("\n").filter((l) => !/^round: /.test(l)).join("\n");
+      const errorLines = r.stderr
+        .split("\n")
+        .filter((l) => !/^round: /.test(l))
+        .join("\n");
       expect(oneLineError(errorLines)).toStartWith("taskq: ");
       return r;
     };
@@ -174,7 +213,9 @@ describe("the URL password never appears in any output", () => {
     }
     // The right password, but no rights on vhost '/', or on a vhost that does not exist.
     const noPerm = `amqp://${noPermUser}:${enc(password)}@127.0.0.1:5672`;
-    expect((await run("send: vhost refused", ["send", "--url", noPerm, "-q", queue, "x"], 3)).stderr).toContain("refused access to vhost '/'");
+    expect((await run("send: vhost refused", ["send", "--url", noPerm, "-q", queue, "x"], 3)).stderr).toContain(
+      "refused access to vhost '/'",
+    );
     await run("work: vhost missing", ["work", "--url", `${url}/no-such-vhost-${tag}`, "-q", queue], 3);
     // Logged in, but not allowed to declare this queue.
     const denied = `${DENIED_PREFIX}.q`;
@@ -183,10 +224,20 @@ describe("the URL password never appears in any output", () => {
     await run("work: queue access refused", ["work", "--url", url, "-q", denied, "--json"], 1);
     // Nothing listens there.
     for (const cmd of [["send", "x"], ["work"], ["dead", "list"], ["bench", "--tasks", "1"]]) {
-      await run(`${cmd[0]}: unreachable`, [...cmd, "--url", "amqp://" + `${user}:${enc(password)}@127.0.0.1:1`, "--connect-timeout", "300ms"], 3);
+      await run(
+        `${cmd[0]}: unreachable`,
+        [...cmd, "--url", "amqp://" + `${user}:${enc(password)}@127.0.0.1:1`, "--connect-timeout", "300ms"],
+        3,
+      );
     }
     // URLs that do not parse: usage errors, nothing echoed.
-    for (const bad of [`amqp://${user}:${password}@`, `http://${user}:${enc(password)}@127.0.0.1:5672`, `amqp://${user}:${enc(password)}@127.0.0.1:99999`, `amqp://${user}:${enc(password)}@[::1`, `amqp://${user}:%zz${enc(password)}@127.0.0.1`]) {
+    for (const bad of [
+      `amqp://${user}:${password}@`,
+      `http://${user}:${enc(password)}@127.0.0.1:5672`,
+      `amqp://${user}:${enc(password)}@127.0.0.1:99999`,
+      `amqp://${user}:${enc(password)}@[::1`,
+      `amqp://${user}:%zz${enc(password)}@127.0.0.1`,
+    ]) {
       await run(`send: bad URL ${bad.slice(0, 8)}`, ["send", "--url", bad, "x"], 2);
       await run(`work: bad URL ${bad.slice(0, 8)} (TASKQ_URL)`, ["work"], 2, { TASKQ_URL: bad });
     }
@@ -205,12 +256,17 @@ describe("the URL password never appears in any output", () => {
     procs.push(w);
     await w.ready();
     // Close only this throwaway user's connections.
-    const conns = (await ctl("list_connections", "pid", "user", "--no-table-headers")).split("\n").filter((l) => l.trim().split(/\s+/)[1] === user);
+    const conns = (await ctl("list_connections", "pid", "user", "--no-table-headers"))
+      .split("\n")
+      .filter((l) => l.trim().split(/\s+/)[1] === user);
     expect(conns.length).toBeGreaterThan(0);
-    for (const line of conns) await ctl("close_connection", line.trim().split(/\s+/)[0] as string, `test closes ${user}`);
+    for (const line of conns)
+      await ctl("close_connection", line.trim().split(/\s+/)[0] as string, `test closes ${user}`);
     await waitFor(() => /reconnected/.test(w.stderr), 15_000, "the worker to reconnect");
     expect(w.stderr).toMatch(/lost the connection|closed/);
-    expect((await runTaskq(["send", "--url", url, "-q", queue, "after"], { env: { TASKQ_URL: undefined } })).code).toBe(0);
+    expect((await runTaskq(["send", "--url", url, "-q", queue, "after"], { env: { TASKQ_URL: undefined } })).code).toBe(
+      0,
+    );
     await waitFor(() => w.stdout.includes('"outcome":"done"'), 10_000, "the task after the reconnect");
     w.kill("SIGTERM");
     expect(await w.exited).toBe(0);
@@ -218,14 +274,21 @@ describe("the URL password never appears in any output", () => {
   }, 30_000);
 
   test("bench does not put the password in its workers' argv (ps)", async () => {
-    const bench = new TaskqProcess(["bench", "--url", url, "--tasks", "400", "--workers", "2", "--prefetch", "1", "--work", "5ms"], { TASKQ_URL: undefined });
+    const bench = new TaskqProcess(
+      ["bench", "--url", url, "--tasks", "400", "--workers", "2", "--prefetch", "1", "--work", "5ms"],
+      { TASKQ_URL: undefined },
+    );
     procs.push(bench);
     const children = () =>
       readdirSync("/proc")
         .filter((p) => /^\d+$/.test(p))
         .filter((p) => {
           try {
-            return readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1] === String(bench.pid);
+            return (
+              readFileSync(`/proc/${p}/stat`, "utf8")
+                .replace(/^.*\) /, "")
+                .split(" ")[1] === String(bench.pid)
+            );
           } catch {
             return false;
           }

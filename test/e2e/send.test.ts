@@ -14,7 +14,9 @@ describe("taskq send", () => {
     const queue = q("send-args");
     const r = await runTaskq(["send", "-q", queue, "first.", "second.."]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^sent 2 task\\(s\\) to '${queue.replaceAll(".", "\\.")}' in .* tasks/s\\), all confirmed\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^sent 2 task\\(s\\) to '${queue.replaceAll(".", "\\.")}' in .* tasks/s\\), all confirmed\\n$`),
+    );
     const msgs = await drain(queue);
     expect(msgs.map((m) => m.content.toString())).toEqual(["first.", "second.."]);
     for (const m of msgs) {
@@ -37,7 +39,12 @@ describe("taskq send", () => {
   test("--file sends one task per line, bytes untouched (non-UTF-8, CRLF), stdin with '-'", async () => {
     const dir = mkdtempSync(join(tmpdir(), "taskq-send-"));
     const file = join(dir, "tasks.txt");
-    const raw = Buffer.concat([Buffer.from("alpha\r\n"), Buffer.from([0xff, 0xfe, 0x41, 0x0a]), Buffer.from("\n"), Buffer.from("omega")]);
+    const raw = Buffer.concat([
+      Buffer.from("alpha\r\n"),
+      Buffer.from([0xff, 0xfe, 0x41, 0x0a]),
+      Buffer.from("\n"),
+      Buffer.from("omega"),
+    ]);
     writeFileSync(file, raw);
     const queue = q("send-file");
     const r = await runTaskq(["send", "-q", queue, "--file", file]);
@@ -45,7 +52,11 @@ describe("taskq send", () => {
     expect(r.stdout).toContain("sent 3 task(s)");
     expect(r.stdout).toContain("1 blank line(s) skipped");
     const msgs = await drain(queue);
-    expect(msgs.map((m) => m.content)).toEqual([Buffer.from("alpha"), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from("omega")]);
+    expect(msgs.map((m) => m.content)).toEqual([
+      Buffer.from("alpha"),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from("omega"),
+    ]);
 
     const viaStdin = await runTaskq(["send", "-q", queue, "--file", "-", "--json"], { stdin: "x\ny\n" });
     expect(viaStdin.code).toBe(0);
@@ -78,8 +89,18 @@ describe("taskq send against a queue that nacks", () => {
   /** A policy capping `queue` at `max` tasks, refusing (nacking) the ones beyond. */
   function capped(queue: string, max: number): () => void {
     const policy = `taskq-test-cap-${queue}`;
-    const ctl = (...args: string[]) => Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
-    expect(ctl("set_policy", policy, `^${queue.replace(/\./g, "\\.")}$`, JSON.stringify({ "max-length": max, overflow: "reject-publish" }), "--apply-to", "queues")).toBe(0);
+    const ctl = (...args: string[]) =>
+      Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+    expect(
+      ctl(
+        "set_policy",
+        policy,
+        `^${queue.replace(/\./g, "\\.")}$`,
+        JSON.stringify({ "max-length": max, overflow: "reject-publish" }),
+        "--apply-to",
+        "queues",
+      ),
+    ).toBe(0);
     return () => void ctl("clear_policy", policy);
   }
 
@@ -103,12 +124,18 @@ describe("taskq send against a queue that nacks", () => {
     const queue = uniqueQueue("send-nack-room");
     const clear = capped(queue, 1);
     try {
-      const send = runTaskq(["send", "-q", queue, "--reconnect-timeout", "45s", "--json", "a", "b", "c"], { timeoutMs: 60_000 });
+      const send = runTaskq(["send", "-q", queue, "--reconnect-timeout", "45s", "--json", "a", "b", "c"], {
+        timeoutMs: 60_000,
+      });
       const taken: string[] = [];
-      await waitFor(async () => {
-        for (const m of await drain(queue).catch(() => [])) taken.push(m.content.toString()); // not declared yet: nothing
-        return new Set(taken).size >= 3; // at-least-once: a task may come twice, none may be missing
-      }, 30_000, "all three tasks through the full queue");
+      await waitFor(
+        async () => {
+          for (const m of await drain(queue).catch(() => [])) taken.push(m.content.toString()); // not declared yet: nothing
+          return new Set(taken).size >= 3; // at-least-once: a task may come twice, none may be missing
+        },
+        30_000,
+        "all three tasks through the full queue",
+      );
       const r = await send;
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).sent).toBe(3);

@@ -10,7 +10,10 @@ const onNode = (args: string[]) => runTaskq([...args, "--url", node.url]);
 const statusJson = async (args: string[]) => {
   const r = await onNode(["status", "--json", ...args]);
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, unknown> & { retry: Array<Record<string, unknown>>; delay: Array<Record<string, unknown>> };
+  return JSON.parse(r.stdout) as Record<string, unknown> & {
+    retry: Array<Record<string, unknown>>;
+    delay: Array<Record<string, unknown>>;
+  };
 };
 
 beforeAll(async () => {
@@ -27,18 +30,27 @@ describe("taskq status through the management API (isolated node with rabbitmq_m
     // Two workers' worth of slow tasks: 30 dots at 1 s each, so they stay in progress while we look.
     const slow = ".".repeat(30);
     expect((await onNode(["send", "-q", queue, slow, slow, slow, slow])).code).toBe(0);
-    const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "2", "--dot-ms", "1000"], { TASKQ_URL: node.url });
+    const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "2", "--dot-ms", "1000"], {
+      TASKQ_URL: node.url,
+    });
     try {
       // The API's counts follow the broker's statistics (every 5 s by default).
-      const seen = await waitFor(async () => {
-        const s = await statusJson(["-q", queue, "--management-url", API]);
-        return s.unacked === 2 ? s : undefined;
-      }, 30_000, "2 tasks in progress", 1000);
+      const seen = await waitFor(
+        async () => {
+          const s = await statusJson(["-q", queue, "--management-url", API]);
+          return s.unacked === 2 ? s : undefined;
+        },
+        30_000,
+        "2 tasks in progress",
+        1000,
+      );
       expect(seen).toMatchObject({ source: "management", missing: null, unacked: 2, consumers: 1 });
       expect(seen.rates).toEqual({ publish: expect.any(Number), deliver: expect.any(Number), ack: expect.any(Number) });
       const table = await onNode(["status", "-q", queue, "--management-url", API]);
       expect(table.stdout.split("\n")[0]).toMatch(/^QUEUE +READY +IN PROGRESS +CONSUMERS$/);
-      expect(table.stdout).toMatch(new RegExp(`^${queue.replaceAll(".", "\\.")} +\\d+ +2 +1  in [\\d.]+/s, out [\\d.]+/s, acked [\\d.]+/s$`, "m"));
+      expect(table.stdout).toMatch(
+        new RegExp(`^${queue.replaceAll(".", "\\.")} +\\d+ +2 +1  in [\\d.]+/s, out [\\d.]+/s, acked [\\d.]+/s$`, "m"),
+      );
       expect(table.stdout).not.toContain("note:");
     } finally {
       worker.kill("SIGKILL");
@@ -51,21 +63,33 @@ describe("taskq status through the management API (isolated node with rabbitmq_m
     expect((await onNode(["send", "-q", queue, "fails"])).code).toBe(0);
     expect((await onNode(["send", "-q", queue, "--delay", "10m", "later"])).code).toBe(0);
     // The workers retry after 3 s (the default is 1 s): their first failure declares <queue>.retry.3000.
-    const worker = new TaskqProcess(["work", "-q", queue, "--retry-delay", "3s", "--max-attempts", "2", "--", "sh", "-c", "exit 1"], { TASKQ_URL: node.url });
+    const worker = new TaskqProcess(
+      ["work", "-q", queue, "--retry-delay", "3s", "--max-attempts", "2", "--", "sh", "-c", "exit 1"],
+      { TASKQ_URL: node.url },
+    );
     let found: Awaited<ReturnType<typeof statusJson>>;
     try {
-      found = await waitFor(async () => {
-        const s = await statusJson(["-q", queue, "--management-url", API]);
-        return s.retry.length > 0 ? s : undefined;
-      }, 20_000, "a retry level", 250);
+      found = await waitFor(
+        async () => {
+          const s = await statusJson(["-q", queue, "--management-url", API]);
+          return s.retry.length > 0 ? s : undefined;
+        },
+        20_000,
+        "a retry level",
+        250,
+      );
     } finally {
       worker.kill("SIGKILL");
       await worker.exited;
     }
     expect(found.source).toBe("management");
     // unacked is null until the broker's first statistics on a new queue (up to 5 s).
-    expect(found.retry.map(({ unacked: _, ...level }) => level)).toEqual([{ queue: `${queue}.retry.3000`, delayMs: 3000, ready: expect.any(Number), consumers: 0 }]);
-    expect(found.delay.map(({ unacked: _, ...level }) => level)).toEqual([{ queue: `${queue}.delay.600000`, delayMs: 600_000, ready: 1, consumers: 0 }]);
+    expect(found.retry.map(({ unacked: _, ...level }) => level)).toEqual([
+      { queue: `${queue}.retry.3000`, delayMs: 3000, ready: expect.any(Number), consumers: 0 },
+    ]);
+    expect(found.delay.map(({ unacked: _, ...level }) => level)).toEqual([
+      { queue: `${queue}.delay.600000`, delayMs: 600_000, ready: 1, consumers: 0 },
+    ]);
 
     const amqpOnly = await statusJson(["-q", queue, "--no-management"]);
     expect(amqpOnly).toMatchObject({ source: "amqp", retry: [], delay: [], unacked: null, rates: null });
@@ -75,9 +99,17 @@ describe("taskq status through the management API (isolated node with rabbitmq_m
   test("a wrong password for the API is said as such (401), not a silent fallback; the password is never printed", async () => {
     const queue = uniqueQueue("status-401");
     expect((await onNode(["send", "-q", queue, "x"])).code).toBe(0);
-    const r = await onNode(["status", "-q", queue, "--management-url", API.replace("http://", "http://guest:hunter22@")]);
+    const r = await onNode([
+      "status",
+      "-q",
+      queue,
+      "--management-url",
+      API.replace("http://", "http://guest:hunter22@"),
+    ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: ${API} refused the login (401: wrong user or password`);
+    expect(r.stdout).toContain(
+      `note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: ${API} refused the login (401: wrong user or password`,
+    );
     expect(r.stdout + r.stderr).not.toContain("hunter22");
   }, 30_000);
 });

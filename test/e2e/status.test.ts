@@ -28,7 +28,18 @@ describe("taskq status", () => {
     const h = new TestHandler();
     // Two tasks fail and wait 60s in <queue>.retry.60000; two ask not to be retried (exit 65) and die at once.
     expect((await runTaskq(["send", "-q", queue, "fail a", "exit 65", "fail b", "exit 65"])).code).toBe(0);
-    const work = await runTaskq(["work", "-q", queue, "--max-tasks", "4", "--max-attempts", "2", "--retry-delay", "60s", ...h.command]);
+    const work = await runTaskq([
+      "work",
+      "-q",
+      queue,
+      "--max-tasks",
+      "4",
+      "--max-attempts",
+      "2",
+      "--retry-delay",
+      "60s",
+      ...h.command,
+    ]);
     expect(work.code).toBe(0);
     expect((await runTaskq(["send", "-q", queue, "--count", "5"])).code).toBe(0);
 
@@ -49,7 +60,13 @@ describe("taskq status", () => {
         consumers: number;
         retrying: number;
         retry: { queue: string; delayMs: number; ready: number; consumers: number; unacked: number | null }[];
-        dead: { queue: string; exists: boolean; ready: number; consumers: number; oldest: { id: string; failedAt: string; ageMs: number; reason: string } };
+        dead: {
+          queue: string;
+          exists: boolean;
+          ready: number;
+          consumers: number;
+          oldest: { id: string; failedAt: string; ageMs: number; reason: string };
+        };
       };
       const broker = await brokerQueues();
       const retryQueue = `${queue}.retry.${RETRY_60S}`;
@@ -85,7 +102,10 @@ describe("taskq status", () => {
       ]);
 
       // Levels from other settings are not seen: with the default 1s delay, the 60s queue is not probed.
-      const other = JSON.parse((await runTaskq(["status", "-q", queue, "--json"])).stdout) as { retry: unknown[]; retrying: number };
+      const other = JSON.parse((await runTaskq(["status", "-q", queue, "--json"])).stdout) as {
+        retry: unknown[];
+        retrying: number;
+      };
       expect(other.retry).toEqual([]);
       expect(other.retrying).toBe(0);
     } finally {
@@ -100,10 +120,47 @@ describe("taskq status", () => {
     expect(r.code).toBe(0);
     const status = JSON.parse(r.stdout) as Record<string, unknown>;
     // The first nine keys as they always were; the management API's after them (null here: the shared broker has no plugin).
-    expect(Object.keys(status)).toEqual(["time", "queue", "exists", "ready", "consumers", "readyPerSecond", "retrying", "retry", "dead", "unacked", "rates", "delay", "source", "missing"]);
-    expect(status).toMatchObject({ queue, exists: true, ready: 2, consumers: 0, readyPerSecond: null, retrying: 0, retry: [] });
-    expect(status.dead).toEqual({ queue: `${queue}.dead`, exists: false, ready: 0, consumers: 0, oldest: null, reasons: [], sampled: 0 });
-    expect(status).toMatchObject({ unacked: null, rates: null, delay: [], source: "amqp", missing: expect.stringContaining("need the management plugin") });
+    expect(Object.keys(status)).toEqual([
+      "time",
+      "queue",
+      "exists",
+      "ready",
+      "consumers",
+      "readyPerSecond",
+      "retrying",
+      "retry",
+      "dead",
+      "unacked",
+      "rates",
+      "delay",
+      "source",
+      "missing",
+    ]);
+    expect(status).toMatchObject({
+      queue,
+      exists: true,
+      ready: 2,
+      consumers: 0,
+      readyPerSecond: null,
+      retrying: 0,
+      retry: [],
+    });
+    expect(status.dead).toEqual({
+      queue: `${queue}.dead`,
+      exists: false,
+      ready: 0,
+      consumers: 0,
+      oldest: null,
+      reasons: [],
+      sampled: 0,
+    });
+    expect(status).toMatchObject({
+      unacked: null,
+      rates: null,
+      delay: [],
+      source: "amqp",
+      missing: expect.stringContaining("need the management plugin"),
+    });
     expect(new Date(String(status.time)).toISOString()).toBe(String(status.time));
   }, 30_000);
 
@@ -115,10 +172,18 @@ describe("taskq status", () => {
     const human = await runTaskq(["status", "-q", queue]);
     expect(human.code).toBe(0);
     expect(human.stderr).toBe("");
-    expect(human.stdout).toBe(`no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)\n`);
+    expect(human.stdout).toBe(
+      `no such queue yet: '${queue}' (status never creates it; taskq send or work declares it)\n`,
+    );
     const json = await runTaskq(["status", "-q", queue, "--json"]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ time: expect.any(String), queue, exists: false, source: "amqp", missing: expect.any(String) });
+    expect(JSON.parse(json.stdout)).toEqual({
+      time: expect.any(String),
+      queue,
+      exists: false,
+      source: "amqp",
+      missing: expect.any(String),
+    });
     const listed = await brokerQueues();
     expect(listed.has(control)).toBe(true);
     expect([...listed.keys()].filter((name) => name.startsWith(queue))).toEqual([]);
@@ -143,7 +208,12 @@ describe("taskq status", () => {
       expect(await watch.exited).toBe(0);
       const out = lines(watch.stdout);
       expect(out.length).toBeGreaterThanOrEqual(4);
-      for (const line of out) expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${queue.replaceAll(".", "\\.")} ready=(2|12) consumers=0 rate=\\S+ retrying=0 dead=0$`));
+      for (const line of out)
+        expect(line).toMatch(
+          new RegExp(
+            `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${queue.replaceAll(".", "\\.")} ready=(2|12) consumers=0 rate=\\S+ retrying=0 dead=0$`,
+          ),
+        );
       expect(out[0]).toContain("rate=?/s");
       expect(out.slice(1).every((l) => /rate=(0|[+-][\d.]+)\/s/.test(l))).toBe(true);
       expect(out.some((l) => /ready=12 .*rate=\+[\d.]+\/s/.test(l))).toBe(true); // the jump from 2 to 12
@@ -160,7 +230,14 @@ describe("taskq status", () => {
       await waitFor(() => lines(watch.stdout).length >= 3, 10_000, "three samples");
       watch.kill("SIGTERM");
       expect(await watch.exited).toBe(0);
-      for (const line of lines(watch.stdout)) expect(JSON.parse(line)).toEqual({ time: expect.any(String), queue, exists: false, source: "amqp", missing: expect.any(String) });
+      for (const line of lines(watch.stdout))
+        expect(JSON.parse(line)).toEqual({
+          time: expect.any(String),
+          queue,
+          exists: false,
+          source: "amqp",
+          missing: expect.any(String),
+        });
       expect(await queueExists(queue)).toBe(false);
     } finally {
       watch.kill("SIGKILL");
@@ -177,7 +254,11 @@ describe("taskq status", () => {
     await term.waitFor(/ready 0\/s/);
     expect((await runTaskq(["send", "-q", queue, "--count", "20"])).code).toBe(0);
     const screen = await term.waitFor(/ready=?\s*\+[\d.]+\/s/);
-    expect(screen).toMatch(new RegExp(`taskq status '${queue.replaceAll(".", "\\.")}', every 300ms, at \\d\\d:\\d\\d:\\d\\d \\(Ctrl\\+C to stop\\)`));
+    expect(screen).toMatch(
+      new RegExp(
+        `taskq status '${queue.replaceAll(".", "\\.")}', every 300ms, at \\d\\d:\\d\\d:\\d\\d \\(Ctrl\\+C to stop\\)`,
+      ),
+    );
     expect(screen).toMatch(/QUEUE +READY +IN PROGRESS +CONSUMERS/);
     // Redrawn, not scrolled: the title is on the screen once.
     expect(screen.match(/taskq status '/g)).toHaveLength(1);
@@ -187,9 +268,17 @@ describe("taskq status", () => {
   }, 60_000);
 
   test.each([
-    ["a bad duration", ["--watch", "2x"], /^taskq: option '--watch \[interval\]' argument '2x' is invalid\. expected a duration like 500ms, 2s or 1m, got '2x'\.$/],
+    [
+      "a bad duration",
+      ["--watch", "2x"],
+      /^taskq: option '--watch \[interval\]' argument '2x' is invalid\. expected a duration like 500ms, 2s or 1m, got '2x'\.$/,
+    ],
     ["an interval below 100ms", ["--watch", "10ms"], /^taskq: --watch interval must be at least 100ms, got 10ms$/],
-    ["--retry-max-delay below --retry-delay", ["--retry-delay", "10s", "--retry-max-delay", "1s"], /^taskq: --retry-max-delay must be at least --retry-delay$/],
+    [
+      "--retry-max-delay below --retry-delay",
+      ["--retry-delay", "10s", "--retry-max-delay", "1s"],
+      /^taskq: --retry-max-delay must be at least --retry-delay$/,
+    ],
   ])("%s is a one-line usage error (exit 2)", async (_name, flags, message) => {
     const r = await runTaskq(["status", "-q", "taskq-test.never-used", ...flags]);
     expect(r.code).toBe(2);
@@ -213,7 +302,9 @@ describe("taskq status --watch and a lost connection", () => {
     try {
       const queue = queues.name("status-drop");
       expect((await runTaskq(["send", "-q", queue, "a", "b", "c"])).code).toBe(0);
-      const watch = new TaskqProcess(["status", "-q", queue, "--watch", "200ms"], { TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+      const watch = new TaskqProcess(["status", "-q", queue, "--watch", "200ms"], {
+        TASKQ_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      });
       try {
         await waitFor(() => /ready=3 /.test(watch.stdout), 15_000, "a first sample");
         expect(proxy.drop()).toBe(1);
@@ -224,7 +315,11 @@ describe("taskq status --watch and a lost connection", () => {
         expect(await watch.exited).toBe(0);
         const out = lines(watch.stdout);
         const lost = out.findIndex((l) => l.includes("reconnecting"));
-        expect(out[lost]).toMatch(new RegExp(`Z ${queue.replaceAll(".", "\\.")}: lost the connection to 127\\.0\\.0\\.1:${proxy.port}: .*; reconnecting$`));
+        expect(out[lost]).toMatch(
+          new RegExp(
+            `Z ${queue.replaceAll(".", "\\.")}: lost the connection to 127\\.0\\.0\\.1:${proxy.port}: .*; reconnecting$`,
+          ),
+        );
         expect(out.filter((l) => l.includes("reconnecting"))).toHaveLength(1);
         expect(out[lost + 1]).toContain("ready=3 consumers=0 rate=?/s"); // no rate across the outage
         expect(watch.stderr).toMatch(/^taskq status: note: in progress \(unacked\).* refused the connection\n$/); // once, not per sample

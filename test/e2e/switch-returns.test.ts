@@ -29,7 +29,24 @@ async function switchRun(queue: string, url = BROKER_URL): Promise<SwitchRun> {
   const env = { TASKQ_URL: url };
   const bodies = Array.from({ length: TASKS }, (_, i) => `t${i}${Math.floor(i / 30) % 2 ? "......" : ""}`);
   expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", ...bodies], { env })).code).toBe(0);
-  const worker = new TaskqProcess(["work", "-q", queue, "--queue-type", "quorum", "--prefetch", "auto", "--dot-ms", "10", "--json", "-v", "--idle-exit", "2s"], env);
+  const worker = new TaskqProcess(
+    [
+      "work",
+      "-q",
+      queue,
+      "--queue-type",
+      "quorum",
+      "--prefetch",
+      "auto",
+      "--dot-ms",
+      "10",
+      "--json",
+      "-v",
+      "--idle-exit",
+      "2s",
+    ],
+    env,
+  );
   expect(await worker.exited).toBe(0);
   const lines = jsonLines<{ id: string; outcome: string; attempt: number }>(worker.stdout);
   return {

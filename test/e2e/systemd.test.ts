@@ -75,24 +75,47 @@ describe("examples/systemd/taskq-worker@.service", () => {
 
   const analyze = Bun.which("systemd-analyze");
   const units = "/usr/lib/systemd/system";
-  const skip = analyze === null ? "no systemd-analyze on this machine (Debian: apt-get install systemd)" : !existsSync(units) ? `no ${units} to verify against` : undefined;
-  test.skipIf(skip !== undefined)(skip === undefined ? "systemd-analyze verify accepts it without a warning" : `systemd-analyze verify: skipped, ${skip}`, async () => {
-    // A root of its own: the system's unit files (for the targets it depends on), the unit, and an
-    // executable at /usr/local/bin/taskq (verify checks ExecStart's program exists and is executable).
-    const root = mkdtempSync(join(tmpdir(), "taskq-systemd-"));
-    tmpDirs.push(root);
-    cpSync(units, join(root, units), { recursive: true });
-    mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
-    cpSync(UNIT, join(root, "etc/systemd/system/taskq-worker@.service"));
-    mkdirSync(join(root, "usr/local/bin"), { recursive: true });
-    writeFileSync(join(root, "usr/local/bin/taskq"), "#!/bin/sh\n");
-    chmodSync(join(root, "usr/local/bin/taskq"), 0o755);
-    const proc = Bun.spawn([analyze as string, `--root=${root}`, "verify", "taskq-worker@task_queue.service", "taskq-worker@jobs.high.service"], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    // verify exits 0 on unknown keys or bad values (it ignores them, with a warning): no output is the test.
-    expect(`${out}${err}`).toBe("");
-    expect(code).toBe(0);
-  });
+  const skip =
+    analyze === null
+      ? "no systemd-analyze on this machine (Debian: apt-get install systemd)"
+      : !existsSync(units)
+        ? `no ${units} to verify against`
+        : undefined;
+  test.skipIf(skip !== undefined)(
+    skip === undefined
+      ? "systemd-analyze verify accepts it without a warning"
+      : `systemd-analyze verify: skipped, ${skip}`,
+    async () => {
+      // A root of its own: the system's unit files (for the targets it depends on), the unit, and an
+      // executable at /usr/local/bin/taskq (verify checks ExecStart's program exists and is executable).
+      const root = mkdtempSync(join(tmpdir(), "taskq-systemd-"));
+      tmpDirs.push(root);
+      cpSync(units, join(root, units), { recursive: true });
+      mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
+      cpSync(UNIT, join(root, "etc/systemd/system/taskq-worker@.service"));
+      mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+      writeFileSync(join(root, "usr/local/bin/taskq"), "#!/bin/sh\n");
+      chmodSync(join(root, "usr/local/bin/taskq"), 0o755);
+      const proc = Bun.spawn(
+        [
+          analyze as string,
+          `--root=${root}`,
+          "verify",
+          "taskq-worker@task_queue.service",
+          "taskq-worker@jobs.high.service",
+        ],
+        { stdout: "pipe", stderr: "pipe" },
+      );
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      // verify exits 0 on unknown keys or bad values (it ignores them, with a warning): no output is the test.
+      expect(`${out}${err}`).toBe("");
+      expect(code).toBe(0);
+    },
+  );
 });
 
 /** A task command that records its pid (also its process group: taskq starts each in its own) and waits for `release`. */
@@ -100,7 +123,10 @@ function blockingCommand(): { command: string[]; pid: () => number | undefined; 
   const dir = mkdtempSync(join(tmpdir(), "taskq-stop-"));
   tmpDirs.push(dir);
   const script = join(dir, "job.sh");
-  writeFileSync(script, `#!/bin/sh\ncat >/dev/null\necho $$ > "${dir}/pid"\nwhile [ ! -f "${dir}/release" ]; do sleep 0.02; done\nexit 0\n`);
+  writeFileSync(
+    script,
+    `#!/bin/sh\ncat >/dev/null\necho $$ > "${dir}/pid"\nwhile [ ! -f "${dir}/release" ]; do sleep 0.02; done\nexit 0\n`,
+  );
   chmodSync(script, 0o755);
   return {
     command: ["--", script],

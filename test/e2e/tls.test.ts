@@ -14,7 +14,8 @@ let node: TlsNode;
 /** No TLS settings inherited from the environment running the tests. */
 const CLEAN_ENV = { TASKQ_CA: undefined, TASKQ_CERT: undefined, TASKQ_KEY: undefined, AMQP_URL: undefined };
 
-const run = (args: string[], env: Record<string, string | undefined> = {}) => runTaskq(args, { env: { ...CLEAN_ENV, ...env }, timeoutMs: 30_000 });
+const run = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runTaskq(args, { env: { ...CLEAN_ENV, ...env }, timeoutMs: 30_000 });
 
 describe("amqps: TLS to an isolated node", () => {
   beforeAll(async () => {
@@ -83,7 +84,20 @@ describe("amqps: TLS to an isolated node", () => {
   test("a client certificate from another CA is refused by the broker (verify_peer): exit 3", async () => {
     const other = await makeTestPki();
     try {
-      const result = await run(["send", "--url", node.tlsUrl, "--ca", pki.ca, "--cert", other.client, "--key", other.clientKey, "-q", uniqueQueue("tls-badcert"), "hello"]);
+      const result = await run([
+        "send",
+        "--url",
+        node.tlsUrl,
+        "--ca",
+        pki.ca,
+        "--cert",
+        other.client,
+        "--key",
+        other.clientKey,
+        "-q",
+        uniqueQueue("tls-badcert"),
+        "hello",
+      ]);
       expect(result.code).toBe(3);
       expect(oneLineError(result.stderr)).toMatch(/TLS failed: .*UNKNOWN_CA/);
     } finally {
@@ -99,13 +113,33 @@ describe("amqps: TLS to an isolated node", () => {
     });
 
     test("--cert without --key", async () => {
-      const result = await run(["send", "--url", node.tlsUrl, "--ca", pki.ca, "--cert", pki.client, "-q", uniqueQueue("tls-usage"), "hello"]);
+      const result = await run([
+        "send",
+        "--url",
+        node.tlsUrl,
+        "--ca",
+        pki.ca,
+        "--cert",
+        pki.client,
+        "-q",
+        uniqueQueue("tls-usage"),
+        "hello",
+      ]);
       expect(result.code).toBe(2);
       expect(oneLineError(result.stderr)).toContain("--cert and --key");
     });
 
     test("--ca /no/such/file", async () => {
-      const result = await run(["send", "--url", node.tlsUrl, "--ca", "/no/such/file", "-q", uniqueQueue("tls-usage"), "hello"]);
+      const result = await run([
+        "send",
+        "--url",
+        node.tlsUrl,
+        "--ca",
+        "/no/such/file",
+        "-q",
+        uniqueQueue("tls-usage"),
+        "hello",
+      ]);
       expect(result.code).toBe(2);
       expect(oneLineError(result.stderr)).toContain("/no/such/file");
     });

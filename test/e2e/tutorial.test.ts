@@ -22,7 +22,10 @@ test("two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twi
   await w2.start(`${TASKQ_BIN} work -q ${queue} --dot-ms 200`, env);
   await w2.waitFor(/Waiting for tasks/);
 
-  await sender.start(`${TASKQ_BIN} send -q ${queue} 'First message.' 'Second message..' 'Third message...' 'Fourth message....'`, env);
+  await sender.start(
+    `${TASKQ_BIN} send -q ${queue} 'First message.' 'Second message..' 'Third message...' 'Fourth message....'`,
+    env,
+  );
   await sender.waitFor(/\[exit 0\]/);
   expect(await sender.screen()).toContain("sent 4 task(s)");
   const both = async () => `${await w1.screen()}\n${await w2.screen()}`;
@@ -45,7 +48,9 @@ test("two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twi
   await w1.waitFor(/Received 'Long (one|two)\.+'[\s\S]*$/);
   await w1.keys("C-c");
   const after = await w1.waitFor(/\[exit \d+\]/, 15_000);
-  expect(after).toMatch(/Received 'Long (one|two)\.+'\s*\n\^C \[\*\] Stopping: finishing the task[^\n]*\n \[x\] Done\n \[\*\] Stopped \(signal\): \d+ done, 0 retried, 0 dead, 0 handed back in [\d.]+m?s\n\[exit 0\]/);
+  expect(after).toMatch(
+    /Received 'Long (one|two)\.+'\s*\n\^C \[\*\] Stopping: finishing the task[^\n]*\n \[x\] Done\n \[\*\] Stopped \(signal\): \d+ done, 0 retried, 0 dead, 0 handed back in [\d.]+m?s\n\[exit 0\]/,
+  );
   expect(after).toContain("[exit 0]");
   await w2.waitFor(/Received 'Long (one|two)[\s\S]*Done[\s\S]*$/, 15_000);
 

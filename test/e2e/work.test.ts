@@ -55,7 +55,11 @@ describe("taskq work", () => {
     h.release(); // from now on "block" tasks pass at once; A is killed before it notices
     a.kill("SIGKILL");
     await a.exited;
-    await waitFor(() => h.lines().some((l) => l.worker === "B" && l.body === "block first"), 10_000, "B to get the killed task");
+    await waitFor(
+      () => h.lines().some((l) => l.worker === "B" && l.body === "block first"),
+      10_000,
+      "B to get the killed task",
+    );
     const redelivered = h.lines().find((l) => l.worker === "B" && l.body === "block first");
     expect(redelivered?.redelivered).toBe(true);
     expect(redelivered?.attempt).toBe(2);
@@ -75,7 +79,18 @@ describe("taskq work", () => {
     const a = worker(["-q", queue, "--prefetch", "1", ...h.command], { WORKER: "A" });
     const b = worker(["-q", queue, "--prefetch", "1", ...h.command], { WORKER: "B" });
     await Promise.all([a.ready(), b.ready()]);
-    await runTaskq(["send", "-q", queue, "block long", "short 1", "short 2", "short 3", "short 4", "short 5", "short 6"]);
+    await runTaskq([
+      "send",
+      "-q",
+      queue,
+      "block long",
+      "short 1",
+      "short 2",
+      "short 3",
+      "short 4",
+      "short 5",
+      "short 6",
+    ]);
     // The long task is held until every short one is done, whatever the timing.
     await waitFor(() => h.lines().filter((l) => l.body.startsWith("short")).length === 6, 15_000, "six short tasks");
     h.release();
@@ -137,7 +152,11 @@ describe("taskq work", () => {
     expect(d?.content.toString()).toBe("fail hard");
     expect(d?.properties.deliveryMode).toBe(2);
     expect(d?.properties.messageId).toBe(h.lines()[0]?.id);
-    expect(d?.properties.headers).toMatchObject({ "x-taskq-reason": "command exited with code 3", "x-taskq-exit-code": 3, "x-taskq-original-queue": queue });
+    expect(d?.properties.headers).toMatchObject({
+      "x-taskq-reason": "command exited with code 3",
+      "x-taskq-exit-code": 3,
+      "x-taskq-original-queue": queue,
+    });
     expect(typeof d?.properties.headers?.["x-taskq-worker-host"]).toBe("string");
     expect(Number.isNaN(Date.parse(String(d?.properties.headers?.["x-taskq-failed-at"])))).toBe(false);
   });
@@ -162,7 +181,11 @@ describe("taskq work", () => {
     await waitFor(() => w.stdout.split("\n").length > 300, 30_000, "300 lines");
     w.kill("SIGKILL");
     await w.exited;
-    await waitFor(async () => (await brokerCounts(queue)).unacked === 0, 15_000, "the killed worker's tasks back in the queue");
+    await waitFor(
+      async () => (await brokerCounts(queue)).unacked === 0,
+      15_000,
+      "the killed worker's tasks back in the queue",
+    );
     const reported = jsonLines<{ id: string; outcome: string }>(w.stdout);
     for (const line of reported) expect(line.outcome).toBe("done");
     const left = (await drain(queue)).map((m) => m.properties.messageId as string);
@@ -191,6 +214,8 @@ describe("taskq work", () => {
     await w.ready();
     await deleteQueues([queue]);
     expect(await w.exited).toBe(1);
-    expect(w.stderr.trim().split("\n").pop()).toBe(`taskq: the broker cancelled consuming from '${queue}' (was the queue deleted?)`);
+    expect(w.stderr.trim().split("\n").pop()).toBe(
+      `taskq: the broker cancelled consuming from '${queue}' (was the queue deleted?)`,
+    );
   });
 });

@@ -32,7 +32,12 @@ async function broker(): Promise<Broker> {
 /** Publishes tasks as any client would: persistent, each with its id (and an attempt header when given). */
 async function publish(queue: string, tasks: Array<{ id: string; body: string; attempt?: number }>): Promise<void> {
   await withChannel(async (ch) => {
-    for (const t of tasks) ch.sendToQueue(queue, Buffer.from(t.body), { persistent: true, messageId: t.id, ...(t.attempt ? { headers: { [ATTEMPT_HEADER]: t.attempt } } : {}) });
+    for (const t of tasks)
+      ch.sendToQueue(queue, Buffer.from(t.body), {
+        persistent: true,
+        messageId: t.id,
+        ...(t.attempt ? { headers: { [ATTEMPT_HEADER]: t.attempt } } : {}),
+      });
     await ch.close();
   });
 }
@@ -50,12 +55,24 @@ describe("worker reports (status --workers reads them)", () => {
       { id: "slow-2", body: "slow again.........................", attempt: 2 },
     ]);
     const b = await broker();
-    const seen = await waitFor(async () => {
-      const reports = await collectWorkerReports(b, q, 500);
-      return reports.length === 1 && reports[0]?.tasks.length === 2 ? reports[0] : undefined;
-    }, 20_000, "a report with both slow tasks");
+    const seen = await waitFor(
+      async () => {
+        const reports = await collectWorkerReports(b, q, 500);
+        return reports.length === 1 && reports[0]?.tasks.length === 2 ? reports[0] : undefined;
+      },
+      20_000,
+      "a report with both slow tasks",
+    );
     expect(seen.worker).toBe(`${hostname()}:${w.pid}`);
-    expect(seen).toMatchObject({ host: hostname(), pid: w.pid, queue: q, state: "running", concurrency: 2, prefetch: 2, intervalMs: 300 });
+    expect(seen).toMatchObject({
+      host: hostname(),
+      pid: w.pid,
+      queue: q,
+      state: "running",
+      concurrency: 2,
+      prefetch: 2,
+      intervalMs: 300,
+    });
     expect(seen.counts).toEqual({ done: 1, retried: 0, dead: 0, handedBack: 0, lost: 0 });
     expect(seen.tasks.map((t) => [t.id, t.attempt]).sort()).toEqual([
       ["slow-1", 1],
@@ -92,11 +109,15 @@ describe("worker reports (status --workers reads them)", () => {
     await w.ready();
     // Ten reports heard by the reader (each with a later `at`) ...
     const ats = new Set<number>();
-    await waitFor(() => {
-      const r = reports.current().find((x) => x.pid === w.pid);
-      if (r) ats.add(r.at);
-      return ats.size >= 10 || undefined;
-    }, 20_000, "ten reports");
+    await waitFor(
+      () => {
+        const r = reports.current().find((x) => x.pid === w.pid);
+        if (r) ats.add(r.at);
+        return ats.size >= 10 || undefined;
+      },
+      20_000,
+      "ten reports",
+    );
     await reports.close();
     // ... and not one in the work queue: the worker would have run it as a task (a --json line) and a
     // report waiting there would count as ready.
@@ -120,13 +141,17 @@ describe("worker reports (status --workers reads them)", () => {
     await loud.ready();
     const heardFromLoud = new Set<number>();
     const pidsHeard = new Set<number>();
-    await waitFor(() => {
-      for (const r of reports.current()) {
-        pidsHeard.add(r.pid);
-        if (r.pid === loud.pid) heardFromLoud.add(r.at);
-      }
-      return heardFromLoud.size >= 10 || undefined;
-    }, 20_000, "ten reports of the reporting worker");
+    await waitFor(
+      () => {
+        for (const r of reports.current()) {
+          pidsHeard.add(r.pid);
+          if (r.pid === loud.pid) heardFromLoud.add(r.at);
+        }
+        return heardFromLoud.size >= 10 || undefined;
+      },
+      20_000,
+      "ten reports of the reporting worker",
+    );
     await reports.close();
     expect([...pidsHeard]).toEqual([loud.pid]);
     for (const p of [silent, loud]) p.kill("SIGINT");
@@ -148,7 +173,9 @@ describe("worker reports (status --workers reads them)", () => {
       expect(await watch.exited).toBe(0);
       return line;
     };
-    const json = JSON.parse(await first(["--json"])) as { workers: Array<{ pid: number; tasks: Array<{ id: string }> }> };
+    const json = JSON.parse(await first(["--json"])) as {
+      workers: Array<{ pid: number; tasks: Array<{ id: string }> }>;
+    };
     expect(json.workers.map((r) => [r.pid, r.tasks.map((t) => t.id)])).toEqual([[w.pid, ["long-1"]]]);
     expect(await first([])).toMatch(/ workers=1 running=1$/);
     w.kill("SIGKILL");

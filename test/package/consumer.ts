@@ -62,12 +62,24 @@ async function main(queue: string): Promise<void> {
   await slowStarted.promise;
   worker.stop("signal");
   const summary = await worker.done;
-  say({ step: "drain", slowFinished, done: summary.done, failed: summary.failed, retried: summary.retried, state: worker.state });
+  say({
+    step: "drain",
+    slowFinished,
+    done: summary.done,
+    failed: summary.failed,
+    retried: summary.retried,
+    state: worker.state,
+  });
 }
 
 async function one(queue: string, hold: boolean): Promise<void> {
   const worker = await work({ queue, reportEveryMs: 0, maxTasks: 1 }, async (task: Task) => {
-    say({ step: hold ? "holding" : "took", body: task.body.toString(), redelivered: task.redelivered, attempt: task.attempt });
+    say({
+      step: hold ? "holding" : "took",
+      body: task.body.toString(),
+      redelivered: task.redelivered,
+      attempt: task.attempt,
+    });
     if (hold) await new Promise(() => {}); // never settles: the test kills this process
   });
   const summary = await worker.done;

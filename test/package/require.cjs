@@ -2,6 +2,16 @@
 // it must give what import gives.
 const taskq = require("taskq");
 import("taskq").then((esm) => {
-  const keys = (m) => Object.keys(m).filter((k) => k !== "default" && k !== "module.exports").sort();
-  console.log(JSON.stringify({ exports: keys(taskq), same: JSON.stringify(keys(taskq)) === JSON.stringify(keys(esm)), send: typeof taskq.send, work: typeof taskq.work }));
+  const keys = (m) =>
+    Object.keys(m)
+      .filter((k) => k !== "default" && k !== "module.exports")
+      .sort();
+  console.log(
+    JSON.stringify({
+      exports: keys(taskq),
+      same: JSON.stringify(keys(taskq)) === JSON.stringify(keys(esm)),
+      send: typeof taskq.send,
+      work: typeof taskq.work,
+    }),
+  );
 });

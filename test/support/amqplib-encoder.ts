@@ -7,8 +7,13 @@ import type { TaskProperties } from "../../src/core/publish/publisher.ts";
 // encodeBasicProperties -> lib/codec.js encodeTable into a 65,536-byte scratch buffer).
 const require = createRequire(import.meta.url);
 const lib = join(dirname(require.resolve("amqplib")), "lib");
-const args = require(join(lib, "api_args.js")) as { publish(exchange: string, routingKey: string, options: object): object };
-const defs = require(join(lib, "defs.js")) as { BasicProperties: number; encodeProperties(id: number, channel: number, size: number, fields: object): Buffer };
+const args = require(join(lib, "api_args.js")) as {
+  publish(exchange: string, routingKey: string, options: object): object;
+};
+const defs = require(join(lib, "defs.js")) as {
+  BasicProperties: number;
+  encodeProperties(id: number, channel: number, size: number, fields: object): Buffer;
+};
 const codec = require(join(lib, "codec.js")) as { encodeTable(buffer: Buffer, table: object, offset: number): number };
 
 /** The content header frame amqplib would write for a publish with these properties (as taskq's Publisher sends them); throws what amqplib throws. */

@@ -56,7 +56,16 @@ export async function deleteQueues(queues: string[], url = BROKER_URL): Promise<
 
 /** messages_ready / messages_unacknowledged as the broker itself reports them. */
 export async function brokerCounts(queue: string, node?: string): Promise<{ ready: number; unacked: number }> {
-  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged", "--no-table-headers"];
+  const args = [
+    "rabbitmqctl",
+    ...(node ? ["-n", node] : []),
+    "-q",
+    "list_queues",
+    "name",
+    "messages_ready",
+    "messages_unacknowledged",
+    "--no-table-headers",
+  ];
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const text = await new Response(proc.stdout).text();
   await proc.exited;
@@ -86,7 +95,11 @@ export async function rabbitmqctlRows(list: string, columns: string[], node?: st
 /** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
 export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
   const queues = new Map<string, { ready: number; consumers: number }>();
-  for (const [name, ready, consumers] of await rabbitmqctlRows("list_queues", ["name", "messages_ready", "consumers"], node)) {
+  for (const [name, ready, consumers] of await rabbitmqctlRows(
+    "list_queues",
+    ["name", "messages_ready", "consumers"],
+    node,
+  )) {
     if (name) queues.set(name, { ready: Number(ready), consumers: Number(consumers) });
   }
   return queues;
@@ -96,7 +109,12 @@ export async function brokerQueues(node?: string): Promise<Map<string, { ready: 
  * Polls `check` every `everyMs` until it returns a truthy value or `ms` pass. The way to
  * wait for something to happen: a sleep only guesses how long it takes.
  */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = "condition", everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  ms = 15_000,
+  what = "condition",
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();

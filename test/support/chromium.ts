@@ -34,12 +34,21 @@ const FLAGS = [
 async function chromium(args: string[], timeoutMs = 60_000): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), "taskq-chromium-"));
   try {
-    const proc = Bun.spawn([chromiumPath(), ...FLAGS, `--user-data-dir=${profile}`, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([chromiumPath(), ...FLAGS, `--user-data-dir=${profile}`, ...args], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     clearTimeout(timer);
     // Its stderr is noisy even when all is well (no D-Bus in a container): only shown when it failed.
-    if (code !== 0) throw new Error(`chromium exited with ${code}:\n${stderr.trim().split("\n").slice(-15).join("\n")}`);
+    if (code !== 0)
+      throw new Error(`chromium exited with ${code}:\n${stderr.trim().split("\n").slice(-15).join("\n")}`);
     return stdout;
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -47,8 +56,16 @@ async function chromium(args: string[], timeoutMs = 60_000): Promise<string> {
 }
 
 /** Renders a local HTML file to a PNG of the given window size. */
-export async function screenshot(htmlPath: string, pngPath: string, size: { width: number; height: number }): Promise<void> {
-  await chromium([`--screenshot=${pngPath}`, `--window-size=${size.width},${size.height}`, pathToFileURL(htmlPath).href]);
+export async function screenshot(
+  htmlPath: string,
+  pngPath: string,
+  size: { width: number; height: number },
+): Promise<void> {
+  await chromium([
+    `--screenshot=${pngPath}`,
+    `--window-size=${size.width},${size.height}`,
+    pathToFileURL(htmlPath).href,
+  ]);
 }
 
 /** The DOM after Chromium parsed and laid out the page, serialized. */

@@ -19,9 +19,16 @@ export class LocalCluster {
   private readonly env: Record<string, string>;
 
   /** `base` is node 1's AMQP port; nodes 2 and 3 take the next two. */
-  constructor(label: string, readonly base = clusterBase()) {
+  constructor(
+    label: string,
+    readonly base = clusterBase(),
+  ) {
     this.name = `taskq-${label}-${process.pid}`;
-    this.urls = [1, 2, 3].map((n) => `amqp://guest:guest@127.0.0.1:${base + n - 1}`) as unknown as [string, string, string];
+    this.urls = [1, 2, 3].map((n) => `amqp://guest:guest@127.0.0.1:${base + n - 1}`) as unknown as [
+      string,
+      string,
+      string,
+    ];
     this.nodeNames = [1, 2, 3].map((n) => `${this.name}-${n}@localhost`) as unknown as [string, string, string];
     this.env = { TASKQ_CLUSTER_NAME: this.name, TASKQ_CLUSTER_BASE: String(base) };
   }
@@ -32,7 +39,8 @@ export class LocalCluster {
   /** Starts the three nodes and waits until they form one cluster (idempotent). */
   async up(): Promise<void> {
     const printed = (await this.run("up")).trim().split("\n");
-    if (printed.join(",") !== this.urls.join(",")) throw new Error(`scripts/cluster up printed ${printed.join(" ")}, expected ${this.urls.join(" ")}`);
+    if (printed.join(",") !== this.urls.join(","))
+      throw new Error(`scripts/cluster up printed ${printed.join(" ")}, expected ${this.urls.join(" ")}`);
   }
 
   /** Stops the three nodes and deletes their data; never throws (for `afterAll`). */
@@ -52,13 +60,23 @@ export class LocalCluster {
 
   /** The nodes node n's `cluster_status` lists as running. */
   async runningNodes(n: NodeNumber = 1): Promise<string[]> {
-    const status = JSON.parse(await this.ctl(n, "-q", "cluster_status", "--formatter", "json")) as { running_nodes?: string[] };
+    const status = JSON.parse(await this.ctl(n, "-q", "cluster_status", "--formatter", "json")) as {
+      running_nodes?: string[];
+    };
     return (status.running_nodes ?? []).toSorted();
   }
 
   private async run(...args: string[]): Promise<string> {
-    const proc = Bun.spawn([CLUSTER_SCRIPT, ...args], { env: { ...process.env, ...this.env }, stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const proc = Bun.spawn([CLUSTER_SCRIPT, ...args], {
+      env: { ...process.env, ...this.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     if (code !== 0) throw new Error(`scripts/cluster ${args.join(" ")} failed (${code}): ${err.trim()}${out}`);
     return out;
   }

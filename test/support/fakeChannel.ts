@@ -16,11 +16,14 @@ export interface AckCall {
 export function fakeChannel(options: { internals?: boolean; channelNumber?: number } = {}) {
   const calls: AckCall[] = [];
   const frames: Buffer[] = [];
-  const text = (op: string, tag: number, multiple: boolean, requeue = false) => `${op} ${tag}${multiple ? " multiple" : ""}${requeue ? " requeue" : ""}`;
+  const text = (op: string, tag: number, multiple: boolean, requeue = false) =>
+    `${op} ${tag}${multiple ? " multiple" : ""}${requeue ? " requeue" : ""}`;
   type Msg = { fields: { deliveryTag: number } };
   const channel: Record<string, unknown> = {
-    ack: (msg: Msg, multiple = false) => calls.push({ via: "channel", text: text("ack", msg.fields.deliveryTag, multiple) }),
-    nack: (msg: Msg, multiple = false, requeue = true) => calls.push({ via: "channel", text: text("nack", msg.fields.deliveryTag, multiple, requeue) }),
+    ack: (msg: Msg, multiple = false) =>
+      calls.push({ via: "channel", text: text("ack", msg.fields.deliveryTag, multiple) }),
+    nack: (msg: Msg, multiple = false, requeue = true) =>
+      calls.push({ via: "channel", text: text("nack", msg.fields.deliveryTag, multiple, requeue) }),
   };
   if (options.internals) {
     channel.ch = options.channelNumber ?? 1;

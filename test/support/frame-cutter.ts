@@ -88,7 +88,12 @@ export class FrameCutter {
         const frame = pending.subarray(0, size);
         pending = pending.subarray(size);
         const [classId, methodId] = this.at.method;
-        if (frame[0] === 1 && frame.readUInt16BE(7) === classId && frame.readUInt16BE(9) === methodId && ++seen === this.at.nth) {
+        if (
+          frame[0] === 1 &&
+          frame.readUInt16BE(7) === classId &&
+          frame.readUInt16BE(9) === methodId &&
+          ++seen === this.at.nth
+        ) {
           cut = true;
           this.cut = true;
           client.destroy();

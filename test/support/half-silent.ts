@@ -50,7 +50,8 @@ export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketList
         client.data.up = up;
         for (const chunk of client.data.pending) up.write(chunk);
         client.data.pending = [];
-        if (client.data.passAll && Number.isFinite(cutMs)) setTimeout(() => (client.terminate(), up.terminate()), cutMs);
+        if (client.data.passAll && Number.isFinite(cutMs))
+          setTimeout(() => (client.terminate(), up.terminate()), cutMs);
       },
       data: (client, chunk) => {
         if (client.data.up) client.data.up.write(chunk);

@@ -5,7 +5,11 @@ const BROKER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "broker");
 
 async function broker(...args: string[]): Promise<string> {
   const proc = Bun.spawn([BROKER_SCRIPT, ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`scripts/broker ${args.join(" ")} failed (${code}): ${err}${out}`);
   return out;
 }
@@ -41,8 +45,13 @@ export class IsolatedNode {
     this.nodeName = `${this.name}@localhost`;
     this.url = `amqp://guest:guest@127.0.0.1:${port}`;
     this.version = options.version ?? "3.10";
-    this.managementUrl = options.managementPort === undefined ? undefined : `http://127.0.0.1:${options.managementPort}`;
-    this.startArgs = ["--version", this.version, ...(options.managementPort === undefined ? [] : ["--management", String(options.managementPort)])];
+    this.managementUrl =
+      options.managementPort === undefined ? undefined : `http://127.0.0.1:${options.managementPort}`;
+    this.startArgs = [
+      "--version",
+      this.version,
+      ...(options.managementPort === undefined ? [] : ["--management", String(options.managementPort)]),
+    ];
     this.config = options.config;
   }
 
@@ -56,7 +65,10 @@ export class IsolatedNode {
     if (!this.config) return;
     const dir = join(resolve(process.env.TASKQ_NODES_DIR ?? "/tmp/taskq-nodes"), this.name);
     mkdirSync(dir, { recursive: true });
-    for (const [file, text] of [["rabbitmq.conf", this.config.conf], ["advanced.config", this.config.advanced]] as const) {
+    for (const [file, text] of [
+      ["rabbitmq.conf", this.config.conf],
+      ["advanced.config", this.config.advanced],
+    ] as const) {
       if (text !== undefined && !existsSync(join(dir, file))) writeFileSync(join(dir, file), `${text}\n`);
     }
   }

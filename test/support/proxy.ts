@@ -228,4 +228,11 @@ interface Peer {
   pair: Pair;
 }
 
-const newPeer = (other: Socket<Peer> | undefined, pair: Pair): Peer => ({ pending: [], out: [], ending: false, closed: false, other, pair });
+const newPeer = (other: Socket<Peer> | undefined, pair: Pair): Peer => ({
+  pending: [],
+  out: [],
+  ending: false,
+  closed: false,
+  other,
+  pair,
+});

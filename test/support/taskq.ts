@@ -18,7 +18,10 @@ export interface RunResult {
 }
 
 /** Runs `taskq ARGS` to completion. TASKQ_URL points at the test broker unless `env` says otherwise. */
-export async function runTaskq(args: string[], options: { env?: Record<string, string | undefined>; stdin?: Buffer | string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runTaskq(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; stdin?: Buffer | string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const proc = Bun.spawn([bin(), ...args], {
     env: { ...process.env, TASKQ_URL: BROKER_URL, ...options.env } as Record<string, string>,
     stdin: options.stdin === undefined ? "ignore" : Buffer.from(options.stdin),
@@ -26,7 +29,11 @@ export async function runTaskq(args: string[], options: { env?: Record<string, s
     stderr: "pipe",
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? 30_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   noteMissedHeartbeats(args, options.env ?? {}, stderr);
   return { code, stdout, stderr };
@@ -40,8 +47,11 @@ export async function runTaskq(args: string[], options: { env?: Record<string, s
 function noteMissedHeartbeats(args: string[], env: Record<string, string | undefined>, stderr: string): void {
   const file = process.env.TASKQ_SUITE_HEARTBEATS;
   if (!file || !stderr.includes("missed the broker's heartbeats")) return;
-  const chosen = [...args, env.TASKQ_URL ?? "", env.AMQP_URL ?? ""].some((a) => a.startsWith("--heartbeat") || a.includes("heartbeat="));
-  if (!chosen) appendFileSync(file, `taskq ${args.join(" ")}: ${stderr.split("\n").find((l) => l.includes("heartbeats"))}\n`);
+  const chosen = [...args, env.TASKQ_URL ?? "", env.AMQP_URL ?? ""].some(
+    (a) => a.startsWith("--heartbeat") || a.includes("heartbeat="),
+  );
+  if (!chosen)
+    appendFileSync(file, `taskq ${args.join(" ")}: ${stderr.split("\n").find((l) => l.includes("heartbeats"))}\n`);
 }
 
 /** A long-running taskq (usually `work`) whose output is collected as it comes. */
@@ -99,7 +109,10 @@ export class TaskqProcess {
 
 /** The non-empty lines of `text` that a newline ends (a line still being written is left out). */
 function completeLines(text: string): string[] {
-  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((line) => line.length > 0);
+  return text
+    .slice(0, text.lastIndexOf("\n") + 1)
+    .split("\n")
+    .filter((line) => line.length > 0);
 }
 
 /**

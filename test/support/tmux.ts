@@ -11,7 +11,17 @@ export class Terminal {
     const exports = Object.entries(env)
       .map(([k, v]) => `export ${k}='${v.replaceAll("'", "'\\''")}'; `)
       .join("");
-    await this.tmux("new-session", "-d", "-s", this.session, "-x", "120", "-y", "30", `${exports}${command}; echo "[exit $?]"; sleep 60`);
+    await this.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      this.session,
+      "-x",
+      "120",
+      "-y",
+      "30",
+      `${exports}${command}; echo "[exit $?]"; sleep 60`,
+    );
   }
 
   /** The screen as text; with `escapes`, including colour and attribute codes. */
@@ -40,7 +50,11 @@ export class Terminal {
 
   private async tmux(...args: string[]): Promise<string> {
     const proc = Bun.spawn(["tmux", ...args], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     if (code !== 0) throw new Error(`tmux ${args[0]} failed: ${err}`);
     return out;
   }

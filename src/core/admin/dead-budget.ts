@@ -145,6 +145,13 @@ export class DeadBudget {
   }
 
   counts(): DeadCounts {
-    return { done: this.done, uncertain: this.uncertain.size, cutOff: this.cutOff, gone: this.agreedLeft?.size ?? 0, added: this.added.size, full: this.full };
+    return {
+      done: this.done,
+      uncertain: this.uncertain.size,
+      cutOff: this.cutOff,
+      gone: this.agreedLeft?.size ?? 0,
+      added: this.added.size,
+      full: this.full,
+    };
   }
 }

@@ -32,12 +32,23 @@ export interface DeadList {
  * @example
  * const { tasks } = await listDead(broker, "task_queue", 20);
  */
-export async function listDead(broker: Broker, queue: string, limit: number, options: { moveAtMost?: number } = {}): Promise<DeadList> {
+export async function listDead(
+  broker: Broker,
+  queue: string,
+  limit: number,
+  options: { moveAtMost?: number } = {},
+): Promise<DeadList> {
   const deadQueue = deadQueueName(queue);
   const info = await checkQueue(broker, deadQueue);
   if (info === undefined) return { deadQueue, exists: false, total: 0, consumers: 0, tasks: [] };
   const peek = await peekDead(broker, deadQueue, info.messageCount, { limit, ...options });
-  const list: DeadList = { deadQueue, exists: true, total: Math.max(info.messageCount, peek.tasks.length), consumers: info.consumerCount, tasks: peek.tasks };
+  const list: DeadList = {
+    deadQueue,
+    exists: true,
+    total: Math.max(info.messageCount, peek.tasks.length),
+    consumers: info.consumerCount,
+    tasks: peek.tasks,
+  };
   if (peek.mode !== undefined) list.mode = peek.mode;
   if (peek.unread !== undefined) list.unread = peek.unread;
   return list;

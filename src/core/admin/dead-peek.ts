@@ -51,7 +51,8 @@ export interface Peek {
 /** Tasks moved per confirm wait: a failure gives back at most this many (counted once). */
 const MOVE_BATCH = 100;
 
-const BLOCKED = "the broker is not taking publishes (a memory or disk alarm?), and a look at this quorum queue before RabbitMQ 4.3 moves every task once round: try again once it clears";
+const BLOCKED =
+  "the broker is not taking publishes (a memory or disk alarm?), and a look at this quorum queue before RabbitMQ 4.3 moves every task once round: try again once it clears";
 /** How long a look waits for its nack to show in the ready count before it closes all the same. */
 const NACK_SHOWN_MS = 2000;
 
@@ -67,14 +68,23 @@ export async function peekDead(broker: Broker, queue: string, ready: number, opt
   const mode = await peekModeFor(broker, queue);
   if (mode !== "move") return { tasks: await peekInPlace(broker, queue, mode, options), mode };
   if (ready > (options.moveAtMost ?? Number.POSITIVE_INFINITY)) {
-    return { tasks: [], mode, unread: `a look at this quorum queue before RabbitMQ 4.3 moves every task once round (a hand-back would count toward its delivery limit); ${ready} are more than ${options.moveAtMost}` };
+    return {
+      tasks: [],
+      mode,
+      unread: `a look at this quorum queue before RabbitMQ 4.3 moves every task once round (a hand-back would count toward its delivery limit); ${ready} are more than ${options.moveAtMost}`,
+    };
   }
   if (!(await takesPublishes(broker))) return { tasks: [], mode, unread: BLOCKED };
   return { tasks: await peekByMoving(broker, queue, ready, options), mode };
 }
 
 /** `nack` and `close`: the tasks are fetched and given back where they were. */
-async function peekInPlace(broker: Broker, queue: string, mode: "nack" | "close", options: PeekOptions): Promise<DeadTask[]> {
+async function peekInPlace(
+  broker: Broker,
+  queue: string,
+  mode: "nack" | "close",
+  options: PeekOptions,
+): Promise<DeadTask[]> {
   const tasks: DeadTask[] = [];
   await withPeekChannel(broker, queue, async (channel) => {
     let held = 0;

@@ -44,7 +44,12 @@ export interface PurgeDeadResult {
  *
  *   purged <= tasks the broker deleted <= purged + counts.uncertain, and deleted <= the limit
  */
-export async function purgeDead(broker: Broker, queue: string, options: PurgeOptions = {}, budget = new DeadBudget(options.limit, options.agreed)): Promise<PurgeDeadResult> {
+export async function purgeDead(
+  broker: Broker,
+  queue: string,
+  options: PurgeOptions = {},
+  budget = new DeadBudget(options.limit, options.agreed),
+): Promise<PurgeDeadResult> {
   const deadQueue = deadQueueName(queue);
   const result = (exists: boolean): PurgeDeadResult => {
     const counts = budget.counts();
@@ -87,10 +92,18 @@ export async function purgeDead(broker: Broker, queue: string, options: PurgeOpt
  * ack lost with the connection leaves its task in the dead queue, where a next pass finds it and
  * deletes it if the limit allows (`DeadBudget`). Nothing unselected is touched.
  */
-export async function purgeDeadAcross(broker: Broker, reconnector: Reconnector, queue: string, options: PurgeOptions = {}): Promise<PurgeDeadResult> {
+export async function purgeDeadAcross(
+  broker: Broker,
+  reconnector: Reconnector,
+  queue: string,
+  options: PurgeOptions = {},
+): Promise<PurgeDeadResult> {
   const budget = new DeadBudget(options.limit, options.agreed);
   const walk = { ...options, now: options.now ?? Date.now() };
-  return acrossFailovers(broker, reconnector, (current) => purgeDead(current, queue, walk, budget), { done: () => budget.full, onLost: options.onLost });
+  return acrossFailovers(broker, reconnector, (current) => purgeDead(current, queue, walk, budget), {
+    done: () => budget.full,
+    onLost: options.onLost,
+  });
 }
 
 export interface DeadPreview {

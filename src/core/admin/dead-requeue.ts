@@ -66,7 +66,12 @@ const REQUEUE_BATCH = 100;
  * @example
  * const { moved } = await requeueDead(broker, "task_queue", { selector: { exitCode: 3 } });
  */
-export async function requeueDead(broker: Broker, queue: string, options: RequeueOptions = {}, state = new RequeueState(options.limit)): Promise<RequeueResult> {
+export async function requeueDead(
+  broker: Broker,
+  queue: string,
+  options: RequeueOptions = {},
+  state = new RequeueState(options.limit),
+): Promise<RequeueResult> {
   const deadQueue = deadQueueName(queue);
   const { budget, ackLost } = state;
   const result = (exists: boolean): RequeueResult => {
@@ -106,7 +111,10 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
           continue;
         }
         if (!budget.retry(id) && !budget.take(id)) continue;
-        const copy = makeCopy({ queue, body: msg.content, properties: msg.properties, attempt: 1 }, { kind: "requeue" });
+        const copy = makeCopy(
+          { queue, body: msg.content, properties: msg.properties, attempt: 1 },
+          { kind: "requeue" },
+        );
         pass.acted(id); // before: a publish cut half-way is uncertain too
         await publisher.publish(copy.queue, copy.body, copy.properties);
         batch.push({ msg, id });
@@ -134,8 +142,16 @@ export async function requeueDead(broker: Broker, queue: string, options: Requeu
  * connection is found again by its identity and only removed from the dead queue,
  * so none is left there twice over.
  */
-export async function requeueDeadAcross(broker: Broker, reconnector: Reconnector, queue: string, options: RequeueOptions = {}): Promise<RequeueResult> {
+export async function requeueDeadAcross(
+  broker: Broker,
+  reconnector: Reconnector,
+  queue: string,
+  options: RequeueOptions = {},
+): Promise<RequeueResult> {
   const state = new RequeueState(options.limit);
   const walk = { ...options, now: options.now ?? Date.now() };
-  return acrossFailovers(broker, reconnector, (current) => requeueDead(current, queue, walk, state), { done: () => state.done, onLost: options.onLost });
+  return acrossFailovers(broker, reconnector, (current) => requeueDead(current, queue, walk, state), {
+    done: () => state.done,
+    onLost: options.onLost,
+  });
 }

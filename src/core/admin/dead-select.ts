@@ -21,7 +21,8 @@ export type SelectableTask = Pick<DeadTask, "messageId" | "reason" | "exitCode" 
 /** Whether `selector` selects `task`, at time `nowMs` (epoch ms). */
 export function selects(selector: DeadSelector, task: SelectableTask, nowMs: number): boolean {
   if (selector.id !== undefined && task.messageId !== selector.id) return false;
-  if (selector.reason !== undefined && !(task.reason ?? "").toLowerCase().includes(selector.reason.toLowerCase())) return false;
+  if (selector.reason !== undefined && !(task.reason ?? "").toLowerCase().includes(selector.reason.toLowerCase()))
+    return false;
   if (selector.exitCode !== undefined && task.exitCode !== selector.exitCode) return false;
   if (selector.olderThanMs !== undefined) {
     const failedAt = task.failedAt === undefined ? Number.NaN : Date.parse(task.failedAt);
@@ -32,7 +33,10 @@ export function selects(selector: DeadSelector, task: SelectableTask, nowMs: num
 
 /** True when the selector selects every task (no field given). */
 export const selectsAll = (selector: DeadSelector): boolean =>
-  selector.id === undefined && selector.reason === undefined && selector.exitCode === undefined && selector.olderThanMs === undefined;
+  selector.id === undefined &&
+  selector.reason === undefined &&
+  selector.exitCode === undefined &&
+  selector.olderThanMs === undefined;
 
 /**
  * One dead task as acted on: its id and when it died, so a task whose ack was lost with a
@@ -51,6 +55,9 @@ export function deadKey(task: Pick<SelectableTask, "messageId" | "failedAt">): s
 export function deadIdentity(task: Pick<DeadTask, "messageId" | "failedAt" | "reason" | "body">): string {
   const key = deadKey(task);
   if (key !== undefined) return `id\u0000${key}`;
-  const hash = createHash("sha256").update(task.body).update(`\u0000${task.reason ?? ""}\u0000${task.failedAt ?? ""}`).digest("hex");
+  const hash = createHash("sha256")
+    .update(task.body)
+    .update(`\u0000${task.reason ?? ""}\u0000${task.failedAt ?? ""}`)
+    .digest("hex");
   return `body\u0000${hash}`;
 }

@@ -35,7 +35,8 @@ export function deadTask(msg: GetMessage): DeadTask {
   };
 }
 
-const asString = (value: unknown): string | undefined => (typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined);
+const asString = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : Buffer.isBuffer(value) ? value.toString("utf8") : undefined;
 
 function nullable<T>(value: unknown, parse: (v: unknown) => T | undefined): T | null | undefined {
   return value === null ? null : parse(value);

@@ -25,7 +25,11 @@ export interface RemoveResult {
  * if-empty and if-unused on a quorum queue (540, closing the connection): unforced, such a queue
  * is kept and reported, and none after it is deleted.
  */
-export async function removeQueues(broker: Broker, queues: readonly FamilyQueue[], force: boolean): Promise<RemoveResult> {
+export async function removeQueues(
+  broker: Broker,
+  queues: readonly FamilyQueue[],
+  force: boolean,
+): Promise<RemoveResult> {
   const order: Record<FamilyQueue["role"], number> = { retry: 0, delay: 0, work: 1, dead: 2 };
   const sorted = [...queues].sort((a, b) => order[a.role] - order[b.role]);
   const result: RemoveResult = { deleted: [], kept: [] };
@@ -37,12 +41,18 @@ export async function removeQueues(broker: Broker, queues: readonly FamilyQueue[
     await withChannel(broker, async (channel) => {
       try {
         // whileUp: a refusal that closes the connection (a quorum queue's 540) rejects with the broker's reason.
-        const ok = await whileUp(broker, channel.deleteQueue(queue.name, force ? {} : { ifEmpty: true, ifUnused: true }));
+        const ok = await whileUp(
+          broker,
+          channel.deleteQueue(queue.name, force ? {} : { ifEmpty: true, ifUnused: true }),
+        );
         result.deleted.push({ name: queue.name, tasks: ok.messageCount });
       } catch (err) {
         const code = (err as { code?: number })?.code;
         if (!force && QUORUM_REFUSAL.test(String((err as Error)?.message))) {
-          result.kept.push({ name: queue.name, why: "a quorum queue: RabbitMQ deletes those only unconditionally; it was empty and unused when checked: --force deletes it" });
+          result.kept.push({
+            name: queue.name,
+            why: "a quorum queue: RabbitMQ deletes those only unconditionally; it was empty and unused when checked: --force deletes it",
+          });
           return;
         }
         if (force || code !== 406) throw queueError(broker, queue.name, err);

@@ -67,11 +67,21 @@ export function familyFromApi(queue: string, listed: readonly ManagementQueue[])
   for (const item of listed) {
     const role = familyRole(queue, item.name);
     if (role === undefined) continue;
-    const member: FamilyQueue = { name: item.name, ...role, ready: count(item.messages_ready), consumers: count(item.consumers) };
+    const member: FamilyQueue = {
+      name: item.name,
+      ...role,
+      ready: count(item.messages_ready),
+      consumers: count(item.consumers),
+    };
     // A queue listed before the broker's first statistics on it has no counts: no unacked figure rather than a made-up 0.
     if (typeof item.messages_unacknowledged === "number") member.unacked = item.messages_unacknowledged;
     const stats = item.message_stats;
-    if (stats !== undefined) member.rates = { publish: rate(stats.publish_details), deliver: rate(stats.deliver_get_details), ack: rate(stats.ack_details) };
+    if (stats !== undefined)
+      member.rates = {
+        publish: rate(stats.publish_details),
+        deliver: rate(stats.deliver_get_details),
+        ack: rate(stats.ack_details),
+      };
     members.push(member);
   }
   return members.sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (a.levelMs ?? 0) - (b.levelMs ?? 0));
@@ -92,12 +102,21 @@ const rate = (details: { rate?: number } | undefined): number => count(details?.
  * @example
  * const family = await findFamily(broker, "task_queue", { retry: DEFAULT_RETRY });
  */
-export async function findFamily(broker: Broker, queue: string, options: { management?: ManagementClient; retry: RetryDelays }): Promise<Family> {
+export async function findFamily(
+  broker: Broker,
+  queue: string,
+  options: { management?: ManagementClient; retry: RetryDelays },
+): Promise<Family> {
   let missing: string | undefined;
   if (options.management !== undefined) {
     try {
       const listed = familyFromApi(queue, await options.management.queues(familyRegex(queue)));
-      return { queue, queues: await withLiveCounts(broker, listed), complete: true, source: options.management.display };
+      return {
+        queue,
+        queues: await withLiveCounts(broker, listed),
+        complete: true,
+        source: options.management.display,
+      };
     } catch (err) {
       if (!(err instanceof ManagementUnavailable)) throw err;
       missing = err.message;
@@ -118,11 +137,17 @@ function guessed(broker: Broker, queue: string, retry: RetryDelays): Promise<Fam
     ...retryLevels(retry).map((levelMs) => ({ name: retryQueueName(queue, levelMs), role: "retry" as const, levelMs })),
     { name: deadQueueName(queue), role: "dead" },
   ];
-  return existing(broker, names.filter((member) => Buffer.byteLength(member.name) <= MAX_QUEUE_NAME_BYTES));
+  return existing(
+    broker,
+    names.filter((member) => Buffer.byteLength(member.name) <= MAX_QUEUE_NAME_BYTES),
+  );
 }
 
 /** The members that exist, with their live ready and consumer counts (passive declares, all at once: each has its own channel). */
-async function existing<M extends Pick<FamilyQueue, "name">>(broker: Broker, members: M[]): Promise<Array<M & Pick<FamilyQueue, "ready" | "consumers">>> {
+async function existing<M extends Pick<FamilyQueue, "name">>(
+  broker: Broker,
+  members: M[],
+): Promise<Array<M & Pick<FamilyQueue, "ready" | "consumers">>> {
   const infos = await Promise.all(members.map((member) => checkQueue(broker, member.name)));
   return members.flatMap((member, i) => {
     const info = infos[i];

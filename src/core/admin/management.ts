@@ -62,7 +62,8 @@ export interface ManagementClient {
 export function managementClient(address: BrokerAddress, options: ManagementOptions = {}): ManagementClient {
   const base = baseUrl(address, options.url);
   const user = base.username === "" ? address.user : decodeURIComponent(base.username);
-  const password = base.password === "" ? (base.username === "" ? address.password : "") : decodeURIComponent(base.password);
+  const password =
+    base.password === "" ? (base.username === "" ? address.password : "") : decodeURIComponent(base.password);
   base.username = "";
   base.password = "";
   // Credentials go in a header, never in the URL: the base URL is safe to print.
@@ -86,9 +87,21 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
     } catch (err) {
       throw unreachable(display, err, timeoutMs, secrets);
     }
-    if (response.status === 401) throw new ManagementUnavailable(`${display} refused the login (401: wrong user or password for the management API, or user '${user}' lacks the monitoring tag)`, "unauthorized");
-    if (response.status === 404) throw new ManagementUnavailable(`${display} answered 404 (no management API there, or vhost '${address.vhost}' does not exist)`, "absent");
-    if (!response.ok) throw new ManagementUnavailable(`${display} answered ${response.status} ${response.statusText}`.trimEnd(), "failed");
+    if (response.status === 401)
+      throw new ManagementUnavailable(
+        `${display} refused the login (401: wrong user or password for the management API, or user '${user}' lacks the monitoring tag)`,
+        "unauthorized",
+      );
+    if (response.status === 404)
+      throw new ManagementUnavailable(
+        `${display} answered 404 (no management API there, or vhost '${address.vhost}' does not exist)`,
+        "absent",
+      );
+    if (!response.ok)
+      throw new ManagementUnavailable(
+        `${display} answered ${response.status} ${response.statusText}`.trimEnd(),
+        "failed",
+      );
     try {
       return await response.json();
     } catch {
@@ -102,7 +115,12 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
     async queues(regex) {
       const found: ManagementQueue[] = [];
       for (let page = 1; ; page++) {
-        const query = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE), name: regex, use_regex: "true" });
+        const query = new URLSearchParams({
+          page: String(page),
+          page_size: String(PAGE_SIZE),
+          name: regex,
+          use_regex: "true",
+        });
         const answer = await get(`/api/queues/${encodeURIComponent(address.vhost)}?${query}`);
         const { items, pageCount } = queuePage(answer, display);
         found.push(...items);
@@ -127,7 +145,8 @@ export function managementUrlError(url: string): string | undefined {
   } catch {
     return "--management-url must be a URL such as http://host:15672";
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return `--management-url must be http:// or https://, not ${parsed.protocol}//`;
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    return `--management-url must be http:// or https://, not ${parsed.protocol}//`;
   if (parsed.search !== "" || parsed.hash !== "") return "--management-url takes no ?query or #fragment";
   try {
     decodeURIComponent(parsed.username);
@@ -139,17 +158,30 @@ export function managementUrlError(url: string): string | undefined {
 }
 
 /** One page of `GET /api/queues/<vhost>?page=N`, checked: an answer of another shape is not a RabbitMQ API. */
-export function queuePage(answer: unknown, display = "the management API"): { items: ManagementQueue[]; pageCount: number } {
+export function queuePage(
+  answer: unknown,
+  display = "the management API",
+): { items: ManagementQueue[]; pageCount: number } {
   const page = answer as { items?: unknown; page_count?: unknown } | null;
-  if (typeof page !== "object" || page === null || !Array.isArray(page.items)) throw new ManagementUnavailable(`${display} answered with something other than a list of queues`, "absent");
-  const items = page.items.filter((item): item is ManagementQueue => typeof (item as { name?: unknown })?.name === "string");
+  if (typeof page !== "object" || page === null || !Array.isArray(page.items))
+    throw new ManagementUnavailable(`${display} answered with something other than a list of queues`, "absent");
+  const items = page.items.filter(
+    (item): item is ManagementQueue => typeof (item as { name?: unknown })?.name === "string",
+  );
   return { items, pageCount: typeof page.page_count === "number" ? page.page_count : 1 };
 }
 
-function unreachable(display: string, err: unknown, timeoutMs: number, secrets: Pick<BrokerAddress, "url" | "password">): ManagementUnavailable {
+function unreachable(
+  display: string,
+  err: unknown,
+  timeoutMs: number,
+  secrets: Pick<BrokerAddress, "url" | "password">,
+): ManagementUnavailable {
   const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === "TimeoutError" || e?.name === "AbortError") return new ManagementUnavailable(`${display} did not answer within ${timeoutMs / 1000}s`, "timeout");
-  if (e?.code === "ConnectionRefused" || e?.code === "ECONNREFUSED") return new ManagementUnavailable(`${display} refused the connection`, "refused");
+  if (e?.name === "TimeoutError" || e?.name === "AbortError")
+    return new ManagementUnavailable(`${display} did not answer within ${timeoutMs / 1000}s`, "timeout");
+  if (e?.code === "ConnectionRefused" || e?.code === "ECONNREFUSED")
+    return new ManagementUnavailable(`${display} refused the connection`, "refused");
   const text = redact(String(e?.message ?? err), secrets).split("\n")[0] ?? "";
   return new ManagementUnavailable(`${display} could not be reached: ${text}`, "failed");
 }

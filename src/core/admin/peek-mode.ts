@@ -31,7 +31,9 @@ export function nackIsFree(broker: Broker): boolean {
  */
 export async function peekModeFor(broker: Broker, queue: string): Promise<PeekMode> {
   if (nackIsFree(broker)) return "nack";
-  const classic = await withChannel(broker, (channel) => channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "classic" } })).then(
+  const classic = await withChannel(broker, (channel) =>
+    channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "classic" } }),
+  ).then(
     () => true,
     () => false,
   );

@@ -17,7 +17,9 @@ export async function takesPublishes(broker: Broker, ms = PROBE_MS): Promise<boo
   let timer: ReturnType<typeof setTimeout> | undefined;
   const probe = () =>
     Promise.race([
-      new Promise<boolean>((resolve) => channel.publish("", "taskq.probe.to-no-queue", Buffer.alloc(0), {}, (err) => resolve(!err))),
+      new Promise<boolean>((resolve) =>
+        channel.publish("", "taskq.probe.to-no-queue", Buffer.alloc(0), {}, (err) => resolve(!err)),
+      ),
       new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false))),
     ]).finally(() => clearTimeout(timer));
   try {

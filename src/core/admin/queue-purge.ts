@@ -2,7 +2,8 @@ import type { Broker } from "../broker/connection.ts";
 import { type QueueInfo, checkQueue, queueError, withChannel } from "../topology/queues.ts";
 
 /** The work queue's counts before a purge (passive: never creates it); undefined when it does not exist. */
-export const workQueueInfo = (broker: Broker, queue: string): Promise<QueueInfo | undefined> => checkQueue(broker, queue);
+export const workQueueInfo = (broker: Broker, queue: string): Promise<QueueInfo | undefined> =>
+  checkQueue(broker, queue);
 
 /**
  * Deletes the ready tasks of `queue` (queue.purge): tasks delivered to workers and not yet acked

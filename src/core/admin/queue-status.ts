@@ -121,7 +121,8 @@ export async function queueStatus(broker: Broker, queue: string, options: Status
 
 /** What the AMQP view cannot show, and why the API was not asked or did not answer. */
 function missingText(why: string | undefined): string {
-  const what = "in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin";
+  const what =
+    "in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin";
   return why === undefined ? `${what} (--no-management)` : `${what}: ${why}`;
 }
 
@@ -129,13 +130,26 @@ function levels(members: FamilyQueue[], role: "retry" | "delay"): LevelStatus[] 
   return members
     .filter((member) => member.role === role)
     .map((member) => {
-      const level: LevelStatus = { queue: member.name, levelMs: member.levelMs ?? 0, ready: member.ready, consumers: member.consumers };
+      const level: LevelStatus = {
+        queue: member.name,
+        levelMs: member.levelMs ?? 0,
+        ready: member.ready,
+        consumers: member.consumers,
+      };
       if (member.unacked !== undefined) level.unacked = member.unacked;
       return level;
     });
 }
 
-const noDead = (queue: string): DeadStatus => ({ queue: deadQueueName(queue), exists: false, ready: 0, consumers: 0, oldest: undefined, reasons: [], sampled: 0 });
+const noDead = (queue: string): DeadStatus => ({
+  queue: deadQueueName(queue),
+  exists: false,
+  ready: 0,
+  consumers: 0,
+  oldest: undefined,
+  reasons: [],
+  sampled: 0,
+});
 
 async function deadStatus(broker: Broker, queue: string, member: FamilyQueue): Promise<DeadStatus> {
   const unacked = member.unacked === undefined ? {} : { unacked: member.unacked };
@@ -143,9 +157,20 @@ async function deadStatus(broker: Broker, queue: string, member: FamilyQueue): P
   if (member.ready === 0) return { ...noDead(queue), exists: true, consumers: member.consumers, ...unacked };
   const list = await listDead(broker, queue, REASON_SAMPLE, { moveAtMost: REASON_SAMPLE });
   const head = list.tasks[0];
-  const oldest = head === undefined ? undefined : { messageId: head.messageId, failedAt: head.failedAt, reason: head.reason };
+  const oldest =
+    head === undefined ? undefined : { messageId: head.messageId, failedAt: head.failedAt, reason: head.reason };
   const unsampled = list.unread === undefined ? {} : { unsampled: list.unread };
-  return { queue: list.deadQueue, exists: list.exists, ready: list.total, consumers: list.consumers, oldest, reasons: countReasons(list.tasks), sampled: list.tasks.length, ...unacked, ...unsampled };
+  return {
+    queue: list.deadQueue,
+    exists: list.exists,
+    ready: list.total,
+    consumers: list.consumers,
+    oldest,
+    reasons: countReasons(list.tasks),
+    sampled: list.tasks.length,
+    ...unacked,
+    ...unsampled,
+  };
 }
 
 /** Dead tasks grouped by reason, most frequent first (ties: the reason seen first). */

@@ -3,7 +3,15 @@ import { TaskqError } from "../../errors.ts";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
 import { redact } from "../broker/url.ts";
-import { DEFAULT_REPORT_MS, REPORTS_EXCHANGE, type WorkerReport, declareReportsExchange, isRefusal, parseReport, refusalDetail } from "../topology/reports-exchange.ts";
+import {
+  DEFAULT_REPORT_MS,
+  REPORTS_EXCHANGE,
+  type WorkerReport,
+  declareReportsExchange,
+  isRefusal,
+  parseReport,
+  refusalDetail,
+} from "../topology/reports-exchange.ts";
 import { sleep } from "../../util/clock.ts";
 
 /** A worker silent for more than this many of its own intervals is taken for gone. */
@@ -35,10 +43,18 @@ export class WorkerReports {
     try {
       const bound = { ms: ANSWER_TIMEOUT_MS, what: `listening to exchange '${REPORTS_EXCHANGE}'` };
       await whileUp(broker, declareReportsExchange(channel), bound);
-      const { queue: own } = await whileUp(broker, channel.assertQueue("", { exclusive: true, autoDelete: true, durable: false }), bound);
+      const { queue: own } = await whileUp(
+        broker,
+        channel.assertQueue("", { exclusive: true, autoDelete: true, durable: false }),
+        bound,
+      );
       await whileUp(broker, channel.bindQueue(own, REPORTS_EXCHANGE, queue), bound);
       const reports = new WorkerReports(channel, queue);
-      await whileUp(broker, channel.consume(own, (msg) => reports.take(msg), { noAck: true }), bound);
+      await whileUp(
+        broker,
+        channel.consume(own, (msg) => reports.take(msg), { noAck: true }),
+        bound,
+      );
       return reports;
     } catch (err) {
       void channel.close().catch(() => {});
@@ -91,7 +107,11 @@ export const REPORTS_LISTEN_MS = DEFAULT_REPORT_MS + 500;
  * interval, so each worker on the default interval is heard once), then closes. Workers reporting
  * less often than `waitMs` may be missed.
  */
-export async function collectWorkerReports(broker: Broker, queue: string, waitMs = REPORTS_LISTEN_MS): Promise<WorkerReport[]> {
+export async function collectWorkerReports(
+  broker: Broker,
+  queue: string,
+  waitMs = REPORTS_LISTEN_MS,
+): Promise<WorkerReport[]> {
   const reports = await WorkerReports.open(broker, queue);
   try {
     await Promise.race([sleep(waitMs), broker.lost.then((err) => Promise.reject(err))]);
@@ -104,5 +124,7 @@ export async function collectWorkerReports(broker: Broker, queue: string, waitMs
 /** A refusal of the exchange or the reader's queue, as one line; a lost connection stays as it is. */
 function reportsError(broker: Broker, err: unknown): unknown {
   if (err instanceof TaskqError || !isRefusal(err)) return err;
-  return new TaskqError(`cannot read worker reports: the broker refused exchange '${REPORTS_EXCHANGE}' (${redact(refusalDetail(err), broker.address)})`);
+  return new TaskqError(
+    `cannot read worker reports: the broker refused exchange '${REPORTS_EXCHANGE}' (${redact(refusalDetail(err), broker.address)})`,
+  );
 }

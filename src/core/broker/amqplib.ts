@@ -13,7 +13,9 @@ const warned = new Set<string>();
 export function fallbackTaken(what: string, instead: string): void {
   if (warned.has(what)) return;
   warned.add(what);
-  process.emitWarning(`amqplib's internals are not what taskq knows (amqplib 2.x): ${what}; ${instead}`, { code: "TASKQ_AMQPLIB_FALLBACK" });
+  process.emitWarning(`amqplib's internals are not what taskq knows (amqplib 2.x): ${what}; ${instead}`, {
+    code: "TASKQ_AMQPLIB_FALLBACK",
+  });
 }
 
 /** amqplib's texts, as it writes them (lib/connection.js, lib/channel.js, lib/connect.js). */
@@ -29,10 +31,10 @@ export const AMQPLIB_TEXTS = {
 } as const;
 
 export const isHeartbeatTimeout = (err: Error): boolean => err.message === AMQPLIB_TEXTS.heartbeatTimeout;
-export const isChannelClosed = (err: unknown): boolean => (err as Error | undefined)?.message === AMQPLIB_TEXTS.channelClosed;
+export const isChannelClosed = (err: unknown): boolean =>
+  (err as Error | undefined)?.message === AMQPLIB_TEXTS.channelClosed;
 export const isHandshakeClosed = (message: string): boolean => AMQPLIB_TEXTS.handshakeClosed.test(message);
 export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRefused.test(message);
-
 
 /**
  * Writes basic.ack / basic.nack frames for a channel straight to the socket.
@@ -101,13 +103,19 @@ export function ackWriter(channel: Channel): AckWriter {
         return direct;
       },
       ack: (tag, multiple) => (direct ? send(frame(ch, ACK, tag, multiple ? 1 : 0)) : queued.ack(tag, multiple)),
-      nack: (tag, multiple, requeue) => (direct ? send(frame(ch, NACK, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0))) : queued.nack(tag, multiple, requeue)),
+      nack: (tag, multiple, requeue) =>
+        direct
+          ? send(frame(ch, NACK, tag, (multiple ? 1 : 0) | (requeue ? 2 : 0)))
+          : queued.nack(tag, multiple, requeue),
       queueBehind: () => {
         direct = false;
       },
     };
   }
-  fallbackTaken("a channel's number and its connection's sendBytes", "acks go through the channel's queue (one event-loop turn slower)");
+  fallbackTaken(
+    "a channel's number and its connection's sendBytes",
+    "acks go through the channel's queue (one event-loop turn slower)",
+  );
   return viaChannel(channel);
 }
 
@@ -130,8 +138,13 @@ function viaChannel(channel: Channel): AckWriter {
  */
 export function keepConsumer(channel: Channel, tag: string, callback: (msg: ConsumeMessage | null) => void): void {
   const c = channel as unknown as { registerConsumer?: unknown };
-  if (typeof c.registerConsumer === "function") (c.registerConsumer as (t: string, cb: typeof callback) => void).call(channel, tag, callback);
-  else fallbackTaken("a channel's registerConsumer", "a delivery to a replaced consumer ends the session (its tasks are redelivered)");
+  if (typeof c.registerConsumer === "function")
+    (c.registerConsumer as (t: string, cb: typeof callback) => void).call(channel, tag, callback);
+  else
+    fallbackTaken(
+      "a channel's registerConsumer",
+      "a delivery to a replaced consumer ends the session (its tasks are redelivered)",
+    );
 }
 
 /** Drops a tag `keepConsumer` kept (no delivery can follow a later cancel-ok): its callback is no longer held. */
@@ -155,7 +168,13 @@ interface MuxInternals {
 export function coalesceWrites(model: object): boolean {
   const { muxer, stream } = (model as MuxInternals).connection ?? {};
   const loop = muxer?._readIncoming;
-  if (!muxer || !stream || typeof loop !== "function" || typeof stream.cork !== "function" || typeof stream.uncork !== "function") {
+  if (
+    !muxer ||
+    !stream ||
+    typeof loop !== "function" ||
+    typeof stream.cork !== "function" ||
+    typeof stream.uncork !== "function"
+  ) {
     fallbackTaken("the connection's muxer and stream", "each frame is written on its own (more system calls per task)");
     return false;
   }
@@ -186,7 +205,10 @@ interface SocketInternals {
 export function destroySocket(model: object, err: Error): boolean {
   const stream = (model as SocketInternals).connection?.stream;
   if (!stream || typeof stream.destroy !== "function") {
-    fallbackTaken("the connection's socket", "a silent connection is closed politely instead (bounded, then left to the OS)");
+    fallbackTaken(
+      "the connection's socket",
+      "a silent connection is closed politely instead (bounded, then left to the OS)",
+    );
     return false;
   }
   if (!stream.destroyed) stream.destroy(err);

@@ -54,27 +54,41 @@ export function connectError(address: BrokerAddress, err: unknown, timeoutMs: nu
   if (err instanceof ConnectError) return err;
   const e = err as NodeJS.ErrnoException;
   const message = redact(String(e?.message ?? err), address);
-  const unreachable = (reason: string, kind: string) => new ConnectError(brokerUnreachable(address, reason).message, kind);
+  const unreachable = (reason: string, kind: string) =>
+    new ConnectError(brokerUnreachable(address, reason).message, kind);
   if (e?.code && REASONS[e.code]) {
     const hint = e.code === "ECONNRESET" && address.protocol === "amqp" ? " (a TLS-only port? try amqps://)" : "";
     return unreachable(`${REASONS[e.code] ?? e.code}${hint}`, e.code);
   }
   if (/ETIMEDOUT|timed out/i.test(message)) return unreachable(`no answer within ${timeoutMs / 1000}s`, "ETIMEDOUT");
   if (/ACCESS_REFUSED|403/.test(message)) {
-    return new ConnectError(`the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`, "ACCESS_REFUSED");
+    return new ConnectError(
+      `the broker at ${address.host}:${address.port} refused the login for user '${address.user}' (check the user name and password)`,
+      "ACCESS_REFUSED",
+    );
   }
   if ((/NOT_ALLOWED|530/.test(message) && /vhost/i.test(message)) || isOpenRefused(message)) {
-    return new ConnectError(`the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`, "NOT_ALLOWED");
+    return new ConnectError(
+      `the broker at ${address.host}:${address.port} refused access to vhost '${address.vhost}' for user '${address.user}' (does the vhost exist, may the user use it?)`,
+      "NOT_ALLOWED",
+    );
   }
-  if (/CONNECTION_FORCED|320/.test(message)) return unreachable(`the broker closed the connection (${message})`, "CONNECTION_FORCED");
+  if (/CONNECTION_FORCED|320/.test(message))
+    return unreachable(`the broker closed the connection (${message})`, "CONNECTION_FORCED");
   if (/WRONG_VERSION_NUMBER/.test(`${message} ${e?.code ?? ""}`)) {
     return unreachable(`TLS failed: the server did not answer with TLS; is ${address.port} an amqps port?`, "TLS");
   }
-  if (/certificate|self.signed|SSL|TLS|unable to verify|ERR_TLS/i.test(message) || /^ERR_SSL|^ERR_TLS|CERT/.test(e?.code ?? "")) {
+  if (
+    /certificate|self.signed|SSL|TLS|unable to verify|ERR_TLS/i.test(message) ||
+    /^ERR_SSL|^ERR_TLS|CERT/.test(e?.code ?? "")
+  ) {
     return unreachable(`TLS failed: ${message}${e?.code ? ` (${e.code})` : ""}; check --ca, --cert and --key`, "TLS");
   }
   if (isHandshakeClosed(message)) {
-    return unreachable(`the connection closed during the handshake (${message}); is this an AMQP port, and TLS where needed?`, "HANDSHAKE");
+    return unreachable(
+      `the connection closed during the handshake (${message}); is this an AMQP port, and TLS where needed?`,
+      "HANDSHAKE",
+    );
   }
   return unreachable(message, "OTHER");
 }

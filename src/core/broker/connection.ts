@@ -7,7 +7,6 @@ import { ANSWER_TIMEOUT_MS, CLOSE_TIMEOUT_MS, DEFAULT_HEARTBEAT_S, LOSS_GRACE_MS
 import { type BrokerAddress, parseBrokerUrl, redact } from "./url.ts";
 import { settledWithin } from "../../util/clock.ts";
 
-
 /** Where the brokers are and how to reach them, resolved once from flags. */
 export interface BrokerTarget {
   /** One or more nodes of one cluster (or one broker), tried in this order, then round robin. */
@@ -59,7 +58,10 @@ export async function dial(url: string, options: DialOptions): Promise<Broker> {
   } catch (err) {
     // Past the bound the attempt is over: a connection that opens after all is closed (bounded,
     // its errors heard), not leaked, and cannot crash the process or hold it open.
-    opening.then((late) => liveBroker(address, late).close(), () => {});
+    opening.then(
+      (late) => liveBroker(address, late).close(),
+      () => {},
+    );
     throw connectError(address, err, timeoutMs);
   }
   coalesceWrites(model);

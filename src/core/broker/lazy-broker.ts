@@ -52,7 +52,10 @@ export class LazyBroker {
  * has `target.connectTimeoutMs`; one that gave up ends its outage, and the next call (a copy tried
  * again) begins a new one.
  */
-export function reconnecting(target: BrokerTarget, options: Omit<ReconnectorOptions, "timeoutMs"> = {}): () => Promise<Broker> {
+export function reconnecting(
+  target: BrokerTarget,
+  options: Omit<ReconnectorOptions, "timeoutMs"> = {},
+): () => Promise<Broker> {
   const reconnector = new Reconnector(target, { ...options, timeoutMs: target.connectTimeoutMs });
   return async () => {
     try {

@@ -48,18 +48,37 @@ function pipelineOf(channel: object, c: DeclareInternals): Pipeline {
  * amqplib's own is pending on it (a publishing channel makes none). Returns undefined, writing
  * nothing, when amqplib's internals are not what 2.x has: the caller then uses `assertQueue`.
  */
-export function declarePipelined(channel: object, queue: string, args: Record<string, unknown>): Promise<void> | undefined {
+export function declarePipelined(
+  channel: object,
+  queue: string,
+  args: Record<string, unknown>,
+): Promise<void> | undefined {
   const c = channel as DeclareInternals;
   if (typeof c.sendImmediately !== "function" || !("reply" in c) || !("pending" in c)) {
-    fallbackTaken("a channel's sendImmediately, reply and pending", "a hop queue's declare waits for the one before it (a round trip per copy)");
+    fallbackTaken(
+      "a channel's sendImmediately, reply and pending",
+      "a hop queue's declare waits for the one before it (a round trip per copy)",
+    );
     return undefined;
   }
   if (!Array.isArray(c.pending)) throw new Error("Channel closed"); // amqplib drops its queue of calls as the channel ends
   const pipeline = pipelineOf(channel, c);
-  if (c.pending.length > 0 || (c.reply !== null && c.reply !== pipeline.take)) throw new Error(`a call of amqplib's own is pending on the channel: the declare of '${queue}' cannot go in order`);
+  if (c.pending.length > 0 || (c.reply !== null && c.reply !== pipeline.take))
+    throw new Error(`a call of amqplib's own is pending on the channel: the declare of '${queue}' cannot go in order`);
   // Written first: on a closing channel amqplib throws here, and no answer is left waiting.
-  c.sendImmediately.call(channel, QUEUE_DECLARE, { queue, passive: false, durable: true, exclusive: false, autoDelete: false, nowait: false, ticket: 0, arguments: args });
+  c.sendImmediately.call(channel, QUEUE_DECLARE, {
+    queue,
+    passive: false,
+    durable: true,
+    exclusive: false,
+    autoDelete: false,
+    nowait: false,
+    ticket: 0,
+    arguments: args,
+  });
   c.reply = pipeline.take;
   const refused = (err: unknown) => (err instanceof Error ? err : new Error(`the declare of '${queue}' was refused`));
-  return new Promise<void>((resolve, reject) => pipeline.answers.push((err) => (err ? reject(refused(err)) : resolve())));
+  return new Promise<void>((resolve, reject) =>
+    pipeline.answers.push((err) => (err ? reject(refused(err)) : resolve())),
+  );
 }

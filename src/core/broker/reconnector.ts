@@ -72,7 +72,13 @@ export class Reconnector {
     this.at = options.cursor ?? { next: 0 };
     this.dial =
       options.dial ??
-      ((url, timeoutMs) => dial(url, { timeoutMs, ...(target.tls ? { tls: target.tls } : {}), ...(options.name ? { name: options.name } : {}), ...(target.heartbeatS !== undefined ? { heartbeatS: target.heartbeatS } : {}) }));
+      ((url, timeoutMs) =>
+        dial(url, {
+          timeoutMs,
+          ...(target.tls ? { tls: target.tls } : {}),
+          ...(options.name ? { name: options.name } : {}),
+          ...(target.heartbeatS !== undefined ? { heartbeatS: target.heartbeatS } : {}),
+        }));
   }
 
   /**
@@ -102,7 +108,10 @@ export class Reconnector {
    * the next address that answers returned. `worked`: it did real work before it went (a confirm,
    * a task done), so whatever outage came before it is over.
    */
-  async replace(broker: Broker, options: { worked?: boolean; signal?: AbortSignal; why?: Error } = {}): Promise<Broker> {
+  async replace(
+    broker: Broker,
+    options: { worked?: boolean; signal?: AbortSignal; why?: Error } = {},
+  ): Promise<Broker> {
     await broker.close();
     if (options.worked) this.recovered();
     this.lost(broker, options.why);
@@ -114,7 +123,10 @@ export class Reconnector {
    * time the connection is gone (isLost), until the outage's deadline; any other error is the
    * answer. A connection it opened is closed before it returns; `first` is the caller's.
    */
-  async run<T>(step: (broker: Broker) => Promise<T>, options: { first?: Broker; signal?: AbortSignal; bound?: Bound; onLost?: (err: Error) => void } = {}): Promise<T> {
+  async run<T>(
+    step: (broker: Broker) => Promise<T>,
+    options: { first?: Broker; signal?: AbortSignal; bound?: Bound; onLost?: (err: Error) => void } = {},
+  ): Promise<T> {
     let broker = options.first ?? (await this.connect(options.signal));
     try {
       for (;;) {
@@ -125,7 +137,10 @@ export class Reconnector {
         } catch (err) {
           if (!isLost(err)) throw err;
           options.onLost?.(err as Error);
-          broker = await this.replace(broker, { why: err as Error, ...(options.signal ? { signal: options.signal } : {}) });
+          broker = await this.replace(broker, {
+            why: err as Error,
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
         }
       }
     } finally {
@@ -146,14 +161,18 @@ export class Reconnector {
     if (this.youngDeaths > 0 && this.expired() && this.tried >= urls.length) throw this.gaveUpOnLosses();
     const deadline = this.since + this.options.timeoutMs;
     // Connections that died young (a broker in a crash loop, a proxy cutting every one): no hot loop.
-    if (this.youngDeaths > 0) await this.wait(backoffDelay(this.youngDeaths, CONNECT_BACKOFF, this.options.random), signal);
+    if (this.youngDeaths > 0)
+      await this.wait(backoffDelay(this.youngDeaths, CONNECT_BACKOFF, this.options.random), signal);
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new Stopped();
       const url = urls[this.at.next % urls.length] as string;
       this.tried++;
       try {
         const firstRound = attempt <= urls.length; // one whole attempt each before the deadline counts
-        const broker = await this.dial(url, Math.max(1000, Math.min(DIAL_TIMEOUT_MS, firstRound ? this.options.timeoutMs : deadline - this.clock())));
+        const broker = await this.dial(
+          url,
+          Math.max(1000, Math.min(DIAL_TIMEOUT_MS, firstRound ? this.options.timeoutMs : deadline - this.clock())),
+        );
         if (signal?.aborted) {
           await broker.close();
           throw new Stopped();
@@ -166,7 +185,10 @@ export class Reconnector {
         // Every address had its turn and the deadline has come: give up. A backoff that would pass the
         // deadline is cut short, so the last try is made at the deadline, not a backoff before it.
         if (attempt >= urls.length && this.clock() >= deadline) throw this.gaveUp(err);
-        const delayMs = Math.min(backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random), Math.max(0, deadline - this.clock()));
+        const delayMs = Math.min(
+          backoffDelay(attempt + this.youngDeaths, CONNECT_BACKOFF, this.options.random),
+          Math.max(0, deadline - this.clock()),
+        );
         const { host, port } = parseBrokerUrl(url);
         this.options.onAttempt?.({ address: `${host}:${port}`, attempt, error: err, delayMs });
         await this.wait(delayMs, signal);
@@ -181,18 +203,27 @@ export class Reconnector {
 
   private gaveUpOnLosses(lastLoss = this.lastLoss): ConnectError {
     const last = lastLoss ? `; last: ${lastLoss.message}` : "";
-    return new ConnectError(`gave up after ${this.options.timeoutMs / 1000}s: every connection was lost again as soon as it was made${last}`, "LOST");
+    return new ConnectError(
+      `gave up after ${this.options.timeoutMs / 1000}s: every connection was lost again as soon as it was made${last}`,
+      "LOST",
+    );
   }
 
   private gaveUp(last: ConnectError): ConnectError {
     // One address that answers the handshake and then nothing (dial's LOST): its connections were lost as soon as made.
     if (this.target.urls.length === 1) return isLost(last) ? this.gaveUpOnLosses(last) : last;
     const all = this.target.urls.map(parseBrokerUrl).map(({ host, port }) => `${host}:${port}`);
-    return new ConnectError(`no broker answered within ${this.options.timeoutMs / 1000}s (tried ${all.join(", ")}); last: ${last.message}`, last.kind);
+    return new ConnectError(
+      `no broker answered within ${this.options.timeoutMs / 1000}s (tried ${all.join(", ")}); last: ${last.message}`,
+      last.kind,
+    );
   }
 }
 
 /** One connection (a command's): the addresses in order, retried until `target.connectTimeoutMs`. Again after a loss: keep a Reconnector. */
-export function connect(target: BrokerTarget, options: Omit<ReconnectorOptions, "timeoutMs"> & { signal?: AbortSignal } = {}): Promise<Broker> {
+export function connect(
+  target: BrokerTarget,
+  options: Omit<ReconnectorOptions, "timeoutMs"> & { signal?: AbortSignal } = {},
+): Promise<Broker> {
   return new Reconnector(target, { ...options, timeoutMs: target.connectTimeoutMs }).connect(options.signal);
 }

@@ -18,8 +18,11 @@ export interface BrokerAddress {
  * The brokers to use: every `--url` given, else TASKQ_URL, then AMQP_URL (a
  * comma-separated list: the nodes of one cluster), then the local default.
  */
-export function resolveUrls(flags: readonly string[] | string | undefined, env: Record<string, string | undefined> = process.env): string[] {
-  const given = typeof flags === "string" ? [flags] : flags ?? [];
+export function resolveUrls(
+  flags: readonly string[] | string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string[] {
+  const given = typeof flags === "string" ? [flags] : (flags ?? []);
   if (given.length > 0) return [...given];
   const list = env.TASKQ_URL ?? env.AMQP_URL;
   if (list === undefined) return [DEFAULT_URL];
@@ -30,7 +33,8 @@ export function resolveUrls(flags: readonly string[] | string | undefined, env: 
 export function parseBrokerUrls(urls: readonly string[]): BrokerAddress[] {
   if (urls.length === 0) throw usageError("no broker URL given");
   return urls.map((url, i) => {
-    if (urls.length > 1 && url === "") throw usageError(`broker URL ${i + 1} of ${urls.length} is empty (a stray comma in the list?)`);
+    if (urls.length > 1 && url === "")
+      throw usageError(`broker URL ${i + 1} of ${urls.length} is empty (a stray comma in the list?)`);
     try {
       return parseBrokerUrl(url);
     } catch (err) {
@@ -49,7 +53,9 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     parsed = new URL(url);
   } catch {
     // The URL is not echoed: unparseable, it cannot be masked reliably.
-    throw usageError("invalid broker URL: expected amqp://user:password@host:port/vhost (percent-encode special characters in the password)");
+    throw usageError(
+      "invalid broker URL: expected amqp://user:password@host:port/vhost (percent-encode special characters in the password)",
+    );
   }
   const scheme = parsed.protocol.replace(/:$/, "");
   if (scheme !== "amqp" && scheme !== "amqps") {
@@ -61,7 +67,8 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   const port = parsed.port ? Number(parsed.port) : scheme === "amqp" ? 5672 : 5671;
   for (const option of NUMERIC_OPTIONS) {
     const value = parsed.searchParams.get(option);
-    if (value !== null && !/^\d+$/.test(value)) throw usageError(`invalid broker URL: ?${option}= must be a whole number, not '${value}'`);
+    if (value !== null && !/^\d+$/.test(value))
+      throw usageError(`invalid broker URL: ?${option}= must be a whole number, not '${value}'`);
   }
   const rawVhost = parsed.pathname.replace(/^\//, "");
   return {

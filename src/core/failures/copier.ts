@@ -41,7 +41,10 @@ export class Copier {
     private readonly options: CopierOptions,
   ) {
     this.link = new LazyBroker(connect, () => this.forget());
-    this.hops = new HopQueues({ ...(options.onLegacy ? { onLegacy: options.onLegacy } : {}), ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}) });
+    this.hops = new HopQueues({
+      ...(options.onLegacy ? { onLegacy: options.onLegacy } : {}),
+      ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}),
+    });
   }
 
   /** Publishes `copy` (persistent) and resolves once the broker confirmed it; rejects with why not. */
@@ -51,7 +54,10 @@ export class Copier {
     try {
       // Bounded as every answer (a silent connection is failed, and the next copy reconnects), but
       // not while the broker blocks this connection: it reads nothing until the alarm lifts.
-      const bound = alarmOf(broker.model).reason === null ? { ms: ANSWER_TIMEOUT_MS, what: `declaring '${copy.queue}'` } : undefined;
+      const bound =
+        alarmOf(broker.model).reason === null
+          ? { ms: ANSWER_TIMEOUT_MS, what: `declaring '${copy.queue}'` }
+          : undefined;
       const renew = await whileUp(broker, this.declare(broker, copy, task.queue), bound);
       await publishConfirmed(await this.currentPublisher(broker), copy.queue, copy.body, copy.properties, renew);
     } catch (err) {
@@ -86,7 +92,8 @@ export class Copier {
 
   /** The publisher on `broker`; a failed one (nack, unroutable, refused) is closed once settled and a fresh one opened. */
   private currentPublisher(broker: Broker): Promise<Publisher> {
-    const fresh = () => Publisher.open(broker, { window: 64, ...(this.options.onBlocked ? { onBlocked: this.options.onBlocked } : {}) });
+    const fresh = () =>
+      Publisher.open(broker, { window: 64, ...(this.options.onBlocked ? { onBlocked: this.options.onBlocked } : {}) });
     this.publisher = (this.publisher ?? fresh()).then(
       (p) => {
         if (!p.failed) return p;

@@ -2,7 +2,17 @@ import type { MessageProperties } from "amqplib";
 import { hostName } from "../../util/host.ts";
 import type { TaskProperties } from "../publish/publisher.ts";
 import { deadQueueName, retryQueueName } from "../topology/names.ts";
-import { ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, DELIVERY_COUNT_HEADER, LAST_ERROR_HEADER, REDELIVERIES_HEADER, STDERR_HEADER } from "../headers.ts";
+import {
+  ACQUIRED_COUNT_HEADER,
+  ATTEMPT_HEADER,
+  DEAD_HEADERS,
+  DEATH_HEADER,
+  DEFERRALS_HEADER,
+  DELIVERY_COUNT_HEADER,
+  LAST_ERROR_HEADER,
+  REDELIVERIES_HEADER,
+  STDERR_HEADER,
+} from "../headers.ts";
 import type { Outcome, Task } from "../task.ts";
 import { bareHeaders, fitHeaders } from "./fit-headers.ts";
 
@@ -12,7 +22,15 @@ export { DROPPED_HEADER, MAX_REASON_BYTES, MAX_STDERR_BYTES } from "./fit-header
 /** Why a copy of a task is made, with what that kind needs. */
 export type CopyOf =
   /** A failed task waits in `<queue>.retry.<level>` for its delay, then comes back with its next attempt. */
-  | { kind: "retry"; levelMs: number; delayMs: number; nextAttempt: number; deferrals: number; reason: string; stderr?: string }
+  | {
+      kind: "retry";
+      levelMs: number;
+      delayMs: number;
+      nextAttempt: number;
+      deferrals: number;
+      reason: string;
+      stderr?: string;
+    }
   /** A task that failed for good goes to `<queue>.dead`, saying why. */
   | { kind: "dead"; outcome: Extract<Outcome, { ok: false }> }
   /** A task delivered but never started (a stop) goes back to the end of its queue, costing no attempt. */
@@ -37,14 +55,29 @@ export const REMOVED_HEADERS: Record<CopyKind, readonly string[]> = {
   handBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, REDELIVERIES_HEADER],
   cameBack: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER],
   dead: [DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, STDERR_HEADER, REDELIVERIES_HEADER],
-  requeue: [DEATH_HEADER, DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER, ATTEMPT_HEADER, LAST_ERROR_HEADER, DEFERRALS_HEADER, STDERR_HEADER, REDELIVERIES_HEADER, ...Object.values(DEAD_HEADERS)],
+  requeue: [
+    DEATH_HEADER,
+    DELIVERY_COUNT_HEADER,
+    ACQUIRED_COUNT_HEADER,
+    ATTEMPT_HEADER,
+    LAST_ERROR_HEADER,
+    DEFERRALS_HEADER,
+    STDERR_HEADER,
+    REDELIVERIES_HEADER,
+    ...Object.values(DEAD_HEADERS),
+  ],
 };
 
 function setHeaders(of: CopyOf, source: CopySource): Record<string, unknown> {
   const { attempt, queue } = source;
   switch (of.kind) {
     case "retry":
-      return { [ATTEMPT_HEADER]: of.nextAttempt, [LAST_ERROR_HEADER]: of.reason, ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}), ...stderrHeader(of.stderr) };
+      return {
+        [ATTEMPT_HEADER]: of.nextAttempt,
+        [LAST_ERROR_HEADER]: of.reason,
+        ...(of.deferrals > 0 ? { [DEFERRALS_HEADER]: of.deferrals } : {}),
+        ...stderrHeader(of.stderr),
+      };
     case "handBack":
       return { [ATTEMPT_HEADER]: attempt, ...redeliveriesHeader(source.redeliveries) };
     case "cameBack":
@@ -87,7 +120,8 @@ export interface Copy {
 }
 
 /** The source of a copy: a task in hand, or a dead message (then `queue` is where it goes back). */
-export type CopySource = Pick<Task, "body" | "queue" | "attempt"> & Partial<Pick<Task, "redeliveries">> & { properties: MessageProperties };
+export type CopySource = Pick<Task, "body" | "queue" | "attempt"> &
+  Partial<Pick<Task, "redeliveries">> & { properties: MessageProperties };
 
 /** Where each kind of copy goes. */
 function destination(of: CopyOf, queue: string): string {
@@ -100,7 +134,8 @@ function destination(of: CopyOf, queue: string): string {
 export function makeCopy(source: CopySource, of: CopyOf): Copy {
   const { headers, deliveryMode: _d, userId: _u, expiration: _e, ...kept } = source.properties;
   const properties: TaskProperties = {};
-  for (const [key, value] of Object.entries(kept)) if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(kept))
+    if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
   const removed = new Set(REMOVED_HEADERS[of.kind]);
   const left = Object.entries((headers ?? {}) as Record<string, unknown>).filter(([key]) => !removed.has(key));
   const set = setHeaders(of, source);

@@ -1,4 +1,11 @@
-import { ATTEMPT_HEADER, DEAD_HEADERS, DEATH_HEADER, DEFERRALS_HEADER, LAST_ERROR_HEADER, STDERR_HEADER } from "../headers.ts";
+import {
+  ATTEMPT_HEADER,
+  DEAD_HEADERS,
+  DEATH_HEADER,
+  DEFERRALS_HEADER,
+  LAST_ERROR_HEADER,
+  STDERR_HEADER,
+} from "../headers.ts";
 import { cutHead, cutTail } from "./cut-text.ts";
 import { AMQPLIB_TABLE_BYTES, entryBytes, tableBytes } from "./header-bytes.ts";
 
@@ -75,7 +82,9 @@ export function fitHeaders(headers: Record<string, unknown>, own: ReadonlySet<st
   const noteBytes = () => (leftOut.length > 0 ? entryBytes(DROPPED_HEADER, note(leftOut, earlier)) : 0);
   const fits = () => unencodable === 0 && finite + noteBytes() <= AMQPLIB_TABLE_BYTES;
   const dropped: string[] = [];
-  for (const [key, bytes] of sizes.filter(([key]) => own.has(key) && key !== DROPPED_HEADER).sort((a, b) => b[1] - a[1])) {
+  for (const [key, bytes] of sizes
+    .filter(([key]) => own.has(key) && key !== DROPPED_HEADER)
+    .sort((a, b) => b[1] - a[1])) {
     if (fits()) break;
     delete short[key];
     count(bytes, -1);
@@ -90,11 +99,16 @@ export function fitHeaders(headers: Record<string, unknown>, own: ReadonlySet<st
 const isTheTasks = (key: string): boolean => !key.startsWith("x-taskq-") && key !== DEATH_HEADER;
 
 /** `headers` with taskq's texts cut to `budget`; what it leaves out is added to `leftOut`. */
-function bounded(headers: Record<string, unknown>, budget: Budget, leftOut: Array<[string, number]>): Record<string, unknown> {
+function bounded(
+  headers: Record<string, unknown>,
+  budget: Budget,
+  leftOut: Array<[string, number]>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(headers)) {
     const text = TEXTS[key];
-    if ((text === "stderr" && budget.stderr === 0) || (key === DEATH_HEADER && !budget.history)) leftOut.push([key, entryBytes(key, value)]);
+    if ((text === "stderr" && budget.stderr === 0) || (key === DEATH_HEADER && !budget.history))
+      leftOut.push([key, entryBytes(key, value)]);
     else if (text === undefined || typeof value !== "string") out[key] = value;
     else out[key] = text === "reason" ? cutHead(value, budget.reason) : cutTail(value, budget.stderr);
   }
@@ -103,8 +117,13 @@ function bounded(headers: Record<string, unknown>, budget: Budget, leftOut: Arra
 
 /** What was left out and why (after what an earlier note said), at most MAX_NOTE_BYTES. */
 function note(leftOut: ReadonlyArray<[string, number]>, earlier: unknown, then = "then"): string {
-  const each = leftOut.map(([key, bytes]) => `${key} (${bytes === Infinity ? "no AMQP type" : `${bytes.toLocaleString("en-US")} bytes`})`).join(", ");
-  const lead = typeof earlier === "string" ? `${earlier}; ${then}` : `left out to fit the ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")} bytes of headers amqplib can send`;
+  const each = leftOut
+    .map(([key, bytes]) => `${key} (${bytes === Infinity ? "no AMQP type" : `${bytes.toLocaleString("en-US")} bytes`})`)
+    .join(", ");
+  const lead =
+    typeof earlier === "string"
+      ? `${earlier}; ${then}`
+      : `left out to fit the ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")} bytes of headers amqplib can send`;
   return cutHead(`${lead}: ${each}`, MAX_NOTE_BYTES);
 }
 
@@ -126,6 +145,7 @@ export function bareHeaders(headers: Record<string, unknown>): Fitted {
     else if (key !== DROPPED_HEADER) leftOut.push([key, entryBytes(key, value)]);
   }
   const dropped = leftOut.map(([key]) => key).filter(isTheTasks);
-  if (leftOut.length > 0) bare[DROPPED_HEADER] = note(leftOut, headers[DROPPED_HEADER], "then, amqplib refusing the rest");
+  if (leftOut.length > 0)
+    bare[DROPPED_HEADER] = note(leftOut, headers[DROPPED_HEADER], "then, amqplib refusing the rest");
   return dropped.length > 0 ? { headers: bare, dropped } : { headers: bare };
 }

@@ -41,11 +41,22 @@ export function entryBytes(key: string, value: unknown): number {
 /** Bytes of a field value after its type tag, by amqplib's type names (its `{ "!": type, value }` too). */
 const FIXED: Readonly<Record<string, number>> = {
   boolean: 1,
-  byte: 1, int8: 1, unsignedbyte: 1, uint8: 1,
-  short: 2, int16: 2, unsignedshort: 2, uint16: 2,
-  int: 4, int32: 4, unsignedint: 4, uint32: 4, float: 4,
+  byte: 1,
+  int8: 1,
+  unsignedbyte: 1,
+  uint8: 1,
+  short: 2,
+  int16: 2,
+  unsignedshort: 2,
+  uint16: 2,
+  int: 4,
+  int32: 4,
+  unsignedint: 4,
+  uint32: 4,
+  float: 4,
   decimal: 5,
-  double: 8, float64: 8,
+  double: 8,
+  float64: 8,
 };
 /** Types amqplib writes through BigInt(): a fraction or an infinity throws there. */
 const WHOLE_64 = new Set(["long", "int64", "timestamp"]);

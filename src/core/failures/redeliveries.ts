@@ -47,11 +47,18 @@ export type Redelivery =
  */
 export function judgeRedelivery(task: Pick<Task, "redeliveries">, returned: boolean, max: number): Redelivery {
   const count = task.redeliveries;
-  if (count >= max) return { action: "dead", count, reason: deathReason(count), why: `it came back ${inARow(count)}: --max-redeliveries ${max}` };
+  if (count >= max)
+    return {
+      action: "dead",
+      count,
+      reason: deathReason(count),
+      why: `it came back ${inARow(count)}: --max-redeliveries ${max}`,
+    };
   return returned ? { action: "back", count } : { action: "run" };
 }
 
 /** The reason a dead task carries (x-taskq-reason). */
-export const deathReason = (count: number): string => `its worker died ${inARow(count)} while running it (killed, out of memory, or cut off from the broker)`;
+export const deathReason = (count: number): string =>
+  `its worker died ${inARow(count)} while running it (killed, out of memory, or cut off from the broker)`;
 
 const inARow = (count: number): string => (count === 1 ? "once" : `${count} times in a row`);

@@ -30,7 +30,13 @@ export interface RetryPolicy {
 export type RetryDelays = Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">;
 
 /** The defaults of `taskq work`'s flags, and what a policy without `maxDeferrals` allows. */
-export const DEFAULT_RETRY: Required<RetryPolicy> = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, maxDeferrals: 20, maxRedeliveries: DEFAULT_MAX_REDELIVERIES };
+export const DEFAULT_RETRY: Required<RetryPolicy> = {
+  maxAttempts: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 300_000,
+  maxDeferrals: 20,
+  maxRedeliveries: DEFAULT_MAX_REDELIVERIES,
+};
 
 /** Share of a delay taken off at random, so failed tasks do not all come back at once. */
 const JITTER = 0.2;
@@ -68,16 +74,33 @@ export function calculateDelay(levelMs: number, random: () => number = Math.rand
 }
 
 /** What to do with a task whose handler failed on its `attempt` (after `deferrals` "not now" answers). */
-export function decide(outcome: Extract<Outcome, { ok: false }>, task: Pick<Task, "attempt" | "deferrals">, policy: RetryPolicy, random: () => number = Math.random): Decision {
+export function decide(
+  outcome: Extract<Outcome, { ok: false }>,
+  task: Pick<Task, "attempt" | "deferrals">,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): Decision {
   const { attempt, deferrals } = task;
-  if (outcome.exitCode === HANDLER_EXIT.noRetry) return { action: "dead", why: `exit ${HANDLER_EXIT.noRetry} asks not to retry` };
+  if (outcome.exitCode === HANDLER_EXIT.noRetry)
+    return { action: "dead", why: `exit ${HANDLER_EXIT.noRetry} asks not to retry` };
   if (outcome.exitCode === HANDLER_EXIT.notNow) {
     const max = policy.maxDeferrals ?? DEFAULT_RETRY.maxDeferrals;
-    if (deferrals >= max) return { action: "dead", why: `exit ${HANDLER_EXIT.notNow} (not now) ${deferrals + 1} time(s), more than --max-deferrals ${max}` };
+    if (deferrals >= max)
+      return {
+        action: "dead",
+        why: `exit ${HANDLER_EXIT.notNow} (not now) ${deferrals + 1} time(s), more than --max-deferrals ${max}`,
+      };
     const levelMs = retryLevel(policy, deferrals + 1);
-    return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt, deferrals: deferrals + 1 };
+    return {
+      action: "retry",
+      levelMs,
+      delayMs: calculateDelay(levelMs, random),
+      nextAttempt: attempt,
+      deferrals: deferrals + 1,
+    };
   }
-  if (attempt >= policy.maxAttempts) return { action: "dead", why: `failed ${attempt} attempt(s) of ${policy.maxAttempts}` };
+  if (attempt >= policy.maxAttempts)
+    return { action: "dead", why: `failed ${attempt} attempt(s) of ${policy.maxAttempts}` };
   const levelMs = retryLevel(policy, attempt);
   return { action: "retry", levelMs, delayMs: calculateDelay(levelMs, random), nextAttempt: attempt + 1, deferrals };
 }

@@ -46,7 +46,11 @@ export class Alarm {
   blocked: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(model: ChannelModel, channel: ConfirmChannel, private readonly onBlocked?: (reason: string | null) => void) {
+  constructor(
+    model: ChannelModel,
+    channel: ConfirmChannel,
+    private readonly onBlocked?: (reason: string | null) => void,
+  ) {
     const alarm = connectionAlarm(model);
     const listener = (reason: string | null) => (reason === null ? this.lift(true) : this.block(reason));
     alarm.listeners.add(listener);

@@ -21,7 +21,12 @@ export class ConfirmWindow {
 
   /** Whether `inflight` tasks fill it (growing it first when it may). */
   full(inflight: number): boolean {
-    if (inflight >= this.size && this.size < this.max && this.confirmedSinceGrowth >= this.size / 2 && this.bytes < ADAPTIVE_MAX_BYTES) {
+    if (
+      inflight >= this.size &&
+      this.size < this.max &&
+      this.confirmedSinceGrowth >= this.size / 2 &&
+      this.bytes < ADAPTIVE_MAX_BYTES
+    ) {
       this.size = Math.min(this.max, this.size * 2);
       this.confirmedSinceGrowth = 0;
     }

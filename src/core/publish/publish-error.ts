@@ -16,17 +16,20 @@ export class PublishError extends TaskqError {
   }
 }
 
-export const unroutable = (messageId: unknown, queue: string): string => `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
+export const unroutable = (messageId: unknown, queue: string): string =>
+  `${messageId ? `task ${messageId}` : "a task"} was unroutable: no queue '${queue}' took it`;
 
 /** `unroutable`, said of a publisher that flags one task in several: the ones between went the same way. */
 export const unroutableSampled = (messageId: unknown, queue: string): string =>
   `${unroutable(messageId, queue)} (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too`;
 
-export const deletedWhileSending = (queue: string): string => `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
+export const deletedWhileSending = (queue: string): string =>
+  `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
 
 /** Why the broker closed a publishing channel, as the user can act on it. */
 export function channelRefusal(err: Error, address: BrokerAddress): string {
   const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
-  if (size) return `a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`;
+  if (size)
+    return `a task of ${size[1]} bytes is larger than the broker's max message size (${size[2]} bytes): split it, or raise max_message_size`;
   return `the broker closed the publishing channel: ${redact(err.message, address)}`;
 }

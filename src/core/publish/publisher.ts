@@ -52,7 +52,14 @@ export class Publisher {
     channel.on("error", (err: Error) => this.fail(channelRefusal(err, broker.address), "refused"));
     this.alarm = new Alarm(broker.model, channel, options.onBlocked);
     // Closed: every later publish throws at once, rather than trying a channel that is gone.
-    channel.on("close", () => this.fail(this.inflight > 0 ? `the publishing channel closed with ${this.inflight} task(s) unconfirmed` : "the publishing channel closed", "closed"));
+    channel.on("close", () =>
+      this.fail(
+        this.inflight > 0
+          ? `the publishing channel closed with ${this.inflight} task(s) unconfirmed`
+          : "the publishing channel closed",
+        "closed",
+      ),
+    );
   }
 
   static async open(broker: Broker, options: PublisherOptions = {}): Promise<Publisher> {
@@ -60,9 +67,16 @@ export class Publisher {
   }
 
   /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
-  publish(queue: string, body: Buffer, properties: TaskProperties = {}, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> | undefined {
+  publish(
+    queue: string,
+    body: Buffer,
+    properties: TaskProperties = {},
+    outcome?: (error: TaskqError | undefined) => void,
+    renew?: Renewal,
+  ): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewals.mustWait(queue, renew))) return this.publishLater(queue, body, properties, outcome, renew);
+    if (this.window.full(this.inflight) || this.alarm.blocked || (renew && this.renewals.mustWait(queue, renew)))
+      return this.publishLater(queue, body, properties, outcome, renew);
     this.inflight++;
     this.published++;
     const seq = ++this.seq;
@@ -74,7 +88,12 @@ export class Publisher {
     let ok: boolean;
     try {
       if (renew) this.renewals.before(seq, queue, renew); // a hop queue's declare, when due, just before its copy
-      ok = this.channel.sendToQueue(queue, body, { ...properties, persistent: this.persistent, mandatory }, this.onConfirm(seq, properties.messageId, mandatory));
+      ok = this.channel.sendToQueue(
+        queue,
+        body,
+        { ...properties, persistent: this.persistent, mandatory },
+        this.onConfirm(seq, properties.messageId, mandatory),
+      );
     } catch (err) {
       this.inflight--; // no answer comes for it: settled() must not wait for one
       this.outcomes.delete(seq);
@@ -92,7 +111,13 @@ export class Publisher {
     return this.sentTasks.values();
   }
 
-  private async publishLater(queue: string, body: Buffer, properties: TaskProperties, outcome?: (error: TaskqError | undefined) => void, renew?: Renewal): Promise<void> {
+  private async publishLater(
+    queue: string,
+    body: Buffer,
+    properties: TaskProperties,
+    outcome?: (error: TaskqError | undefined) => void,
+    renew?: Renewal,
+  ): Promise<void> {
     for (;;) {
       if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
       else if (renew && this.renewals.mustWait(queue, renew) && !this.failure) await this.renewals.busy;
@@ -143,7 +168,9 @@ export class Publisher {
     }
     if (err) {
       // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
-      const error = new TaskqError(`the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`);
+      const error = new TaskqError(
+        `the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`,
+      );
       this.fail(error.message, "nacked");
       return error;
     }

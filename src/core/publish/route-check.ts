@@ -32,7 +32,8 @@ export class RouteCheck {
   private readonly open = new Map<string, number>();
 
   constructor(readonly every: number) {
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`RouteCheck: every must be a positive integer, got ${every}`);
+    if (!Number.isInteger(every) || every < 1)
+      throw new RangeError(`RouteCheck: every must be a positive integer, got ${every}`);
   }
 
   /**
@@ -65,7 +66,11 @@ export class RouteCheck {
    * Checks with the broker (a passive declare each) the queues no confirmed flagged task covers up
    * to `upTo`: the failure, or undefined when every one is still there.
    */
-  async checkOpen(broker: Broker, upTo: number, failed: () => boolean): Promise<{ message: string; kind: "closed" | "refused" } | undefined> {
+  async checkOpen(
+    broker: Broker,
+    upTo: number,
+    failed: () => boolean,
+  ): Promise<{ message: string; kind: "closed" | "refused" } | undefined> {
     for (const [queue] of this.unverified()) {
       if (failed()) return undefined; // the publisher failed meanwhile: its own failure is the answer
       let found: boolean;
@@ -73,7 +78,10 @@ export class RouteCheck {
         found = await queueStillThere(broker, queue);
       } catch (err) {
         // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
-        return { message: `could not check that queue '${queue}' still exists: ${(err as Error).message}`, kind: isLost(err) ? "closed" : "refused" };
+        return {
+          message: `could not check that queue '${queue}' still exists: ${(err as Error).message}`,
+          kind: isLost(err) ? "closed" : "refused",
+        };
       }
       if (!found) return { message: deletedWhileSending(queue), kind: "refused" };
       this.verified(queue, upTo);
@@ -93,7 +101,12 @@ export class Returns {
   /** Whether this task was returned (and forgets that return). */
   take(task: { queue: string; body: Buffer; properties: { messageId?: string } } | undefined): boolean {
     if (this.returned.length === 0 || task === undefined) return false;
-    const i = this.returned.findIndex((m) => m.fields.routingKey === task.queue && m.properties.messageId === task.properties.messageId && m.content.equals(task.body));
+    const i = this.returned.findIndex(
+      (m) =>
+        m.fields.routingKey === task.queue &&
+        m.properties.messageId === task.properties.messageId &&
+        m.content.equals(task.body),
+    );
     if (i < 0) return false;
     this.returned.splice(i, 1);
     return true;

@@ -44,7 +44,10 @@ export class SendRoutes {
     private readonly options: RouteOptions,
     readonly queueType: QueueType,
   ) {
-    this.hops = new HopQueues({ onLegacy: options.onLegacy, ...(options.marginMs !== undefined ? { marginMs: options.marginMs } : {}) });
+    this.hops = new HopQueues({
+      onLegacy: options.onLegacy,
+      ...(options.marginMs !== undefined ? { marginMs: options.marginMs } : {}),
+    });
     this.main = { queue: options.queue };
   }
 

@@ -100,12 +100,18 @@ const OPENING = (what: string) => ({ ms: ANSWER_TIMEOUT_MS, what });
  * (at-least-once; same message ids). A connection that stops answering is gone
  * after two missed heartbeats (see liveness.ts), as one that closes.
  */
-export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | OutgoingTask> | AsyncIterable<Buffer | OutgoingTask>, options: SendOptions): Promise<SendResult> {
+export async function sendTasks(
+  broker: Broker,
+  bodies: Iterable<Buffer | OutgoingTask> | AsyncIterable<Buffer | OutgoingTask>,
+  options: SendOptions,
+): Promise<SendResult> {
   type Item = Buffer | OutgoingTask;
   const prefix = randomBytes(6).toString("hex");
   const started = now();
   const sync = Symbol.iterator in bodies;
-  const iterator = sync ? (bodies as Iterable<Item>)[Symbol.iterator]() : (bodies as AsyncIterable<Item>)[Symbol.asyncIterator]();
+  const iterator = sync
+    ? (bodies as Iterable<Item>)[Symbol.iterator]()
+    : (bodies as AsyncIterable<Item>)[Symbol.asyncIterator]();
   const emit = options.onEvent ?? (() => {});
   const resend = new ResendSet();
   const unchecked = new Set<string>();
@@ -120,21 +126,36 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
       try {
         // Queues an earlier connection sent tasks to without the flag, unchecked when it went: still
         // there before they are declared again, or those tasks may have gone with them.
-        for (const queue of unchecked) if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
+        for (const queue of unchecked)
+          if (!(await queueStillThere(current, queue))) throw new PublishError(deletedWhileSending(queue), "refused");
         unchecked.clear();
         const onLegacy = (name: string) => emit({ type: "legacy-queue", queue: name });
-        const to = await whileUp(current, SendRoutes.open(current, { queue: options.queue, queueType, onLegacy, ...(options.delayMs ? { delayMs: options.delayMs } : {}), ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}) }), OPENING(`declaring '${options.queue}'`));
+        const to = await whileUp(
+          current,
+          SendRoutes.open(current, {
+            queue: options.queue,
+            queueType,
+            onLegacy,
+            ...(options.delayMs ? { delayMs: options.delayMs } : {}),
+            ...(options.expiryMarginMs !== undefined ? { marginMs: options.expiryMarginMs } : {}),
+          }),
+          OPENING(`declaring '${options.queue}'`),
+        );
         if (to.queueType !== queueType) {
           queueType = to.queueType;
           emit({ type: "queue-type", queue: options.queue, queueType });
         }
-        publisher = await whileUp(current, Publisher.open(current, {
-          window: options.window ?? 1024,
-          ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
-          persistent: options.persistent ?? true,
-          mandatoryEvery: MANDATORY_EVERY,
-          onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
-        }), OPENING("opening a publishing channel"));
+        publisher = await whileUp(
+          current,
+          Publisher.open(current, {
+            window: options.window ?? 1024,
+            ...(options.window === undefined ? { maxWindow: 16_384 } : {}),
+            persistent: options.persistent ?? true,
+            mandatoryEvery: MANDATORY_EVERY,
+            onBlocked: (reason) => emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
+          }),
+          OPENING("opening a publishing channel"),
+        );
         for (let task = resend.next(); task; task = resend.next()) {
           const again = await whileUp(current, to.again(task));
           await publish(publisher, task, resend, again.renew);
@@ -147,13 +168,21 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
           const timestamp = Math.floor(Date.now() / 1000);
           // A bare Buffer (the CLI's every task) takes the short way: no look at its own options.
           const own = Buffer.isBuffer(item) ? undefined : item;
-          const properties: TaskProperties = own ? outgoingProperties(own, `${prefix}-${index}`, timestamp) : { messageId: `${prefix}-${index}`, timestamp };
+          const properties: TaskProperties = own
+            ? outgoingProperties(own, `${prefix}-${index}`, timestamp)
+            : { messageId: `${prefix}-${index}`, timestamp };
           let route: Route = to.main;
           if (own?.delayMs !== undefined) route = await whileUp(current, to.delayed(own.delayMs));
           // An older taskq's delay queue takes no renewal: checked again when due (HopQueues).
-          else if (route.expiration !== undefined && !route.renew) route = await whileUp(current, to.delayed(Number(route.expiration)));
+          else if (route.expiration !== undefined && !route.renew)
+            route = await whileUp(current, to.delayed(Number(route.expiration)));
           if (route.expiration) properties.expiration = route.expiration;
-          const wait = publish(publisher, { queue: route.queue, body: own ? own.body : (item as Buffer), properties }, resend, route.renew);
+          const wait = publish(
+            publisher,
+            { queue: route.queue, body: own ? own.body : (item as Buffer), properties },
+            resend,
+            route.renew,
+          );
           options.onPublished?.(index, properties.messageId as string);
           if (wait) await wait;
           else if (firstFew(index)) await nextTurn();
@@ -191,7 +220,12 @@ export async function sendTasks(broker: Broker, bodies: Iterable<Buffer | Outgoi
 }
 
 /** Publishes `task`, remembered in `resend` until it is handed to the channel. */
-function publish(publisher: Publisher, task: Unconfirmed, resend: ResendSet, renew: Renewal | undefined): Promise<void> | undefined {
+function publish(
+  publisher: Publisher,
+  task: Unconfirmed,
+  resend: ResendSet,
+  renew: Renewal | undefined,
+): Promise<void> | undefined {
   resend.inHand(task);
   const wait = publisher.publish(task.queue, task.body, task.properties, undefined, renew);
   if (!wait) return resend.inHand(undefined);

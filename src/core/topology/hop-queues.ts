@@ -1,6 +1,13 @@
 import { now } from "../../util/clock.ts";
 import type { Broker } from "../broker/connection.ts";
-import { type QueueType, hopExpiresMs, queueArguments, redeclareEveryMs, renewalTimes, retryQueueArguments } from "./names.ts";
+import {
+  type QueueType,
+  hopExpiresMs,
+  queueArguments,
+  redeclareEveryMs,
+  renewalTimes,
+  retryQueueArguments,
+} from "./names.ts";
 import { QueueMismatch, checkQueue, declareQueues } from "./queues.ts";
 
 export interface HopQueueOptions {
@@ -55,7 +62,13 @@ export class HopQueues {
     return pending;
   }
 
-  private async declare(broker: Broker, name: string, target: string, type: QueueType, levelMs: number): Promise<Renewal | undefined> {
+  private async declare(
+    broker: Broker,
+    name: string,
+    target: string,
+    type: QueueType,
+    levelMs: number,
+  ): Promise<Renewal | undefined> {
     const started = now(); // the broker resets its expiry timer no sooner than this
     const expires = hopExpiresMs(levelMs, this.options.marginMs);
     const args = retryQueueArguments(target, type, expires);
@@ -74,7 +87,10 @@ export class HopQueues {
       return undefined;
     }
     // The very arguments of the declare above (queueArguments, as declareQueues builds them).
-    const renewal = expires === undefined ? undefined : { arguments: queueArguments(type, args) ?? {}, ...renewalTimes(expires, levelMs) };
+    const renewal =
+      expires === undefined
+        ? undefined
+        : { arguments: queueArguments(type, args) ?? {}, ...renewalTimes(expires, levelMs) };
     this.known.set(name, { renewal, due: Number.POSITIVE_INFINITY });
     return renewal;
   }

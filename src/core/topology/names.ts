@@ -13,7 +13,10 @@ export const delayQueueName = (queue: string, delayMs: number): string => `${que
 export const retryQueueName = (queue: string, levelMs: number): string => `${queue}.retry.${levelMs}`;
 
 /** The arguments a taskq queue is declared with: none at all for classic, so pika's tutorial programs match. */
-export function queueArguments(type: QueueType, extra: Record<string, unknown> = {}): Record<string, unknown> | undefined {
+export function queueArguments(
+  type: QueueType,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> | undefined {
   const args = type === "quorum" ? { "x-queue-type": "quorum", ...extra } : { ...extra };
   return Object.keys(args).length > 0 ? args : undefined;
 }
@@ -25,8 +28,14 @@ export function queueArguments(type: QueueType, extra: Record<string, unknown> =
  * the retry queue until the target confirmed it), which needs reject-publish.
  */
 export function retryQueueArguments(target: string, type: QueueType, expiresMs?: number): Record<string, unknown> {
-  const hop = { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": target, ...(expiresMs !== undefined ? { "x-expires": expiresMs } : {}) };
-  return type === "quorum" ? { ...hop, "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish" } : hop;
+  const hop = {
+    "x-dead-letter-exchange": "",
+    "x-dead-letter-routing-key": target,
+    ...(expiresMs !== undefined ? { "x-expires": expiresMs } : {}),
+  };
+  return type === "quorum"
+    ? { ...hop, "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish" }
+    : hop;
 }
 
 /** The level of `<queue>.retry.<ms>` or `<queue>.delay.<ms>` from its name; undefined for any other name. */

@@ -17,7 +17,13 @@ export interface QueueInfo {
  * arguments (unless quorum is asked for). Programs that declare `task_queue`
  * the tutorial's way can then share it with taskq without a 406.
  */
-export async function declareQueue(broker: Broker, channel: Channel, queue: string, type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo> {
+export async function declareQueue(
+  broker: Broker,
+  channel: Channel,
+  queue: string,
+  type: QueueType = "classic",
+  extra: Record<string, unknown> = {},
+): Promise<QueueInfo> {
   try {
     const args = queueArguments(type, extra);
     const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
@@ -41,7 +47,12 @@ export async function withChannel<T>(broker: Broker, fn: (channel: Channel) => P
 }
 
 /** Declares on a throwaway channel, so a 406 cannot kill a channel in use. */
-export function declareQueues(broker: Broker, queues: string[], type: QueueType = "classic", extra: Record<string, unknown> = {}): Promise<QueueInfo[]> {
+export function declareQueues(
+  broker: Broker,
+  queues: string[],
+  type: QueueType = "classic",
+  extra: Record<string, unknown> = {},
+): Promise<QueueInfo[]> {
   return withChannel(broker, async (channel) => {
     const infos: QueueInfo[] = [];
     for (const queue of queues) infos.push(await declareQueue(broker, channel, queue, type, extra));
@@ -68,7 +79,10 @@ export function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | u
 
 /** Whether `queue` exists (checkQueue), bounded by the connection and by ANSWER_TIMEOUT_MS (a silent broker fails the connection). */
 export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
-  return (await whileUp(broker, checkQueue(broker, queue), { ms: ANSWER_TIMEOUT_MS, what: `checking queue '${queue}'` })) !== undefined;
+  return (
+    (await whileUp(broker, checkQueue(broker, queue), { ms: ANSWER_TIMEOUT_MS, what: `checking queue '${queue}'` })) !==
+    undefined
+  );
 }
 
 export function deleteQueues(broker: Broker, queues: string[]): Promise<void> {
@@ -116,19 +130,38 @@ export async function declareWorkQueue(broker: Broker, queue: string, type: Queu
  * Turns a broker refusal about a queue into a message that says what to do. A 406 never suggests
  * deleting the queue: it may hold tasks someone needs (`held`: how many, when known).
  */
-export function queueError(broker: Broker, queue: string, err: unknown, type: QueueType = "classic", held?: number): TaskqError {
+export function queueError(
+  broker: Broker,
+  queue: string,
+  err: unknown,
+  type: QueueType = "classic",
+  held?: number,
+): TaskqError {
   const text = redact(String((err as Error)?.message ?? err), broker.address);
   const code = (err as { code?: number })?.code;
   if (code === 406 || /PRECONDITION_FAILED/.test(text)) {
     const detail = /PRECONDITION_FAILED - ([^"]*)/.exec(text)?.[1] ?? text;
-    const declares = type === "quorum" ? "as a durable quorum queue (--queue-type quorum)" : "durable with no arguments, as the tutorial does";
+    const declares =
+      type === "quorum"
+        ? "as a durable quorum queue (--queue-type quorum)"
+        : "durable with no arguments, as the tutorial does";
     // `taskq remove` deletes only an empty family (it refuses while any queue holds tasks).
-    const fix = held === undefined ? ": use another --queue" : held > 0 ? `; it holds ${held} task(s): use another --queue` : `; it is empty: use another --queue, or 'taskq remove -q ${queue}' and run this again`;
-    return new QueueMismatch(`queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${declares}${fix}`);
+    const fix =
+      held === undefined
+        ? ": use another --queue"
+        : held > 0
+          ? `; it holds ${held} task(s): use another --queue`
+          : `; it is empty: use another --queue, or 'taskq remove -q ${queue}' and run this again`;
+    return new QueueMismatch(
+      `queue '${queue}' already exists with other settings (${detail.trim()}); taskq declares it ${declares}${fix}`,
+    );
   }
   if (code === 404 || /NOT_FOUND/.test(text)) return new TaskqError(`queue '${queue}' does not exist`);
   if (code === 403 || /ACCESS_REFUSED/.test(text)) {
-    if (/reserved prefix/.test(text)) return new TaskqError(`queue '${queue}': names starting with 'amq.' are reserved by the broker; use another --queue`);
+    if (/reserved prefix/.test(text))
+      return new TaskqError(
+        `queue '${queue}': names starting with 'amq.' are reserved by the broker; use another --queue`,
+      );
     return new TaskqError(`the broker refused access to queue '${queue}' for user '${broker.address.user}'`);
   }
   return new TaskqError(`the broker refused queue '${queue}': ${text}`);

@@ -57,11 +57,25 @@ export function parseReport(body: Buffer): WorkerReport | undefined {
     return undefined;
   }
   if (typeof r !== "object" || r === null) return undefined;
-  if (typeof r.worker !== "string" || typeof r.host !== "string" || typeof r.queue !== "string" || !isCount(r.pid)) return undefined;
-  if (!isCount(r.startedAt) || !isCount(r.at) || !isCount(r.intervalMs) || r.intervalMs === 0 || !STATES.has(r.state)) return undefined;
+  if (typeof r.worker !== "string" || typeof r.host !== "string" || typeof r.queue !== "string" || !isCount(r.pid))
+    return undefined;
+  if (!isCount(r.startedAt) || !isCount(r.at) || !isCount(r.intervalMs) || r.intervalMs === 0 || !STATES.has(r.state))
+    return undefined;
   if (!isCount(r.concurrency) || !(r.prefetch === "auto" || isCount(r.prefetch))) return undefined;
   const c = r.counts;
-  if (typeof c !== "object" || c === null || ![c.done, c.retried, c.dead, c.handedBack, c.lost].every(isCount)) return undefined;
-  if (!Array.isArray(r.tasks) || !r.tasks.every((t) => typeof t === "object" && t !== null && (t.id === null || typeof t.id === "string") && isCount(t.attempt) && isCount(t.startedAt))) return undefined;
+  if (typeof c !== "object" || c === null || ![c.done, c.retried, c.dead, c.handedBack, c.lost].every(isCount))
+    return undefined;
+  if (
+    !Array.isArray(r.tasks) ||
+    !r.tasks.every(
+      (t) =>
+        typeof t === "object" &&
+        t !== null &&
+        (t.id === null || typeof t.id === "string") &&
+        isCount(t.attempt) &&
+        isCount(t.startedAt),
+    )
+  )
+    return undefined;
   return r as WorkerReport;
 }

@@ -55,7 +55,11 @@ export class Acker {
     this.scheduled = false;
     if (this.done.size === 0 || !this.isOpen()) return;
     let prefix = 0;
-    while (prefix < this.outstanding.length && this.done.has((this.outstanding[prefix] as ConsumeMessage).fields.deliveryTag)) prefix++;
+    while (
+      prefix < this.outstanding.length &&
+      this.done.has((this.outstanding[prefix] as ConsumeMessage).fields.deliveryTag)
+    )
+      prefix++;
     if (prefix > 0) {
       const last = this.outstanding[prefix - 1] as ConsumeMessage;
       this.writer.ack(last.fields.deliveryTag, prefix > 1);

@@ -12,7 +12,12 @@ import { type SettleContext, park, settleCopy } from "./settle.ts";
  * invariant: failures/redeliveries.ts): undefined when it runs as any other (the fast path: no
  * `redelivered` flag, no count on it), else the work that settles it here, unrun.
  */
-export function cameBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, queue: string): Promise<void> | undefined {
+export function cameBack(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  queue: string,
+): Promise<void> | undefined {
   if (!msg.fields.redelivered && msg.properties.headers?.[REDELIVERIES_HEADER] === undefined) return undefined;
   const task = taskFromMessage(queue, msg);
   const max = ctx.policy.maxRedeliveries ?? DEFAULT_MAX_REDELIVERIES;
@@ -27,7 +32,14 @@ export function cameBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage
  * (park); a stop that waited long enough gives the original back instead (a plain requeue: it
  * comes back flagged and is counted again, never lost); a lost session leaves it to the broker.
  */
-async function toBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, count: number, max: number): Promise<void> {
+async function toBack(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  count: number,
+  max: number,
+): Promise<void> {
   ctx.emit({ type: "came-back", task, count, max });
   const failure = await park(ctx, s, task, makeCopy(task, { kind: "cameBack", redeliveries: count }));
   if (!s.open) return void ctx.summary.lost++;
@@ -37,12 +49,27 @@ async function toBack(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, t
 }
 
 /** To `.dead`, as a task that failed for good: `start` and `finish` around it, so every listener counts it. */
-async function toDead(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, verdict: Extract<Redelivery, { action: "dead" }>): Promise<void> {
+async function toDead(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  verdict: Extract<Redelivery, { action: "dead" }>,
+): Promise<void> {
   const startedAt = now();
   ctx.emit({ type: "start", task, at: startedAt });
   const outcome: Outcome = { ok: false, reason: verdict.reason, exitCode: null, signal: null };
   // Its attempts: those it had; this return raised `attempt` for a run that never comes.
-  const source = { body: task.body, queue: task.queue, properties: task.properties, redeliveries: verdict.count, attempt: task.attempt - (returnsOf(msg) > 0 ? 1 : 0) };
-  const settled = await settleCopy(ctx, s, msg, task, makeCopy(source, { kind: "dead", outcome }), { action: "dead", why: verdict.why });
+  const source = {
+    body: task.body,
+    queue: task.queue,
+    properties: task.properties,
+    redeliveries: verdict.count,
+    attempt: task.attempt - (returnsOf(msg) > 0 ? 1 : 0),
+  };
+  const settled = await settleCopy(ctx, s, msg, task, makeCopy(source, { kind: "dead", outcome }), {
+    action: "dead",
+    why: verdict.why,
+  });
   ctx.emit({ type: "finish", task, outcome, startedAt, at: now(), ...settled });
 }

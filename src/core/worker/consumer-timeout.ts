@@ -44,7 +44,8 @@ export const timeoutReason = (takes: number, why: ConsumerTimedOut): string =>
   `the broker took it back ${takes === 1 ? "once" : `${takes} times`} while it ran (unacked past its consumer_timeout${why.timeoutMs === undefined ? "" : ` of ${why.timeoutMs} ms`}): ${why.hint}`;
 
 /** Whether the broker takes a timeout per consumer for this queue: a quorum queue on RabbitMQ 4.3 or later. */
-export const perConsumer = (broker: Broker, type: QueueType): boolean => type === "quorum" && atLeast(rabbitVersion(broker), 4, 3);
+export const perConsumer = (broker: Broker, type: QueueType): boolean =>
+  type === "quorum" && atLeast(rabbitVersion(broker), 4, 3);
 
 /** Time for a task's outcome to be settled once its run ended (a copy confirmed, then the ack). */
 export const SETTLE_MARGIN_MS = 60_000;
@@ -57,21 +58,30 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * (`held`: the most the consumer holds, `concurrency` run at once) before it runs, so as many rounds
  * of tasks, and SETTLE_MARGIN_MS. Undefined where the broker takes none (see ConsumerTimedOut).
  */
-export function consumerArguments(broker: Broker, type: QueueType, taskBoundMs: number | undefined, held: number, concurrency: number): Record<string, number> | undefined {
+export function consumerArguments(
+  broker: Broker,
+  type: QueueType,
+  taskBoundMs: number | undefined,
+  held: number,
+  concurrency: number,
+): Record<string, number> | undefined {
   if (taskBoundMs === undefined || !perConsumer(broker, type)) return undefined;
   const rounds = Math.ceil(Math.max(held, concurrency) / concurrency);
   return { "x-consumer-timeout": Math.min(MAX_TIMEOUT_MS, rounds * taskBoundMs + SETTLE_MARGIN_MS) };
 }
 
 /** The most deliveries a consumer holds at `prefetch` (auto: concurrency plus the largest reserve, `reserveLimit`). */
-export const mostHeld = (prefetch: Prefetch, concurrency: number, reserveLimit: number): number => (prefetch === "auto" ? concurrency + reserveLimit : prefetch);
+export const mostHeld = (prefetch: Prefetch, concurrency: number, reserveLimit: number): number =>
+  prefetch === "auto" ? concurrency + reserveLimit : prefetch;
 
 /** How to give tasks on `queue` more time than the broker's consumer timeout, on this broker. */
 export function raiseHint(broker: Broker, type: QueueType, queue: string): string {
   const version = rabbitVersion(broker);
   const conf = "raise consumer_timeout in rabbitmq.conf above the longest task";
-  if (perConsumer(broker, type)) return `${conf}, or run work with --timeout (taskq then sets x-consumer-timeout on its consumer)`;
-  if (atLeast(version, 3, 12)) return `${conf}, or set it for this queue with a policy: rabbitmqctl set_policy NAME '^${queue.replaceAll(".", "\\.")}$' '{"consumer-timeout": MS}' --apply-to queues`;
+  if (perConsumer(broker, type))
+    return `${conf}, or run work with --timeout (taskq then sets x-consumer-timeout on its consumer)`;
+  if (atLeast(version, 3, 12))
+    return `${conf}, or set it for this queue with a policy: rabbitmqctl set_policy NAME '^${queue.replaceAll(".", "\\.")}$' '{"consumer-timeout": MS}' --apply-to queues`;
   return conf;
 }
 
@@ -81,5 +91,9 @@ export function raiseHint(broker: Broker, type: QueueType, queue: string): strin
  */
 export function cancelledForTimeout(broker: Broker, queue: string, type: QueueType): ConsumerTimedOut | undefined {
   if (!perConsumer(broker, type)) return undefined;
-  return new ConsumerTimedOut(`the broker cancelled the consumer of '${queue}': a task was held past its consumer timeout`, undefined, raiseHint(broker, type, queue));
+  return new ConsumerTimedOut(
+    `the broker cancelled the consumer of '${queue}': a task was held past its consumer timeout`,
+    undefined,
+    raiseHint(broker, type, queue),
+  );
 }

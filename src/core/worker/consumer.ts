@@ -41,7 +41,11 @@ export class Consumer {
 
   private consume(tag: string) {
     const onMessage = (msg: ConsumeMessage | null) => (msg ? this.onMessage(msg) : this.cancelled(tag));
-    return this.channel.consume(this.queue, onMessage, { noAck: false, consumerTag: tag, ...(this.args ? { arguments: this.args } : {}) });
+    return this.channel.consume(this.queue, onMessage, {
+      noAck: false,
+      consumerTag: tag,
+      ...(this.args ? { arguments: this.args } : {}),
+    });
   }
 
   /**

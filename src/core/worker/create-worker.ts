@@ -30,24 +30,29 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   // for its whole life, and all three one cursor: an address one of them found silent or lost, the
   // next connect of any skips (it goes on with the next address, never the first again).
   const cursor = { next: 0 };
-  const copier = new Copier(reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (copies)` } : {}) }), {
-    // The type the work queue turned out to be (declareWorkQueue): its retry and dead queues follow it.
-    get queueType() {
-      return queueType;
+  const copier = new Copier(
+    reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (copies)` } : {}) }),
+    {
+      // The type the work queue turned out to be (declareWorkQueue): its retry and dead queues follow it.
+      get queueType() {
+        return queueType;
+      },
+      onLegacy: (queue) => emit({ type: "legacy-queue", queue }),
+      onBlocked: (reason) => {
+        if ((reason !== null) === blocked) return; // said once per alarm, however many publishers see it
+        blocked = reason !== null;
+        emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason });
+      },
     },
-    onLegacy: (queue) => emit({ type: "legacy-queue", queue }),
-    onBlocked: (reason) => {
-      if ((reason !== null) === blocked) return; // said once per alarm, however many publishers see it
-      blocked = reason !== null;
-      emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason });
-    },
-  });
+  );
   const sessions = brokerSessions(
     target,
     {
       ...options,
       // The library's timeoutMs settles a task at its deadline: its outcome comes by then.
-      ...(options.taskBoundMs === undefined && options.timeoutMs !== undefined ? { taskBoundMs: options.timeoutMs } : {}),
+      ...(options.taskBoundMs === undefined && options.timeoutMs !== undefined
+        ? { taskBoundMs: options.timeoutMs }
+        : {}),
       onQueueType: (type) => {
         queueType = type;
         options.onQueueType?.(type);
@@ -61,7 +66,9 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
   const { queue, concurrency, prefetch } = options;
   // The reports' own connection: not the copies' one, which a report published during an alarm
   // would block before a retry copy could even open its channel.
-  const link = new LazyBroker(reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (reports)` } : {}) }));
+  const link = new LazyBroker(
+    reconnecting(target, { cursor, ...(options.name ? { name: `${options.name} (reports)` } : {}) }),
+  );
   const reporter = workerReporter(
     { queue, concurrency, prefetch, intervalMs },
     { connection: () => link.current(), ...(options.onReportsOff ? { onOff: options.onReportsOff } : {}) },
@@ -73,7 +80,10 @@ export function createWorker(target: BrokerTarget, options: StartOptions, handle
     options.onEvent?.(event);
   };
   // The worker closes the copies' connection as it stops, and the reports' with it once the last report went out.
-  const copies = { publish: copier.publish.bind(copier), close: () => Promise.all([copier.close(), reporter.flushed().then(() => link.close())]).then(() => {}) };
+  const copies = {
+    publish: copier.publish.bind(copier),
+    close: () => Promise.all([copier.close(), reporter.flushed().then(() => link.close())]).then(() => {}),
+  };
   return new Worker(sessions, copies, { ...options, onEvent }, handler);
 }
 

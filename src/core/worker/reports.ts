@@ -4,7 +4,14 @@ import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
 import { alarmOf } from "../publish/alarm.ts";
 import { settledWithin } from "../../util/clock.ts";
-import { DEFAULT_REPORT_MS, REPORTS_EXCHANGE, type WorkerReport, declareReportsExchange, isRefusal, refusalDetail } from "../topology/reports-exchange.ts";
+import {
+  DEFAULT_REPORT_MS,
+  REPORTS_EXCHANGE,
+  type WorkerReport,
+  declareReportsExchange,
+  isRefusal,
+  refusalDetail,
+} from "../topology/reports-exchange.ts";
 import type { Prefetch } from "./auto-prefetch.ts";
 import type { Task } from "../task.ts";
 import type { WorkerEvent } from "./worker-state.ts";
@@ -54,8 +61,25 @@ export class ReportBuilder {
 
   report(at: number): WorkerReport {
     const { host, pid, queue, startedAt, intervalMs, concurrency, prefetch } = this.identity;
-    const tasks = [...this.running].map(([task, started]) => ({ id: task.messageId ?? null, attempt: task.attempt, startedAt: Math.round(started) }));
-    return { worker: `${host}:${pid}`, host, pid, queue, startedAt, at, intervalMs, state: this.state, concurrency, prefetch, counts: { ...this.counts }, tasks };
+    const tasks = [...this.running].map(([task, started]) => ({
+      id: task.messageId ?? null,
+      attempt: task.attempt,
+      startedAt: Math.round(started),
+    }));
+    return {
+      worker: `${host}:${pid}`,
+      host,
+      pid,
+      queue,
+      startedAt,
+      at,
+      intervalMs,
+      state: this.state,
+      concurrency,
+      prefetch,
+      counts: { ...this.counts },
+      tasks,
+    };
   }
 }
 
@@ -126,9 +150,15 @@ export class Reporter {
     try {
       const report = this.builder.report(Date.now());
       const body = Buffer.from(JSON.stringify(report));
-      const options = { expiration: String(Math.min(3 * this.identity.intervalMs, MAX_EXPIRATION_MS)), contentType: "application/json" };
+      const options = {
+        expiration: String(Math.min(3 * this.identity.intervalMs, MAX_EXPIRATION_MS)),
+        contentType: "application/json",
+      };
       if (!last) current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options);
-      else this.last = new Promise((resolve) => current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options, () => resolve()));
+      else
+        this.last = new Promise((resolve) =>
+          current.channel.publish(REPORTS_EXCHANGE, this.identity.queue, body, options, () => resolve()),
+        );
     } catch {
       this.current = undefined; // closed under us: opened again for the next one
     }
@@ -148,9 +178,15 @@ export class Reporter {
         if (this.current?.channel === channel) this.current = undefined;
       });
       try {
-        await whileUp(broker, declareReportsExchange(channel), { ms: ANSWER_TIMEOUT_MS, what: `declaring exchange '${REPORTS_EXCHANGE}'` });
+        await whileUp(broker, declareReportsExchange(channel), {
+          ms: ANSWER_TIMEOUT_MS,
+          what: `declaring exchange '${REPORTS_EXCHANGE}'`,
+        });
       } catch (err) {
-        if (isRefusal(err)) this.turnOff(`the broker refused exchange '${REPORTS_EXCHANGE}' (${refusalDetail(err)}); carrying on without worker reports`);
+        if (isRefusal(err))
+          this.turnOff(
+            `the broker refused exchange '${REPORTS_EXCHANGE}' (${refusalDetail(err)}); carrying on without worker reports`,
+          );
         void channel.close().catch(() => {});
         return;
       }
@@ -173,7 +209,10 @@ export class Reporter {
 }
 
 /** A reporter for a worker on `queue`, every `intervalMs`. */
-export function workerReporter(options: Omit<ReportIdentity, "host" | "pid" | "startedAt">, reporter: ReporterOptions): Reporter {
+export function workerReporter(
+  options: Omit<ReportIdentity, "host" | "pid" | "startedAt">,
+  reporter: ReporterOptions,
+): Reporter {
   const identity: ReportIdentity = { host: hostName(), pid: process.pid, startedAt: Date.now(), ...options };
   return new Reporter(new ReportBuilder(identity), identity, reporter);
 }

@@ -21,7 +21,15 @@ export interface TaskSlot {
  * With `timeoutMs` (the library's), the task fails at the deadline and its slot stays taken until
  * the handler returns (timed-run.ts); without it, no timer and no listener per task.
  */
-export function runTask(ctx: SettleContext, handler: Handler, taskSlot: TaskSlot, s: WorkSession, msg: ConsumeMessage, task: Task, timeoutMs?: number): void {
+export function runTask(
+  ctx: SettleContext,
+  handler: Handler,
+  taskSlot: TaskSlot,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  timeoutMs?: number,
+): void {
   const startedAt = now();
   ctx.emit({ type: "start", task, at: startedAt });
   const timed = timeoutMs === undefined ? undefined : runWithTimeout(handler, task, ctx.killed, timeoutMs);
@@ -55,5 +63,7 @@ export function runTask(ctx: SettleContext, handler: Handler, taskSlot: TaskSlot
   } catch (err) {
     running = Promise.reject(err); // a handler that throws before it returns a promise fails its task, not the worker
   }
-  running.then(finished, (err: unknown) => finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }));
+  running.then(finished, (err: unknown) =>
+    finished({ ok: false, reason: `handler error: ${(err as Error)?.message ?? err}` }),
+  );
 }

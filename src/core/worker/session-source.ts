@@ -46,12 +46,19 @@ export interface ConsumeSpec {
  * session is opened on the next address; a session whose first task was acked
  * ends the outage.
  */
-export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: Pick<ReconnectorOptions, "cursor" | "clock" | "sleep" | "dial"> = {}): SessionSource {
+export function brokerSessions(
+  target: BrokerTarget,
+  spec: ConsumeSpec,
+  shared: Pick<ReconnectorOptions, "cursor" | "clock" | "sleep" | "dial"> = {},
+): SessionSource {
   const named = { ...(spec.name ? { name: spec.name } : {}), ...shared };
   // Quiet while it tries: a broker that never answers is one line (the error), as for any command.
   const starting = new Reconnector(target, { ...named, timeoutMs: target.connectTimeoutMs });
   const hooks = { ...named, ...(spec.onAttempt ? { onAttempt: spec.onAttempt } : {}) };
-  const reconnector = spec.reconnectTimeoutMs === undefined ? undefined : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
+  const reconnector =
+    spec.reconnectTimeoutMs === undefined
+      ? undefined
+      : new Reconnector(target, { ...hooks, timeoutMs: spec.reconnectTimeoutMs });
   const worked = () => reconnector?.recovered();
   let queueType = spec.queueType;
   const open = async (broker: Broker, deliver: Deliver, signal: AbortSignal) => {
@@ -63,7 +70,14 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: 
     return session;
   };
   /** A session on the next connection that answers, after `lost` (a connection gone) if given. */
-  const opened = async (from: Reconnector, deliver: Deliver, signal: AbortSignal, lost?: Broker, why?: Error, say?: (a: Attempt) => void) => {
+  const opened = async (
+    from: Reconnector,
+    deliver: Deliver,
+    signal: AbortSignal,
+    lost?: Broker,
+    why?: Error,
+    say?: (a: Attempt) => void,
+  ) => {
     for (let attempt = 1; ; attempt++) {
       const broker = lost ? await from.replace(lost, { signal, ...(why ? { why } : {}) }) : await from.connect(signal);
       try {
@@ -72,7 +86,12 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: 
         if (!isLost(err)) throw err;
         // Connected, then lost while opening the session (no answer, a crash loop): it counts, and the next address.
         [lost, why] = [broker, err as Error];
-        say?.({ address: `${broker.address.host}:${broker.address.port}`, attempt, error: err as ConnectError, delayMs: 0 });
+        say?.({
+          address: `${broker.address.host}:${broker.address.port}`,
+          attempt,
+          error: err as ConnectError,
+          delayMs: 0,
+        });
       }
     }
   };
@@ -93,14 +112,32 @@ export function brokerSessions(target: BrokerTarget, spec: ConsumeSpec, shared: 
  * any consumer the open made) and rejects with Stopped: nothing is left holding tasks. Any other
  * failure closes the connection too.
  */
-export async function openSession(broker: Broker, spec: ConsumeSpec, deliver: Deliver, signal: AbortSignal, worked?: () => void): Promise<Session> {
-  const opening = Session.open(broker, spec.queue, spec.prefetch, spec.concurrency, spec.queueType, deliver, worked, spec.taskBoundMs);
+export async function openSession(
+  broker: Broker,
+  spec: ConsumeSpec,
+  deliver: Deliver,
+  signal: AbortSignal,
+  worked?: () => void,
+): Promise<Session> {
+  const opening = Session.open(
+    broker,
+    spec.queue,
+    spec.prefetch,
+    spec.concurrency,
+    spec.queueType,
+    deliver,
+    worked,
+    spec.taskBoundMs,
+  );
   try {
     const session = await untilAborted(opening, signal);
     if (session === ABORTED) throw new Stopped();
     return session;
   } catch (err) {
-    void opening.then((late) => late.close(), () => {});
+    void opening.then(
+      (late) => late.close(),
+      () => {},
+    );
     await broker.close();
     throw err;
   }

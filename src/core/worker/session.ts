@@ -9,7 +9,14 @@ import type { QueueType } from "../topology/names.ts";
 import { type WorkQueue, declareWorkQueue, queueStillThere } from "../topology/queues.ts";
 import { redact } from "../broker/url.ts";
 import type { Deliver, WorkSession } from "./work-session.ts";
-import { type ConsumerTimedOut, cancelledForTimeout, consumerArguments, consumerTimeoutIn, mostHeld, raiseHint } from "./consumer-timeout.ts";
+import {
+  type ConsumerTimedOut,
+  cancelledForTimeout,
+  consumerArguments,
+  consumerTimeoutIn,
+  mostHeld,
+  raiseHint,
+} from "./consumer-timeout.ts";
 
 // What the worker needs of a session (a fake one in the unit tests): work-session.ts.
 export type { Deliver, WorkSession } from "./work-session.ts";
@@ -55,7 +62,13 @@ export class Session implements WorkSession {
       this.acker.track(msg);
       deliver(this, msg);
     };
-    this.consumer = new Consumer(channel, workQueue.name, onMessage, (tag) => this.cancelled(tag, deliver), consumerArgs);
+    this.consumer = new Consumer(
+      channel,
+      workQueue.name,
+      onMessage,
+      (tag) => this.cancelled(tag, deliver),
+      consumerArgs,
+    );
     this.lost = this.watch();
   }
 
@@ -73,7 +86,10 @@ export class Session implements WorkSession {
     const why = cancelledForTimeout(this.broker, this.workQueue.name, this.workQueue.type);
     if (!why) return deliver(this, null);
     if (!this.open) return;
-    this.onTimeout?.(why, this.acker.unsettled.filter((msg) => msg.fields.consumerTag === tag));
+    this.onTimeout?.(
+      why,
+      this.acker.unsettled.filter((msg) => msg.fields.consumerTag === tag),
+    );
     void queueStillThere(this.broker, this.workQueue.name)
       .catch(() => false)
       .then((there) => (there ? this.consumer.renew() : deliver(this, null)));
@@ -89,7 +105,16 @@ export class Session implements WorkSession {
    * declareWorkQueue), sets the prefetch and consumes: a session already receiving tasks. The
    * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
    */
-  static async open(broker: Broker, queue: string, prefetch: Prefetch, concurrency: number, queueType: QueueType, deliver: Deliver, onWorked?: () => void, taskBoundMs?: number): Promise<Session> {
+  static async open(
+    broker: Broker,
+    queue: string,
+    prefetch: Prefetch,
+    concurrency: number,
+    queueType: QueueType,
+    deliver: Deliver,
+    onWorked?: () => void,
+    taskBoundMs?: number,
+  ): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
@@ -107,7 +132,15 @@ export class Session implements WorkSession {
         if (global) await channel.prefetch(concurrency, true);
         // Tasks that end within taskBoundMs: the broker's consumer timeout set above it, where it takes one per consumer.
         const held = mostHeld(prefetch, concurrency, found.type === "quorum" ? RESERVE_LIMIT_REPLACED : 1);
-        const s = new Session(broker, channel, own, found, deliver, onWorked, consumerArguments(broker, found.type, taskBoundMs, held, concurrency));
+        const s = new Session(
+          broker,
+          channel,
+          own,
+          found,
+          deliver,
+          onWorked,
+          consumerArguments(broker, found.type, taskBoundMs, held, concurrency),
+        );
         await s.consumer.start();
         return s;
       })(),
@@ -123,7 +156,8 @@ export class Session implements WorkSession {
     let refusal: Error | undefined;
     this.channel.on("error", (err: Error) => {
       const text = `the broker closed the consuming channel: ${err.message}`;
-      refusal = consumerTimeoutIn(text, raiseHint(this.broker, this.workQueue.type, this.workQueue.name)) ?? new Error(text);
+      refusal =
+        consumerTimeoutIn(text, raiseHint(this.broker, this.workQueue.type, this.workQueue.name)) ?? new Error(text);
     });
     return Promise.race([
       this.broker.lost,
@@ -167,7 +201,6 @@ export class Session implements WorkSession {
     if (this.workQueue.type === "quorum") return this.consumer.replace(count);
     this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
   }
-
 
   /** Bounded: a broker that stopped answering cannot hold a stop past ANSWER_TIMEOUT_MS (heartbeats off included). */
   async cancel(): Promise<void> {

@@ -36,7 +36,13 @@ export interface SettleContext {
  * again with backoff (said once), never the command. Only a stop that waited
  * long enough, or the session's loss, gives the task back to the broker.
  */
-export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Settled | Promise<Settled> {
+export function settle(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  outcome: Outcome,
+): Settled | Promise<Settled> {
   // Done (every task, on the fast path) settles at once: no promise per task.
   if (!s.open) return lost(ctx, "finished");
   if (ctx.killed.aborted) {
@@ -56,14 +62,37 @@ export function settle(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, 
 const ACKED: Settled = Object.freeze({ settled: "acked" });
 
 /** A failed task: its retry or dead copy, confirmed, then the ack. */
-function settleFailed(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Extract<Outcome, { ok: false }>): Promise<Settled> {
+function settleFailed(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  outcome: Extract<Outcome, { ok: false }>,
+): Promise<Settled> {
   const decision = decide(outcome, task, ctx.policy);
-  const copy = makeCopy(task, decision.action === "retry" ? { kind: "retry", ...decision, reason: outcome.reason, ...(outcome.stderr !== undefined ? { stderr: outcome.stderr } : {}) } : { kind: "dead", outcome });
+  const copy = makeCopy(
+    task,
+    decision.action === "retry"
+      ? {
+          kind: "retry",
+          ...decision,
+          reason: outcome.reason,
+          ...(outcome.stderr !== undefined ? { stderr: outcome.stderr } : {}),
+        }
+      : { kind: "dead", outcome },
+  );
   return settleCopy(ctx, s, msg, task, copy, decision);
 }
 
 /** `copy` (the retry or dead one `decision` asks for), confirmed, then the ack; the settlement. */
-export async function settleCopy(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, copy: Copy, decision: Decision): Promise<Settled> {
+export async function settleCopy(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  copy: Copy,
+  decision: Decision,
+): Promise<Settled> {
   const failure = await park(ctx, s, task, copy);
   if (!s.open) return lost(ctx, decision.action === "retry" ? "retry scheduled" : "dead-lettered");
   if (failure !== undefined) {
@@ -91,7 +120,8 @@ export async function park(ctx: SettleContext, s: WorkSession, task: Task, first
   for (let attempt = 1; ; attempt++) {
     try {
       // A copy held by an alarm (the broker blocks its connection) waits until the stop gives up.
-      if ((await untilAborted(ctx.copier.publish(copy, task), ctx.giveUp)) === ABORTED) throw new Error("the stop stopped waiting for the copy");
+      if ((await untilAborted(ctx.copier.publish(copy, task), ctx.giveUp)) === ABORTED)
+        throw new Error("the stop stopped waiting for the copy");
       return undefined;
     } catch (err) {
       const error = s.redact(String((err as Error)?.message ?? err));
@@ -146,5 +176,8 @@ async function confirmedWithin(ctx: SettleContext, copy: Copy, task: Task): Prom
 
 function lost(ctx: SettleContext, what: string): Settled {
   ctx.summary.lost++;
-  return { settled: "lost", error: `${what}, but the connection that delivered it is gone; the broker will redeliver it` };
+  return {
+    settled: "lost",
+    error: `${what}, but the connection that delivered it is gone; the broker will redeliver it`,
+  };
 }

@@ -63,7 +63,8 @@ export function roundOf(msg: ConsumeMessage): string {
 }
 
 /** Whether `msg` came back (the broker's flag, or taskq's count on a copy): only such a delivery can be a known task's. */
-export const cameBackMark = (msg: ConsumeMessage): boolean => msg.fields.redelivered || msg.properties.headers?.[REDELIVERIES_HEADER] !== undefined;
+export const cameBackMark = (msg: ConsumeMessage): boolean =>
+  msg.fields.redelivered || msg.properties.headers?.[REDELIVERIES_HEADER] !== undefined;
 
 export class TakenBack {
   private readonly entries = new Map<string, TakenEntry>();
@@ -94,7 +95,15 @@ export class TakenBack {
       if (id === undefined) continue;
       let entry = this.of(msg);
       if (!entry) {
-        entry = { round: roundOf(msg), runs: new Set(), takes: 0, held: [], countedLost: false, settled: false, unstarted: false };
+        entry = {
+          round: roundOf(msg),
+          runs: new Set(),
+          takes: 0,
+          held: [],
+          countedLost: false,
+          settled: false,
+          unstarted: false,
+        };
         this.entries.delete(id); // another attempt's entry: this one is newer
         this.entries.set(id, entry);
       }

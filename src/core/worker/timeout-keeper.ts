@@ -47,7 +47,13 @@ export class TimeoutKeeper {
       s.pending.splice(0, s.pending.length, ...s.pending.filter((msg) => !unstarted.has(msg)));
       for (const msg of unstarted) s.requeue(msg);
     }
-    this.ctx.emit({ type: "consumer-timeout", queue: this.queue, tasks: taken.length - unstarted.size, ...(why.timeoutMs === undefined ? {} : { timeoutMs: why.timeoutMs }), hint: why.hint });
+    this.ctx.emit({
+      type: "consumer-timeout",
+      queue: this.queue,
+      tasks: taken.length - unstarted.size,
+      ...(why.timeoutMs === undefined ? {} : { timeoutMs: why.timeoutMs }),
+      hint: why.hint,
+    });
   }
 
   /** A delivery of a task this worker knows was taken back, dealt with here (see Claim); undefined for any other. */
@@ -89,12 +95,26 @@ export class TimeoutKeeper {
   }
 
   /** Taken back `maxRedeliveries` times: to `.dead` unrun, the reason naming the timeout; the run goes on, its outcome dropped. */
-  private async toDead(entry: TakenEntry, s: WorkSession, msg: ConsumeMessage, task: Task, why: ConsumerTimedOut): Promise<void> {
+  private async toDead(
+    entry: TakenEntry,
+    s: WorkSession,
+    msg: ConsumeMessage,
+    task: Task,
+    why: ConsumerTimedOut,
+  ): Promise<void> {
     const startedAt = now();
     this.ctx.emit({ type: "start", task, at: startedAt });
     const outcome: Outcome = { ok: false, reason: timeoutReason(entry.takes, why), exitCode: null, signal: null };
-    const source = { body: task.body, queue: task.queue, properties: task.properties, attempt: task.attempt - (returnsOf(msg) > 0 ? 1 : 0) };
-    const decision = { action: "dead" as const, why: `taken back ${entry.takes === 1 ? "once" : `${entry.takes} times`}: --max-redeliveries ${this.ctx.policy.maxRedeliveries ?? DEFAULT_MAX_REDELIVERIES}` };
+    const source = {
+      body: task.body,
+      queue: task.queue,
+      properties: task.properties,
+      attempt: task.attempt - (returnsOf(msg) > 0 ? 1 : 0),
+    };
+    const decision = {
+      action: "dead" as const,
+      why: `taken back ${entry.takes === 1 ? "once" : `${entry.takes} times`}: --max-redeliveries ${this.ctx.policy.maxRedeliveries ?? DEFAULT_MAX_REDELIVERIES}`,
+    };
     const settled = await settleCopy(this.ctx, s, msg, task, makeCopy(source, { kind: "dead", outcome }), decision);
     entry.settled = settled.settled === "dead";
     this.ctx.emit({ type: "finish", task, outcome, startedAt, at: now(), ...settled });
@@ -102,21 +122,32 @@ export class TimeoutKeeper {
 }
 
 /** Said of a run that ends after its delivery was taken back and nothing of its task came back yet. */
-export const OWED = "finished, but the broker took it back (its consumer timeout): when it comes back here it is settled with this outcome, not run again";
+export const OWED =
+  "finished, but the broker took it back (its consumer timeout): when it comes back here it is settled with this outcome, not run again";
 
 /**
  * Settles a run that ended: as settle.ts does, unless the broker took back its delivery (the ledger
  * knows it). Then its outcome goes to a delivery of it still open (its own on 4.3, where the channel
  * stays, or one held), or is owed to the next that comes back; the other held ones are acked.
  */
-export function settleRun(ctx: SettleContext, s: WorkSession, msg: ConsumeMessage, task: Task, outcome: Outcome): Settled | Promise<Settled> {
+export function settleRun(
+  ctx: SettleContext,
+  s: WorkSession,
+  msg: ConsumeMessage,
+  task: Task,
+  outcome: Outcome,
+): Settled | Promise<Settled> {
   const entry = ctx.takenBack && ctx.takenBack.size > 0 ? ctx.takenBack.runOf(msg) : undefined;
   if (!entry) return settle(ctx, s, msg, task, outcome);
   entry.runs.delete(msg);
   const held = entry.held.splice(0).filter((h) => h.s.open);
   if (entry.settled) {
     for (const h of s.open ? [{ s, msg }, ...held] : held) h.s.ack(h.msg, false);
-    return { settled: "lost", error: "finished, but it went to .dead meanwhile (taken back by the broker's consumer timeout too often): this outcome is dropped" };
+    return {
+      settled: "lost",
+      error:
+        "finished, but it went to .dead meanwhile (taken back by the broker's consumer timeout too often): this outcome is dropped",
+    };
   }
   const to = s.open ? { s, msg } : held.shift();
   if (!to) {
@@ -126,11 +157,18 @@ export function settleRun(ctx: SettleContext, s: WorkSession, msg: ConsumeMessag
     return { settled: "lost", error: OWED };
   }
   const settled = settle(ctx, to.s, to.msg, task, outcome);
-  return settled instanceof Promise ? settled.then((r) => settledAs(entry, r, { outcome, task }, held)) : settledAs(entry, settled, { outcome, task }, held);
+  return settled instanceof Promise
+    ? settled.then((r) => settledAs(entry, r, { outcome, task }, held))
+    : settledAs(entry, settled, { outcome, task }, held);
 }
 
 /** After the outcome was settled on one delivery: the others are acked; if it was not (a requeue, a lost session), it is owed. */
-function settledAs(entry: TakenEntry, settled: Settled, owed: { outcome: Outcome; task: Task }, others: Delivered[]): Settled {
+function settledAs(
+  entry: TakenEntry,
+  settled: Settled,
+  owed: { outcome: Outcome; task: Task },
+  others: Delivered[],
+): Settled {
   entry.settled = settled.settled === "acked" || settled.settled === "retry" || settled.settled === "dead";
   if (!entry.settled) {
     entry.owed = owed;

@@ -52,7 +52,17 @@ export type WorkerEvent =
   | { type: "prefetch"; count: number; rttMs: number }
   | { type: "state"; from: WorkerState; to: WorkerState }
   | { type: "start"; task: Task; at: number }
-  | { type: "finish"; task: Task; outcome: Outcome; settled: Settlement; startedAt: number; at: number; deadQueue?: string; retryInMs?: number; error?: string }
+  | {
+      type: "finish";
+      task: Task;
+      outcome: Outcome;
+      settled: Settlement;
+      startedAt: number;
+      at: number;
+      deadQueue?: string;
+      retryInMs?: number;
+      error?: string;
+    }
   /**
    * A task came back from a worker that died (or lost its connection) holding it, `count` times
    * in a row: it goes to the back of the queue with the count, unrun here (failures/redeliveries.ts).

@@ -10,7 +10,15 @@ import { COPY_STOP_GRACE_MS, type SettleContext } from "./settle.ts";
 import { type TaskSlot, runTask } from "./run-task.ts";
 import { HandBacks } from "./hand-backs.ts";
 import { type Handler, taskFromMessage } from "../task.ts";
-import { type StopReason, TRANSITIONS, type WorkerEvent, type WorkerHandle, type WorkerOptions, type WorkerState, type WorkerSummary } from "./worker-state.ts";
+import {
+  type StopReason,
+  TRANSITIONS,
+  type WorkerEvent,
+  type WorkerHandle,
+  type WorkerOptions,
+  type WorkerState,
+  type WorkerSummary,
+} from "./worker-state.ts";
 
 /**
  * Consumes a queue with manual acks, as an explicit state machine (WorkerState). Each task is run
@@ -42,9 +50,24 @@ export class Worker implements WorkerHandle {
     private readonly options: WorkerOptions,
     private readonly handler: Handler,
   ) {
-    const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+    const summary: WorkerSummary = {
+      done: 0,
+      failed: 0,
+      retried: 0,
+      requeued: 0,
+      lost: 0,
+      reconnects: 0,
+      reason: "signal",
+    };
     this.auto = options.prefetch === "auto" ? new AutoPrefetch(options.concurrency) : undefined;
-    this.ctx = { policy: options.retry ?? DEFAULT_RETRY, copier, summary, emit: this.emit, killed: this.killed.signal, giveUp: this.giveUp.signal };
+    this.ctx = {
+      policy: options.retry ?? DEFAULT_RETRY,
+      copier,
+      summary,
+      emit: this.emit,
+      killed: this.killed.signal,
+      giveUp: this.giveUp.signal,
+    };
     this.handBacks = new HandBacks(this.ctx, options.queue, () => this.finishIfIdle());
     this.done.catch(() => {}); // a caller that only awaits `started` must not see an unhandled rejection
     this.started = this.begin();
@@ -67,7 +90,9 @@ export class Worker implements WorkerHandle {
     try {
       this.options.onEvent?.(event);
     } catch (err) {
-      queueMicrotask(() => this.fail(new Error(`an onEvent listener threw on '${event.type}': ${(err as Error)?.message ?? err}`)));
+      queueMicrotask(() =>
+        this.fail(new Error(`an onEvent listener threw on '${event.type}': ${(err as Error)?.message ?? err}`)),
+      );
     }
   };
 
@@ -94,8 +119,22 @@ export class Worker implements WorkerHandle {
     if (!first) this.ctx.summary.reconnects++;
     // A new session starts without the reserve: give it the one the worker decided on.
     if (!first && this.auto && this.auto.holding > this.options.concurrency) s.setPrefetch(this.auto.holding);
-    if (first) this.activity.exitWhenIdle(this.options.idleExitMs, () => this.running === 0 && (this.session?.pending.length ?? 0) === 0, () => this.stop("idle"));
-    this.emit(first ? { type: "ready", queue: this.options.queue, prefetch: this.options.prefetch, concurrency: this.options.concurrency } : { type: "reconnected" });
+    if (first)
+      this.activity.exitWhenIdle(
+        this.options.idleExitMs,
+        () => this.running === 0 && (this.session?.pending.length ?? 0) === 0,
+        () => this.stop("idle"),
+      );
+    this.emit(
+      first
+        ? {
+            type: "ready",
+            queue: this.options.queue,
+            prefetch: this.options.prefetch,
+            concurrency: this.options.concurrency,
+          }
+        : { type: "reconnected" },
+    );
     this.pump(s);
   }
 
@@ -108,7 +147,13 @@ export class Worker implements WorkerHandle {
   };
 
   private pump(s: WorkSession): void {
-    while (this.state === "consuming" && s === this.session && s.open && this.running < this.options.concurrency && s.pending.length > 0) {
+    while (
+      this.state === "consuming" &&
+      s === this.session &&
+      s.open &&
+      this.running < this.options.concurrency &&
+      s.pending.length > 0
+    ) {
       this.run(s, s.pending.shift() as ConsumeMessage);
     }
   }
@@ -117,7 +162,15 @@ export class Worker implements WorkerHandle {
     this.running++;
     this.taken++;
     if (this.options.maxTasks !== undefined && this.taken >= this.options.maxTasks) this.stop("max-tasks");
-    runTask(this.ctx, this.handler, this.slot, s, msg, taskFromMessage(this.options.queue, msg), this.options.timeoutMs);
+    runTask(
+      this.ctx,
+      this.handler,
+      this.slot,
+      s,
+      msg,
+      taskFromMessage(this.options.queue, msg),
+      this.options.timeoutMs,
+    );
   }
 
   /** A task's slot is free again. */
@@ -127,7 +180,11 @@ export class Worker implements WorkerHandle {
     try {
       if (this.session) this.pump(this.session); // the slot is free for the current session's tasks (maybe a newer one)
       const current = this.session;
-      const count = this.auto?.freed(at, at - startedAt, (current?.pending.length ?? 0) === 0 && this.running < this.options.concurrency);
+      const count = this.auto?.freed(
+        at,
+        at - startedAt,
+        (current?.pending.length ?? 0) === 0 && this.running < this.options.concurrency,
+      );
       // The worker's decision, for the session consuming now: the one that delivered this task may be gone.
       if (count !== undefined) {
         if (current?.open) current.setPrefetch(count);

@@ -7,12 +7,30 @@ describe("parseChaos", () => {
   test.each<[string, ChaosSpec[]]>([
     ["kill-worker:500ms", [{ kind: "kill-worker", everyMs: 500 }]],
     ["kill-node:3s", [{ kind: "kill-node", everyMs: 3000 }]],
-    ["kill-worker:2s,kill-node:10s", [{ kind: "kill-worker", everyMs: 2000 }, { kind: "kill-node", everyMs: 10_000 }]],
-    [" kill-node:1m , kill-worker:1.5s ", [{ kind: "kill-node", everyMs: 60_000 }, { kind: "kill-worker", everyMs: 1500 }]],
+    [
+      "kill-worker:2s,kill-node:10s",
+      [
+        { kind: "kill-worker", everyMs: 2000 },
+        { kind: "kill-node", everyMs: 10_000 },
+      ],
+    ],
+    [
+      " kill-node:1m , kill-worker:1.5s ",
+      [
+        { kind: "kill-node", everyMs: 60_000 },
+        { kind: "kill-worker", everyMs: 1500 },
+      ],
+    ],
     ["kill-worker:100", [{ kind: "kill-worker", everyMs: 100 }]],
     // A freeze lasts FREEZE_HOLD_MS whatever the interval: the heartbeat must notice, Erlang must not.
     ["freeze-node:10s", [{ kind: "freeze-node", everyMs: 10_000, holdMs: FREEZE_HOLD_MS }]],
-    ["kill-node:5s,freeze-node:1m", [{ kind: "kill-node", everyMs: 5000 }, { kind: "freeze-node", everyMs: 60_000, holdMs: FREEZE_HOLD_MS }]],
+    [
+      "kill-node:5s,freeze-node:1m",
+      [
+        { kind: "kill-node", everyMs: 5000 },
+        { kind: "freeze-node", everyMs: 60_000, holdMs: FREEZE_HOLD_MS },
+      ],
+    ],
   ])("%p", (text, specs) => {
     expect(parseChaos(text)).toEqual(specs);
   });

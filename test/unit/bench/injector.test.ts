@@ -24,7 +24,10 @@ function fakeWorkers(size: number, startMs = 5) {
  * a thaw returns once the node answers again (`thawMs`), and does nothing to one not frozen.
  * Records how many were not answering at once.
  */
-function fakeNodes(count: number, options: { startMs?: number; thawMs?: number; failKill?: boolean; failStart?: boolean } = {}) {
+function fakeNodes(
+  count: number,
+  options: { startMs?: number; thawMs?: number; failKill?: boolean; failStart?: boolean } = {},
+) {
   const down = new Set<number>();
   const frozen = new Set<number>();
   const log: string[] = [];
@@ -113,7 +116,11 @@ describe("FaultInjector", () => {
 
   test("kill-node: a node is started again before the next is killed, never two down at once; stop waits for the one booting", async () => {
     const n = fakeNodes(3, { startMs: 40 });
-    const injector = new FaultInjector([{ kind: "kill-node", everyMs: 10 }], { ...fakeWorkers(1).targets, nodes: n.nodes }, seededRandom(7));
+    const injector = new FaultInjector(
+      [{ kind: "kill-node", everyMs: 10 }],
+      { ...fakeWorkers(1).targets, nodes: n.nodes },
+      seededRandom(7),
+    );
     await until(() => injector.recovering);
     await until(() => injector.faults.length >= 2);
     await injector.stop();
@@ -122,7 +129,10 @@ describe("FaultInjector", () => {
     expect(n.mostDown()).toBe(1);
     expect(injector.faults.length).toBeGreaterThanOrEqual(2);
     // kill N, start N, up N; then the next.
-    for (let i = 0; i < n.log.length; i += 3) expect(n.log.slice(i, i + 3).map((l) => l.split(" ")[0])).toEqual(["kill", "start", "up"].slice(0, n.log.length - i));
+    for (let i = 0; i < n.log.length; i += 3)
+      expect(n.log.slice(i, i + 3).map((l) => l.split(" ")[0])).toEqual(
+        ["kill", "start", "up"].slice(0, n.log.length - i),
+      );
     for (const f of injector.faults) {
       expect(f.kind).toBe("node");
       expect(f.target).toBeGreaterThanOrEqual(1);
@@ -134,7 +144,11 @@ describe("FaultInjector", () => {
 
   test("kill-node: a failed kill still starts the node, then stops injecting with the error", async () => {
     const n = fakeNodes(2, { failKill: true });
-    const injector = new FaultInjector([{ kind: "kill-node", everyMs: 10 }], { ...fakeWorkers(1).targets, nodes: n.nodes }, seededRandom(1));
+    const injector = new FaultInjector(
+      [{ kind: "kill-node", everyMs: 10 }],
+      { ...fakeWorkers(1).targets, nodes: n.nodes },
+      seededRandom(1),
+    );
     await until(() => injector.failure !== undefined);
     await injector.stop();
     expect(injector.failure?.message).toMatch(/cannot kill/);
@@ -144,7 +158,11 @@ describe("FaultInjector", () => {
 
   test("kill-node: a failed start is the injector's failure", async () => {
     const n = fakeNodes(2, { failStart: true });
-    const injector = new FaultInjector([{ kind: "kill-node", everyMs: 10 }], { ...fakeWorkers(1).targets, nodes: n.nodes }, seededRandom(1));
+    const injector = new FaultInjector(
+      [{ kind: "kill-node", everyMs: 10 }],
+      { ...fakeWorkers(1).targets, nodes: n.nodes },
+      seededRandom(1),
+    );
     await until(() => injector.failure !== undefined);
     await injector.stop();
     expect(injector.failure?.message).toMatch(/cannot start/);
@@ -174,7 +192,11 @@ describe("FaultInjector", () => {
 
   test("freeze-node: frozen for the hold, thawed, answering before the next freeze; recovering and frozenSince meanwhile", async () => {
     const n = fakeNodes(3, { thawMs: 30 });
-    const injector = new FaultInjector([{ kind: "freeze-node", everyMs: 10, holdMs: 50 }], { ...fakeWorkers(1).targets, nodes: n.nodes }, seededRandom(5));
+    const injector = new FaultInjector(
+      [{ kind: "freeze-node", everyMs: 10, holdMs: 50 }],
+      { ...fakeWorkers(1).targets, nodes: n.nodes },
+      seededRandom(5),
+    );
     await until(() => n.frozen.size === 1);
     expect(injector.recovering).toBe(true);
     expect(injector.frozenSince).toBe(injector.faults[0]?.at as number);
@@ -187,7 +209,10 @@ describe("FaultInjector", () => {
     expect(injector.frozenSince).toBeUndefined();
     expect(n.mostDown()).toBe(1);
     // freeze N, thaw N, up N; then the next.
-    for (let i = 0; i < n.log.length; i += 3) expect(n.log.slice(i, i + 3).map((l) => l.split(" ")[0])).toEqual(["freeze", "thaw", "up"].slice(0, n.log.length - i));
+    for (let i = 0; i < n.log.length; i += 3)
+      expect(n.log.slice(i, i + 3).map((l) => l.split(" ")[0])).toEqual(
+        ["freeze", "thaw", "up"].slice(0, n.log.length - i),
+      );
     for (const [i, f] of injector.faults.entries()) {
       expect(f.kind).toBe("freeze");
       expect([1, 2, 3]).toContain(f.target);
@@ -200,7 +225,11 @@ describe("FaultInjector", () => {
 
   test("freeze-node: stop cuts the hold short and thaws the node before it resolves", async () => {
     const n = fakeNodes(3, { thawMs: 20 });
-    const injector = new FaultInjector([{ kind: "freeze-node", everyMs: 10, holdMs: 60_000 }], { ...fakeWorkers(1).targets, nodes: n.nodes }, seededRandom(2));
+    const injector = new FaultInjector(
+      [{ kind: "freeze-node", everyMs: 10, holdMs: 60_000 }],
+      { ...fakeWorkers(1).targets, nodes: n.nodes },
+      seededRandom(2),
+    );
     await until(() => n.frozen.size === 1);
     const stopped = Date.now();
     await injector.stop();
@@ -228,6 +257,7 @@ describe("FaultInjector", () => {
     expect(n.mostDown()).toBe(1);
     expect(n.down.size).toBe(0);
     const sorted = injector.faults.toSorted((a, b) => a.at - b.at);
-    for (const [i, f] of sorted.slice(0, -1).entries()) expect(sorted[i + 1]?.at).toBeGreaterThanOrEqual(f.back as number);
+    for (const [i, f] of sorted.slice(0, -1).entries())
+      expect(sorted[i + 1]?.at).toBeGreaterThanOrEqual(f.back as number);
   });
 });

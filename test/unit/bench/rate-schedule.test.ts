@@ -17,10 +17,21 @@ class FakeClock implements PaceClock {
 }
 
 /** Drives the paced sender: each item's publish time, the clock moved by `stall(index)` after it. */
-async function send(count: number, rate: number, clock: FakeClock, stall: (index: number) => number = () => 0): Promise<{ t0: number; publishedAt: Float64Array }> {
+async function send(
+  count: number,
+  rate: number,
+  clock: FakeClock,
+  stall: (index: number) => number = () => 0,
+): Promise<{ t0: number; publishedAt: Float64Array }> {
   const publishedAt = new Float64Array(count + 1);
   let t0 = 0;
-  for await (const i of paced(count, rate, (i) => i, clock, (t) => (t0 = t))) {
+  for await (const i of paced(
+    count,
+    rate,
+    (i) => i,
+    clock,
+    (t) => (t0 = t),
+  )) {
     publishedAt[i] = clock.now();
     clock.t += stall(i);
   }
@@ -71,7 +82,14 @@ describe("the open-loop schedule", () => {
   test("stop() is asked before each task, and what it returns is thrown", async () => {
     const clock = new FakeClock();
     let sent = 0;
-    const items = paced(10, 100, (i) => i, clock, () => {}, () => (sent === 3 ? new Error("interrupted") : undefined));
+    const items = paced(
+      10,
+      100,
+      (i) => i,
+      clock,
+      () => {},
+      () => (sent === 3 ? new Error("interrupted") : undefined),
+    );
     const run = async () => {
       for await (const _ of items) sent++;
     };
@@ -107,7 +125,19 @@ describe("latency without coordinated omission", () => {
     const publishedAt = Float64Array.from({ length: n + 1 }, (_, i) => (i === 0 ? 0 : intendedAt(i, rate)));
     // The first 10 (the warm-up) took 50 ms, the rest 2 ms; task 20 was never done.
     const doneAt = publishedAt.map((t, i) => (i === 0 || i === 20 ? 0 : t + (i <= 10 ? 50 : 2)));
-    const f = rateFigures({ rate, t0, warmup: 10, publishedAt, doneAt, spans: [[]], depth: [{ atMs: 0, ready: 30 }, { atMs: 200, ready: 7 }], duplicates: 0 });
+    const f = rateFigures({
+      rate,
+      t0,
+      warmup: 10,
+      publishedAt,
+      doneAt,
+      spans: [[]],
+      depth: [
+        { atMs: 0, ready: 30 },
+        { atMs: 200, ready: 7 },
+      ],
+      duplicates: 0,
+    });
     expect(f.tasks).toBe(10);
     expect(f.latencyMs).toEqual({ p50: 2, p95: 2, p99: 2, p999: 2, max: 2 });
     expect(f.missing).toBe(1);
@@ -122,7 +152,19 @@ describe("latency without coordinated omission", () => {
     const publishedAt = Float64Array.from([0, 0, 100, 200, 300, 400]);
     const doneAt = Float64Array.from([0, 50, 150, 250, 350, 1000]);
     // Two workers: one busy 100..1000 (900 ms), one busy 0..50 (in the warm-up, outside the window).
-    const f = rateFigures({ rate, t0: 0, warmup: 1, publishedAt, doneAt, spans: [[100, 1000], [0, 50]], depth: [], duplicates: 0 });
+    const f = rateFigures({
+      rate,
+      t0: 0,
+      warmup: 1,
+      publishedAt,
+      doneAt,
+      spans: [
+        [100, 1000],
+        [0, 50],
+      ],
+      depth: [],
+      duplicates: 0,
+    });
     // Window: task 2's intended time (100) to the last end (1000): 900 ms x 2 workers.
     expect(f.utilisation).toBeCloseTo(0.5, 9);
   });

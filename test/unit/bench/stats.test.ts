@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { idealMakespan, idleGaps, jain, median, percentile, percentiles, spread, unevenIds } from "../../../src/bench/stats.ts";
+import {
+  idealMakespan,
+  idleGaps,
+  jain,
+  median,
+  percentile,
+  percentiles,
+  spread,
+  unevenIds,
+} from "../../../src/bench/stats.ts";
 
 describe("percentile (exact, nearest rank)", () => {
   const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -23,7 +32,12 @@ describe("percentile (exact, nearest rank)", () => {
       expect(percentile(sorted, 99.9)).toBe(n * 0.999);
       expect(percentile(sorted, 95)).toBe(n * 0.95);
     }
-    expect(percentile(Array.from({ length: 1001 }, (_, i) => i + 1), 99.9)).toBe(1000); // 999.999: rounds up
+    expect(
+      percentile(
+        Array.from({ length: 1001 }, (_, i) => i + 1),
+        99.9,
+      ),
+    ).toBe(1000); // 999.999: rounds up
   });
 
   test("percentiles sorts its input and reports the max", () => {
@@ -67,7 +81,14 @@ describe("idle gaps between a worker's tasks", () => {
   test.each([
     ["one worker, in order", [[0, 5, 5.5, 10, 10.25, 15]], [0.5, 0.25]],
     ["reported out of order", [[10.25, 15, 0, 5, 5.5, 10]], [0.5, 0.25]],
-    ["two workers, gaps per worker", [[0, 5, 6, 8], [1, 2, 4, 9]], [1, 2]],
+    [
+      "two workers, gaps per worker",
+      [
+        [0, 5, 6, 8],
+        [1, 2, 4, 9],
+      ],
+      [1, 2],
+    ],
     ["back to back", [[0, 5, 5, 10]], [0]],
     ["overlapping tasks (concurrency 2) are no gap", [[0, 10, 2, 4, 12, 13]], [0, 2]],
     ["one task, no gap", [[0, 5]], []],

@@ -9,13 +9,33 @@ describe("parseProfile", () => {
     ["5ms", { kind: "fixed", ms: 5 }],
     ["1s", { kind: "fixed", ms: 1000 }],
     ["exp:5ms", { kind: "exp", meanMs: 5 }],
-    ["mix:90%5ms,10%50ms", { kind: "mix", parts: [{ share: 0.9, ms: 5 }, { share: 0.1, ms: 50 }] }],
+    [
+      "mix:90%5ms,10%50ms",
+      {
+        kind: "mix",
+        parts: [
+          { share: 0.9, ms: 5 },
+          { share: 0.1, ms: 50 },
+        ],
+      },
+    ],
     ["cycle:50ms,5ms", { kind: "cycle", steps: [50, 5] }],
   ])("%s", (text, expected) => {
     expect(parseProfile(text)).toMatchObject(expected);
   });
 
-  test.each(["", "fast", "exp:", "exp:0", "mix:90%5ms", "mix:50%5ms,60%1ms", "mix:5ms", "-5ms", "cycle:", "cycle:5ms,x"])("rejects %p as a usage error", (text) => {
+  test.each([
+    "",
+    "fast",
+    "exp:",
+    "exp:0",
+    "mix:90%5ms",
+    "mix:50%5ms,60%1ms",
+    "mix:5ms",
+    "-5ms",
+    "cycle:",
+    "cycle:5ms,x",
+  ])("rejects %p as a usage error", (text) => {
     let error: unknown;
     try {
       parseProfile(text);

@@ -5,7 +5,19 @@ import { expectUsageError } from "../usage-error.ts";
 
 type BenchFlags = Parameters<typeof planBench>[0];
 // As commander hands them over: every default filled in.
-const base: BenchFlags = { url: ["amqp://guest:guest@127.0.0.1:5672"], connectTimeout: 5000, workers: 4, tasks: 2000, work: "mix:90%5ms,10%50ms", prefetch: "1,100", rounds: 1, seed: 1, stall: 30_000, rateDuration: DEFAULT_RATE_DURATION_MS, rateWarmup: DEFAULT_RATE_WARMUP_MS };
+const base: BenchFlags = {
+  url: ["amqp://guest:guest@127.0.0.1:5672"],
+  connectTimeout: 5000,
+  workers: 4,
+  tasks: 2000,
+  work: "mix:90%5ms,10%50ms",
+  prefetch: "1,100",
+  rounds: 1,
+  seed: 1,
+  stall: 30_000,
+  rateDuration: DEFAULT_RATE_DURATION_MS,
+  rateWarmup: DEFAULT_RATE_WARMUP_MS,
+};
 
 describe("planBench: --rate", () => {
   test("without --rate: the closed loop", () => {
@@ -13,12 +25,27 @@ describe("planBench: --rate", () => {
   });
 
   test("defaults: zero work, prefetch 1, 10 s per rate after a 1 s warm-up, rates ascending", () => {
-    expect(planBench({ ...base, rate: "2000,500,1000" }, new Set(["rate"])).rate).toEqual({ rates: [500, 1000, 2000], warmupMs: 1000, durationMs: 10_000, prefetch: 1, profile: { kind: "zero", text: "0" } });
+    expect(planBench({ ...base, rate: "2000,500,1000" }, new Set(["rate"])).rate).toEqual({
+      rates: [500, 1000, 2000],
+      warmupMs: 1000,
+      durationMs: 10_000,
+      prefetch: 1,
+      profile: { kind: "zero", text: "0" },
+    });
   });
 
   test("--work, --prefetch, --rate-duration and --rate-warmup as typed", () => {
-    const plan = planBench({ ...base, rate: "300", work: "2ms", prefetch: "10", rateDuration: 3000, rateWarmup: 0 }, new Set(["rate", "work", "prefetch", "rateDuration", "rateWarmup"]));
-    expect(plan.rate).toEqual({ rates: [300], warmupMs: 0, durationMs: 3000, prefetch: 10, profile: { kind: "fixed", text: "2ms", ms: 2 } });
+    const plan = planBench(
+      { ...base, rate: "300", work: "2ms", prefetch: "10", rateDuration: 3000, rateWarmup: 0 },
+      new Set(["rate", "work", "prefetch", "rateDuration", "rateWarmup"]),
+    );
+    expect(plan.rate).toEqual({
+      rates: [300],
+      warmupMs: 0,
+      durationMs: 3000,
+      prefetch: 10,
+      profile: { kind: "fixed", text: "2ms", ms: 2 },
+    });
   });
 
   test.each([
@@ -31,17 +58,43 @@ describe("planBench: --rate", () => {
 
   test.each([
     [{ rate: "0" }, ["rate"], "--rate '0': each rate must be a number of tasks per second above 0 and at most 1000000"],
-    [{ rate: "500,fast" }, ["rate"], "--rate '500,fast': each rate must be a number of tasks per second above 0 and at most 1000000"],
+    [
+      { rate: "500,fast" },
+      ["rate"],
+      "--rate '500,fast': each rate must be a number of tasks per second above 0 and at most 1000000",
+    ],
     [{ rate: "" }, ["rate"], "--rate '': each rate must be a number of tasks per second above 0 and at most 1000000"],
-    [{ rate: "500", tasks: 100 }, ["rate", "tasks"], "--rate sends each rate for --rate-duration, not --tasks N: drop --tasks"],
-    [{ rate: "500", chaos: "kill-worker:1s" }, ["rate", "chaos"], "--rate measures latency at a steady load, --chaos proves nothing is lost under faults: use one or the other"],
-    [{ rate: "500", rounds: 3 }, ["rate", "rounds"], "--rate runs each rate once (--rounds is for the closed loop): run the command again for more rounds"],
-    [{ rate: "500", prefetch: "1,100" }, ["rate", "prefetch"], "--rate measures one --prefetch value at a time, got 1,100"],
+    [
+      { rate: "500", tasks: 100 },
+      ["rate", "tasks"],
+      "--rate sends each rate for --rate-duration, not --tasks N: drop --tasks",
+    ],
+    [
+      { rate: "500", chaos: "kill-worker:1s" },
+      ["rate", "chaos"],
+      "--rate measures latency at a steady load, --chaos proves nothing is lost under faults: use one or the other",
+    ],
+    [
+      { rate: "500", rounds: 3 },
+      ["rate", "rounds"],
+      "--rate runs each rate once (--rounds is for the closed loop): run the command again for more rounds",
+    ],
+    [
+      { rate: "500", prefetch: "1,100" },
+      ["rate", "prefetch"],
+      "--rate measures one --prefetch value at a time, got 1,100",
+    ],
     [{ rate: "500", rateDuration: 0 }, ["rate", "rateDuration"], "--rate-duration must be above 0"],
-    [{ rate: "1000000", rateDuration: 60_000 }, ["rate", "rateDuration"], "--rate 1000000 for 61000 ms is more than 10000000 tasks: shorten --rate-duration"],
+    [
+      { rate: "1000000", rateDuration: 60_000 },
+      ["rate", "rateDuration"],
+      "--rate 1000000 for 61000 ms is more than 10000000 tasks: shorten --rate-duration",
+    ],
     [{ rateDuration: 5000 }, ["rateDuration"], "--rate-duration is for --rate (the open loop)"],
     [{ rateWarmup: 5000 }, ["rateWarmup"], "--rate-warmup is for --rate (the open loop)"],
   ])("%j (typed: %j): one usage error", (flags, given, message) => {
-    expect(expectUsageError(() => planBench({ ...base, ...flags } as BenchFlags, new Set(given))).message).toBe(message);
+    expect(expectUsageError(() => planBench({ ...base, ...flags } as BenchFlags, new Set(given))).message).toBe(
+      message,
+    );
   });
 });

@@ -13,7 +13,10 @@ const TLS = "amqps://u:p@h:5671";
 
 describe("brokerTarget", () => {
   test("flag URL, connect timeout, no TLS for amqp://", () => {
-    expect(brokerTarget({ url: "amqp://u:p@h", connectTimeout: 1234 }, {})).toEqual({ urls: ["amqp://u:p@h"], connectTimeoutMs: 1234 });
+    expect(brokerTarget({ url: "amqp://u:p@h", connectTimeout: 1234 }, {})).toEqual({
+      urls: ["amqp://u:p@h"],
+      connectTimeoutMs: 1234,
+    });
   });
 
   test("reads --ca, --cert, --key into buffers", () => {

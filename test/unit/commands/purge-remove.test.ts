@@ -25,21 +25,35 @@ describe("planRemove", () => {
     ["no terminal, no --yes", {}, false, "pass --yes"],
     ["retry max under retry delay", { retryMaxDelay: 500 }, true, "--retry-max-delay must be at least --retry-delay"],
     ["a bad management URL", { managementUrl: "ftp://x" }, true, /--management-url must be http/],
-    ["--management-url with --no-management", { managementUrl: "http://x:15672", management: false }, true, "go against each other"],
+    [
+      "--management-url with --no-management",
+      { managementUrl: "http://x:15672", management: false },
+      true,
+      "go against each other",
+    ],
   ])("%s", (_label, flags, tty, error) => {
     const run = () => planRemove({ ...removeFlags, ...flags }, tty);
-    if (error === null) expect(run()).toMatchObject({ queue: "jobs", retry: { baseDelayMs: 1000 }, management: undefined });
+    if (error === null)
+      expect(run()).toMatchObject({ queue: "jobs", retry: { baseDelayMs: 1000 }, management: undefined });
     else expect(run).toThrow(error);
   });
 
   test("--no-management and --force", () => {
-    expect(planRemove({ ...removeFlags, management: false, force: true, yes: true }, false)).toMatchObject({ management: false, force: true, yes: true });
+    expect(planRemove({ ...removeFlags, management: false, force: true, yes: true }, false)).toMatchObject({
+      management: false,
+      force: true,
+      yes: true,
+    });
   });
 });
 
 describe("planDead", () => {
   test("selectors become one selector; purge asks unless --yes or --dry-run", () => {
-    const plan = planDead({ ...broker, queue: "jobs", id: "m-1", reason: "code 3", exitCode: 3, olderThan: 60_000, yes: true }, true, false);
+    const plan = planDead(
+      { ...broker, queue: "jobs", id: "m-1", reason: "code 3", exitCode: 3, olderThan: 60_000, yes: true },
+      true,
+      false,
+    );
     expect(plan.selector).toEqual({ id: "m-1", reason: "code 3", exitCode: 3, olderThanMs: 60_000 });
     expect(() => planDead({ ...broker, queue: "jobs" }, true, false)).toThrow("pass --yes");
     expect(planDead({ ...broker, queue: "jobs", dryRun: true }, true, false).dryRun).toBe(true);

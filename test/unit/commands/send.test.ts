@@ -16,10 +16,30 @@ describe("planSend conflicts", () => {
     ["an empty MESSAGE", [""], {}, "cannot be empty"],
     ["an empty MESSAGE among others", ["a", "", "b"], {}, "cannot be empty"],
     ["an empty template with --count", [""], { count: 2 }, "cannot be empty"],
-    ["an empty queue name", ["a"], { queue: "" }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 0"],
-    ["a 239-byte queue name", ["a"], { queue: "q".repeat(239) }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 239"],
-    ["a queue name of 120 two-byte characters", ["a"], { queue: "é".repeat(120) }, "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 240"],
-    ["a queue name the broker reserves", ["a"], { queue: "amq.jobs" }, "names starting with 'amq.' are reserved by the broker"],
+    [
+      "an empty queue name",
+      ["a"],
+      { queue: "" },
+      "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 0",
+    ],
+    [
+      "a 239-byte queue name",
+      ["a"],
+      { queue: "q".repeat(239) },
+      "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 239",
+    ],
+    [
+      "a queue name of 120 two-byte characters",
+      ["a"],
+      { queue: "é".repeat(120) },
+      "a queue name is 1 to 238 bytes long (taskq adds up to 17 for its retry, delay and dead queues), got 240",
+    ],
+    [
+      "a queue name the broker reserves",
+      ["a"],
+      { queue: "amq.jobs" },
+      "names starting with 'amq.' are reserved by the broker",
+    ],
   ])("rejects %s", (_name, messages, flags, hint) => {
     const error = expectUsageError(() => planSend(messages, { ...base, ...flags }));
     expect(error.message).toContain(hint);
@@ -31,7 +51,12 @@ describe("planSend plans", () => {
     ["no MESSAGE sends the tutorial's body", [], {}, { kind: "messages", messages: ["Hello World!"] }],
     ["one MESSAGE", ["hi"], {}, { kind: "messages", messages: ["hi"] }],
     ["several MESSAGEs keep their order", ["a", "b", "c"], {}, { kind: "messages", messages: ["a", "b", "c"] }],
-    ["--count without MESSAGE uses the default template", [], { count: 5 }, { kind: "count", template: "task {i}", count: 5 }],
+    [
+      "--count without MESSAGE uses the default template",
+      [],
+      { count: 5 },
+      { kind: "count", template: "task {i}", count: 5 },
+    ],
     ["--count with a template", ["job {i}"], { count: 3 }, { kind: "count", template: "job {i}", count: 3 }],
     ["--count 0", [], { count: 0 }, { kind: "count", template: "task {i}", count: 0 }],
     ["--file", [], { file: "tasks.txt" }, { kind: "file", path: "tasks.txt" }],

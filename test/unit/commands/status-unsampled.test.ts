@@ -5,7 +5,8 @@ import type { QueueStatus } from "../../../src/core/admin/queue-status.ts";
 
 // A quorum dead queue before RabbitMQ 4.3 is sampled only up to REASON_SAMPLE tasks (a look moves
 // them all round): past that, status says why it shows no reasons, in the table and in --json.
-const WHY = "a look at this quorum queue before RabbitMQ 4.3 moves every task once round (a hand-back would count toward its delivery limit); 101 are more than 100";
+const WHY =
+  "a look at this quorum queue before RabbitMQ 4.3 moves every task once round (a hand-back would count toward its delivery limit); 101 are more than 100";
 const status: QueueStatus = {
   queue: "jobs",
   exists: true,
@@ -13,7 +14,16 @@ const status: QueueStatus = {
   consumers: 1,
   retries: [],
   delays: [],
-  dead: { queue: "jobs.dead", exists: true, ready: 101, consumers: 0, oldest: undefined, reasons: [], sampled: 0, unsampled: WHY },
+  dead: {
+    queue: "jobs.dead",
+    exists: true,
+    ready: 101,
+    consumers: 0,
+    oldest: undefined,
+    reasons: [],
+    sampled: 0,
+    unsampled: WHY,
+  },
   source: "amqp",
 };
 

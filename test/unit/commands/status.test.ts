@@ -1,22 +1,48 @@
 import { describe, expect, test } from "bun:test";
 import { statusJson } from "../../../src/commands/status-json.ts";
 import { DEFAULT_WATCH_MS, planStatus } from "../../../src/commands/status-plan.ts";
-import { type Sample, formatAge, formatRate, readyRate, statusLine, statusTable, watchFrame } from "../../../src/commands/status-view.ts";
+import {
+  type Sample,
+  formatAge,
+  formatRate,
+  readyRate,
+  statusLine,
+  statusTable,
+  watchFrame,
+} from "../../../src/commands/status-view.ts";
 import type { DeadStatus, QueueStatus } from "../../../src/core/admin/queue-status.ts";
 import type { WorkerReport } from "../../../src/core/worker/reports.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type StatusFlags = Parameters<typeof planStatus>[0];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: StatusFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", retryDelay: 1000, retryMaxDelay: 300_000 };
+const base: StatusFlags = {
+  url: URL,
+  connectTimeout: 5000,
+  queue: "task_queue",
+  retryDelay: 1000,
+  retryMaxDelay: 300_000,
+};
 
 describe("planStatus", () => {
   test.each<[string, Partial<StatusFlags>, { watchMs?: number; json: boolean; retry: object; queue: string }]>([
-    ["defaults: one sample, the default retry policy", {}, { json: false, retry: { baseDelayMs: 1000, maxDelayMs: 300_000 }, queue: "task_queue" }],
-    ["--watch without a value: every 2s", { watch: true }, { watchMs: DEFAULT_WATCH_MS, json: false, retry: {}, queue: "task_queue" }],
+    [
+      "defaults: one sample, the default retry policy",
+      {},
+      { json: false, retry: { baseDelayMs: 1000, maxDelayMs: 300_000 }, queue: "task_queue" },
+    ],
+    [
+      "--watch without a value: every 2s",
+      { watch: true },
+      { watchMs: DEFAULT_WATCH_MS, json: false, retry: {}, queue: "task_queue" },
+    ],
     ["--watch 500ms", { watch: 500 }, { watchMs: 500, json: false, retry: {}, queue: "task_queue" }],
     ["--watch at the minimum", { watch: 100 }, { watchMs: 100, json: false, retry: {}, queue: "task_queue" }],
-    ["--json, another queue and policy", { json: true, queue: "jobs", retryDelay: 60_000, retryMaxDelay: 60_000 }, { json: true, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 }, queue: "jobs" }],
+    [
+      "--json, another queue and policy",
+      { json: true, queue: "jobs", retryDelay: 60_000, retryMaxDelay: 60_000 },
+      { json: true, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 }, queue: "jobs" },
+    ],
   ])("%s", (_name, flags, expected) => {
     const plan = planStatus({ ...base, ...flags });
     expect(plan).toMatchObject(expected);
@@ -26,14 +52,38 @@ describe("planStatus", () => {
 
   test.each<[string, Partial<StatusFlags>, string]>([
     ["an empty queue name", { queue: "" }, "--queue: a queue name is 1 to 238 bytes long"],
-    ["a queue name too long for its retry and delay queues", { queue: "q".repeat(239) }, "--queue: a queue name is 1 to 238 bytes long"],
+    [
+      "a queue name too long for its retry and delay queues",
+      { queue: "q".repeat(239) },
+      "--queue: a queue name is 1 to 238 bytes long",
+    ],
     ["a zero retry delay", { retryDelay: 0 }, "--retry-delay must be above 0"],
-    ["a max delay below the delay", { retryDelay: 2000, retryMaxDelay: 1000 }, "--retry-max-delay must be at least --retry-delay"],
+    [
+      "a max delay below the delay",
+      { retryDelay: 2000, retryMaxDelay: 1000 },
+      "--retry-max-delay must be at least --retry-delay",
+    ],
     ["a watch interval below 100ms", { watch: 50 }, "--watch interval must be at least 100ms, got 50ms"],
-    ["--no-management with --management-url", { management: false, managementUrl: "http://h:15672" }, "--management-url and --no-management contradict each other"],
-    ["a management URL of another scheme", { managementUrl: "amqp://h:15672" }, "--management-url must be http:// or https://, not amqp://"],
-    ["a management URL that is not one", { managementUrl: "h:15672 x" }, "--management-url must be http:// or https://"],
-    ["a management URL with a query", { managementUrl: "http://h:15672/?x=1" }, "--management-url takes no ?query or #fragment"],
+    [
+      "--no-management with --management-url",
+      { management: false, managementUrl: "http://h:15672" },
+      "--management-url and --no-management contradict each other",
+    ],
+    [
+      "a management URL of another scheme",
+      { managementUrl: "amqp://h:15672" },
+      "--management-url must be http:// or https://, not amqp://",
+    ],
+    [
+      "a management URL that is not one",
+      { managementUrl: "h:15672 x" },
+      "--management-url must be http:// or https://",
+    ],
+    [
+      "a management URL with a query",
+      { managementUrl: "http://h:15672/?x=1" },
+      "--management-url takes no ?query or #fragment",
+    ],
     ["a zero watch interval", { watch: 0 }, "--watch interval must be at least 100ms"],
   ])("rejects %s", (_name, flags, message) => {
     expect(expectUsageError(() => planStatus({ ...base, ...flags })).message).toContain(message);
@@ -42,7 +92,11 @@ describe("planStatus", () => {
 
 test.each<[string, Partial<StatusFlags>, object]>([
   ["by default: the API at the broker's host", {}, { management: {}, workers: false }],
-  ["--management-url", { managementUrl: "https://u:p@admin.test:443/rabbit" }, { management: { url: "https://u:p@admin.test:443/rabbit" } }],
+  [
+    "--management-url",
+    { managementUrl: "https://u:p@admin.test:443/rabbit" },
+    { management: { url: "https://u:p@admin.test:443/rabbit" } },
+  ],
   ["--no-management", { management: false }, { management: false }],
   ["--workers", { workers: true }, { workers: true }],
 ])("planStatus: %s", (_name, flags, expected) => {
@@ -82,7 +136,15 @@ describe("formatRate", () => {
 });
 
 const AT = Date.parse("2026-01-02T03:04:05.000Z");
-const noDead: DeadStatus = { queue: "jobs.dead", exists: false, ready: 0, consumers: 0, oldest: undefined, reasons: [], sampled: 0 };
+const noDead: DeadStatus = {
+  queue: "jobs.dead",
+  exists: false,
+  ready: 0,
+  consumers: 0,
+  oldest: undefined,
+  reasons: [],
+  sampled: 0,
+};
 const someDead: DeadStatus = {
   queue: "jobs.dead",
   exists: true,
@@ -92,11 +154,32 @@ const someDead: DeadStatus = {
   reasons: [{ reason: "command exited with code 3", count: 2 }],
   sampled: 2,
 };
-const NOTE = "in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: http://broker.test:15672 refused the connection";
+const NOTE =
+  "in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: http://broker.test:15672 refused the connection";
 type Exists = Extract<QueueStatus, { exists: true }>;
-const exists = (ready: number, more: Partial<Exists> = {}): QueueStatus => ({ queue: "jobs", exists: true, ready, consumers: 2, retries: [], delays: [], dead: noDead, source: "amqp", missing: NOTE, ...more });
+const exists = (ready: number, more: Partial<Exists> = {}): QueueStatus => ({
+  queue: "jobs",
+  exists: true,
+  ready,
+  consumers: 2,
+  retries: [],
+  delays: [],
+  dead: noDead,
+  source: "amqp",
+  missing: NOTE,
+  ...more,
+});
 const sample = (at: number, status: QueueStatus): Sample => ({ at, status });
-const busy = sample(AT, exists(12, { retries: [{ queue: "jobs.retry.1000", levelMs: 1000, ready: 3, consumers: 0 }, { queue: "jobs.retry.60000", levelMs: 60_000, ready: 1, consumers: 0 }], dead: someDead }));
+const busy = sample(
+  AT,
+  exists(12, {
+    retries: [
+      { queue: "jobs.retry.1000", levelMs: 1000, ready: 3, consumers: 0 },
+      { queue: "jobs.retry.60000", levelMs: 60_000, ready: 1, consumers: 0 },
+    ],
+    dead: someDead,
+  }),
+);
 const reporting = (tasks: WorkerReport["tasks"]): WorkerReport => ({
   worker: "web-1:1",
   host: "web-1",
@@ -114,7 +197,22 @@ const reporting = (tasks: WorkerReport["tasks"]): WorkerReport => ({
 const missing = sample(AT, { queue: "jobs", exists: false, source: "amqp", missing: NOTE });
 /** The same queue read through the management API: unacked counts, rates, a delay level, no note. */
 const managed = (more: Partial<Exists> = {}): Sample => {
-  const status = exists(12, { unacked: 3, rates: { publish: 4.2, deliver: 3.96, ack: 3.8 }, retries: [{ queue: "jobs.retry.3000", levelMs: 3000, ready: 1, unacked: 0, consumers: 0 }], delays: [{ queue: "jobs.delay.500", levelMs: 500, ready: 2, unacked: 0, consumers: 0 }], dead: { ...someDead, unacked: 0, reasons: [{ reason: "command exited with code 3", count: 1 }, { reason: undefined, count: 1 }] }, source: "management", ...more });
+  const status = exists(12, {
+    unacked: 3,
+    rates: { publish: 4.2, deliver: 3.96, ack: 3.8 },
+    retries: [{ queue: "jobs.retry.3000", levelMs: 3000, ready: 1, unacked: 0, consumers: 0 }],
+    delays: [{ queue: "jobs.delay.500", levelMs: 500, ready: 2, unacked: 0, consumers: 0 }],
+    dead: {
+      ...someDead,
+      unacked: 0,
+      reasons: [
+        { reason: "command exited with code 3", count: 1 },
+        { reason: undefined, count: 1 },
+      ],
+    },
+    source: "management",
+    ...more,
+  });
   delete (status as { missing?: string }).missing;
   return sample(AT, status);
 };
@@ -124,7 +222,12 @@ describe("readyRate: from the last two samples", () => {
     ["first sample: none yet", undefined, busy, undefined],
     ["rising", sample(AT - 2000, exists(5)), busy, 3.5],
     ["falling", sample(AT - 500, exists(22)), busy, -20],
-    ["the queue was missing before", sample(AT - 2000, { queue: "jobs", exists: false, source: "amqp" }), busy, undefined],
+    [
+      "the queue was missing before",
+      sample(AT - 2000, { queue: "jobs", exists: false, source: "amqp" }),
+      busy,
+      undefined,
+    ],
     ["the queue is missing now", sample(AT - 2000, exists(5)), missing, undefined],
     ["no time between them", sample(AT, exists(5)), busy, undefined],
   ])("%s", (_name, previous, current, rate) => {
@@ -147,7 +250,22 @@ describe("statusTable", () => {
   });
 
   test("through the management API: in progress, rates, delay levels; the first of more dead tasks than peeked at", () => {
-    expect(statusTable(managed({ dead: { ...someDead, ready: 250, sampled: 100, unacked: 0, reasons: [{ reason: "boom", count: 97 }, { reason: undefined, count: 3 }] } }))).toEqual([
+    expect(
+      statusTable(
+        managed({
+          dead: {
+            ...someDead,
+            ready: 250,
+            sampled: 100,
+            unacked: 0,
+            reasons: [
+              { reason: "boom", count: 97 },
+              { reason: undefined, count: 3 },
+            ],
+          },
+        }),
+      ),
+    ).toEqual([
       "QUEUE            READY  IN PROGRESS  CONSUMERS",
       "jobs                12            3          2  in 4.2/s, out 4.0/s, acked 3.8/s",
       "jobs.retry.3000      1            0          0  retry after 3s",
@@ -162,26 +280,44 @@ describe("statusTable", () => {
   test.each<[string, DeadStatus, string]>([
     ["no dead queue yet", noDead, "not created yet (no task has died)"],
     ["an empty dead queue", { ...noDead, exists: true }, ""],
-    ["no failed-at header", { ...someDead, oldest: { messageId: undefined, failedAt: undefined, reason: undefined } }, "oldest of unknown age (no x-taskq-failed-at)"],
-    ["a reason with a newline, escaped", { ...someDead, oldest: { messageId: undefined, failedAt: new Date(AT - 1000).toISOString(), reason: "bad\nthing" } }, "oldest 1s ago: bad\\nthing"],
+    [
+      "no failed-at header",
+      { ...someDead, oldest: { messageId: undefined, failedAt: undefined, reason: undefined } },
+      "oldest of unknown age (no x-taskq-failed-at)",
+    ],
+    [
+      "a reason with a newline, escaped",
+      {
+        ...someDead,
+        oldest: { messageId: undefined, failedAt: new Date(AT - 1000).toISOString(), reason: "bad\nthing" },
+      },
+      "oldest 1s ago: bad\\nthing",
+    ],
   ])("dead row: %s", (_name, dead, note) => {
     const row = statusTable(sample(AT, exists(0, { dead }))).find((line) => line.startsWith("jobs.dead")) ?? "";
     expect(row.replace(/^jobs\.dead\s+\d+\s+\??\s+\d+\s*/, "")).toBe(note);
   });
 
   test("a missing queue is one line", () => {
-    expect(statusTable(missing)).toEqual(["no such queue yet: 'jobs' (status never creates it; taskq send or work declares it)"]);
+    expect(statusTable(missing)).toEqual([
+      "no such queue yet: 'jobs' (status never creates it; taskq send or work declares it)",
+    ]);
   });
 
   test("watching adds the ready rate to the work queue's row, before the API's rates", () => {
     expect(statusTable(busy, true, 3.5)[1]).toBe("jobs                 12            ?          2  ready +3.5/s");
     expect(statusTable(busy, true)[1]).toBe("jobs                 12            ?          2  ready ?/s");
-    expect(statusTable(managed(), true, -1)[1]).toBe("jobs                12            3          2  ready -1.0/s, in 4.2/s, out 4.0/s, acked 3.8/s");
+    expect(statusTable(managed(), true, -1)[1]).toBe(
+      "jobs                12            3          2  ready -1.0/s, in 4.2/s, out 4.0/s, acked 3.8/s",
+    );
   });
 
   test("--workers: the workers' table after a blank line", () => {
     const lines = statusTable({ ...busy, workers: [] });
-    expect(lines.slice(-2)).toEqual(["", "no worker reported on this queue (taskq work reports every 2s unless --report-every 0)"]);
+    expect(lines.slice(-2)).toEqual([
+      "",
+      "no worker reported on this queue (taskq work reports every 2s unless --report-every 0)",
+    ]);
   });
 
   test("watchFrame: a title line, a blank line, the table", () => {
@@ -200,8 +336,18 @@ describe("statusLine: one line per sample when piped", () => {
       3.5,
       '2026-01-02T03:04:05.000Z jobs ready=12 consumers=2 rate=+3.5/s retrying=4 retry.1s=3 retry.1m=1 dead=2 oldest=5m12s reason="command exited with code 3"',
     ],
-    ["a quiet queue, first sample", sample(AT, exists(0)), undefined, "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0"],
-    ["a missing queue", missing, undefined, "2026-01-02T03:04:05.000Z no such queue yet: 'jobs' (status never creates it; taskq send or work declares it)"],
+    [
+      "a quiet queue, first sample",
+      sample(AT, exists(0)),
+      undefined,
+      "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0",
+    ],
+    [
+      "a missing queue",
+      missing,
+      undefined,
+      "2026-01-02T03:04:05.000Z no such queue yet: 'jobs' (status never creates it; taskq send or work declares it)",
+    ],
     [
       "through the management API: unacked, the rates in tenths, delay levels",
       managed(),
@@ -210,11 +356,25 @@ describe("statusLine: one line per sample when piped", () => {
     ],
     [
       "--workers: how many reported and the tasks they run",
-      { ...sample(AT, exists(0)), workers: [reporting([{ id: "a", attempt: 1, startedAt: AT }, { id: "b", attempt: 2, startedAt: AT }]), reporting([])] },
+      {
+        ...sample(AT, exists(0)),
+        workers: [
+          reporting([
+            { id: "a", attempt: 1, startedAt: AT },
+            { id: "b", attempt: 2, startedAt: AT },
+          ]),
+          reporting([]),
+        ],
+      },
       undefined,
       "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0 workers=2 running=2",
     ],
-    ["--workers, none reported", { ...sample(AT, exists(0)), workers: [] }, undefined, "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0 workers=0 running=0"],
+    [
+      "--workers, none reported",
+      { ...sample(AT, exists(0)), workers: [] },
+      undefined,
+      "2026-01-02T03:04:05.000Z jobs ready=0 consumers=2 rate=?/s retrying=0 dead=0 workers=0 running=0",
+    ],
   ])("%s", (_name, s, rate, line) => {
     expect(statusLine(s, rate)).toBe(line);
   });
@@ -239,7 +399,12 @@ describe("statusJson: the shape documented in docs/commands.md", () => {
         exists: true,
         ready: 2,
         consumers: 0,
-        oldest: { id: "m-1", failedAt: "2026-01-02T02:58:53.000Z", ageMs: 312_000, reason: "command exited with code 3" },
+        oldest: {
+          id: "m-1",
+          failedAt: "2026-01-02T02:58:53.000Z",
+          ageMs: 312_000,
+          reason: "command exited with code 3",
+        },
         reasons: [{ reason: "command exited with code 3", count: 2 }],
         sampled: 2,
       },
@@ -257,23 +422,57 @@ describe("statusJson: the shape documented in docs/commands.md", () => {
       rates: { publish: 4.2, deliver: 3.96, ack: 3.8 },
       retry: [{ queue: "jobs.retry.3000", delayMs: 3000, ready: 1, consumers: 0, unacked: 0 }],
       delay: [{ queue: "jobs.delay.500", delayMs: 500, ready: 2, consumers: 0, unacked: 0 }],
-      dead: { reasons: [{ reason: "command exited with code 3", count: 1 }, { reason: null, count: 1 }] },
+      dead: {
+        reasons: [
+          { reason: "command exited with code 3", count: 1 },
+          { reason: null, count: 1 },
+        ],
+      },
       source: "management",
       missing: null,
     });
   });
 
   test.each<[string, Sample, number | undefined, Record<string, unknown>]>([
-    ["no rate outside --watch: null", sample(AT, exists(1)), undefined, { readyPerSecond: null, retry: [], dead: { queue: "jobs.dead", exists: false, ready: 0, consumers: 0, oldest: null, reasons: [], sampled: 0 } }],
+    [
+      "no rate outside --watch: null",
+      sample(AT, exists(1)),
+      undefined,
+      {
+        readyPerSecond: null,
+        retry: [],
+        dead: { queue: "jobs.dead", exists: false, ready: 0, consumers: 0, oldest: null, reasons: [], sampled: 0 },
+      },
+    ],
     ["a rate rounded to 3 decimals", sample(AT, exists(1)), 1 / 3, { readyPerSecond: 0.333 }],
-    ["a missing queue: time, queue, exists, where from", missing, undefined, { time: "2026-01-02T03:04:05.000Z", queue: "jobs", exists: false, source: "amqp", missing: NOTE }],
+    [
+      "a missing queue: time, queue, exists, where from",
+      missing,
+      undefined,
+      { time: "2026-01-02T03:04:05.000Z", queue: "jobs", exists: false, source: "amqp", missing: NOTE },
+    ],
     ["--workers: a workers array", { ...sample(AT, exists(1)), workers: [] }, undefined, { workers: [] }],
   ])("%s", (_name, s, rate, expected) => {
     expect(statusJson(s, rate)).toMatchObject(expected);
   });
 
   test("the keys, in order: the old ones first", () => {
-    expect(Object.keys(statusJson(busy))).toEqual(["time", "queue", "exists", "ready", "consumers", "readyPerSecond", "retrying", "retry", "dead", "unacked", "rates", "delay", "source", "missing"]);
+    expect(Object.keys(statusJson(busy))).toEqual([
+      "time",
+      "queue",
+      "exists",
+      "ready",
+      "consumers",
+      "readyPerSecond",
+      "retrying",
+      "retry",
+      "dead",
+      "unacked",
+      "rates",
+      "delay",
+      "source",
+      "missing",
+    ]);
     expect(Object.keys(statusJson(missing))).toEqual(["time", "queue", "exists", "source", "missing"]);
   });
 });

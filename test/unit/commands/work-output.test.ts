@@ -10,8 +10,18 @@ const summary: WorkerSummary = { done: 12, failed: 1, retried: 3, requeued: 2, l
 describe("summaryLine: the one line a worker ends with", () => {
   test.each<[string, Partial<WorkerSummary>, number, string]>([
     ["after --idle-exit", {}, 4200, " [*] Stopped (--idle-exit): 12 done, 3 retried, 1 dead, 2 handed back in 4.20s"],
-    ["after a signal, with tasks left to the broker and reconnects", { reason: "signal", lost: 1, reconnects: 2 }, 850, " [*] Stopped (signal): 12 done, 3 retried, 1 dead, 2 handed back, 1 left to the broker, 2 reconnect(s) in 850ms"],
-    ["after --max-tasks", { reason: "max-tasks", done: 5, retried: 0, failed: 0, requeued: 0 }, 61_000, " [*] Stopped (--max-tasks): 5 done, 0 retried, 0 dead, 0 handed back in 61.00s"],
+    [
+      "after a signal, with tasks left to the broker and reconnects",
+      { reason: "signal", lost: 1, reconnects: 2 },
+      850,
+      " [*] Stopped (signal): 12 done, 3 retried, 1 dead, 2 handed back, 1 left to the broker, 2 reconnect(s) in 850ms",
+    ],
+    [
+      "after --max-tasks",
+      { reason: "max-tasks", done: 5, retried: 0, failed: 0, requeued: 0 },
+      61_000,
+      " [*] Stopped (--max-tasks): 5 done, 0 retried, 0 dead, 0 handed back in 61.00s",
+    ],
   ])("%s", (_name, s, ms, expected) => {
     expect(summaryLine({ ...summary, ...s }, ms)).toBe(expected);
   });
@@ -19,7 +29,16 @@ describe("summaryLine: the one line a worker ends with", () => {
 
 describe("verboseLine: -v, one line per task", () => {
   const task = { messageId: "abc-7", attempt: 2 } as Task;
-  const finish = (settled: Extract<WorkerEvent, { type: "finish" }>["settled"]): Extract<WorkerEvent, { type: "finish" }> => ({ type: "finish", task, outcome: { ok: true }, settled, startedAt: 1000, at: 1012.5 });
+  const finish = (
+    settled: Extract<WorkerEvent, { type: "finish" }>["settled"],
+  ): Extract<WorkerEvent, { type: "finish" }> => ({
+    type: "finish",
+    task,
+    outcome: { ok: true },
+    settled,
+    startedAt: 1000,
+    at: 1012.5,
+  });
   test.each<[Extract<WorkerEvent, { type: "finish" }>["settled"], string]>([
     ["acked", "done"],
     ["retry", "retry"],
@@ -48,7 +67,11 @@ describe("dead list: a task's stderr", () => {
 
   test("the table: its last three non-blank lines under the row, escaped", () => {
     const lines = deadTable([dead("one\ntwo\n\nthree\x1b[31m\r\nbug: cannot parse file013.txt\n"), dead(undefined)]);
-    expect(lines.slice(2, 5)).toEqual(["    stderr: two", "    stderr: three\\x1b[31m", "    stderr: bug: cannot parse file013.txt"]);
+    expect(lines.slice(2, 5)).toEqual([
+      "    stderr: two",
+      "    stderr: three\\x1b[31m",
+      "    stderr: bug: cannot parse file013.txt",
+    ]);
     expect(lines).toHaveLength(6); // header, row, three stderr lines, the row without stderr
     expect(lines[5]).toStartWith("id-1");
   });

@@ -9,7 +9,20 @@ import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
 const URL = "amqp://u:p@broker.test:5672/v";
-const base: WorkFlags = { url: URL, connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, maxDeferrals: 20, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000, queueType: "classic", reconnectTimeout: 300_000 };
+const base: WorkFlags = {
+  url: URL,
+  connectTimeout: 5000,
+  queue: "task_queue",
+  concurrency: 1,
+  dotMs: 0,
+  maxAttempts: 5,
+  maxDeferrals: 20,
+  retryDelay: 1000,
+  retryMaxDelay: 300_000,
+  killAfter: 5000,
+  queueType: "classic",
+  reconnectTimeout: 300_000,
+};
 const executableScript = join(import.meta.dir, "..", "..", "..", "scripts", "test");
 
 describe("planWork prefetch", () => {
@@ -99,8 +112,18 @@ describe("planWork options", () => {
     ["--timeout without a command", { timeout: 1000 }, [], /--timeout needs a COMMAND/],
     ["--timeout 0", { timeout: 0 }, ["sh"], /--timeout must be above 0/],
     ["--retry-delay 0", { retryDelay: 0 }, [], /--retry-delay must be above 0/],
-    ["max delay below base", { retryDelay: 5000, retryMaxDelay: 1000 }, [], /--retry-max-delay must be at least --retry-delay/],
-    ["max delay past RabbitMQ's longest expiry", { retryMaxDelay: 2 ** 32 }, [], /--retry-max-delay can be at most 4294967295ms/],
+    [
+      "max delay below base",
+      { retryDelay: 5000, retryMaxDelay: 1000 },
+      [],
+      /--retry-max-delay must be at least --retry-delay/,
+    ],
+    [
+      "max delay past RabbitMQ's longest expiry",
+      { retryMaxDelay: 2 ** 32 },
+      [],
+      /--retry-max-delay can be at most 4294967295ms/,
+    ],
     ["--report-before-ack without --json", { reportBeforeAck: true }, [], /--report-before-ack needs --json/],
     ["--stderr-tail without a command", { stderrTail: 0 }, [], /--stderr-tail needs a COMMAND/],
     ["--label-output without a command", { labelOutput: true }, [], /--label-output needs a COMMAND/],
@@ -109,10 +132,29 @@ describe("planWork options", () => {
   });
 
   test("--timeout and retry flags are carried over", () => {
-    const plan = planWork(["sh"], { ...base, timeout: 2500, killAfter: 100, maxAttempts: 3, maxDeferrals: 7, maxRedeliveries: 2, retryDelay: 50, retryMaxDelay: 400 }, false);
+    const plan = planWork(
+      ["sh"],
+      {
+        ...base,
+        timeout: 2500,
+        killAfter: 100,
+        maxAttempts: 3,
+        maxDeferrals: 7,
+        maxRedeliveries: 2,
+        retryDelay: 50,
+        retryMaxDelay: 400,
+      },
+      false,
+    );
     expect(plan.timeoutMs).toBe(2500);
     expect(plan.killAfterMs).toBe(100);
-    expect(plan.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 400, maxDeferrals: 7, maxRedeliveries: 2 });
+    expect(plan.retry).toEqual({
+      maxAttempts: 3,
+      baseDelayMs: 50,
+      maxDelayMs: 400,
+      maxDeferrals: 7,
+      maxRedeliveries: 2,
+    });
   });
 
   test("--max-tasks, --idle-exit, --json and --report-before-ack are carried over", () => {
@@ -133,16 +175,42 @@ describe("planWork options", () => {
 describe("jsonLine", () => {
   const task = (messageId: string | undefined) => ({ messageId, attempt: 2 }) as unknown as Task;
   type Finish = Extract<WorkerEvent, { type: "finish" }>;
-  const finish = (over: Partial<Finish>): Finish => ({ type: "finish", task: task("a-1"), outcome: { ok: true }, settled: "acked", startedAt: 1795964480115.6555, at: 1795964480117.5771, ...over });
+  const finish = (over: Partial<Finish>): Finish => ({
+    type: "finish",
+    task: task("a-1"),
+    outcome: { ok: true },
+    settled: "acked",
+    startedAt: 1795964480115.6555,
+    at: 1795964480117.5771,
+    ...over,
+  });
   test.each<[string, Finish]>([
     ["done", finish({})],
     ["no message id", finish({ task: task(undefined) })],
     ["an id to escape", finish({ task: task('a "quoted"\\ id\n\u2028') })],
-    ["dead, with reason and error", finish({ outcome: { ok: false, reason: 'command exited with code 3 "x"' }, settled: "dead", error: "too many attempts\t(5)" })],
+    [
+      "dead, with reason and error",
+      finish({
+        outcome: { ok: false, reason: 'command exited with code 3 "x"' },
+        settled: "dead",
+        error: "too many attempts\t(5)",
+      }),
+    ],
     ["lost, error only", finish({ settled: "lost", error: "the connection is gone" })],
     ["whole milliseconds", finish({ startedAt: 1000, at: 1002 })],
   ])("%s: the same as JSON.stringify of the object", (_name, event) => {
-    const expected = JSON.stringify({ id: event.task.messageId ?? null, attempt: event.task.attempt, outcome: event.settled === "acked" ? "done" : event.settled, ms: Math.round((event.at - event.startedAt) * 1000) / 1000, start: event.startedAt, end: event.at, pid: process.pid, mono: toMono(event.at), ...(event.outcome.ok ? {} : { reason: event.outcome.reason }), ...(event.error ? { error: event.error } : {}) });
+    const expected = JSON.stringify({
+      id: event.task.messageId ?? null,
+      attempt: event.task.attempt,
+      outcome: event.settled === "acked" ? "done" : event.settled,
+      ms: Math.round((event.at - event.startedAt) * 1000) / 1000,
+      start: event.startedAt,
+      end: event.at,
+      pid: process.pid,
+      mono: toMono(event.at),
+      ...(event.outcome.ok ? {} : { reason: event.outcome.reason }),
+      ...(event.error ? { error: event.error } : {}),
+    });
     expect(jsonLine(event)).toBe(expected);
     expect(JSON.parse(jsonLine(event))).toEqual(JSON.parse(expected));
   });

@@ -41,8 +41,20 @@ describe("workersTable", () => {
 
   test("aligned columns, and under each worker one line per task running now", () => {
     const reports = [
-      worker({ tasks: [{ id: "a1", attempt: 1, startedAt: T0 + 55_000 }, { id: null, attempt: 3, startedAt: T0 + 59_150 }] }),
-      worker({ worker: "web-22:7", host: "web-22", pid: 7, state: "stopping", startedAt: T0 + 30_000, counts: { done: 5, retried: 0, dead: 0, handedBack: 2, lost: 0 } }),
+      worker({
+        tasks: [
+          { id: "a1", attempt: 1, startedAt: T0 + 55_000 },
+          { id: null, attempt: 3, startedAt: T0 + 59_150 },
+        ],
+      }),
+      worker({
+        worker: "web-22:7",
+        host: "web-22",
+        pid: 7,
+        state: "stopping",
+        startedAt: T0 + 30_000,
+        counts: { done: 5, retried: 0, dead: 0, handedBack: 2, lost: 0 },
+      }),
     ];
     expect(workersTable(reports, T0 + 60_000)).toEqual([
       "WORKER      QUEUE   STATE     DONE  RETRIED  DEAD     UP",
@@ -54,7 +66,10 @@ describe("workersTable", () => {
   });
 
   test("an id with spaces or control characters is quoted, so each task stays one line", () => {
-    const lines = workersTable([worker({ tasks: [{ id: "two words\nand a line", attempt: 1, startedAt: T0 }] })], T0 + 1000);
+    const lines = workersTable(
+      [worker({ tasks: [{ id: "two words\nand a line", attempt: 1, startedAt: T0 }] })],
+      T0 + 1000,
+    );
     expect(lines[2]).toBe(`    task "two words\\nand a line"  attempt 1  running 1.0s`);
   });
 });
@@ -62,7 +77,9 @@ describe("workersTable", () => {
 describe("workersJson", () => {
   test("one object per worker: times as ISO and as spans at `at`, counts flat, tasks with how long they have run", () => {
     const at = T0 + 60_000;
-    expect(workersJson([worker({ prefetch: "auto", tasks: [{ id: "a1", attempt: 2, startedAt: T0 + 55_000 }] })], at)).toEqual([
+    expect(
+      workersJson([worker({ prefetch: "auto", tasks: [{ id: "a1", attempt: 2, startedAt: T0 + 55_000 }] })], at),
+    ).toEqual([
       {
         worker: "web-1:4242",
         host: "web-1",

@@ -3,10 +3,21 @@ import type { ConsumeMessage } from "amqplib";
 import { ATTEMPT_HEADER, REDELIVERIES_HEADER } from "../../../src/core/headers.ts";
 import { taskFromMessage } from "../../../src/core/task.ts";
 
-function message(options: { redelivered?: boolean; headers?: Record<string, unknown>; messageId?: string; body?: string }): ConsumeMessage {
+function message(options: {
+  redelivered?: boolean;
+  headers?: Record<string, unknown>;
+  messageId?: string;
+  body?: string;
+}): ConsumeMessage {
   return {
     content: Buffer.from(options.body ?? "hello"),
-    fields: { deliveryTag: 1, redelivered: options.redelivered ?? false, exchange: "", routingKey: "task_queue", consumerTag: "ctag-1" },
+    fields: {
+      deliveryTag: 1,
+      redelivered: options.redelivered ?? false,
+      exchange: "",
+      routingKey: "task_queue",
+      consumerTag: "ctag-1",
+    },
     properties: {
       contentType: undefined,
       contentEncoding: undefined,
@@ -73,7 +84,12 @@ describe("taskFromMessage redeliveries and redelivered", () => {
 
 describe("taskFromMessage fields", () => {
   test("copies body, queue, id, redelivered flag and headers", () => {
-    const msg = message({ redelivered: true, headers: { [ATTEMPT_HEADER]: 2, trace: "abc" }, messageId: "m-1", body: "do it..." });
+    const msg = message({
+      redelivered: true,
+      headers: { [ATTEMPT_HEADER]: 2, trace: "abc" },
+      messageId: "m-1",
+      body: "do it...",
+    });
     const task = taskFromMessage("work", msg);
     expect(task.body.toString()).toBe("do it...");
     expect(task.queue).toBe("work");

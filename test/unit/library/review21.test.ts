@@ -27,7 +27,11 @@ describe("library edges a JavaScript caller meets", () => {
   });
 
   test("an Outcome is kept; { ok: false } without a reason still fails, with a reason said", async () => {
-    expect(await outcomeOf(async () => ({ ok: false, reason: "no", exitCode: 3 }))(task, signal)).toEqual({ ok: false, reason: "no", exitCode: 3 });
+    expect(await outcomeOf(async () => ({ ok: false, reason: "no", exitCode: 3 }))(task, signal)).toEqual({
+      ok: false,
+      reason: "no",
+      exitCode: 3,
+    });
     expect(await outcomeOf(async () => ({ ok: true }))(task, signal)).toEqual({ ok: true });
     const failed = await outcomeOf(async () => ({ ok: false }) as never)(task, signal);
     expect(failed).toEqual({ ok: false, reason: "handler returned { ok: false } without a reason" });
@@ -35,7 +39,15 @@ describe("library edges a JavaScript caller meets", () => {
 
   test("send's own delayMs is checked as a task()'s is, before anything connects (1.5 failed as a queue 'with other settings', -5 went at once, 2^33 was taken)", async () => {
     for (const delayMs of [1.5, -5, 2 ** 33, "1000"]) {
-      const error = await send({ url: "amqp://127.0.0.1:1", connectTimeoutMs: 200, delayMs: delayMs as number, tasks: ["x"] }).then(() => undefined, (err: unknown) => err);
+      const error = await send({
+        url: "amqp://127.0.0.1:1",
+        connectTimeoutMs: 200,
+        delayMs: delayMs as number,
+        tasks: ["x"],
+      }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(error).toBeInstanceOf(TaskqError);
       expect((error as TaskqError).message).toContain("delayMs must be whole milliseconds");
     }

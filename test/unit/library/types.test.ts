@@ -12,12 +12,40 @@ describe("the library's types", () => {
     expectTypeOf<Extract<SendEvent, { type: "disconnected" }>["unconfirmed"]>().toEqualTypeOf<number>();
     expectTypeOf<Extract<SendEvent, { type: "queue-type" }>["queueType"]>().toEqualTypeOf<"classic" | "quorum">();
     // A listener narrows without a cast.
-    const said = (e: WorkerEvent) => (e.type === "finish" ? `${e.settled}: ${e.outcome.ok ? "ok" : e.outcome.reason}` : e.type);
-    expect(said({ type: "finish", task: {} as Task, outcome: { ok: false, reason: "timed out after 1s" }, settled: "retry", startedAt: 0, at: 1 })).toBe("retry: timed out after 1s");
+    const said = (e: WorkerEvent) =>
+      e.type === "finish" ? `${e.settled}: ${e.outcome.ok ? "ok" : e.outcome.reason}` : e.type;
+    expect(
+      said({
+        type: "finish",
+        task: {} as Task,
+        outcome: { ok: false, reason: "timed out after 1s" },
+        settled: "retry",
+        startedAt: 0,
+        at: 1,
+      }),
+    ).toBe("retry: timed out after 1s");
     expectTypeOf<WorkerEvent["type"]>().toEqualTypeOf<
-      "ready" | "prefetch" | "state" | "start" | "finish" | "came-back" | "consumer-timeout" | "taken-back" | "copy-failed" | "blocked" | "unblocked" | "legacy-queue" | "queue-type" | "disconnected" | "reconnected" | "stopping" | "closed"
+      | "ready"
+      | "prefetch"
+      | "state"
+      | "start"
+      | "finish"
+      | "came-back"
+      | "consumer-timeout"
+      | "taken-back"
+      | "copy-failed"
+      | "blocked"
+      | "unblocked"
+      | "legacy-queue"
+      | "queue-type"
+      | "disconnected"
+      | "reconnected"
+      | "stopping"
+      | "closed"
     >();
-    expectTypeOf<SendEvent["type"]>().toEqualTypeOf<"disconnected" | "reconnected" | "queue-type" | "blocked" | "legacy-queue" | "unblocked">();
+    expectTypeOf<SendEvent["type"]>().toEqualTypeOf<
+      "disconnected" | "reconnected" | "queue-type" | "blocked" | "legacy-queue" | "unblocked"
+    >();
   });
 
   test("task.json<T>() is typed by the caller; task() keeps its data's type", () => {
@@ -52,7 +80,12 @@ describe("encodeTask", () => {
   });
 
   test("task() carries id, headers and delay; a task() inside a task() is refused", () => {
-    expect(encodeTask(task({ a: 1 }, { id: "k", headers: { t: "a" }, delayMs: 5 }), 1)).toMatchObject({ messageId: "k", headers: { t: "a" }, delayMs: 5, contentType: "application/json" });
+    expect(encodeTask(task({ a: 1 }, { id: "k", headers: { t: "a" }, delayMs: 5 }), 1)).toMatchObject({
+      messageId: "k",
+      headers: { t: "a" },
+      delayMs: 5,
+      contentType: "application/json",
+    });
     expect(() => encodeTask(task(task(1)), 4)).toThrow("task 4: a task() inside a task()");
   });
 

@@ -3,7 +3,20 @@ import { planWork } from "../../../src/commands/work-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
 type WorkFlags = Parameters<typeof planWork>[1];
-const base: WorkFlags = { url: "amqp://u:p@broker.test:5672/v", connectTimeout: 5000, queue: "task_queue", concurrency: 1, dotMs: 0, maxAttempts: 5, maxDeferrals: 20, retryDelay: 1000, retryMaxDelay: 300_000, killAfter: 5000, queueType: "classic", reconnectTimeout: 300_000 };
+const base: WorkFlags = {
+  url: "amqp://u:p@broker.test:5672/v",
+  connectTimeout: 5000,
+  queue: "task_queue",
+  concurrency: 1,
+  dotMs: 0,
+  maxAttempts: 5,
+  maxDeferrals: 20,
+  retryDelay: 1000,
+  retryMaxDelay: 300_000,
+  killAfter: 5000,
+  queueType: "classic",
+  reconnectTimeout: 300_000,
+};
 
 describe("planWork --metrics-port / --metrics-host", () => {
   test.each<[string, Partial<WorkFlags>, { host: string; port: number } | undefined]>([

@@ -59,11 +59,15 @@ describe("serveMetrics", () => {
     expect(thrown).toBeInstanceOf(TaskqError);
     const err = thrown as TaskqError;
     expect(err.exitCode).toBe(ExitCode.runtime);
-    expect(err.message).toBe(`cannot serve metrics on 127.0.0.1:${port}: the port is already in use (pick another --metrics-port)`);
+    expect(err.message).toBe(
+      `cannot serve metrics on 127.0.0.1:${port}: the port is already in use (pick another --metrics-port)`,
+    );
   });
 
   test("an address not of this host is a one-line runtime error", () => {
-    expect(() => serveMetrics({ host: "192.0.2.1", port: freePort() }, () => "")).toThrow(/^cannot serve metrics on 192\.0\.2\.1:\d+: not an address of this host/);
+    expect(() => serveMetrics({ host: "192.0.2.1", port: freePort() }, () => "")).toThrow(
+      /^cannot serve metrics on 192\.0\.2\.1:\d+: not an address of this host/,
+    );
   });
 
   test("stop() closes the port", async () => {

@@ -30,12 +30,28 @@ function sample(text: string, series: string): number | undefined {
 
 /** Queue q's cumulative duration buckets after tasks that took these many milliseconds, `+Inf` last. */
 function buckets(durationsMs: number[]): number[] {
-  const text = metrics("q", durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)])).render();
-  return [...DURATION_BUCKETS, "+Inf"].map((le) => sample(text, `taskq_task_duration_seconds_bucket{queue="q",le="${le}"}`) as number);
+  const text = metrics(
+    "q",
+    durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)]),
+  ).render();
+  return [...DURATION_BUCKETS, "+Inf"].map(
+    (le) => sample(text, `taskq_task_duration_seconds_bucket{queue="q",le="${le}"}`) as number,
+  );
 }
 
 test("renders the text format exactly", () => {
-  const m = metrics('we"ird\\q\n', [ready, start(0), start(0), start(0), start(0), finish("acked", 0, 5), finish("dead", 0, 2500), lost, { type: "reconnected" }, finish("lost", 0, 90_000)]);
+  const m = metrics('we"ird\\q\n', [
+    ready,
+    start(0),
+    start(0),
+    start(0),
+    start(0),
+    finish("acked", 0, 5),
+    finish("dead", 0, 2500),
+    lost,
+    { type: "reconnected" },
+    finish("lost", 0, 90_000),
+  ]);
   expect(m.render()).toBe(`# HELP taskq_tasks_total Tasks finished by this worker, by how they were settled.
 # TYPE taskq_tasks_total counter
 taskq_tasks_total{queue="we\\"ird\\\\q\\n",outcome="done"} 1
@@ -78,7 +94,8 @@ test("every metric and label name is one the format allows", () => {
   for (const line of text.split("\n").filter(Boolean)) {
     const [, name, labels = ""] = /^(?:# (?:HELP|TYPE) )?([^ {]+)(?:\{([^}]*)\})?/.exec(line) ?? [];
     expect(name).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
-    for (const pair of labels ? labels.split(",") : []) expect(pair.split("=")[0]).toMatch(/^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/);
+    for (const pair of labels ? labels.split(",") : [])
+      expect(pair.split("=")[0]).toMatch(/^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$/);
   }
 });
 
@@ -102,7 +119,9 @@ describe("duration buckets", () => {
   test("run from 5 ms to 60 s, finite and strictly increasing", () => {
     expect(DURATION_BUCKETS[0]).toBe(0.005);
     expect(DURATION_BUCKETS.at(-1)).toBe(60);
-    DURATION_BUCKETS.forEach((b, i) => expect(Number.isFinite(b) && (i === 0 || b > (DURATION_BUCKETS[i - 1] as number))).toBe(true));
+    DURATION_BUCKETS.forEach((b, i) =>
+      expect(Number.isFinite(b) && (i === 0 || b > (DURATION_BUCKETS[i - 1] as number))).toBe(true),
+    );
   });
 
   // le is inclusive: a duration equal to a bound counts in that bound's bucket.
@@ -132,7 +151,10 @@ describe("duration buckets", () => {
     ["all in the first", [0, 1, 5], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3]],
   ])("cumulative, %s; +Inf equals the count", (_name, durationsMs, expected) => {
     expect(buckets(durationsMs)).toEqual(expected);
-    const text = metrics("q", durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)])).render();
+    const text = metrics(
+      "q",
+      durationsMs.flatMap((ms) => [start(0), finish("acked", 0, ms)]),
+    ).render();
     expect(sample(text, 'taskq_task_duration_seconds_count{queue="q"}')).toBe(durationsMs.length);
   });
 });
@@ -140,14 +162,21 @@ describe("duration buckets", () => {
 describe("WorkerMetrics", () => {
   test("before any event: every series at 0, not up", () => {
     const text = new WorkerMetrics("jobs").render();
-    for (const outcome of ["done", "retry", "dead", "requeued", "lost"]) expect(text).toContain(`taskq_tasks_total{queue="jobs",outcome="${outcome}"} 0\n`);
+    for (const outcome of ["done", "retry", "dead", "requeued", "lost"])
+      expect(text).toContain(`taskq_tasks_total{queue="jobs",outcome="${outcome}"} 0\n`);
     expect(text).toContain('taskq_tasks_in_flight{queue="jobs"} 0\n');
     expect(text).toContain('taskq_reconnects_total{queue="jobs"} 0\n');
     expect(text).toContain('taskq_task_duration_seconds_bucket{queue="jobs",le="0.005"} 0\n');
     expect(text).toContain('taskq_task_duration_seconds_bucket{queue="jobs",le="60"} 0\n');
     expect(text).toContain('taskq_task_duration_seconds_count{queue="jobs"} 0\n');
     expect(text).toContain("taskq_up 0\n");
-    for (const type of ["taskq_tasks_total counter", "taskq_task_duration_seconds histogram", "taskq_tasks_in_flight gauge", "taskq_reconnects_total counter", "taskq_up gauge"]) {
+    for (const type of [
+      "taskq_tasks_total counter",
+      "taskq_task_duration_seconds histogram",
+      "taskq_tasks_in_flight gauge",
+      "taskq_reconnects_total counter",
+      "taskq_up gauge",
+    ]) {
       expect(text).toContain(`# TYPE ${type}\n`);
     }
   });
@@ -171,11 +200,17 @@ describe("WorkerMetrics", () => {
     ["lost", "lost"],
   ])("a task settled %p counts as outcome %p, and only there", (settled, outcome) => {
     const text = metrics("q", [start(1000), finish(settled, 1000, 1250)]).render();
-    for (const o of ["done", "retry", "dead", "requeued", "lost"]) expect(sample(text, `taskq_tasks_total{queue="q",outcome="${o}"}`)).toBe(o === outcome ? 1 : 0);
+    for (const o of ["done", "retry", "dead", "requeued", "lost"])
+      expect(sample(text, `taskq_tasks_total{queue="q",outcome="${o}"}`)).toBe(o === outcome ? 1 : 0);
   });
 
   test("outcomes add up", () => {
-    const text = metrics("q", [finish("acked", 0, 1), finish("dead", 0, 1), finish("acked", 0, 1), finish("acked", 0, 1)]).render();
+    const text = metrics("q", [
+      finish("acked", 0, 1),
+      finish("dead", 0, 1),
+      finish("acked", 0, 1),
+      finish("acked", 0, 1),
+    ]).render();
     expect(sample(text, 'taskq_tasks_total{queue="q",outcome="done"}')).toBe(3);
     expect(sample(text, 'taskq_tasks_total{queue="q",outcome="dead"}')).toBe(1);
   });

@@ -173,7 +173,8 @@ test("blackhole(): an open connection goes silent both ways, neither end sees a 
     await Bun.sleep(SILENCE_MS);
     expect(received(client)).toBe(clientHad);
     expect(received(upstream)).toBe(upstreamHad);
-    for (const end of [client, upstream]) expect([end.ended, end.closed, end.sock.destroyed]).toEqual([false, false, false]);
+    for (const end of [client, upstream])
+      expect([end.ended, end.closed, end.sock.destroyed]).toEqual([false, false, false]);
     expect(proxy.connections).toBe(1);
 
     proxy.stop();

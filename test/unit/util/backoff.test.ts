@@ -19,6 +19,7 @@ describe("backoffDelay: jittered exponential, capped", () => {
   });
 
   test("the connections' backoff never waits longer than its cap", () => {
-    for (let attempt = 1; attempt < 50; attempt++) expect(backoffDelay(attempt, CONNECT_BACKOFF)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
+    for (let attempt = 1; attempt < 50; attempt++)
+      expect(backoffDelay(attempt, CONNECT_BACKOFF)).toBeLessThanOrEqual(CONNECT_BACKOFF.maxMs);
   });
 });

@@ -37,8 +37,16 @@ test("mono(): the same instant read in two processes agrees within 0.1 ms", asyn
     const file = join(dir, "slots");
     writeFileSync(file, Buffer.alloc(4096));
     writeFileSync(join(dir, "spin.ts"), SPIN);
-    const run = (mine: number) => Bun.spawn([process.execPath, join(dir, "spin.ts"), file, String(mine), String(1 - mine), "1500"], { stdout: "pipe", stderr: "inherit" });
-    const sides = await Promise.all([run(0), run(1)].map(async (p) => JSON.parse(await new Response(p.stdout).text()) as { closest: number; earliest: number }));
+    const run = (mine: number) =>
+      Bun.spawn([process.execPath, join(dir, "spin.ts"), file, String(mine), String(1 - mine), "1500"], {
+        stdout: "pipe",
+        stderr: "inherit",
+      });
+    const sides = await Promise.all(
+      [run(0), run(1)].map(
+        async (p) => JSON.parse(await new Response(p.stdout).text()) as { closest: number; earliest: number },
+      ),
+    );
     for (const side of sides) {
       expect(side.earliest).toBeGreaterThanOrEqual(0); // never saw the other's clock ahead of its own
       expect(side.closest).toBeLessThanOrEqual(0.1); // and came that close: the offset is at most this

@@ -3,7 +3,11 @@ import { readLines } from "../../../src/util/lines.ts";
 
 async function* chunksOf(...chunks: (string | number[] | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const chunk of chunks) {
-    yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk instanceof Uint8Array ? chunk : Uint8Array.from(chunk);
+    yield typeof chunk === "string"
+      ? new TextEncoder().encode(chunk)
+      : chunk instanceof Uint8Array
+        ? chunk
+        : Uint8Array.from(chunk);
   }
 }
 

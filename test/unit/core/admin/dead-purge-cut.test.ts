@@ -19,8 +19,17 @@ async function park(queue: string): Promise<void> {
     await ch.assertQueue(`${queue}.dead`, { durable: true });
     for (let i = 1; i <= SELECTED; i++) {
       const failedAt = new Date(Date.now() - 3_600_000).toISOString();
-      ch.sendToQueue(`${queue}.dead`, Buffer.from(`a ${i}`), { persistent: true, messageId: `a-${i}`, headers: { "x-taskq-reason": "boom A", "x-taskq-failed-at": failedAt } });
-      if (i % 10 === 0) ch.sendToQueue(`${queue}.dead`, Buffer.from(`b ${i}`), { persistent: true, messageId: `b-${i}`, headers: { "x-taskq-reason": "boom B" } });
+      ch.sendToQueue(`${queue}.dead`, Buffer.from(`a ${i}`), {
+        persistent: true,
+        messageId: `a-${i}`,
+        headers: { "x-taskq-reason": "boom A", "x-taskq-failed-at": failedAt },
+      });
+      if (i % 10 === 0)
+        ch.sendToQueue(`${queue}.dead`, Buffer.from(`b ${i}`), {
+          persistent: true,
+          messageId: `b-${i}`,
+          headers: { "x-taskq-reason": "boom B" },
+        });
     }
     await ch.checkQueue(`${queue}.dead`); // a round trip after the publishes: they are in
   });
@@ -43,7 +52,9 @@ async function purgeCut(at: CutAt, limit?: number) {
     const left = (await drain(`${queue}.dead`)).map((m) => String(m.properties.messageId));
     const leftA = left.filter((id) => id.startsWith("a-"));
     // The unselected stay, all of them, in order.
-    expect(left.filter((id) => id.startsWith("b-"))).toEqual(Array.from({ length: SELECTED / 10 }, (_, i) => `b-${(i + 1) * 10}`));
+    expect(left.filter((id) => id.startsWith("b-"))).toEqual(
+      Array.from({ length: SELECTED / 10 }, (_, i) => `b-${(i + 1) * 10}`),
+    );
     return { result, deleted: SELECTED - leftA.length, leftA };
   } finally {
     cutter.stop();

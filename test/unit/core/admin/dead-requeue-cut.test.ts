@@ -17,7 +17,12 @@ const TASKS = 1000;
 async function park(queue: string): Promise<void> {
   await withChannel(async (ch) => {
     await ch.assertQueue(`${queue}.dead`, { durable: true });
-    for (let i = 1; i <= TASKS; i++) ch.sendToQueue(`${queue}.dead`, Buffer.from(`t ${i}`), { persistent: true, messageId: `t-${i}`, headers: { "x-taskq-reason": "boom" } });
+    for (let i = 1; i <= TASKS; i++)
+      ch.sendToQueue(`${queue}.dead`, Buffer.from(`t ${i}`), {
+        persistent: true,
+        messageId: `t-${i}`,
+        headers: { "x-taskq-reason": "boom" },
+      });
     await ch.checkQueue(`${queue}.dead`);
   });
 }
@@ -30,7 +35,12 @@ async function requeueCut(at: CutAt, limit?: number) {
   const target: BrokerTarget = { urls: [cutter.url, BROKER_URL], connectTimeoutMs: 5000 };
   const broker = await connect(target);
   try {
-    const result = await requeueDeadAcross(broker, new Reconnector(target, { timeoutMs: 30_000 }), queue, limit === undefined ? {} : { limit });
+    const result = await requeueDeadAcross(
+      broker,
+      new Reconnector(target, { timeoutMs: 30_000 }),
+      queue,
+      limit === undefined ? {} : { limit },
+    );
     expect(cutter.cut).toBe(true);
     cutter.stop();
     await waitFor(async () => (await brokerCounts(`${queue}.dead`)).unacked === 0, 30_000, "the held tasks back");
@@ -38,7 +48,9 @@ async function requeueCut(at: CutAt, limit?: number) {
     const copies = (await drain(queue)).map((m) => String(m.properties.messageId));
     const inWork = new Set(copies);
     // Nothing lost: every task is still dead or has a copy in the work queue.
-    expect(Array.from({ length: TASKS }, (_, i) => `t-${i + 1}`).filter((id) => !inWork.has(id) && !dead.includes(id))).toEqual([]);
+    expect(
+      Array.from({ length: TASKS }, (_, i) => `t-${i + 1}`).filter((id) => !inWork.has(id) && !dead.includes(id)),
+    ).toEqual([]);
     return { result, dead, copies, inWork, twice: dead.filter((id) => inWork.has(id)) };
   } finally {
     cutter.stop();

@@ -2,9 +2,19 @@ import { describe, expect, test } from "bun:test";
 import { type DeadSelector, type SelectableTask, selects, selectsAll } from "../../../../src/core/admin/dead-select.ts";
 
 const NOW = Date.parse("2026-12-02T12:00:00.000Z");
-const task: SelectableTask = { messageId: "m-1", reason: "command exited with code 3", exitCode: 3, failedAt: "2026-12-02T11:00:00.000Z" };
+const task: SelectableTask = {
+  messageId: "m-1",
+  reason: "command exited with code 3",
+  exitCode: 3,
+  failedAt: "2026-12-02T11:00:00.000Z",
+};
 const noHeaders: SelectableTask = { messageId: undefined, reason: undefined, exitCode: undefined, failedAt: undefined };
-const bySignal: SelectableTask = { messageId: "m-2", reason: "command killed by SIGKILL", exitCode: null, failedAt: "not a date" };
+const bySignal: SelectableTask = {
+  messageId: "m-2",
+  reason: "command killed by SIGKILL",
+  exitCode: null,
+  failedAt: "not a date",
+};
 
 describe("selects", () => {
   test.each<[string, DeadSelector, SelectableTask, boolean]>([

@@ -33,7 +33,10 @@ describe("familyRegex: the queue's name taken literally", () => {
   test.each([
     ["task_queue", "^task_queue(\\.(retry|delay)\\.[0-9]+|\\.dead)?$"],
     ["jobs.v1", "^jobs\\.v1(\\.(retry|delay)\\.[0-9]+|\\.dead)?$"],
-    ["a+b(c)[d]{e}|f^g$h?i*j\\k", "^a\\+b\\(c\\)\\[d\\]\\{e\\}\\|f\\^g\\$h\\?i\\*j\\\\k(\\.(retry|delay)\\.[0-9]+|\\.dead)?$"],
+    [
+      "a+b(c)[d]{e}|f^g$h?i*j\\k",
+      "^a\\+b\\(c\\)\\[d\\]\\{e\\}\\|f\\^g\\$h\\?i\\*j\\\\k(\\.(retry|delay)\\.[0-9]+|\\.dead)?$",
+    ],
   ])("%s", (queue, regex) => {
     expect(familyRegex(queue)).toBe(regex);
   });
@@ -52,22 +55,44 @@ describe("familyFromApi: a recorded answer", () => {
   test("one page; the other-case neighbour the API matched is left out", () => {
     expect(pageCount).toBe(1);
     expect(items.map((item) => item.name)).toContain("JOBS.V1.dead");
-    expect(family.map((member) => member.name)).toEqual(["jobs.v1", "jobs.v1.retry.3000", "jobs.v1.retry.6000", "jobs.v1.delay.500", "jobs.v1.dead"]);
+    expect(family.map((member) => member.name)).toEqual([
+      "jobs.v1",
+      "jobs.v1.retry.3000",
+      "jobs.v1.retry.6000",
+      "jobs.v1.delay.500",
+      "jobs.v1.dead",
+    ]);
   });
 
   test("the work queue: ready, unacked, consumers and the rates from message_stats", () => {
-    expect(family[0]).toEqual({ name: "jobs.v1", role: "work", ready: 73, unacked: 2, consumers: 1, rates: { publish: 0, deliver: 0, ack: 0 } });
+    expect(family[0]).toEqual({
+      name: "jobs.v1",
+      role: "work",
+      ready: 73,
+      unacked: 2,
+      consumers: 1,
+      rates: { publish: 0, deliver: 0, ack: 0 },
+    });
   });
 
   test("levels: their delay from the name; no rates before the broker has statistics for them", () => {
     expect(family[1]).toMatchObject({ role: "retry", levelMs: 3000, ready: 1, unacked: 0 });
-    expect(family[2]).toEqual({ name: "jobs.v1.retry.6000", role: "retry", levelMs: 6000, ready: 0, unacked: 0, consumers: 0 });
+    expect(family[2]).toEqual({
+      name: "jobs.v1.retry.6000",
+      role: "retry",
+      levelMs: 6000,
+      ready: 0,
+      unacked: 0,
+      consumers: 0,
+    });
     expect(family[3]).toMatchObject({ role: "delay", levelMs: 500 });
     expect(family[4]).toMatchObject({ role: "dead", ready: 1 });
   });
 
   test("an item without counts (listed before its first statistics) has no unacked count rather than a made-up 0", () => {
-    expect(familyFromApi("q", [{ name: "q.dead" }])).toEqual([{ name: "q.dead", role: "dead", ready: 0, consumers: 0 }]);
+    expect(familyFromApi("q", [{ name: "q.dead" }])).toEqual([
+      { name: "q.dead", role: "dead", ready: 0, consumers: 0 },
+    ]);
   });
 
   test.each([

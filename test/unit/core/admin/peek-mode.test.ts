@@ -4,7 +4,8 @@ import { sameTask } from "../../../../src/core/admin/dead-peek.ts";
 import { nackIsFree, rabbitVersion } from "../../../../src/core/admin/peek-mode.ts";
 import type { Broker } from "../../../../src/core/broker/connection.ts";
 
-const broker = (serverProperties: Record<string, unknown>) => ({ model: { connection: { serverProperties } } }) as unknown as Broker;
+const broker = (serverProperties: Record<string, unknown>) =>
+  ({ model: { connection: { serverProperties } } }) as unknown as Broker;
 
 describe("which brokers leave a nacked task's delivery count alone (RabbitMQ 4.3 on)", () => {
   test.each<[Record<string, unknown>, [number, number] | undefined, boolean]>([
@@ -27,11 +28,37 @@ describe("which brokers leave a nacked task's delivery count alone (RabbitMQ 4.3
 describe("sameTask: a moved dead task is published as it was", () => {
   const address = { address: { user: "guest" } } as unknown as Pick<Broker, "address">;
   const props = (extra: Partial<MessageProperties>): MessageProperties =>
-    ({ contentType: undefined, contentEncoding: undefined, headers: undefined, deliveryMode: 2, priority: undefined, correlationId: undefined, replyTo: undefined, expiration: undefined, messageId: "m-1", timestamp: undefined, type: undefined, userId: undefined, appId: undefined, clusterId: undefined, ...extra }) as MessageProperties;
+    ({
+      contentType: undefined,
+      contentEncoding: undefined,
+      headers: undefined,
+      deliveryMode: 2,
+      priority: undefined,
+      correlationId: undefined,
+      replyTo: undefined,
+      expiration: undefined,
+      messageId: "m-1",
+      timestamp: undefined,
+      type: undefined,
+      userId: undefined,
+      appId: undefined,
+      clusterId: undefined,
+      ...extra,
+    }) as MessageProperties;
 
   test.each<[string, Record<string, unknown>, Record<string, unknown>]>([
-    ["properties kept, unset ones and the delivery mode left out", { contentType: "text/plain", timestamp: 1_767_323_045, appId: "app" }, { messageId: "m-1", contentType: "text/plain", timestamp: 1_767_323_045, appId: "app" }],
-    ["the task's headers kept, the delivery's own counts dropped", { headers: { "x-taskq-reason": "boom", "x-death": [{ count: 1 }], "x-delivery-count": 3, "x-acquired-count": 4 } }, { messageId: "m-1", headers: { "x-taskq-reason": "boom", "x-death": [{ count: 1 }] } }],
+    [
+      "properties kept, unset ones and the delivery mode left out",
+      { contentType: "text/plain", timestamp: 1_767_323_045, appId: "app" },
+      { messageId: "m-1", contentType: "text/plain", timestamp: 1_767_323_045, appId: "app" },
+    ],
+    [
+      "the task's headers kept, the delivery's own counts dropped",
+      {
+        headers: { "x-taskq-reason": "boom", "x-death": [{ count: 1 }], "x-delivery-count": 3, "x-acquired-count": 4 },
+      },
+      { messageId: "m-1", headers: { "x-taskq-reason": "boom", "x-death": [{ count: 1 }] } },
+    ],
     ["no headers left: none sent", { headers: { "x-delivery-count": 0 } }, { messageId: "m-1" }],
     ["this login's user id kept", { userId: "guest" }, { messageId: "m-1", userId: "guest" }],
     ["another user's id left out (the broker would refuse the publish)", { userId: "alice" }, { messageId: "m-1" }],

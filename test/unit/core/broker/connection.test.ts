@@ -8,7 +8,10 @@ import type { TaskqError } from "../../../../src/errors.ts";
 function fakeBroker() {
   const lost = Promise.withResolvers<TaskqError>();
   const broker = { lost: lost.promise } as unknown as Broker;
-  return { broker, drop: () => lost.resolve(new ConnectError("lost the connection to 127.0.0.1:5672: read ECONNRESET", "LOST")) };
+  return {
+    broker,
+    drop: () => lost.resolve(new ConnectError("lost the connection to 127.0.0.1:5672: read ECONNRESET", "LOST")),
+  };
 }
 
 describe("whileUp", () => {

@@ -61,7 +61,10 @@ describe("reconnecting: the connect function of a connection of one's own (the w
     const { connect, loseLast, advance } = rig();
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const got = await connect().then((b) => b.address.host, (e: Error) => e.message.slice(0, 20));
+      const got = await connect().then(
+        (b) => b.address.host,
+        (e: Error) => e.message.slice(0, 20),
+      );
       outcomes.push(got);
       advance(6000); // past --connect-timeout, young (under youngWithinMs)
       await loseLast();

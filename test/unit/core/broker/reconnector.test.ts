@@ -8,7 +8,9 @@ import { parseBrokerUrl } from "../../../../src/core/broker/url.ts";
 const URLS = ["amqp://u:secret@a:1", "amqp://u:secret@b:2", "amqp://u:secret@c:3"];
 
 /** A reconnector on a fake clock: `up` says which addresses answer; every dial and wait is recorded. */
-function rig(options: { urls?: string[]; up?: (url: string, t: number) => boolean | ConnectError; timeoutMs?: number } = {}) {
+function rig(
+  options: { urls?: string[]; up?: (url: string, t: number) => boolean | ConnectError; timeoutMs?: number } = {},
+) {
   const urls = options.urls ?? URLS;
   let t = 1_000_000;
   const dials: string[] = [];
@@ -30,7 +32,11 @@ function rig(options: { urls?: string[]; up?: (url: string, t: number) => boolea
         const up = options.up ? options.up(url, t) : true;
         if (up instanceof ConnectError) throw up;
         if (!up) throw new ConnectError(`cannot reach ${parseBrokerUrl(url).host}`, "ECONNREFUSED");
-        return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+        return {
+          address: parseBrokerUrl(url),
+          lost: new Promise(() => {}),
+          close: async () => {},
+        } as unknown as Broker;
       },
     },
   );
@@ -63,7 +69,11 @@ describe("Reconnector", () => {
             t += timeoutMs; // silent: the attempt runs out its bound
             throw new ConnectError("cannot reach a: no answer within 5s", "ETIMEDOUT");
           }
-          return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => {} } as unknown as Broker;
+          return {
+            address: parseBrokerUrl(url),
+            lost: new Promise(() => {}),
+            close: async () => {},
+          } as unknown as Broker;
         },
       },
     );
@@ -101,7 +111,9 @@ describe("Reconnector", () => {
       }
     };
     const err = (await run().catch((e: unknown) => e)) as Error;
-    expect(err.message).toContain("gave up after 60s: every connection was lost again as soon as it was made; last: no answer to opening a consumer within 10s");
+    expect(err.message).toContain(
+      "gave up after 60s: every connection was lost again as soon as it was made; last: no answer to opening a consumer within 10s",
+    );
     expect(tries).toBeLessThanOrEqual(8);
   });
 
@@ -114,7 +126,9 @@ describe("Reconnector", () => {
     expect(b.address.host).toBe("b");
     advance(10_000);
     r.lost(b, new Error("no answer to opening a consumer within 10s"));
-    await expect(r.connect()).rejects.toThrow("gave up after 5s: every connection was lost again as soon as it was made");
+    await expect(r.connect()).rejects.toThrow(
+      "gave up after 5s: every connection was lost again as soon as it was made",
+    );
     expect(dials).toEqual(["a", "b"]);
   });
 
@@ -160,20 +174,27 @@ describe("Reconnector", () => {
     expect(now() - began).toBeLessThanOrEqual(10_000);
   });
 
-  test.each([1000, 2000, 3000, 5000, 7500])("a refused port is retried with backoff until --connect-timeout %i ms, the last try made at the deadline", async (timeoutMs) => {
-    const dialledAt: number[] = [];
-    const { r, now, waits } = rig({ urls: ["amqp://a:1"], timeoutMs, up: (_url, t) => {
-        dialledAt.push(t);
-        return false;
-      },
-    });
-    const began = now();
-    await expect(r.connect()).rejects.toThrow("cannot reach a");
-    expect(dialledAt.length).toBeGreaterThan(2);
-    expect(dialledAt.at(-1)).toBe(began + timeoutMs); // not one backoff early
-    expect(now() - began).toBe(timeoutMs);
-    for (let i = 1; i < waits.length - 1; i++) expect(waits[i] as number).toBeGreaterThanOrEqual(waits[i - 1] as number); // backoff grows; the last wait is cut to the deadline
-  });
+  test.each([1000, 2000, 3000, 5000, 7500])(
+    "a refused port is retried with backoff until --connect-timeout %i ms, the last try made at the deadline",
+    async (timeoutMs) => {
+      const dialledAt: number[] = [];
+      const { r, now, waits } = rig({
+        urls: ["amqp://a:1"],
+        timeoutMs,
+        up: (_url, t) => {
+          dialledAt.push(t);
+          return false;
+        },
+      });
+      const began = now();
+      await expect(r.connect()).rejects.toThrow("cannot reach a");
+      expect(dialledAt.length).toBeGreaterThan(2);
+      expect(dialledAt.at(-1)).toBe(began + timeoutMs); // not one backoff early
+      expect(now() - began).toBe(timeoutMs);
+      for (let i = 1; i < waits.length - 1; i++)
+        expect(waits[i] as number).toBeGreaterThanOrEqual(waits[i - 1] as number); // backoff grows; the last wait is cut to the deadline
+    },
+  );
 
   test("one address: the last error as it is", async () => {
     const { r } = rig({ urls: ["amqp://a:1"], up: () => false, timeoutMs: 2000 });
@@ -231,7 +252,11 @@ describe("Reconnector", () => {
         timeoutMs: 1000,
         dial: async (url) => {
           aborter.abort();
-          return { address: parseBrokerUrl(url), lost: new Promise(() => {}), close: async () => void (closed = true) } as unknown as Broker;
+          return {
+            address: parseBrokerUrl(url),
+            lost: new Promise(() => {}),
+            close: async () => void (closed = true),
+          } as unknown as Broker;
         },
       },
     );

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_URL, maskUrl, parseBrokerUrl, parseBrokerUrls, redact, resolveUrls } from "../../../../src/core/broker/url.ts";
+import {
+  DEFAULT_URL,
+  maskUrl,
+  parseBrokerUrl,
+  parseBrokerUrls,
+  redact,
+  resolveUrls,
+} from "../../../../src/core/broker/url.ts";
 import { expectUsageError } from "../../usage-error.ts";
 
 describe("resolveUrls", () => {
@@ -21,8 +28,18 @@ describe("resolveUrls", () => {
   });
 
   test.each<[string, string[] | undefined, Record<string, string | undefined>, string[]]>([
-    ["every --url, in order", ["amqp://a", "amqp://b", "amqp://c"], { TASKQ_URL: taskq }, ["amqp://a", "amqp://b", "amqp://c"]],
-    ["TASKQ_URL as a comma-separated list", undefined, { TASKQ_URL: "amqp://a:1, amqp://b:2,amqp://c:3" }, ["amqp://a:1", "amqp://b:2", "amqp://c:3"]],
+    [
+      "every --url, in order",
+      ["amqp://a", "amqp://b", "amqp://c"],
+      { TASKQ_URL: taskq },
+      ["amqp://a", "amqp://b", "amqp://c"],
+    ],
+    [
+      "TASKQ_URL as a comma-separated list",
+      undefined,
+      { TASKQ_URL: "amqp://a:1, amqp://b:2,amqp://c:3" },
+      ["amqp://a:1", "amqp://b:2", "amqp://c:3"],
+    ],
     ["AMQP_URL as a list", undefined, { AMQP_URL: "amqp://a,amqp://b" }, ["amqp://a", "amqp://b"]],
     ["no --url at all falls back to the environment", [], { TASKQ_URL: taskq }, [taskq]],
   ])("a list: %s", (_name, flags, env, expected) => {
@@ -36,7 +53,11 @@ describe("resolveUrls", () => {
 
 describe("parseBrokerUrls", () => {
   test.each<[string, string[], RegExp]>([
-    ["names the bad entry of a list", ["amqp://a", "http://b", "amqp://c"], /^invalid broker URL 2 of 3: the scheme must be amqp/],
+    [
+      "names the bad entry of a list",
+      ["amqp://a", "http://b", "amqp://c"],
+      /^invalid broker URL 2 of 3: the scheme must be amqp/,
+    ],
     ["an empty entry (a stray comma)", ["amqp://a", ""], /broker URL 2 of 2 is empty/],
     ["one bad URL keeps the plain message", ["amqp://h:0"], /^invalid broker URL: port 0$/],
   ])("%s", (_name, urls, message) => {
@@ -50,21 +71,61 @@ describe("parseBrokerUrls", () => {
 });
 
 describe("parseBrokerUrl", () => {
-  type Parsed = { protocol: "amqp" | "amqps"; host: string; port: number; vhost: string; user: string; password: string };
+  type Parsed = {
+    protocol: "amqp" | "amqps";
+    host: string;
+    port: number;
+    vhost: string;
+    user: string;
+    password: string;
+  };
   test.each<[string, Parsed]>([
-    ["amqp://guest:guest@localhost:5672", { protocol: "amqp", host: "localhost", port: 5672, vhost: "/", user: "guest", password: "guest" }],
-    ["amqp://alice:s3cret@rabbit.example.com:1234/prod", { protocol: "amqp", host: "rabbit.example.com", port: 1234, vhost: "prod", user: "alice", password: "s3cret" }],
-    ["amqp://localhost", { protocol: "amqp", host: "localhost", port: 5672, vhost: "/", user: "guest", password: "guest" }],
-    ["amqps://localhost", { protocol: "amqps", host: "localhost", port: 5671, vhost: "/", user: "guest", password: "guest" }],
-    ["amqps://bob:pw1@mq.example.net/", { protocol: "amqps", host: "mq.example.net", port: 5671, vhost: "/", user: "bob", password: "pw1" }],
+    [
+      "amqp://guest:guest@localhost:5672",
+      { protocol: "amqp", host: "localhost", port: 5672, vhost: "/", user: "guest", password: "guest" },
+    ],
+    [
+      "amqp://alice:s3cret@rabbit.example.com:1234/prod",
+      { protocol: "amqp", host: "rabbit.example.com", port: 1234, vhost: "prod", user: "alice", password: "s3cret" },
+    ],
+    [
+      "amqp://localhost",
+      { protocol: "amqp", host: "localhost", port: 5672, vhost: "/", user: "guest", password: "guest" },
+    ],
+    [
+      "amqps://localhost",
+      { protocol: "amqps", host: "localhost", port: 5671, vhost: "/", user: "guest", password: "guest" },
+    ],
+    [
+      "amqps://bob:pw1@mq.example.net/",
+      { protocol: "amqps", host: "mq.example.net", port: 5671, vhost: "/", user: "bob", password: "pw1" },
+    ],
     ["amqp://h/%2F", { protocol: "amqp", host: "h", port: 5672, vhost: "/", user: "guest", password: "guest" }],
-    ["amqp://h/%2Fstaging", { protocol: "amqp", host: "h", port: 5672, vhost: "/staging", user: "guest", password: "guest" }],
-    ["amqp://h/my%20vhost", { protocol: "amqp", host: "h", port: 5672, vhost: "my vhost", user: "guest", password: "guest" }],
-    ["amqp://[::1]:5673/x", { protocol: "amqp", host: "::1", port: 5673, vhost: "x", user: "guest", password: "guest" }],
-    ["amqp://u:p@[2001:db8::2]", { protocol: "amqp", host: "2001:db8::2", port: 5672, vhost: "/", user: "u", password: "p" }],
+    [
+      "amqp://h/%2Fstaging",
+      { protocol: "amqp", host: "h", port: 5672, vhost: "/staging", user: "guest", password: "guest" },
+    ],
+    [
+      "amqp://h/my%20vhost",
+      { protocol: "amqp", host: "h", port: 5672, vhost: "my vhost", user: "guest", password: "guest" },
+    ],
+    [
+      "amqp://[::1]:5673/x",
+      { protocol: "amqp", host: "::1", port: 5673, vhost: "x", user: "guest", password: "guest" },
+    ],
+    [
+      "amqp://u:p@[2001:db8::2]",
+      { protocol: "amqp", host: "2001:db8::2", port: 5672, vhost: "/", user: "u", password: "p" },
+    ],
     ["amqps://[::1]", { protocol: "amqps", host: "::1", port: 5671, vhost: "/", user: "guest", password: "guest" }],
-    ["amqp://127.0.0.1:5999", { protocol: "amqp", host: "127.0.0.1", port: 5999, vhost: "/", user: "guest", password: "guest" }],
-    ["amqp://us%40er:p%40ss%3Aw0rd@h", { protocol: "amqp", host: "h", port: 5672, vhost: "/", user: "us@er", password: "p@ss:w0rd" }],
+    [
+      "amqp://127.0.0.1:5999",
+      { protocol: "amqp", host: "127.0.0.1", port: 5999, vhost: "/", user: "guest", password: "guest" },
+    ],
+    [
+      "amqp://us%40er:p%40ss%3Aw0rd@h",
+      { protocol: "amqp", host: "h", port: 5672, vhost: "/", user: "us@er", password: "p@ss:w0rd" },
+    ],
     ["amqp://onlyuser@h", { protocol: "amqp", host: "h", port: 5672, vhost: "/", user: "onlyuser", password: "" }],
     ["AMQP://U:Pw@H", { protocol: "amqp", host: "H", port: 5672, vhost: "/", user: "U", password: "Pw" }],
   ])("%s", (url, expected) => {
@@ -173,12 +234,42 @@ describe("maskUrl", () => {
 
 describe("redact", () => {
   test.each([
-    ["the whole URL", "connect amqp://alice:s3cret@h:5672 failed", "amqp://alice:s3cret@h:5672", "s3cret", "connect amqp://alice:***@h:5672 failed"],
-    ["the raw password", "login refused for password s3cret", "amqp://alice:s3cret@h", "s3cret", "login refused for password ***"],
-    ["the URL-encoded password", "bad creds p%40ss%2Fw0rd at host", "amqp://alice:p%40ss%2Fw0rd@h", "p@ss/w0rd", "bad creds *** at host"],
-    ["raw and encoded together", "p@ss/w0rd vs p%40ss%2Fw0rd", "amqp://alice:p%40ss%2Fw0rd@h", "p@ss/w0rd", "*** vs ***"],
+    [
+      "the whole URL",
+      "connect amqp://alice:s3cret@h:5672 failed",
+      "amqp://alice:s3cret@h:5672",
+      "s3cret",
+      "connect amqp://alice:***@h:5672 failed",
+    ],
+    [
+      "the raw password",
+      "login refused for password s3cret",
+      "amqp://alice:s3cret@h",
+      "s3cret",
+      "login refused for password ***",
+    ],
+    [
+      "the URL-encoded password",
+      "bad creds p%40ss%2Fw0rd at host",
+      "amqp://alice:p%40ss%2Fw0rd@h",
+      "p@ss/w0rd",
+      "bad creds *** at host",
+    ],
+    [
+      "raw and encoded together",
+      "p@ss/w0rd vs p%40ss%2Fw0rd",
+      "amqp://alice:p%40ss%2Fw0rd@h",
+      "p@ss/w0rd",
+      "*** vs ***",
+    ],
     ["every occurrence", "s3cret s3cret s3cret", "amqp://a:s3cret@h", "s3cret", "*** *** ***"],
-    ["text without the secret is unchanged", "ECONNREFUSED 127.0.0.1:5672", "amqp://a:s3cret@h", "s3cret", "ECONNREFUSED 127.0.0.1:5672"],
+    [
+      "text without the secret is unchanged",
+      "ECONNREFUSED 127.0.0.1:5672",
+      "amqp://a:s3cret@h",
+      "s3cret",
+      "ECONNREFUSED 127.0.0.1:5672",
+    ],
   ])("removes %s", (_name, text, url, password, expected) => {
     const out = redact(text, { url, password });
     expect(out).toBe(expected);

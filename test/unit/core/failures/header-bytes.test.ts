@@ -8,12 +8,51 @@ describe("tableBytes: what amqplib's own encoder writes for a headers table, byt
   test.each<[string, Record<string, unknown>]>([
     ["nothing", {}],
     ["text, UTF-8", { a: "plain", "é-key": "héllo 😀" }],
-    ["numbers of each width amqplib picks", { b: 127, nb: -128, s: 128, ns: -129, i: 40_000, ni: -40_000, l: 2 ** 40, nl: -(2 ** 40), huge: 2 ** 64, f: 1.5, nf: -0.25, z: 0 }],
+    [
+      "numbers of each width amqplib picks",
+      {
+        b: 127,
+        nb: -128,
+        s: 128,
+        ns: -129,
+        i: 40_000,
+        ni: -40_000,
+        l: 2 ** 40,
+        nl: -(2 ** 40),
+        huge: 2 ** 64,
+        f: 1.5,
+        nf: -0.25,
+        z: 0,
+      },
+    ],
     ["booleans, null, undefined (skipped)", { t: true, f: false, n: null, u: undefined }],
     ["bytes", { x: Buffer.from([1, 2, 3]) }],
     ["arrays and tables within", { arr: [1, "two", [3], { four: 4 }], table: { nested: { deeper: "yes" } } }],
-    ["typed values as amqplib decodes them", { t: stamp, d: { "!": "decimal", value: { places: 2, digits: 1234 } }, f: { "!": "float", value: 1.5 }, u: { "!": "uint32", value: 7 } }],
-    ["an x-death history as the broker sends it", { "x-death": [{ count: 3, reason: "expired", queue: "jobs.retry.1000", time: stamp, exchange: "", "routing-keys": ["jobs.retry.1000"], "original-expiration": "900" }] }],
+    [
+      "typed values as amqplib decodes them",
+      {
+        t: stamp,
+        d: { "!": "decimal", value: { places: 2, digits: 1234 } },
+        f: { "!": "float", value: 1.5 },
+        u: { "!": "uint32", value: 7 },
+      },
+    ],
+    [
+      "an x-death history as the broker sends it",
+      {
+        "x-death": [
+          {
+            count: 3,
+            reason: "expired",
+            queue: "jobs.retry.1000",
+            time: stamp,
+            exchange: "",
+            "routing-keys": ["jobs.retry.1000"],
+            "original-expiration": "900",
+          },
+        ],
+      },
+    ],
     ["a 60 KB value", { big: "b".repeat(60_000) }],
   ])("%s", (_name, table) => {
     expect(tableBytes(table)).toBe(encodedTableBytes(table));

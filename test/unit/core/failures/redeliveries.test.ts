@@ -17,7 +17,16 @@ test.each<[string, number, boolean, number, Redelivery["action"]]>([
 });
 
 test("the reason a dead task carries names the deaths, and the why names the flag", () => {
-  expect(judgeRedelivery({ redeliveries: 5 }, true, 5)).toEqual({ action: "dead", count: 5, reason: deathReason(5), why: "it came back 5 times in a row: --max-redeliveries 5" });
-  expect(deathReason(5)).toBe("its worker died 5 times in a row while running it (killed, out of memory, or cut off from the broker)");
-  expect(deathReason(1)).toBe("its worker died once while running it (killed, out of memory, or cut off from the broker)");
+  expect(judgeRedelivery({ redeliveries: 5 }, true, 5)).toEqual({
+    action: "dead",
+    count: 5,
+    reason: deathReason(5),
+    why: "it came back 5 times in a row: --max-redeliveries 5",
+  });
+  expect(deathReason(5)).toBe(
+    "its worker died 5 times in a row while running it (killed, out of memory, or cut off from the broker)",
+  );
+  expect(deathReason(1)).toBe(
+    "its worker died once while running it (killed, out of memory, or cut off from the broker)",
+  );
 });

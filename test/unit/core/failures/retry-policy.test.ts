@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_RETRY, HANDLER_EXIT, calculateDelay, decide, retryLevel, retryLevels } from "../../../../src/core/failures/retry-policy.ts";
+import {
+  DEFAULT_RETRY,
+  HANDLER_EXIT,
+  calculateDelay,
+  decide,
+  retryLevel,
+  retryLevels,
+} from "../../../../src/core/failures/retry-policy.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 500 };
 const fail = (exitCode: number | null) => ({ ok: false as const, reason: "x", exitCode });
@@ -18,7 +25,11 @@ describe("retry levels double from the base, capped", () => {
 
 describe("retryLevels: every level a policy can use, so status can find the retry queues", () => {
   test.each<[string, { baseDelayMs: number; maxDelayMs: number }, number[]]>([
-    ["the defaults: 1s doubling up to 5m", DEFAULT_RETRY, [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000]],
+    [
+      "the defaults: 1s doubling up to 5m",
+      DEFAULT_RETRY,
+      [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000],
+    ],
     ["a cap that is a doubling", { baseDelayMs: 100, maxDelayMs: 400 }, [100, 200, 400]],
     ["a cap between doublings", { baseDelayMs: 100, maxDelayMs: 500 }, [100, 200, 400, 500]],
     ["base equal to the cap: one level", { baseDelayMs: 60_000, maxDelayMs: 60_000 }, [60_000]],
@@ -50,12 +61,22 @@ describe("calculateDelay jitters down by at most 20%", () => {
 
 describe("decide", () => {
   test.each<[string, number | null, number, object]>([
-    ["first failure is retried at the base level", 3, 1, { action: "retry", levelMs: 100, delayMs: 100, nextAttempt: 2 }],
+    [
+      "first failure is retried at the base level",
+      3,
+      1,
+      { action: "retry", levelMs: 100, delayMs: 100, nextAttempt: 2 },
+    ],
     ["third failure waits longer", 1, 3, { action: "retry", levelMs: 400, nextAttempt: 4 }],
     ["the last attempt goes dead", 3, 4, { action: "dead" }],
     ["a signal (no exit code) counts as a failure", null, 1, { action: "retry", nextAttempt: 2 }],
     [`exit ${HANDLER_EXIT.noRetry} goes dead at once`, HANDLER_EXIT.noRetry, 1, { action: "dead" }],
-    [`exit ${HANDLER_EXIT.notNow} retries without counting`, HANDLER_EXIT.notNow, 4, { action: "retry", levelMs: 100, nextAttempt: 4, deferrals: 1 }],
+    [
+      `exit ${HANDLER_EXIT.notNow} retries without counting`,
+      HANDLER_EXIT.notNow,
+      4,
+      { action: "retry", levelMs: 100, nextAttempt: 4, deferrals: 1 },
+    ],
   ])("%s", (_label, exitCode, attempt, expected) => {
     expect(decide(fail(exitCode), { attempt, deferrals: 0 }, policy, () => 0)).toMatchObject(expected);
   });

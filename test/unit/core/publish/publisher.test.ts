@@ -9,8 +9,18 @@ import { parseBrokerUrl } from "../../../../src/core/broker/url.ts";
 
 /** A confirm channel that keeps each publish's callback for the test to confirm, nack or drop. */
 class FakeChannel extends EventEmitter {
-  readonly sent: Array<{ queue: string; id: string | undefined; mandatory: boolean | undefined; cb: (err: unknown) => void }> = [];
-  sendToQueue(queue: string, _body: Buffer, options: { messageId?: string; mandatory?: boolean }, cb: (err: unknown) => void): boolean {
+  readonly sent: Array<{
+    queue: string;
+    id: string | undefined;
+    mandatory: boolean | undefined;
+    cb: (err: unknown) => void;
+  }> = [];
+  sendToQueue(
+    queue: string,
+    _body: Buffer,
+    options: { messageId?: string; mandatory?: boolean },
+    cb: (err: unknown) => void,
+  ): boolean {
     this.sent.push({ queue, id: options.messageId, mandatory: options.mandatory, cb });
     return true;
   }
@@ -22,13 +32,19 @@ class FakeChannel extends EventEmitter {
 
 /** The throwaway channel of a passive declare: the queues in `existing` are found, others are a 404. */
 class FakeCheckChannel extends EventEmitter {
-  constructor(private readonly existing: Set<string>, private readonly checked: string[]) {
+  constructor(
+    private readonly existing: Set<string>,
+    private readonly checked: string[],
+  ) {
     super();
   }
   async checkQueue(queue: string) {
     this.checked.push(queue);
     if (this.existing.has(queue)) return { queue, messageCount: 0, consumerCount: 0 };
-    throw Object.assign(new Error(`Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no queue '${queue}'"`), { code: 404 });
+    throw Object.assign(
+      new Error(`Channel closed by server: 404 (NOT-FOUND) with message "NOT_FOUND - no queue '${queue}'"`),
+      { code: 404 },
+    );
   }
   async close() {}
 }
@@ -38,11 +54,23 @@ async function rig(window: number, maxWindow?: number, mandatoryEvery?: number) 
   const lost = Promise.withResolvers<ConnectError>();
   const existing = new Set<string>(["q"]);
   const checked: string[] = [];
-  const model = new EventEmitter() as EventEmitter & { createConfirmChannel: () => Promise<FakeChannel>; createChannel: () => Promise<FakeCheckChannel> };
+  const model = new EventEmitter() as EventEmitter & {
+    createConfirmChannel: () => Promise<FakeChannel>;
+    createChannel: () => Promise<FakeCheckChannel>;
+  };
   model.createConfirmChannel = async () => channel;
   model.createChannel = async () => new FakeCheckChannel(existing, checked);
-  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: lost.promise, close: async () => {} } as unknown as Broker;
-  const options = { window, ...(maxWindow !== undefined ? { maxWindow } : {}), ...(mandatoryEvery !== undefined ? { mandatoryEvery } : {}) };
+  const broker = {
+    address: parseBrokerUrl("amqp://u:p@h"),
+    model,
+    lost: lost.promise,
+    close: async () => {},
+  } as unknown as Broker;
+  const options = {
+    window,
+    ...(maxWindow !== undefined ? { maxWindow } : {}),
+    ...(mandatoryEvery !== undefined ? { mandatoryEvery } : {}),
+  };
   const loseConnection = () => lost.resolve(new ConnectError("lost the connection to h:5672: gone (the test)", "LOST"));
   return { channel, publisher: await Publisher.open(broker, options), model, existing, checked, loseConnection };
 }
@@ -112,7 +140,11 @@ describe("Publisher: the confirm window", () => {
     const { channel, publisher } = await rig(10);
     const a = publishConfirmed(publisher, "nowhere", Buffer.from("a"), props("a"));
     await tick();
-    channel.emit("return", { fields: { routingKey: "nowhere" }, properties: { messageId: "a" }, content: Buffer.from("a") });
+    channel.emit("return", {
+      fields: { routingKey: "nowhere" },
+      properties: { messageId: "a" },
+      content: Buffer.from("a"),
+    });
     channel.confirm(0);
     await expect(a).rejects.toThrow(/unroutable: no queue 'nowhere'/);
   });
@@ -168,7 +200,6 @@ describe("Publisher: the adaptive window (how many publishes go out before one m
   });
 });
 
-
 describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () => {
   test("default: every task is mandatory, and flush checks no queue", async () => {
     const { channel, publisher, checked } = await rig(10);
@@ -210,7 +241,9 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     const err = await publisher.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     expect((err as PublishError).kind).toBe("refused");
-    expect((err as PublishError).message).toBe("queue 'q' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost");
+    expect((err as PublishError).message).toBe(
+      "queue 'q' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost",
+    );
     expect(publisher.failed).toBe(true);
   });
 
@@ -224,7 +257,9 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     loseConnection();
     const err = await flushed;
     expect((err as PublishError).kind).toBe("closed");
-    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: lost the connection to h:5672: gone (the test)");
+    expect((err as PublishError).message).toBe(
+      "could not check that queue 'q' still exists: lost the connection to h:5672: gone (the test)",
+    );
     expect(publisher.uncheckedQueues()).toEqual(["q"]);
   });
 
@@ -238,7 +273,9 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
     };
     const err = await publisher.flush().catch((e: unknown) => e);
     expect((err as PublishError).kind).toBe("refused");
-    expect((err as PublishError).message).toBe("could not check that queue 'q' still exists: No channels left to allocate");
+    expect((err as PublishError).message).toBe(
+      "could not check that queue 'q' still exists: No channels left to allocate",
+    );
   });
 
   test("a flagged task confirmed (not returned) covers the unflagged ones before it: nothing to check", async () => {
@@ -271,10 +308,16 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
   test("a flagged task returned: the publisher fails, saying the ones just before it may be lost too", async () => {
     const { channel, publisher } = await rig(10, undefined, 2);
     for (const id of ["a", "b", "c"]) publisher.publish("gone", Buffer.from(id), props(id));
-    channel.emit("return", { fields: { routingKey: "gone" }, properties: { messageId: "c" }, content: Buffer.from("c") });
+    channel.emit("return", {
+      fields: { routingKey: "gone" },
+      properties: { messageId: "c" },
+      content: Buffer.from("c"),
+    });
     for (let i = 0; i < 3; i++) channel.confirm(i);
     const err = await publisher.flush().catch((e: unknown) => e);
     expect((err as PublishError).kind).toBe("refused");
-    expect((err as PublishError).message).toBe("task c was unroutable: no queue 'gone' took it (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too");
+    expect((err as PublishError).message).toBe(
+      "task c was unroutable: no queue 'gone' took it (deleted while tasks were sent to it?); the tasks sent to it since the last one it took may be lost too",
+    );
   });
 });

@@ -2,7 +2,11 @@ import { describe, expect, test } from "bun:test";
 import type { Unconfirmed } from "../../../../src/core/publish/publisher.ts";
 import { ResendSet } from "../../../../src/core/publish/resend.ts";
 
-const task = (id: string, body = "same"): Unconfirmed => ({ queue: "q", body: Buffer.from(body), properties: { messageId: id } });
+const task = (id: string, body = "same"): Unconfirmed => ({
+  queue: "q",
+  body: Buffer.from(body),
+  properties: { messageId: id },
+});
 const ids = (set: ResendSet) => {
   const out: Array<string | undefined> = [];
   for (let t = set.next(); t; t = set.next()) out.push(t.properties.messageId);

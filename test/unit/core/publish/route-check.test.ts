@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { RouteCheck } from "../../../../src/core/publish/route-check.ts";
 
 /** Publishes `n` tasks to `queue` with stamps from `from`: the flags they get. */
-const flags = (check: RouteCheck, queue: string, n: number, from = 1) => Array.from({ length: n }, (_, i) => check.mandatory(queue, from + i));
+const flags = (check: RouteCheck, queue: string, n: number, from = 1) =>
+  Array.from({ length: n }, (_, i) => check.mandatory(queue, from + i));
 const open = (check: RouteCheck) => check.unverified().map(([q]) => q);
 
 describe("RouteCheck: which tasks carry the mandatory flag", () => {

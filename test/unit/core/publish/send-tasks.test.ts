@@ -35,7 +35,13 @@ function fakeBroker(answer: (n: number) => "ack" | "nack"): Broker {
     createChannel: async () => new FakeDeclareChannel(),
     createConfirmChannel: async () => new FakeConfirmChannel(answer),
   });
-  return { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+  return {
+    address: parseBrokerUrl("amqp://u:p@h"),
+    model,
+    lost: new Promise(() => {}),
+    fail: () => {},
+    close: async () => {},
+  } as unknown as Broker;
 }
 
 describe("sendTasks: a nack sends the task again through another connection, within the outage's deadline", () => {
@@ -52,7 +58,10 @@ describe("sendTasks: a nack sends the task again through another connection, wit
       }),
       fakeBroker(() => "ack"),
     ];
-    const reconnector = new Reconnector({ urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 1000 }, { timeoutMs: 60_000, clock: () => clock, sleep: async () => {}, dial: async () => brokers.shift() as Broker });
+    const reconnector = new Reconnector(
+      { urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 1000 },
+      { timeoutMs: 60_000, clock: () => clock, sleep: async () => {}, dial: async () => brokers.shift() as Broker },
+    );
     const first = fakeBroker((n) => (n === 1 ? "nack" : "ack")); // the first task is nacked at once
     const bodies = Array.from({ length: 20 }, (_, i) => Buffer.from(`t${i}`));
     const result = await sendTasks(first, bodies, { queue: "q", window: 1, reconnector });
@@ -67,8 +76,13 @@ describe("sendTasks: a nack sends the task again through another connection, wit
         clock += 2000; // each connection nacks soon after it opened: one outage
         return "nack";
       });
-    const reconnector = new Reconnector({ urls: ["amqp://a"], connectTimeoutMs: 1000 }, { timeoutMs: 60_000, clock: () => clock, sleep: async () => {}, dial: async () => nacking() });
-    const err = await sendTasks(nacking(), [Buffer.from("t")], { queue: "q", window: 1, reconnector }).catch((e: unknown) => e as Error);
+    const reconnector = new Reconnector(
+      { urls: ["amqp://a"], connectTimeoutMs: 1000 },
+      { timeoutMs: 60_000, clock: () => clock, sleep: async () => {}, dial: async () => nacking() },
+    );
+    const err = await sendTasks(nacking(), [Buffer.from("t")], { queue: "q", window: 1, reconnector }).catch(
+      (e: unknown) => e as Error,
+    );
     expect((err as Error).message).toContain("nack");
     expect(clock).toBeGreaterThan(60_000);
   });

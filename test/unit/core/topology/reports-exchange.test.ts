@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { type WorkerReport, isRefusal, parseReport, refusalDetail } from "../../../../src/core/topology/reports-exchange.ts";
+import {
+  type WorkerReport,
+  isRefusal,
+  parseReport,
+  refusalDetail,
+} from "../../../../src/core/topology/reports-exchange.ts";
 
 const report: WorkerReport = {
   worker: "web-1:4242",
@@ -42,7 +47,12 @@ describe("parseReport", () => {
 });
 
 describe("refusals", () => {
-  const amqplib406 = Object.assign(new Error(`Channel closed by server: 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'taskq.workers' in vhost '/': received 'topic' but current is 'direct'"`), { code: 406 });
+  const amqplib406 = Object.assign(
+    new Error(
+      `Channel closed by server: 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'taskq.workers' in vhost '/': received 'topic' but current is 'direct'"`,
+    ),
+    { code: 406 },
+  );
   test.each<[string, unknown, boolean]>([
     ["406, an exchange of another type", amqplib406, true],
     ["403, access refused", Object.assign(new Error("ACCESS_REFUSED - no access"), { code: 403 }), true],
@@ -53,6 +63,8 @@ describe("refusals", () => {
   });
 
   test("the broker's own words, without amqplib's wrapping", () => {
-    expect(refusalDetail(amqplib406)).toBe("inequivalent arg 'type' for exchange 'taskq.workers' in vhost '/': received 'topic' but current is 'direct'");
+    expect(refusalDetail(amqplib406)).toBe(
+      "inequivalent arg 'type' for exchange 'taskq.workers' in vhost '/': received 'topic' but current is 'direct'",
+    );
   });
 });

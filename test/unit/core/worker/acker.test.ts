@@ -21,7 +21,12 @@ describe("Acker: acks of one turn go out together", () => {
     ["all done, in order: one multiple ack for the last", [1, 2, 3, 4, 5], [1, 2, 3, 4, 5], ["ack 5 multiple"]],
     ["all done, out of order: still one multiple ack", [1, 2, 3], [3, 1, 2], ["ack 3 multiple"]],
     ["only the first done: a single ack, not multiple", [1, 2, 3], [1], ["ack 1"]],
-    ["a gap: multiple for the done prefix, singles for the rest", [1, 2, 3, 4, 5], [1, 2, 4, 5], ["ack 2 multiple", "ack 4", "ack 5"]],
+    [
+      "a gap: multiple for the done prefix, singles for the rest",
+      [1, 2, 3, 4, 5],
+      [1, 2, 4, 5],
+      ["ack 2 multiple", "ack 4", "ack 5"],
+    ],
     ["the first not done: singles only (a multiple ack would ack it too)", [1, 2, 3], [3, 2], ["ack 3", "ack 2"]],
     ["an untracked delivery is still acked, alone", [1], [1, 9], ["ack 1", "ack 9"]],
   ])("%s", async (_name, tracked, done, expected) => {

@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { AutoPrefetch, DROP_RESERVE_OVER_RTTS, RESERVE_WHILE_TASKS_UNDER_RTTS, TASKS_BETWEEN_CHANGES } from "../../../../src/core/worker/auto-prefetch.ts";
+import {
+  AutoPrefetch,
+  DROP_RESERVE_OVER_RTTS,
+  RESERVE_WHILE_TASKS_UNDER_RTTS,
+  TASKS_BETWEEN_CHANGES,
+} from "../../../../src/core/worker/auto-prefetch.ts";
 
 /**
  * Runs `durations` through a worker of `concurrency` whose slot waited `rttMs` (or `rttMs(i)`) before
@@ -25,7 +30,13 @@ function run(concurrency: number, rttMs: number | ((i: number) => number), durat
 describe("--prefetch auto: one task in reserve while tasks are short next to the round trip", () => {
   test.each<[string, number, number, number[], number]>([
     ["5 ms tasks, 0.5 ms round trip: reserve", 1, 0.5, Array(20).fill(5), 2],
-    ["mix 90% 5 ms, 10% 50 ms: reserve (the median is 5 ms)", 1, 0.5, Array.from({ length: 40 }, (_, i) => (i % 10 === 0 ? 50 : 5)), 2],
+    [
+      "mix 90% 5 ms, 10% 50 ms: reserve (the median is 5 ms)",
+      1,
+      0.5,
+      Array.from({ length: 40 }, (_, i) => (i % 10 === 0 ? 50 : 5)),
+      2,
+    ],
     ["cycle 50,5,5,5: reserve", 1, 0.5, Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? 50 : 5)), 2],
     ["1-2 s tasks: no reserve, as prefetch 1", 1, 0.5, Array.from({ length: 20 }, (_, i) => 1000 + (i % 2) * 1000), 1],
     ["concurrency 4, short tasks: 5", 4, 0.5, Array(20).fill(2), 5],
@@ -69,7 +80,13 @@ describe("--prefetch auto where the consumer is replaced to change it (quorum qu
     ["5 ms tasks, 8 ms refill (a loaded leader): four", 1, 8, Array(40).fill(5), 5],
     ["50 ms tasks, 3 ms refill: one", 1, 3, Array(40).fill(50), 2],
     ["concurrency 4, 1 ms tasks, 1 ms refill: two beyond the four", 4, 1, Array(40).fill(1), 6],
-    ["1-2 s tasks, 3 ms refill: none, as prefetch 1", 1, 3, Array.from({ length: 40 }, (_, i) => 1000 + (i % 2) * 1000), 1],
+    [
+      "1-2 s tasks, 3 ms refill: none, as prefetch 1",
+      1,
+      3,
+      Array.from({ length: 40 }, (_, i) => 1000 + (i % 2) * 1000),
+      1,
+    ],
   ])("%s", (_label, concurrency, refill, durations, expected) => {
     expect(run(concurrency, refill, durations, 8).auto.holding).toBe(expected);
   });
@@ -88,11 +105,17 @@ describe("--prefetch auto where the consumer is replaced to change it (quorum qu
     const { changes } = run(1, (i) => (i % 2 === 0 ? 2.4 : 2.6), Array(400).fill(5), 8);
     expect(changes.length).toBeLessThanOrEqual(2);
     // Zero work, then 50 ms tasks, then zero work again: the reserve shrinks and grows back.
-    const { changes: steps, changedAt } = run(1, 3, [...Array(20).fill(0), ...Array(20).fill(50), ...Array(20).fill(0)], 8);
+    const { changes: steps, changedAt } = run(
+      1,
+      3,
+      [...Array(20).fill(0), ...Array(20).fill(50), ...Array(20).fill(0)],
+      8,
+    );
     expect(steps[0]).toBe(9);
     expect(steps).toContain(2);
     expect(steps.at(-1)).toBe(9);
-    for (let k = 1; k < changedAt.length; k++) expect((changedAt[k] as number) - (changedAt[k - 1] as number)).toBeGreaterThanOrEqual(TASKS_BETWEEN_CHANGES);
+    for (let k = 1; k < changedAt.length; k++)
+      expect((changedAt[k] as number) - (changedAt[k - 1] as number)).toBeGreaterThanOrEqual(TASKS_BETWEEN_CHANGES);
   });
 
   test("a classic queue's session holds one in reserve at most, however short the tasks", () => {

@@ -29,7 +29,15 @@ function session(open = true) {
 function rig(publish: (c: Copy) => Promise<void> = async () => {}, maxRedeliveries = 3) {
   const copies: Copy[] = [];
   const events: WorkerEvent[] = [];
-  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+  const summary: WorkerSummary = {
+    done: 0,
+    failed: 0,
+    retried: 0,
+    requeued: 0,
+    lost: 0,
+    reconnects: 0,
+    reason: "signal",
+  };
   const giveUp = new AbortController();
   const ctx: SettleContext = {
     policy: { ...DEFAULT_RETRY, maxRedeliveries },
@@ -43,13 +51,21 @@ function rig(publish: (c: Copy) => Promise<void> = async () => {}, maxRedeliveri
 }
 
 const message = (redelivered: boolean, headers: Record<string, unknown> = {}, tag = 7) =>
-  ({ content: Buffer.from("boom"), fields: { deliveryTag: tag, redelivered }, properties: { headers, messageId: "m1" } }) as unknown as ConsumeMessage;
+  ({
+    content: Buffer.from("boom"),
+    fields: { deliveryTag: tag, redelivered },
+    properties: { headers, messageId: "m1" },
+  }) as unknown as ConsumeMessage;
 
 describe("cameBack: a delivery that came back from a dead worker is settled unrun", () => {
   test.each<[string, boolean, Record<string, unknown>]>([
     ["a first delivery (the fast path)", false, {}],
     ["a copy counted below the limit", false, { [REDELIVERIES_HEADER]: 2 }],
-    ["a 4.3 quorum return no worker failed (x-acquired-count, no x-delivery-count: a switch, a requeue)", true, { "x-acquired-count": 1 }],
+    [
+      "a 4.3 quorum return no worker failed (x-acquired-count, no x-delivery-count: a switch, a requeue)",
+      true,
+      { "x-acquired-count": 1 },
+    ],
   ])("%s runs as any other", (_label, redelivered, headers) => {
     const r = rig();
     expect(cameBack(r.ctx, session().s, message(redelivered, headers), "q")).toBeUndefined();
@@ -60,18 +76,34 @@ describe("cameBack: a delivery that came back from a dead worker is settled unru
     ["classic: flagged, no count yet", 1, 2, true, {}],
     ["classic: flagged, counted once before", 2, 3, true, { [REDELIVERIES_HEADER]: 1, "x-taskq-attempt": 2 }],
     ["quorum 3.10/4.0: x-delivery-count 1", 1, 2, true, { "x-delivery-count": 1 }],
-    ["quorum 4.3: a failed delivery (x-delivery-count 1, x-acquired-count 3)", 1, 2, true, { "x-delivery-count": 1, "x-acquired-count": 3 }],
-  ])("%s: to the back of the queue with count %p (attempt %p), then the ack", async (_label, count, attempt, redelivered, headers) => {
-    const r = rig();
-    const { s, acked } = session();
-    await cameBack(r.ctx, s, message(redelivered, headers), "q");
-    expect(r.copies.map((c) => [c.kind, c.queue, c.properties.headers?.[REDELIVERIES_HEADER], c.properties.headers?.["x-taskq-attempt"]])).toEqual([["cameBack", "q", count, attempt]]);
-    expect(r.copies[0]?.properties.headers).not.toHaveProperty("x-delivery-count");
-    expect(r.copies[0]?.properties.headers).not.toHaveProperty("x-acquired-count");
-    expect(acked).toEqual([7]);
-    expect(r.events).toEqual([expect.objectContaining({ type: "came-back", count, max: 3 })]);
-    expect(r.summary.requeued).toBe(1);
-  });
+    [
+      "quorum 4.3: a failed delivery (x-delivery-count 1, x-acquired-count 3)",
+      1,
+      2,
+      true,
+      { "x-delivery-count": 1, "x-acquired-count": 3 },
+    ],
+  ])(
+    "%s: to the back of the queue with count %p (attempt %p), then the ack",
+    async (_label, count, attempt, redelivered, headers) => {
+      const r = rig();
+      const { s, acked } = session();
+      await cameBack(r.ctx, s, message(redelivered, headers), "q");
+      expect(
+        r.copies.map((c) => [
+          c.kind,
+          c.queue,
+          c.properties.headers?.[REDELIVERIES_HEADER],
+          c.properties.headers?.["x-taskq-attempt"],
+        ]),
+      ).toEqual([["cameBack", "q", count, attempt]]);
+      expect(r.copies[0]?.properties.headers).not.toHaveProperty("x-delivery-count");
+      expect(r.copies[0]?.properties.headers).not.toHaveProperty("x-acquired-count");
+      expect(acked).toEqual([7]);
+      expect(r.events).toEqual([expect.objectContaining({ type: "came-back", count, max: 3 })]);
+      expect(r.summary.requeued).toBe(1);
+    },
+  );
 
   test("at the limit: to .dead with the reason, unrun; start and finish (dead) so every listener counts it", async () => {
     const r = rig();
@@ -79,7 +111,8 @@ describe("cameBack: a delivery that came back from a dead worker is settled unru
     await cameBack(r.ctx, s, message(true, { [REDELIVERIES_HEADER]: 2, "x-taskq-attempt": 3 }), "q");
     expect(r.copies.map((c) => c.queue)).toEqual(["q.dead"]);
     expect(r.copies[0]?.properties.headers).toMatchObject({
-      "x-taskq-reason": "its worker died 3 times in a row while running it (killed, out of memory, or cut off from the broker)",
+      "x-taskq-reason":
+        "its worker died 3 times in a row while running it (killed, out of memory, or cut off from the broker)",
       "x-taskq-attempts": 3,
       [REDELIVERIES_HEADER]: 3,
       "x-taskq-exit-code": null,
@@ -87,7 +120,11 @@ describe("cameBack: a delivery that came back from a dead worker is settled unru
     });
     expect(acked).toEqual([7]);
     expect(r.events.map((e) => e.type)).toEqual(["start", "finish"]);
-    expect(r.events[1]).toMatchObject({ settled: "dead", deadQueue: "q.dead", error: "it came back 3 times in a row: --max-redeliveries 3" });
+    expect(r.events[1]).toMatchObject({
+      settled: "dead",
+      deadQueue: "q.dead",
+      error: "it came back 3 times in a row: --max-redeliveries 3",
+    });
     expect(r.summary.failed).toBe(1);
   });
 

@@ -3,11 +3,27 @@ import type { Outcome, Task } from "../../../../src/core/task.ts";
 import { ReportBuilder, type ReportIdentity } from "../../../../src/core/worker/reports.ts";
 import type { Settlement, WorkerEvent } from "../../../../src/core/worker/worker-state.ts";
 
-const identity: ReportIdentity = { host: "web-1", pid: 4242, queue: "emails", startedAt: 1_000, intervalMs: 2000, concurrency: 2, prefetch: "auto" };
-const task = (messageId: string | undefined, attempt = 1) => ({ queue: "emails", messageId, attempt }) as unknown as Task;
+const identity: ReportIdentity = {
+  host: "web-1",
+  pid: 4242,
+  queue: "emails",
+  startedAt: 1_000,
+  intervalMs: 2000,
+  concurrency: 2,
+  prefetch: "auto",
+};
+const task = (messageId: string | undefined, attempt = 1) =>
+  ({ queue: "emails", messageId, attempt }) as unknown as Task;
 const OK: Outcome = { ok: true };
 const start = (t: Task, at: number): WorkerEvent => ({ type: "start", task: t, at });
-const finish = (t: Task, settled: Settlement, at: number): WorkerEvent => ({ type: "finish", task: t, outcome: OK, settled, startedAt: at - 1, at });
+const finish = (t: Task, settled: Settlement, at: number): WorkerEvent => ({
+  type: "finish",
+  task: t,
+  outcome: OK,
+  settled,
+  startedAt: at - 1,
+  at,
+});
 
 function built(events: WorkerEvent[]): ReportBuilder {
   const builder = new ReportBuilder(identity);
@@ -59,7 +75,12 @@ describe("ReportBuilder: the report built from the worker's events", () => {
     ["lost", "lost"],
   ])("a task settled '%s' counts as %s", (settled, count) => {
     const t = task("x");
-    const report = built([start(t, 1), finish(t, settled, 2), start(task("y"), 3), finish(task("y"), settled, 4)]).report(5);
+    const report = built([
+      start(t, 1),
+      finish(t, settled, 2),
+      start(task("y"), 3),
+      finish(task("y"), settled, 4),
+    ]).report(5);
     expect(report.counts[count]).toBe(2);
     expect(Object.values(report.counts).reduce((a, b) => a + b, 0)).toBe(2);
     expect(report.tasks).toEqual([{ id: "y", attempt: 1, startedAt: 3 }]); // a finish of a task never started changes no running task
@@ -68,8 +89,23 @@ describe("ReportBuilder: the report built from the worker's events", () => {
   test.each<[string, WorkerEvent[], string]>([
     ["consuming", [{ type: "state", from: "connecting", to: "consuming" }], "running"],
     ["reconnecting", [{ type: "state", from: "consuming", to: "reconnecting" }], "running"],
-    ["a stop asked", [{ type: "stopping", reason: "signal" }, { type: "state", from: "consuming", to: "draining" }], "stopping"],
-    ["stopped", [{ type: "stopping", reason: "max-tasks" }, { type: "state", from: "consuming", to: "draining" }, { type: "state", from: "draining", to: "stopped" }], "stopped"],
+    [
+      "a stop asked",
+      [
+        { type: "stopping", reason: "signal" },
+        { type: "state", from: "consuming", to: "draining" },
+      ],
+      "stopping",
+    ],
+    [
+      "stopped",
+      [
+        { type: "stopping", reason: "max-tasks" },
+        { type: "state", from: "consuming", to: "draining" },
+        { type: "state", from: "draining", to: "stopped" },
+      ],
+      "stopped",
+    ],
   ])("state while %s", (_name, events, state) => {
     expect(built(events).report(1).state).toBe(state as "running");
   });

@@ -35,7 +35,13 @@ function silentBroker() {
   const answered = new Promise<void>((resolve) => (answer = resolve));
   let closed = 0;
   const model = { createChannel: async () => (await answered, channel) };
-  const broker = { address: parseBrokerUrl("amqp://u:p@h"), model, lost: new Promise(() => {}), fail: () => {}, close: async () => void closed++ } as unknown as Broker;
+  const broker = {
+    address: parseBrokerUrl("amqp://u:p@h"),
+    model,
+    lost: new Promise(() => {}),
+    fail: () => {},
+    close: async () => void closed++,
+  } as unknown as Broker;
   return { broker, channel, answer, closes: () => closed };
 }
 
@@ -74,9 +80,19 @@ describe("brokerSessions: the reconnector behind the worker's sessions", () => {
       const channel = new FakeChannel();
       channels.push(channel);
       const model = { createChannel: async () => channel };
-      return { address: parseBrokerUrl(url), model, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+      return {
+        address: parseBrokerUrl(url),
+        model,
+        lost: new Promise(() => {}),
+        fail: () => {},
+        close: async () => {},
+      } as unknown as Broker;
     };
-    const source = brokerSessions({ urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 1000 }, { ...spec, reconnectTimeoutMs: 60_000 }, { clock: () => clock, dial, sleep: async (ms) => void waits.push(ms) });
+    const source = brokerSessions(
+      { urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 1000 },
+      { ...spec, reconnectTimeoutMs: 60_000 },
+      { clock: () => clock, dial, sleep: async (ms) => void waits.push(ms) },
+    );
     const stop = new AbortController();
     let session = await source.first(() => {}, stop.signal);
     for (let i = 0; i < 6; i++) {
@@ -98,14 +114,26 @@ describe("brokerSessions: the first session", () => {
       dials.push(address.host);
       if (address.host === "a") {
         // Answers the handshake, then nothing: the open's bound (10 s) passes and the connection is taken for gone.
-        const lost = Promise.resolve(new ConnectError("lost the connection to a:5672: no answer to opening a consumer on 'q' within 10s", "LOST"));
+        const lost = Promise.resolve(
+          new ConnectError("lost the connection to a:5672: no answer to opening a consumer on 'q' within 10s", "LOST"),
+        );
         const model = { createChannel: () => new Promise(() => (clock += 10_000)) };
         return { address, model, lost, fail: () => {}, close: async () => {} } as unknown as Broker;
       }
       const channel = new FakeChannel();
-      return { address, model: { createChannel: async () => channel }, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+      return {
+        address,
+        model: { createChannel: async () => channel },
+        lost: new Promise(() => {}),
+        fail: () => {},
+        close: async () => {},
+      } as unknown as Broker;
     };
-    const source = brokerSessions({ urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 5000 }, { ...spec, reconnectTimeoutMs: 60_000 }, { clock: () => clock, dial, sleep: async () => {} });
+    const source = brokerSessions(
+      { urls: ["amqp://a", "amqp://b"], connectTimeoutMs: 5000 },
+      { ...spec, reconnectTimeoutMs: 60_000 },
+      { clock: () => clock, dial, sleep: async () => {} },
+    );
     const session = await source.first(() => {}, new AbortController().signal);
     expect(dials).toEqual(["a", "b"]);
     expect((session as unknown as { broker: Broker }).broker.address.host).toBe("b");
@@ -123,14 +151,25 @@ describe("brokerSessions: a queue that exists as the other type", () => {
         declared.push(type);
         if (type !== "quorum") {
           this.emit("close");
-          throw Object.assign(new Error(`Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${queue}' in vhost '/': received none but current is the value 'quorum' of type 'longstr'"`), { code: 406 });
+          throw Object.assign(
+            new Error(
+              `Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${queue}' in vhost '/': received none but current is the value 'quorum' of type 'longstr'"`,
+            ),
+            { code: 406 },
+          );
         }
         return { queue, messageCount: 0, consumerCount: 0 };
       }
     }
     const dial = async (url: string) => {
       const model = { createChannel: async () => new QuorumQueueChannel() };
-      return { address: parseBrokerUrl(url), model, lost: new Promise(() => {}), fail: () => {}, close: async () => {} } as unknown as Broker;
+      return {
+        address: parseBrokerUrl(url),
+        model,
+        lost: new Promise(() => {}),
+        fail: () => {},
+        close: async () => {},
+      } as unknown as Broker;
     };
     const told: string[] = [];
     const source = brokerSessions(

@@ -14,8 +14,23 @@ function harness(publish: (copy: Copy) => Promise<void>) {
   const acked: number[] = [];
   const requeued: number[] = [];
   const events: WorkerEvent[] = [];
-  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
-  const ctx: SettleContext = { policy: { ...DEFAULT_RETRY, maxAttempts: 1 }, copier: { publish }, summary, emit: (e) => events.push(e), killed: new AbortController().signal, giveUp: new AbortController().signal };
+  const summary: WorkerSummary = {
+    done: 0,
+    failed: 0,
+    retried: 0,
+    requeued: 0,
+    lost: 0,
+    reconnects: 0,
+    reason: "signal",
+  };
+  const ctx: SettleContext = {
+    policy: { ...DEFAULT_RETRY, maxAttempts: 1 },
+    copier: { publish },
+    summary,
+    emit: (e) => events.push(e),
+    killed: new AbortController().signal,
+    giveUp: new AbortController().signal,
+  };
   const s: WorkSession = {
     open: true,
     pending: [],
@@ -30,7 +45,12 @@ function harness(publish: (copy: Copy) => Promise<void>) {
   return { ctx, s, acked, requeued, events, summary };
 }
 
-const message = (headers: Record<string, unknown>) => ({ content: Buffer.from("t"), fields: { deliveryTag: 7, redelivered: false }, properties: { headers, messageId: "m7" } }) as unknown as ConsumeMessage;
+const message = (headers: Record<string, unknown>) =>
+  ({
+    content: Buffer.from("t"),
+    fields: { deliveryTag: 7, redelivered: false },
+    properties: { headers, messageId: "m7" },
+  }) as unknown as ConsumeMessage;
 
 /** Publishes as amqplib would: its encoder's error for headers it cannot encode, as the Publisher words it. */
 const amqplibPublish = (copy: Copy) => {
@@ -48,7 +68,10 @@ describe("settle: a copy amqplib refuses to encode", () => {
     const h = harness(async (copy) => {
       sent.push(copy);
       // an amqplib stricter than header-bytes.ts knows: refuses any copy with a header not taskq's
-      if (Object.keys(copy.properties.headers ?? {}).some((k) => !k.startsWith("x-taskq-"))) throw new Error("could not publish: Encoded field table (headers or arguments) exceeds the 65536 byte encoding buffer");
+      if (Object.keys(copy.properties.headers ?? {}).some((k) => !k.startsWith("x-taskq-")))
+        throw new Error(
+          "could not publish: Encoded field table (headers or arguments) exceeds the 65536 byte encoding buffer",
+        );
     });
     const msg = message({ tenant: "a", trace: "t-1" });
     const started = Date.now();
@@ -83,7 +106,13 @@ describe("settle: a copy amqplib refuses to encode", () => {
       await amqplibPublish(copy);
     });
     const msg = message({ big: "b".repeat(65_500) });
-    expect(await settle(h.ctx, h.s, msg, taskFromMessage("q", msg), { ok: false, reason: "r".repeat(200_000), stderr: "s".repeat(200_000) })).toMatchObject({ settled: "dead" });
+    expect(
+      await settle(h.ctx, h.s, msg, taskFromMessage("q", msg), {
+        ok: false,
+        reason: "r".repeat(200_000),
+        stderr: "s".repeat(200_000),
+      }),
+    ).toMatchObject({ settled: "dead" });
     expect(sent).toHaveLength(1);
     expect(sent[0]?.dropped).toEqual(["big"]);
   });

@@ -36,13 +36,33 @@ const session = (): WorkSession => ({
   redact: (t) => t,
 });
 
-const message = (tag: number) => ({ content: Buffer.from("t"), fields: { deliveryTag: tag, redelivered: false }, properties: { headers: {}, messageId: `m${tag}` } }) as unknown as ConsumeMessage;
+const message = (tag: number) =>
+  ({
+    content: Buffer.from("t"),
+    fields: { deliveryTag: tag, redelivered: false },
+    properties: { headers: {}, messageId: `m${tag}` },
+  }) as unknown as ConsumeMessage;
 
 describe("settle: a failed task's copy against the worker's long-lived signals", () => {
   test("10,000 failed tasks leave no abort listener behind on the stop's signal", async () => {
     const giveUp = countedSignal();
-    const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
-    const ctx: SettleContext = { policy: DEFAULT_RETRY, copier: { publish: async () => {} }, summary, emit: () => {}, killed: new AbortController().signal, giveUp: giveUp.signal };
+    const summary: WorkerSummary = {
+      done: 0,
+      failed: 0,
+      retried: 0,
+      requeued: 0,
+      lost: 0,
+      reconnects: 0,
+      reason: "signal",
+    };
+    const ctx: SettleContext = {
+      policy: DEFAULT_RETRY,
+      copier: { publish: async () => {} },
+      summary,
+      emit: () => {},
+      killed: new AbortController().signal,
+      giveUp: giveUp.signal,
+    };
     const s = session();
     for (let tag = 1; tag <= 10_000; tag++) {
       const msg = message(tag);

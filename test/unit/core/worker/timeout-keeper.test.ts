@@ -4,7 +4,12 @@ import type { Broker } from "../../../../src/core/broker/connection.ts";
 import type { Copy } from "../../../../src/core/failures/copy-table.ts";
 import { DEFAULT_RETRY } from "../../../../src/core/failures/retry-policy.ts";
 import { taskFromMessage } from "../../../../src/core/task.ts";
-import { ConsumerTimedOut, consumerArguments, consumerTimeoutIn, raiseHint } from "../../../../src/core/worker/consumer-timeout.ts";
+import {
+  ConsumerTimedOut,
+  consumerArguments,
+  consumerTimeoutIn,
+  raiseHint,
+} from "../../../../src/core/worker/consumer-timeout.ts";
 import type { WorkSession } from "../../../../src/core/worker/session.ts";
 import type { SettleContext } from "../../../../src/core/worker/settle.ts";
 import { roundOf } from "../../../../src/core/worker/taken-back.ts";
@@ -14,18 +19,25 @@ import type { WorkerEvent, WorkerSummary } from "../../../../src/core/worker/wor
 const CLOSE_310 =
   'the broker closed the consuming channel: Channel closed by server: 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value used: 5000 ms. This timeout value can be configured, see consumers doc guide to learn more"';
 
-const broker = (version: string) => ({ model: { connection: { serverProperties: { product: "RabbitMQ", version } } } }) as unknown as Broker;
+const broker = (version: string) =>
+  ({ model: { connection: { serverProperties: { product: "RabbitMQ", version } } } }) as unknown as Broker;
 
 describe("the broker's consumer timeout, as each version says and takes it", () => {
   test.each<[string, string, number | undefined]>([
     ["3.10 to 4.2: the channel's close", CLOSE_310, 5000],
-    ["the same words without the value", "PRECONDITION_FAILED - delivery acknowledgement on channel 7 timed out", undefined],
+    [
+      "the same words without the value",
+      "PRECONDITION_FAILED - delivery acknowledgement on channel 7 timed out",
+      undefined,
+    ],
   ])("%s is a ConsumerTimedOut", (_label, text, ms) => {
     expect(consumerTimeoutIn(text, "hint")).toMatchObject({ timeoutMs: ms, hint: "hint" });
   });
 
   test("any other close is not", () => {
-    expect(consumerTimeoutIn("the broker closed the consuming channel: 404 (NOT-FOUND) no queue", "hint")).toBeUndefined();
+    expect(
+      consumerTimeoutIn("the broker closed the consuming channel: 404 (NOT-FOUND) no queue", "hint"),
+    ).toBeUndefined();
   });
 
   test.each<[string, string, "classic" | "quorum", number | undefined, number | "auto", number, number | undefined]>([
@@ -44,7 +56,11 @@ describe("the broker's consumer timeout, as each version says and takes it", () 
 
   test.each<[string, "classic" | "quorum", RegExp]>([
     ["3.10.8", "classic", /^raise consumer_timeout in rabbitmq.conf above the longest task$/],
-    ["4.0.5", "quorum", /a policy: rabbitmqctl set_policy NAME '\^q\\.x\$' '\{"consumer-timeout": MS\}' --apply-to queues$/],
+    [
+      "4.0.5",
+      "quorum",
+      /a policy: rabbitmqctl set_policy NAME '\^q\\.x\$' '\{"consumer-timeout": MS\}' --apply-to queues$/,
+    ],
     ["4.3.6", "quorum", /or run work with --timeout/],
     ["4.3.6", "classic", /a policy/],
   ])("how to raise it on %s %s", (version, type, want) => {
@@ -73,7 +89,15 @@ function session(open = true) {
 function rig(maxRedeliveries = 5) {
   const copies: Copy[] = [];
   const events: WorkerEvent[] = [];
-  const summary: WorkerSummary = { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+  const summary: WorkerSummary = {
+    done: 0,
+    failed: 0,
+    retried: 0,
+    requeued: 0,
+    lost: 0,
+    reconnects: 0,
+    reason: "signal",
+  };
   const ctx: SettleContext = {
     policy: { ...DEFAULT_RETRY, maxRedeliveries },
     copier: { publish: async (c) => void copies.push(c) },
@@ -88,7 +112,11 @@ function rig(maxRedeliveries = 5) {
 }
 
 const message = (tag: number, redelivered: boolean, headers: Record<string, unknown> = {}, id = "m1") =>
-  ({ content: Buffer.from("job"), fields: { deliveryTag: tag, redelivered, consumerTag: "c1" }, properties: { headers, messageId: id } }) as unknown as ConsumeMessage;
+  ({
+    content: Buffer.from("job"),
+    fields: { deliveryTag: tag, redelivered, consumerTag: "c1" },
+    properties: { headers, messageId: id },
+  }) as unknown as ConsumeMessage;
 
 const WHY = new ConsumerTimedOut("timed out", 5000, "raise consumer_timeout in rabbitmq.conf above the longest task");
 const OK = { ok: true } as const;
@@ -153,7 +181,10 @@ describe("TimeoutKeeper: a task taken back while it ran here runs here once (tak
     expect(r.keeper.claim(third.s, message(1, true))).toBe("settled");
     await r.settled();
     expect(r.copies.map((c) => [c.queue, c.properties.headers?.["x-taskq-reason"]])).toEqual([
-      ["q.dead", "the broker took it back 2 times while it ran (unacked past its consumer_timeout of 5000 ms): raise consumer_timeout in rabbitmq.conf above the longest task"],
+      [
+        "q.dead",
+        "the broker took it back 2 times while it ran (unacked past its consumer_timeout of 5000 ms): raise consumer_timeout in rabbitmq.conf above the longest task",
+      ],
     ]);
     expect(third.acked).toEqual([1]);
     expect(settleRun(r.ctx, first.s, run, task, OK)).toMatchObject({ settled: "lost" });
@@ -162,7 +193,10 @@ describe("TimeoutKeeper: a task taken back while it ran here runs here once (tak
 
   test.each<[string, ConsumeMessage]>([
     ["the next attempt's retry copy", message(5, false, { "x-taskq-attempt": 2, "x-taskq-last-error": "exit 1" })],
-    ["a 'not now' copy (same attempt, one more deferral)", message(5, false, { "x-taskq-attempt": 1, "x-taskq-deferrals": 1 })],
+    [
+      "a 'not now' copy (same attempt, one more deferral)",
+      message(5, false, { "x-taskq-attempt": 1, "x-taskq-deferrals": 1 }),
+    ],
     ["a first delivery with the same id (another publisher's)", message(5, false)],
     ["another task", message(5, true, {}, "m2")],
   ])("%s is not claimed", (_label, msg) => {

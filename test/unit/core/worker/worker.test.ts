@@ -34,7 +34,11 @@ class FakeSession implements WorkSession {
   constructor(private readonly deliverTo: Deliver) {}
   deliver(body = "t"): number {
     const tag = ++this.tag;
-    this.deliverTo(this, { content: Buffer.from(body), fields: { deliveryTag: tag, redelivered: false }, properties: { headers: {}, messageId: `m${tag}` } } as unknown as ConsumeMessage);
+    this.deliverTo(this, {
+      content: Buffer.from(body),
+      fields: { deliveryTag: tag, redelivered: false },
+      properties: { headers: {}, messageId: `m${tag}` },
+    } as unknown as ConsumeMessage);
     return tag;
   }
   lose(): void {
@@ -97,7 +101,11 @@ class FakeSource implements SessionSource {
 }
 
 /** A worker on fakes: the handler's outcome per task is decided by the test. */
-function rig(options: Partial<WorkerOptions> = {}, copy: (c: Copy) => Promise<void> = async () => {}, handler?: Handler) {
+function rig(
+  options: Partial<WorkerOptions> = {},
+  copy: (c: Copy) => Promise<void> = async () => {},
+  handler?: Handler,
+) {
   const source = new FakeSource();
   let deliver!: Deliver;
   const first = source.first;
@@ -121,21 +129,37 @@ function rig(options: Partial<WorkerOptions> = {}, copy: (c: Copy) => Promise<vo
   };
   const tasks: Array<ReturnType<typeof deferred<Outcome>>> = [];
   const events: WorkerEvent[] = [];
-  const worker = new Worker(source, copier, { queue: "q", prefetch: 1, concurrency: 1, ...options, onEvent: (e) => events.push(e) }, handler ?? ((_task, signal) => {
-    const d = deferred<Outcome>();
-    signal.addEventListener("abort", () => d.resolve({ ok: false, reason: "killed", signal: "SIGKILL" }));
-    tasks.push(d);
-    return d.promise;
-  }));
+  const worker = new Worker(
+    source,
+    copier,
+    { queue: "q", prefetch: 1, concurrency: 1, ...options, onEvent: (e) => events.push(e) },
+    handler ??
+      ((_task, signal) => {
+        const d = deferred<Outcome>();
+        signal.addEventListener("abort", () => d.resolve({ ok: false, reason: "killed", signal: "SIGKILL" }));
+        tasks.push(d);
+        return d.promise;
+      }),
+  );
   worker.started.catch(() => {});
-  return { worker, source, copies, tasks, events, give: () => source.give(deliver), copierClosed: () => copierClosed, states: () => events.flatMap((e) => (e.type === "state" ? [e.to] : [])) };
+  return {
+    worker,
+    source,
+    copies,
+    tasks,
+    events,
+    give: () => source.give(deliver),
+    copierClosed: () => copierClosed,
+    states: () => events.flatMap((e) => (e.type === "state" ? [e.to] : [])),
+  };
 }
 
 describe("worker lifecycle", () => {
   test("every transition in the table leads somewhere allowed; stopped and failed are final", () => {
     expect(TRANSITIONS.stopped).toEqual([]);
     expect(TRANSITIONS.failed).toEqual([]);
-    for (const targets of Object.values(TRANSITIONS)) for (const t of targets) expect(Object.keys(TRANSITIONS)).toContain(t);
+    for (const targets of Object.values(TRANSITIONS))
+      for (const t of targets) expect(Object.keys(TRANSITIONS)).toContain(t);
   });
 
   test("stop while connecting: the connect is abandoned at once and the worker stops", async () => {
@@ -166,9 +190,13 @@ describe("worker lifecycle", () => {
   });
 
   test("a handler that throws before it returns a promise fails its task (a retry copy), not the worker; a stop still drains", async () => {
-    const r = rig({}, async () => {}, () => {
-      throw new Error("boom");
-    });
+    const r = rig(
+      {},
+      async () => {},
+      () => {
+        throw new Error("boom");
+      },
+    );
     const s = r.give();
     await r.worker.started;
     const tag = s.deliver();
@@ -268,7 +296,9 @@ describe("worker lifecycle", () => {
 
   test("--max-tasks reached while hand-backs are in flight: the worker waits for them, then acks the originals", async () => {
     const gate = deferred<void>();
-    const r = rig({ maxTasks: 1, prefetch: 3, concurrency: 1 }, (c) => (c.kind === "handBack" ? gate.promise : Promise.resolve()));
+    const r = rig({ maxTasks: 1, prefetch: 3, concurrency: 1 }, (c) =>
+      c.kind === "handBack" ? gate.promise : Promise.resolve(),
+    );
     const s = r.give();
     await r.worker.started;
     s.deliver(); // runs; reaching max-tasks stops the worker
@@ -282,7 +312,10 @@ describe("worker lifecycle", () => {
     gate.resolve();
     const summary = await r.worker.done;
     expect(summary).toMatchObject({ reason: "max-tasks", done: 1, requeued: 2 });
-    expect(r.copies.filter((c) => c.kind === "handBack").map((c) => c.properties.messageId)).toEqual([`m${t2}`, `m${t3}`]);
+    expect(r.copies.filter((c) => c.kind === "handBack").map((c) => c.properties.messageId)).toEqual([
+      `m${t2}`,
+      `m${t3}`,
+    ]);
     expect(s.acked).toEqual([1, t2, t3]);
   });
 
@@ -377,22 +410,30 @@ describe("worker lifecycle", () => {
   test.each([
     ["the first session", false],
     ["a session after a reconnect", true],
-  ])("stop while %s is being opened, and the open completes anyway: that session is closed, done resolves, started does not reject", async (_name, reconnect) => {
-    const r = rig();
-    r.source.openGoesOn = true;
-    if (reconnect) {
-      r.give().lose();
+  ])(
+    "stop while %s is being opened, and the open completes anyway: that session is closed, done resolves, started does not reject",
+    async (_name, reconnect) => {
+      const r = rig();
+      r.source.openGoesOn = true;
+      if (reconnect) {
+        r.give().lose();
+        await tick();
+        expect(r.worker.state).toBe("reconnecting");
+      }
+      r.worker.stop("signal");
+      await r.worker.done;
+      const late = r.give(); // consume-ok arrives after the stop
       await tick();
-      expect(r.worker.state).toBe("reconnecting");
-    }
-    r.worker.stop("signal");
-    await r.worker.done;
-    const late = r.give(); // consume-ok arrives after the stop
-    await tick();
-    expect(late.closed).toBe(true); // else its consumer would hold tasks unacked for ever
-    expect(r.worker.state).toBe("stopped");
-    expect(await r.worker.started.then(() => "resolved", (e: Error) => e.message)).toBe("resolved");
-  });
+      expect(late.closed).toBe(true); // else its consumer would hold tasks unacked for ever
+      expect(r.worker.state).toBe("stopped");
+      expect(
+        await r.worker.started.then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+      ).toBe("resolved");
+    },
+  );
 
   test("an onEvent listener that throws on 'start': the slot is freed and the worker ends (done rejects with why), not hung", async () => {
     const source = new FakeSource();
@@ -405,20 +446,39 @@ describe("worker lifecycle", () => {
     const onEvent = (e: WorkerEvent) => {
       if (e.type === "start") throw new Error("listener bug");
     };
-    const w = new Worker(source, { publish: async () => {}, close: async () => {} }, { queue: "q", prefetch: 1, concurrency: 1, onEvent }, async () => ({ ok: true }));
+    const w = new Worker(
+      source,
+      { publish: async () => {}, close: async () => {} },
+      { queue: "q", prefetch: 1, concurrency: 1, onEvent },
+      async () => ({ ok: true }),
+    );
     const s = source.give(deliver);
     await tick();
     s.deliver();
     w.stop("signal");
-    const ended = await Promise.race([w.done.then(() => "stopped", (e: Error) => e.message), new Promise((r) => setTimeout(r, 2000, "hung"))]);
+    const ended = await Promise.race([
+      w.done.then(
+        () => "stopped",
+        (e: Error) => e.message,
+      ),
+      new Promise((r) => setTimeout(r, 2000, "hung")),
+    ]);
     expect(ended).toBe("an onEvent listener threw on 'start': listener bug");
     expect(s.closed).toBe(true);
   });
 
   test("a session that cannot be opened at all fails the worker and closes the copier", async () => {
-    const source: SessionSource = { first: async () => Promise.reject(new Error("406 PRECONDITION_FAILED")), next: async () => Promise.reject(new Error("x")) };
+    const source: SessionSource = {
+      first: async () => Promise.reject(new Error("406 PRECONDITION_FAILED")),
+      next: async () => Promise.reject(new Error("x")),
+    };
     let closed = false;
-    const w = new Worker(source, { publish: async () => {}, close: async () => void (closed = true) }, { queue: "q", prefetch: 1, concurrency: 1 }, async () => ({ ok: true }));
+    const w = new Worker(
+      source,
+      { publish: async () => {}, close: async () => void (closed = true) },
+      { queue: "q", prefetch: 1, concurrency: 1 },
+      async () => ({ ok: true }),
+    );
     await expect(w.started).rejects.toThrow("406");
     await expect(w.done).rejects.toThrow("406");
     expect(w.state).toBe("failed");
