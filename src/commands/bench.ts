@@ -6,7 +6,7 @@ import { htmlReport } from "../bench/html.ts";
 import { NodeControl } from "../bench/node-control.ts";
 import { accountedFor, jsonReport, medianRun, tableReport } from "../bench/report.ts";
 import { runRound } from "../bench/round.ts";
-import { type RunResult } from "../bench/run-result.ts";
+import type { RunResult } from "../bench/run-result.ts";
 import { seededRandom, taskDurations } from "../bench/workload.ts";
 import type { QueueType } from "../core/topology/names.ts";
 import { connect } from "../core/broker/reconnector.ts";

@@ -21,28 +21,26 @@ export function spanText(ms: number): string {
  */
 export function workersTable(reports: WorkerReport[], at: number): string[] {
   if (reports.length === 0) return [NO_WORKERS];
-  const rows = [
-    ["WORKER", "QUEUE", "STATE", "DONE", "RETRIED", "DEAD", "UP"],
-    ...reports.map((r) => [
-      r.worker,
-      r.queue,
-      r.state,
-      String(r.counts.done),
-      String(r.counts.retried),
-      String(r.counts.dead),
-      spanText(at - r.startedAt),
-    ]),
-  ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const header = ["WORKER", "QUEUE", "STATE", "DONE", "RETRIED", "DEAD", "UP"];
+  const body = reports.map((r) => [
+    r.worker,
+    r.queue,
+    r.state,
+    String(r.counts.done),
+    String(r.counts.retried),
+    String(r.counts.dead),
+    spanText(at - r.startedAt),
+  ]);
+  const widths = header.map((_, col) => Math.max(...[header, ...body].map((row) => row[col]?.length ?? 0)));
   // Names and states to the left, numbers and spans to the right.
   const line = (row: string[]) =>
     row
-      .map((cell, col) => (col < 3 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+      .map((cell, col) => (col < 3 ? cell.padEnd(widths[col] ?? 0) : cell.padStart(widths[col] ?? 0)))
       .join("  ")
       .trimEnd();
-  const out = [line(rows[0]!)];
+  const out = [line(header)];
   reports.forEach((r, i) => {
-    out.push(line(rows[i + 1]!));
+    out.push(line(body[i] ?? []));
     for (const t of r.tasks)
       out.push(`    task ${idText(t.id)}  attempt ${t.attempt}  running ${spanText(at - t.startedAt)}`);
   });

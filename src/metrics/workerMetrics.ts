@@ -47,7 +47,8 @@ export class WorkerMetrics {
         const seconds = Math.max(0, event.at - event.startedAt) / 1000;
         // `le` is inclusive: a duration equal to a bound counts in that bound's bucket.
         const i = DURATION_BUCKETS.findIndex((bound) => seconds <= bound);
-        this.durations[i === -1 ? DURATION_BUCKETS.length : i]! += 1;
+        const slot = i === -1 ? DURATION_BUCKETS.length : i;
+        this.durations[slot] = (this.durations[slot] ?? 0) + 1;
         this.durationSum += seconds;
         break;
       }
@@ -62,12 +63,16 @@ export class WorkerMetrics {
   render(): string {
     const q = `queue="${escapeLabelValue(this.queue)}"`;
     let count = 0;
+    const cumulative = (n: number) => {
+      count += n;
+      return count;
+    };
     return [
       ...family("taskq_tasks_total", "counter", "Tasks finished by this worker, by how they were settled."),
       ...OUTCOMES.map((outcome) => `taskq_tasks_total{${q},outcome="${outcome}"} ${this.tasks[outcome]}`),
       ...family("taskq_task_duration_seconds", "histogram", "Time from a task's start to its settlement, in seconds."),
       ...this.durations.map(
-        (n, i) => `taskq_task_duration_seconds_bucket{${q},le="${DURATION_BUCKETS[i] ?? "+Inf"}"} ${(count += n)}`,
+        (n, i) => `taskq_task_duration_seconds_bucket{${q},le="${DURATION_BUCKETS[i] ?? "+Inf"}"} ${cumulative(n)}`,
       ),
       `taskq_task_duration_seconds_sum{${q}} ${this.durationSum}`,
       `taskq_task_duration_seconds_count{${q}} ${count}`,

@@ -93,7 +93,7 @@ export async function requeueDead(
       const settle = async () => {
         await publisher.flush();
         pass.answered();
-        for (const { msg, id } of batch) channel.ack(msg);
+        for (const { msg } of batch) channel.ack(msg);
         acking.push(...batch.map((b) => b.id));
         batch.length = 0;
       };

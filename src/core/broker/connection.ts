@@ -90,7 +90,7 @@ function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
   let gone = false;
   const lost = new Promise<TaskqError>((resolve) => (loseWith = resolve));
   const lose = (why: string) => {
-    if (gone || closing) return;
+    if (gone || closing !== undefined) return;
     gone = true;
     loseWith(new ConnectError(`lost the connection to ${address.host}:${address.port}: ${why}`, "LOST"));
   };

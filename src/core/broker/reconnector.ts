@@ -197,7 +197,7 @@ export class Reconnector {
   }
 
   private skip(broker: Broker): void {
-    const i = this.target.urls.findIndex((url) => url === broker.address.url);
+    const i = this.target.urls.indexOf(broker.address.url);
     if (i >= 0) this.at.next = (i + 1) % this.target.urls.length;
   }
 

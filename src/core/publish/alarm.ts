@@ -62,7 +62,7 @@ export class Alarm {
   }
 
   private block(reason: string): void {
-    if (this.blocked) return;
+    if (this.blocked !== undefined) return;
     this.onBlocked?.(reason);
     this.blocked = new Promise<void>((resolve) => (this.wake = resolve));
   }

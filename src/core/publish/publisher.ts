@@ -5,7 +5,7 @@ import { isChannelClosed } from "../broker/amqplib.ts";
 import { Renewals } from "./renewals.ts";
 import type { PublisherOptions } from "./publisher-options.ts";
 import type { Renewal } from "../topology/hop-queues.ts";
-import { type Broker } from "../broker/connection.ts";
+import type { Broker } from "../broker/connection.ts";
 import { Alarm } from "./alarm.ts";
 import { ConfirmWindow } from "./confirm-window.ts";
 import { drained } from "./drained.ts";
@@ -147,7 +147,10 @@ export class Publisher {
    */
   private placeAgain(seq: number, renew: Renewal, outcome?: (error: TaskqError | undefined) => void): void {
     const task = this.sentTasks.get(seq);
-    if (!task) return outcome?.(undefined);
+    if (!task) {
+      outcome?.(undefined);
+      return;
+    }
     this.window.confirmed(task.body.length);
     this.again++;
     const failed = (err: unknown) => outcome?.(err instanceof TaskqError ? err : new TaskqError(String(err)));

@@ -71,7 +71,7 @@ export class Renewals {
 
   private write(queue: string, renew: Renewal): void {
     const answer = declarePipelined(this.channel, queue, renew.arguments);
-    if (answer) return void answer.catch(() => {}); // a refusal closes the channel: the copy fails with it
+    if (answer !== undefined) return void answer.catch(() => {}); // a refusal closes the channel: the copy fails with it
     const done = () => (this.busy = undefined);
     this.busy = this.channel.assertQueue(queue, { durable: true, arguments: renew.arguments }).then(done, done);
   }

@@ -184,7 +184,7 @@ export async function sendTasks(
             route.renew,
           );
           options.onPublished?.(index, properties.messageId as string);
-          if (wait) await wait;
+          if (wait !== undefined) await wait;
           else if (firstFew(index)) await nextTurn();
         }
         await publisher.flush();

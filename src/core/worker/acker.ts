@@ -34,10 +34,14 @@ export class Acker {
     // The oldest delivery, nothing else waiting (every task at prefetch 1): its ack, nothing to track.
     if (!batch && this.done.size === 0 && this.outstanding[0] === msg && this.isOpen()) {
       this.outstanding.shift();
-      return this.writer.ack(msg.fields.deliveryTag, false);
+      this.writer.ack(msg.fields.deliveryTag, false);
+      return;
     }
     this.done.add(msg.fields.deliveryTag);
-    if (!batch) return this.flush();
+    if (!batch) {
+      this.flush();
+      return;
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());

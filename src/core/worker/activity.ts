@@ -7,7 +7,8 @@ export class Activity {
 
   /** A task came or went now; returns the time. */
   touch(): number {
-    return (this.last = now());
+    this.last = now();
+    return this.last;
   }
 
   /** --idle-exit: checked every quarter of `ms` (10 to 250 ms), `onIdle` once `quiet()` and nothing came or went for `ms`. */

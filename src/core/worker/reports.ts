@@ -139,7 +139,7 @@ export class Reporter {
    * tick later but a connection's close at once, so a close right after the publish loses it.
    */
   async flushed(ms = 1000): Promise<void> {
-    if (this.last) await settledWithin(this.last, ms);
+    if (this.last !== undefined) await settledWithin(this.last, ms);
   }
 
   private send(last = false): void {

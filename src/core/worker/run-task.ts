@@ -48,7 +48,10 @@ export function runTask(
     } catch (err) {
       settled = Promise.reject(err);
     }
-    if (!(settled instanceof Promise)) return done(settled);
+    if (!(settled instanceof Promise)) {
+      done(settled);
+      return;
+    }
     settled.then(done, (err: unknown) => {
       try {
         slot.fail(err as Error);

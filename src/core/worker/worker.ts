@@ -113,7 +113,10 @@ export class Worker implements WorkerHandle {
     s.onTimeout = (why, taken) => this.handBacks.timeouts.timedOut(s, why, taken);
     this.auto?.limitReserve(s.reserveLimit ?? 1);
     void s.lost.then((err) => this.onLost(s, err));
-    if (this.state === "draining") return this.handBacks.stopConsuming(s); // stopped while it was being opened
+    if (this.state === "draining") {
+      this.handBacks.stopConsuming(s); // stopped while it was being opened
+      return;
+    }
     const first = this.state === "connecting";
     this.to("consuming");
     if (!first) this.ctx.summary.reconnects++;
@@ -139,7 +142,10 @@ export class Worker implements WorkerHandle {
   }
 
   private readonly deliver = (s: WorkSession, msg: ConsumeMessage | null): void => {
-    if (msg === null) return this.stop("cancelled");
+    if (msg === null) {
+      this.stop("cancelled");
+      return;
+    }
     this.auto?.delivered(this.activity.touch());
     if (this.handBacks.settleUnrun(s, msg, this.state === "draining")) return; // handed back, came back, or taken back: not run here
     s.pending.push(msg);
