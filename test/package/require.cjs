@@ -1,7 +1,7 @@
 // CommonJS users: require() of the ESM package (Node 22.12+ and 24 load ES modules synchronously);
 // it must give what import gives.
 const taskq = require("taskq");
-import("taskq").then((esm) => {
+void import("taskq").then((esm) => {
   const keys = (m) =>
     Object.keys(m)
       .filter((k) => k !== "default" && k !== "module.exports")

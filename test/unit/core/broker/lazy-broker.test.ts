@@ -13,7 +13,9 @@ function rig(down: Set<string> = new Set()) {
     { urls: ["amqp://u:p@a:1", "amqp://u:p@b:2", "amqp://u:p@c:3"], connectTimeoutMs: 5000 },
     {
       clock: () => t,
-      sleep: async (ms) => void (t += ms),
+      sleep: async (ms) => {
+        t += ms;
+      },
       random: () => 0.5,
       dial: async (url) => {
         const address = parseBrokerUrl(url);

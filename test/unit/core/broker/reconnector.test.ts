@@ -62,7 +62,9 @@ describe("Reconnector", () => {
         timeoutMs: 5000,
         clock: () => t,
         random: () => 0.5,
-        sleep: async (ms) => void (t += ms),
+        sleep: async (ms) => {
+          t += ms;
+        },
         dial: async (url, timeoutMs) => {
           given.push(timeoutMs);
           if (parseBrokerUrl(url).host === "a") {
@@ -255,7 +257,9 @@ describe("Reconnector", () => {
           return {
             address: parseBrokerUrl(url),
             lost: new Promise(() => {}),
-            close: async () => void (closed = true),
+            close: async () => {
+              closed = true;
+            },
           } as unknown as Broker;
         },
       },

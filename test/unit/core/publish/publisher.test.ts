@@ -99,7 +99,7 @@ describe("Publisher: the confirm window", () => {
 
   test("flush resolves once every publish is confirmed; counts confirms", async () => {
     const { channel, publisher } = await rig(10);
-    for (const id of ["a", "b", "c"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b", "c"]) void publisher.publish("q", Buffer.from(id), props(id));
     const flushed = publisher.flush();
     channel.confirm(0);
     channel.confirm(1);
@@ -128,7 +128,7 @@ describe("Publisher: the confirm window", () => {
 
   test("the channel closing with tasks unconfirmed: kind 'closed', and they stay pending to be sent again", async () => {
     const { channel, publisher } = await rig(10);
-    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b"]) void publisher.publish("q", Buffer.from(id), props(id));
     channel.confirm(0);
     channel.emit("close");
     const err = await publisher.flush().catch((e: unknown) => e);
@@ -203,7 +203,7 @@ describe("Publisher: the adaptive window (how many publishes go out before one m
 describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () => {
   test("default: every task is mandatory, and flush checks no queue", async () => {
     const { channel, publisher, checked } = await rig(10);
-    for (const id of ["a", "b", "c"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b", "c"]) void publisher.publish("q", Buffer.from(id), props(id));
     expect(channel.sent.map((s) => s.mandatory)).toEqual([true, true, true]);
     for (let i = 0; i < 3; i++) channel.confirm(i);
     await publisher.flush();
@@ -212,7 +212,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("mandatoryEvery 3: the first and each third; flush checks the queue the last ones went to", async () => {
     const { channel, publisher, checked } = await rig(10, undefined, 3);
-    for (const id of ["a", "b", "c", "d", "e"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b", "c", "d", "e"]) void publisher.publish("q", Buffer.from(id), props(id));
     expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, false, true, false]);
     for (let i = 0; i < 5; i++) channel.confirm(i);
     await publisher.flush();
@@ -223,8 +223,8 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("a publish someone waits on (publishConfirmed) is always mandatory", async () => {
     const { channel, publisher } = await rig(10, undefined, 100);
-    publisher.publish("q", Buffer.from("a"), props("a"));
-    publisher.publish("q", Buffer.from("b"), props("b"));
+    void publisher.publish("q", Buffer.from("a"), props("a"));
+    void publisher.publish("q", Buffer.from("b"), props("b"));
     const c = publishConfirmed(publisher, "q", Buffer.from("c"), props("c"));
     await tick();
     expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, true]);
@@ -234,7 +234,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("the queue deleted after the last flagged task: flush fails, a refusal that names the queue", async () => {
     const { channel, publisher, existing } = await rig(10, undefined, 128);
-    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b"]) void publisher.publish("q", Buffer.from(id), props(id));
     channel.confirm(0);
     channel.confirm(1);
     existing.delete("q");
@@ -249,7 +249,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("the check failing with the connection gone: a 'closed' failure (send reconnects, and checks the queue there first)", async () => {
     const { channel, publisher, model, loseConnection } = await rig(10, undefined, 128);
-    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b"]) void publisher.publish("q", Buffer.from(id), props(id));
     channel.confirm(0);
     channel.confirm(1);
     model.createChannel = () => new Promise(() => {}); // amqplib left pending by a dying connection
@@ -265,7 +265,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("the check failing on a live connection: a refusal, said as it is", async () => {
     const { channel, publisher, model } = await rig(10, undefined, 128);
-    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b"]) void publisher.publish("q", Buffer.from(id), props(id));
     channel.confirm(0);
     channel.confirm(1);
     model.createChannel = async () => {
@@ -280,7 +280,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("a flagged task confirmed (not returned) covers the unflagged ones before it: nothing to check", async () => {
     const { channel, publisher, checked } = await rig(10, undefined, 3);
-    for (const id of ["a", "b", "c", "d"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b", "c", "d"]) void publisher.publish("q", Buffer.from(id), props(id));
     expect(channel.sent.map((s) => s.mandatory)).toEqual([true, false, false, true]);
     expect(publisher.uncheckedQueues()).toEqual(["q"]); // d only sent: b and c not yet covered
     for (let i = 0; i < 4; i++) channel.confirm(i);
@@ -291,7 +291,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("flush checks only once every confirm is in", async () => {
     const { channel, publisher, checked } = await rig(10, undefined, 128);
-    for (const id of ["a", "b"]) publisher.publish("q", Buffer.from(id), props(id));
+    for (const id of ["a", "b"]) void publisher.publish("q", Buffer.from(id), props(id));
     let done = false;
     const flushed = publisher.flush().then(() => (done = true));
     await tick();
@@ -307,7 +307,7 @@ describe("Publisher: the mandatory flag on one task in N (mandatoryEvery)", () =
 
   test("a flagged task returned: the publisher fails, saying the ones just before it may be lost too", async () => {
     const { channel, publisher } = await rig(10, undefined, 2);
-    for (const id of ["a", "b", "c"]) publisher.publish("gone", Buffer.from(id), props(id));
+    for (const id of ["a", "b", "c"]) void publisher.publish("gone", Buffer.from(id), props(id));
     channel.emit("return", {
       fields: { routingKey: "gone" },
       properties: { messageId: "c" },

@@ -21,7 +21,10 @@ function run(concurrency: number, rttMs: number | ((i: number) => number), durat
     auto.delivered(t);
     t += ms;
     const change = auto.freed(t, ms, true);
-    if (change !== undefined) changes.push(change), changedAt.push(i);
+    if (change !== undefined) {
+      changes.push(change);
+      changedAt.push(i);
+    }
     t += typeof rttMs === "number" ? rttMs : rttMs(i);
   });
   return { auto, changes, changedAt };

@@ -125,7 +125,9 @@ function rig(
       copies.push(c);
       return copy(c);
     },
-    close: async () => void (copierClosed = true),
+    close: async () => {
+      copierClosed = true;
+    },
   };
   const tasks: Array<ReturnType<typeof deferred<Outcome>>> = [];
   const events: WorkerEvent[] = [];
@@ -475,7 +477,10 @@ describe("worker lifecycle", () => {
     let closed = false;
     const w = new Worker(
       source,
-      { publish: async () => {}, close: async () => void (closed = true) },
+      { publish: async () => {}, close: async () => {
+          closed = true;
+        },
+      },
       { queue: "q", prefetch: 1, concurrency: 1 },
       async () => ({ ok: true }),
     );
