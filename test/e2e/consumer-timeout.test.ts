@@ -31,7 +31,10 @@ async function longTask(node: IsolatedNode, seconds: number, args: string[], que
   return {
     queue,
     work,
-    runs: async () => (await work, existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
+    runs: async () => {
+      await work;
+      return existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+    },
   };
 }
 

@@ -49,7 +49,10 @@ function sections(markdown: string): Map<string, string[]> {
   let current: string[] | undefined;
   for (const line of prose(markdown)) {
     const h2 = /^## (.+)$/.exec(line);
-    if (h2) out.set((h2[1] as string).replaceAll("`", "").trim(), (current = []));
+    if (h2) {
+      current = [];
+      out.set((h2[1] as string).replaceAll("`", "").trim(), current);
+    }
     else if (/^# /.test(line)) current = undefined;
     else current?.push(line);
   }

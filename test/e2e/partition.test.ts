@@ -230,7 +230,9 @@ describe("a silent path to the broker (blackholing proxy, then the broker straig
           heartbeat: 2,
           prefetch: 5,
           idleExitMs: 15_000,
-          onEvent: (e) => void (e.type === "reconnected" && (reconnected = true)),
+          onEvent: (e) => {
+            if (e.type === "reconnected") reconnected = true;
+          },
         },
         async (task) => {
           done.add(task.body.toString());

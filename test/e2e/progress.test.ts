@@ -25,6 +25,7 @@ describe("progress bars: in a terminal only", () => {
     const during = await term.waitFor(/send \[[#-]+\] \d+% \| \d+\/60000 \| \d+\/s \| ETA/);
     expect(during).toMatch(/send \[#*-+\]/);
     const withEscapes = await term.screen(true);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour code starts with ESC, the character looked for
     expect(withEscapes).not.toMatch(/\x1b\[(3\d|9\d|4\d)(;\d+)*m/); // NO_COLOR: no colour codes
     const after = await term.waitFor(/\[exit \d+\]/, 120_000);
     expect(after).toContain("sent 60000 task(s)");

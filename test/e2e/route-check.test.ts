@@ -25,11 +25,11 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
     const queue = tracked.name("route-tail");
     const { broker, publisher } = await publisherOn(queue, 128);
     try {
-      for (const id of ["a", "b", "c"]) publisher.publish(queue, Buffer.from(id), { messageId: id });
+      for (const id of ["a", "b", "c"]) void publisher.publish(queue, Buffer.from(id), { messageId: id });
       await publisher.flush(); // confirmed and the queue checked: fine
       expect(await readyCount(queue)).toBe(3);
       await deleteQueues([queue]);
-      for (const id of ["d", "e"]) publisher.publish(queue, Buffer.from(id), { messageId: id }); // not flagged: confirmed, dropped
+      for (const id of ["d", "e"]) void publisher.publish(queue, Buffer.from(id), { messageId: id }); // not flagged: confirmed, dropped
       const err = await publisher.flush().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PublishError);
       expect((err as PublishError).message).toBe(
@@ -44,11 +44,11 @@ describe("the mandatory flag on one task in N, on the real broker", () => {
     const queue = tracked.name("route-return");
     const { broker, publisher } = await publisherOn(queue, 2);
     try {
-      publisher.publish(queue, Buffer.from("a"), { messageId: "a" }); // flagged, routed
+      void publisher.publish(queue, Buffer.from("a"), { messageId: "a" }); // flagged, routed
       await publisher.flush();
       await deleteQueues([queue]);
-      publisher.publish(queue, Buffer.from("b"), { messageId: "b" }); // not flagged: dropped
-      publisher.publish(queue, Buffer.from("c"), { messageId: "c" }); // flagged: returned
+      void publisher.publish(queue, Buffer.from("b"), { messageId: "b" }); // not flagged: dropped
+      void publisher.publish(queue, Buffer.from("c"), { messageId: "c" }); // flagged: returned
       const err = await publisher.flush().catch((e: unknown) => e);
       expect((err as PublishError).kind).toBe("refused");
       expect((err as PublishError).message).toMatch(

@@ -39,7 +39,9 @@ export class FrameCutter {
   ) {}
 
   get url(): string {
-    return `amqp://guest:guest@127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error("the frame cutter is not listening");
+    return `amqp://guest:guest@127.0.0.1:${address.port}`;
   }
 
   async start(): Promise<void> {

@@ -51,7 +51,10 @@ export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketList
         for (const chunk of client.data.pending) up.write(chunk);
         client.data.pending = [];
         if (client.data.passAll && Number.isFinite(cutMs))
-          setTimeout(() => (client.terminate(), up.terminate()), cutMs);
+          setTimeout(() => {
+            client.terminate();
+            up.terminate();
+          }, cutMs);
       },
       data: (client, chunk) => {
         if (client.data.up) client.data.up.write(chunk);
