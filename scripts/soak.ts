@@ -33,7 +33,7 @@ const remove = proto.removeEventListener;
 const isCapture = (options: ListenerOptions) => (typeof options === "boolean" ? options : options?.capture === true);
 
 function entriesOf(signal: EventTarget): Registered {
-  let r = registered.get(signal);
+  const r = registered.get(signal);
   if (r) return r;
   const fresh: Registered = { bubble: new Map(), capture: new Map() };
   registered.set(signal, fresh);

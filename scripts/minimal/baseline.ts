@@ -84,8 +84,7 @@ function follow(proc: (typeof procs)[number]): Promise<void> {
       let buffer = "";
       for await (const chunk of proc.stdout) {
         buffer += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           if (line === "ready") {

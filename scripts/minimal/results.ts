@@ -59,8 +59,8 @@ if (command === "throughput") {
     const [impl, prefetch, rate, ms, eff] = line.trim().split(/\s+/);
     if (impl !== "baseline" && impl !== "tutorial" && impl !== "taskq") continue;
     if (prefetch === undefined || rate === undefined) continue;
-    let entry = byPrefetch.get(prefetch);
-    if (!entry) byPrefetch.set(prefetch, (entry = { baseline: empty(), tutorial: empty(), taskq: empty() }));
+    const entry = byPrefetch.get(prefetch) ?? { baseline: empty(), tutorial: empty(), taskq: empty() };
+    byPrefetch.set(prefetch, entry);
     entry[impl].rate.push(Number(rate));
     if (ms !== undefined) entry[impl].ms.push(Number(ms));
     if (eff !== undefined && eff !== "-") entry[impl].eff.push(Number(eff));
