@@ -32,6 +32,8 @@ export interface WorkPlan {
   labelOutput: boolean;
   /** One line per task outcome on stderr. */
   verbose: boolean;
+  /** `--persistent`: COMMAND runs once per slot and is fed task after task (handlers/persistent.ts). */
+  persistent?: { startTimeoutMs: number; maxTasksPerProcess: number };
   metrics?: MetricsAddress;
   /** How often the worker publishes its report (status --workers); 0 = never; default DEFAULT_REPORT_MS. */
   reportEveryMs?: number;
@@ -62,6 +64,9 @@ export type WorkFlags = BrokerFlags & {
   labelOutput?: boolean;
   verbose?: boolean;
   reportEvery?: number;
+  persistent?: boolean;
+  startTimeout?: number;
+  maxTasksPerProcess?: number;
 };
 
 /** Flags to one plan. `dashDash` is true when argv had a `--` (then a command must follow). */
@@ -99,6 +104,24 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     labelOutput: flags.labelOutput ?? false,
     verbose: flags.verbose ?? false,
   };
+  if (flags.persistent) {
+    if (command.length === 0)
+      throw usageError("--persistent needs a COMMAND to keep running (taskq work --persistent -- python3 handler.py)");
+    if (flags.labelOutput) throw usageError("--label-output is not available with --persistent");
+    if (flags.startTimeout !== undefined && flags.startTimeout <= 0)
+      throw usageError("--start-timeout must be above 0");
+    plan.persistent = {
+      startTimeoutMs: flags.startTimeout ?? 30_000,
+      maxTasksPerProcess: flags.maxTasksPerProcess ?? 0,
+    };
+  } else {
+    if (flags.startTimeout !== undefined)
+      throw usageError("--start-timeout needs --persistent (taskq work --persistent --start-timeout 1m -- ./handler)");
+    if (flags.maxTasksPerProcess !== undefined)
+      throw usageError(
+        "--max-tasks-per-process needs --persistent (taskq work --persistent --max-tasks-per-process 1000 -- ./handler)",
+      );
+  }
   if (flags.timeout !== undefined) {
     if (command.length === 0)
       throw usageError("--timeout needs a COMMAND to time (taskq work --timeout 30s -- ./job.sh)");

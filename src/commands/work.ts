@@ -9,6 +9,7 @@ import { ExitCode, TaskqError } from "../errors.ts";
 import { formatMs } from "../util/duration.ts";
 import { reporter, reportingBeforeAck, summaryLine } from "./work-report.ts";
 import { commandHandler } from "../handlers/command.ts";
+import { persistentHandler } from "../handlers/persistent.ts";
 import { simulateHandler } from "../handlers/simulate.ts";
 import { serveMetrics } from "../metrics/server.ts";
 import { WorkerMetrics } from "../metrics/workerMetrics.ts";
@@ -32,8 +33,52 @@ export async function runWork(plan: WorkPlan): Promise<number> {
 }
 
 async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
+  let fatal: string | undefined;
+  let stopWorker = () => {};
+  const persistent = plan.persistent
+    ? persistentHandler(plan.command, {
+        slots: plan.concurrency,
+        queue: plan.queue,
+        killAfterMs: plan.killAfterMs,
+        stderrTail: plan.stderrTail,
+        startTimeoutMs: plan.persistent.startTimeoutMs,
+        maxTasksPerProcess: plan.persistent.maxTasksPerProcess,
+        ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
+        onFatal: (why) => {
+          fatal = why;
+          stopWorker();
+        },
+        say: (line) => process.stderr.write(` [!] ${line}\n`),
+      })
+    : undefined;
+  if (persistent) {
+    // Before the broker: a handler that cannot start takes no task.
+    await persistent.start().catch((err: Error) => {
+      throw new TaskqError(err.message);
+    });
+  }
+  let code: number;
+  try {
+    code = await consumeWith(plan, persistent?.handler, observe, (stop) => {
+      stopWorker = stop;
+    });
+  } finally {
+    // Drained: each process's stdin is closed and it exits (after --kill-after, it is killed).
+    await persistent?.close(plan.killAfterMs);
+  }
+  if (fatal !== undefined) throw new TaskqError(fatal);
+  return code;
+}
+
+async function consumeWith(
+  plan: WorkPlan,
+  persistent: Handler | undefined,
+  observe: ((event: WorkerEvent) => void) | undefined,
+  onWorker: (stop: () => void) => void,
+): Promise<number> {
   let handler: Handler =
-    plan.command.length > 0
+    persistent ??
+    (plan.command.length > 0
       ? commandHandler(plan.command, {
           killAfterMs: plan.killAfterMs,
           stderrTail: plan.stderrTail,
@@ -42,7 +87,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
           // With --json, stdout carries only the JSON lines: the command's output goes to stderr.
           ...(plan.json ? { output: "stderr" as const } : {}),
         })
-      : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) });
+      : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) }));
   const name = `taskq work ${process.pid}`;
   const startedAt = performance.now();
   const { report, out } = reporter(plan);
@@ -73,6 +118,7 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
     },
     handler,
   );
+  onWorker(() => worker.stop("signal"));
   let signals = 0;
   const onSignal = () => {
     signals++;
@@ -172,6 +218,20 @@ export function workCommand() {
       intInRange(0, 32_768),
     )
     .option("--label-output", "prefix each line a COMMAND writes to stdout and stderr with [<task id>]")
+    .option(
+      "--persistent",
+      "start COMMAND once per --concurrency slot and keep it running: tasks on its stdin, answers on its stdout, one JSON line each (docs/handlers.md)",
+    )
+    .option(
+      "--start-timeout <duration>",
+      "with --persistent: the longest wait for a process's handshake line 'taskq-handler 1' (default: 30s)",
+      duration,
+    )
+    .option(
+      "--max-tasks-per-process <n>",
+      "with --persistent: replace a process by a fresh one after N tasks (a handler that leaks)",
+      intInRange(1, 100_000_000),
+    )
     .option(
       "--report-before-ack",
       "with --json: write each done task's line at once, before its ack (a reader counting lines then misses no acked task even if this worker is killed with SIGKILL; it may see a task twice)",

@@ -1,0 +1,45 @@
+import { MAX_ANSWER_BYTES } from "./persistent-protocol.ts";
+
+const NEWLINE = 0x0a;
+
+/** What a handler's stdout gave: a whole line, a line too long to be the protocol, or its end. */
+export type LineEvent = { line: string } | { tooLong: string } | { end: true };
+
+/**
+ * Splits a handler's stdout into lines as they come and hands each to `onEvent`, in order, then
+ * `{ end }` once. A line longer than MAX_ANSWER_BYTES is given as `tooLong` (its start) at once,
+ * so a handler writing without newlines never grows taskq's memory.
+ */
+export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: LineEvent) => void): Promise<void> {
+  const reader = stream.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const take = (last: Uint8Array): string => {
+    const text = Buffer.concat([...pending, last]).toString("utf8");
+    pending = [];
+    pendingBytes = 0;
+    return text;
+  };
+  return (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        let from = 0;
+        for (let nl = value.indexOf(NEWLINE); nl !== -1; nl = value.indexOf(NEWLINE, from)) {
+          onEvent({ line: take(value.subarray(from, nl)) });
+          from = nl + 1;
+        }
+        if (from < value.length) {
+          pending.push(value.subarray(from));
+          pendingBytes += value.length - from;
+          if (pendingBytes > MAX_ANSWER_BYTES) onEvent({ tooLong: take(new Uint8Array()).slice(0, 300) });
+        }
+      }
+    } catch {
+      // the pipe failed: the end, as for a closed one
+    }
+    if (pendingBytes > 0) onEvent({ line: take(new Uint8Array()) });
+    onEvent({ end: true });
+  })();
+}

@@ -1,0 +1,114 @@
+import type { Subprocess } from "bun";
+import { settledWithin } from "../util/clock.ts";
+import { type LineEvent, readLines } from "./persistent-lines.ts";
+import { killGroup } from "./process-group.ts";
+import type { TailBuffer } from "./stderr-tail.ts";
+
+/** After the handler exits, how long its stderr may take to reach its end (as command.ts's OUTPUT_GRACE_MS). */
+const STDERR_GRACE_MS = 200;
+
+/** How a handler process ended: `exit code 3`, `killed by SIGKILL`. */
+export interface Gone {
+  code: number | null;
+  signal: string | null;
+  text: string;
+}
+
+/** What a handler process tells its slot: a line on stdout, a line too long, or that it is gone. */
+export type ProcessEvent = Exclude<LineEvent, { end: true }> | { gone: Gone };
+
+/** Live handler process groups, killed if taskq exits first: a handler must never outlive taskq. */
+const live = new Set<number>();
+let killOnExit = false;
+
+/**
+ * One running handler: its own process group (a Ctrl+C in the terminal reaches taskq, which
+ * drains, not the handler), stdin for tasks, stdout read as lines, stderr passed through and
+ * kept in `tail` while a task runs. Every event goes to the one `listener` the slot sets, in
+ * order; `{ gone }` comes once, last, when stdout has ended and the process has exited.
+ */
+export class HandlerProcess {
+  listener: (event: ProcessEvent) => void = () => {};
+  /** The stderr tail of the task running now (set by the slot per task). */
+  tail: TailBuffer | undefined;
+  readonly pid: number;
+  readonly gone: Promise<Gone>;
+  private readonly proc: Subprocess<"pipe", "pipe", "pipe">;
+  private ended = false;
+
+  constructor(argv: string[], env: Record<string, string | undefined>, writeStderr: (chunk: Uint8Array) => void) {
+    this.proc = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true, env });
+    this.pid = this.proc.pid;
+    live.add(this.pid);
+    if (!killOnExit) {
+      killOnExit = true;
+      process.on("exit", () => {
+        for (const pid of live) killGroup(pid);
+      });
+    }
+    const stderrEnded = this.pumpStderr(writeStderr);
+    const stdoutEnded = readLines(this.proc.stdout, (event) => {
+      if (!("end" in event)) this.listener(event);
+    });
+    this.gone = stdoutEnded.then(async () => {
+      // stdout closed while the process runs on: it can answer no more, so it is ended here.
+      if (this.proc.exitCode === null && this.proc.signalCode === null) this.signal("SIGKILL");
+      await this.proc.exited;
+      live.delete(this.pid);
+      if (!(await settledWithin(stderrEnded, STDERR_GRACE_MS))) void this.proc.stderr.cancel().catch(() => {});
+      const code = this.proc.exitCode;
+      const signal = this.proc.signalCode === null ? null : String(this.proc.signalCode);
+      const gone = { code, signal, text: signal ? `killed by ${signal}` : `exit code ${code}` };
+      this.ended = true;
+      this.listener({ gone });
+      return gone;
+    });
+  }
+
+  get isGone(): boolean {
+    return this.ended;
+  }
+
+  /** Writes `line` to its stdin; false when the pipe is closed (the process is gone or going). */
+  send(line: string): boolean {
+    try {
+      this.proc.stdin.write(line);
+      void Promise.resolve(this.proc.stdin.flush()).catch(() => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes its stdin: a handler exits when its input ends (the protocol's only goodbye). */
+  endInput(): void {
+    try {
+      void Promise.resolve(this.proc.stdin.end()).catch(() => {});
+    } catch {} // already closed
+  }
+
+  /** Signals its whole group (what it started too), or the process alone if the group is gone. */
+  signal(sig: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, sig);
+    } catch {
+      try {
+        this.proc.kill(sig);
+      } catch {} // gone
+    }
+  }
+
+  private async pumpStderr(write: (chunk: Uint8Array) => void): Promise<void> {
+    const reader = this.proc.stderr.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        this.tail?.push(value);
+        write(value);
+      }
+    } catch {
+      // cancelled past the grace, or the pipe failed
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import type { Outcome, Task } from "../core/task.ts";
+import { type Backoff, backoffDelay } from "../util/backoff.ts";
+import { sleep } from "../util/clock.ts";
+import { formatMs } from "../util/duration.ts";
+import type { HandlerProcess, ProcessEvent } from "./persistent-process.ts";
+import { parseAnswer, taskLine } from "./persistent-protocol.ts";
+import { type StartSpec, StartFailure, startHandler } from "./persistent-start.ts";
+import { TailBuffer } from "./stderr-tail.ts";
+
+/** Waits before starting a handler again after one ended without being asked to. */
+export const RESTART_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };
+/** Starts that fail in a row (ended, wrong or no handshake) before the worker stops. */
+export const MAX_START_FAILURES = 5;
+
+/** What a slot shares with its pool. */
+export interface SlotContext {
+  spec: StartSpec;
+  timeoutMs?: number;
+  killAfterMs: number;
+  stderrTail: number;
+  /** Tasks a process answers before it is replaced by a fresh one; 0: never. */
+  maxTasksPerProcess: number;
+  /** Told once when starts keep failing: the worker stops. */
+  fatal: (why: string) => void;
+  say: (line: string) => void;
+  closing: () => boolean;
+}
+
+/**
+ * One concurrency slot: one handler process, one task at a time. The invariants: a task is
+ * written only to a process past its handshake with no task in flight; every task gets exactly
+ * one outcome, from the process's answer, or its end (exit, crash, timeout, a line that is not
+ * the protocol: the process is then killed and started again, with backoff when it was not asked
+ * to end); a slot with no process starts one at once, so the next task finds it ready.
+ */
+export class HandlerSlot {
+  private proc: HandlerProcess | undefined;
+  private starting: Promise<HandlerProcess> | undefined;
+  /** Ends without an answer since the last answer: the backoff's attempt. */
+  private failures = 0;
+  private answered = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly ctx: SlotContext,
+  ) {}
+
+  /** Starts its process (the first start: any failure is told at once, no retry). */
+  async start(): Promise<void> {
+    this.adopt(await startHandler(this.ctx.spec));
+  }
+
+  async run(task: Task, signal: AbortSignal): Promise<Outcome> {
+    let proc: HandlerProcess;
+    try {
+      proc = this.proc && !this.proc.isGone ? this.proc : await (this.starting ?? this.restart());
+    } catch (err) {
+      // Not run: the task goes back as "not now", spending no attempt; the worker is stopping.
+      return { ok: false, reason: `not run: ${(err as Error).message}`, exitCode: 75 };
+    }
+    return this.runOn(proc, task, signal);
+  }
+
+  /** Ends its process: stdin closed, then SIGKILL after `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    const proc = this.proc ?? (await this.starting?.catch(() => undefined));
+    if (!proc) return;
+    proc.endInput();
+    const timer = setTimeout(() => proc.signal("SIGKILL"), graceMs);
+    await proc.gone;
+    clearTimeout(timer);
+  }
+
+  private adopt(proc: HandlerProcess): void {
+    this.proc = proc;
+    this.answered = 0;
+    proc.listener = (event) => this.idle(proc, event);
+  }
+
+  /** Between tasks: any line is a protocol error, and an end needs a fresh process. */
+  private idle(proc: HandlerProcess, event: ProcessEvent): void {
+    if (this.proc !== proc || this.ctx.closing()) return;
+    if ("gone" in event) {
+      this.ctx.say(`handler (slot ${this.index}) ended between tasks (${event.gone.text})`);
+      return void this.dropped(proc, true);
+    }
+    const text = "line" in event ? event.line : event.tooLong;
+    this.ctx.say(`handler (slot ${this.index}) wrote outside a task: ${JSON.stringify(text.slice(0, 200))}`);
+    proc.signal("SIGKILL");
+    this.dropped(proc, true);
+  }
+
+  /** Its process is done with: a fresh one is started now (after a backoff if `failed`). */
+  private dropped(proc: HandlerProcess, failed: boolean): void {
+    if (this.proc !== proc) return;
+    this.proc = undefined;
+    if (failed) this.failures++;
+    if (!this.ctx.closing()) void this.restart().catch(() => {});
+  }
+
+  private restart(): Promise<HandlerProcess> {
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      let lastWhy = "";
+      for (let tries = 1; tries <= MAX_START_FAILURES; tries++) {
+        if (this.ctx.closing()) throw new StartFailure("the worker is stopping");
+        const wait = this.failures > 0 ? backoffDelay(this.failures, RESTART_BACKOFF) : 0;
+        if (wait > 0) {
+          this.ctx.say(`handler (slot ${this.index}) starts again in ${formatMs(wait)}`);
+          await sleep(wait);
+        }
+        try {
+          const proc = await startHandler(this.ctx.spec);
+          this.adopt(proc);
+          return proc;
+        } catch (err) {
+          lastWhy = (err as Error).message;
+          this.failures++;
+          this.ctx.say(`handler (slot ${this.index}) did not start: ${lastWhy}`);
+        }
+      }
+      const why = `the handler failed to start ${MAX_START_FAILURES} times in a row: ${lastWhy}`;
+      this.ctx.fatal(why);
+      throw new StartFailure(why);
+    })().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private runOn(proc: HandlerProcess, task: Task, signal: AbortSignal): Promise<Outcome> {
+    const { timeoutMs, killAfterMs } = this.ctx;
+    const tail = this.ctx.stderrTail > 0 ? new TailBuffer(this.ctx.stderrTail) : undefined;
+    proc.tail = tail;
+    return new Promise<Outcome>((resolve) => {
+      let timedOut = false;
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const kill = () => proc.signal("SIGKILL");
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              proc.signal("SIGTERM");
+              killTimer = setTimeout(kill, killAfterMs);
+            }, timeoutMs);
+      if (signal.aborted) kill();
+      else signal.addEventListener("abort", kill, { once: true });
+      const finish = (outcome: Outcome, end: "answered" | "failed" | "recycle") => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", kill);
+        proc.tail = undefined;
+        if (end === "answered") {
+          this.failures = 0;
+          if (++this.answered >= this.ctx.maxTasksPerProcess && this.ctx.maxTasksPerProcess > 0) {
+            proc.listener = () => {};
+            proc.endInput(); // recycled: asked to end, so no backoff
+            const grace = setTimeout(kill, killAfterMs);
+            void proc.gone.then(() => clearTimeout(grace));
+            this.dropped(proc, false);
+          } else proc.listener = (event) => this.idle(proc, event);
+        }
+        resolve(outcome);
+      };
+      const failed = (reason: string) => {
+        const stderr = tail?.text();
+        return { ok: false as const, reason, exitCode: null, ...(stderr !== undefined ? { stderr } : {}) };
+      };
+      proc.listener = (event) => {
+        if ("gone" in event) {
+          clearTimeout(killTimer);
+          this.dropped(proc, true);
+          const why = timedOut
+            ? `timed out after ${(timeoutMs ?? 0) / 1000}s (${event.gone.text})`
+            : `handler ended (${event.gone.text}) while running the task`;
+          return finish({ ...failed(why), signal: event.gone.signal }, "failed");
+        }
+        if (timedOut) return; // being killed: what it writes now is not this task's answer
+        const answer =
+          "line" in event ? parseAnswer(event.line) : { garbage: `handler wrote a line too long to be an answer` };
+        if ("outcome" in answer) {
+          if (answer.outcome.ok) return finish(answer.outcome, "answered");
+          // The stderr it wrote just before the answer may be a read behind: a moment for it.
+          proc.listener = (later) => this.idle(proc, later);
+          const failure = answer.outcome;
+          return void setTimeout(() => {
+            const stderr = tail?.text();
+            finish({ ...failure, ...(stderr !== undefined ? { stderr } : {}) }, "answered");
+          }, 5);
+        }
+        proc.listener = () => {};
+        kill();
+        this.dropped(proc, true);
+        finish(failed(answer.garbage), "failed");
+      };
+      if (!proc.send(taskLine(task))) kill(); // its end comes as `gone`
+    });
+  }
+}
