@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HANDLER_EXIT, TaskqError, send, work } from "taskq";
-import { BROKER_URL, drain, readyCount, trackedQueues } from "../support/broker.ts";
+import { BROKER_PORT, BROKER_URL, drain, readyCount, trackedQueues } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { missingSent } from "../support/taskq.ts";
 
@@ -12,7 +12,7 @@ afterAll(() => tracked.deleteAll());
 describe('import { send, work } from "taskq"', () => {
   test("send through a flapping network (connections cut every 15 ms for a while, also mid-setup): finishes, every task once or more", async () => {
     const queue = q("lib-flap");
-    const proxy = new DropProxy(5672, "127.0.0.1", 5);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 5);
     await proxy.start();
     let flapping: ReturnType<typeof setInterval> | undefined;
     const total = 3000;

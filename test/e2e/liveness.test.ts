@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { work } from "taskq";
 import { dial } from "../../src/core/broker/connection.ts";
-import { BROKER_URL, readyCount, trackedQueues, waitFor } from "../support/broker.ts";
+import { BROKER_PORT, BROKER_URL, readyCount, trackedQueues } from "../support/broker.ts";
 import { DropProxy } from "../support/proxy.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
@@ -62,7 +62,7 @@ describe("liveness: heartbeats and the lifecycle around them (shared broker)", (
     // ends (~9 s: start, tune, open-ok; no 4 s without a byte, so the socket's own idle timeout
     // never fires); the connection then opens anyway, and is reset while its close waits for the
     // close-ok (due ~12 s).
-    const proxy = new DropProxy(5672, "127.0.0.1", 3000);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 3000);
     await proxy.start();
     try {
       const err = (await dial(`amqp://guest:guest@127.0.0.1:${proxy.port}`, { timeoutMs: 4000 }).catch(
@@ -115,7 +115,7 @@ describe("liveness: heartbeats and the lifecycle around them (shared broker)", (
     // Every answer of the broker held 700 ms: the handshake and the connection's first channel
     // (dial) take ~3 s, then channel, declare, qos and consume take ~0.7 s each: the signal lands
     // while the session is being opened.
-    const proxy = new DropProxy(5672, "127.0.0.1", 700);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 700);
     await proxy.start();
     try {
       const w = new TaskqProcess([

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { brokerCounts, deleteQueues, uniqueQueue, waitFor } from "../support/broker.ts";
+import { brokerCounts, deleteQueues, rabbitmqctlCommand, uniqueQueue, waitFor } from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
@@ -15,8 +15,7 @@ async function connectionInfo(
   name: string,
 ): Promise<{ heartbeat: number; peerPort: number; connectedAt: number } | undefined> {
   const proc = Bun.spawn(
-    [
-      "rabbitmqctl",
+    rabbitmqctlCommand([
       "-q",
       "list_connections",
       "timeout",
@@ -24,7 +23,7 @@ async function connectionInfo(
       "connected_at",
       "client_properties",
       "--no-table-headers",
-    ],
+    ]),
     { stdout: "pipe", stderr: "pipe" },
   );
   const text = await new Response(proc.stdout).text();

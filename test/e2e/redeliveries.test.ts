@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BROKER_URL, deleteQueues, drain, readyCount, uniqueQueue } from "../support/broker.ts";
+import { BROKER_URL, deleteQueues, drain, rabbitmqctl, readyCount, uniqueQueue } from "../support/broker.ts";
 import { IsolatedNode, type RabbitVersion, freePort } from "../support/node.ts";
 import { jsonLines, runTaskq } from "../support/taskq.ts";
 
@@ -23,12 +23,8 @@ interface Target {
   ctl: (...args: string[]) => Promise<unknown>;
 }
 
-/** `rabbitmqctl ARGS` on the shared broker. */
-async function sharedCtl(...args: string[]): Promise<void> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err}`);
-}
+/** `rabbitmqctl ARGS` on the suite's broker. */
+const sharedCtl = (...args: string[]): Promise<string> => rabbitmqctl(...args);
 
 function crashLoopTests(target: Target): void {
   const queues: string[] = [];

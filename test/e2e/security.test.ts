@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import { deleteQueues, rabbitmqctl, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { type RunResult, TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
@@ -20,16 +20,7 @@ const tempDir = () => {
   return dir;
 };
 
-async function ctl(...args: string[]): Promise<string> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`rabbitmqctl ${args[0]} failed (${code}): ${err}`);
-  return out;
-}
+const ctl = (...args: string[]): Promise<string> => rabbitmqctl(...args);
 
 // Throwaway users on the shared broker (users are data, not settings): deleted in afterAll.
 const tag = randomBytes(5).toString("hex");
@@ -226,7 +217,7 @@ describe("the URL password never appears in any output", () => {
     for (const cmd of [["send", "x"], ["work"], ["dead", "list"], ["bench", "--tasks", "1"]]) {
       await run(
         `${cmd[0]}: unreachable`,
-        [...cmd, "--url", "amqp://" + `${user}:${enc(password)}@127.0.0.1:1`, "--connect-timeout", "300ms"],
+        [...cmd, "--url", `amqp://${user}:${enc(password)}@127.0.0.1:1`, "--connect-timeout", "300ms"],
         3,
       );
     }

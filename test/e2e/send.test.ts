@@ -2,7 +2,15 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, drain, trackedQueues, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import {
+  deleteQueues,
+  drain,
+  rabbitmqctlSync,
+  trackedQueues,
+  uniqueQueue,
+  waitFor,
+  withChannel,
+} from "../support/broker.ts";
 import { runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
@@ -89,8 +97,7 @@ describe("taskq send against a queue that nacks", () => {
   /** A policy capping `queue` at `max` tasks, refusing (nacking) the ones beyond. */
   function capped(queue: string, max: number): () => void {
     const policy = `taskq-test-cap-${queue}`;
-    const ctl = (...args: string[]) =>
-      Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+    const ctl = (...args: string[]) => rabbitmqctlSync(...args);
     expect(
       ctl(
         "set_policy",

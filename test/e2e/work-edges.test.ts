@@ -3,11 +3,13 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  BROKER_PORT,
   brokerCounts,
   deleteQueues,
   drain,
   readyCount,
   trackedQueues,
+  rabbitmqctlSync,
   waitFor,
   withChannel,
 } from "../support/broker.ts";
@@ -40,8 +42,7 @@ const stubbornScript = (name: string, pidFile: string) =>
 /** Runs `fn` with a policy on `<queue>.dead` that caps it and nacks what does not fit (cleared after). */
 async function withFullDeadQueue(queue: string, maxLength: number, fn: () => Promise<void>): Promise<void> {
   const policy = `taskq-test-${queue}`;
-  const ctl = (...args: string[]) =>
-    Bun.spawnSync(["rabbitmqctl", "-q", ...args], { stdout: "ignore", stderr: "ignore" }).exitCode;
+  const ctl = (...args: string[]) => rabbitmqctlSync(...args);
   const pattern = `^${queue.replace(/\./g, "\\.")}\\.dead$`;
   expect(
     ctl(
@@ -196,7 +197,7 @@ describe("taskq work at the edges", () => {
 
   test("a second Ctrl+C while prefetched tasks are being handed back (slow network): each is in the queue once", async () => {
     const queue = tracked.name("edge-handback-abort");
-    const proxy = new DropProxy(5672, "127.0.0.1", 150);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 150);
     await proxy.start();
     let stdout = "";
     try {
@@ -272,7 +273,7 @@ describe("taskq work at the edges", () => {
 
   test("a flapping network (connections cut every 15 ms for a while, also while reconnecting): the worker ends up consuming again", async () => {
     const queue = tracked.name("edge-flap");
-    const proxy = new DropProxy(5672, "127.0.0.1", 5);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 5);
     await proxy.start();
     try {
       const worker = new TaskqProcess(["work", "-q", queue, "--json"], {
@@ -310,7 +311,7 @@ describe("taskq work at the edges", () => {
     "%s: every new connection cut soon after it opens: --reconnect-timeout bounds the whole outage, exit 3",
     async (name, argv, working) => {
       const queue = tracked.name("edge-crashloop");
-      const proxy = new DropProxy(5672, "127.0.0.1", 2);
+      const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 2);
       await proxy.start();
       let cutting = true;
       try {
@@ -438,7 +439,7 @@ describe("taskq work at the edges", () => {
 
   test("--idle-exit shorter than connecting takes (a slow network): exits when idle, no error", async () => {
     const queue = tracked.name("edge-idle");
-    const proxy = new DropProxy(5672, "127.0.0.1", 30);
+    const proxy = new DropProxy(BROKER_PORT, "127.0.0.1", 30);
     await proxy.start();
     try {
       const r = await runTaskq(["work", "-q", queue, "--idle-exit", "1ms"], {

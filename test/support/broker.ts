@@ -1,8 +1,48 @@
 import amqp from "amqplib";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 
 /** The broker the suite talks to (scripts/test makes sure it answers). */
 export const BROKER_URL = process.env.TASKQ_URL ?? "amqp://guest:guest@localhost:5672";
+
+/** BROKER_URL's port, for what connects to the suite's broker by port (test/support/proxy.ts). */
+export const BROKER_PORT = Number(new URL(BROKER_URL).port || 5672);
+
+/**
+ * The isolated node (scripts/broker NAME) behind BROKER_URL when scripts/test runs the suite on one
+ * (TASKQ_SUITE_NODE); unset: the machine's own broker. Invariant: every `rabbitmqctl` a test runs
+ * against "the broker" goes through `rabbitmqctlCommand`, so it reaches the node BROKER_URL names.
+ */
+export const BROKER_NODE = process.env.TASKQ_SUITE_NODE || undefined;
+
+const BROKER_SCRIPT = join(import.meta.dir, "..", "..", "scripts", "broker");
+
+/**
+ * The command line of `rabbitmqctl ARGS`: against `node` (NAME@localhost, a 3.10 node of this
+ * machine) if given, else against the suite's broker: its isolated node through `scripts/broker
+ * ctl` (which knows the node's version and root), or the machine's own.
+ */
+export function rabbitmqctlCommand(args: string[], node?: string): string[] {
+  if (node) return ["rabbitmqctl", "-n", node, ...args];
+  if (BROKER_NODE) return [BROKER_SCRIPT, "ctl", BROKER_NODE, ...args];
+  return ["rabbitmqctl", ...args];
+}
+
+/** `rabbitmqctl -q ARGS` against the suite's broker; resolves to its stdout, throws on a non-zero exit. */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const proc = Bun.spawn(rabbitmqctlCommand(["-q", ...args]), { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err.trim()}`);
+  return out;
+}
+
+/** `rabbitmqctl -q ARGS` against the suite's broker, synchronously; its exit code. */
+export const rabbitmqctlSync = (...args: string[]): number | null =>
+  Bun.spawnSync(rabbitmqctlCommand(["-q", ...args]), { stdout: "ignore", stderr: "ignore" }).exitCode;
 
 /** A queue name no other test (or run) uses. */
 export function uniqueQueue(label: string): string {
@@ -56,16 +96,10 @@ export async function deleteQueues(queues: string[], url = BROKER_URL): Promise<
 
 /** messages_ready / messages_unacknowledged as the broker itself reports them. */
 export async function brokerCounts(queue: string, node?: string): Promise<{ ready: number; unacked: number }> {
-  const args = [
-    "rabbitmqctl",
-    ...(node ? ["-n", node] : []),
-    "-q",
-    "list_queues",
-    "name",
-    "messages_ready",
-    "messages_unacknowledged",
-    "--no-table-headers",
-  ];
+  const args = rabbitmqctlCommand(
+    ["-q", "list_queues", "name", "messages_ready", "messages_unacknowledged", "--no-table-headers"],
+    node,
+  );
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const text = await new Response(proc.stdout).text();
   await proc.exited;
@@ -81,7 +115,7 @@ export async function brokerCounts(queue: string, node?: string): Promise<{ read
  * one array of column values per row listed.
  */
 export async function rabbitmqctlRows(list: string, columns: string[], node?: string): Promise<string[][]> {
-  const args = ["rabbitmqctl", ...(node ? ["-n", node] : []), "-q", list, ...columns, "--no-table-headers"];
+  const args = rabbitmqctlCommand(["-q", list, ...columns, "--no-table-headers"], node);
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   if (code !== 0) throw new Error(`rabbitmqctl ${list} failed (${code})`);

@@ -1,4 +1,5 @@
 import type { Socket, TCPSocketListener } from "bun";
+import { BROKER_PORT } from "./broker.ts";
 
 /**
  * A TCP proxy in front of the broker, so a test can cut the network between
@@ -16,7 +17,7 @@ export class DropProxy {
   private silencingNew = false;
 
   constructor(
-    private readonly targetPort = 5672,
+    private readonly targetPort = BROKER_PORT,
     private readonly targetHost = "127.0.0.1",
     /** Hold everything the broker sends this long: a slow network. */
     private readonly delayMs = 0,
@@ -138,7 +139,10 @@ export class DropProxy {
           }
           if (client.data.closed) return void upstream.end(); // gone (or dropped) while connecting
           pair.upstream = upstream;
-          if (pair.silent) return void (client.data.pending = []); // cut while connecting: held open, silent
+          if (pair.silent) {
+            client.data.pending = []; // cut while connecting: held open, silent
+            return;
+          }
           client.data.other = upstream;
           for (const chunk of client.data.pending) send(upstream, chunk);
           client.data.pending = [];
