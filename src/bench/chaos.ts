@@ -41,7 +41,10 @@ export const NODE_KINDS: readonly ChaosKind[] = ["kill-node", "freeze-node"];
  */
 export const FREEZE_HOLD_MS = 20_000;
 
-/** Below this a fault would land before the last one's effect is visible (a worker still starting, a node still booting). */
+/**
+ * Below this a fault would land before the last one's effect is visible (a worker still starting, a node still
+ * booting).
+ */
 export const MIN_CHAOS_MS = 100;
 
 /**

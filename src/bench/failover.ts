@@ -22,7 +22,9 @@ export interface Failover {
  * numbered by the bench, one number per process.
  */
 export class FailoverClock {
-  /** Per worker cut off: when its clock started, and when it noticed (a task started before came through the lost node). */
+  /**
+   * Per worker cut off: when its clock started, and when it noticed (a task started before came through the lost node).
+   */
   private readonly since = new Map<number, { from: number; noticed: number }>();
   private readonly samples: number[] = [];
 

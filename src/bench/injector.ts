@@ -9,7 +9,10 @@ export interface Fault {
   target: number;
   /** When it was killed or frozen: absolute while the round runs, ms since the first publish in a RunResult. */
   at: number;
-  /** When it was back (the new worker consuming, the node started or thawed and answering); absent if it was not before the round ended. */
+  /**
+   * When it was back (the new worker consuming, the node started or thawed and answering); absent if it was not before
+   * the round ended.
+   */
   back?: number;
 }
 

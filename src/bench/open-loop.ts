@@ -132,7 +132,10 @@ export async function runRateRound(config: RateRoundConfig): Promise<RateFigures
   }
 }
 
-/** Waits until every task is reported done; throws on Ctrl+C or a worker gone, gives up after `stallMs` without progress. */
+/**
+ * Waits until every task is reported done; throws on Ctrl+C or a worker gone, gives up after `stallMs` without
+ * progress.
+ */
 async function waitForTasks(config: RateRoundConfig, tally: Tally, pool: WorkerPool): Promise<void> {
   const sentAt = now();
   while (tally.done < tally.tasks) {

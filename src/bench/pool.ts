@@ -1,7 +1,10 @@
 import { ExitCode, TaskqError } from "../errors.ts";
 import type { WorkerProcess } from "./workers.ts";
 
-/** A replacement starts while the broker requeues its victim's tasks (and maybe a node reboots): more time than at the start. */
+/**
+ * A replacement starts while the broker requeues its victim's tasks (and maybe a node reboots): more time than at the
+ * start.
+ */
 const REPLACEMENT_READY_MS = 60_000;
 
 /**

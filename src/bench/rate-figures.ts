@@ -114,7 +114,8 @@ export function rateFigures(r: RateRecord): RateFigures {
     sentRate: lastSent > firstSent ? ((late.length - 1) * 1000) / (lastSent - firstSent) : 0,
     latencyMs: tailPercentiles(latencies),
     senderLateMs: { p50: lateness.p50, p99: lateness.p99, max: lateness.max },
-    maxDepth: depth.reduce((m, d) => (d.atMs >= from - r.t0 ? Math.max(m, d.ready) : m), 0), // after the warm-up, as the rest
+    // after the warm-up, as the rest
+    maxDepth: depth.reduce((m, d) => (d.atMs >= from - r.t0 ? Math.max(m, d.ready) : m), 0),
     depth,
     utilisation: window > 0 && r.spans.length > 0 ? busy / (r.spans.length * window) : 0,
     missing,

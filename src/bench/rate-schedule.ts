@@ -20,7 +20,10 @@ export interface PaceClock {
   turn(): Promise<void>;
 }
 
-/** While late, the loop turns once per this many tasks: a backlog goes out in batches, not in one run that starves the socket. */
+/**
+ * While late, the loop turns once per this many tasks: a backlog goes out in batches, not in one run that starves the
+ * socket.
+ */
 const LATE_BATCH = 64;
 
 /**
@@ -46,7 +49,8 @@ export async function* paced<T>(
     if (reason) throw reason;
     const due = t0 + intendedAt(i, rate);
     if (due > clock.now()) {
-      // Timers are rounded to whole milliseconds and may fire a little early (measured with Bun 1.4): sleep again for the rest.
+      // Timers are rounded to whole milliseconds and may fire a little early (measured with Bun 1.4): sleep again for
+      // the rest.
       while (due > clock.now()) await clock.sleep(due - clock.now());
       late = 0;
     } else if (++late % LATE_BATCH === 0) await clock.turn();

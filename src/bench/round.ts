@@ -110,7 +110,8 @@ function workerSpawner(
     "1",
     ...config.workerArgs,
   ];
-  // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked with it.
+  // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked
+  // with it.
   if (config.chaos) args.push("--report-before-ack");
   let processes = 0;
   return (slot) => {

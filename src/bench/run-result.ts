@@ -36,13 +36,18 @@ export interface RunResult {
   kills: { worker: number; node: number };
   /** Nodes frozen (freeze-node), each for the spec's hold. */
   freezes: number;
-  /** Done reports of a redelivery (attempt > 1): the broker gave the task again after a worker or node died holding it. */
+  /**
+   * Done reports of a redelivery (attempt > 1): the broker gave the task again after a worker or node died holding it.
+   */
   redeliveries: number;
   /** Publishes the sender repeated after it lost its connection (unconfirmed then). */
   resent: number;
   /** Every kill and freeze, in order; `at`/`back` in ms since the first publish. */
   faults: Fault[];
-  /** After node kills or freezes: from each cut-off worker's lost connection (a freeze: the freeze) to its first task done through another node. */
+  /**
+   * After node kills or freezes: from each cut-off worker's lost connection (a freeze: the freeze) to its first task
+   * done through another node.
+   */
   failoverMs: Failover | null;
   publishRate: number;
   confirmMs: number;

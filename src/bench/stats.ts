@@ -83,7 +83,10 @@ export function idleGaps(spans: readonly (readonly number[])[]): number[] {
   return gaps;
 }
 
-/** From how many times each task (1..n, index 0 unused) was reported done: those never done, and those done more than once. */
+/**
+ * From how many times each task (1..n, index 0 unused) was reported done: those never done, and those done more than
+ * once.
+ */
 export function unevenIds(seen: Uint8Array): { missingIds: number[]; duplicateIds: number[] } {
   const missingIds: number[] = [];
   const duplicateIds: number[] = [];

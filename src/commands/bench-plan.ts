@@ -29,7 +29,10 @@ export interface BenchPlan {
   reconnectTimeoutMs: number;
   /** `--chaos`: faults injected during every round; null for a plain measurement. */
   chaos: { specs: ChaosSpec[]; text: string; nodeControl: string | null } | null;
-  /** `--rate`: the open loop (a fixed publish rate, latency from each task's intended send time); null for the closed loop. */
+  /**
+   * `--rate`: the open loop (a fixed publish rate, latency from each task's intended send time); null for the closed
+   * loop.
+   */
   rate: RatePlan | null;
 }
 

@@ -1,6 +1,7 @@
 import { type CommandSpec, type FlagSpec, all, flagNames, key, runsCommand } from "./completion-spec.ts";
 
-// One completion script per shell, written from the command tree (completion-spec.ts); `header` becomes its first comment lines.
+// One completion script per shell, written from the command tree (completion-spec.ts); `header` becomes its first
+// comment lines.
 
 export function bashScript(root: CommandSpec, header: string[]): string {
   const specs = all(root);

@@ -14,7 +14,10 @@ export interface Sample {
 /** Characters of a dead task's reason shown before it is cut. */
 const REASON_CHARS = 80;
 
-/** How fast the ready count changed between two samples, per second; undefined without two readings of a queue that exists. */
+/**
+ * How fast the ready count changed between two samples, per second; undefined without two readings of a queue that
+ * exists.
+ */
 export function readyRate(previous: Sample | undefined, current: Sample): number | undefined {
   if (previous === undefined || !previous.status.exists || !current.status.exists) return undefined;
   const seconds = (current.at - previous.at) / 1000;
@@ -40,7 +43,10 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
 }
 
-/** Age of the oldest dead task at `at`, from its `x-taskq-failed-at`; undefined when that header is missing or not a date. */
+/**
+ * Age of the oldest dead task at `at`, from its `x-taskq-failed-at`; undefined when that header is missing or not a
+ * date.
+ */
 export function oldestAgeMs(dead: DeadStatus, at: number): number | undefined {
   const failedAt = dead.oldest?.failedAt;
   const time = failedAt === undefined ? Number.NaN : Date.parse(failedAt);

@@ -92,7 +92,8 @@ async function consumeWith(
   const startedAt = performance.now();
   const { report, out } = reporter(plan);
   if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
-  const { createWorker } = await import("../core/worker/create-worker.ts"); // not at start-up: --help never loads the AMQP code
+  // not at start-up: --help never loads the AMQP code
+  const { createWorker } = await import("../core/worker/create-worker.ts");
   const worker = createWorker(
     plan.target,
     {
@@ -103,7 +104,8 @@ async function consumeWith(
       ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
       ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
       retry: plan.retry,
-      // A command's outcome comes within --timeout, then --kill-after: the broker's consumer timeout is set above it where it can be.
+      // A command's outcome comes within --timeout, then --kill-after: the broker's consumer timeout is set above it
+      // where it can be.
       ...(plan.timeoutMs !== undefined ? { taskBoundMs: plan.timeoutMs + plan.killAfterMs } : {}),
       name,
       reconnectTimeoutMs: plan.reconnectTimeoutMs,

@@ -35,7 +35,10 @@ export const DEAD_HEADERS = {
 /** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
 export const DELIVERY_COUNT_HEADER = "x-delivery-count";
 
-/** Set by quorum queues from RabbitMQ 4.3: every return, while x-delivery-count counts only failed deliveries (task.ts returnsOf). */
+/**
+ * Set by quorum queues from RabbitMQ 4.3: every return, while x-delivery-count counts only failed deliveries (task.ts
+ * returnsOf).
+ */
 export const ACQUIRED_COUNT_HEADER = "x-acquired-count";
 
 /** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */

@@ -17,7 +17,10 @@ export interface Task {
   readonly redelivered: boolean;
   /** 1 for the first delivery; counts earlier failed tries and redeliveries. */
   readonly attempt: number;
-  /** Times it came back from a worker that died (or lost its connection) holding it, since its last attempt ended; this delivery included. */
+  /**
+   * Times it came back from a worker that died (or lost its connection) holding it, since its last attempt ended; this
+   * delivery included.
+   */
   readonly redeliveries: number;
   /** Times it answered "not now" (exit 75) so far: those spend no attempt, but are bounded. */
   readonly deferrals: number;
@@ -46,7 +49,10 @@ export type Outcome =
       readonly reason: string;
       readonly exitCode?: number | null;
       readonly signal?: string | null;
-      /** What explains the failure: a command's last stderr bytes, or a library handler's detail (a stack). Carried by its retry and dead copies. */
+      /**
+       * What explains the failure: a command's last stderr bytes, or a library handler's detail (a stack). Carried by
+       * its retry and dead copies.
+       */
       readonly stderr?: string;
     };
 

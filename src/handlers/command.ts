@@ -25,7 +25,9 @@ export interface CommandOptions {
   killAfterMs?: number;
   /** Where the command's standard output goes (default: taskq's stdout). */
   output?: "stdout" | "stderr";
-  /** Bytes of a failed command's stderr kept for its retry and dead copies (default 2048; 0: none, stderr inherited). */
+  /**
+   * Bytes of a failed command's stderr kept for its retry and dead copies (default 2048; 0: none, stderr inherited).
+   */
   stderrTail?: number;
   /** Prefix each line the command writes with `[<task id>] `. */
   labelOutput?: boolean;

@@ -54,7 +54,10 @@ export interface Pump {
   stop(): void;
 }
 
-/** Copies `stream` to `write` chunk by chunk until it ends: each chunk also into `tail`, and labelled by `label` on its way out. */
+/**
+ * Copies `stream` to `write` chunk by chunk until it ends: each chunk also into `tail`, and labelled by `label` on its
+ * way out.
+ */
 export function pump(stream: ReadableStream<Uint8Array>, write: Write, tail?: TailBuffer, label?: LineLabeller): Pump {
   const reader = stream.getReader();
   let isEnded = false;

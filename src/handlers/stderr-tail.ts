@@ -26,7 +26,9 @@ export class TailBuffer {
     }
   }
 
-  /** The kept bytes as text: at most `limit` bytes, starting on a UTF-8 character; undefined when nothing was written. */
+  /**
+   * The kept bytes as text: at most `limit` bytes, starting on a UTF-8 character; undefined when nothing was written.
+   */
   text(): string | undefined {
     if (this.bytes === 0) return undefined;
     return utf8Tail(Buffer.concat(this.chunks), this.limit);

@@ -17,7 +17,10 @@ export interface TaskOptions {
    * room for what taskq adds to its retry and dead copies, so they always keep these whole.
    */
   headers?: Record<string, HeaderValue>;
-  /** Reaches the queue this much later (whole ms, through `<queue>.delay.<ms>`), instead of the send's `delayMs`; 0 = at once. */
+  /**
+   * Reaches the queue this much later (whole ms, through `<queue>.delay.<ms>`), instead of the send's `delayMs`; 0 = at
+   * once.
+   */
   delayMs?: number;
 }
 

@@ -1,6 +1,9 @@
 import { TaskqError } from "../errors.ts";
 
-/** The Content-Type a scrape expects for the text format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). */
+/**
+ * The Content-Type a scrape expects for the text format 0.0.4
+ * (https://prometheus.io/docs/instrumenting/exposition_formats/).
+ */
 const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export interface MetricsAddress {

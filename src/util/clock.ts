@@ -51,7 +51,10 @@ export async function sleepPrecisely(ms: number, signal?: AbortSignal): Promise<
   while (performance.now() < deadline) {}
 }
 
-/** Waits for `work` to settle, at most `ms`; whether it did. The timer goes with the answer (none keeps a process alive). */
+/**
+ * Waits for `work` to settle, at most `ms`; whether it did. The timer goes with the answer (none keeps a process
+ * alive).
+ */
 export async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));

@@ -46,7 +46,10 @@ let monoOrigin: number | undefined;
 /** Without libc's clock (another platform), now()'s anchor: as good as now() across processes, exact within one. */
 const originOf = (): number => (monoOrigin ??= readMonoOrigin() ?? origin);
 
-/** Milliseconds on the machine-wide monotonic clock. The first call reads libc (a few ms): make it before timing anything. */
+/**
+ * Milliseconds on the machine-wide monotonic clock. The first call reads libc (a few ms): make it before timing
+ * anything.
+ */
 export const mono = (): number => originOf() + performance.now();
 
 /** A now() time of this process on the machine-wide monotonic clock. */

@@ -73,7 +73,8 @@ export function familyFromApi(queue: string, listed: readonly ManagementQueue[])
       ready: count(item.messages_ready),
       consumers: count(item.consumers),
     };
-    // A queue listed before the broker's first statistics on it has no counts: no unacked figure rather than a made-up 0.
+    // A queue listed before the broker's first statistics on it has no counts: no unacked figure rather than a made-up
+    // 0.
     if (typeof item.messages_unacknowledged === "number") member.unacked = item.messages_unacknowledged;
     const stats = item.message_stats;
     if (stats !== undefined)
@@ -143,7 +144,10 @@ function guessed(broker: Broker, queue: string, retry: RetryDelays): Promise<Fam
   );
 }
 
-/** The members that exist, with their live ready and consumer counts (passive declares, all at once: each has its own channel). */
+/**
+ * The members that exist, with their live ready and consumer counts (passive declares, all at once: each has its own
+ * channel).
+ */
 async function existing<M extends Pick<FamilyQueue, "name">>(
   broker: Broker,
   members: M[],

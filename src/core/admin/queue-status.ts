@@ -51,7 +51,10 @@ export interface DeadStatus {
   unsampled?: string;
 }
 
-/** Where the status came from: the management API (everything), or AMQP alone (no unacked counts, no rates, guessed levels). */
+/**
+ * Where the status came from: the management API (everything), or AMQP alone (no unacked counts, no rates, guessed
+ * levels).
+ */
 export type StatusSource = "management" | "amqp";
 
 /** What `taskq status` shows about one work queue, read without changing anything. */

@@ -78,7 +78,10 @@ export async function dial(url: string, options: DialOptions): Promise<Broker> {
   return broker;
 }
 
-/** Opens a channel (the broker answers on this connection, not only its handshake) and lets it go: its close-ok is not waited for. */
+/**
+ * Opens a channel (the broker answers on this connection, not only its handshake) and lets it go: its close-ok is not
+ * waited for.
+ */
 async function firstChannel(model: amqp.ChannelModel): Promise<void> {
   const channel = quiet(await model.createChannel());
   channel.close().catch(() => {});

@@ -42,7 +42,9 @@ export const CLOSE_TIMEOUT_MS = 2000;
 /** Longest one attempt at one address may take: TCP connect, TLS and the AMQP handshake. */
 export const DIAL_TIMEOUT_MS = 5000;
 
-/** A connection lost sooner than this after it was handed out (and before it did real work) belongs to the same outage. */
+/**
+ * A connection lost sooner than this after it was handed out (and before it did real work) belongs to the same outage.
+ */
 export const YOUNG_CONNECTION_MS = 5000;
 
 /**

@@ -29,7 +29,8 @@ function pipelineOf(channel: object, c: DeclareInternals): Pipeline {
       return;
     }
     answers.shift()?.(undefined);
-    // amqplib cleared its slot before calling: the next answer is ours too, unless it gave the slot to a call of its own.
+    // amqplib cleared its slot before calling: the next answer is ours too, unless it gave the slot to a call of its
+    // own.
     if (answers.length > 0 && c.reply === null) c.reply = take;
   };
   const pipeline = { answers, take };
@@ -61,7 +62,8 @@ export function declarePipelined(
     );
     return undefined;
   }
-  if (!Array.isArray(c.pending)) throw new Error("Channel closed"); // amqplib drops its queue of calls as the channel ends
+  // amqplib drops its queue of calls as the channel ends
+  if (!Array.isArray(c.pending)) throw new Error("Channel closed");
   const pipeline = pipelineOf(channel, c);
   if (c.pending.length > 0 || (c.reply !== null && c.reply !== pipeline.take))
     throw new Error(`a call of amqplib's own is pending on the channel: the declare of '${queue}' cannot go in order`);

@@ -21,7 +21,10 @@ export interface ReconnectorOptions {
   name?: string;
   /** Told of each failed attempt, before its wait. */
   onAttempt?: (attempt: Attempt) => void;
-  /** Where the next connect starts, shared by the Reconnectors of one worker: an address one found failed, the others skip too. */
+  /**
+   * Where the next connect starts, shared by the Reconnectors of one worker: an address one found failed, the others
+   * skip too.
+   */
   cursor?: { next: number };
   /** For tests: the clock, the wait, the dice and the dialler. */
   clock?: () => number;
@@ -93,7 +96,10 @@ export class Reconnector {
     else [this.since, this.youngDeaths, this.tried] = [now, 0, 0];
   }
 
-  /** Whatever outage there was is over: the connection in use did real work (a confirm, a task done), or its caller gave it up. */
+  /**
+   * Whatever outage there was is over: the connection in use did real work (a confirm, a task done), or its caller gave
+   * it up.
+   */
   recovered(): void {
     [this.since, this.youngDeaths, this.tried] = [undefined, 0, 0];
   }
@@ -220,7 +226,10 @@ export class Reconnector {
   }
 }
 
-/** One connection (a command's): the addresses in order, retried until `target.connectTimeoutMs`. Again after a loss: keep a Reconnector. */
+/**
+ * One connection (a command's): the addresses in order, retried until `target.connectTimeoutMs`. Again after a loss:
+ * keep a Reconnector.
+ */
 export function connect(
   target: BrokerTarget,
   options: Omit<ReconnectorOptions, "timeoutMs"> & { signal?: AbortSignal } = {},

@@ -90,7 +90,9 @@ export class Copier {
     this.hops.forget();
   }
 
-  /** The publisher on `broker`; a failed one (nack, unroutable, refused) is closed once settled and a fresh one opened. */
+  /**
+   * The publisher on `broker`; a failed one (nack, unroutable, refused) is closed once settled and a fresh one opened.
+   */
   private currentPublisher(broker: Broker): Promise<Publisher> {
     const fresh = () =>
       Publisher.open(broker, { window: 64, ...(this.options.onBlocked ? { onBlocked: this.options.onBlocked } : {}) });

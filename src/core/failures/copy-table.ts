@@ -35,7 +35,10 @@ export type CopyOf =
   | { kind: "dead"; outcome: Extract<Outcome, { ok: false }> }
   /** A task delivered but never started (a stop) goes back to the end of its queue, costing no attempt. */
   | { kind: "handBack" }
-  /** A task that came back from a worker that died holding it goes to the end of its queue, `redeliveries` on it (redeliveries.ts). */
+  /**
+   * A task that came back from a worker that died holding it goes to the end of its queue, `redeliveries` on it
+   * (redeliveries.ts).
+   */
   | { kind: "cameBack"; redeliveries: number }
   /** `taskq dead requeue`: a dead task goes back to its queue with a clean slate. */
   | { kind: "requeue" };

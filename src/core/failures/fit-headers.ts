@@ -24,7 +24,10 @@ export const SHORT_REASON_BYTES = 256;
 /** Most bytes of the DROPPED_HEADER note. */
 const MAX_NOTE_BYTES = 1024;
 
-/** The texts taskq writes, and how each is cut: a reason keeps its start, stderr its end (a library handler's signal is any text). */
+/**
+ * The texts taskq writes, and how each is cut: a reason keeps its start, stderr its end (a library handler's signal is
+ * any text).
+ */
 const TEXTS: Readonly<Record<string, "reason" | "stderr">> = {
   [LAST_ERROR_HEADER]: "reason",
   [DEAD_HEADERS.reason]: "reason",

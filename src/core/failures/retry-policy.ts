@@ -9,7 +9,10 @@ import { DEFAULT_MAX_REDELIVERIES } from "./redeliveries.ts";
 export const HANDLER_EXIT = {
   /** EX_DATAERR: the task itself is bad; retrying cannot help. Dead-letter at once. */
   noRetry: 65,
-  /** EX_TEMPFAIL: not now (a dependency is down); try again later without spending an attempt, at most `maxDeferrals` times. */
+  /**
+   * EX_TEMPFAIL: not now (a dependency is down); try again later without spending an attempt, at most `maxDeferrals`
+   * times.
+   */
   notNow: 75,
 } as const;
 
@@ -20,9 +23,15 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** No retry waits longer than this. */
   maxDelayMs: number;
-  /** "Not now" answers (exit 75) taken before the task is dead-lettered; each waits like a retry (default 20: about an hour with the default delays). */
+  /**
+   * "Not now" answers (exit 75) taken before the task is dead-lettered; each waits like a retry (default 20: about an
+   * hour with the default delays).
+   */
   maxDeferrals?: number;
-  /** Deaths in a row of a worker holding the task (killed, out of memory, cut off) before it goes to `.dead` instead of running again (default 5): redeliveries.ts. */
+  /**
+   * Deaths in a row of a worker holding the task (killed, out of memory, cut off) before it goes to `.dead` instead of
+   * running again (default 5): redeliveries.ts.
+   */
   maxRedeliveries?: number;
 }
 

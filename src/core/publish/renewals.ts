@@ -6,7 +6,10 @@ import type { Renewal } from "../topology/hop-queues.ts";
 /** A copy into a hop queue, from its publish to its confirm. */
 interface Placed {
   queue: string;
-  /** When the last declare of its queue written before it on the channel was sent: clock ms, and wall ms (a suspended machine's monotonic clock stands still). */
+  /**
+   * When the last declare of its queue written before it on the channel was sent: clock ms, and wall ms (a suspended
+   * machine's monotonic clock stands still).
+   */
   sentAt: number;
   wallAt: number;
   renew: Renewal;
@@ -71,7 +74,8 @@ export class Renewals {
 
   private write(queue: string, renew: Renewal): void {
     const answer = declarePipelined(this.channel, queue, renew.arguments);
-    if (answer !== undefined) return void answer.catch(() => {}); // a refusal closes the channel: the copy fails with it
+    // a refusal closes the channel: the copy fails with it
+    if (answer !== undefined) return void answer.catch(() => {});
     const done = () => (this.busy = undefined);
     this.busy = this.channel.assertQueue(queue, { durable: true, arguments: renew.arguments }).then(done, done);
   }

@@ -77,7 +77,8 @@ export class RouteCheck {
       try {
         found = await queueStillThere(broker, queue);
       } catch (err) {
-        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the answer.
+        // A lost connection is worth a reconnect (send checks the queue again there, first); anything else is the
+        // answer.
         return {
           message: `could not check that queue '${queue}' still exists: ${(err as Error).message}`,
           kind: isLost(err) ? "closed" : "refused",

@@ -39,7 +39,10 @@ export interface SendOptions {
 export type SendEvent =
   | { type: "disconnected"; error: string; unconfirmed: number }
   | { type: "reconnected"; resending: number }
-  /** The queue exists as the other type than asked (classic vs quorum): used as that type, its delay queue too. Told once. */
+  /**
+   * The queue exists as the other type than asked (classic vs quorum): used as that type, its delay queue too. Told
+   * once.
+   */
   | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "blocked"; reason: string }
   | { type: "legacy-queue"; queue: string } // the delay queue, an older taskq's: used as it is

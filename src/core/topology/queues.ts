@@ -77,7 +77,10 @@ export function checkQueue(broker: Broker, queue: string): Promise<QueueInfo | u
   });
 }
 
-/** Whether `queue` exists (checkQueue), bounded by the connection and by ANSWER_TIMEOUT_MS (a silent broker fails the connection). */
+/**
+ * Whether `queue` exists (checkQueue), bounded by the connection and by ANSWER_TIMEOUT_MS (a silent broker fails the
+ * connection).
+ */
 export async function queueStillThere(broker: Broker, queue: string): Promise<boolean> {
   return (
     (await whileUp(broker, checkQueue(broker, queue), { ms: ANSWER_TIMEOUT_MS, what: `checking queue '${queue}'` })) !==

@@ -11,7 +11,10 @@ export class Activity {
     return this.last;
   }
 
-  /** --idle-exit: checked every quarter of `ms` (10 to 250 ms), `onIdle` once `quiet()` and nothing came or went for `ms`. */
+  /**
+   * --idle-exit: checked every quarter of `ms` (10 to 250 ms), `onIdle` once `quiet()` and nothing came or went for
+   * `ms`.
+   */
   exitWhenIdle(ms: number | undefined, quiet: () => boolean, onIdle: () => void): void {
     if (ms !== undefined)
       this.timer = setInterval(

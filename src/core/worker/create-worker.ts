@@ -9,7 +9,10 @@ import type { WorkerEvent, WorkerOptions } from "./worker-state.ts";
 
 export type StartOptions = WorkerOptions &
   ConsumeSpec & {
-    /** Publish a report (taskq status --workers) this often, on a connection of the reports' own; 0 = none (default DEFAULT_REPORT_MS). */
+    /**
+     * Publish a report (taskq status --workers) this often, on a connection of the reports' own; 0 = none (default
+     * DEFAULT_REPORT_MS).
+     */
     reportEveryMs?: number;
     /** Told once if the broker refuses the reports' exchange: the worker carries on without reports. */
     onReportsOff?: (why: string) => void;

@@ -50,7 +50,8 @@ export class HandBacks {
   }
 
   handBack(s: WorkSession, msg: ConsumeMessage): void {
-    if (!this.ctx.killed.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.queue, msg))); // killed: left for the broker
+    // killed: left for the broker
+    if (!this.ctx.killed.aborted) this.track(handBack(this.ctx, s, msg, taskFromMessage(this.queue, msg)));
   }
 
   /** True when `msg` came back from a dead worker and is settled here instead of running (came-back.ts). */

@@ -90,7 +90,10 @@ const MAX_EXPIRATION_MS = 2 ** 32 - 1;
 const SETTLED_COUNT = { acked: "done", retry: "retried", dead: "dead", requeued: "handedBack", lost: "lost" } as const;
 
 export interface ReporterOptions {
-  /** The connection to publish on: never the consuming one (an alarm blocks a publishing connection, and its acks with it). */
+  /**
+   * The connection to publish on: never the consuming one (an alarm blocks a publishing connection, and its acks with
+   * it).
+   */
   connection: () => Promise<Broker>;
   /** Told once if the broker refuses the exchange: the worker then carries on without reports. */
   onOff?: (why: string) => void;

@@ -25,7 +25,10 @@ export interface SettleContext {
   killed: AbortSignal;
   /** Aborted when a stop has waited long enough for refused copies: the task goes back to the queue. */
   giveUp: AbortSignal;
-  /** Tasks the broker took back by its consumer timeout while they ran (taken-back.ts): their runs settle through timeout-keeper.ts. */
+  /**
+   * Tasks the broker took back by its consumer timeout while they ran (taken-back.ts): their runs settle through
+   * timeout-keeper.ts.
+   */
   takenBack?: TakenBack;
 }
 

@@ -41,7 +41,9 @@ export interface TakenEntry {
   takes: number;
   /** Deliveries of it that came back while it ran here: settled with the run's outcome when it ends. */
   held: Delivered[];
-  /** A run's outcome not on the broker yet (its delivery was taken back): the next delivery of it is settled with it. */
+  /**
+   * A run's outcome not on the broker yet (its delivery was taken back): the next delivery of it is settled with it.
+   */
   owed?: { outcome: Outcome; task: Task };
   /** The run that owes it was counted as lost: its settlement counts it instead. */
   countedLost: boolean;
@@ -62,7 +64,9 @@ export function roundOf(msg: ConsumeMessage): string {
   return `${attempt - returns}/${headerNumber(headers[DEFERRALS_HEADER]) ?? 0}`;
 }
 
-/** Whether `msg` came back (the broker's flag, or taskq's count on a copy): only such a delivery can be a known task's. */
+/**
+ * Whether `msg` came back (the broker's flag, or taskq's count on a copy): only such a delivery can be a known task's.
+ */
 export const cameBackMark = (msg: ConsumeMessage): boolean =>
   msg.fields.redelivered || msg.properties.headers?.[REDELIVERIES_HEADER] !== undefined;
 

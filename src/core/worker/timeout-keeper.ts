@@ -83,7 +83,9 @@ export class TimeoutKeeper {
     return "settled";
   }
 
-  /** The outcome a run owes, settled on this delivery of its task (the run was counted lost: this counts it instead). */
+  /**
+   * The outcome a run owes, settled on this delivery of its task (the run was counted lost: this counts it instead).
+   */
   private async settleOwed(entry: TakenEntry, s: WorkSession, msg: ConsumeMessage): Promise<void> {
     const owed = entry.owed as { outcome: Outcome; task: Task };
     delete entry.owed;
@@ -94,7 +96,10 @@ export class TimeoutKeeper {
     this.ctx.emit({ type: "taken-back", task: owed.task, action: "settled" });
   }
 
-  /** Taken back `maxRedeliveries` times: to `.dead` unrun, the reason naming the timeout; the run goes on, its outcome dropped. */
+  /**
+   * Taken back `maxRedeliveries` times: to `.dead` unrun, the reason naming the timeout; the run goes on, its outcome
+   * dropped.
+   */
   private async toDead(
     entry: TakenEntry,
     s: WorkSession,
@@ -162,7 +167,10 @@ export function settleRun(
     : settledAs(entry, settled, { outcome, task }, held);
 }
 
-/** After the outcome was settled on one delivery: the others are acked; if it was not (a requeue, a lost session), it is owed. */
+/**
+ * After the outcome was settled on one delivery: the others are acked; if it was not (a requeue, a lost session), it is
+ * owed.
+ */
 function settledAs(
   entry: TakenEntry,
   settled: Settled,

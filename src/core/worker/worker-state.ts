@@ -5,7 +5,10 @@ import type { QueueType } from "../topology/names.ts";
 
 export interface WorkerOptions {
   queue: string;
-  /** Most unacked tasks the broker hands this worker (basic.qos); "auto": concurrency, plus one in reserve while tasks are short (AutoPrefetch). */
+  /**
+   * Most unacked tasks the broker hands this worker (basic.qos); "auto": concurrency, plus one in reserve while tasks
+   * are short (AutoPrefetch).
+   */
   prefetch: Prefetch;
   /** Most tasks run at once. */
   concurrency: number;
@@ -13,9 +16,15 @@ export interface WorkerOptions {
   maxTasks?: number;
   /** Stop once no task arrived or ran for this long. */
   idleExitMs?: number;
-  /** Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min), and the deaths in a row a task may cause (default 5). */
+  /**
+   * Retries of failed tasks (default: 5 attempts, from 1 s, doubling, capped at 5 min), and the deaths in a row a task
+   * may cause (default 5).
+   */
   retry?: RetryPolicy;
-  /** A task whose handler runs longer fails (retried, then dead); its signal aborts. The library's: the CLI's commands have --timeout. */
+  /**
+   * A task whose handler runs longer fails (retried, then dead); its signal aborts. The library's: the CLI's commands
+   * have --timeout.
+   */
   timeoutMs?: number;
   onEvent?: (event: WorkerEvent) => void;
 }
@@ -74,7 +83,10 @@ export type WorkerEvent =
    * `tasks` were running here and run on; what becomes of them: taken-back.ts. `hint`: how to raise it.
    */
   | { type: "consumer-timeout"; queue: string; tasks: number; timeoutMs?: number; hint: string }
-  /** A delivery of a task taken back while it ran here: held until the run ends, acked as a duplicate, or settled with the run's outcome. Not run. */
+  /**
+   * A delivery of a task taken back while it ran here: held until the run ends, acked as a duplicate, or settled with
+   * the run's outcome. Not run.
+   */
   | { type: "taken-back"; task: Task; action: "held" | "acked" | "settled" }
   /** A retry or dead copy was refused or failed: said once per task; the copy alone is tried again, with backoff. */
   | { type: "copy-failed"; task: Task; queue: string; error: string }
@@ -83,7 +95,10 @@ export type WorkerEvent =
   | { type: "unblocked" }
   /** A quorum retry queue declared by an older taskq (no at-least-once strategy): used as it is. */
   | { type: "legacy-queue"; queue: string }
-  /** The work queue exists as the other type than asked (classic vs quorum): used as that type, its retry and dead queues too. */
+  /**
+   * The work queue exists as the other type than asked (classic vs quorum): used as that type, its retry and dead
+   * queues too.
+   */
   | { type: "queue-type"; queue: string; queueType: QueueType }
   | { type: "disconnected"; error: string; running: number }
   | { type: "reconnected" }

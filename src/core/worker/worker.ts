@@ -147,7 +147,8 @@ export class Worker implements WorkerHandle {
       return;
     }
     this.auto?.delivered(this.activity.touch());
-    if (this.handBacks.settleUnrun(s, msg, this.state === "draining")) return; // handed back, came back, or taken back: not run here
+    // handed back, came back, or taken back: not run here
+    if (this.handBacks.settleUnrun(s, msg, this.state === "draining")) return;
     s.pending.push(msg);
     this.pump(s);
   };
