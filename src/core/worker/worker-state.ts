@@ -115,6 +115,11 @@ export interface WorkerSummary {
   reason: StopReason;
 }
 
+/** A summary before the first task: every count at 0, stopped by a signal unless something else stops it. */
+export function emptySummary(): WorkerSummary {
+  return { done: 0, failed: 0, retried: 0, requeued: 0, lost: 0, reconnects: 0, reason: "signal" };
+}
+
 export interface WorkerHandle {
   readonly state: WorkerState;
   /** Stop taking tasks, finish and settle those running, then close. During an outage it ends the outage at once. */

@@ -10,10 +10,11 @@ import { COPY_STOP_GRACE_MS, type SettleContext } from "./settle.ts";
 import { type TaskSlot, runTask } from "./run-task.ts";
 import { HandBacks } from "./hand-backs.ts";
 import { type Handler, taskFromMessage } from "../task.ts";
+import { guardedListener } from "./listener.ts";
 import {
+  emptySummary,
   type StopReason,
   TRANSITIONS,
-  type WorkerEvent,
   type WorkerHandle,
   type WorkerOptions,
   type WorkerState,
@@ -50,15 +51,7 @@ export class Worker implements WorkerHandle {
     private readonly options: WorkerOptions,
     private readonly handler: Handler,
   ) {
-    const summary: WorkerSummary = {
-      done: 0,
-      failed: 0,
-      retried: 0,
-      requeued: 0,
-      lost: 0,
-      reconnects: 0,
-      reason: "signal",
-    };
+    const summary = emptySummary();
     this.auto = options.prefetch === "auto" ? new AutoPrefetch(options.concurrency) : undefined;
     this.ctx = {
       policy: options.retry ?? DEFAULT_RETRY,
@@ -81,20 +74,10 @@ export class Worker implements WorkerHandle {
     this.emit({ type: "state", from, to: next });
   }
 
-  /**
-   * Tells the listener. A listener that throws must not leave the worker's counts half done (a
-   * slot taken and never freed, a stop that never finishes): the error fails the worker once the
-   * current step is over (`done` rejects with it; what is unacked goes back to the queue).
-   */
-  private readonly emit = (event: WorkerEvent): void => {
-    try {
-      this.options.onEvent?.(event);
-    } catch (err) {
-      queueMicrotask(() =>
-        this.fail(new Error(`an onEvent listener threw on '${event.type}': ${(err as Error)?.message ?? err}`)),
-      );
-    }
-  };
+  private readonly emit = guardedListener(
+    (event) => this.options.onEvent?.(event),
+    (err) => this.fail(err),
+  );
 
   private async begin(): Promise<void> {
     try {
