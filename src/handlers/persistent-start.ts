@@ -1,4 +1,4 @@
-import { formatMs } from "../util/duration.ts";
+import { durationText } from "../util/duration.ts";
 import { HandlerProcess } from "./persistent-process.ts";
 import { handshakeProblem, quote } from "./persistent-protocol.ts";
 import { TailBuffer } from "./stderr-tail.ts";
@@ -44,7 +44,7 @@ export function startHandler(spec: StartSpec): Promise<HandlerProcess> {
     const timer = setTimeout(
       () =>
         fail(
-          `handler did not answer the handshake within ${formatMs(spec.startTimeoutMs)} (its first line on stdout must be 'taskq-handler 1'; --start-timeout sets the wait)`,
+          `handler did not answer the handshake within ${durationText(spec.startTimeoutMs)} (its first line on stdout must be 'taskq-handler 1'; --start-timeout sets the wait)`,
         ),
       spec.startTimeoutMs,
     );

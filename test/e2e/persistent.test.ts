@@ -1,0 +1,260 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import { TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
+
+const tracked = trackedQueues();
+afterAll(() => tracked.deleteAll());
+
+const dir = mkdtempSync(join(tmpdir(), "taskq-persistent-"));
+/** A persistent handler steered by each task's body; it logs every task (and its input's end) to $PLOG. */
+const HANDLER = join(dir, "handler.py");
+writeFileSync(
+  HANDLER,
+  `import base64, json, os, sys, time
+log = open(os.environ["PLOG"], "a", buffering=1)
+mode = os.environ.get("PMODE", "")
+if mode == "silent": time.sleep(60)
+if mode == "flaky" and os.path.exists(os.environ["PLOG"] + ".started"): print("cannot start", file=sys.stderr); sys.exit(7)
+open(os.environ["PLOG"] + ".started", "w").close()
+print("taskq-handler 1", flush=True)
+def answer(o, r=""): print(json.dumps({"outcome": o, "reason": r}), flush=True)
+for line in sys.stdin:
+    t = json.loads(line); body = base64.b64decode(t["body"]); cmd = body.decode("latin-1")
+    log.write(json.dumps({"pid": os.getpid(), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"]}) + "\\n")
+    if cmd == "crash": print("about to crash", file=sys.stderr, flush=True); os._exit(3)
+    elif cmd == "garbage": print("hello world", flush=True)
+    elif cmd.startswith("sleep "): time.sleep(float(cmd[6:])); answer("done")
+    elif cmd.startswith("fail "): print("oops on stderr", file=sys.stderr, flush=True); answer("failed", cmd[5:])
+    elif cmd.startswith("dead "): answer("dead", cmd[5:])
+    elif cmd.startswith("later "): answer("later", cmd[6:])
+    else: answer("done")
+log.write(json.dumps({"pid": os.getpid(), "eof": True}) + "\\n")
+`,
+);
+
+interface Logged {
+  pid: number;
+  slot?: string;
+  id?: string | null;
+  attempt?: number;
+  hex?: string;
+  headers?: Record<string, unknown>;
+  eof?: boolean;
+}
+interface JsonLine {
+  id: string;
+  outcome: string;
+  attempt: number;
+  reason?: string;
+}
+
+let logs = 0;
+/** A fresh log file and the env that points the handler at it. */
+function handlerLog(mode = ""): { env: Record<string, string>; read: () => Logged[] } {
+  const path = join(dir, `log-${++logs}.jsonl`);
+  return {
+    env: { PLOG: path, PMODE: mode },
+    read: () =>
+      existsSync(path)
+        ? readFileSync(path, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Logged)
+        : [],
+  };
+}
+
+const send = async (queue: string, ...bodies: string[]) =>
+  expect((await runTaskq(["send", "-q", queue, ...bodies])).code).toBe(0);
+const work = (queue: string, env: Record<string, string>, ...flags: string[]) =>
+  new TaskqProcess(["work", "-q", queue, "--json", "--persistent", ...flags, "--", "python3", HANDLER], env);
+const pids = (entries: Logged[]) => [...new Set(entries.filter((e) => !e.eof).map((e) => e.pid))];
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("taskq work --persistent", () => {
+  test("one process per slot runs every task; binary bodies, headers and the attempt reach it intact", async () => {
+    const queue = tracked.name("persist-binary");
+    const log = handlerLog();
+    const worker = work(queue, log.env, "-c", "2", "--max-tasks", "6");
+    await worker.ready();
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await withChannel(async (ch) => {
+      for (let i = 0; i < 6; i++)
+        ch.sendToQueue(queue, Buffer.concat([bytes, Buffer.from([i])]), { headers: { "x-user": `u${i}` } });
+      await ch.checkQueue(queue); // a round trip: the publishes before it have reached the queue
+    });
+    expect(await worker.exited).toBe(0);
+    const tasks = log.read().filter((e) => !e.eof);
+    expect(tasks).toHaveLength(6);
+    for (const t of tasks) {
+      const last = Number.parseInt(t.hex?.slice(-2) ?? "", 16);
+      expect(t.hex).toBe(Buffer.concat([bytes, Buffer.from([last])]).toString("hex"));
+      expect(t.headers?.["x-user"]).toBe(`u${last}`);
+      expect(t.attempt).toBe(1);
+    }
+    expect(pids(tasks).length).toBeLessThanOrEqual(2); // no process per task
+    expect(new Set(tasks.map((t) => t.slot)).size).toBeLessThanOrEqual(2);
+    // Done: stdin closed, every process saw its input end and exited.
+    await waitFor(() => log.read().filter((e) => e.eof).length === pids(tasks).length, 5000, "eof");
+    for (const pid of pids(tasks)) expect(alive(pid)).toBe(false);
+  });
+
+  test("answers: failed is retried with its stderr tail, dead goes to .dead at once (exit 65), later spends no attempt", async () => {
+    const queue = tracked.name("persist-answers", [100, 200]);
+    const log = handlerLog();
+    await send(queue, "fail first", "dead no hope", "later busy");
+    const worker = work(
+      queue,
+      log.env,
+      "--max-tasks",
+      "4",
+      "--max-attempts",
+      "2",
+      "--retry-delay",
+      "100ms",
+      "--max-deferrals",
+      "0",
+    );
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines.find((l) => l.reason === "first" && l.attempt === 1)?.outcome).toBe("retry");
+    expect(lines.find((l) => l.reason === "first" && l.attempt === 2)?.outcome).toBe("dead");
+    expect(lines.find((l) => l.reason === "no hope")?.outcome).toBe("dead");
+    expect(lines.find((l) => l.reason === "busy")?.outcome).toBe("dead"); // --max-deferrals 0: the first "later" is too many
+    const dead = await drain(`${queue}.dead`);
+    const texts = dead.map((m) => JSON.stringify(m.properties.headers));
+    expect(texts.find((t) => t.includes("no hope"))).toContain("65");
+    expect(texts.find((t) => t.includes("first"))).toContain("oops on stderr");
+    expect(pids(log.read())).toHaveLength(1);
+  });
+
+  test("a process that exits mid-task fails that task naming the exit, with its stderr; a fresh process runs the next", async () => {
+    const queue = tracked.name("persist-crash");
+    const log = handlerLog();
+    await send(queue, "crash", "ok");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1");
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines[0]?.outcome).toBe("dead");
+    expect(lines[0]?.reason).toBe("handler ended (exit code 3) while running the task");
+    expect(lines[1]?.outcome).toBe("done");
+    expect(pids(log.read())).toHaveLength(2);
+    const [dead] = await drain(`${queue}.dead`);
+    expect(JSON.stringify(dead?.properties.headers)).toContain("about to crash");
+  });
+
+  test("a line that is not the protocol fails the task quoting it, and the process is replaced", async () => {
+    const queue = tracked.name("persist-garbage");
+    const log = handlerLog();
+    await send(queue, "garbage", "ok");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1");
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines[0]?.outcome).toBe("dead");
+    expect(lines[0]?.reason).toBe('handler wrote a line that is not the protocol: "hello world"');
+    expect(lines[1]?.outcome).toBe("done");
+    const [first, second] = pids(log.read());
+    expect(second).not.toBe(first);
+    expect(alive(first ?? 0)).toBe(false);
+  });
+
+  test("--timeout kills the process, fails the task 'timed out', and a fresh process runs the next", async () => {
+    const queue = tracked.name("persist-timeout");
+    const log = handlerLog();
+    await send(queue, "sleep 30", "ok");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1", "--timeout", "1s");
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines[0]?.reason).toBe("timed out after 1s (killed by SIGTERM)");
+    expect(lines[1]?.outcome).toBe("done");
+    expect(pids(log.read())).toHaveLength(2);
+  });
+
+  test("--max-tasks-per-process recycles the process: its input ends after N tasks", async () => {
+    const queue = tracked.name("persist-recycle");
+    const log = handlerLog();
+    await send(queue, "a", "b", "c", "d", "e");
+    const worker = work(queue, log.env, "--max-tasks", "5", "--max-tasks-per-process", "2");
+    expect(await worker.exited).toBe(0);
+    expect(jsonLines<JsonLine>(worker.stdout).filter((l) => l.outcome === "done")).toHaveLength(5);
+    const entries = log.read();
+    expect(pids(entries)).toHaveLength(3);
+    // Each recycled process was asked to end (its input closed), not killed.
+    await waitFor(() => log.read().filter((e) => e.eof).length === 3, 5000, "three ends of input");
+  });
+
+  test("first signal: the task in flight finishes, stdin closes, the process exits; second: all killed", async () => {
+    const queue = tracked.name("persist-signals");
+    const log = handlerLog();
+    const worker = work(queue, log.env);
+    await worker.ready();
+    await send(queue, "sleep 1.5");
+    await waitFor(() => log.read().length === 1, 10_000, "the task to start");
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+    expect(jsonLines<JsonLine>(worker.stdout).map((l) => l.outcome)).toEqual(["done"]);
+    expect(log.read().at(-1)?.eof).toBe(true);
+
+    const log2 = handlerLog();
+    const second = work(queue, log2.env);
+    await second.ready();
+    await send(queue, "sleep 30");
+    await waitFor(() => log2.read().length === 1, 10_000, "the task to start");
+    const pid = log2.read()[0]?.pid ?? 0;
+    second.kill("SIGTERM");
+    await Bun.sleep(200);
+    second.kill("SIGTERM");
+    expect(await second.exited).toBe(130);
+    await waitFor(() => !alive(pid), 3000, "the handler to be killed");
+    expect(await readyCount(queue)).toBe(1); // unacked: back in the queue
+  });
+
+  test("a handler that never answers the handshake: one-line error after --start-timeout, no task taken", async () => {
+    const queue = tracked.name("persist-silent");
+    await send(queue, "ok");
+    const worker = work(queue, handlerLog("silent").env, "--start-timeout", "1s");
+    expect(await worker.exited).toBe(1);
+    expect(oneLineError(worker.stderr)).toContain("did not answer the handshake within 1s");
+    expect(await readyCount(queue)).toBe(1);
+  });
+
+  test("a handler that keeps failing to start stops the worker with its reason; the task is kept", async () => {
+    const queue = tracked.name("persist-flaky", [1000]);
+    await send(queue, "crash", "ok");
+    const worker = work(queue, handlerLog("flaky").env, "--max-attempts", "1");
+    expect(await worker.exited).toBe(1);
+    const last = worker.stderr.trim().split("\n").at(-1) ?? "";
+    expect(last).toContain(
+      "the handler failed to start 5 times in a row: handler ended (exit code 7) before its handshake",
+    );
+    expect(last).toContain("cannot start");
+    // "crash" went to .dead; "ok" was never run: it went back as "not now", spending no attempt.
+    expect(await readyCount(`${queue}.dead`)).toBe(1);
+  });
+
+  test("bad flags: one line, exit 2, nothing started", async () => {
+    for (const [args, text] of [
+      [["--persistent"], "--persistent needs a COMMAND"],
+      [["--max-tasks-per-process", "3", "--", "python3", HANDLER], "--max-tasks-per-process needs --persistent"],
+      [["--start-timeout", "1s", "--", "python3", HANDLER], "--start-timeout needs --persistent"],
+      [
+        ["--persistent", "--label-output", "--", "python3", HANDLER],
+        "--label-output is not available with --persistent",
+      ],
+    ] as const) {
+      const r = await runTaskq(["work", "-q", "never-used", ...args]);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.stderr)).toContain(text);
+    }
+  });
+});
