@@ -1,0 +1,145 @@
+// What `taskq work` does once its flags are a plan (work-plan.ts): the handler, the worker, its
+// report lines and metrics, and the exit code. work.ts holds the command's flags.
+import type { Attempt } from "../core/broker/reconnector.ts";
+import type { Handler } from "../core/task.ts";
+import type { WorkerEvent } from "../core/worker/worker-state.ts";
+import { ExitCode, TaskqError } from "../errors.ts";
+import { formatMs } from "../util/duration.ts";
+import { reporter, reportingBeforeAck, summaryLine } from "./work-report.ts";
+import { commandHandler } from "../handlers/command.ts";
+import { persistentHandler } from "../handlers/persistent.ts";
+import { simulateHandler } from "../handlers/simulate.ts";
+import { serveMetrics } from "../metrics/server.ts";
+import { WorkerMetrics } from "../metrics/workerMetrics.ts";
+import type { WorkPlan } from "./work-plan.ts";
+
+export async function runWork(plan: WorkPlan): Promise<number> {
+  if (!plan.metrics) return consume(plan);
+  // Bind the port before touching the broker: a taken port fails at once.
+  const metrics = new WorkerMetrics(plan.queue);
+  const server = serveMetrics(plan.metrics, () => metrics.render());
+  process.stderr.write(` [*] Metrics at ${server.url}\n`);
+  try {
+    return await consume(plan, (event) => metrics.observe(event));
+  } finally {
+    server.stop();
+  }
+}
+
+async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
+  let fatal: string | undefined;
+  let stopWorker = () => {};
+  const persistent = plan.persistent
+    ? persistentHandler(plan.command, {
+        slots: plan.concurrency,
+        queue: plan.queue,
+        killAfterMs: plan.killAfterMs,
+        stderrTail: plan.stderrTail,
+        startTimeoutMs: plan.persistent.startTimeoutMs,
+        maxTasksPerProcess: plan.persistent.maxTasksPerProcess,
+        ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
+        onFatal: (why) => {
+          fatal = why;
+          stopWorker();
+        },
+        say: (line) => process.stderr.write(` [!] ${line}\n`),
+      })
+    : undefined;
+  if (persistent) {
+    // Before the broker: a handler that cannot start takes no task.
+    await persistent.start().catch((err: Error) => {
+      throw new TaskqError(err.message);
+    });
+  }
+  let code: number;
+  try {
+    code = await consumeWith(plan, persistent?.handler, observe, (stop) => {
+      stopWorker = stop;
+    });
+  } finally {
+    // Drained: each process's stdin is closed and it exits (after --kill-after, it is killed).
+    await persistent?.close(plan.killAfterMs);
+  }
+  if (fatal !== undefined) throw new TaskqError(fatal);
+  return code;
+}
+
+async function consumeWith(
+  plan: WorkPlan,
+  persistent: Handler | undefined,
+  observe: ((event: WorkerEvent) => void) | undefined,
+  onWorker: (stop: () => void) => void,
+): Promise<number> {
+  let handler: Handler =
+    persistent ??
+    (plan.command.length > 0
+      ? commandHandler(plan.command, {
+          killAfterMs: plan.killAfterMs,
+          stderrTail: plan.stderrTail,
+          labelOutput: plan.labelOutput,
+          ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
+          // With --json, stdout carries only the JSON lines: the command's output goes to stderr.
+          ...(plan.json ? { output: "stderr" as const } : {}),
+        })
+      : simulateHandler({ dotMs: plan.dotMs, ...(plan.json ? {} : { print: (l: string) => console.log(l) }) }));
+  const name = `taskq work ${process.pid}`;
+  const startedAt = performance.now();
+  const { report, out } = reporter(plan);
+  if (plan.reportBeforeAck) handler = reportingBeforeAck(handler, out);
+  // not at start-up: --help never loads the AMQP code
+  const { createWorker } = await import("../core/worker/create-worker.ts");
+  const worker = createWorker(
+    plan.target,
+    {
+      queue: plan.queue,
+      queueType: plan.queueType,
+      prefetch: plan.prefetch,
+      concurrency: plan.concurrency,
+      ...(plan.maxTasks !== undefined ? { maxTasks: plan.maxTasks } : {}),
+      ...(plan.idleExitMs !== undefined ? { idleExitMs: plan.idleExitMs } : {}),
+      retry: plan.retry,
+      // A command's outcome comes within --timeout, then --kill-after: the broker's consumer timeout is set above it
+      // where it can be.
+      ...(plan.timeoutMs !== undefined ? { taskBoundMs: plan.timeoutMs + plan.killAfterMs } : {}),
+      name,
+      reconnectTimeoutMs: plan.reconnectTimeoutMs,
+      ...(plan.reportEveryMs !== undefined ? { reportEveryMs: plan.reportEveryMs } : {}),
+      onReportsOff: (why: string) => process.stderr.write(` [!] ${why}\n`),
+      onAttempt: (a: Attempt) =>
+        process.stderr.write(` [!] ${a.error.message}; next try (${a.attempt}) in ${formatMs(a.delayMs)}\n`),
+      onEvent: (event) => {
+        report(event);
+        observe?.(event);
+      },
+    },
+    handler,
+  );
+  onWorker(() => worker.stop("signal"));
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
+    if (signals === 1) return worker.stop("signal");
+    worker.abort(); // kills handler children; the broker redelivers unacked tasks
+    // Tasks being handed back finish going back (bounded), and the lines of tasks already
+    // settled still go out (a reader counts on them); then exit.
+    void worker.handedBack(1000).then(() => {
+      out.flush();
+      setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
+      process.stdout.write("", () => process.exit(ExitCode.interrupted));
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await worker.started;
+    const summary = await worker.done;
+    process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);
+    if (summary.reason === "cancelled")
+      throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
+    return ExitCode.ok;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
