@@ -45,10 +45,12 @@ function encodeData(data: TaskInput, index: number): Buffer | OutgoingTask {
 export function encodeTasks(
   tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>,
 ): AsyncGenerator<Buffer | OutgoingTask> {
-  if (typeof tasks === "string" || tasks instanceof Uint8Array)
+  if (typeof tasks === "string" || tasks instanceof Uint8Array) {
+    const [list, one, unit] = typeof tasks === "string" ? ["text", "string", "character"] : ["bytes", "Buffer", "byte"];
     throw usageError(
-      `tasks must be a list (tasks: [${typeof tasks === "string" ? "text" : "bytes"}]), not one ${typeof tasks === "string" ? "string" : "Buffer"}: iterated, it would send a task per ${typeof tasks === "string" ? "character" : "byte"}`,
+      `tasks must be a list (tasks: [${list}]), not one ${one}: iterated, it would send a task per ${unit}`,
     );
+  }
   return encodeEach(tasks);
 }
 
