@@ -3,7 +3,6 @@ import type { DeadSelector } from "../core/admin/dead-select.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
 import { checkCanAsk } from "./confirm.ts";
-import { queueNameProblem } from "./parsers.ts";
 
 export const DEFAULT_LIST_LIMIT = 100;
 
@@ -36,8 +35,6 @@ export type DeadFlags = BrokerFlags & {
  * ask first unless --yes (or --dry-run); `tty`: whether stdin is a terminal to ask on.
  */
 export function planDead(flags: DeadFlags, asks = false, tty = Boolean(process.stdin.isTTY)): DeadPlan {
-  const problem = queueNameProblem(flags.queue);
-  if (problem) throw usageError(`--queue: ${problem}`);
   if (flags.id !== undefined && flags.id.length === 0) throw usageError("--id cannot be empty");
   if (flags.reason !== undefined && flags.reason.length === 0) throw usageError("--reason cannot be empty");
   const dryRun = flags.dryRun ?? false;

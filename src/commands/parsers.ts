@@ -28,22 +28,18 @@ export function prefetch(text: string): Prefetch {
 export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
 
 /**
- * What is wrong with a `-q, --queue` name, if anything: 1 to MAX_QUEUE_NAME_BYTES (238) bytes,
- * and not `amq.` something, which the broker reserves (it would refuse the declare only after
- * connecting, exit 1).
+ * The one queue-name rule, a commander argument parser for every command's `-q, --queue` (set in
+ * program.ts, so every plan gets a checked name): 1 to MAX_QUEUE_NAME_BYTES (238) bytes, and not
+ * `amq.` something, which the broker reserves (it would refuse the declare only after connecting).
  */
-export function queueNameProblem(name: string): string | undefined {
-  const bytes = Buffer.byteLength(name);
-  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES)
-    return `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}`;
-  if (name.startsWith("amq.")) return `names starting with 'amq.' are reserved by the broker; use another --queue`;
-  return undefined;
-}
-
-/** A commander argument parser for `-q, --queue` (every command's: see program.ts). */
 export function queueName(text: string): string {
-  const problem = queueNameProblem(text);
-  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES)
+    throw new InvalidArgumentError(
+      `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}.`,
+    );
+  if (text.startsWith("amq."))
+    throw new InvalidArgumentError("names starting with 'amq.' are reserved by the broker; use another --queue.");
   return text;
 }
 

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import type { BrokerTarget } from "../core/broker/connection.ts";
-import { TaskqError, usageError } from "../errors.ts";
+import { TaskqError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
 import { ask, checkCanAsk } from "./confirm.ts";
 
@@ -15,8 +15,6 @@ export function planPurge(
   flags: BrokerFlags & { queue: string; yes?: boolean },
   tty = Boolean(process.stdin.isTTY),
 ): PurgePlan {
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255)
-    throw usageError("--queue must be 1 to 255 bytes long");
   const yes = flags.yes ?? false;
   checkCanAsk("taskq purge", yes, tty);
   return { target: brokerTarget(flags), queue: flags.queue, yes };

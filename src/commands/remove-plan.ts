@@ -29,8 +29,6 @@ export type RemoveFlags = BrokerFlags & {
 
 /** Flags to one plan, checked before any connection; `tty`: whether stdin is a terminal to ask on. */
 export function planRemove(flags: RemoveFlags, tty = Boolean(process.stdin.isTTY)): RemovePlan {
-  if (flags.queue.length === 0 || Buffer.byteLength(flags.queue) > 255)
-    throw usageError("--queue must be 1 to 255 bytes long");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (flags.managementUrl !== undefined && !flags.management)

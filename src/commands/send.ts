@@ -9,7 +9,7 @@ import { progressBar } from "../util/progress.ts";
 import { fileLines } from "../util/lines.ts";
 import { DEFAULT_TEMPLATE, compileTemplate } from "../util/template.ts";
 import { type BrokerFlags, brokerTarget, withBrokerFlags } from "./broker-flags.ts";
-import { duration, intInRange, queueNameProblem, queueType } from "./parsers.ts";
+import { duration, intInRange, queueType } from "./parsers.ts";
 
 export interface SendPlan {
   target: BrokerTarget;
@@ -51,8 +51,6 @@ export function planSend(
   if (flags.count !== undefined && messages.length > 1)
     throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
   if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
-  const badQueue = queueNameProblem(flags.queue);
-  if (badQueue) throw usageError(`--queue: ${badQueue}`);
   // RabbitMQ's per-message expiry is a 32-bit count of milliseconds.
   if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1)
     throw usageError("--delay must be under 49 days (the broker's longest expiry)");

@@ -3,7 +3,6 @@ import { managementUrlError } from "../core/admin/management.ts";
 import type { RetryDelays } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
-import { queueNameProblem } from "./parsers.ts";
 
 export const DEFAULT_WATCH_MS = 2000;
 /** A faster watch would mostly measure itself: each sample is a dozen passive declares. */
@@ -36,8 +35,6 @@ export type StatusFlags = BrokerFlags & {
 
 /** Flags to one plan, checked before any connection. */
 export function planStatus(flags: StatusFlags): StatusPlan {
-  const problem = queueNameProblem(flags.queue);
-  if (problem) throw usageError(`--queue: ${problem}`);
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
   if (flags.management === false && flags.managementUrl !== undefined)

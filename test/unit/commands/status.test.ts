@@ -51,12 +51,6 @@ describe("planStatus", () => {
   });
 
   test.each<[string, Partial<StatusFlags>, string]>([
-    ["an empty queue name", { queue: "" }, "--queue: a queue name is 1 to 238 bytes long"],
-    [
-      "a queue name too long for its retry and delay queues",
-      { queue: "q".repeat(239) },
-      "--queue: a queue name is 1 to 238 bytes long",
-    ],
     ["a zero retry delay", { retryDelay: 0 }, "--retry-delay must be above 0"],
     [
       "a max delay below the delay",
