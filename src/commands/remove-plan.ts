@@ -1,9 +1,8 @@
 import type { BrokerTarget } from "../core/broker/connection.ts";
 import type { RetryDelays } from "../core/failures/retry-policy.ts";
-import { managementUrlError } from "../core/admin/management.ts";
-import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
 import { checkCanAsk } from "./confirm.ts";
+import { checkFamilyFlags } from "./family-flags.ts";
 
 export interface RemovePlan {
   target: BrokerTarget;
@@ -29,12 +28,7 @@ export type RemoveFlags = BrokerFlags & {
 
 /** Flags to one plan, checked before any connection; `tty`: whether stdin is a terminal to ask on. */
 export function planRemove(flags: RemoveFlags, tty = Boolean(process.stdin.isTTY)): RemovePlan {
-  if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
-  if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  if (flags.managementUrl !== undefined && !flags.management)
-    throw usageError("--management-url and --no-management go against each other");
-  const urlError = flags.managementUrl === undefined ? undefined : managementUrlError(flags.managementUrl);
-  if (urlError !== undefined) throw usageError(urlError);
+  checkFamilyFlags(flags);
   const dryRun = flags.dryRun ?? false;
   const yes = flags.yes ?? false;
   if (!dryRun) checkCanAsk("taskq remove", yes, tty);

@@ -1,5 +1,5 @@
 import type { BrokerTarget } from "../core/broker/connection.ts";
-import { managementUrlError } from "../core/admin/management.ts";
+import { checkFamilyFlags } from "./family-flags.ts";
 import type { RetryDelays } from "../core/failures/retry-policy.ts";
 import { usageError } from "../errors.ts";
 import { type BrokerFlags, brokerTarget } from "./broker-flags.ts";
@@ -35,12 +35,7 @@ export type StatusFlags = BrokerFlags & {
 
 /** Flags to one plan, checked before any connection. */
 export function planStatus(flags: StatusFlags): StatusPlan {
-  if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
-  if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  if (flags.management === false && flags.managementUrl !== undefined)
-    throw usageError("--management-url and --no-management contradict each other");
-  const urlProblem = flags.managementUrl === undefined ? undefined : managementUrlError(flags.managementUrl);
-  if (urlProblem !== undefined) throw usageError(urlProblem);
+  checkFamilyFlags(flags);
   const plan: StatusPlan = {
     target: brokerTarget(flags),
     queue: flags.queue,

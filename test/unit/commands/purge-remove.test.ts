@@ -29,7 +29,7 @@ describe("planRemove", () => {
       "--management-url with --no-management",
       { managementUrl: "http://x:15672", management: false },
       true,
-      "go against each other",
+      "--management-url and --no-management contradict each other",
     ],
   ])("%s", (_label, flags, tty, error) => {
     const run = () => planRemove({ ...removeFlags, ...flags }, tty);
