@@ -4,15 +4,8 @@ import type { Handler, Outcome, Task } from "../task.ts";
 import type { WorkSession } from "./session.ts";
 import type { SettleContext, Settled } from "./settle.ts";
 import { settleRun } from "./timeout-keeper.ts";
+import type { TaskSlot } from "./task-slot.ts";
 import { heldUntil, runWithTimeout } from "./timed-run.ts";
-
-/** What the worker hears from a task it runs. */
-export interface TaskSlot {
-  /** The task's slot is free again: after its finish event, or after settling it failed. */
-  freed(startedAt: number): void;
-  /** Settling the task failed: a fault of the worker, not of the task. */
-  fail(err: Error): void;
-}
 
 /**
  * Runs one task: its handler, then settle.ts (through settleRun: a task the broker took back by

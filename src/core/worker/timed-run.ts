@@ -1,10 +1,5 @@
 import type { Handler, Outcome, Task } from "../task.ts";
-
-/** run-task.ts's TaskSlot, said again here so the two files do not import each other. */
-interface TaskSlot {
-  freed(startedAt: number): void;
-  fail(err: Error): void;
-}
+import type { TaskSlot } from "./task-slot.ts";
 
 /** A handler run against a deadline. */
 export interface TimedRun {
