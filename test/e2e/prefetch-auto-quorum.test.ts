@@ -144,12 +144,14 @@ test("replaced consumers are not kept by amqplib for the channel's life: at most
   const queue = tracked.name("auto-quorum-kept");
   await withChannel(async (ch) => {
     await ch.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
-    await ch.prefetch(1);
+    const hush = { hush: async () => {}, release: () => {} };
     const consumer = new Consumer(
       ch,
       queue,
+      1,
       () => {},
       () => {},
+      hush,
     );
     await consumer.start();
     for (let i = 0; i < 50; i++) consumer.replace(1 + (i % 9));

@@ -119,16 +119,15 @@ export async function openSession(
   signal: AbortSignal,
   worked?: () => void,
 ): Promise<Session> {
-  const opening = Session.open(
-    broker,
-    spec.queue,
-    spec.prefetch,
-    spec.concurrency,
-    spec.queueType,
+  const opening = Session.open(broker, {
+    queue: spec.queue,
+    prefetch: spec.prefetch,
+    concurrency: spec.concurrency,
+    queueType: spec.queueType,
     deliver,
-    worked,
-    spec.taskBoundMs,
-  );
+    ...(worked ? { onWorked: worked } : {}),
+    ...(spec.taskBoundMs !== undefined ? { taskBoundMs: spec.taskBoundMs } : {}),
+  });
   try {
     const session = await untilAborted(opening, signal);
     if (session === ABORTED) throw new Stopped();

@@ -1,5 +1,6 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import { Acker } from "./acker.ts";
+import { AckHush } from "./ack-hush.ts";
 import { Consumer } from "./consumer.ts";
 import { type Broker, quiet, whileUp } from "../broker/connection.ts";
 import { settledWithin } from "../../util/clock.ts";
@@ -22,11 +23,24 @@ import {
 export type { Deliver, WorkSession } from "./work-session.ts";
 
 /**
- * Most tasks in reserve on a quorum queue: zero-work tasks on the local cluster ran at 2.4x prefetch
- * 1 with 2 in reserve and 7.7x with 99, while a reserve held by one worker is work another may wait
- * for at the end of a run.
+ * Most tasks `--prefetch auto` holds in reserve: a reserve held by one worker is work another may
+ * wait for at the end of a run, while more than a few only pays where refills are slow (a quorum
+ * queue on a cluster). Figures: docs/performance.md, "--prefetch auto".
  */
-export const RESERVE_LIMIT_REPLACED = 8;
+export const RESERVE_LIMIT = 8;
+
+/** What `Session.open` needs. */
+export interface SessionOptions {
+  queue: string;
+  prefetch: Prefetch;
+  concurrency: number;
+  queueType: QueueType;
+  deliver: Deliver;
+  /** Told once, at the first ack: the connection does real work. */
+  onWorked?: () => void;
+  /** Every task's outcome comes within this long of its start (see ConsumeSpec). */
+  taskBoundMs?: number;
+}
 
 /**
  * One connection's worth of consuming: its channel, its acks, its consumer.
@@ -41,6 +55,7 @@ export class Session implements WorkSession {
   readonly lost: Promise<Error>;
   private readonly acker: Acker;
   private readonly consumer: Consumer;
+  private readonly hush: AckHush;
   private closing = false;
   private worked = false;
   onTimeout?: (why: ConsumerTimedOut, taken: readonly ConsumeMessage[]) => void;
@@ -48,8 +63,8 @@ export class Session implements WorkSession {
   private constructor(
     readonly broker: Broker,
     private readonly channel: Channel,
-    /** The consumer's own prefetch (per consumer), set before it consumed. */
-    private readonly ownPrefetch: number,
+    /** The consumer's prefetch (its own, never channel-wide) as it starts. */
+    prefetch: number,
     /** The queue it consumes, as declared: the type it is used as (see declareWorkQueue). */
     readonly workQueue: WorkQueue,
     deliver: Deliver,
@@ -58,15 +73,20 @@ export class Session implements WorkSession {
     consumerArgs?: Record<string, unknown>,
   ) {
     this.acker = new Acker(channel, () => this.open);
+    // A quorum queue hands back what is on its way to a consumer at its cancel (consumer.ts).
+    this.hush = new AckHush(this.acker, workQueue.type === "quorum");
     const onMessage = (msg: ConsumeMessage) => {
       this.acker.track(msg);
+      this.hush.delivered(msg);
       deliver(this, msg);
     };
     this.consumer = new Consumer(
       channel,
       workQueue.name,
+      prefetch,
       onMessage,
       (tag) => this.cancelled(tag, deliver),
+      this.hush,
       consumerArgs,
     );
     this.lost = this.watch();
@@ -84,7 +104,10 @@ export class Session implements WorkSession {
    */
   private cancelled(tag: string, deliver: Deliver): void {
     const why = cancelledForTimeout(this.broker, this.workQueue.name, this.workQueue.type);
-    if (!why) return deliver(this, null);
+    if (!why) {
+      deliver(this, null);
+      return;
+    }
     if (!this.open) return;
     this.onTimeout?.(
       why,
@@ -95,9 +118,9 @@ export class Session implements WorkSession {
       .then((there) => (there ? this.consumer.renew() : deliver(this, null)));
   }
 
-  /** A quorum queue's consumer is replaced to change its prefetch, and so can hold any reserve. */
+  /** The consumer is replaced to change its prefetch (consumer.ts), and so can hold any reserve. */
   get reserveLimit(): number {
-    return this.workQueue.type === "quorum" ? RESERVE_LIMIT_REPLACED : 1;
+    return RESERVE_LIMIT;
   }
 
   /**
@@ -105,46 +128,22 @@ export class Session implements WorkSession {
    * declareWorkQueue), sets the prefetch and consumes: a session already receiving tasks. The
    * broker answers the whole of it within ANSWER_TIMEOUT_MS, or the connection is taken for gone.
    */
-  static async open(
-    broker: Broker,
-    queue: string,
-    prefetch: Prefetch,
-    concurrency: number,
-    queueType: QueueType,
-    deliver: Deliver,
-    onWorked?: () => void,
-    taskBoundMs?: number,
-  ): Promise<Session> {
+  static async open(broker: Broker, o: SessionOptions): Promise<Session> {
     return whileUp(
       broker,
       (async () => {
-        const found = await declareWorkQueue(broker, queue, queueType);
+        const found = await declareWorkQueue(broker, o.queue, o.queueType);
         const channel = quiet(await broker.model.createChannel());
-        // auto on a classic queue: the consumer's own limit holds one in reserve (concurrency + 1,
-        // fixed once it consumes); a channel-wide limit of `concurrency` on top takes the reserve
-        // away while tasks are long (see setPrefetch). A quorum queue refuses a consumer on a
-        // channel with a channel-wide limit: there auto starts at `concurrency` and replaces the
-        // consumer to change it.
-        const global = prefetch === "auto" && found.type === "classic";
-        const own = prefetch === "auto" ? concurrency + (global ? 1 : 0) : prefetch;
-        // In this order: a per-consumer basic.qos after the global one reset the global one to 0 (3.10.8).
-        await channel.prefetch(own);
-        if (global) await channel.prefetch(concurrency, true);
+        // auto starts without a reserve; the worker raises it by replacing the consumer (setPrefetch).
+        const prefetch = o.prefetch === "auto" ? o.concurrency : o.prefetch;
         // Tasks that end within taskBoundMs: the broker's consumer timeout set above it, where it takes one per consumer.
-        const held = mostHeld(prefetch, concurrency, found.type === "quorum" ? RESERVE_LIMIT_REPLACED : 1);
-        const s = new Session(
-          broker,
-          channel,
-          own,
-          found,
-          deliver,
-          onWorked,
-          consumerArguments(broker, found.type, taskBoundMs, held, concurrency),
-        );
+        const held = mostHeld(o.prefetch, o.concurrency, RESERVE_LIMIT);
+        const args = consumerArguments(broker, found.type, o.taskBoundMs, held, o.concurrency);
+        const s = new Session(broker, channel, prefetch, found, o.deliver, o.onWorked, args);
         await s.consumer.start();
         return s;
       })(),
-      { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${queue}'` },
+      { ms: ANSWER_TIMEOUT_MS, what: `opening a consumer on '${o.queue}'` },
     );
   }
 
@@ -175,7 +174,7 @@ export class Session implements WorkSession {
   }
 
   ack(msg: ConsumeMessage, batch: boolean): void {
-    this.acker.ack(msg, batch);
+    if (!this.hush.held(msg, false, batch)) this.acker.ack(msg, batch);
     if (!this.worked) {
       this.worked = true;
       this.onWorked?.();
@@ -183,23 +182,17 @@ export class Session implements WorkSession {
   }
 
   requeue(msg: ConsumeMessage): void {
-    this.acker.requeue(msg);
+    if (!this.hush.held(msg, true, false)) this.acker.requeue(msg);
   }
 
   /**
-   * A quorum queue: a new consumer with `count` in the old one's place (consumer.ts).
-   *
-   * A classic queue: RabbitMQ lets only the channel-wide limit (basic.qos global) change under a live consumer,
-   * and a channel-wide limit costs the broker a round of coordination between queue and channel
-   * for every delivery ("slow on a single machine", its docs): `--prefetch auto` held one in
-   * reserve at 0.85x the tasks/s of a plain prefetch 2 (zero-work bench, 4 workers). So the
-   * consumer's own limit (set at consume) is the reserve, and the channel-wide one is there only
-   * to take it away: lifted (0, no limit) at or above the consumer's own, `count` below it.
+   * A new consumer with `count` in the old one's place (consumer.ts): RabbitMQ fixes a consumer's own
+   * prefetch when it starts, and the one limit it lets change under a live consumer, the channel-wide
+   * one (basic.qos global), is a deprecated feature 4.3 denies and quorum queues refuse.
    */
   setPrefetch(count: number): void {
     if (!this.open) return;
-    if (this.workQueue.type === "quorum") return this.consumer.replace(count);
-    this.channel.prefetch(count >= this.ownPrefetch ? 0 : count, true).catch(() => {});
+    this.consumer.replace(count);
   }
 
   /** Bounded: a broker that stopped answering cannot hold a stop past ANSWER_TIMEOUT_MS (heartbeats off included). */
@@ -219,6 +212,7 @@ export class Session implements WorkSession {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.hush.releaseAll();
     this.acker.flush();
     this.open = false;
     await settledWithin(this.channel.close(), CLOSE_TIMEOUT_MS);
