@@ -25,12 +25,22 @@ export async function declareQueue(
   extra: Record<string, unknown> = {},
 ): Promise<QueueInfo> {
   try {
-    const args = queueArguments(type, extra);
-    const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
-    return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+    return await assertDurable(channel, queue, type, extra);
   } catch (err) {
     throw queueError(broker, queue, err, type);
   }
+}
+
+/** The declare itself: durable, with `type`'s arguments; a refusal is thrown as amqplib throws it. */
+async function assertDurable(
+  channel: Channel,
+  queue: string,
+  type: QueueType,
+  extra: Record<string, unknown> = {},
+): Promise<QueueInfo> {
+  const args = queueArguments(type, extra);
+  const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
+  return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
 }
 
 /**
@@ -111,12 +121,7 @@ export interface WorkQueue extends QueueInfo {
  * queue exists). Any other difference fails (QueueMismatch) saying how many tasks the queue holds.
  */
 export async function declareWorkQueue(broker: Broker, queue: string, type: QueueType): Promise<WorkQueue> {
-  const declare = (as: QueueType) =>
-    withChannel(broker, async (channel) => {
-      const args = queueArguments(as);
-      const ok = await channel.assertQueue(queue, args ? { durable: true, arguments: args } : { durable: true });
-      return { name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-    });
+  const declare = (as: QueueType) => withChannel(broker, (channel) => assertDurable(channel, queue, as));
   try {
     return { ...(await declare(type)), type, adopted: false };
   } catch (err) {
