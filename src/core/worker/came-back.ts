@@ -5,7 +5,7 @@ import { DEFAULT_MAX_REDELIVERIES, type Redelivery, judgeRedelivery } from "../f
 import { REDELIVERIES_HEADER } from "../headers.ts";
 import { type Outcome, type Task, returnsOf, taskFromMessage } from "../task.ts";
 import type { WorkSession } from "./session.ts";
-import { type SettleContext, park, settleCopy } from "./settle.ts";
+import { type SettleContext, publishUntilConfirmed, settleCopy } from "./settle.ts";
 
 /**
  * What a delivery that came back from a dead worker needs before it may run (the rule and its
@@ -29,8 +29,9 @@ export function cameBack(
 /**
  * Back to the end of the queue: a confirmed copy with the count, then the ack (the count is on the
  * broker before the task can run again). A copy the broker refuses is tried again with backoff
- * (park); a stop that waited long enough gives the original back instead (a plain requeue: it
- * comes back flagged and is counted again, never lost); a lost session leaves it to the broker.
+ * (publishUntilConfirmed); a stop that waited long enough gives the original back instead (a plain
+ * requeue: it comes back flagged and is counted again, never lost); a lost session leaves it to the
+ * broker.
  */
 async function toBack(
   ctx: SettleContext,
@@ -41,7 +42,7 @@ async function toBack(
   max: number,
 ): Promise<void> {
   ctx.emit({ type: "came-back", task, count, max });
-  const failure = await park(ctx, s, task, makeCopy(task, { kind: "cameBack", redeliveries: count }));
+  const failure = await publishUntilConfirmed(ctx, s, task, makeCopy(task, { kind: "cameBack", redeliveries: count }));
   if (!s.open) return void ctx.summary.lost++;
   if (failure !== undefined) s.requeue(msg);
   else s.ack(msg, false);

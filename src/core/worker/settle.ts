@@ -96,7 +96,7 @@ export async function settleCopy(
   copy: Copy,
   decision: Decision,
 ): Promise<Settled> {
-  const failure = await park(ctx, s, task, copy);
+  const failure = await publishUntilConfirmed(ctx, s, task, copy);
   if (!s.open) return lost(ctx, decision.action === "retry" ? "retry scheduled" : "dead-lettered");
   if (failure !== undefined) {
     s.requeue(msg);
@@ -118,7 +118,12 @@ export async function settleCopy(
  * can encode (fit-headers.ts), and should amqplib refuse them all the same, the same bytes could
  * never pass, so the copy goes at once with taskq's own headers alone, then the task goes back.
  */
-export async function park(ctx: SettleContext, s: WorkSession, task: Task, first: Copy): Promise<string | undefined> {
+export async function publishUntilConfirmed(
+  ctx: SettleContext,
+  s: WorkSession,
+  task: Task,
+  first: Copy,
+): Promise<string | undefined> {
   let copy = first;
   for (let attempt = 1; ; attempt++) {
     try {
