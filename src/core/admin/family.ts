@@ -114,7 +114,8 @@ export async function findFamily(
       const listed = familyFromApi(queue, await options.management.queues(familyRegex(queue)));
       return {
         queue,
-        queues: await withLiveCounts(broker, listed),
+        // The API's members with AMQP's exact ready and consumer counts; one deleted since it was listed is left out.
+        queues: await existing(broker, listed),
         complete: true,
         source: options.management.display,
       };
@@ -127,9 +128,6 @@ export async function findFamily(
   if (missing !== undefined) family.missing = missing;
   return family;
 }
-
-/** The API's members with AMQP's exact ready and consumer counts; a queue deleted since it was listed is left out. */
-const withLiveCounts = (broker: Broker, listed: FamilyQueue[]): Promise<FamilyQueue[]> => existing(broker, listed);
 
 /** Passive declares of the work queue, the policy's retry levels and the dead queue: the members that exist. */
 function guessed(broker: Broker, queue: string, retry: RetryDelays): Promise<FamilyQueue[]> {
