@@ -1,5 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { brokerCounts, deleteQueues, rabbitmqctlCommand, uniqueQueue, waitFor } from "../support/broker.ts";
+import {
+  BROKER_PORT,
+  brokerCounts,
+  deleteQueues,
+  rabbitmqctlCommand,
+  uniqueQueue,
+  waitFor,
+} from "../support/broker.ts";
 import { TestHandler } from "../support/handler.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
@@ -41,7 +48,7 @@ describe("long tasks", () => {
   test("a 1 s heartbeat connection survives a handler running 5 s: acked on the same connection, no reconnect", async () => {
     const queue = uniqueQueue("long-task");
     queues.push(queue, `${queue}.dead`);
-    const url = "amqp://guest:guest@127.0.0.1:5672/?heartbeat=1";
+    const url = `amqp://guest:guest@127.0.0.1:${BROKER_PORT}/?heartbeat=1`;
     const h = new TestHandler();
     const w = new TaskqProcess(["work", "--url", url, "-q", queue, ...h.command]);
     procs.push(w);
@@ -74,7 +81,7 @@ describe("long tasks", () => {
     // Shows the first test would notice a dropped connection: here the event loop, not the handler, stops.
     const queue = uniqueQueue("long-task-frozen");
     queues.push(queue, `${queue}.dead`);
-    const url = "amqp://guest:guest@127.0.0.1:5672/?heartbeat=1";
+    const url = `amqp://guest:guest@127.0.0.1:${BROKER_PORT}/?heartbeat=1`;
     const h = new TestHandler();
     const w = new TaskqProcess(["work", "--url", url, "-q", queue, ...h.command]);
     procs.push(w);

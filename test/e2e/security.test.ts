@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteQueues, rabbitmqctl, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import { BROKER_PORT, deleteQueues, rabbitmqctl, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
 import { type RunResult, TaskqProcess, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const queues: string[] = [];
@@ -30,10 +30,10 @@ const noPermUser = `taskq-sec-${tag}-noperm`;
 const password = `Pw${randomBytes(6).toString("hex")}:s@cr/t%?#&`;
 const wrongPassword = `Wr${randomBytes(6).toString("hex")}:n0t@it`;
 const enc = encodeURIComponent;
-const url = `amqp://${user}:${enc(password)}@127.0.0.1:5672`;
+const url = `amqp://${user}:${enc(password)}@127.0.0.1:${BROKER_PORT}`;
 /** The same password spelled the other way users write it: ':' left raw (legal in the userinfo's password). */
-const urlRawColon = `amqp://${user}:${enc(password).replace(/%3A/g, ":")}@127.0.0.1:5672`;
-const wrongUrl = `amqp://${user}:${enc(wrongPassword)}@127.0.0.1:5672`;
+const urlRawColon = `amqp://${user}:${enc(password).replace(/%3A/g, ":")}@127.0.0.1:${BROKER_PORT}`;
+const wrongUrl = `amqp://${user}:${enc(wrongPassword)}@127.0.0.1:${BROKER_PORT}`;
 const DENIED_PREFIX = `taskq-sec-denied-${tag}`;
 
 /** Every spelling of a secret that must never be printed. */
@@ -203,7 +203,7 @@ describe("the URL password never appears in any output", () => {
       await run(`${label}: wrong password (TASKQ_URL)`, args, 3, { TASKQ_URL: wrongUrl });
     }
     // The right password, but no rights on vhost '/', or on a vhost that does not exist.
-    const noPerm = `amqp://${noPermUser}:${enc(password)}@127.0.0.1:5672`;
+    const noPerm = `amqp://${noPermUser}:${enc(password)}@127.0.0.1:${BROKER_PORT}`;
     expect((await run("send: vhost refused", ["send", "--url", noPerm, "-q", queue, "x"], 3)).stderr).toContain(
       "refused access to vhost '/'",
     );

@@ -1,4 +1,5 @@
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
+import { BROKER_PORT } from "./broker.ts";
 
 /** AMQP 0-9-1 methods a test can cut at: [class id, method id]. */
 export const METHOD = {
@@ -35,7 +36,7 @@ export class FrameCutter {
 
   constructor(
     private readonly at: CutAt,
-    private readonly target = { host: "127.0.0.1", port: 5672 },
+    private readonly target = { host: "127.0.0.1", port: BROKER_PORT },
   ) {}
 
   get url(): string {

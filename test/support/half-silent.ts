@@ -1,4 +1,5 @@
 import type { Socket, TCPSocketListener } from "bun";
+import { BROKER_PORT } from "./broker.ts";
 
 type Peer = { up?: Socket<undefined>; pending: Buffer[]; passAll: boolean; buf: Buffer; silent: boolean };
 
@@ -9,7 +10,10 @@ type Peer = { up?: Socket<undefined>; pending: Buffer[]; passAll: boolean; buf: 
  * accepts, opens, and goes quiet: no socket closed, no answer to a channel open. `cutMs` 0: the
  * first connection is as silent as the rest. `connections()`: how many it accepted.
  */
-export function halfSilentProxy(cutMs: number, targetPort = 5672): TCPSocketListener<Peer> & { connections(): number } {
+export function halfSilentProxy(
+  cutMs: number,
+  targetPort = BROKER_PORT,
+): TCPSocketListener<Peer> & { connections(): number } {
   let n = 0;
   const listener = Bun.listen<Peer>({
     hostname: "127.0.0.1",
