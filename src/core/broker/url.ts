@@ -46,6 +46,8 @@ export function parseBrokerUrls(urls: readonly string[]): BrokerAddress[] {
 
 /** URL query options amqplib reads as numbers (it fails on anything else only when connecting). */
 const NUMERIC_OPTIONS = ["heartbeat", "frameMax", "channelMax"] as const;
+/** The smallest frame_max RabbitMQ 4.1 and later accept (their smallest frame before login, raised from 4096). */
+const MIN_FRAME_MAX = 8192;
 
 export function parseBrokerUrl(url: string): BrokerAddress {
   let parsed: URL;
@@ -70,6 +72,12 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     if (value !== null && !/^\d+$/.test(value))
       throw usageError(`invalid broker URL: ?${option}= must be a whole number, not '${value}'`);
   }
+  // RabbitMQ 4.1 and later refuse a tune-ok below 8192 by closing the socket: amqplib then says only that nothing answered.
+  const frameMax = Number(parsed.searchParams.get("frameMax") ?? 0);
+  if (frameMax > 0 && frameMax < MIN_FRAME_MAX)
+    throw usageError(
+      `invalid broker URL: ?frameMax= must be 0 (no limit) or at least ${MIN_FRAME_MAX} (RabbitMQ 4.1 and later refuse less), not ${frameMax}`,
+    );
   const rawVhost = parsed.pathname.replace(/^\//, "");
   return {
     url,

@@ -168,6 +168,7 @@ describe("parseBrokerUrl", () => {
     ["heartbeat not a number", `amqp://u:${secret}@h/?heartbeat=abc`, "?heartbeat= must be a whole number, not 'abc'"],
     ["channelMax not a number", `amqp://u:${secret}@h/?channelMax=-1`, "?channelMax= must be a whole number"],
     ["frameMax not a number", `amqp://u:${secret}@h/?frameMax=1.5`, "?frameMax= must be a whole number"],
+    ["frameMax below 8192 (RabbitMQ 4.1+ refuses it)", `amqp://u:${secret}@h/?frameMax=4096`, "at least 8192"],
   ])("rejects %s with exit code 2 and no password in the message", (_name, url, hint) => {
     const error = expectUsageError(() => parseBrokerUrl(url));
     expect(error.message).toContain(hint);
