@@ -1,4 +1,4 @@
-import type { Broker, BrokerTarget } from "../core/broker/connection.ts";
+import { type Broker, type BrokerTarget, whileUp } from "../core/broker/connection.ts";
 import { TaskqError } from "../errors.ts";
 import { Reconnector, connect } from "../core/broker/reconnector.ts";
 import { listDead } from "../core/admin/dead-list.ts";
@@ -12,10 +12,7 @@ import { deadTable, deadTaskJson } from "./dead-view.ts";
 
 export async function runList(plan: DeadPlan): Promise<void> {
   await withBroker(plan.target, "taskq dead list", async (broker) => {
-    const list = await Promise.race([
-      listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT),
-      broker.lost.then((e) => Promise.reject(e)),
-    ]);
+    const list = await whileUp(broker, listDead(broker, plan.queue, plan.limit ?? DEFAULT_LIST_LIMIT));
     if (list.unread !== undefined) throw new TaskqError(`cannot list '${list.deadQueue}' now: ${list.unread}`);
     if (plan.json) {
       if (list.tasks.length === 0) process.stderr.write(`no dead tasks in '${list.deadQueue}'\n`);

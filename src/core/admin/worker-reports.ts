@@ -114,7 +114,7 @@ export async function collectWorkerReports(
 ): Promise<WorkerReport[]> {
   const reports = await WorkerReports.open(broker, queue);
   try {
-    await Promise.race([sleep(waitMs), broker.lost.then((err) => Promise.reject(err))]);
+    await whileUp(broker, sleep(waitMs));
     return reports.current();
   } finally {
     await reports.close();
