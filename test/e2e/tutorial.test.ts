@@ -1,19 +1,48 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BROKER_URL, deleteQueues, readyCount, uniqueQueue } from "../support/broker.ts";
+import { IsolatedNode, freePort } from "../support/node.ts";
 import { TASKQ_BIN } from "../support/taskq.ts";
 import { Terminal } from "../support/tmux.ts";
 
-const queue = uniqueQueue("tutorial");
 const terminals: Terminal[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const t of terminals) await t.close();
-  await deleteQueues([queue]);
+  for (const clean of cleanups) await clean();
 });
 
-/** The README's three-terminal scenario, typed into real terminals. */
-test("two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twice hands it to the other worker", async () => {
+// The tutorial's scenario on each RabbitMQ version taskq supports: the suite's broker (4.3 under
+// scripts/test), the machine's own 3.10, and a 4.0 node of this file's own (started by its describe).
+const node40 = new IsolatedNode("tutorial-40", freePort(71), { version: "4.0" });
+const targets: [string, string, (() => Promise<unknown>)?][] = [
+  ["the suite's broker", BROKER_URL],
+  ["RabbitMQ 3.10 (the machine's)", "amqp://guest:guest@127.0.0.1:5672"],
+  [
+    "RabbitMQ 4.0",
+    node40.url,
+    () => {
+      cleanups.push(node40.wipe);
+      return node40.start();
+    },
+  ],
+];
+for (const [label, url, start] of targets) {
+  describe(`the tutorial on ${label}`, () => {
+    if (start) beforeAll(start, 120_000);
+    test(
+      "two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twice hands it to the other worker",
+      () => tutorial(url),
+      120_000,
+    );
+  });
+}
+
+/** The README's three-terminal scenario, typed into real terminals, against the broker at `url`. */
+async function tutorial(url: string): Promise<void> {
   if (!(await Terminal.available())) throw new Error("tmux is needed for this test (scripts/test installs it)");
-  const env = { TASKQ_URL: BROKER_URL };
+  const queue = uniqueQueue("tutorial");
+  cleanups.unshift(() => deleteQueues([queue], url));
+  const env = { TASKQ_URL: url };
   const [w1, w2, sender] = [new Terminal(), new Terminal(), new Terminal()];
   terminals.push(w1, w2, sender);
   // Each '.' is 200 ms of work here (the tutorial uses a second).
@@ -68,5 +97,5 @@ test("two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twi
   expect(await w2.waitFor(/\[exit \d+\]/)).toContain("[exit 130]");
   await w3.start(`${TASKQ_BIN} work -q ${queue} --dot-ms 20`, env);
   await w3.waitFor(/Received 'Interrupted task\.+'[\s\S]*Done/);
-  expect(await readyCount(queue)).toBe(0);
-}, 120_000);
+  expect(await readyCount(queue, url)).toBe(0);
+}
