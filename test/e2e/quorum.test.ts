@@ -186,7 +186,7 @@ describe("--queue-type quorum (shared broker)", () => {
       `'${quorum}' is a quorum queue: using it as quorum (pass --queue-type quorum to say so)`,
     );
     expect((await queueTypes()).get(quorum)).toBe("quorum");
-  }, 30_000);
+  }, 60_000); // five taskq runs and two rabbitmqctl calls (on a 4.3 node: in its root, seconds each on a loaded machine)
 
   test("dead list and dead requeue work on quorum queues", async () => {
     const queue = q("qq-dead");
