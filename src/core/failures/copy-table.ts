@@ -16,7 +16,8 @@ import {
 import type { Outcome, Task } from "../task.ts";
 import { bareHeaders, fitHeaders } from "./fit-headers.ts";
 
-// How long each text may be, and what gives way when a copy's headers would not fit amqplib's 64 KiB: fit-headers.ts.
+// How long each text may be, and what gives way when a copy's headers would not fit the 65,536-byte table amqplib
+// encodes them into (AMQPLIB_TABLE_BYTES; the broker's frame_max binds only when set lower): fit-headers.ts.
 export { DROPPED_HEADER, MAX_REASON_BYTES, MAX_STDERR_BYTES } from "./fit-headers.ts";
 
 /** Why a copy of a task is made, with what that kind needs. */

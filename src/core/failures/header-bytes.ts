@@ -3,9 +3,11 @@
  * one scratch buffer of this size (node_modules/amqplib/lib/defs.js: `SCRATCH = Buffer.alloc(65536)`,
  * used by encodeBasicProperties) and throws, before writing a byte, when a table does not fit
  * (lib/codec.js checkSpace: "Encoded field table (headers or arguments) exceeds the 65536 byte
- * encoding buffer"). The 4-byte length of the table counts. This binds before RabbitMQ's
- * frame_max (131,072 bytes by default), which the content header frame must fit too: with the
- * other properties (ten short strings of at most 255 bytes, a few numbers) it is under 68,200 bytes.
+ * encoding buffer"). The 4-byte length of the table counts. At RabbitMQ's default frame_max
+ * (131,072 bytes) this binds first: with the other properties (ten short strings of at most 255
+ * bytes, a few numbers) the content header frame is under 68,200 bytes. A connection with a lower
+ * `?frameMax` (8,192 at least) is closed by the broker (501 frame_too_large) for a header frame
+ * past it; copies are fitted to this limit only (test/unit/core/failures/header-frame.test.ts).
  */
 export const AMQPLIB_TABLE_BYTES = 65_536;
 
