@@ -29,6 +29,7 @@ export class AckHush implements Hush {
   constructor(
     private readonly acker: Acker,
     private readonly returns: boolean,
+    private readonly quietMs = HUSH_QUIET_MS,
   ) {}
 
   /** Holds an ack or requeue of a hushed consumer's delivery: true when held (the caller writes nothing). */
@@ -54,7 +55,7 @@ export class AckHush implements Hush {
       const check = () => {
         clearTimeout(entry.timer);
         if (this.holding(tag) >= entry.prefetch || !this.hushed.has(tag)) return resolve();
-        entry.timer = setTimeout(resolve, HUSH_QUIET_MS);
+        entry.timer = setTimeout(resolve, this.quietMs);
       };
       entry.wake = check;
       check();

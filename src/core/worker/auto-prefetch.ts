@@ -4,25 +4,25 @@ export type Prefetch = number | "auto";
 /** Recent samples a decision looks at. */
 const WINDOW = 16;
 /**
- * A task in reserve pays when tasks are short next to the round trip: it saves one round trip
- * per task (0.4-0.6 ms measured here) and, at worst, makes one task wait behind another while a
- * worker sits idle. Tasks up to this many round trips long keep a reserve: 5 ms tasks
- * (mix:90%5ms,10%50ms and cycle:50ms,5ms,5ms,5ms) do, 1-2 s tasks do not.
+ * A task in reserve pays when tasks are short next to the round trip: it saves one round trip per
+ * task and, at worst, makes one task wait behind another while a worker sits idle. Tasks up to this
+ * many round trips long keep a reserve: bench's 5 ms tasks do, 1-2 s tasks do not (figures:
+ * docs/performance.md).
  */
 export const RESERVE_WHILE_TASKS_UNDER_RTTS = 100;
 /** Hysteresis: a reserve held is dropped only once tasks are this many round trips long. */
 export const DROP_RESERVE_OVER_RTTS = 150;
 /**
- * Tasks finished between two changes: a change on a quorum queue is a new consumer (three broker
- * round trips), so the prefetch must not flap with the samples' noise.
+ * Tasks finished between two changes: a change is a new consumer (three broker round trips, and its
+ * acks held until the old one is cancelled: consumer.ts), so the prefetch must not flap with the
+ * samples' noise.
  */
 export const TASKS_BETWEEN_CHANGES = WINDOW / 2;
 /**
  * The reserve covers this many slow refills (the 90th percentile of recent ones): a task acked is
  * replaced after one refill (ack out, next delivery in), and on a quorum queue that wait varies
- * with the leader's load (a gap of 1.4 ms median, 17-37 ms p99 at prefetch 1 on the local cluster):
- * a reserve that covered two median refills left auto's workers idle 0.25 ms per task (mean gap,
- * mix, 3 rounds) against 0.04 ms at prefetch 100, and no better than it (0.933 vs 0.936).
+ * with the leader's load, so a reserve sized on the median refill leaves workers idle
+ * (docs/performance.md, "Quorum queues and --prefetch auto").
  */
 const COVER = 2;
 /** Round trip assumed until one is measured (the worker starts without a reserve). */
@@ -33,8 +33,8 @@ const INITIAL_RTT_MS = 1;
  * tasks is short next to the round trip, `concurrency` while it is long. The round trip is the
  * shortest recent wait for a next task with a slot free and nothing held (an empty queue only makes
  * waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
- * session can hold more (`maxReserve`: a quorum queue's re-consume), enough tasks to cover two slow
- * refills (an ack to the delivery it let in): more while tasks are short next to it.
+ * session can hold more (`maxReserve`), enough tasks to cover two slow refills (an ack to the
+ * delivery it let in): more while tasks are short next to it.
  */
 export class AutoPrefetch {
   private readonly durations: number[] = [];
@@ -51,7 +51,7 @@ export class AutoPrefetch {
     this.held = concurrency;
   }
 
-  /** How many tasks the session can hold in reserve: 1 with a channel-wide limit, more on re-consume. */
+  /** How many tasks the session can hold in reserve (Session.reserveLimit). */
   limitReserve(max: number): void {
     this.maxReserve = Math.max(1, max);
   }
