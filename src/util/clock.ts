@@ -1,7 +1,7 @@
 /**
  * Where performance.now() starts on the wall clock, read as Date.now() ticks: Bun's
- * performance.timeOrigin is off by up to 1 ms in some processes (measured: 3 of 30 started ~0.9 ms
- * off, the rest within 0.12 ms), which a latency measured across two processes would carry.
+ * performance.timeOrigin is a millisecond or more off in some processes (docs/performance.md,
+ * "Figures behind comments"), which a latency measured across two processes would carry.
  * Costs at most 1 ms of spinning, once.
  */
 export const origin = ((): number => {

@@ -42,7 +42,7 @@ export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRef
  * Why: amqplib queues every outgoing frame in a per-channel stream that its
  * multiplexer drains on the next `setImmediate`. On a prefetch-1 consumer the
  * ack is on the critical path (no next task until the broker has it), and that
- * extra turn measured ~0.23 ms of a ~0.74 ms gap between tasks here.
+ * extra turn was a third of the gap between tasks (docs/performance.md, "Measured").
  *
  * Safe because, once consuming, taskq sends nothing else on a consumer channel
  * but acks and nacks (both through here, so they stay in order) until it

@@ -71,9 +71,8 @@ const MANDATORY_EVERY = 128;
  * writes nothing until the event loop turns: without a turn the first task
  * would reach the broker only after a whole window (1024) was encoded, while
  * workers sit idle. So the loop turns after tasks 1, 2, 4, ... 64: the first
- * tasks go out at once (in the bench every worker starts 10-15 ms sooner), and
- * the bulk is still encoded in long runs (a turn every 128 tasks measured ~5%
- * slower at prefetch 100).
+ * tasks go out at once, and the bulk is still encoded in long runs (a turn
+ * every 128 tasks was slower: docs/performance.md, "Figures behind comments").
  */
 const firstFew = (index: number) => index <= 64 && (index & (index - 1)) === 0;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
