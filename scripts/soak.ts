@@ -176,7 +176,7 @@ function table(what: string, samples: Sample[]): string {
   );
   const head = [what, "abort listeners", "heap MB", "heap objects", "RSS MB"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  return [head, ...rows].map((r) => "  " + r.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ")).join("\n");
+  return [head, ...rows].map((r) => `  ${r.map((c, i) => c.padStart(widths[i] ?? 0)).join("  ")}`).join("\n");
 }
 
 const freshQueue = (part: string) => `taskq-soak.${part}.${randomBytes(4).toString("hex")}`;

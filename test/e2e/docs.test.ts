@@ -52,8 +52,7 @@ function sections(markdown: string): Map<string, string[]> {
     if (h2) {
       current = [];
       out.set((h2[1] as string).replaceAll("`", "").trim(), current);
-    }
-    else if (/^# /.test(line)) current = undefined;
+    } else if (/^# /.test(line)) current = undefined;
     else current?.push(line);
   }
   return out;

@@ -41,10 +41,12 @@ function rig(publish: (c: Copy) => Promise<void> = async () => {}, maxRedeliveri
   const giveUp = new AbortController();
   const ctx: SettleContext = {
     policy: { ...DEFAULT_RETRY, maxRedeliveries },
-    copier: { publish: (c) => {
+    copier: {
+      publish: (c) => {
         copies.push(c);
         return publish(c);
-      } },
+      },
+    },
     summary,
     emit: (e) => void events.push(e),
     killed: new AbortController().signal,

@@ -34,10 +34,12 @@ function silentBroker() {
   let answer!: () => void;
   const answered = new Promise<void>((resolve) => (answer = resolve));
   let closed = 0;
-  const model = { createChannel: async () => {
+  const model = {
+    createChannel: async () => {
       await answered;
       return channel;
-    } };
+    },
+  };
   const broker = {
     address: parseBrokerUrl("amqp://u:p@h"),
     model,

@@ -477,7 +477,9 @@ describe("worker lifecycle", () => {
     let closed = false;
     const w = new Worker(
       source,
-      { publish: async () => {}, close: async () => {
+      {
+        publish: async () => {},
+        close: async () => {
           closed = true;
         },
       },
