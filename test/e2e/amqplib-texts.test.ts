@@ -36,7 +36,7 @@ describe("the amqplib texts taskq relies on, as amqplib writes them", () => {
     conn.on("error", () => {});
     const channel = await conn.createConfirmChannel();
     channel.on("error", () => {});
-    await channel.assertQueue(queue, { durable: false, autoDelete: true });
+    await channel.assertQueue(queue, { exclusive: true }); // gone with the connection (RabbitMQ 4 deprecates transient non-exclusive queues)
     const errors: unknown[] = [];
     for (let i = 0; i < 2000; i++) channel.sendToQueue(queue, Buffer.from("x"), {}, (err) => err && errors.push(err));
     (conn as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy();

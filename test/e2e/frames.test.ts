@@ -38,7 +38,7 @@ describe("ackWriter with the real amqplib (shared broker)", () => {
   test("the frames it writes are ones the broker takes: ack, multiple ack, nack with requeue", async () => {
     const queue = tracked.name("frames");
     await withChannel(async (ch) => {
-      await ch.assertQueue(queue, { durable: false });
+      await ch.assertQueue(queue); // durable: RabbitMQ 4 deprecates transient non-exclusive queues
       for (const body of ["one", "two", "three"]) ch.sendToQueue(queue, Buffer.from(body));
       const writer = ackWriter(ch);
       expect(writer.direct).toBe(true);
@@ -62,7 +62,7 @@ describe("ackWriter with the real amqplib (shared broker)", () => {
   test("after queueBehind the acks go through amqplib, and still reach the broker", async () => {
     const queue = tracked.name("frames-behind");
     await withChannel(async (ch) => {
-      await ch.assertQueue(queue, { durable: false });
+      await ch.assertQueue(queue); // durable: RabbitMQ 4 deprecates transient non-exclusive queues
       ch.sendToQueue(queue, Buffer.from("last"));
       const writer = ackWriter(ch);
       const { next } = await deliveries(ch, queue);
@@ -94,7 +94,7 @@ describe("coalesceWrites with the real amqplib (shared broker)", () => {
         };
       }
       const ch = await model.createConfirmChannel();
-      await ch.assertQueue(queue, { durable: false });
+      await ch.assertQueue(queue); // durable: RabbitMQ 4 deprecates transient non-exclusive queues
       calls.write = 0;
       calls.writev = 0;
       for (let i = 1; i <= 1000; i++) ch.sendToQueue(queue, Buffer.from(`task ${i}`));
