@@ -112,7 +112,7 @@ function workerSpawner(
   ];
   // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked
   // with it.
-  if (config.chaos) args.push("--report-before-ack");
+  if (config.chaos) args.unshift("--report-before-ack"); // before workerArgs: they may end with `-- COMMAND`
   let processes = 0;
   return (slot) => {
     const env = { TASKQ_URL: workerUrls(config.target.urls, slot) };

@@ -64,6 +64,8 @@ export type BenchFlags = BrokerFlags &
     reconnectTimeout?: number;
     chaos?: string;
     nodeControl?: string;
+    handler?: string;
+    persistent?: boolean;
   };
 
 const NODE_CONTROL_IS_FOR =
@@ -101,6 +103,18 @@ function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] 
   return { specs, text: chaosText(specs), nodeControl };
 }
 
+/** `--handler CMD [--persistent]` as the workers' flags: `[--persistent] -- CMD...`, or none. */
+function handlerArgs(flags: BenchFlags): string[] {
+  const argv = flags.handler?.trim().split(/\s+/).filter(Boolean) ?? [];
+  if (flags.handler !== undefined && argv.length === 0) throw usageError("--handler must not be empty");
+  if (flags.persistent && argv.length === 0)
+    throw usageError("--persistent needs --handler CMD (taskq bench --handler 'python3 handler.py' --persistent)");
+  const [file] = argv;
+  if (file === undefined) return [];
+  if (!isRunnable(file)) throw usageError(`--handler '${flags.handler}': command not found or not executable: ${file}`);
+  return [...(flags.persistent ? ["--persistent"] : []), "--", ...argv];
+}
+
 /** `given`: the flags typed on the command line (their keys), which `--rate` defaults differently. */
 export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Set()): BenchPlan {
   const target = brokerTarget(flags);
@@ -121,6 +135,7 @@ export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Se
     ["--key", flags.key],
   ] as const)
     if (path) workerArgs.push(flag, path);
+  workerArgs.push(...handlerArgs(flags)); // last: `-- COMMAND` ends the workers' argv
   return {
     target,
     workerArgs,

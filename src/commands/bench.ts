@@ -191,6 +191,14 @@ export function benchCommand() {
       "--node-control <cmd>",
       "for kill-node and freeze-node: a command run as 'CMD kill N', 'CMD start N', 'CMD freeze N', 'CMD thaw N', N = 1..number of URLs (e.g. scripts/cluster)",
     )
+    .option(
+      "--handler <cmd>",
+      "the workers run each task with CMD (split on spaces), as work -- CMD does; its body: 'task N ' then a '.' per ms of --work",
+    )
+    .option(
+      "--persistent",
+      "with --handler: each worker keeps CMD running and feeds it task after task (work --persistent)",
+    )
     .option("--json", "print one JSON document")
     .option("--report <path>", "also write an HTML report (self-contained: table, timelines, latencies)")
     .option(
