@@ -5,9 +5,12 @@
  *
  * @example
  * ```ts
- * import { send, task, work } from "taskq";
+ * import { connect, send, task, work } from "taskq";
  *
  * await send({ queue: "emails", tasks: [{ userId: 42 }, task({ userId: 7 }, { id: "welcome-7", delayMs: 5000 })] });
+ *
+ * const q = await connect({ queue: "emails" }); // a service's: one connection for all its sends
+ * await q.send({ userId: 9 });                  // resolves once the broker confirmed it
  *
  * const worker = await work({ queue: "emails", timeoutMs: 30_000 }, async (task, signal) => {
  *   const { userId } = task.json<{ userId: number }>(); // not JSON: dead at once, unretried
@@ -18,7 +21,7 @@
  * ```
  * @packageDocumentation
  */
-import { Reconnector, connect } from "./core/broker/reconnector.ts";
+import { Reconnector, connect as dial } from "./core/broker/reconnector.ts";
 import type { QueueType } from "./core/topology/names.ts";
 import { DEFAULT_RETRY, HANDLER_EXIT, type RetryPolicy } from "./core/failures/retry-policy.ts";
 import { type SendEvent, type SendResult, sendTasks } from "./core/publish/send-tasks.ts";
@@ -55,6 +58,8 @@ export type {
 };
 export type { HeaderValue, TaskOptions, TaskSpec } from "./library/task-spec.ts";
 export { task } from "./library/task-spec.ts";
+export type { Client, ClientOptions, ClientSendOptions } from "./library/client.ts";
+export { connect } from "./library/client.ts";
 export { DEFAULT_RETRY, HANDLER_EXIT };
 export { NotJsonError } from "./core/task.ts";
 export { TaskqError } from "./errors.ts";
@@ -71,14 +76,18 @@ export interface SendOptions extends ConnectionOptions {
   tasks: Iterable<TaskInput> | AsyncIterable<TaskInput>;
   /** Default true (delivery mode 2). */
   persistent?: boolean;
-  /** Each task reaches the queue this many milliseconds later (through `<queue>.delay.<ms>`); default 0. A `task()`'s own `delayMs` wins. */
+  /**
+   * Each task reaches the queue this many milliseconds later (through `<queue>.delay.<ms>`); default 0. A `task()`'s
+   * own `delayMs` wins.
+   */
   delayMs?: number;
   onEvent?: (event: SendEvent) => void;
 }
 
 /**
  * Publishes tasks (persistent, with publisher confirms) and resolves once the
- * broker has confirmed every one; rejects with a {@link TaskqError} otherwise.
+ * broker has confirmed every one; rejects with a {@link TaskqError} otherwise. One connection
+ * per call, for scripts: a service keeps a client ({@link connect}) instead.
  *
  * @example
  * ```ts
@@ -88,7 +97,7 @@ export interface SendOptions extends ConnectionOptions {
 export async function send(options: SendOptions): Promise<SendResult> {
   const tasks = encodeTasks(options.tasks);
   checkedDelay(options.delayMs, "delayMs");
-  const broker = await connect(target(options), { name: "taskq library send" });
+  const broker = await dial(target(options), { name: "taskq library send" });
   try {
     return await sendTasks(broker, tasks, {
       queue: options.queue ?? "task_queue",
@@ -109,7 +118,10 @@ export async function send(options: SendOptions): Promise<SendResult> {
 export interface WorkOptions extends ConnectionOptions {
   queue?: string;
   queueType?: QueueType;
-  /** Most unacked tasks held (default: concurrency); "auto" (classic queues): one more in reserve while tasks are short next to the round trip. */
+  /**
+   * Most unacked tasks held (default: concurrency); "auto" (classic queues): one more in reserve while tasks are short
+   * next to the round trip.
+   */
   prefetch?: number | "auto";
   /** Tasks run at once (default 1). */
   concurrency?: number;
@@ -130,7 +142,8 @@ export interface WorkOptions extends ConnectionOptions {
 
 /**
  * What an in-process handler does with a task. Resolve (with nothing) when
- * done: the task is acked (so is any value that is not an Outcome, e.g. a row a JavaScript handler returns). Throw to fail it: it is retried with backoff and,
+ * done: the task is acked (so is any value that is not an Outcome, e.g. a row a JavaScript handler returns). Throw to
+ * fail it: it is retried with backoff and,
  * after `retry.maxAttempts`, moved to `<queue>.dead`. Return an {@link Outcome}
  * for finer control, e.g. `{ ok: false, reason, exitCode: HANDLER_EXIT.noRetry }`.
  * `task.json()` on a body that is not JSON throws a {@link NotJsonError}: left uncaught, the task

@@ -1,13 +1,16 @@
 // An HTTP service that enqueues: POST /signup {"email": "..."} answers 202 once the
 // broker has confirmed the task (persistent, publisher confirms), 400 on bad input.
+// One client for the service's life: one connection and one confirming channel shared by
+// every request (reconnected after a loss, a task in flight then sent again).
 //
 //   node server.mjs          # PORT (default 3000), TASKQ_URL, QUEUE (default "emails")
 //   curl -X POST localhost:3000/signup -d '{"email":"ada@example.com"}'
 import { createServer } from "node:http";
-import { TaskqError, send, task } from "taskq";
+import { TaskqError, connect, task } from "taskq";
 
 const queue = process.env.QUEUE ?? "emails";
 const port = Number(process.env.PORT ?? 3000);
+const q = await connect({ queue }); // TASKQ_URL; fails here, before listening, if the broker is not there
 
 async function readJson(req) {
   const chunks = [];
@@ -31,17 +34,16 @@ const server = createServer(async (req, res) => {
     // The id is an idempotency key: a client retrying the same signup makes a task with the same
     // message_id, which the worker can recognise. A plain object would be sent as JSON too.
     const id = `welcome-${email.toLowerCase()}`;
-    await send({
-      queue,
-      tasks: [task({ email, requestedAt: new Date().toISOString() }, { id, headers: { source: "signup" } })],
-    });
+    await q.send(task({ email, requestedAt: new Date().toISOString() }, { id, headers: { source: "signup" } }));
     answer(202, { queued: id });
   } catch (err) {
-    // One connection per send keeps the example short; a busy service would batch its tasks.
     // exitCode 2: the task itself was refused (a bad option), not the broker: the caller's fault.
     answer(err instanceof TaskqError ? (err.exitCode === 2 ? 400 : 503) : 500, { error: err.message });
   }
 });
 
 server.listen(port, () => console.log(`listening on :${port}, enqueuing to '${queue}'`));
-process.on("SIGINT", () => server.close(() => process.exit(0)));
+// Stop taking requests, let the sends under way get their confirms, then close the connection.
+const stop = () => server.close(() => q.close().then(() => process.exit(0)));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

@@ -36,6 +36,7 @@ export class Publisher {
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
   private readonly renewals: Renewals;
+  private draining: Promise<void> | undefined;
   private again = 0; // copies going again (placeAgain) not yet handed to the channel
 
   private constructor(
@@ -103,7 +104,13 @@ export class Publisher {
       this.fail(`could not publish: ${redact(String((err as Error).message), this.broker.address)}`, kind);
       throw this.failure;
     }
-    return ok ? undefined : drained(this.channel);
+    return ok ? undefined : this.drained();
+  }
+
+  /** The socket's next 'drain', one wait shared by every publish that found it full (many callers: one listener). */
+  private drained(): Promise<void> {
+    this.draining ??= drained(this.channel).finally(() => (this.draining = undefined));
+    return this.draining;
   }
 
   /** Tasks published and not confirmed (nacked ones too), oldest first: to publish again after a reconnect. */
@@ -167,12 +174,16 @@ export class Publisher {
     if (err && isChannelClosed(err)) {
       // Not a nack: the channel died first. The task stays in sentTasks, to be sent again.
       this.fail("the publishing channel closed with task(s) unconfirmed", "closed");
-      return new TaskqError(`the publishing channel closed before the broker confirmed task ${messageId ?? ""}`);
+      return new PublishError(
+        `the publishing channel closed before the broker confirmed task ${messageId ?? ""}`,
+        "closed",
+      );
     }
     if (err) {
       // Kept in sentTasks: a nack (a quorum queue between leaders, a full queue) may pass when sent again.
-      const error = new TaskqError(
+      const error = new PublishError(
         `the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`,
+        "nacked",
       );
       this.fail(error.message, "nacked");
       return error;
@@ -182,7 +193,7 @@ export class Publisher {
     this.window.confirmed(task?.body.length ?? 0);
     if (task && this.returned.take(task)) {
       this.fail((this.routes.every > 1 ? unroutableSampled : unroutable)(messageId, task.queue), "refused");
-      return new TaskqError(unroutable(messageId, task.queue));
+      return new PublishError(unroutable(messageId, task.queue), "refused");
     }
     this.confirmed++;
     // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
@@ -205,6 +216,11 @@ export class Publisher {
   /** Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before another connection declares them again. */
   uncheckedQueues(): string[] {
     return this.routes.unverified().map(([queue]) => queue);
+  }
+
+  /** Why it failed (the first failure), or undefined while it works. */
+  get error(): PublishError | undefined {
+    return this.failure;
   }
 
   /** A publish failed (nack, unroutable, channel closed): every later one throws; open another. */

@@ -1,0 +1,233 @@
+import { TaskqError } from "../../errors.ts";
+import { isLost } from "../broker/connect-error.ts";
+import { type Broker, lostWithin } from "../broker/connection.ts";
+import { LOSS_GRACE_MS } from "../broker/liveness.ts";
+import type { Reconnector } from "../broker/reconnector.ts";
+import { redact } from "../broker/url.ts";
+import type { QueueType } from "../topology/names.ts";
+import { PublishError } from "./publish-error.ts";
+import type { Publisher, TaskProperties } from "./publisher.ts";
+import type { SendEvent } from "./send-tasks.ts";
+import { SenderSession } from "./sender-session.ts";
+
+/** One task for a SharedSender: where it goes and what it is. */
+export interface SharedTask {
+  queue: string;
+  queueType: QueueType;
+  body: Buffer;
+  /** Its message id among them: the same on every try. */
+  properties: TaskProperties & { messageId: string };
+  /** Reaches the queue this much later (through `<queue>.delay.<ms>`). */
+  delayMs?: number;
+}
+
+export interface SharedSenderOptions {
+  /** Finds the next connection after a loss, within its outage's deadline. */
+  reconnector: Reconnector;
+  /**
+   * Longest a task waits unsent while the broker blocks publishing (memory or disk alarm); then it is rejected, never
+   * sent.
+   */
+  blockedTimeoutMs: number;
+  persistent: boolean;
+  onEvent?: (event: SendEvent) => void;
+}
+
+/** A task's try ended: confirmed, or to be tried again on a fresh channel or connection. */
+type Verdict = "confirmed" | "channel" | { connection: Error };
+
+/**
+ * Tries of one task on channels of a live connection (each refused by another task's failure) before it is rejected.
+ */
+const CHANNEL_TRIES = 5;
+
+/**
+ * A long-lived sender: one connection and one confirming channel, shared by every caller, each
+ * task awaiting its own confirm (concurrent sends go out together and their confirms come back
+ * together: the broker confirms several at once, amqplib's writes are coalesced per turn).
+ *
+ * The invariant: a task `send` was given is confirmed (resolves), or rejected with why — never
+ * dropped. A task unconfirmed when the connection is lost (liveness.ts: closed, heartbeats missed,
+ * an answer past its bound) or nacked is sent again, same message id, on the next connection the
+ * Reconnector finds (at least once); past the outage's deadline it is rejected with the last error.
+ * A task the broker refused (unroutable, too large) is rejected. While the broker blocks
+ * publishing, a task waits unsent up to `blockedTimeoutMs`, then is rejected unsent; one written
+ * before the block was known is rejected after as long, saying it may still arrive. `close()`
+ * takes no more tasks and waits for those under way.
+ */
+export class SharedSender {
+  private session: Promise<SenderSession> | undefined;
+  /** The session whose connection is in use: one loss replaces it once, whoever sees it first. */
+  private active: SenderSession | undefined;
+  /** `active` once its connection is the one in use (no reconnect under way): taken without a wait. */
+  private ready: SenderSession | undefined;
+  private readonly underway = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(
+    first: Broker,
+    private readonly options: SharedSenderOptions,
+  ) {
+    this.session = Promise.resolve(this.newSession(first));
+    this.ready = this.active;
+  }
+
+  /**
+   * Resolves once the broker confirmed `task`; rejects (a TaskqError) if it refused it, or no broker took it in time.
+   */
+  send(task: SharedTask): Promise<void> {
+    if (this.closing) return Promise.reject(new TaskqError("the client is closed: it sends nothing more"));
+    const delivery = this.deliver(task);
+    this.underway.add(delivery);
+    const forget = () => this.underway.delete(delivery);
+    delivery.then(forget, forget);
+    return delivery;
+  }
+
+  /** Declares `queue` on the connection now (a refusal surfaces at once). */
+  async declare(queue: string, queueType: QueueType): Promise<void> {
+    const session = await this.current();
+    await session.route(queue, queueType);
+  }
+
+  /** Takes no more tasks, waits for those under way (confirmed or rejected), then closes the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.underway.size > 0) await Promise.allSettled([...this.underway]);
+    const session = await this.session?.catch(() => undefined);
+    this.session = undefined;
+    this.ready = undefined;
+    await session?.close();
+  }
+
+  private async deliver(task: SharedTask): Promise<void> {
+    for (let channelTries = 0; ; ) {
+      const session = this.ready ?? (await this.current());
+      const verdict = await this.attempt(session, task).catch((err: unknown) => {
+        if (isLost(err)) return { connection: err as Error };
+        throw err;
+      });
+      if (verdict === "confirmed") {
+        if (!session.worked) this.options.reconnector.recovered();
+        session.worked = true;
+        return;
+      }
+      if (verdict === "channel") {
+        if (++channelTries >= CHANNEL_TRIES)
+          throw new TaskqError(`task ${task.properties.messageId} not sent: its channel failed ${CHANNEL_TRIES} times`);
+        continue;
+      }
+      this.replace(session, verdict.connection);
+    }
+  }
+
+  /**
+   * One try of `task` on `session`: its verdict; throws why it is rejected. No wait of its own on
+   * the connection: when it is lost (liveness.ts) amqplib closes the channel, which answers every
+   * unconfirmed task with an error and ends every wait of the publisher (drain, window, alarm).
+   */
+  private async attempt(session: SenderSession, task: SharedTask): Promise<Verdict> {
+    const route =
+      session.routeNow(task.queue, task.delayMs) ?? (await session.route(task.queue, task.queueType, task.delayMs));
+    const properties = route.expiration ? { ...task.properties, expiration: route.expiration } : task.properties;
+    const publisher = session.publisherNow() ?? (await session.publisher());
+    if (session.blockedBy !== null && !(await session.lifts(this.options.blockedTimeoutMs)))
+      throw new TaskqError(
+        `task ${task.properties.messageId} not sent: the broker blocks publishing (${session.blockedBy}) and did not lift it within ${this.options.blockedTimeoutMs / 1000}s`,
+      );
+    let settle!: (error: PublishError | undefined) => void;
+    const answer = new Promise<PublishError | undefined>((resolve) => (settle = resolve));
+    let wait: Promise<void> | undefined;
+    try {
+      wait = publisher.publish(
+        route.queue,
+        task.body,
+        properties,
+        (e) => settle(e as PublishError | undefined),
+        route.renew,
+      );
+    } catch (err) {
+      // The channel failed before this task (another task's refusal, a nack, its close): not this task's fault.
+      return this.afterFailure(session, publisher, err);
+    }
+    if (wait !== undefined) await wait;
+    const error = await session.confirmOf(answer, task.properties.messageId);
+    if (error === undefined) return "confirmed";
+    if (error.kind === "refused") throw error; // this task: unroutable
+    const cause = publisher.error;
+    if (error.kind === "closed" && cause?.kind === "refused") throw cause; // the broker closed the channel over a task (too large)
+    return this.afterFailure(session, publisher, error);
+  }
+
+  /** The channel failed with `err`: a fresh channel on this connection, or the next connection. */
+  private async afterFailure(session: SenderSession, publisher: Publisher, err: unknown): Promise<Verdict> {
+    if (!(err instanceof PublishError)) throw err;
+    const lost = await lostWithin(session.broker, LOSS_GRACE_MS);
+    if (lost) return { connection: lost };
+    // A nack (a quorum queue between leaders, a full queue): sent again through the next node, within the outage's
+    // deadline.
+    if (err.kind === "nacked") {
+      if (this.options.reconnector.expired()) throw err;
+      return { connection: err };
+    }
+    await session.renewPublisher(publisher);
+    return "channel";
+  }
+
+  /** The session in use, or a new connection's when the last one gave up. */
+  private current(): Promise<SenderSession> {
+    this.session ??= this.reconnect(undefined, new Error("no connection"));
+    return this.session;
+  }
+
+  /** `session`'s connection is gone (or nacked): the next one, once for all the tasks that saw it. */
+  private replace(session: SenderSession, why: Error): void {
+    if (session !== this.active) return;
+    this.active = undefined;
+    this.ready = undefined;
+    this.emit({
+      type: "disconnected",
+      error: redact(why.message, session.broker.address),
+      unconfirmed: this.underway.size,
+    });
+    this.session = this.reconnect(session, why);
+  }
+
+  private reconnect(old: SenderSession | undefined, why: Error): Promise<SenderSession> {
+    const reconnector = this.options.reconnector;
+    const next = (async () => {
+      await old?.close();
+      const broker = old
+        ? await reconnector.replace(old.broker, { worked: old.worked, why })
+        : await reconnector.connect();
+      this.emit({ type: "reconnected", resending: this.underway.size });
+      const session = this.newSession(broker);
+      this.ready = session;
+      return session;
+    })();
+    // Gave up (past the outage's deadline): the tasks waiting are rejected with why; the next send starts anew.
+    next.catch(() => {
+      reconnector.recovered();
+      if (this.session === next) this.session = undefined;
+    });
+    return next;
+  }
+
+  private newSession(broker: Broker): SenderSession {
+    this.active = new SenderSession(
+      broker,
+      {
+        onBlocked: (reason) => this.emit(reason === null ? { type: "unblocked" } : { type: "blocked", reason }),
+        onQueueType: (queue, queueType) => this.emit({ type: "queue-type", queue, queueType }),
+        onLegacy: (queue) => this.emit({ type: "legacy-queue", queue }),
+      },
+      this.options.persistent,
+      this.options.blockedTimeoutMs,
+    );
+    return this.active;
+  }
+
+  private emit(event: SendEvent): void {
+    this.options.onEvent?.(event);
+  }
+}
