@@ -39,6 +39,7 @@ import { type ConnectionOptions, target } from "./library/target.ts";
 import { type TaskInput, encodeTasks } from "./library/encode.ts";
 import { checkedTimeout, outcomeOf } from "./library/handler.ts";
 import { checkedDelay } from "./library/task-spec.ts";
+import { retryPolicy } from "./library/retry.ts";
 
 export type {
   ConnectionOptions,
@@ -127,7 +128,8 @@ export interface WorkOptions extends ConnectionOptions {
   concurrency?: number;
   maxTasks?: number;
   idleExitMs?: number;
-  retry?: RetryPolicy;
+  /** Any of the fields; the others keep their defaults ({@link DEFAULT_RETRY}): `{ maxAttempts: 3 }`. */
+  retry?: Partial<RetryPolicy>;
   /**
    * A handler still running after this long fails its task as `work --timeout` fails a command
    * (retried, then dead; reason `timed out after 30s`) and its signal aborts. In-process code cannot
@@ -184,7 +186,7 @@ export async function work(options: WorkOptions, handler: TaskHandler): Promise<
       queueType: options.queueType ?? "classic",
       prefetch: options.prefetch ?? concurrency,
       concurrency,
-      retry: options.retry ?? DEFAULT_RETRY,
+      retry: retryPolicy(options.retry),
       name: `taskq library work ${process.pid}`,
       reconnectTimeoutMs: options.reconnectTimeoutMs ?? 300_000,
       ...(options.maxTasks !== undefined ? { maxTasks: options.maxTasks } : {}),
