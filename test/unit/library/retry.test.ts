@@ -13,10 +13,6 @@ test.each([
     { baseDelayMs: 50, maxDeferrals: 0 },
     { ...DEFAULT_RETRY, baseDelayMs: 50, maxDeferrals: 0 },
   ],
-  [
-    { maxAttempts: undefined, maxDelayMs: 2000 },
-    { ...DEFAULT_RETRY, maxDelayMs: 2000 },
-  ],
 ])("retry %j: the fields given over the defaults", (given, policy) => {
   expect(retryPolicy(given)).toEqual(policy);
 });
