@@ -72,7 +72,8 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     if (value !== null && !/^\d+$/.test(value))
       throw usageError(`invalid broker URL: ?${option}= must be a whole number, not '${value}'`);
   }
-  // RabbitMQ 4.1 and later refuse a tune-ok below 8192 by closing the socket: amqplib then says only that nothing answered.
+  // RabbitMQ 4.1 and later refuse a tune-ok below 8192 by closing the socket: amqplib then says only that nothing
+  // answered.
   const frameMax = Number(parsed.searchParams.get("frameMax") ?? 0);
   if (frameMax > 0 && frameMax < MIN_FRAME_MAX)
     throw usageError(
