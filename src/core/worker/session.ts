@@ -25,7 +25,7 @@ export type { Deliver, WorkSession } from "./work-session.ts";
 /**
  * Most tasks `--prefetch auto` holds in reserve: a reserve held by one worker is work another may
  * wait for at the end of a run, while more than a few only pays where refills are slow (a quorum
- * queue on a cluster). Figures: docs/performance.md, "--prefetch auto".
+ * queue on a cluster). Figures: docs/performance.md, "Quorum queues and --prefetch auto".
  */
 export const RESERVE_LIMIT = 8;
 

@@ -11,7 +11,7 @@ export interface WorkSession {
   readonly lost: Promise<Error>;
   ack(msg: ConsumeMessage, batch: boolean): void;
   requeue(msg: ConsumeMessage): void;
-  /** Changes the prefetch of the live consumer (`--prefetch auto`: the channel's QoS, or a new consumer). */
+  /** Changes the prefetch (`--prefetch auto`): a new consumer in the old one's place, never a channel-wide limit. */
   setPrefetch(count: number): void;
   /** How many tasks beyond concurrency `setPrefetch` can hold (absent: one). */
   readonly reserveLimit?: number;
