@@ -77,18 +77,33 @@ export function timelineSvg(run: RunResult, scale: TimelineScale): Html {
   const step = (ticks[1] ?? scale.spanMs) - (ticks[0] ?? 0);
   const rows = run.perWorker.map((w, i) => {
     const y = TOP + i * ROW;
-    return html`<g class="worker-row"><rect class="row-band${i % 2 ? " odd" : ""}" x="${LEFT}" y="${y}" width="${PLOT}" height="${ROW}"/><text class="worker-label" x="${LEFT - 10}" y="${y + ROW / 2 + 4}" text-anchor="end">worker ${i + 1}</text><text class="worker-stats" x="${LEFT + PLOT + 12}" y="${y + ROW / 2 + 4}">${w.tasks} tasks · ${w.busyMs.toFixed(0)} ms busy</text></g>`;
+    const textY = y + ROW / 2 + 4;
+    const band = html`<rect class="row-band${i % 2 ? " odd" : ""}" x="${LEFT}" y="${y}" width="${PLOT}" height="${ROW}"/>`;
+    const name = html`<text class="worker-label" x="${LEFT - 10}" y="${textY}" text-anchor="end">worker ${i + 1}</text>`;
+    const stats = html`<text class="worker-stats" x="${LEFT + PLOT + 12}" y="${textY}">${w.tasks} tasks · ${w.busyMs.toFixed(0)} ms busy</text>`;
+    return html`<g class="worker-row">${band}${name}${stats}</g>`;
   });
-  const grid = ticks.map(
-    (t) =>
-      html`<line class="grid" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${TOP}" y2="${plotBottom}"/><text class="tick" x="${fixed(x(t))}" y="${plotBottom + 16}" text-anchor="middle">${tickLabel(t, step)}</text>`,
-  );
+  const grid = ticks.map((t) => {
+    const line = html`<line class="grid" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${TOP}" y2="${plotBottom}"/>`;
+    return html`${line}<text class="tick" x="${fixed(x(t))}" y="${plotBottom + 16}" text-anchor="middle">${tickLabel(t, step)}</text>`;
+  });
   const bars = run.timeline.length > MAX_TASK_BARS ? busySpans(run, scale, x) : taskBars(run, scale, x);
-  const marker = (ms: number, cls: string, label: string, anchor: "start" | "end") =>
-    html`<line class="${cls}" x1="${fixed(x(ms))}" x2="${fixed(x(ms))}" y1="${TOP - 6}" y2="${plotBottom}"/><text class="marker-label ${cls}-label" x="${fixed(x(ms) + (anchor === "start" ? 5 : -5))}" y="${TOP - 9}" text-anchor="${anchor}">${label}</text>`;
+  const marker = (ms: number, cls: string, label: string, anchor: "start" | "end") => {
+    const line = html`<line class="${cls}" x1="${fixed(x(ms))}" x2="${fixed(x(ms))}" y1="${TOP - 6}" y2="${plotBottom}"/>`;
+    const textX = fixed(x(ms) + (anchor === "start" ? 5 : -5));
+    return html`${line}<text class="marker-label ${cls}-label" x="${textX}" y="${TOP - 9}" text-anchor="${anchor}">${label}</text>`;
+  };
   const kills = run.faults.length > 0 ? faultMarks(run, x) : "";
-  const label = `Timeline of prefetch ${run.prefetch}: ${run.workers} workers, ${run.timeline.length} tasks${run.faults.length > 0 ? `, ${run.kills.worker} worker and ${run.kills.node} node kill(s)${run.freezes > 0 ? `, ${run.freezes} node freeze(s)` : ""}` : ""}`;
-  return html`<svg class="timeline-chart" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="${label}">${rows}${grid}<g class="bars">${bars}</g>${kills}${run.idealMs > 0 ? marker(run.idealMs, "ideal", `ideal ${run.idealMs.toFixed(0)} ms`, "end") : ""}${marker(run.makespanMs, "makespan", `makespan ${run.makespanMs.toFixed(0)} ms`, "start")}<line class="axis" x1="${LEFT}" x2="${LEFT + PLOT}" y1="${plotBottom}" y2="${plotBottom}"/><text class="axis-title" x="${LEFT + PLOT + 12}" y="${plotBottom + 16}">ms since first publish</text></svg>`;
+  const ideal = run.idealMs > 0 ? marker(run.idealMs, "ideal", `ideal ${run.idealMs.toFixed(0)} ms`, "end") : "";
+  const makespan = marker(run.makespanMs, "makespan", `makespan ${run.makespanMs.toFixed(0)} ms`, "start");
+  const axis = html`<line class="axis" x1="${LEFT}" x2="${LEFT + PLOT}" y1="${plotBottom}" y2="${plotBottom}"/>`;
+  const axisTitle = html`<text class="axis-title" x="${LEFT + PLOT + 12}" y="${plotBottom + 16}">ms since first publish</text>`;
+  const freezes = run.freezes > 0 ? `, ${run.freezes} node freeze(s)` : "";
+  const faults =
+    run.faults.length > 0 ? `, ${run.kills.worker} worker and ${run.kills.node} node kill(s)${freezes}` : "";
+  const label = `Timeline of prefetch ${run.prefetch}: ${run.workers} workers, ${run.timeline.length} tasks${faults}`;
+  const svg = html`<svg class="timeline-chart" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="${label}">`;
+  return html`${svg}${rows}${grid}<g class="bars">${bars}</g>${kills}${ideal}${makespan}${axis}${axisTitle}</svg>`;
 }
 
 /** Height of the strip under the axis that names each kill. */
@@ -116,15 +131,26 @@ function faultMarks(run: RunResult, x: (ms: number) => number): Html {
         : `consuming ${(f.back - f.at).toFixed(0)} ms later`;
     if (f.kind === "worker") {
       const y = TOP + (f.target - 1) * ROW;
-      return html`<g class="kill kill-worker" data-kind="worker" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>worker ${f.target} killed (SIGKILL) at ${f.at.toFixed(0)} ms; a new worker took its row, ${back}</title><line class="kill-line" x1="${at}" x2="${at}" y1="${y + 1}" y2="${y + ROW - 1}"/><text class="kill-glyph" x="${at}" y="${y + 9}" text-anchor="middle">✕</text><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">✕ w${f.target}</text></g>`;
+      const open = html`<g class="kill kill-worker" data-kind="worker" data-target="${f.target}" data-at="${f.at.toFixed(1)}">`;
+      const title = html`<title>worker ${f.target} killed (SIGKILL) at ${f.at.toFixed(0)} ms; a new worker took its row, ${back}</title>`;
+      const line = html`<line class="kill-line" x1="${at}" x2="${at}" y1="${y + 1}" y2="${y + ROW - 1}"/>`;
+      const glyph = html`<text class="kill-glyph" x="${at}" y="${y + 9}" text-anchor="middle">✕</text>`;
+      const label = html`<text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">✕ w${f.target}</text>`;
+      return html`${open}${title}${line}${glyph}${label}</g>`;
     }
+    const downWidth = f.back === undefined ? 0 : fixed(Math.max(0.6, x(f.back) - at));
     const band =
       f.back === undefined
         ? ""
-        : html`<rect class="node-down" x="${at}" y="${TOP}" width="${fixed(Math.max(0.6, x(f.back) - at))}" height="${plotBottom - TOP}"/>`;
+        : html`<rect class="node-down" x="${at}" y="${TOP}" width="${downWidth}" height="${plotBottom - TOP}"/>`;
     const [what, again, glyph] =
       f.kind === "node" ? ["killed (kill -9)", "started again", "✕"] : ["frozen (SIGSTOP)", "thawed", "❄"];
-    return html`<g class="kill kill-${f.kind}" data-kind="${f.kind}" data-target="${f.target}" data-at="${f.at.toFixed(1)}"><title>node ${f.target} ${what} at ${f.at.toFixed(0)} ms, ${f.back === undefined ? `never ${again}` : `${again} at ${f.back.toFixed(0)} ms`}</title>${band}<line class="kill-line" x1="${at}" x2="${at}" y1="${TOP}" y2="${plotBottom}"/><text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">${glyph} node ${f.target}</text></g>`;
+    const when = f.back === undefined ? `never ${again}` : `${again} at ${f.back.toFixed(0)} ms`;
+    const open = html`<g class="kill kill-${f.kind}" data-kind="${f.kind}" data-target="${f.target}" data-at="${f.at.toFixed(1)}">`;
+    const title = html`<title>node ${f.target} ${what} at ${f.at.toFixed(0)} ms, ${when}</title>`;
+    const line = html`<line class="kill-line" x1="${at}" x2="${at}" y1="${TOP}" y2="${plotBottom}"/>`;
+    const label = html`<text class="kill-label" x="${at}" y="${labelY}" text-anchor="middle">${glyph} node ${f.target}</text>`;
+    return html`${open}${title}${band}${line}${label}</g>`;
   });
   return html`<g class="kills">${marks}</g>`;
 }
@@ -137,7 +163,9 @@ function taskBars(run: RunResult, scale: TimelineScale, x: (ms: number) => numbe
     // Touching bars stay apart by a hairline; the shortest task still shows.
     const width = Math.max(0.6, full >= 3 ? full - 0.6 : full);
     const ms = t.end - t.start;
-    return html`<rect class="task-bar" x="${fixed(left)}" y="${y}" width="${fixed(width)}" height="${BAR}" fill="${durationColor(ms, scale)}"><title>task ${t.task}: ${ms.toFixed(1)} ms, ${t.start.toFixed(1)}–${t.end.toFixed(1)} ms</title></rect>`;
+    const title = html`<title>task ${t.task}: ${ms.toFixed(1)} ms, ${t.start.toFixed(1)}–${t.end.toFixed(1)} ms</title>`;
+    const fill = durationColor(ms, scale);
+    return html`<rect class="task-bar" x="${fixed(left)}" y="${y}" width="${fixed(width)}" height="${BAR}" fill="${fill}">${title}</rect>`;
   });
 }
 
@@ -155,10 +183,12 @@ function busySpans(run: RunResult, scale: TimelineScale, x: (ms: number) => numb
       } else spans.push({ start: t.start, end: t.end, tasks: 1 });
     }
     const y = TOP + w * ROW + (ROW - BAR) / 2;
-    return spans.map(
-      (s) =>
-        html`<rect class="busy-span" x="${fixed(x(Math.max(0, s.start)))}" y="${y}" width="${fixed(Math.max(0.6, x(s.end) - x(Math.max(0, s.start))))}" height="${BAR}"><title>${s.tasks} tasks, ${s.start.toFixed(1)}–${s.end.toFixed(1)} ms</title></rect>`,
-    );
+    return spans.map((s) => {
+      const left = x(Math.max(0, s.start));
+      const title = html`<title>${s.tasks} tasks, ${s.start.toFixed(1)}–${s.end.toFixed(1)} ms</title>`;
+      const width = fixed(Math.max(0.6, x(s.end) - left));
+      return html`<rect class="busy-span" x="${fixed(left)}" y="${y}" width="${width}" height="${BAR}">${title}</rect>`;
+    });
   });
 }
 
@@ -166,5 +196,11 @@ function busySpans(run: RunResult, scale: TimelineScale, x: (ms: number) => numb
 export function durationLegend(scale: TimelineScale): Html {
   const lo = scale.shortestMs.toFixed(1);
   const hi = scale.longestMs.toFixed(1);
-  return html`<p class="legend">bar colour = task duration (log scale): <span class="legend-end">${lo} ms</span><svg class="ramp" viewBox="0 0 160 12" width="160" height="12" aria-hidden="true"><defs><linearGradient id="duration-ramp"><stop offset="0" stop-color="${durationColor(scale.shortestMs, scale)}"/><stop offset="1" stop-color="${durationColor(scale.longestMs, scale)}"/></linearGradient></defs><rect width="160" height="12" rx="2" fill="url(#duration-ramp)"/></svg><span class="legend-end">${hi} ms</span></p>`;
+  const from = html`<stop offset="0" stop-color="${durationColor(scale.shortestMs, scale)}"/>`;
+  const to = html`<stop offset="1" stop-color="${durationColor(scale.longestMs, scale)}"/>`;
+  const ramp = html`<defs><linearGradient id="duration-ramp">${from}${to}</linearGradient></defs>`;
+  const svg = html`<svg class="ramp" viewBox="0 0 160 12" width="160" height="12" aria-hidden="true">${ramp}`;
+  const bar = html`<rect width="160" height="12" rx="2" fill="url(#duration-ramp)"/></svg>`;
+  const key = html`<span class="legend-end">${lo} ms</span>${svg}${bar}<span class="legend-end">${hi} ms</span>`;
+  return html`<p class="legend">bar colour = task duration (log scale): ${key}</p>`;
 }
