@@ -8,6 +8,8 @@ import { TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/task
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
 
+/** The interpreter itself where it is there: a pyenv shim would add its own start to every process. */
+const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const dir = mkdtempSync(join(tmpdir(), "taskq-persistent-"));
 /** A persistent handler steered by each task's body; it logs every task (and its input's end) to $PLOG. */
 const HANDLER = join(dir, "handler.py");
@@ -32,6 +34,16 @@ for line in sys.stdin:
     elif cmd.startswith("later "): answer("later", cmd[6:])
     else: answer("done")
 log.write(json.dumps({"pid": os.getpid(), "eof": True}) + "\\n")
+`,
+);
+
+/** The same log, as a command run once per task (body on stdin). */
+const ONCE = join(dir, "once.py");
+writeFileSync(
+  ONCE,
+  `import json, os, sys
+body = sys.stdin.buffer.read()
+open(os.environ["PLOG"], "a").write(json.dumps({"pid": os.getpid(), "hex": body.hex()}) + "\\n")
 `,
 );
 
@@ -70,7 +82,7 @@ function handlerLog(mode = ""): { env: Record<string, string>; read: () => Logge
 const send = async (queue: string, ...bodies: string[]) =>
   expect((await runTaskq(["send", "-q", queue, ...bodies])).code).toBe(0);
 const work = (queue: string, env: Record<string, string>, ...flags: string[]) =>
-  new TaskqProcess(["work", "-q", queue, "--json", "--persistent", ...flags, "--", "python3", HANDLER], env);
+  new TaskqProcess(["work", "-q", queue, "--json", "--persistent", ...flags, "--", PY, HANDLER], env);
 const pids = (entries: Logged[]) => [...new Set(entries.filter((e) => !e.eof).map((e) => e.pid))];
 const alive = (pid: number) => {
   try {
@@ -142,11 +154,12 @@ describe("taskq work --persistent", () => {
     const queue = tracked.name("persist-crash");
     const log = handlerLog();
     await send(queue, "crash", "ok");
-    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1", "-v");
     expect(await worker.exited).toBe(0);
     const lines = jsonLines<JsonLine>(worker.stdout);
     expect(lines[0]?.outcome).toBe("dead");
     expect(lines[0]?.reason).toBe("handler ended (exit code 3) while running the task");
+    expect(worker.stderr).toMatch(/ \[-\] task \S+ attempt 1: done in /); // -v, as with a command per task
     expect(lines[1]?.outcome).toBe("done");
     expect(pids(log.read())).toHaveLength(2);
     const [dead] = await drain(`${queue}.dead`);
@@ -196,10 +209,21 @@ describe("taskq work --persistent", () => {
   test("first signal: the task in flight finishes, stdin closes, the process exits; second: all killed", async () => {
     const queue = tracked.name("persist-signals");
     const log = handlerLog();
-    const worker = work(queue, log.env);
+    const worker = work(queue, log.env, "--report-every", "200ms");
     await worker.ready();
-    await send(queue, "sleep 1.5");
+    await send(queue, "sleep 6");
     await waitFor(() => log.read().length === 1, 10_000, "the task to start");
+    // status --workers sees the task running, as with a command per task.
+    const seen = await waitFor(
+      async () => {
+        const status = await runTaskq(["status", "-q", queue, "--no-management", "--workers", "--json"]);
+        const doc = JSON.parse(status.stdout) as { workers: Array<{ pid: number; tasks: unknown[] }> };
+        return doc.workers.some((w) => w.tasks.length === 1) ? doc.workers : undefined;
+      },
+      4000,
+      "status --workers to show the task",
+    );
+    expect(seen.map((w) => [w.pid, w.tasks.length])).toEqual([[worker.pid, 1]]);
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
     expect(jsonLines<JsonLine>(worker.stdout).map((l) => l.outcome)).toEqual(["done"]);
@@ -242,6 +266,20 @@ describe("taskq work --persistent", () => {
     expect(await readyCount(`${queue}.dead`)).toBe(1);
   });
 
+  test("bench --handler CMD --persistent: each worker keeps one process; without --persistent, one per task", async () => {
+    for (const persistent of [true, false]) {
+      const log = handlerLog();
+      const args = ["bench", "--tasks", "8", "--workers", "2", "--work", "0", "--prefetch", "auto", "--quiet"];
+      args.push(...(persistent ? ["--handler", `${PY} ${HANDLER}`, "--persistent"] : ["--handler", `${PY} ${ONCE}`]));
+      const r = await runTaskq(args, { env: log.env, timeoutMs: 120_000 });
+      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+      const tasks = log.read().filter((e) => !e.eof);
+      expect(tasks).toHaveLength(8);
+      if (persistent) expect(pids(tasks).length).toBeLessThanOrEqual(2);
+      else expect(pids(tasks)).toHaveLength(8);
+    }
+  });
+
   test("bad flags: one line, exit 2, nothing started", async () => {
     for (const [args, text] of [
       [["--persistent"], "--persistent needs a COMMAND"],
@@ -253,6 +291,14 @@ describe("taskq work --persistent", () => {
       ],
     ] as const) {
       const r = await runTaskq(["work", "-q", "never-used", ...args]);
+      expect(r.code).toBe(2);
+      expect(oneLineError(r.stderr)).toContain(text);
+    }
+    for (const [args, text] of [
+      [["--persistent"], "--persistent needs --handler CMD"],
+      [["--handler", "/no/such/handler"], "command not found or not executable: /no/such/handler"],
+    ] as const) {
+      const r = await runTaskq(["bench", ...args]);
       expect(r.code).toBe(2);
       expect(oneLineError(r.stderr)).toContain(text);
     }
