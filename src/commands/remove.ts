@@ -27,7 +27,7 @@ export function removeCommand() {
     )
     .option(
       "--management-url <url>",
-      "the management API that lists every queue of the family (default: http://<broker host>:15672, the broker URL's login)",
+      "the management API that lists every queue of the family (default: TASKQ_MANAGEMENT_URL, else http://<broker host>:15672 after the AMQP port + 10000, the broker URL's login)",
     )
     .option("--no-management", "do not ask the management API: look only for the retry levels the delays give")
     .action(async (flags) => (await import("./remove-run.ts")).runRemove(planRemove(flags)));

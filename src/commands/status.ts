@@ -49,8 +49,9 @@ Reads only: never creates a queue. A work queue that does not exist yet prints
 "no such queue yet" and exits 0.
 
 With RabbitMQ's management plugin (its HTTP API, by default on the broker's
-host, port 15672, or https and 15671 for an amqps URL, with the URL's user and
-password): tasks in progress (unacked), publish/deliver/ack rates, and every
+host, port 15672, or https and 15671 for an amqps URL, tried after the AMQP
+port + 10000 when that is not 5672; TASKQ_MANAGEMENT_URL or --management-url
+sets it; with the URL's user and password): tasks in progress (unacked), publish/deliver/ack rates, and every
 retry and delay level that exists, listed. Without it (refused, 404, 401, no
 answer in time: 5s, 1.5s at the default URL; or --no-management): what AMQP alone can say, and a note of
 what is missing and why. Retry levels are then guessed from --retry-delay and
@@ -80,7 +81,7 @@ export function statusCommand() {
     .option("--retry-max-delay <duration>", "the workers' --retry-max-delay", duration, DEFAULT_RETRY.maxDelayMs)
     .option(
       "--management-url <url>",
-      "the management plugin's HTTP API (default http://<broker host>:15672, https://<host>:15671 for amqps; the broker URL's user and password unless this URL has its own)",
+      "the management plugin's HTTP API (default TASKQ_MANAGEMENT_URL, else http://<broker host>:15672, https://<host>:15671 for amqps, after the AMQP port + 10000; the broker URL's user and password unless this URL has its own)",
     )
     .option("--no-management", "AMQP only: do not ask the management API")
     .option("--workers", "also show the workers' own reports (taskq work --report-every)")

@@ -128,7 +128,7 @@ describe("taskq status without the management plugin (the shared broker)", () =>
       expect.stringMatching(/^QUEUE +READY +IN PROGRESS +CONSUMERS$/),
       expect.stringMatching(new RegExp(`^${queue.replaceAll(".", "\\.")} +1 +\\? +0$`)),
       expect.stringMatching(/\.dead +0 +0 +not created yet/),
-      `note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: http://${host}:15672 refused the connection`,
+      `note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: http://${host}:15672 refused the connection (guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL)`,
     ]);
     const json = JSON.parse((await runTaskq(["status", "-q", queue, "--json"])).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ source: "amqp", unacked: null, rates: null, delay: [] });

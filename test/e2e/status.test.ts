@@ -98,7 +98,9 @@ describe("taskq status", () => {
         expect.stringMatching(/\.dead +2 +\? +0 +oldest \d+s ago: command exited with code 65$/),
         "dead tasks by reason (all 2):",
         "  2  command exited with code 65",
-        expect.stringMatching(/^note: in progress \(unacked\), rates, .* refused the connection$/),
+        expect.stringMatching(
+          /^note: in progress \(unacked\), rates, .* refused the connection \(guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL\)$/,
+        ),
       ]);
 
       // Levels from other settings are not seen: with the default 1s delay, the 60s queue is not probed.
@@ -217,7 +219,9 @@ describe("taskq status", () => {
       expect(out[0]).toContain("rate=?/s");
       expect(out.slice(1).every((l) => /rate=(0|[+-][\d.]+)\/s/.test(l))).toBe(true);
       expect(out.some((l) => /ready=12 .*rate=\+[\d.]+\/s/.test(l))).toBe(true); // the jump from 2 to 12
-      expect(watch.stderr).toMatch(/^taskq status: note: in progress \(unacked\).* refused the connection\n$/); // once, not per sample
+      expect(watch.stderr).toMatch(
+        /^taskq status: note: in progress \(unacked\).* refused the connection \(guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL\)\n$/,
+      ); // once, not per sample
     } finally {
       watch.kill("SIGKILL");
     }
@@ -322,7 +326,9 @@ describe("taskq status --watch and a lost connection", () => {
         );
         expect(out.filter((l) => l.includes("reconnecting"))).toHaveLength(1);
         expect(out[lost + 1]).toContain("ready=3 consumers=0 rate=?/s"); // no rate across the outage
-        expect(watch.stderr).toMatch(/^taskq status: note: in progress \(unacked\).* refused the connection\n$/); // once, not per sample
+        expect(watch.stderr).toMatch(
+          /^taskq status: note: in progress \(unacked\).* refused the connection \(guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL\)\n$/,
+        ); // once, not per sample
       } finally {
         watch.kill("SIGKILL");
       }

@@ -6,6 +6,7 @@ export const MANAGEMENT_TIMEOUT_MS = 5000;
 export const GUESSED_URL_TIMEOUT_MS = 1500;
 /** The plugin's default listeners: 15672 (HTTP), 15671 (HTTPS, as RabbitMQ's docs configure it). */
 const DEFAULT_PORT = { http: 15672, https: 15671 } as const;
+const AMQP_DEFAULT_PORT = { amqp: 5672, amqps: 5671 } as const;
 /** The most the API returns per page. */
 const PAGE_SIZE = 500;
 
@@ -60,33 +61,56 @@ export interface ManagementClient {
 }
 
 export function managementClient(address: BrokerAddress, options: ManagementOptions = {}): ManagementClient {
-  const base = baseUrl(address, options.url);
+  const bases = options.url === undefined ? guessedUrls(address) : [new URL(options.url)]; // checked when the flags were read (managementUrlError)
+  const base = bases[0] as URL;
   const user = base.username === "" ? address.user : decodeURIComponent(base.username);
   const password =
     base.password === "" ? (base.username === "" ? address.password : "") : decodeURIComponent(base.password);
-  base.username = "";
-  base.password = "";
-  // Credentials go in a header, never in the URL: the base URL is safe to print.
-  const root = base.href.replace(/\/$/, "");
-  const display = root;
+  // Credentials go in a header, never in the URL: the base URLs are safe to print.
+  const roots = bases.map((url) => {
+    url.username = "";
+    url.password = "";
+    return url.href.replace(/\/$/, "");
+  });
+  // Guessed: the first that answers is kept; none answering, the error names every one tried.
+  let root = roots[0] as string;
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   const secrets = { url: options.url ?? address.url, password };
   // A URL taskq guessed gets less patience than one the user gave: a broker host whose firewall
   // drops port 15672 would otherwise add the whole bound to every `status`.
   const timeoutMs = options.timeoutMs ?? (options.url === undefined ? GUESSED_URL_TIMEOUT_MS : MANAGEMENT_TIMEOUT_MS);
 
-  async function get(path: string): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(`${root}${path}`, {
-        headers: { authorization, accept: "application/json" },
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: "error",
-        ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
-      });
-    } catch (err) {
-      throw unreachable(display, err, timeoutMs, secrets);
+  async function fetchFrom(at: string, path: string): Promise<Response> {
+    return fetch(`${at}${path}`, {
+      headers: { authorization, accept: "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "error",
+      ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
+    });
+  }
+
+  async function answering(path: string): Promise<Response> {
+    const failures: ManagementUnavailable[] = [];
+    for (const at of roots.length > 1 ? [root, ...roots.filter((r) => r !== root)] : [root]) {
+      try {
+        const response = await fetchFrom(at, path);
+        root = at;
+        return response;
+      } catch (err) {
+        failures.push(unreachable(at, err, timeoutMs, secrets));
+      }
     }
+    const last = failures[failures.length - 1] as ManagementUnavailable;
+    if (options.url !== undefined) throw last;
+    throw new ManagementUnavailable(
+      `${failures.map((f) => f.message).join("; ")} (guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL)`,
+      last.kind,
+    );
+  }
+
+  async function get(path: string): Promise<unknown> {
+    const response = await answering(path);
+    const display = root;
     if (response.status === 401)
       throw new ManagementUnavailable(
         `${display} refused the login (401: wrong user or password for the management API, or user '${user}' lacks the monitoring tag)`,
@@ -110,7 +134,9 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
   }
 
   return {
-    display,
+    get display() {
+      return root;
+    },
     vhost: address.vhost,
     async queues(regex) {
       const found: ManagementQueue[] = [];
@@ -122,7 +148,7 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
           use_regex: "true",
         });
         const answer = await get(`/api/queues/${encodeURIComponent(address.vhost)}?${query}`);
-        const { items, pageCount } = queuePage(answer, display);
+        const { items, pageCount } = queuePage(answer, root);
         found.push(...items);
         if (page >= pageCount) return found;
       }
@@ -130,11 +156,19 @@ export function managementClient(address: BrokerAddress, options: ManagementOpti
   };
 }
 
-function baseUrl(address: BrokerAddress, override: string | undefined): URL {
-  if (override !== undefined) return new URL(override); // checked when the flags were read (managementUrlError)
+/**
+ * Where the management API may be when nobody said: the broker's host, the plugin's default port,
+ * and for a broker on another port than AMQP's default, that port + 10000 first (the offset of
+ * RabbitMQ's own defaults, 5672 and 15672, which nodes moved together keep).
+ */
+export function guessedUrls(address: BrokerAddress): URL[] {
   const scheme = address.protocol === "amqps" ? "https" : "http";
   const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-  return new URL(`${scheme}://${host}:${DEFAULT_PORT[scheme]}/`);
+  const ports: number[] = [DEFAULT_PORT[scheme]];
+  const shifted = address.port + 10_000;
+  if (address.port !== AMQP_DEFAULT_PORT[address.protocol] && shifted <= 65_535 && shifted !== ports[0])
+    ports.unshift(shifted);
+  return ports.map((port) => new URL(`${scheme}://${host}:${port}/`));
 }
 
 /** Why `--management-url` cannot be used, or undefined when it can (checked before connecting). */

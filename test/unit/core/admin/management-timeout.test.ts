@@ -20,5 +20,7 @@ afterAll(() => {
 test("the default management URL that never answers gives up after 1.5 s and says so", async () => {
   const api = managementClient(parseBrokerUrl(`amqp://guest:guest@${HOST}:5672`));
   const err = await api.queues("^jobs").catch((e: Error) => e);
-  expect((err as Error).message).toBe(`http://${HOST}:15672 did not answer within 1.5s`);
+  expect((err as Error).message).toBe(
+    `http://${HOST}:15672 did not answer within 1.5s (guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL)`,
+  );
 });
