@@ -106,11 +106,17 @@ function timelineSection(run: RunResult, meta: ReportMeta, scale: TimelineScale)
       ? ""
       : ` · ${counts}`
     : html` · <span class="bad">${counts}</span>`;
+  const workerKills = html`<span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s)`;
+  const nodeKills = html`<span class="kill-key node">✕</span> ${run.kills.node} node kill(s)`;
+  const freezes = run.freezes > 0 ? html`<span class="kill-key freeze">❄</span> ${run.freezes} node freeze(s), ` : "";
   const chaos =
-    run.chaos === null
-      ? ""
-      : html` · <span class="kill-key worker">✕</span> ${run.kills.worker} worker kill(s), <span class="kill-key node">✕</span> ${run.kills.node} node kill(s), ${run.freezes > 0 ? html`<span class="kill-key freeze">❄</span> ${run.freezes} node freeze(s), ` : ""}${run.redeliveries} redelivered`;
-  return html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}"><h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3><p class="note">makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency} · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s${merged}${chaos}${lost}</p>${timelineSvg(run, scale)}</section>`;
+    run.chaos === null ? "" : html` · ${workerKills}, ${nodeKills}, ${freezes}${run.redeliveries} redelivered`;
+  const figures = html`makespan ${run.makespanMs.toFixed(0)} ms · ideal ${run.idealMs.toFixed(0)} ms · efficiency ${efficiency}`;
+  const fairness = html` · Jain ${run.jain.toFixed(3)} · ${run.throughput.toFixed(0)} tasks/s`;
+  const open = html`<section class="timeline" id="timeline-prefetch-${run.prefetch}" data-prefetch="${run.prefetch}">`;
+  const heading = html`<h3>prefetch ${run.prefetch} <span class="sub">${which}</span></h3>`;
+  const note = html`<p class="note">${figures}${fairness}${merged}${chaos}${lost}</p>`;
+  return html`${open}${heading}${note}${timelineSvg(run, scale)}</section>`;
 }
 
 /**
