@@ -1,4 +1,5 @@
 import type { Handler } from "../core/task.ts";
+import { HANDLER_EXIT } from "../core/failures/retry-policy.ts";
 import type { WorkerEvent, WorkerSummary } from "../core/worker/worker-state.ts";
 import { formatMs } from "../util/duration.ts";
 import { now } from "../util/clock.ts";
@@ -28,8 +29,34 @@ export function summaryLine(s: WorkerSummary, elapsedMs: number): string {
 
 /** The -v line of one task's outcome. */
 export function verboseLine(event: Extract<WorkerEvent, { type: "finish" }>): string {
-  const outcome = event.settled === "acked" ? "done" : event.settled === "requeued" ? "handed back" : event.settled;
-  return ` [-] task ${event.task.messageId ?? "(no id)"} attempt ${event.task.attempt}: ${outcome} in ${formatMs(event.at - event.startedAt)}`;
+  // Three durations, three words: a run "in"/"after" its time here; a retry's wait "retry in"
+  // (failureLine); a deferral's wait "deferred". Never "retry in" for a run time.
+  const ran = formatMs(event.at - event.startedAt);
+  const head = ` [-] task ${event.task.messageId ?? "(no id)"} attempt ${event.task.attempt}:`;
+  if (event.settled === "acked") return `${head} done in ${ran}`;
+  if (event.settled === "retry" && deferred(event)) return `${head} not now after ${ran}, deferred`;
+  const what = { retry: "failed, to retry", dead: "failed, dead", requeued: "handed back", lost: "lost" }[
+    event.settled
+  ];
+  return `${head} ${what} after ${ran}`;
+}
+
+/** A "not now" answer (exit 75): waits like a retry but spends no attempt. */
+const deferred = (event: Extract<WorkerEvent, { type: "finish" }>): boolean =>
+  event.outcome.ok === false && event.outcome.exitCode === HANDLER_EXIT.notNow;
+
+/** What became of a failed task, after its reason: dead, a retry with its backoff, a deferral with its wait. */
+export function failureLine(event: Extract<WorkerEvent, { type: "finish" }>): string {
+  const where =
+    event.settled === "dead"
+      ? `moved to '${event.deadQueue}' (${event.error})`
+      : event.settled === "retry"
+        ? deferred(event)
+          ? `deferred ${formatMs(event.retryInMs ?? 0)} (not now: attempt ${event.task.attempt} not spent)`
+          : `attempt ${event.task.attempt} failed, retry in ${formatMs(event.retryInMs ?? 0)}`
+        : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
+  const reason = event.outcome.ok ? "" : event.outcome.reason;
+  return ` [!] task ${event.task.messageId ?? "(no id)"} failed: ${reason}; ${where}`;
 }
 
 /**
@@ -93,13 +120,7 @@ export function reporter(plan: ReportPlan): { report: (event: WorkerEvent) => vo
         if (plan.reportBeforeAck && event.outcome.ok && event.settled === "acked") return;
         out.write(jsonLine(event));
       } else if (!event.outcome.ok) {
-        const where =
-          event.settled === "dead"
-            ? `moved to '${event.deadQueue}' (${event.error})`
-            : event.settled === "retry"
-              ? `attempt ${event.task.attempt} failed, retry in ${formatMs(event.retryInMs ?? 0)}`
-              : `${event.settled}${event.error ? ` (${event.error})` : ""}`;
-        err(` [!] task ${event.task.messageId ?? "(no id)"} failed: ${event.outcome.reason}; ${where}`);
+        err(failureLine(event));
       } else if (event.settled === "lost") {
         err(` [!] task ${event.task.messageId ?? "(no id)"} ${event.error}`);
       }
