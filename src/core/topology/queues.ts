@@ -128,11 +128,18 @@ export async function declareWorkQueue(broker: Broker, queue: string, type: Queu
     const refused = queueError(broker, queue, err, type);
     if (!(refused instanceof QueueMismatch)) throw refused;
     const other: QueueType = type === "quorum" ? "classic" : "quorum";
-    const found = await declare(other).catch(() => undefined);
-    if (found) return { ...found, type: other, adopted: true };
-    throw queueError(broker, queue, err, type, (await checkQueue(broker, queue).catch(() => undefined))?.messageCount);
+    const found = await declare(other).catch((e: unknown) => e);
+    if (!(found instanceof Error)) return { ...(found as QueueInfo), type: other, adopted: true };
+    // The type was one difference; the other type's refusal names the one behind it (an argument
+    // such as x-message-ttl): said on the first try, as of a queue of that type.
+    const deeper = typeOnly(err) && queueError(broker, queue, found, other) instanceof QueueMismatch;
+    const held = (await checkQueue(broker, queue).catch(() => undefined))?.messageCount;
+    throw deeper ? queueError(broker, queue, found, other, held) : queueError(broker, queue, err, type, held);
   }
 }
+
+/** A 406 whose difference is the queue's type (x-queue-type), which says nothing of its other arguments. */
+const typeOnly = (err: unknown): boolean => /inequivalent arg 'x-queue-type'/.test(String((err as Error)?.message));
 
 /**
  * Turns a broker refusal about a queue into a message that says what to do. A 406 never suggests
