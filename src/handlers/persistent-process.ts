@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { settledWithin } from "../util/clock.ts";
 import { type LineEvent, readLines } from "./persistent-lines.ts";
@@ -16,6 +17,23 @@ export interface Gone {
 
 /** What a handler process tells its slot: a line on stdout, a line too long, or that it is gone. */
 export type ProcessEvent = Exclude<LineEvent, { end: true }> | { gone: Gone };
+
+/**
+ * How a handler gets a process group of its own inside taskq's session: perl's setpgrp, then an exec
+ * of COMMAND. Its own group keeps a Ctrl+C in the terminal (sent to the foreground group) from
+ * reaching it while taskq drains, and lets a timeout kill what it started. Bun.spawn's `detached`
+ * would also make a new session, which puts the handler in another scheduler autogroup: each
+ * task's wake-up then waits behind the other sessions' work (performance.md, "Persistent
+ * handlers"). Bun.spawn cannot set a group alone; without perl, a session of its own it is.
+ */
+const PERL = "/usr/bin/perl";
+const withOwnGroup = (argv: string[]): { cmd: string[]; detached: boolean } =>
+  existsSync(PERL)
+    ? {
+        cmd: [PERL, "-e", "setpgrp(0, 0); exec { $ARGV[0] } @ARGV or die qq(could not run $ARGV[0]: $!\\n)", ...argv],
+        detached: false,
+      }
+    : { cmd: argv, detached: true };
 
 /** Live handler process groups, killed if taskq exits first: a handler must never outlive taskq. */
 const live = new Set<number>();
@@ -37,7 +55,8 @@ export class HandlerProcess {
   private ended = false;
 
   constructor(argv: string[], env: Record<string, string | undefined>, writeStderr: (chunk: Uint8Array) => void) {
-    this.proc = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true, env });
+    const { cmd, detached } = withOwnGroup(argv);
+    this.proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe", detached, env });
     this.pid = this.proc.pid;
     live.add(this.pid);
     if (!killOnExit) {

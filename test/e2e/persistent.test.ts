@@ -25,7 +25,7 @@ print("taskq-handler 1", flush=True)
 def answer(o, r=""): print(json.dumps({"outcome": o, "reason": r}), flush=True)
 for line in sys.stdin:
     t = json.loads(line); body = base64.b64decode(t["body"]); cmd = body.decode("latin-1")
-    log.write(json.dumps({"pid": os.getpid(), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"]}) + "\\n")
+    log.write(json.dumps({"pid": os.getpid(), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"], "pgid": os.getpgid(0), "sid": os.getsid(0)}) + "\\n")
     if cmd == "crash": print("about to crash", file=sys.stderr, flush=True); os._exit(3)
     elif cmd == "garbage": print("hello world", flush=True)
     elif cmd.startswith("sleep "): time.sleep(float(cmd[6:])); answer("done")
@@ -55,6 +55,8 @@ interface Logged {
   hex?: string;
   headers?: Record<string, unknown>;
   eof?: boolean;
+  pgid?: number;
+  sid?: number;
 }
 interface JsonLine {
   id: string;
@@ -113,6 +115,9 @@ describe("taskq work --persistent", () => {
       expect(t.hex).toBe(Buffer.concat([bytes, Buffer.from([last])]).toString("hex"));
       expect(t.headers?.["x-user"]).toBe(`u${last}`);
       expect(t.attempt).toBe(1);
+      // A process group of its own (a Ctrl+C to taskq's group misses it), in taskq's session (not a new one).
+      expect(t.pgid).toBe(t.pid);
+      expect(t.sid).not.toBe(t.pid);
     }
     expect(pids(tasks).length).toBeLessThanOrEqual(2); // no process per task
     expect(new Set(tasks.map((t) => t.slot)).size).toBeLessThanOrEqual(2);
