@@ -61,7 +61,8 @@ export interface ManagementClient {
 }
 
 export function managementClient(address: BrokerAddress, options: ManagementOptions = {}): ManagementClient {
-  const bases = options.url === undefined ? guessedUrls(address) : [new URL(options.url)]; // checked when the flags were read (managementUrlError)
+  // An explicit URL was checked when the flags were read (managementUrlError).
+  const bases = options.url === undefined ? guessedUrls(address) : [new URL(options.url)];
   const base = bases[0] as URL;
   const user = base.username === "" ? address.user : decodeURIComponent(base.username);
   const password =
