@@ -72,8 +72,8 @@ export function hopLevelOf(queue: string, name: string): number | undefined {
  * costs the broker a round trip to the queue, so not one per copy: docs/performance.md.
  *
  * What it assumes: the queue lives E after a declare. An operator policy with a shorter `expires`
- * wins over x-expires (the broker takes the smaller): hop queues (`*.retry.*`, `*.delay.*`) must
- * be left out of such policies (docs/operations.md).
+ * wins over x-expires (the broker takes the smaller: test/unit/core/topology/hop-expiry-policy.test.ts):
+ * hop queues (`*.retry.*`, `*.delay.*`) must be left out of such policies (docs/operations.md).
  */
 export const HOP_EXPIRY_MARGIN_MS = 10 * 60_000;
 
