@@ -11,9 +11,8 @@ import { deletedWhileSending } from "./publish-error.ts";
  * has done its job (routed to nothing). With it, such a task comes back (basic.return) and the
  * publisher fails. But the flag is not free: a classic queue on RabbitMQ 3.8-3.12 answers every
  * mandatory task with a message of its own to the channel (`mandatory_received`, a leftover the
- * channel ignores since 3.8), and that cost the broker ~9% more CPU per task (median of nine
- * alternating pairs of the same minimal publisher with and without it) and a publisher 2-10% of
- * its rate (scripts/perf medians).
+ * channel ignores since 3.8), which costs the broker ~9% more CPU per task and a publisher 2-10%
+ * of its rate (docs/performance.md, with the commands).
  *
  * So with `every` > 1, one task in `every` per queue carries the flag, starting with the first
  * (1, every + 1, 2 * every + 1, ...). A flagged task the broker confirmed without returning it
