@@ -19,6 +19,8 @@ import { taskBody } from "./workload.ts";
 
 export interface RateRoundConfig {
   target: BrokerTarget;
+  /** The round's queue is `<prefix>-<8 hex>` (default taskq-bench). */
+  queuePrefix?: string;
   /** Broker flags for the spawned workers (TLS files, timeouts). */
   workerArgs: string[];
   workers: number;
@@ -50,7 +52,7 @@ const realClock = (signal: AbortSignal) => ({
  * depth sampled meanwhile; every task must be reported done exactly once.
  */
 export async function runRateRound(config: RateRoundConfig): Promise<RateFigures> {
-  const queue = `taskq-bench-${randomBytes(4).toString("hex")}`;
+  const queue = `${config.queuePrefix ?? "taskq-bench"}-${randomBytes(4).toString("hex")}`;
   const warmup = tasksIn(config.warmupMs, config.rate);
   const total = warmup + Math.max(1, tasksIn(config.durationMs, config.rate));
   const broker = await connect(config.target, { name: "taskq bench" });

@@ -9,6 +9,8 @@ export interface RateMeta {
   queueType: string;
   warmupMs: number;
   durationMs: number;
+  /** As the broker names itself ("RabbitMQ 3.10.8"). */
+  broker?: string;
 }
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -30,7 +32,7 @@ export const RATE_COLUMNS: ReadonlyArray<[string, (r: RateFigures) => string]> =
 ];
 
 export const rateSetup = (m: RateMeta): string =>
-  `work ${m.work}, ${m.workers} workers, prefetch ${m.prefetch}, ${m.queueType} queue, ${m.durationMs / 1000} s per rate after a ${m.warmupMs / 1000} s warm-up`;
+  `work ${m.work}, ${m.workers} workers, prefetch ${m.prefetch}, ${m.queueType} queue, ${m.durationMs / 1000} s per rate after a ${m.warmupMs / 1000} s warm-up${m.broker ? `, ${m.broker}` : ""}`;
 
 /** The human table: one row per rate. */
 export function rateTable(results: readonly RateFigures[], meta: RateMeta): string {

@@ -131,7 +131,7 @@ function failoverCell(f: RunResult["failoverMs"]): string {
 /** The human table: one column per prefetch value (medians when --rounds > 1). */
 export function tableReport(
   medians: RunResult[],
-  meta: { rounds: number; seed: number; queueType: string; chaos: string | null },
+  meta: { rounds: number; seed: number; queueType: string; chaos: string | null; broker?: string },
 ): string {
   const first = medians[0];
   if (!first) return "";
@@ -142,5 +142,5 @@ export function tableReport(
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join("  ");
   const setup = `${meta.queueType === "classic" ? "" : `, ${meta.queueType} queue`}${meta.chaos === null ? "" : `, chaos ${meta.chaos}`}`;
   const title = `taskq bench: ${first.tasks} tasks, work ${first.work}, ${first.workers} workers${setup}, seed ${meta.seed}${meta.rounds > 1 ? `, median of ${meta.rounds} rounds` : ""}; latencies exact (sorted samples)`;
-  return [title, line(header), ...body.map(line)].join("\n");
+  return [`${title}${meta.broker ? `; ${meta.broker}` : ""}`, line(header), ...body.map(line)].join("\n");
 }

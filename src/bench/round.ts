@@ -33,6 +33,8 @@ export interface RoundConfig {
   /** Keep each task's worker, start and end (for the HTML report); off, `timeline` stays empty. */
   timeline?: boolean;
   queueType: QueueType;
+  /** The round's queue is `<prefix>-<8 hex>` (default taskq-bench). */
+  queuePrefix?: string;
   /** Faults to inject while the tasks are sent and done; absent, a plain measurement. */
   chaos?: RoundChaos;
 }
@@ -45,7 +47,7 @@ export interface RoundConfig {
  * least once: a task whose worker died after reporting it is done again).
  */
 export async function runRound(config: RoundConfig): Promise<RunResult> {
-  const queue = `taskq-bench-${randomBytes(4).toString("hex")}`;
+  const queue = `${config.queuePrefix ?? "taskq-bench"}-${randomBytes(4).toString("hex")}`;
   const broker = await connect(config.target, { name: "taskq bench" });
   const tally = new Tally(config.durations.length, config.workers, config.timeline ?? false);
   let pool: WorkerPool | undefined;

@@ -25,6 +25,8 @@ export interface BenchPlan {
   report: string | null;
   stallMs: number;
   queueType: QueueType;
+  /** Each round's queue is `<prefix>-<8 hex>` (a shared broker's naming rules). */
+  queuePrefix: string;
   /** How long workers (always) and the sender (under chaos) keep looking for a broker after losing one. */
   reconnectTimeoutMs: number;
   /** `--chaos`: faults injected during every round; null for a plain measurement. */
@@ -61,6 +63,7 @@ export type BenchFlags = BrokerFlags &
     report?: string;
     stall: number;
     queueType?: QueueType;
+    queuePrefix?: string;
     reconnectTimeout?: number;
     chaos?: string;
     nodeControl?: string;
@@ -150,10 +153,22 @@ export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Se
     report: flags.report ?? null,
     stallMs: flags.stall,
     queueType: flags.queueType ?? "classic",
+    queuePrefix: queuePrefix(flags.queuePrefix),
     reconnectTimeoutMs,
     chaos,
     rate: planRate(flags, given, parsePrefetchList(flags.prefetch)),
   };
+}
+
+/** `--queue-prefix`, checked: what a queue name may start with (the broker reserves `amq.`). */
+export function queuePrefix(given = "taskq-bench"): string {
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(given))
+    throw usageError(
+      `--queue-prefix '${given}': 1 to 200 letters, digits and _ . : - (the round's queue is <prefix>-<8 hex>)`,
+    );
+  if (given.startsWith("amq."))
+    throw usageError(`--queue-prefix '${given}': names starting with 'amq.' are reserved by the broker`);
+  return given;
 }
 
 /** Long enough for a node of a cluster to be killed and started again. */

@@ -7,6 +7,7 @@ import { rateAccountedFor, rateJson, type RateMeta, rateTable } from "../bench/r
 import { tasksIn } from "../bench/rate-schedule.ts";
 import { taskDurations } from "../bench/workload.ts";
 import { connect } from "../core/broker/reconnector.ts";
+import { brokerProduct } from "../core/broker/rabbit-version.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { progressBar } from "../util/progress.ts";
 import { VERSION } from "../version.ts";
@@ -24,9 +25,12 @@ export async function runRateBench(plan: BenchPlan, rate: RatePlan): Promise<num
   process.on("SIGTERM", onSignal);
   const chatty = !plan.json && !plan.quiet;
   const results: RateFigures[] = [];
+  let broker = "unknown broker"; // as the broker names itself, for the reports
   try {
     // Fail fast, in one line, when the broker cannot be reached at all.
-    await (await connect(plan.target, { name: "taskq bench" })).close();
+    const probe = await connect(plan.target, { name: "taskq bench" });
+    broker = brokerProduct(probe) ?? "unknown broker";
+    await probe.close();
     for (const target of rate.rates) {
       if (chatty)
         process.stderr.write(`round: ${target} tasks/s for ${(rate.warmupMs + rate.durationMs) / 1000} s...\n`);
@@ -45,6 +49,7 @@ export async function runRateBench(plan: BenchPlan, rate: RatePlan): Promise<num
             durations: taskDurations(rate.profile, total, plan.seed),
             stallMs: plan.stallMs,
             queueType: plan.queueType,
+            queuePrefix: plan.queuePrefix,
             signal: aborter.signal,
             onProgress: (done, all) => progress.update(done, all),
           }),
@@ -68,6 +73,7 @@ export async function runRateBench(plan: BenchPlan, rate: RatePlan): Promise<num
     queueType: plan.queueType,
     warmupMs: rate.warmupMs,
     durationMs: rate.durationMs,
+    broker,
   };
   console.log(plan.json ? rateJson(results, meta) : rateTable(results, meta));
   if (plan.report !== null) {

@@ -10,6 +10,7 @@ import type { RunResult } from "../bench/run-result.ts";
 import { seededRandom, taskDurations } from "../bench/workload.ts";
 import type { QueueType } from "../core/topology/names.ts";
 import { connect } from "../core/broker/reconnector.ts";
+import { brokerProduct } from "../core/broker/rabbit-version.ts";
 import { ExitCode, TaskqError } from "../errors.ts";
 import { type BenchPlan, DEFAULT_RECONNECT_TIMEOUT_MS, planBench } from "./bench-plan.ts";
 import { durationText } from "../util/duration.ts";
@@ -32,13 +33,16 @@ export async function runBench(plan: BenchPlan): Promise<number> {
   const runs: RunResult[] = [];
   const medians: RunResult[] = [];
   const chatty = !plan.json && !plan.quiet;
+  let broker = "unknown broker"; // as the broker names itself ("RabbitMQ 3.10.8"), for the reports
   const chaos = plan.chaos;
   // The same workers and nodes die for the same --seed (when the timing lets them).
   const random = seededRandom(plan.seed ^ 0x5eed);
   const nodes = chaos?.nodeControl ? new NodeControl(chaos.nodeControl, plan.target.urls.length) : undefined;
   try {
     // Fail fast, in one line, when the broker cannot be reached at all.
-    await (await connect(plan.target, { name: "taskq bench" })).close();
+    const probe = await connect(plan.target, { name: "taskq bench" });
+    broker = brokerProduct(probe) ?? "unknown broker";
+    await probe.close();
     for (const prefetch of plan.prefetches) {
       const mine: RunResult[] = [];
       for (let round = 1; round <= plan.rounds; round++) {
@@ -59,6 +63,7 @@ export async function runBench(plan: BenchPlan): Promise<number> {
             // The report draws the first round of each prefetch value.
             timeline: plan.report !== null && round === 1,
             queueType: plan.queueType,
+            queuePrefix: plan.queuePrefix,
             ...(chaos
               ? {
                   chaos: {
@@ -94,8 +99,9 @@ export async function runBench(plan: BenchPlan): Promise<number> {
           rounds: plan.rounds,
           queueType: plan.queueType,
           chaos: chaos?.text ?? null,
+          broker,
         })
-      : tableReport(medians, { ...plan, chaos: chaos?.text ?? null }),
+      : tableReport(medians, { ...plan, chaos: chaos?.text ?? null, broker }),
   );
   if (plan.report !== null) {
     const meta = {
@@ -217,6 +223,7 @@ export function benchCommand() {
       duration,
       DEFAULT_RATE_WARMUP_MS,
     )
+    .option("--queue-prefix <prefix>", "each round's queue is <prefix>-<8 hex> (default taskq-bench)")
     .option("--quiet", "no progress bar and no round lines (the results still print)")
     .action(async (flags, command) => {
       // --rate defaults --work and --prefetch otherwise, and refuses --tasks: the plan needs to know which were typed.
