@@ -43,12 +43,13 @@ test("--prefetch auto: with short tasks the worker replaces its consumer with on
 
 test("--prefetch auto: with long tasks the worker holds one task at a time, as prefetch 1 (none waits behind a long one)", async () => {
   const queue = tracked.name("auto-long");
-  expect((await runTaskq(["send", "-q", queue, "--count", "5", "t {i} ."])).code).toBe(0);
-  const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "auto", "--dot-ms", "400", "--json"]);
+  // 3 s tasks: long next to any round trip, even one of 20 ms on a loaded machine (400 ms tasks were not, there).
+  expect((await runTaskq(["send", "-q", queue, "--count", "3", "t {i} ."])).code).toBe(0);
+  const worker = new TaskqProcess(["work", "-q", queue, "--prefetch", "auto", "--dot-ms", "3000", "--json"]);
   let most = 0;
   try {
     await worker.ready();
-    while (doneLines(worker) < 5) {
+    while (doneLines(worker) < 3) {
       const prefetches = await consumerPrefetches(queue);
       expect(prefetches.every((p) => p === 1)).toBe(true); // no reserve
       most = Math.max(most, (await brokerCounts(queue)).unacked);
