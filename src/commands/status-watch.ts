@@ -108,7 +108,7 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
   let lastError: string | undefined;
   try {
     while (!signal.aborted) {
-      const started = Date.now();
+      let started = Date.now();
       try {
         if (broker === undefined) {
           const next = await untilAborted(reconnector.connect(signal), signal);
@@ -128,6 +128,9 @@ export async function runWatch(plan: WatchPlan, view: View, signal: AbortSignal,
           reports = opened;
           // A reader that just opened has heard nobody yet: listen as one-shot status does before the first sample.
           await sleep(REPORTS_LISTEN_MS, signal);
+          // The interval runs from the sample, not from before the listen: else, with a listen as long as the
+          // interval, the next sample came a few ms after this one, with a rate over those few ms.
+          started = Date.now();
         }
         if (signal.aborted) break;
         const workers = reports === undefined ? undefined : async () => (reports as WorkerReports).current();
