@@ -120,8 +120,8 @@ export interface WorkOptions extends ConnectionOptions {
   queue?: string;
   queueType?: QueueType;
   /**
-   * Most unacked tasks held (default: concurrency); "auto" (classic queues): one more in reserve while tasks are short
-   * next to the round trip.
+   * Most unacked tasks held (default: concurrency); "auto": a reserve (1 to 8) while tasks are short next to the
+   * round trip, on classic and quorum queues.
    */
   prefetch?: number | "auto";
   /** Tasks run at once (default 1). */

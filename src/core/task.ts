@@ -100,7 +100,8 @@ class Delivery implements Task {
 /**
  * Times this message came back from a worker that held it, as far as the broker tells. A classic
  * queue says only "delivered before" (one). A quorum queue counts its returns in `x-delivery-count`:
- * on RabbitMQ 3.10 and 4.0 every return, a consumer switch's included (worker/consumer.ts); from
+ * on RabbitMQ 3.10 and 4.0 every return, a consumer's cancel's included (which taskq avoids:
+ * worker/consumer.ts); from
  * 4.3 only failed deliveries (a lost consumer), the others in `x-acquired-count`, whose presence
  * says so (a switch's return, a requeue: none here).
  */

@@ -17,9 +17,9 @@
  * the next death finds it there. A delivery at the limit goes to `.dead` instead, unrun.
  *
  * What counts: every return the broker tells of. A worker killed while it held a task prefetched
- * but not started counts for that task too. On a quorum queue of RabbitMQ 3.10 or 4.0 so does a
- * consumer switch's return (`--prefetch auto`), which is not told apart there; from 4.3 it is
- * (x-acquired-count) and does not count.
+ * but not started counts for that task too. On a quorum queue of RabbitMQ 3.10 or 4.0 so would a
+ * consumer switch's return, which is not told apart there (from 4.3 it is: x-acquired-count); the
+ * worker's switches hand nothing back (worker/consumer.ts, its invariant).
  *
  * Why taskq and not the broker's own limit: RabbitMQ 4.0 gave quorum queues a delivery limit of 20
  * past which a task is dropped unless the queue dead-letters, and taskq's work queues (declared
