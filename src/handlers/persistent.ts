@@ -8,7 +8,10 @@ export interface PersistentOptions {
   slots: number;
   /** The queue, in TASKQ_QUEUE. */
   queue: string;
-  /** Fail a task whose answer takes longer: its process is killed (SIGTERM, SIGKILL after `killAfterMs`) and started again. */
+  /**
+   * Fail a task whose answer takes longer: its process is killed (SIGTERM, SIGKILL after `killAfterMs`)
+   * and started again.
+   */
   timeoutMs?: number;
   killAfterMs?: number;
   /** The longest wait for a process's handshake line (default 30 s). */
