@@ -1,23 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { planBench } from "../../../src/commands/bench-plan.ts";
-import { DEFAULT_RATE_DURATION_MS, DEFAULT_RATE_WARMUP_MS, parseRates } from "../../../src/commands/bench-rate-plan.ts";
+import { type BenchFlags, benchFlags } from "./bench-flags.ts";
+import { parseRates } from "../../../src/commands/bench-rate-plan.ts";
 import { expectUsageError } from "../usage-error.ts";
 
-type BenchFlags = Parameters<typeof planBench>[0];
-// As commander hands them over: every default filled in.
-const base: BenchFlags = {
-  url: ["amqp://guest:guest@127.0.0.1:5672"],
-  connectTimeout: 5000,
-  workers: 4,
-  tasks: 2000,
-  work: "mix:90%5ms,10%50ms",
-  prefetch: "1,100",
-  rounds: 1,
-  seed: 1,
-  stall: 30_000,
-  rateDuration: DEFAULT_RATE_DURATION_MS,
-  rateWarmup: DEFAULT_RATE_WARMUP_MS,
-};
+const base = benchFlags;
 
 describe("planBench: --rate", () => {
   test("without --rate: the closed loop", () => {
