@@ -285,6 +285,26 @@ describe("taskq work --persistent", () => {
     }
   });
 
+  test.each([
+    ["Python", PY, "handler.py"],
+    ["Node", "node", "handler.mjs"],
+  ])(
+    "the %s handler of examples/handlers speaks the protocol: done, and a failure with its reason",
+    async (_, bin, file) => {
+      const queue = tracked.name("persist-example");
+      await send(queue, "hello", "fail me");
+      const example = join(import.meta.dir, "..", "..", "examples", "handlers", file);
+      const args = ["work", "-q", queue, "--json", "--persistent", "--max-tasks", "2", "--max-attempts", "1"];
+      const worker = new TaskqProcess([...args, "--", bin, example]);
+      expect(await worker.exited).toBe(0);
+      const lines = jsonLines<JsonLine>(worker.stdout);
+      expect(lines.map((l) => [l.outcome, l.reason])).toEqual([
+        ["done", undefined],
+        ["dead", file.endsWith(".py") ? "RuntimeError: asked to fail" : "asked to fail"],
+      ]);
+    },
+  );
+
   test("bad flags: one line, exit 2, nothing started", async () => {
     for (const [args, text] of [
       [["--persistent"], "--persistent needs a COMMAND"],
