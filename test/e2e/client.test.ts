@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { type SendEvent, TaskqError, connect, task } from "taskq";
-import { drain, rabbitmqctl, trackedQueues, waitFor } from "../support/broker.ts";
+import { drain, rabbitmqctl, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -85,4 +85,18 @@ test("a queue of the other type is used as found (said); a refused login fails c
   await r.close();
   expect(events).toContainEqual({ type: "queue-type", queue, queueType: "classic" });
   await expect(connect({ url: "amqp://guest:wrong@127.0.0.1:5672", queue })).rejects.toThrow(TaskqError);
+});
+
+test("a queue deleted under the client: the task that came back rejects (unroutable), the next send declares it again", async () => {
+  const queue = tracked.name("client-deleted");
+  const q = await connect({ queue });
+  try {
+    await q.send("before");
+    await withChannel((ch) => ch.deleteQueue(queue));
+    await expect(q.send("lost")).rejects.toThrow(/was unroutable: no queue .* took it/);
+    await q.send("after");
+  } finally {
+    await q.close();
+  }
+  expect((await drain(queue)).map((m) => m.content.toString())).toEqual(["after"]);
 });

@@ -96,6 +96,12 @@ export class SenderSession {
     return whileUp(this.broker, to.delayed(delayMs), OPENING(`declaring the delay queue of '${queue}'`));
   }
 
+  /** `queue` was found gone (a task to it came back): the next task to it declares it again. */
+  forget(queue: string): void {
+    this.routes.delete(queue);
+    this.declared.delete(queue);
+  }
+
   /**
    * Resolves true once the broker lifts its block or the connection ends (its publish then fails), false if neither
    * after `ms`.

@@ -153,7 +153,10 @@ export class SharedSender {
     if (wait !== undefined) await wait;
     const error = await session.confirmOf(answer, task.properties.messageId);
     if (error === undefined) return "confirmed";
-    if (error.kind === "refused") throw error; // this task: unroutable
+    if (error.kind === "refused") {
+      session.forget(task.queue); // its queue is gone (deleted by hand): the next task declares it again
+      throw error; // this task: unroutable, rejected
+    }
     const cause = publisher.error;
     if (error.kind === "closed" && cause?.kind === "refused") throw cause; // the broker closed the channel over a task (too large)
     return this.afterFailure(session, publisher, error);
