@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
-import { TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
+import { BROKER_URL, drain, readyCount, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import { TASKQ_BIN, TaskqProcess, jsonLines, oneLineError, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
@@ -246,6 +246,25 @@ describe("taskq work --persistent", () => {
     expect(await second.exited).toBe(130);
     await waitFor(() => !alive(pid), 3000, "the handler to be killed");
     expect(await readyCount(queue)).toBe(1); // unacked: back in the queue
+  });
+
+  test("a Ctrl+C (SIGINT to taskq's process group, as a terminal sends it) misses the handler: its task finishes", async () => {
+    const queue = tracked.name("persist-ctrl-c");
+    const log = handlerLog();
+    // setsid: taskq leads a group of its own, as a shell's foreground job does.
+    const args = ["work", "-q", queue, "--json", "--persistent", "--", PY, HANDLER];
+    const proc = Bun.spawn(["setsid", TASKQ_BIN, ...args], {
+      env: { ...process.env, TASKQ_URL: BROKER_URL, ...log.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const stdout = new Response(proc.stdout).text();
+    await send(queue, "sleep 2");
+    await waitFor(() => log.read().length === 1, 15_000, "the task to start");
+    process.kill(-proc.pid, "SIGINT");
+    expect(await proc.exited).toBe(0);
+    expect(jsonLines<JsonLine>(await stdout).map((l) => l.outcome)).toEqual(["done"]);
+    expect(log.read().at(-1)?.eof).toBe(true); // it ran to its input's end, not killed by the SIGINT
   });
 
   test("a handler that never answers the handshake: one-line error after --start-timeout, no task taken", async () => {
