@@ -37,7 +37,7 @@ for (let r = 0; r < rounds * 2; r++) {
 await client.close();
 await ch.deleteQueue(q1);
 
-// 2. 100 concurrent requests on the example service and on its minimal twin, rounds alternating.
+// 2. 100 concurrent requests, then 25 sequential ones, on the example service and on its minimal twin, rounds alternating.
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 async function start(file, port, queue) {
   const child = spawn(process.execPath, [here(file)], {
@@ -54,6 +54,7 @@ const services = {
 };
 const ports = { client: 34060, minimal: 34061 };
 const rate = { client: [], minimal: [] };
+const post = { client: [], minimal: [] }; // one sequential POST's latency
 let n = 0;
 for (let r = 0; r < rounds * 2; r++) {
   const who = r % 2 === 0 ? "client" : "minimal";
@@ -68,6 +69,16 @@ for (let r = 0; r < rounds * 2; r++) {
   );
   if (answers.some((a) => a.status !== 202)) throw new Error(`${who}: not all 202`);
   rate[who].push(100 / ((performance.now() - t) / 1000));
+  for (let i = 0; i < 25; i++) {
+    const t1 = performance.now();
+    const answer = await fetch(`http://127.0.0.1:${ports[who]}/signup`, {
+      method: "POST",
+      body: JSON.stringify({ email: `u${n++}@x.org` }),
+    });
+    await answer.text();
+    if (answer.status !== 202) throw new Error(`${who}: ${answer.status}`);
+    post[who].push(performance.now() - t1);
+  }
 }
 for (const child of Object.values(services)) child.kill("SIGTERM");
 await ch.deleteQueue(q2);
@@ -82,5 +93,6 @@ console.log(
     p50Ratio: +(p50.client / p50.minimal).toFixed(3),
     concurrent100ReqPerS: rps,
     throughputRatio: +(rps.client / rps.minimal).toFixed(3),
+    sequentialPostP50Ms: { client: median(post.client), minimal: median(post.minimal) },
   }),
 );
