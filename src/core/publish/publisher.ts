@@ -1,3 +1,8 @@
+/**
+ * The confirm channel a send publishes on: each task out, each answer (confirm, nack, return, close) taken once.
+ * One idea: one channel's publish-to-answer life; its parts (window, returns, alarm, renewals, errors) have their own
+ * files, and what stays here is the wiring of those parts to the channel's events, which reads best in one place.
+ */
 import type { ConfirmChannel, Message } from "amqplib";
 import type { TaskProperties, Unconfirmed } from "./unconfirmed.ts";
 import { TaskqError } from "../../errors.ts";
@@ -19,7 +24,10 @@ import { CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 
 export type { TaskProperties, Unconfirmed } from "./unconfirmed.ts";
 
-/** Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher (`flush()` says which). */
+/**
+ * Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher
+ * (`flush()` says which).
+ */
 export class Publisher {
   published = 0;
   confirmed = 0;
@@ -67,7 +75,10 @@ export class Publisher {
     return new Publisher(broker, await broker.model.createConfirmChannel(), options);
   }
 
-  /** Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed later: see `flush`. */
+  /**
+   * Sends one task: nothing when it went out at once, else a promise to await (window full, socket full). Confirmed
+   * later: see `flush`.
+   */
   publish(
     queue: string,
     body: Buffer,
@@ -140,7 +151,8 @@ export class Publisher {
       const outcome = this.outcomes.size > 0 ? this.outcomes.get(seq) : undefined;
       if (outcome) this.outcomes.delete(seq);
       const late = this.renewals.late(seq, !err, () => this.returned.take(this.sentTasks.get(seq)));
-      const error = late ? undefined : this.settle(seq, messageId, mandatory, err); // not `outcome?.(settle())`: that skips it
+      // not `outcome?.(settle())`: that skips it
+      const error = late ? undefined : this.settle(seq, messageId, mandatory, err);
       if (late) this.placeAgain(seq, late, outcome);
       else outcome?.(error);
       if (this.signal.waiting) this.signal.wake();
@@ -208,12 +220,16 @@ export class Publisher {
   async flush(): Promise<void> {
     while ((this.inflight > 0 || this.again > 0) && !this.failure) await this.signal.next();
     if (this.failure) throw this.failure;
-    const problem = await this.routes.checkOpen(this.broker, this.seq, () => this.failed); // covers what was published before it began
+    // covers what was published before it began
+    const problem = await this.routes.checkOpen(this.broker, this.seq, () => this.failed);
     if (problem) this.fail(problem.message, problem.kind);
     if (this.failure) throw this.failure;
   }
 
-  /** Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before another connection declares them again. */
+  /**
+   * Queues sent tasks without the flag that neither a confirmed flagged task nor a check has covered: to check before
+   * another connection declares them again.
+   */
   uncheckedQueues(): string[] {
     return this.routes.unverified().map(([queue]) => queue);
   }

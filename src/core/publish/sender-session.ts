@@ -33,7 +33,9 @@ export class SenderSession {
   private channel: Promise<Publisher>;
   private open: Publisher | undefined;
   private gone = false;
-  /** Tasks written and awaiting their confirm: each rejected if the broker blocks publishing for longer than the bound. */
+  /**
+   * Tasks written and awaiting their confirm: each rejected if the broker blocks publishing for longer than the bound.
+   */
   private readonly written = new Set<(reason: string) => void>();
   private blockTimer: ReturnType<typeof setTimeout> | undefined;
 

@@ -158,7 +158,8 @@ export class SharedSender {
       throw error; // this task: unroutable, rejected
     }
     const cause = publisher.error;
-    if (error.kind === "closed" && cause?.kind === "refused") throw cause; // the broker closed the channel over a task (too large)
+    // the broker closed the channel over a task (too large)
+    if (error.kind === "closed" && cause?.kind === "refused") throw cause;
     return this.afterFailure(session, publisher, error);
   }
 

@@ -104,7 +104,10 @@ export class AutoPrefetch {
     return this.gaps.length > 0 ? Math.min(...this.gaps) : INITIAL_RTT_MS;
   }
 
-  /** A slow wait from an ack to the delivery it let in: the 90th percentile of recent ones (the round trip when none was seen). */
+  /**
+   * A slow wait from an ack to the delivery it let in: the 90th percentile of recent ones (the round trip when none was
+   * seen).
+   */
   get refillMs(): number {
     return this.refills.length > 0 ? percentile(this.refills, 0.9) : this.rttMs;
   }

@@ -119,7 +119,8 @@ export class Consumer {
     await this.quietCancel(old, held);
     // amqplib forgets a tag at cancel-ok; a delivery to it behind the cancel-ok is still a task.
     keepConsumer(this.channel, old, (msg) => msg && this.onMessage(msg));
-    // The one replaced before it had its cancel-ok a whole swap ago: forgotten, or amqplib holds a tag per switch for the channel's life.
+    // The one replaced before it had its cancel-ok a whole swap ago: forgotten, or amqplib holds a tag per switch for
+    // the channel's life.
     if (this.kept !== undefined) forgetConsumer(this.channel, this.kept);
     this.kept = old;
   }

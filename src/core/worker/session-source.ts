@@ -8,9 +8,15 @@ import { type ConnectError, isLost } from "../broker/connect-error.ts";
 
 /** Where the worker gets its sessions: the first one, and one after each loss (a fake in unit tests). */
 export interface SessionSource {
-  /** Rejects with `Stopped` when `signal` aborts first, even while the session is being opened (nothing is left consuming). */
+  /**
+   * Rejects with `Stopped` when `signal` aborts first, even while the session is being opened (nothing is left
+   * consuming).
+   */
   first(deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
-  /** A new session after `lost` went away; rejects with `Stopped` when `signal` aborts (as `first`), or when the outage lasts too long. */
+  /**
+   * A new session after `lost` went away; rejects with `Stopped` when `signal` aborts (as `first`), or when the outage
+   * lasts too long.
+   */
   next(lost: WorkSession, deliver: Deliver, signal: AbortSignal): Promise<WorkSession>;
 }
 

@@ -136,7 +136,8 @@ export class Session implements WorkSession {
         const channel = quiet(await broker.model.createChannel());
         // auto starts without a reserve; the worker raises it by replacing the consumer (setPrefetch).
         const prefetch = o.prefetch === "auto" ? o.concurrency : o.prefetch;
-        // Tasks that end within taskBoundMs: the broker's consumer timeout set above it, where it takes one per consumer.
+        // Tasks that end within taskBoundMs: the broker's consumer timeout set above it, where it takes one per
+        // consumer.
         const held = mostHeld(o.prefetch, o.concurrency, RESERVE_LIMIT);
         const args = consumerArguments(broker, found.type, o.taskBoundMs, held, o.concurrency);
         const s = new Session(broker, channel, prefetch, found, o.deliver, o.onWorked, args);

@@ -22,7 +22,10 @@ export interface WorkSession {
   redact(text: string): string;
   /** Delivered and not yet settled (running, held or pending), in delivery order. */
   readonly unsettled?: readonly ConsumeMessage[];
-  /** Told when the broker took back one consumer's deliveries and the session goes on (a 4.3 quorum queue's consumer timeout). */
+  /**
+   * Told when the broker took back one consumer's deliveries and the session goes on (a 4.3 quorum queue's consumer
+   * timeout).
+   */
   onTimeout?: (why: ConsumerTimedOut, taken: readonly ConsumeMessage[]) => void;
 }
 
