@@ -8,7 +8,9 @@ async function handle(task, body) {
   console.error(`task ${task.id} attempt ${task.attempt}: ${body.length} bytes`);
 }
 
-const answer = (outcome, reason = "") => process.stdout.write(`${JSON.stringify({ outcome, reason })}\n`);
+// Echoes the task's seq: the answer is that task's.
+const answer = (task, outcome, reason = "") =>
+  process.stdout.write(`${JSON.stringify({ seq: task.seq, outcome, reason })}\n`);
 
 // Slow set-up (imports, connections, models) goes here, once per process.
 console.log("taskq-handler 1"); // the handshake: ready for tasks
@@ -17,8 +19,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   const task = JSON.parse(line);
   try {
     await handle(task, Buffer.from(task.body, "base64"));
-    answer("done");
+    answer(task, "done");
   } catch (err) {
-    answer(err.forGood ? "dead" : "failed", String(err?.message ?? err));
+    answer(task, err.forGood ? "dead" : "failed", String(err?.message ?? err));
   }
 }

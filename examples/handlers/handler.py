@@ -8,8 +8,8 @@ def handle(task, body):
         raise RuntimeError("asked to fail")
     print(f"task {task['id']} attempt {task['attempt']}: {len(body)} bytes", file=sys.stderr)
 
-def answer(outcome, reason=""):
-    sys.stdout.write(json.dumps({"outcome": outcome, "reason": reason}) + "\n")
+def answer(task, outcome, reason=""):  # echoes the task's seq: the answer is that task's
+    sys.stdout.write(json.dumps({"seq": task["seq"], "outcome": outcome, "reason": reason}) + "\n")
     sys.stdout.flush()
 
 # Slow set-up (imports, connections, models) goes here, once per process.
@@ -18,8 +18,8 @@ for line in sys.stdin:  # one task per line; the input's end means exit
     task = json.loads(line)
     try:
         handle(task, base64.b64decode(task["body"]))
-        answer("done")
+        answer(task, "done")
     except ValueError as err:
-        answer("dead", str(err))  # failed for good: straight to <queue>.dead
+        answer(task, "dead", str(err))  # failed for good: straight to <queue>.dead
     except Exception as err:
-        answer("failed", f"{type(err).__name__}: {err}")  # retried later
+        answer(task, "failed", f"{type(err).__name__}: {err}")  # retried later

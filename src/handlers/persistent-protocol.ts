@@ -5,6 +5,10 @@ import { HANDLER_EXIT } from "../core/failures/retry-policy.ts";
  * The persistent handler protocol, version 1 (docs/handlers.md): JSON lines both ways.
  * The handler's first line on stdout is the handshake; then taskq writes one task per line on
  * its stdin and reads one answer per line on its stdout, one task at a time per process.
+ * The invariant: an answer belongs to the task whose `seq` it echoes. Each task line carries the
+ * process's next seq (1, 2, ...); an answer without it, or with another, is a protocol error,
+ * never taken as the answer of the task in flight (a handler answering twice would otherwise
+ * have its second answer settle the next task, still running).
  * JSON because every language reads it without a library; the body in base64 so that any bytes
  * survive a line-based pipe.
  */
@@ -27,10 +31,11 @@ function jsonValue(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** One task as the line written to the handler's stdin, newline included. */
-export function taskLine(task: Task): string {
+/** One task as the line written to the handler's stdin, newline included; `seq` is its number in this process. */
+export function taskLine(task: Task, seq: number): string {
   return `${JSON.stringify(
     {
+      seq,
       id: task.messageId ?? null,
       attempt: task.attempt,
       queue: task.queue,
@@ -51,10 +56,11 @@ const DONE: Outcome = Object.freeze({ ok: true });
 const KINDS: Record<string, number | null> = { failed: null, dead: HANDLER_EXIT.noRetry, later: HANDLER_EXIT.notNow };
 
 /**
- * Parses one answer line (without its newline): `{"outcome":"done"}`, or `failed`, `dead`
- * (failed for good, as exit 65) or `later` (not now, as exit 75) with an optional `reason`.
+ * Parses one answer line (without its newline) to the task numbered `seq`: `{"seq":1,"outcome":"done"}`,
+ * or `failed`, `dead` (failed for good, as exit 65) or `later` (not now, as exit 75) with an optional
+ * `reason`. A line whose `seq` is missing or another is not this task's answer: garbage.
  */
-export function parseAnswer(line: string): Answer {
+export function parseAnswer(line: string, seq: number): Answer {
   const text = line.endsWith("\r") ? line.slice(0, -1) : line;
   let doc: unknown;
   try {
@@ -62,6 +68,11 @@ export function parseAnswer(line: string): Answer {
   } catch {
     return { garbage: `handler wrote a line that is not the protocol: ${quote(text)}` };
   }
+  const echoed = (doc as { seq?: unknown } | null)?.seq;
+  if (echoed !== seq)
+    return {
+      garbage: `handler answered ${quote(text)}: "seq" must be ${seq}, the seq of the task it answers`,
+    };
   const outcome = (doc as { outcome?: unknown } | null)?.outcome;
   if (outcome === "done") return { outcome: DONE };
   const code = typeof outcome === "string" ? KINDS[outcome] : undefined;

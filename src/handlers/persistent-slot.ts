@@ -39,6 +39,8 @@ export class HandlerSlot {
   /** Ends without an answer since the last answer: the backoff's attempt. */
   private failures = 0;
   private answered = 0;
+  /** The seq of the last task written to `proc` (persistent-protocol.ts: its answer must echo it). */
+  private seq = 0;
 
   constructor(
     readonly index: number,
@@ -74,6 +76,7 @@ export class HandlerSlot {
   private adopt(proc: HandlerProcess): void {
     this.proc = proc;
     this.answered = 0;
+    this.seq = 0;
     proc.listener = (event) => this.idle(proc, event);
   }
 
@@ -132,6 +135,7 @@ export class HandlerSlot {
     const { timeoutMs, killAfterMs } = this.ctx;
     const tail = this.ctx.stderrTail > 0 ? new TailBuffer(this.ctx.stderrTail) : undefined;
     proc.tail = tail;
+    const seq = ++this.seq;
     return new Promise<Outcome>((resolve) => {
       let timedOut = false;
       let killTimer: ReturnType<typeof setTimeout> | undefined;
@@ -177,7 +181,7 @@ export class HandlerSlot {
         }
         if (timedOut) return; // being killed: what it writes now is not this task's answer
         const answer =
-          "line" in event ? parseAnswer(event.line) : { garbage: `handler wrote a line too long to be an answer` };
+          "line" in event ? parseAnswer(event.line, seq) : { garbage: `handler wrote a line too long to be an answer` };
         if ("outcome" in answer) {
           if (answer.outcome.ok) return finish(answer.outcome, "answered");
           // The stderr it wrote just before the answer may be a read behind: a moment for it.
@@ -193,7 +197,7 @@ export class HandlerSlot {
         this.dropped(proc, true);
         finish(failed(answer.garbage), "failed");
       };
-      if (!proc.send(taskLine(task))) kill(); // its end comes as `gone`
+      if (!proc.send(taskLine(task, seq))) kill(); // its end comes as `gone`
     });
   }
 }

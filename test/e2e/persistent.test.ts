@@ -22,16 +22,17 @@ if mode == "silent": time.sleep(60)
 if mode == "flaky" and os.path.exists(os.environ["PLOG"] + ".started"): print("cannot start", file=sys.stderr); sys.exit(7)
 open(os.environ["PLOG"] + ".started", "w").close()
 print("taskq-handler 1", flush=True)
-def answer(o, r=""): print(json.dumps({"outcome": o, "reason": r}), flush=True)
 for line in sys.stdin:
     t = json.loads(line); body = base64.b64decode(t["body"]); cmd = body.decode("latin-1")
-    log.write(json.dumps({"pid": os.getpid(), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"], "pgid": os.getpgid(0), "sid": os.getsid(0)}) + "\\n")
+    def answer(o, r="", seq=t.get("seq")): print(json.dumps({"seq": seq, "outcome": o, "reason": r}), flush=True)
+    log.write(json.dumps({"pid": os.getpid(), "seq": t.get("seq"), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"], "pgid": os.getpgid(0), "sid": os.getsid(0)}) + "\\n")
     if cmd == "crash": print("about to crash", file=sys.stderr, flush=True); os._exit(3)
     elif cmd == "garbage": print("hello world", flush=True)
     elif cmd.startswith("sleep "): time.sleep(float(cmd[6:])); answer("done")
     elif cmd.startswith("fail "): print("oops on stderr", file=sys.stderr, flush=True); answer("failed", cmd[5:])
     elif cmd.startswith("dead "): answer("dead", cmd[5:])
     elif cmd.startswith("later "): answer("later", cmd[6:])
+    elif cmd.startswith("twice "): time.sleep(float(cmd[6:])); answer("done"); time.sleep(0.1); answer("done")
     else: answer("done")
 log.write(json.dumps({"pid": os.getpid(), "eof": True}) + "\\n")
 `,
@@ -49,6 +50,7 @@ open(os.environ["PLOG"], "a").write(json.dumps({"pid": os.getpid(), "hex": body.
 
 interface Logged {
   pid: number;
+  seq?: number | null;
   slot?: string;
   id?: string | null;
   attempt?: number;
@@ -169,6 +171,26 @@ describe("taskq work --persistent", () => {
     expect(pids(log.read())).toHaveLength(2);
     const [dead] = await drain(`${queue}.dead`);
     expect(JSON.stringify(dead?.properties.headers)).toContain("about to crash");
+  });
+
+  test("an answer belongs to the task whose seq it echoes: a second answer to task 1 fails task 2 (not acked while it runs)", async () => {
+    const queue = tracked.name("persist-seq");
+    const log = handlerLog();
+    await send(queue, "twice 0", "sleep 2", "ok");
+    const worker = work(queue, log.env, "--max-tasks", "3", "--max-attempts", "1");
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines.map((l) => [l.outcome, l.reason])).toEqual([
+      ["done", undefined],
+      [
+        "dead",
+        'handler answered "{\\"seq\\": 1, \\"outcome\\": \\"done\\", \\"reason\\": \\"\\"}": "seq" must be 2, the seq of the task it answers',
+      ],
+      ["done", undefined],
+    ]);
+    const entries = log.read();
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 1]); // each process counts its own tasks
+    expect(pids(entries)).toHaveLength(2); // the one that broke the protocol was replaced
   });
 
   test("a line that is not the protocol fails the task quoting it, and the process is replaced", async () => {

@@ -5,26 +5,38 @@ import { handshakeProblem, parseAnswer, taskLine } from "../../../src/handlers/p
 
 describe("persistent protocol", () => {
   test.each([
-    ['{"outcome":"done"}', { ok: true }],
-    ['{"outcome":"done","reason":""}\r', { ok: true }],
-    ['{"outcome":"failed","reason":"db down"}', { ok: false, reason: "db down", exitCode: null }],
-    ['{"outcome":"failed"}', { ok: false, reason: "handler answered failed", exitCode: null }],
-    ['{"outcome":"dead","reason":"bad input"}', { ok: false, reason: "bad input", exitCode: 65 }],
-    ['{"outcome":"later","reason":"busy"}', { ok: false, reason: "busy", exitCode: 75 }],
-  ])("answer %s", (line, outcome) => {
-    expect(parseAnswer(line)).toEqual({ outcome } as never);
+    ['{"seq":7,"outcome":"done"}', { ok: true }],
+    ['{"outcome":"done","reason":"","seq":7}\r', { ok: true }],
+    ['{"seq":7,"outcome":"failed","reason":"db down"}', { ok: false, reason: "db down", exitCode: null }],
+    ['{"seq":7,"outcome":"failed"}', { ok: false, reason: "handler answered failed", exitCode: null }],
+    ['{"seq":7,"outcome":"dead","reason":"bad input"}', { ok: false, reason: "bad input", exitCode: 65 }],
+    ['{"seq":7,"outcome":"later","reason":"busy"}', { ok: false, reason: "busy", exitCode: 75 }],
+  ])("answer %s to the task of seq 7", (line, outcome) => {
+    expect(parseAnswer(line, 7)).toEqual({ outcome } as never);
   });
 
   test.each([
     ["hello world", 'handler wrote a line that is not the protocol: "hello world"'],
     [
-      '{"outcome":"ok"}',
-      'handler answered "{\\"outcome\\":\\"ok\\"}": "outcome" must be "done", "failed", "dead" or "later"',
+      '{"seq":7,"outcome":"ok"}',
+      'handler answered "{\\"seq\\":7,\\"outcome\\":\\"ok\\"}": "outcome" must be "done", "failed", "dead" or "later"',
     ],
-    ["null", 'handler answered "null": "outcome" must be "done", "failed", "dead" or "later"'],
+    [
+      '{"outcome":"done"}',
+      'handler answered "{\\"outcome\\":\\"done\\"}": "seq" must be 7, the seq of the task it answers',
+    ],
+    [
+      '{"seq":6,"outcome":"done"}',
+      'handler answered "{\\"seq\\":6,\\"outcome\\":\\"done\\"}": "seq" must be 7, the seq of the task it answers',
+    ],
+    [
+      '{"seq":"7","outcome":"done"}',
+      'handler answered "{\\"seq\\":\\"7\\",\\"outcome\\":\\"done\\"}": "seq" must be 7, the seq of the task it answers',
+    ],
+    ["null", 'handler answered "null": "seq" must be 7, the seq of the task it answers'],
     ["x".repeat(300), `handler wrote a line that is not the protocol: "${"x".repeat(200)}..."`],
-  ])("not an answer: %s", (line, garbage) => {
-    expect(parseAnswer(line)).toEqual({ garbage });
+  ])("not an answer to the task of seq 7: %s", (line, garbage) => {
+    expect(parseAnswer(line, 7)).toEqual({ garbage });
   });
 
   test.each([
@@ -46,11 +58,12 @@ describe("persistent protocol", () => {
       attempt: 3,
       headers: { "x-user": "ann", "x-bytes": Buffer.from("raw"), "x-n": 7 },
     } as unknown as Task;
-    const line = taskLine(task);
+    const line = taskLine(task, 4);
     expect(line.endsWith("\n")).toBe(true);
     expect(line.indexOf("\n")).toBe(line.length - 1);
     const doc = JSON.parse(line);
     expect(doc).toEqual({
+      seq: 4,
       id: "m-1",
       attempt: 3,
       queue: "q",
