@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BROKER_URL, trackedQueues, uniqueQueue, waitFor } from "../support/broker.ts";
+import { BROKER_PORT, BROKER_URL, trackedQueues, uniqueQueue, waitFor } from "../support/broker.ts";
 import { IsolatedNode, freePort } from "../support/node.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
@@ -114,7 +114,7 @@ describe("taskq status through the management API (isolated node with rabbitmq_m
   }, 30_000);
 });
 
-describe("taskq status without the management plugin (the shared broker)", () => {
+describe("taskq status without the management plugin (the suite's broker)", () => {
   const queues = trackedQueues();
   afterAll(() => queues.deleteAll());
 
@@ -122,13 +122,17 @@ describe("taskq status without the management plugin (the shared broker)", () =>
     const queue = queues.name("status-no-api");
     expect((await runTaskq(["send", "-q", queue, "a"])).code).toBe(0);
     const host = new URL(BROKER_URL).hostname;
+    // The API's address is guessed from the broker's: its port + 10000, then 15672 (the default).
+    const guesses = [...new Set([BROKER_PORT + 10_000, 15672])]
+      .map((port) => `http://${host}:${port} refused the connection`)
+      .join("; ");
     const r = await runTaskq(["status", "-q", queue]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual([
       expect.stringMatching(/^QUEUE +READY +IN PROGRESS +CONSUMERS$/),
       expect.stringMatching(new RegExp(`^${queue.replaceAll(".", "\\.")} +1 +\\? +0$`)),
       expect.stringMatching(/\.dead +0 +0 +not created yet/),
-      `note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: http://${host}:15672 refused the connection (guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL)`,
+      `note: in progress (unacked), rates, delay levels and retry levels from other --retry-delay settings need the management plugin: ${guesses} (guessed from the broker's address: set --management-url or TASKQ_MANAGEMENT_URL)`,
     ]);
     const json = JSON.parse((await runTaskq(["status", "-q", queue, "--json"])).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ source: "amqp", unacked: null, rates: null, delay: [] });
