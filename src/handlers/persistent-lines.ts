@@ -5,12 +5,18 @@ const NEWLINE = 0x0a;
 /** What a handler's stdout gave: a whole line, a line too long to be the protocol, or its end. */
 export type LineEvent = { line: string } | { tooLong: string } | { end: true };
 
+/** A stream being read as lines: `ended` settles after `{ end }`; `cancel()` stops the reading (then `{ end }`). */
+export interface LineReader {
+  ended: Promise<void>;
+  cancel(): void;
+}
+
 /**
  * Splits a handler's stdout into lines as they come and hands each to `onEvent`, in order, then
  * `{ end }` once. A line longer than MAX_ANSWER_BYTES is given as `tooLong` (its start) at once,
  * so a handler writing without newlines never grows taskq's memory.
  */
-export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: LineEvent) => void): Promise<void> {
+export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: LineEvent) => void): LineReader {
   const reader = stream.getReader();
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -20,7 +26,7 @@ export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: L
     pendingBytes = 0;
     return text;
   };
-  return (async () => {
+  const ended = (async () => {
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -42,4 +48,5 @@ export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: L
     if (pendingBytes > 0) onEvent({ line: take(new Uint8Array()) });
     onEvent({ end: true });
   })();
+  return { ended, cancel: () => void reader.cancel().catch(() => {}) };
 }

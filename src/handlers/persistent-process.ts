@@ -7,6 +7,11 @@ import type { TailBuffer } from "./stderr-tail.ts";
 
 /** After the handler exits, how long its stderr may take to reach its end (as command.ts's OUTPUT_GRACE_MS). */
 const STDERR_GRACE_MS = 200;
+/**
+ * After the handler exits, how long its stdout may take to reach its end: its last answer is read,
+ * but a child it started that still holds the pipe (a shell's `helper &`) cannot keep it open.
+ */
+export const STDOUT_GRACE_MS = 200;
 
 /** How a handler process ended: `exit code 3`, `killed by SIGKILL`. */
 export interface Gone {
@@ -43,7 +48,9 @@ let killOnExit = false;
  * One running handler: its own process group (a Ctrl+C in the terminal reaches taskq, which
  * drains, not the handler), stdin for tasks, stdout read as lines, stderr passed through and
  * kept in `tail` while a task runs. Every event goes to the one `listener` the slot sets, in
- * order; `{ gone }` comes once, last, when stdout has ended and the process has exited.
+ * order; `{ gone }` comes once, last. The invariant: `gone` comes at most STDOUT_GRACE_MS after
+ * the process exits, whatever holds its stdout: the end is the exit, not the pipe's close (what
+ * the process left running in its group is then killed, and its stdout no longer read).
  */
 export class HandlerProcess {
   listener: (event: ProcessEvent) => void = () => {};
@@ -53,6 +60,7 @@ export class HandlerProcess {
   readonly gone: Promise<Gone>;
   private readonly proc: Subprocess<"pipe", "pipe", "pipe">;
   private ended = false;
+  private stderrReader: { cancel(): Promise<void> } | undefined;
 
   constructor(argv: string[], env: Record<string, string | undefined>, writeStderr: (chunk: Uint8Array) => void) {
     const { cmd, detached } = withOwnGroup(argv);
@@ -66,15 +74,23 @@ export class HandlerProcess {
       });
     }
     const stderrEnded = this.pumpStderr(writeStderr);
-    const stdoutEnded = readLines(this.proc.stdout, (event) => {
-      if (!("end" in event)) this.listener(event);
+    const stdout = readLines(this.proc.stdout, (event) => {
+      if (!("end" in event) && !this.ended) this.listener(event);
     });
-    this.gone = stdoutEnded.then(async () => {
-      // stdout closed while the process runs on: it can answer no more, so it is ended here.
+    // stdout closed while the process runs on: it can answer no more, so it is ended here.
+    void stdout.ended.then(() => {
       if (this.proc.exitCode === null && this.proc.signalCode === null) this.signal("SIGKILL");
-      await this.proc.exited;
+    });
+    this.gone = this.proc.exited.then(async () => {
+      const [stdoutDone, stderrDone] = await Promise.all([
+        settledWithin(stdout.ended, STDOUT_GRACE_MS),
+        settledWithin(stderrEnded, STDERR_GRACE_MS),
+      ]);
+      // What it started holds a pipe: it must not outlive the handler, nor keep the slot waiting.
+      if (!stdoutDone || !stderrDone) killGroup(this.pid);
+      if (!stdoutDone) stdout.cancel();
+      if (!stderrDone) void this.stderrReader?.cancel().catch(() => {});
       live.delete(this.pid);
-      if (!(await settledWithin(stderrEnded, STDERR_GRACE_MS))) void this.proc.stderr.cancel().catch(() => {});
       const code = this.proc.exitCode;
       const signal = this.proc.signalCode === null ? null : String(this.proc.signalCode);
       const gone = { code, signal, text: signal ? `killed by ${signal}` : `exit code ${code}` };
@@ -119,6 +135,7 @@ export class HandlerProcess {
 
   private async pumpStderr(write: (chunk: Uint8Array) => void): Promise<void> {
     const reader = this.proc.stderr.getReader();
+    this.stderrReader = reader;
     try {
       for (;;) {
         const { done, value } = await reader.read();

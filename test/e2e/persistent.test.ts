@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "taskq-persistent-"));
 const HANDLER = join(dir, "handler.py");
 writeFileSync(
   HANDLER,
-  `import base64, json, os, sys, time
+  `import base64, json, os, subprocess, sys, time
 log = open(os.environ["PLOG"], "a", buffering=1)
 mode = os.environ.get("PMODE", "")
 if mode == "silent": time.sleep(60)
@@ -27,6 +27,7 @@ for line in sys.stdin:
     def answer(o, r="", seq=t.get("seq")): print(json.dumps({"seq": seq, "outcome": o, "reason": r}), flush=True)
     log.write(json.dumps({"pid": os.getpid(), "seq": t.get("seq"), "slot": os.environ["TASKQ_SLOT"], "id": t["id"], "attempt": t["attempt"], "hex": body.hex(), "headers": t["headers"], "pgid": os.getpgid(0), "sid": os.getsid(0)}) + "\\n")
     if cmd == "crash": print("about to crash", file=sys.stderr, flush=True); os._exit(3)
+    elif cmd == "holdout": log.write(json.dumps({"pid": os.getpid(), "child": subprocess.Popen(["sleep", "120"]).pid}) + "\\n"); os._exit(3)
     elif cmd == "garbage": print("hello world", flush=True)
     elif cmd.startswith("sleep "): time.sleep(float(cmd[6:])); answer("done")
     elif cmd.startswith("fail "): print("oops on stderr", file=sys.stderr, flush=True); answer("failed", cmd[5:])
@@ -50,6 +51,7 @@ open(os.environ["PLOG"], "a").write(json.dumps({"pid": os.getpid(), "hex": body.
 
 interface Logged {
   pid: number;
+  child?: number;
   seq?: number | null;
   slot?: string;
   id?: string | null;
@@ -192,6 +194,27 @@ describe("taskq work --persistent", () => {
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 1]); // each process counts its own tasks
     expect(pids(entries)).toHaveLength(2); // the one that broke the protocol was replaced
   });
+
+  test("a handler's end is its exit: a child it started that still holds its stdout neither holds the task nor outlives it", async () => {
+    const queue = tracked.name("persist-holdout");
+    const log = handlerLog();
+    await send(queue, "holdout", "ok");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1");
+    try {
+      // Without the fix the task waits for the child (sleep 120): the test's own timeout fails it.
+      expect(await worker.exited).toBe(0);
+      const lines = jsonLines<JsonLine>(worker.stdout);
+      expect(lines.map((l) => [l.outcome, l.reason])).toEqual([
+        ["dead", "handler ended (exit code 3) while running the task"],
+        ["done", undefined],
+      ]);
+      const child = log.read().find((e) => e.child !== undefined)?.child ?? 0;
+      expect(child).toBeGreaterThan(0);
+      await waitFor(() => !alive(child), 3000, "the child killed with the handler's group");
+    } finally {
+      for (const e of log.read()) if (e.child !== undefined && alive(e.child)) process.kill(e.child, "SIGKILL");
+    }
+  }, 30_000);
 
   test("a line that is not the protocol fails the task quoting it, and the process is replaced", async () => {
     const queue = tracked.name("persist-garbage");

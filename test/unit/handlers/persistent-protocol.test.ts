@@ -83,7 +83,7 @@ describe("persistent protocol", () => {
       },
     });
     const events: unknown[] = [];
-    await readLines(stream, (e) => events.push(e));
+    await readLines(stream, (e) => events.push(e)).ended;
     expect(events.slice(0, 3)).toEqual([{ line: "taskq-handler 1" }, { line: '{"a":1}' }, { line: '{"b":2}' }]);
     expect((events[3] as { tooLong: string }).tooLong).toBe("x".repeat(300));
     expect(events.slice(4)).toEqual([{ line: "" }, { line: "tail" }, { end: true }]);
