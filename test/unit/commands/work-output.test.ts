@@ -40,13 +40,14 @@ describe("verboseLine: -v, one line per task", () => {
     at: 1012.5,
   });
   test.each<[Extract<WorkerEvent, { type: "finish" }>["settled"], string]>([
-    ["acked", "done"],
-    ["retry", "retry"],
-    ["dead", "dead"],
-    ["requeued", "handed back"],
-    ["lost", "lost"],
-  ])("%s", (settled, word) => {
-    expect(verboseLine(finish(settled))).toBe(` [-] task abc-7 attempt 2: ${word} in 13ms`);
+    ["acked", "done in"],
+    ["retry", "failed, to retry after"],
+    ["dead", "failed, dead after"],
+    ["requeued", "handed back after"],
+    ["lost", "lost after"],
+  ])("%s", (settled, words) => {
+    // A run's time is said "in" or "after" it, never "retry in" (the backoff's words: work-wording.test.ts).
+    expect(verboseLine(finish(settled))).toBe(` [-] task abc-7 attempt 2: ${words} 13ms`);
   });
 });
 
