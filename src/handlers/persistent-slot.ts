@@ -23,7 +23,6 @@ export interface SlotContext {
   /** Told once when starts keep failing: the worker stops. */
   fatal: (why: string) => void;
   say: (line: string) => void;
-  closing: () => boolean;
 }
 
 /**
@@ -32,10 +31,18 @@ export interface SlotContext {
  * one outcome, from the process's answer, or its end (exit, crash, timeout, a line that is not
  * the protocol: the process is then killed and started again, with backoff when it was not asked
  * to end); a slot with no process starts one at once, so the next task finds it ready.
+ * A slot never has two live processes: a new one is started only once the last is gone.
+ * A drain is bounded by --kill-after: `drain()` kills a process still before its handshake at
+ * once and starts no other; `close()` then gives the process that has one --kill-after to exit.
  */
 export class HandlerSlot {
   private proc: HandlerProcess | undefined;
+  /** The process being started (a start, or a restart with its backoff); it becomes `proc`. */
   private starting: Promise<HandlerProcess> | undefined;
+  /** The last process dropped: the next starts once it is gone. */
+  private previous: HandlerProcess | undefined;
+  /** Aborted by a drain: no process is started after it, and one being started is killed. */
+  private readonly stopping = new AbortController();
   /** Ends without an answer since the last answer: the backoff's attempt. */
   private failures = 0;
   private answered = 0;
@@ -49,7 +56,10 @@ export class HandlerSlot {
 
   /** Starts its process (the first start: any failure is told at once, no retry). */
   async start(): Promise<void> {
-    this.adopt(await startHandler(this.ctx.spec));
+    this.starting = startHandler(this.ctx.spec, this.stopping.signal).finally(() => {
+      this.starting = undefined;
+    });
+    this.adopt(await this.starting);
   }
 
   async run(task: Task, signal: AbortSignal): Promise<Outcome> {
@@ -63,9 +73,16 @@ export class HandlerSlot {
     return this.runOn(proc, task, signal);
   }
 
-  /** Ends its process: stdin closed, then SIGKILL after `graceMs`. */
+  /** Starts no process from now on; kills the one being started (a task waiting for it goes back as not now). */
+  drain(): void {
+    this.stopping.abort();
+  }
+
+  /** Drains, then ends its process: stdin closed, then SIGKILL after `graceMs`. */
   async close(graceMs: number): Promise<void> {
-    const proc = this.proc ?? (await this.starting?.catch(() => undefined));
+    this.drain();
+    await this.starting?.catch(() => {});
+    const proc = this.proc;
     if (!proc) return;
     proc.endInput();
     const timer = setTimeout(() => proc.signal("SIGKILL"), graceMs);
@@ -82,7 +99,7 @@ export class HandlerSlot {
 
   /** Between tasks: any line is a protocol error, and an end needs a fresh process. */
   private idle(proc: HandlerProcess, event: ProcessEvent): void {
-    if (this.proc !== proc || this.ctx.closing()) return;
+    if (this.proc !== proc || this.stopping.signal.aborted) return;
     if ("gone" in event) {
       this.ctx.say(`handler (slot ${this.index}) ended between tasks (${event.gone.text})`);
       return void this.dropped(proc, true);
@@ -97,26 +114,30 @@ export class HandlerSlot {
   private dropped(proc: HandlerProcess, failed: boolean): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
+    this.previous = proc;
     if (failed) this.failures++;
-    if (!this.ctx.closing()) void this.restart().catch(() => {});
+    if (!this.stopping.signal.aborted) void this.restart().catch(() => {});
   }
 
   private restart(): Promise<HandlerProcess> {
     if (this.starting) return this.starting;
     this.starting = (async () => {
       let lastWhy = "";
+      const stop = this.stopping.signal;
       for (let tries = 1; tries <= MAX_START_FAILURES; tries++) {
-        if (this.ctx.closing()) throw new StartFailure("the worker is stopping");
+        await this.previous?.gone;
         const wait = this.failures > 0 ? backoffDelay(this.failures, RESTART_BACKOFF) : 0;
-        if (wait > 0) {
+        if (wait > 0 && !stop.aborted) {
           this.ctx.say(`handler (slot ${this.index}) starts again in ${formatMs(wait)}`);
-          await sleep(wait);
+          await sleep(wait, stop);
         }
+        if (stop.aborted) throw new StartFailure("the worker is stopping");
         try {
-          const proc = await startHandler(this.ctx.spec);
+          const proc = await startHandler(this.ctx.spec, stop);
           this.adopt(proc);
           return proc;
         } catch (err) {
+          if (stop.aborted) throw err;
           lastWhy = (err as Error).message;
           this.failures++;
           this.ctx.say(`handler (slot ${this.index}) did not start: ${lastWhy}`);

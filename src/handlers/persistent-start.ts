@@ -18,11 +18,13 @@ export class StartFailure extends Error {
 }
 
 /**
- * Starts one handler process and waits for its handshake, at most `startTimeoutMs`: resolves with
- * the process ready for its first task, or rejects with a StartFailure (the process is then gone
- * or being killed). The invariant: a process is only ever given a task after its handshake.
+ * Starts one handler process and waits for its handshake, at most `startTimeoutMs`, or until
+ * `stop` aborts (a drain: the process is killed at once, having no task to finish): resolves with
+ * the process ready for its first task, or rejects with a StartFailure once the process is gone.
+ * The invariant: a process is only ever given a task after its handshake.
  */
-export function startHandler(spec: StartSpec): Promise<HandlerProcess> {
+export function startHandler(spec: StartSpec, stop: AbortSignal): Promise<HandlerProcess> {
+  if (stop.aborted) return Promise.reject(new StartFailure("the worker is stopping"));
   let proc: HandlerProcess;
   try {
     proc = new HandlerProcess(spec.argv, spec.env, spec.writeStderr);
@@ -36,11 +38,15 @@ export function startHandler(spec: StartSpec): Promise<HandlerProcess> {
   return new Promise<HandlerProcess>((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);
+      stop.removeEventListener("abort", stopped);
       proc.listener = () => {};
       proc.signal("SIGKILL");
       const stderr = tail.text()?.trim();
-      reject(new StartFailure(stderr ? `${why}; its stderr ended: ${quote(stderr, 300)}` : why));
+      const failure = new StartFailure(stderr ? `${why}; its stderr ended: ${quote(stderr, 300)}` : why);
+      void proc.gone.then(() => reject(failure));
     };
+    const stopped = () => fail("the worker is stopping");
+    stop.addEventListener("abort", stopped, { once: true });
     const timer = setTimeout(
       () =>
         fail(
@@ -54,6 +60,7 @@ export function startHandler(spec: StartSpec): Promise<HandlerProcess> {
       const problem = handshakeProblem(event.line);
       if (problem !== undefined) return fail(problem);
       clearTimeout(timer);
+      stop.removeEventListener("abort", stopped);
       proc.tail = undefined;
       proc.listener = () => {};
       resolve(proc);

@@ -31,7 +31,12 @@ export interface PersistentHandler {
   readonly handler: Handler;
   /** Starts every slot's process and waits for their handshakes; rejects with the first problem. */
   start(): Promise<void>;
-  /** Closes every process's stdin, waits `graceMs` for them to exit, then kills what is left. */
+  /**
+   * Starts no process from now on and kills those still before their handshake (a drain: the
+   * processes running a task finish it); `start()` then rejects.
+   */
+  drain(): void;
+  /** Drains, closes every process's stdin, waits `graceMs` for them to exit, then kills what is left. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -50,7 +55,6 @@ const toStderr = (chunk: Uint8Array) => void process.stderr.write(chunk);
  * waits for one (the invariant: one task per process at a time).
  */
 export function persistentHandler(argv: readonly string[], options: PersistentOptions): PersistentHandler {
-  let closing = false;
   let fatal = false;
   const slots = Array.from(
     { length: options.slots },
@@ -72,7 +76,6 @@ export function persistentHandler(argv: readonly string[], options: PersistentOp
           options.onFatal(why);
         },
         say: options.say,
-        closing: () => closing,
       }),
   );
   const free = [...slots].reverse();
@@ -93,12 +96,13 @@ export function persistentHandler(argv: readonly string[], options: PersistentOp
       const started = await Promise.allSettled(slots.map((s) => s.start()));
       const failure = started.find((r) => r.status === "rejected");
       if (failure === undefined) return;
-      closing = true;
       await Promise.all(slots.map((s) => s.close(0)));
       throw failure.reason;
     },
+    drain: () => {
+      for (const slot of slots) slot.drain();
+    },
     close: async (graceMs) => {
-      closing = true;
       await Promise.all(slots.map((s) => s.close(graceMs)));
     },
   };

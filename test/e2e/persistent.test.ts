@@ -20,6 +20,8 @@ log = open(os.environ["PLOG"], "a", buffering=1)
 mode = os.environ.get("PMODE", "")
 if mode == "silent": time.sleep(60)
 if mode == "flaky" and os.path.exists(os.environ["PLOG"] + ".started"): print("cannot start", file=sys.stderr); sys.exit(7)
+if mode == "slowrestart": log.write(json.dumps({"pid": os.getpid(), "boot": True}) + "\\n")
+if mode == "slowrestart" and os.path.exists(os.environ["PLOG"] + ".started"): time.sleep(60)
 open(os.environ["PLOG"] + ".started", "w").close()
 print("taskq-handler 1", flush=True)
 for line in sys.stdin:
@@ -51,6 +53,7 @@ open(os.environ["PLOG"], "a").write(json.dumps({"pid": os.getpid(), "hex": body.
 
 interface Logged {
   pid: number;
+  boot?: boolean;
   child?: number;
   seq?: number | null;
   slot?: string;
@@ -292,6 +295,21 @@ describe("taskq work --persistent", () => {
     await waitFor(() => !alive(pid), 3000, "the handler to be killed");
     expect(await readyCount(queue)).toBe(1); // unacked: back in the queue
   });
+
+  test("a drain is bounded by --kill-after: a replacement process still before its handshake is killed, not waited for", async () => {
+    const queue = tracked.name("persist-slowrestart");
+    const log = handlerLog("slowrestart");
+    const flags = ["--kill-after", "1s", "--max-attempts", "1", "--start-timeout", "1m"];
+    const worker = work(queue, log.env, ...flags);
+    await worker.ready();
+    await send(queue, "crash"); // its replacement sleeps 60 s before its handshake
+    await waitFor(() => log.read().filter((e) => e.boot).length === 2, 15_000, "the replacement to start");
+    worker.kill("SIGTERM");
+    // Without the fix taskq waits for the replacement's handshake: the test's own timeout fails it.
+    expect(await worker.exited).toBe(0);
+    const replacement = log.read().filter((e) => e.boot)[1]?.pid ?? 0;
+    await waitFor(() => !alive(replacement), 3000, "the replacement to be killed");
+  }, 30_000);
 
   test("a Ctrl+C (SIGINT to taskq's process group, as a terminal sends it) misses the handler: its task finishes", async () => {
     const queue = tracked.name("persist-ctrl-c");
