@@ -26,6 +26,23 @@ export async function runWork(plan: WorkPlan): Promise<number> {
   }
 }
 
+/**
+ * SIGINT and SIGTERM, caught from before any handler starts until the worker is done: `action` is
+ * what a signal does now, given how many came. Uncaught, a SIGTERM would end taskq at once, past the
+ * exit hook that kills the handlers' groups: a handler never outlives taskq.
+ */
+function catchSignals(action: (count: number) => void) {
+  const caught = { count: 0, off: () => {} };
+  const listener = () => action(++caught.count);
+  process.on("SIGINT", listener);
+  process.on("SIGTERM", listener);
+  caught.off = () => {
+    process.off("SIGINT", listener);
+    process.off("SIGTERM", listener);
+  };
+  return caught;
+}
+
 async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): Promise<number> {
   let fatal: string | undefined;
   let stopWorker = () => {};
@@ -45,18 +62,38 @@ async function consume(plan: WorkPlan, observe?: (event: WorkerEvent) => void): 
         say: (line) => process.stderr.write(` [!] ${line}\n`),
       })
     : undefined;
-  if (persistent) {
-    // Before the broker: a handler that cannot start takes no task.
-    await persistent.start().catch((err: Error) => {
-      throw new TaskqError(err.message);
-    });
-  }
+  // Before the worker: a first signal stops the handlers' starts (killing their processes), a
+  // second exits at once (the exit hook kills them).
+  let onSignal = (count: number): void => {
+    if (count > 1) process.exit(ExitCode.interrupted);
+  };
+  const signals = catchSignals((count) => {
+    persistent?.drain(); // no process is started from now on: a task waiting for one goes back
+    onSignal(count);
+  });
   let code: number;
   try {
-    code = await consumeWith(plan, persistent?.handler, observe, (stop) => {
+    if (persistent) {
+      // Before the broker: a handler that cannot start takes no task.
+      const started = await persistent.start().then(
+        () => true,
+        (err: Error) => {
+          if (signals.count > 0) return false;
+          throw new TaskqError(err.message);
+        },
+      );
+      if (!started) {
+        process.stderr.write(" [*] Stopped (signal) before the handler's handshake: no task taken\n");
+        return ExitCode.ok;
+      }
+    }
+    code = await consumeWith(plan, persistent?.handler, observe, (stop, action) => {
       stopWorker = stop;
+      onSignal = action;
+      if (signals.count > 0) action(1); // came between the handshakes and the worker
     });
   } finally {
+    signals.off();
     // Drained: each process's stdin is closed and it exits (after --kill-after, it is killed).
     await persistent?.close(plan.killAfterMs);
   }
@@ -68,7 +105,7 @@ async function consumeWith(
   plan: WorkPlan,
   persistent: Handler | undefined,
   observe: ((event: WorkerEvent) => void) | undefined,
-  onWorker: (stop: () => void) => void,
+  onWorker: (stop: () => void, onSignal: (count: number) => void) => void,
 ): Promise<number> {
   let handler: Handler =
     persistent ??
@@ -114,12 +151,9 @@ async function consumeWith(
     },
     handler,
   );
-  onWorker(() => worker.stop("signal"));
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
+  const onSignal = (count: number) => {
     // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
-    if (signals === 1) return worker.stop("signal");
+    if (count === 1) return worker.stop("signal");
     worker.abort(); // kills handler children; the broker redelivers unacked tasks
     // Tasks being handed back finish going back (bounded), and the lines of tasks already
     // settled still go out (a reader counts on them); then exit.
@@ -129,17 +163,11 @@ async function consumeWith(
       process.stdout.write("", () => process.exit(ExitCode.interrupted));
     });
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    await worker.started;
-    const summary = await worker.done;
-    process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);
-    if (summary.reason === "cancelled")
-      throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
-    return ExitCode.ok;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  onWorker(() => worker.stop("signal"), onSignal);
+  await worker.started;
+  const summary = await worker.done;
+  process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);
+  if (summary.reason === "cancelled")
+    throw new TaskqError(`the broker cancelled consuming from '${plan.queue}' (was the queue deleted?)`);
+  return ExitCode.ok;
 }

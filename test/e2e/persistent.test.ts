@@ -18,7 +18,7 @@ writeFileSync(
   `import base64, json, os, subprocess, sys, time
 log = open(os.environ["PLOG"], "a", buffering=1)
 mode = os.environ.get("PMODE", "")
-if mode == "silent": time.sleep(60)
+if mode == "silent": log.write(json.dumps({"pid": os.getpid(), "boot": True}) + "\\n"); time.sleep(60)
 if mode == "flaky" and os.path.exists(os.environ["PLOG"] + ".started"): print("cannot start", file=sys.stderr); sys.exit(7)
 if mode == "slowrestart": log.write(json.dumps({"pid": os.getpid(), "boot": True}) + "\\n")
 if mode == "slowrestart" and os.path.exists(os.environ["PLOG"] + ".started"): time.sleep(60)
@@ -328,6 +328,22 @@ describe("taskq work --persistent", () => {
     expect(await proc.exited).toBe(0);
     expect(jsonLines<JsonLine>(await stdout).map((l) => l.outcome)).toEqual(["done"]);
     expect(log.read().at(-1)?.eof).toBe(true); // it ran to its input's end, not killed by the SIGINT
+  });
+
+  test("a signal during the handshake: taskq stops, and the handler not yet handshaken does not outlive it", async () => {
+    const queue = tracked.name("persist-term-handshake");
+    const log = handlerLog("silent");
+    const worker = work(queue, log.env, "--start-timeout", "1m");
+    const handler = () => log.read().find((e) => e.boot)?.pid ?? 0;
+    try {
+      await waitFor(() => handler() > 0, 15_000, "the handler to start");
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0); // without the fix: 143, killed by the SIGTERM
+      expect(worker.stderr).toContain("Stopped (signal) before the handler's handshake: no task taken");
+      await waitFor(() => !alive(handler()), 3000, "the handler to be killed");
+    } finally {
+      if (alive(handler())) process.kill(handler(), "SIGKILL");
+    }
   });
 
   test("a handler that never answers the handshake: one-line error after --start-timeout, no task taken", async () => {
