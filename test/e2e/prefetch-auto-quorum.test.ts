@@ -1,5 +1,12 @@
 import { afterAll, expect, test } from "bun:test";
-import { brokerCounts, rabbitmqctlRows, trackedQueues, waitFor, withChannel } from "../support/broker.ts";
+import {
+  brokerCounts,
+  channelWidePrefetches,
+  rabbitmqctlRows,
+  trackedQueues,
+  waitFor,
+  withChannel,
+} from "../support/broker.ts";
 import { Consumer } from "../../src/core/worker/consumer.ts";
 import { TaskqProcess, jsonLines, missingSent, runTaskq } from "../support/taskq.ts";
 
@@ -14,10 +21,7 @@ async function consumers(queue: string): Promise<Array<{ tag: string; prefetch: 
   return rows.filter(([name]) => name === queue).map(([, tag, count]) => ({ tag: tag ?? "", prefetch: Number(count) }));
 }
 
-/** The global (channel-wide) prefetch of every channel on the broker. */
-async function globalPrefetches(): Promise<number[]> {
-  return (await rabbitmqctlRows("list_channels", ["global_prefetch_count"])).map(([g]) => Number(g));
-}
+const globalPrefetches = (): Promise<number[]> => channelWidePrefetches();
 
 const doneIds = (worker: TaskqProcess) =>
   jsonLines<{ id: string; outcome: string }>(worker.stdout)

@@ -1,14 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
-import { brokerCounts, rabbitmqctlRows, trackedQueues, waitFor } from "../support/broker.ts";
+import { brokerCounts, channelWidePrefetches, rabbitmqctlRows, trackedQueues, waitFor } from "../support/broker.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 
 const tracked = trackedQueues();
 afterAll(() => tracked.deleteAll());
 
-/** The channel-wide prefetch (global QoS, 0 when none) of every channel on the broker. */
-async function globalPrefetches(): Promise<number[]> {
-  return (await rabbitmqctlRows("list_channels", ["global_prefetch_count"])).map(([g]) => Number(g ?? -1));
-}
+const globalPrefetches = (): Promise<number[]> => channelWidePrefetches();
 
 /** The consumer's own prefetch (per consumer) of each consumer of `queue`. */
 async function consumerPrefetches(queue: string): Promise<number[]> {

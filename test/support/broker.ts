@@ -126,6 +126,28 @@ export async function rabbitmqctlRows(list: string, columns: string[], node?: st
     .map((line) => line.split(/\s+/));
 }
 
+/**
+ * The channel-wide prefetch (global QoS; 0 when none) of every channel on the broker. RabbitMQ 4.3 has no
+ * such column (it denies global QoS and rewrites it per consumer, logging a deprecated feature, which fails the
+ * suite: scripts/test): there, no channel has one, and this is empty.
+ */
+export async function channelWidePrefetches(node?: string): Promise<number[]> {
+  const args = rabbitmqctlCommand(["-q", "list_channels", "global_prefetch_count", "--no-table-headers"], node);
+  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const [text, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code === 64 && /global_prefetch_count/.test(err)) return []; // 4.3: "Invalid info item"
+  if (code !== 0) throw new Error(`rabbitmqctl list_channels failed (${code}): ${err}`);
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .map(Number);
+}
+
 /** Every queue's messages_ready and consumers, as `rabbitmqctl list_queues` reports them (missing queues are not in the map). */
 export async function brokerQueues(node?: string): Promise<Map<string, { ready: number; consumers: number }>> {
   const queues = new Map<string, { ready: number; consumers: number }>();
