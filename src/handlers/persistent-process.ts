@@ -104,6 +104,11 @@ export class HandlerProcess {
     return this.ended;
   }
 
+  /** Whether the process has exited (its `gone` may still be waiting for its pipes). */
+  get hasExited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
   /** Writes `line` to its stdin; false when the pipe is closed (the process is gone or going). */
   send(line: string): boolean {
     try {

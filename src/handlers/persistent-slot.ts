@@ -9,7 +9,12 @@ import { TailBuffer } from "./stderr-tail.ts";
 
 /** Waits before starting a handler again after one ended without being asked to. */
 export const RESTART_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };
-/** Starts that fail in a row (ended, wrong or no handshake) before the worker stops. */
+/**
+ * Failed starts in a row before the worker stops. A failed start: a process that did not start
+ * (ended, wrong or no handshake), or that ended, or broke the protocol, having answered no task
+ * (a --timeout kill aside: that is the task's slowness). Only an answer resets the count, so a
+ * handler that exits right after its handshake stops the worker instead of restarting for ever.
+ */
 export const MAX_START_FAILURES = 5;
 
 /** What a slot shares with its pool. */
@@ -43,8 +48,11 @@ export class HandlerSlot {
   private previous: HandlerProcess | undefined;
   /** Aborted by a drain: no process is started after it, and one being started is killed. */
   private readonly stopping = new AbortController();
-  /** Ends without an answer since the last answer: the backoff's attempt. */
+  /** Ends not asked for, and failed starts, since the last answer: the backoff's attempt. */
   private failures = 0;
+  /** Failed starts (MAX_START_FAILURES) since the last answer, and the last one's reason. */
+  private failedStarts = 0;
+  private lastWhy = "";
   private answered = 0;
   /** The seq of the last task written to `proc` (persistent-protocol.ts: its answer must echo it). */
   private seq = 0;
@@ -65,6 +73,8 @@ export class HandlerSlot {
   async run(task: Task, signal: AbortSignal): Promise<Outcome> {
     let proc: HandlerProcess;
     try {
+      // One that has exited is not given the task: once its end is told (idle), a fresh one is started.
+      if (this.proc?.hasExited) await this.proc.gone;
       proc = this.proc && !this.proc.isGone ? this.proc : await (this.starting ?? this.restart());
     } catch (err) {
       // Not run: the task goes back as "not now", spending no attempt; the worker is stopping.
@@ -102,29 +112,41 @@ export class HandlerSlot {
     if (this.proc !== proc || this.stopping.signal.aborted) return;
     if ("gone" in event) {
       this.ctx.say(`handler (slot ${this.index}) ended between tasks (${event.gone.text})`);
-      return void this.dropped(proc, true);
+      return void this.dropped(proc, "failed", `handler ended (${event.gone.text})`);
     }
     const text = "line" in event ? event.line : event.tooLong;
     this.ctx.say(`handler (slot ${this.index}) wrote outside a task: ${JSON.stringify(text.slice(0, 200))}`);
     proc.signal("SIGKILL");
-    this.dropped(proc, true);
+    this.dropped(proc, "failed", `handler wrote outside a task: ${JSON.stringify(text.slice(0, 200))}`);
   }
 
-  /** Its process is done with: a fresh one is started now (after a backoff if `failed`). */
-  private dropped(proc: HandlerProcess, failed: boolean): void {
+  /**
+   * Its process is done with: a fresh one is started now, after a backoff unless it was `asked` to
+   * end. One that `failed` having answered no task is a failed start: the MAX_START_FAILURES-th in
+   * a row stops the worker (`why` is the reason told).
+   */
+  private dropped(proc: HandlerProcess, end: "asked" | "timeout" | "failed", why = ""): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
     this.previous = proc;
-    if (failed) this.failures++;
-    if (!this.stopping.signal.aborted) void this.restart().catch(() => {});
+    if (end !== "asked") this.failures++;
+    if (end === "failed" && this.answered === 0) {
+      this.failedStarts++;
+      this.lastWhy = `${why} having answered no task`;
+    }
+    if (this.failedStarts >= MAX_START_FAILURES) this.ctx.fatal(this.fatalWhy());
+    else if (!this.stopping.signal.aborted) void this.restart().catch(() => {});
+  }
+
+  private fatalWhy(): string {
+    return `the handler failed to start ${MAX_START_FAILURES} times in a row: ${this.lastWhy}`;
   }
 
   private restart(): Promise<HandlerProcess> {
     if (this.starting) return this.starting;
     this.starting = (async () => {
-      let lastWhy = "";
       const stop = this.stopping.signal;
-      for (let tries = 1; tries <= MAX_START_FAILURES; tries++) {
+      while (this.failedStarts < MAX_START_FAILURES) {
         await this.previous?.gone;
         const wait = this.failures > 0 ? backoffDelay(this.failures, RESTART_BACKOFF) : 0;
         if (wait > 0 && !stop.aborted) {
@@ -138,12 +160,13 @@ export class HandlerSlot {
           return proc;
         } catch (err) {
           if (stop.aborted) throw err;
-          lastWhy = (err as Error).message;
+          this.lastWhy = (err as Error).message;
           this.failures++;
-          this.ctx.say(`handler (slot ${this.index}) did not start: ${lastWhy}`);
+          this.failedStarts++;
+          this.ctx.say(`handler (slot ${this.index}) did not start: ${this.lastWhy}`);
         }
       }
-      const why = `the handler failed to start ${MAX_START_FAILURES} times in a row: ${lastWhy}`;
+      const why = this.fatalWhy();
       this.ctx.fatal(why);
       throw new StartFailure(why);
     })().finally(() => {
@@ -176,13 +199,12 @@ export class HandlerSlot {
         signal.removeEventListener("abort", kill);
         proc.tail = undefined;
         if (end === "answered") {
-          this.failures = 0;
-          if (++this.answered >= this.ctx.maxTasksPerProcess && this.ctx.maxTasksPerProcess > 0) {
+          if (this.answered >= this.ctx.maxTasksPerProcess && this.ctx.maxTasksPerProcess > 0) {
             proc.listener = () => {};
             proc.endInput(); // recycled: asked to end, so no backoff
             const grace = setTimeout(kill, killAfterMs);
             void proc.gone.then(() => clearTimeout(grace));
-            this.dropped(proc, false);
+            this.dropped(proc, "asked");
           } else proc.listener = (event) => this.idle(proc, event);
         }
         resolve(outcome);
@@ -194,7 +216,15 @@ export class HandlerSlot {
       proc.listener = (event) => {
         if ("gone" in event) {
           clearTimeout(killTimer);
-          this.dropped(proc, true);
+          this.dropped(proc, timedOut ? "timeout" : "failed", `handler ended (${event.gone.text})`);
+          // Exit 0 is a handler's goodbye, between tasks (docs/handlers.md): one that exits 0 with
+          // the task unanswered ended before reading it (answered its last, then exited), so the
+          // task goes back as not now, spending no attempt; as one whose stdin was already closed.
+          if (!sent || (!timedOut && event.gone.code === 0))
+            return finish(
+              { ok: false, reason: `not run: handler ended (${event.gone.text}) before answering it`, exitCode: 75 },
+              "failed",
+            );
           const why = timedOut
             ? `timed out after ${(timeoutMs ?? 0) / 1000}s (${event.gone.text})`
             : `handler ended (${event.gone.text}) while running the task`;
@@ -204,6 +234,9 @@ export class HandlerSlot {
         const answer =
           "line" in event ? parseAnswer(event.line, seq) : { garbage: `handler wrote a line too long to be an answer` };
         if ("outcome" in answer) {
+          this.answered++;
+          this.failures = 0;
+          this.failedStarts = 0;
           if (answer.outcome.ok) return finish(answer.outcome, "answered");
           // The stderr it wrote just before the answer may be a read behind: a moment for it.
           proc.listener = (later) => this.idle(proc, later);
@@ -215,10 +248,11 @@ export class HandlerSlot {
         }
         proc.listener = () => {};
         kill();
-        this.dropped(proc, true);
+        this.dropped(proc, "failed", answer.garbage);
         finish(failed(answer.garbage), "failed");
       };
-      if (!proc.send(taskLine(task, seq))) kill(); // its end comes as `gone`
+      const sent = proc.send(taskLine(task, seq));
+      if (!sent) kill(); // its end comes as `gone`
     });
   }
 }

@@ -37,6 +37,7 @@ for line in sys.stdin:
     elif cmd.startswith("later "): answer("later", cmd[6:])
     elif cmd.startswith("twice "): time.sleep(float(cmd[6:])); answer("done"); time.sleep(0.1); answer("done")
     else: answer("done")
+    if mode == "oneshot": os._exit(0)  # a process per task: answers one, then says goodbye
 log.write(json.dumps({"pid": os.getpid(), "eof": True}) + "\\n")
 `,
 );
@@ -368,6 +369,42 @@ describe("taskq work --persistent", () => {
     // "crash" went to .dead; "ok" was never run: it went back as "not now", spending no attempt.
     expect(await readyCount(`${queue}.dead`)).toBe(1);
   });
+
+  test("a handler that exits 0 after its handshake stops the worker after 5 failed starts; its tasks spend no attempt", async () => {
+    const queue = tracked.name("persist-exit0", [100, 200, 400, 800]);
+    await send(queue, "a", "b", "c");
+    const args = ["work", "-q", queue, "--json", "--persistent", "--max-attempts", "1", "--retry-delay", "100ms"];
+    // Without the fix it restarts for ever: the test's own timeout fails it.
+    const worker = new TaskqProcess([...args, "--", "sh", "-c", "echo taskq-handler 1; exit 0"]);
+    expect(await worker.exited).toBe(1);
+    expect(worker.stderr.trim().split("\n").at(-1)).toBe(
+      "taskq: the handler failed to start 5 times in a row: handler ended (exit code 0) having answered no task",
+    );
+    const outcomes = jsonLines<JsonLine>(worker.stdout).map((l) => [l.outcome, l.reason]);
+    expect(outcomes.length).toBeGreaterThan(0);
+    for (const o of outcomes) expect(o).toEqual(["retry", "not run: handler ended (exit code 0) before answering it"]);
+    await waitFor(async () => (await readyCount(queue)) === 3, 10_000, "the three tasks back in the queue");
+  }, 40_000);
+
+  test("a handler that answers one task then exits 0: a task written to it as it exits goes back unread, spending no attempt", async () => {
+    const queue = tracked.name("persist-oneshot", [100, 200, 400, 800]);
+    const log = handlerLog("oneshot");
+    const bodies = ["a", "b", "c", "d", "e", "f"];
+    await send(queue, ...bodies);
+    const flags = ["--max-attempts", "1", "--retry-delay", "100ms", "--idle-exit", "3s"];
+    const worker = work(queue, log.env, ...flags);
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines.filter((l) => l.outcome === "dead")).toEqual([]); // before the fix: tasks never read went dead
+    expect(new Set(lines.filter((l) => l.outcome === "done").map((l) => l.id)).size).toBe(6);
+    for (const l of lines.filter((l) => l.outcome !== "done"))
+      expect(l.reason).toBe("not run: handler ended (exit code 0) before answering it");
+    const read = log
+      .read()
+      .filter((e) => !e.eof)
+      .map((e) => Buffer.from(e.hex ?? "", "hex").toString());
+    expect(read.sort()).toEqual(bodies); // each task read once: the ones handed back were never read
+  }, 40_000);
 
   test("bench --handler CMD --persistent: each worker keeps one process; without --persistent, one per task", async () => {
     for (const persistent of [true, false]) {
