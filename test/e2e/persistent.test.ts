@@ -367,7 +367,12 @@ describe("taskq work --persistent", () => {
     );
     expect(last).toContain("cannot start");
     // "crash" went to .dead; "ok" was never run: it went back as "not now", spending no attempt.
-    expect(await readyCount(`${queue}.dead`)).toBe(1);
+    const [dead] = await drain(`${queue}.dead`);
+    expect(dead?.content.toString()).toBe("crash");
+    await waitFor(async () => (await readyCount(queue)) === 1, 10_000, "the task kept, back in its queue");
+    const [kept] = await drain(queue);
+    expect(kept?.content.toString()).toBe("ok");
+    expect(kept?.properties.headers?.["x-taskq-attempt"] ?? 1).toBe(1);
   });
 
   test("a handler that exits 0 after its handshake stops the worker after 5 failed starts; its tasks spend no attempt", async () => {
