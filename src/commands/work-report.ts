@@ -19,6 +19,7 @@ const STOPPED_BY: Record<WorkerSummary["reason"], string> = {
   "max-tasks": "--max-tasks",
   idle: "--idle-exit",
   cancelled: "the broker cancelled",
+  handler: "the handler failed to start",
 };
 
 /** The one line a worker ends with (on stderr): what became of its tasks, and for how long it ran. */

@@ -163,7 +163,7 @@ async function consumeWith(
       process.stdout.write("", () => process.exit(ExitCode.interrupted));
     });
   };
-  onWorker(() => worker.stop("signal"), onSignal);
+  onWorker(() => worker.stop("handler"), onSignal);
   await worker.started;
   const summary = await worker.done;
   process.stderr.write(`${summaryLine(summary, performance.now() - startedAt)}\n`);

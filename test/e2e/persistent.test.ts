@@ -385,6 +385,7 @@ describe("taskq work --persistent", () => {
     expect(worker.stderr.trim().split("\n").at(-1)).toBe(
       "taskq: the handler failed to start 5 times in a row: handler ended (exit code 0) having answered no task",
     );
+    expect(worker.stderr).toMatch(/ \[\*\] Stopped \(the handler failed to start\): 0 done, \d+ retried, 0 dead/);
     const outcomes = jsonLines<JsonLine>(worker.stdout).map((l) => [l.outcome, l.reason]);
     expect(outcomes.length).toBeGreaterThan(0);
     for (const o of outcomes) expect(o).toEqual(["retry", "not run: handler ended (exit code 0) before answering it"]);

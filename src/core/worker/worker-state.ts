@@ -53,7 +53,8 @@ export const TRANSITIONS: Readonly<Record<WorkerState, readonly WorkerState[]>> 
 };
 
 export type Settlement = "acked" | "retry" | "dead" | "requeued" | "lost";
-export type StopReason = "signal" | "max-tasks" | "idle" | "cancelled";
+/** Why a worker stopped; `handler`: its handler cannot go on (work --persistent's failed starts). */
+export type StopReason = "signal" | "max-tasks" | "idle" | "cancelled" | "handler";
 
 export type WorkerEvent =
   | { type: "ready"; queue: string; prefetch: Prefetch; concurrency: number }

@@ -22,6 +22,12 @@ describe("summaryLine: the one line a worker ends with", () => {
       61_000,
       " [*] Stopped (--max-tasks): 5 done, 0 retried, 0 dead, 0 handed back in 61.00s",
     ],
+    [
+      "after the persistent handler's failed starts",
+      { reason: "handler", done: 0, retried: 4, failed: 0, requeued: 0 },
+      1440,
+      " [*] Stopped (the handler failed to start): 0 done, 4 retried, 0 dead, 0 handed back in 1.44s",
+    ],
   ])("%s", (_name, s, ms, expected) => {
     expect(summaryLine({ ...summary, ...s }, ms)).toBe(expected);
   });
