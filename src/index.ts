@@ -39,6 +39,7 @@ import { type ConnectionOptions, target } from "./library/target.ts";
 import { type TaskInput, encodeTasks } from "./library/encode.ts";
 import { checkedTimeout, outcomeOf } from "./library/handler.ts";
 import { checkedDelay } from "./library/task-spec.ts";
+import { checkedQueue } from "./library/checked-queue.ts";
 import { retryPolicy } from "./library/retry.ts";
 
 export type {
@@ -96,12 +97,13 @@ export interface SendOptions extends ConnectionOptions {
  * ```
  */
 export async function send(options: SendOptions): Promise<SendResult> {
+  const queue = checkedQueue(options.queue ?? "task_queue", "queue");
   const tasks = encodeTasks(options.tasks);
   checkedDelay(options.delayMs, "delayMs");
   const broker = await dial(target(options), { name: "taskq library send" });
   try {
     return await sendTasks(broker, tasks, {
-      queue: options.queue ?? "task_queue",
+      queue,
       queueType: options.queueType ?? "classic",
       persistent: options.persistent ?? true,
       ...(options.delayMs ? { delayMs: options.delayMs } : {}),
@@ -177,12 +179,13 @@ export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Ou
  * ```
  */
 export async function work(options: WorkOptions, handler: TaskHandler): Promise<WorkerHandle> {
+  const queue = checkedQueue(options.queue ?? "task_queue", "queue");
   const concurrency = options.concurrency ?? 1;
   const timeoutMs = checkedTimeout(options.timeoutMs);
   return startWorker(
     target(options),
     {
-      queue: options.queue ?? "task_queue",
+      queue,
       queueType: options.queueType ?? "classic",
       prefetch: options.prefetch ?? concurrency,
       concurrency,

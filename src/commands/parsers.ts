@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { MAX_HEARTBEAT_S } from "../core/broker/liveness.ts";
 import type { Prefetch } from "../core/worker/auto-prefetch.ts";
 import { TaskqError } from "../errors.ts";
-import type { QueueType } from "../core/topology/names.ts";
+import { type QueueType, queueNameProblem } from "../core/topology/names.ts";
 import { parseDuration } from "../util/duration.ts";
 
 /** A commander argument parser for whole numbers in [min, max]. */
@@ -21,25 +21,12 @@ export function prefetch(text: string): Prefetch {
 }
 
 /**
- * Longest `-q` name: AMQP allows 255 bytes, and the longest name taskq adds to it is a retry or
- * delay queue's (`.retry.<ms>`, `.delay.<ms>`: up to 17 bytes). Past it a failed task's retry
- * copy is refused on every try (the task comes back and runs again, for ever).
- */
-export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
-
-/**
- * The one queue-name rule, a commander argument parser for every command's `-q, --queue` (set in
- * program.ts, so every plan gets a checked name): 1 to MAX_QUEUE_NAME_BYTES (238) bytes, and not
- * `amq.` something, which the broker reserves (it would refuse the declare only after connecting).
+ * `-q, --queue` for every command (set in program.ts, so every plan gets a checked name): the one
+ * queue-name rule (core/topology/names.ts queueNameProblem), shared with the library's options.
  */
 export function queueName(text: string): string {
-  const bytes = Buffer.byteLength(text);
-  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES)
-    throw new InvalidArgumentError(
-      `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}.`,
-    );
-  if (text.startsWith("amq."))
-    throw new InvalidArgumentError("names starting with 'amq.' are reserved by the broker; use another --queue.");
+  const problem = queueNameProblem(text, "--queue");
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   return text;
 }
 

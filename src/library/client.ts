@@ -8,6 +8,7 @@ import { usageError } from "../errors.ts";
 import { type TaskInput, encodeTask } from "./encode.ts";
 import { type ConnectionOptions, target } from "./target.ts";
 import { checkedDelay } from "./task-spec.ts";
+import { checkedQueue } from "./checked-queue.ts";
 
 export interface ClientOptions extends ConnectionOptions {
   /** Where `send` puts tasks unless told otherwise; default `task_queue`, declared on connect. */
@@ -58,7 +59,7 @@ export interface Client {
  */
 export async function connect(options: ClientOptions = {}): Promise<Client> {
   const to = target(options);
-  const queue = options.queue ?? "task_queue";
+  const queue = checkedQueue(options.queue ?? "task_queue", "queue");
   const queueType = options.queueType ?? "classic";
   const blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
   if (!Number.isFinite(blockedTimeoutMs) || blockedTimeoutMs < 0)
@@ -81,6 +82,7 @@ export async function connect(options: ClientOptions = {}): Promise<Client> {
   return {
     async send(input, sendOptions = {}) {
       checkedDelay(sendOptions.delayMs, "delayMs");
+      const into = sendOptions.queue === undefined ? queue : checkedQueue(sendOptions.queue, "send's queue");
       const n = ++index;
       const encoded = encodeTask(input, n);
       const own = Buffer.isBuffer(encoded) ? { body: encoded } : encoded;
@@ -88,7 +90,7 @@ export async function connect(options: ClientOptions = {}): Promise<Client> {
       const id = properties.messageId as string;
       const delayMs = own.delayMs ?? sendOptions.delayMs;
       await sender.send({
-        queue: sendOptions.queue ?? queue,
+        queue: into,
         queueType,
         body: own.body,
         properties: { ...properties, messageId: id },

@@ -3,6 +3,30 @@
 /** classic: the tutorial's declaration (no arguments); quorum: replicated (x-queue-type). */
 export type QueueType = "classic" | "quorum";
 
+/**
+ * Longest work queue name: AMQP allows 255 bytes, and the longest name taskq makes from it is a
+ * retry or delay queue's (`.retry.<ms>`, `.delay.<ms>`, the level at most 2^32 − 1: up to 17
+ * bytes), so every name below fits. Past it a failed task's retry copy cannot even be encoded.
+ */
+export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
+
+/**
+ * The one queue-name rule, for the CLI's `--queue` and the library's `queue` options alike: 1 to
+ * MAX_QUEUE_NAME_BYTES (238) bytes, and not `amq.` something, which the broker reserves (it would
+ * refuse the declare only after connecting; "" would declare a server-named queue nobody sends to).
+ * Returns why `name` is refused, worded for `option` (where it came from), or undefined.
+ *
+ * @example
+ * queueNameProblem("amq.x", "--queue"); // "names starting with 'amq.' are reserved by the broker; use another --queue."
+ */
+export function queueNameProblem(name: string, option: string): string | undefined {
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes > MAX_QUEUE_NAME_BYTES)
+    return `a queue name is 1 to ${MAX_QUEUE_NAME_BYTES} bytes long (taskq adds up to 17 for its retry, delay and dead queues), got ${bytes}.`;
+  if (name.startsWith("amq.")) return `names starting with 'amq.' are reserved by the broker; use another ${option}.`;
+  return undefined;
+}
+
 /** The dead-letter queue that goes with a work queue. */
 export const deadQueueName = (queue: string): string => `${queue}.dead`;
 
