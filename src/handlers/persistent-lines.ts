@@ -13,8 +13,8 @@ export interface LineReader {
 
 /**
  * Splits a handler's stdout into lines as they come and hands each to `onEvent`, in order, then
- * `{ end }` once. A line longer than MAX_ANSWER_BYTES is given as `tooLong` (its start) at once,
- * so a handler writing without newlines never grows taskq's memory.
+ * `{ end }` once. A line longer than MAX_ANSWER_BYTES is given as `tooLong` (its start), at once
+ * when its newline is not yet read, so a handler writing without newlines never grows taskq's memory.
  */
 export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: LineEvent) => void): LineReader {
   const reader = stream.getReader();
@@ -33,7 +33,10 @@ export function readLines(stream: ReadableStream<Uint8Array>, onEvent: (event: L
         if (done) break;
         let from = 0;
         for (let nl = value.indexOf(NEWLINE); nl !== -1; nl = value.indexOf(NEWLINE, from)) {
-          onEvent({ line: take(value.subarray(from, nl)) });
+          // The same limit whether the line came in one chunk or several.
+          const bytes = pendingBytes + nl - from;
+          const text = take(value.subarray(from, nl));
+          onEvent(bytes > MAX_ANSWER_BYTES ? { tooLong: text.slice(0, 300) } : { line: text });
           from = nl + 1;
         }
         if (from < value.length) {

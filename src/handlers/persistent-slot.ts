@@ -3,7 +3,7 @@ import { type Backoff, backoffDelay } from "../util/backoff.ts";
 import { sleep } from "../util/clock.ts";
 import { formatMs } from "../util/duration.ts";
 import type { HandlerProcess, ProcessEvent } from "./persistent-process.ts";
-import { parseAnswer, taskLine } from "./persistent-protocol.ts";
+import { MAX_ANSWER_BYTES, parseAnswer, quote, taskLine } from "./persistent-protocol.ts";
 import { type StartSpec, StartFailure, startHandler } from "./persistent-start.ts";
 import { TailBuffer } from "./stderr-tail.ts";
 
@@ -232,7 +232,12 @@ export class HandlerSlot {
         }
         if (timedOut) return; // being killed: what it writes now is not this task's answer
         const answer =
-          "line" in event ? parseAnswer(event.line, seq) : { garbage: `handler wrote a line too long to be an answer` };
+          "line" in event
+            ? parseAnswer(event.line, seq)
+            : {
+                // Not parsed (the end of the line is not read): its start is quoted, a long reason's start with it.
+                garbage: `handler wrote a line too long to be an answer (over ${MAX_ANSWER_BYTES / 1024} KB): ${quote(event.tooLong)}`,
+              };
         if ("outcome" in answer) {
           this.answered++;
           this.failures = 0;

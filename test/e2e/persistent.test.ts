@@ -34,6 +34,7 @@ for line in sys.stdin:
     elif cmd.startswith("sleep "): time.sleep(float(cmd[6:])); answer("done")
     elif cmd.startswith("fail "): print("oops on stderr", file=sys.stderr, flush=True); answer("failed", cmd[5:])
     elif cmd.startswith("dead "): answer("dead", cmd[5:])
+    elif cmd.startswith("bigfail "): answer("failed", "x" * int(cmd[8:]))
     elif cmd.startswith("later "): answer("later", cmd[6:])
     elif cmd.startswith("twice "): time.sleep(float(cmd[6:])); answer("done"); time.sleep(0.1); answer("done")
     else: answer("done")
@@ -233,6 +234,20 @@ describe("taskq work --persistent", () => {
     const [first, second] = pids(log.read());
     expect(second).not.toBe(first);
     expect(alive(first ?? 0)).toBe(false);
+  });
+
+  test("a failed answer over 64 KB fails the task quoting its start, the reason's start with it", async () => {
+    const queue = tracked.name("persist-bigfail");
+    const log = handlerLog();
+    await send(queue, "bigfail 70000", "bigfail 60000");
+    const worker = work(queue, log.env, "--max-tasks", "2", "--max-attempts", "1");
+    expect(await worker.exited).toBe(0);
+    const [big, under] = jsonLines<JsonLine>(worker.stdout);
+    const start = '{"seq": 1, "outcome": "failed", "reason": "'; // the line as Python's json.dumps writes it
+    expect(big?.reason).toBe(
+      `handler wrote a line too long to be an answer (over 64 KB): ${JSON.stringify(`${start}${"x".repeat(200 - start.length)}...`)}`,
+    );
+    expect(under?.reason).toBe("x".repeat(60000)); // under the limit: the whole reason
   });
 
   test("--timeout kills the process, fails the task 'timed out', and a fresh process runs the next", async () => {

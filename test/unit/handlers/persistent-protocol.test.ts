@@ -88,4 +88,19 @@ describe("persistent protocol", () => {
     expect((events[3] as { tooLong: string }).tooLong).toBe("x".repeat(300));
     expect(events.slice(4)).toEqual([{ line: "" }, { line: "tail" }, { end: true }]);
   });
+
+  test.each([
+    ["in one chunk", [`${"y".repeat(70_000)}\nok\n`]],
+    ["in two chunks, the first under the limit", ["y".repeat(60_000), `${"y".repeat(10_000)}\nok\n`]],
+  ])("a line over 64 KB whose newline is read %s is too long, as one read in many", async (_, chunks) => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const chunk of chunks) c.enqueue(new TextEncoder().encode(chunk));
+        c.close();
+      },
+    });
+    const events: unknown[] = [];
+    await readLines(stream, (e) => events.push(e)).ended;
+    expect(events).toEqual([{ tooLong: "y".repeat(300) }, { line: "ok" }, { end: true }]);
+  });
 });
