@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as amqp from "amqplib";
 import {
   isChannelClosed,
+  isFieldUnencodable,
   isHandshakeClosed,
   isHeartbeatTimeout,
   isOpenRefused,
@@ -14,6 +15,20 @@ import { DropProxy } from "../support/proxy.ts";
 // fails this file, not a user's run.
 
 describe("the amqplib texts taskq relies on, as amqplib writes them", () => {
+  test("field unencodable: a queue name past 255 bytes, refused before a byte is written", async () => {
+    const err = await withChannel(async (ch) => {
+      const caught = await Promise.resolve()
+        .then(() => ch.assertQueue("q".repeat(256)))
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      return caught;
+    });
+    expect(err).toBeInstanceOf(Error);
+    expect(isFieldUnencodable(String(err?.message))).toBe(true);
+  });
+
   test("heartbeat timeout: the connection's close error after two silent intervals", async () => {
     const proxy = new DropProxy();
     await proxy.start();

@@ -28,6 +28,11 @@ export const AMQPLIB_TEXTS = {
   handshakeClosed: /socket closed|Unexpected close|Socket closed abruptly/i,
   /** The broker refused the vhost during the handshake (a 530 where connection.open-ok was due). */
   openRefused: /Expected ConnectionOpenOk/,
+  /**
+   * A method's argument amqplib cannot encode (lib/defs.js), thrown before a byte is written: a
+   * queue name over 255 bytes, a missing field. Sending the same arguments again cannot mend them.
+   */
+  fieldUnencodable: /Field '\w+' is the wrong type|Missing value for mandatory field/,
 } as const;
 
 export const isHeartbeatTimeout = (err: Error): boolean => err.message === AMQPLIB_TEXTS.heartbeatTimeout;
@@ -35,6 +40,7 @@ export const isChannelClosed = (err: unknown): boolean =>
   (err as Error | undefined)?.message === AMQPLIB_TEXTS.channelClosed;
 export const isHandshakeClosed = (message: string): boolean => AMQPLIB_TEXTS.handshakeClosed.test(message);
 export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRefused.test(message);
+export const isFieldUnencodable = (message: string): boolean => AMQPLIB_TEXTS.fieldUnencodable.test(message);
 
 /**
  * Writes basic.ack / basic.nack frames for a channel straight to the socket.

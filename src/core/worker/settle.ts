@@ -5,6 +5,7 @@ import { type Backoff, backoffDelay } from "../../util/backoff.ts";
 import type { Copier } from "../failures/copier.ts";
 import { type Copy, bareCopy, makeCopy } from "../failures/copy-table.ts";
 import { UNENCODABLE } from "../failures/header-bytes.ts";
+import { isFieldUnencodable } from "../broker/amqplib.ts";
 import { type Decision, type RetryPolicy, decide } from "../failures/retry-policy.ts";
 import type { WorkSession } from "./session.ts";
 import type { Outcome, Task } from "../task.ts";
@@ -117,6 +118,8 @@ export async function settleCopy(
  * enough). Only the broker's refusals are tried again: makeCopy's headers always fit what amqplib
  * can encode (fit-headers.ts), and should amqplib refuse them all the same, the same bytes could
  * never pass, so the copy goes at once with taskq's own headers alone, then the task goes back.
+ * A method argument amqplib cannot encode (the copy's queue name) is given up at once: the task,
+ * unacked until then, is requeued (test/e2e/copy-unencodable-queue.test.ts).
  */
 export async function publishUntilConfirmed(
   ctx: SettleContext,
@@ -135,6 +138,7 @@ export async function publishUntilConfirmed(
       const error = s.redact(String((err as Error)?.message ?? err));
       if (!s.open || ctx.giveUp.aborted) return error;
       if (attempt === 1) ctx.emit({ type: "copy-failed", task, queue: copy.queue, error });
+      if (isFieldUnencodable(error)) return error; // e.g. a queue name past 255 bytes: the task goes back
       if (UNENCODABLE.test(error)) {
         if (copy !== first) return error;
         copy = bareCopy(copy);
