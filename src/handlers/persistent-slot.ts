@@ -12,7 +12,9 @@ export const RESTART_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000, factor: 2
 /**
  * Failed starts in a row before the worker stops. A failed start: a process that did not start
  * (ended, wrong or no handshake), or that ended, or broke the protocol, having answered no task
- * (a --timeout kill aside: that is the task's slowness). Only an answer resets the count, so a
+ * (a --timeout kill aside: that is the task's slowness; and a crash, a non-zero exit or a signal,
+ * while it ran a task: that is the task's failure, spending an attempt, so a poison task ends in
+ * .dead and the worker goes on). Only an answer resets the count, so a
  * handler that exits right after its handshake stops the worker instead of restarting for ever.
  */
 export const MAX_START_FAILURES = 5;
@@ -125,7 +127,7 @@ export class HandlerSlot {
    * end. One that `failed` having answered no task is a failed start: the MAX_START_FAILURES-th in
    * a row stops the worker (`why` is the reason told).
    */
-  private dropped(proc: HandlerProcess, end: "asked" | "timeout" | "failed", why = ""): void {
+  private dropped(proc: HandlerProcess, end: "asked" | "timeout" | "crashed" | "failed", why = ""): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
     this.previous = proc;
@@ -216,7 +218,11 @@ export class HandlerSlot {
       proc.listener = (event) => {
         if ("gone" in event) {
           clearTimeout(killTimer);
-          this.dropped(proc, timedOut ? "timeout" : "failed", `handler ended (${event.gone.text})`);
+          // A crash while it ran a task it was sent is that task's failure (its attempts bound it, then
+          // .dead), not a failed start: a task that kills every handler never stops the worker.
+          const crashed = sent && !timedOut && event.gone.code !== 0;
+          const end = timedOut ? "timeout" : crashed ? "crashed" : "failed";
+          this.dropped(proc, end, `handler ended (${event.gone.text})`);
           // Exit 0 is a handler's goodbye, between tasks (docs/handlers.md): one that exits 0 with
           // the task unanswered ended before reading it (answered its last, then exited), so the
           // task goes back as not now, spending no attempt; as one whose stdin was already closed.

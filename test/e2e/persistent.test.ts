@@ -180,6 +180,25 @@ describe("taskq work --persistent", () => {
     expect(JSON.stringify(dead?.properties.headers)).toContain("about to crash");
   });
 
+  test("a task that kills every handler it reaches ends in .dead after its attempts; the worker goes on (not a failed start)", async () => {
+    const queue = tracked.name("persist-poison", [100]);
+    const log = handlerLog();
+    await send(queue, "crash", "ok");
+    const flags = ["--idle-exit", "3s", "--max-attempts", "7", "--retry-delay", "100ms", "--retry-max-delay", "100ms"];
+    const worker = work(queue, log.env, ...flags);
+    // Before: six crashes in a row after "ok" counted as failed starts, and the fifth stopped the worker (exit 1).
+    expect(await worker.exited).toBe(0);
+    const lines = jsonLines<JsonLine>(worker.stdout);
+    expect(lines.filter((l) => l.outcome === "done")).toHaveLength(1);
+    expect(lines.filter((l) => l.outcome === "dead").map((l) => l.reason)).toEqual([
+      "handler ended (exit code 3) while running the task",
+    ]);
+    expect(worker.stderr).not.toContain("failed to start");
+    const [dead] = await drain(`${queue}.dead`);
+    expect(dead?.content.toString()).toBe("crash");
+    expect(pids(log.read()).length).toBeGreaterThanOrEqual(7); // one fresh process after each of its 7 crashes
+  }, 40_000);
+
   test("an answer belongs to the task whose seq it echoes: a second answer to task 1 fails task 2 (not acked while it runs)", async () => {
     const queue = tracked.name("persist-seq");
     const log = handlerLog();
