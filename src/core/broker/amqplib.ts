@@ -1,4 +1,4 @@
-import type { Channel, ConsumeMessage } from "amqplib";
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 
 /**
  * Every reach into amqplib beyond its public API, in one file: its internals (each with a fallback
@@ -41,6 +41,18 @@ export const isChannelClosed = (err: unknown): boolean =>
 export const isHandshakeClosed = (message: string): boolean => AMQPLIB_TEXTS.handshakeClosed.test(message);
 export const isOpenRefused = (message: string): boolean => AMQPLIB_TEXTS.openRefused.test(message);
 export const isFieldUnencodable = (message: string): boolean => AMQPLIB_TEXTS.fieldUnencodable.test(message);
+
+/**
+ * The frame_max `model`'s connection negotiated (lib/connection.js sets `frameMax` on tune-ok;
+ * 0xffffffff for none). Fallback: RabbitMQ's default, 131,072, whose header frame amqplib's own
+ * table limit keeps within.
+ */
+export function negotiatedFrameMax(model: ChannelModel): number {
+  const frameMax = (model as unknown as { connection?: { frameMax?: unknown } }).connection?.frameMax;
+  if (typeof frameMax === "number" && frameMax > 0) return frameMax;
+  fallbackTaken("ChannelModel.connection.frameMax", "copies are fitted to amqplib's table limit alone");
+  return 131_072;
+}
 
 /**
  * Writes basic.ack / basic.nack frames for a channel straight to the socket.

@@ -2,7 +2,9 @@ import { type Broker, whileUp } from "../broker/connection.ts";
 import { ANSWER_TIMEOUT_MS } from "../broker/liveness.ts";
 import { alarmOf } from "../publish/alarm.ts";
 import { LazyBroker } from "../broker/lazy-broker.ts";
-import type { Copy } from "./copy-table.ts";
+import { type Copy, fitCopy } from "./copy-table.ts";
+import { headerTableLimit } from "./header-bytes.ts";
+import { negotiatedFrameMax } from "../broker/amqplib.ts";
 import { publishConfirmed } from "../publish/publish-confirmed.ts";
 import { Publisher } from "../publish/publisher.ts";
 import { HopQueues, type Renewal } from "../topology/hop-queues.ts";
@@ -48,9 +50,13 @@ export class Copier {
   }
 
   /** Publishes `copy` (persistent) and resolves once the broker confirmed it; rejects with why not. */
-  async publish(copy: Copy, task: Pick<Task, "queue">): Promise<void> {
+  async publish(given: Copy, task: Pick<Task, "queue">): Promise<void> {
     if (this.closed) throw new Error("the copier is closed");
     const broker = await this.link.current();
+    // A header frame past the connection's frame_max gets it closed (501) on every try: fitted to it.
+    const copy = fitCopy(given, headerTableLimit(negotiatedFrameMax(broker.model)));
+    if (copy.kind === "handBack" && copy.dropped !== given.dropped)
+      throw new Error(`the copy's headers do not fit the connection's frame_max whole`); // the plain requeue keeps them
     try {
       // Bounded as every answer (a silent connection is failed, and the next copy reconnects), but
       // not while the broker blocks this connection: it reads nothing until the alarm lifts.

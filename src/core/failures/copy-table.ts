@@ -14,10 +14,11 @@ import {
   STDERR_HEADER,
 } from "../headers.ts";
 import type { Outcome, Task } from "../task.ts";
-import { bareHeaders, fitHeaders } from "./fit-headers.ts";
+import { bareHeaders, fitHeaders, refitHeaders } from "./fit-headers.ts";
+import { tableBytes } from "./header-bytes.ts";
 
 // How long each text may be, and what gives way when a copy's headers would not fit the 65,536-byte table amqplib
-// encodes them into (AMQPLIB_TABLE_BYTES; the broker's frame_max binds only when set lower): fit-headers.ts.
+// encodes them into (AMQPLIB_TABLE_BYTES): fit-headers.ts; under a lower frame_max the copier fits them again (fitCopy).
 export { DROPPED_HEADER, MAX_REASON_BYTES, MAX_STDERR_BYTES } from "./fit-headers.ts";
 
 /** Why a copy of a task is made, with what that kind needs. */
@@ -158,4 +159,18 @@ export function bareCopy(copy: Copy): Copy {
   const bare: Copy = { ...copy, properties: { ...copy.properties, headers: fitted.headers } };
   if (fitted.dropped) bare.dropped = [...(copy.dropped ?? []), ...fitted.dropped];
   return bare;
+}
+
+/**
+ * `copy` with headers of at most `limit` bytes (header-bytes.ts headerTableLimit of the connection
+ * it goes on): itself when they fit, else refitted, what gave way said in its DROPPED_HEADER and,
+ * for the task's own headers, in `dropped`.
+ */
+export function fitCopy(copy: Copy, limit: number): Copy {
+  const headers = (copy.properties.headers ?? {}) as Record<string, unknown>;
+  if (tableBytes(headers) <= limit) return copy;
+  const fitted = refitHeaders(headers, limit);
+  const fit: Copy = { ...copy, properties: { ...copy.properties, headers: fitted.headers } };
+  if (fitted.dropped) fit.dropped = [...(copy.dropped ?? []), ...fitted.dropped];
+  return fit;
 }

@@ -54,8 +54,9 @@ export interface Fitted {
 
 /**
  * The invariant: every copy taskq publishes (retry, dead, hand-back, requeue) has headers that
- * amqplib can encode (tableBytes ≤ AMQPLIB_TABLE_BYTES), so its publish can only fail at the
- * broker, never for ever in the worker. In order, stopping at the first that fits:
+ * amqplib can encode (tableBytes ≤ `limit`, AMQPLIB_TABLE_BYTES by default) and, refitted by the
+ * copier to headerTableLimit of its connection's frame_max (copy-table.ts fitCopy), that the
+ * broker takes in one frame, so its publish can only fail at the broker, never for ever in the worker. In order, stopping at the first that fits:
  * 1. taskq's texts cut to MAX_REASON_BYTES and MAX_STDERR_BYTES (with the cut said): taskq's own
  *    headers then take at most ~41 KiB; a task with up to ~24 KiB of its own keeps everything;
  * 2. taskq's extras shortened: reasons to SHORT_REASON_BYTES, stderr and x-death left out, said in
@@ -67,9 +68,13 @@ export interface Fitted {
  * copy-table.test.ts): it always fits, its values being of AMQP types (a library handler's
  * Outcome is checked: library/handler.ts). Should amqplib refuse it all the same: bareHeaders.
  */
-export function fitHeaders(headers: Record<string, unknown>, own: ReadonlySet<string>): Fitted {
+export function fitHeaders(
+  headers: Record<string, unknown>,
+  own: ReadonlySet<string>,
+  limit = AMQPLIB_TABLE_BYTES,
+): Fitted {
   const full = bounded(headers, FULL, []);
-  if (tableBytes(full) <= AMQPLIB_TABLE_BYTES) return { headers: full };
+  if (tableBytes(full) <= limit) return { headers: full };
   const leftOut: Array<[string, number]> = [];
   const short = bounded(headers, SHORT, leftOut);
   const sizes = Object.entries(short).map(([key, value]) => [key, entryBytes(key, value)] as const);
@@ -82,8 +87,8 @@ export function fitHeaders(headers: Record<string, unknown>, own: ReadonlySet<st
   for (const [, bytes] of sizes) count(bytes, 1);
   // An earlier copy's note goes on in this one's, and is counted twice meanwhile: an overestimate, so safe.
   const earlier = headers[DROPPED_HEADER];
-  const noteBytes = () => (leftOut.length > 0 ? entryBytes(DROPPED_HEADER, note(leftOut, earlier)) : 0);
-  const fits = () => unencodable === 0 && finite + noteBytes() <= AMQPLIB_TABLE_BYTES;
+  const noteBytes = () => (leftOut.length > 0 ? entryBytes(DROPPED_HEADER, note(leftOut, earlier, limit)) : 0);
+  const fits = () => unencodable === 0 && finite + noteBytes() <= limit;
   const dropped: string[] = [];
   for (const [key, bytes] of sizes
     .filter(([key]) => own.has(key) && key !== DROPPED_HEADER)
@@ -94,7 +99,7 @@ export function fitHeaders(headers: Record<string, unknown>, own: ReadonlySet<st
     leftOut.push([key, bytes]);
     if (isTheTasks(key)) dropped.push(key);
   }
-  if (leftOut.length > 0) short[DROPPED_HEADER] = note(leftOut, earlier);
+  if (leftOut.length > 0) short[DROPPED_HEADER] = note(leftOut, earlier, limit);
   return dropped.length > 0 ? { headers: short, dropped } : { headers: short };
 }
 
@@ -119,14 +124,19 @@ function bounded(
 }
 
 /** What was left out and why (after what an earlier note said), at most MAX_NOTE_BYTES. */
-function note(leftOut: ReadonlyArray<[string, number]>, earlier: unknown, then = "then"): string {
+function note(
+  leftOut: ReadonlyArray<[string, number]>,
+  earlier: unknown,
+  limit = AMQPLIB_TABLE_BYTES,
+  then = "then",
+): string {
   const each = leftOut
     .map(([key, bytes]) => `${key} (${bytes === Infinity ? "no AMQP type" : `${bytes.toLocaleString("en-US")} bytes`})`)
     .join(", ");
   const lead =
     typeof earlier === "string"
       ? `${earlier}; ${then}`
-      : `left out to fit the ${AMQPLIB_TABLE_BYTES.toLocaleString("en-US")} bytes of headers amqplib can send`;
+      : `left out to fit the ${limit.toLocaleString("en-US")} bytes of headers ${limit < AMQPLIB_TABLE_BYTES ? "the connection's frame_max leaves" : "amqplib can send"}`;
   return cutHead(`${lead}: ${each}`, MAX_NOTE_BYTES);
 }
 
@@ -149,6 +159,18 @@ export function bareHeaders(headers: Record<string, unknown>): Fitted {
   }
   const dropped = leftOut.map(([key]) => key).filter(isTheTasks);
   if (leftOut.length > 0)
-    bare[DROPPED_HEADER] = note(leftOut, headers[DROPPED_HEADER], "then, amqplib refusing the rest");
+    bare[DROPPED_HEADER] = note(
+      leftOut,
+      headers[DROPPED_HEADER],
+      AMQPLIB_TABLE_BYTES,
+      "then, amqplib refusing the rest",
+    );
   return dropped.length > 0 ? { headers: bare, dropped } : { headers: bare };
 }
+
+/**
+ * Headers a copy already carries, fitted again to a smaller `limit` (the copier's frame_max):
+ * taskq's counters and reasons (BARE) stay, anything else may give way as in fitHeaders.
+ */
+export const refitHeaders = (headers: Record<string, unknown>, limit: number): Fitted =>
+  fitHeaders(headers, new Set(Object.keys(headers).filter((key) => !BARE.has(key))), limit);

@@ -7,9 +7,29 @@
  * (131,072 bytes) this binds first: with the other properties (ten short strings of at most 255
  * bytes, a few numbers) the content header frame is under 68,200 bytes. A connection with a lower
  * `?frameMax` (8,192 at least) is closed by the broker (501 frame_too_large) for a header frame
- * past it; copies are fitted to this limit only (test/unit/core/failures/header-frame.test.ts).
+ * past it (test/unit/core/failures/header-frame.test.ts): copies are fitted to headerTableLimit.
  */
 export const AMQPLIB_TABLE_BYTES = 65_536;
+
+/**
+ * Most bytes a content header frame takes besides its headers table: the frame's own 8 (type,
+ * channel, size, end), class, weight, body size and flags (14), ten short strings of at most
+ * 1 + 255 bytes (content type and encoding, correlation and message ids, reply-to, expiration,
+ * type, user and app ids, cluster id), delivery mode, priority and timestamp (10).
+ */
+export const HEADER_FRAME_OVERHEAD = 8 + 14 + 10 * 256 + 10;
+
+/**
+ * Most bytes of headers a copy may carry on a connection that negotiated `frameMax` (amqplib
+ * writes 0xffffffff for "no limit"): amqplib's table, or the frame less HEADER_FRAME_OVERHEAD if
+ * smaller. At the smallest frame_max taskq takes (8,192) that is 5,600: taskq's shortened headers
+ * (under 4 KiB, fit-headers.ts) fit.
+ *
+ * @example
+ * headerTableLimit(8192); // 5600
+ */
+export const headerTableLimit = (frameMax: number): number =>
+  Math.min(AMQPLIB_TABLE_BYTES, frameMax - HEADER_FRAME_OVERHEAD);
 
 /**
  * amqplib's errors for a table it cannot encode (lib/codec.js): too big, or a value of no AMQP
