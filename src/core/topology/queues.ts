@@ -1,4 +1,5 @@
 import type { Channel } from "amqplib";
+import { isFieldUnencodable } from "../broker/amqplib.ts";
 import { TaskqError } from "../../errors.ts";
 import type { Broker } from "../broker/connection.ts";
 import { quiet, whileUp } from "../broker/connection.ts";
@@ -179,5 +180,8 @@ export function queueError(
       );
     return new TaskqError(`the broker refused access to queue '${queue}' for user '${broker.address.user}'`);
   }
+  // Refused by amqplib before a byte was sent (a name past 255 bytes): the broker never saw it.
+  if (isFieldUnencodable(text))
+    return new TaskqError(`queue '${queue}' was not declared: amqplib refused it (${text})`);
   return new TaskqError(`the broker refused queue '${queue}': ${text}`);
 }
