@@ -14,6 +14,8 @@ import { TimeoutKeeper } from "./timeout-keeper.ts";
  */
 export class HandBacks {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Sessions whose stop's cancel is under way: a delivery to them waits in `pending` (see settleUnrun). */
+  private readonly cancelling = new Set<WorkSession>();
   readonly timeouts: TimeoutKeeper;
 
   constructor(
@@ -38,10 +40,18 @@ export class HandBacks {
    * True when `msg` is not to run here: a task taken back while it ran here (settled or held by the
    * TimeoutKeeper), any delivery while `draining` (handed back), or one that came back from a dead
    * worker (settled by came-back.ts). A task taken back before it started runs, uncounted.
+   *
+   * Invariant: while a stop's cancel is under way, nothing is handed back: a delivery then is left
+   * (false) for the worker's `pending`, unacked, and handed back after the cancel-ok. On a quorum
+   * queue the cancel waits with the consumer's acks held (ack-hush.ts) while it still has credit: a
+   * copy handed back then comes straight back to it, over and over until it holds its whole
+   * prefetch, and each original redelivered with x-delivery-count raised. Held in `pending` it
+   * fills the consumer instead, which ends that wait sooner.
    */
   settleUnrun(s: WorkSession, msg: ConsumeMessage, draining: boolean): boolean {
     const claimed = this.timeouts.claim(s, msg);
     if (claimed === "settled") return true;
+    if (draining && this.cancelling.has(s)) return false;
     if (draining) {
       this.handBack(s, msg);
       return true;
@@ -70,7 +80,12 @@ export class HandBacks {
   }
 
   private async cancelThenHandBack(s: WorkSession): Promise<void> {
-    await s.cancel();
+    this.cancelling.add(s);
+    try {
+      await s.cancel();
+    } finally {
+      this.cancelling.delete(s);
+    }
     for (const msg of s.pending.splice(0)) this.handBack(s, msg);
   }
 
