@@ -28,6 +28,11 @@ export interface Broker {
    * it, a heartbeat was missed, or `fail` was called (an answer that never came).
    */
   readonly lost: Promise<TaskqError>;
+  /**
+   * Resolves when the connection is gone for any reason: `lost`'s error, or a retryable one (LOST) once `close` began.
+   * After a deliberate close amqplib may leave a declare or channel open pending for ever; this ends the wait.
+   */
+  readonly ended: Promise<TaskqError>;
   /** Takes the connection for gone (`lost` resolves with `why`) and cuts its socket. */
   fail(why: string): void;
   /** Closes it politely, within CLOSE_TIMEOUT_MS, then cuts the socket. */
@@ -92,6 +97,9 @@ function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
   let loseWith!: (err: TaskqError) => void;
   let gone = false;
   const lost = new Promise<TaskqError>((resolve) => (loseWith = resolve));
+  let closedWith!: (err: TaskqError) => void;
+  const closed = new Promise<TaskqError>((resolve) => (closedWith = resolve));
+  const ended = Promise.race([lost, closed]);
   const lose = (why: string) => {
     if (gone || closing !== undefined) return;
     gone = true;
@@ -109,11 +117,13 @@ function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
     address,
     model,
     lost,
+    ended,
     fail(why) {
       lose(why);
       if (!destroySocket(model, new Error(why))) void model.close().catch(() => {});
     },
     close() {
+      closedWith(new ConnectError(`the connection to ${address.host}:${address.port} was closed by taskq`, "LOST"));
       closing ??= (async () => {
         if (!(await settledWithin(model.close(), CLOSE_TIMEOUT_MS))) destroySocket(model, new Error("closed by taskq"));
       })();
@@ -165,9 +175,10 @@ export function whileUp<T>(broker: Broker, work: Promise<T>, bound?: Bound): Pro
       // loss says the broker's reason, and a caller with a reconnector tries again until its
       // timeout, as it does for any connection the broker closes. A refusal on a live connection
       // (a channel-level code such as 406) waits these few ms and stays the refusal.
-      throw (await lostWithin(broker, LOSS_GRACE_MS)) ?? err;
+      throw (await endedWithin(broker, LOSS_GRACE_MS)) ?? err;
     }),
-    broker.lost.then((err) => {
+    // `ended`, not `lost`: work pending on a connection closed on purpose ends too (a retryable loss), never hangs.
+    broker.ended.then((err) => {
       throw err;
     }),
   ]);
@@ -183,6 +194,11 @@ export async function lostWithin(broker: Broker, ms: number): Promise<TaskqError
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The connection's end (a loss or our close) if it comes within `ms`, else undefined. */
+function endedWithin(broker: Broker, ms: number): Promise<TaskqError | undefined> {
+  return lostWithin({ ...broker, lost: broker.ended }, ms);
 }
 
 /** `promise`, or a rejection ("connect ETIMEDOUT") after `ms`; the timer goes with the answer. */
