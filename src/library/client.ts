@@ -61,6 +61,9 @@ export async function connect(options: ClientOptions = {}): Promise<Client> {
   const to = target(options);
   const queue = checkedQueue(options.queue ?? "task_queue", "queue");
   const queueType = options.queueType ?? "classic";
+  // From JavaScript any string gets here: a typo would make a classic queue.
+  if (queueType !== "classic" && queueType !== "quorum")
+    throw usageError(`queueType must be 'classic' or 'quorum', got ${JSON.stringify(queueType)}`);
   const blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
   if (!Number.isFinite(blockedTimeoutMs) || blockedTimeoutMs < 0)
     throw usageError(`blockedTimeoutMs must be 0 or more milliseconds, got ${blockedTimeoutMs}`);
