@@ -27,9 +27,10 @@ export interface Hush {
  * marked redelivered, and on 3.10 and 4.0 with x-delivery-count raised, which reads as a worker's
  * death and a spent attempt. So no consumer is cancelled while a delivery can be on its way: first
  * its acks and requeues are held (an ack frees a credit the broker fills at once), and the cancel
- * goes when it holds its whole prefetch (no credit left: nothing in flight), or when no delivery
- * came to it for HUSH_QUIET_MS (the queue had none ready for it); its held acks go after the
- * cancel-ok. Shown by test/e2e/prefetch-switch.test.ts (3.10 and 4.3).
+ * goes when it holds its whole prefetch (no credit left: nothing in flight), when no delivery
+ * came to it for HUSH_QUIET_MS (the queue had none ready for it), or HUSH_MAX_MS after the hold
+ * began (a bound on the held acks: ack-hush.ts); its held acks go after the cancel-ok. Shown by
+ * test/e2e/prefetch-switch.test.ts (3.10 and 4.3).
  */
 export class Consumer {
   private tag = newTag();

@@ -1,16 +1,53 @@
 import { describe, expect, test } from "bun:test";
 import type { ConsumeMessage } from "amqplib";
-import { AckHush, HUSH_QUIET_MS } from "../../../../src/core/worker/ack-hush.ts";
+import { AckHush, HUSH_MAX_MS, HUSH_QUIET_MS, type HushTimers } from "../../../../src/core/worker/ack-hush.ts";
 import { Acker } from "../../../../src/core/worker/acker.ts";
 import { fakeChannel } from "../../../support/fakeChannel.ts";
 
 const msg = (tag: number, consumerTag: string) => ({ fields: { deliveryTag: tag, consumerTag } }) as ConsumeMessage;
 
+/**
+ * A clock whose timers behave as the real ones: each fires once, in due order, when the time
+ * passes it; a cleared one never fires; a timer set from a firing one counts from that moment.
+ */
+class FakeClock implements HushTimers {
+  now = 0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private ids = 0;
+  set(fn: () => void, ms: number): unknown {
+    const id = ++this.ids;
+    this.timers.push({ at: this.now + Math.max(1, ms), fn, id });
+    return id;
+  }
+  clear(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  /** Moves the time on by `ms`, firing what falls due on the way. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!next) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.now = next.at;
+      next.fn();
+    }
+    this.now = end;
+  }
+  /** Moves the time on by `ms` in 1 ms steps, letting promises settle after each. */
+  async pass(ms: number): Promise<void> {
+    for (let i = 0; i < ms; i++) {
+      this.advance(1);
+      await Promise.resolve();
+    }
+  }
+}
+
 /** An Acker on a fake channel with its hush; `deliver` tracks a delivery as the session does. */
-function setup(returns = true, quietMs = 60_000) {
+function setup(returns = true, quietMs = 60_000, clock?: FakeClock) {
   const fake = fakeChannel({ internals: true });
   const acker = new Acker(fake.channel, () => true);
-  const hush = new AckHush(acker, returns, quietMs);
+  const hush = clock ? new AckHush(acker, returns, quietMs, clock) : new AckHush(acker, returns, quietMs);
   const deliver = (m: ConsumeMessage) => {
     acker.track(m);
     hush.delivered(m);
@@ -55,6 +92,38 @@ describe("AckHush: a consumer is cancelled only when nothing can be on its way t
     const started = performance.now();
     await hush.hush("old", 10);
     expect(performance.now() - started).toBeGreaterThanOrEqual(HUSH_QUIET_MS - 5);
+    hush.release("old");
+  });
+
+  test("deliveries that keep coming do not hold the acks past HUSH_MAX_MS from the hush", async () => {
+    const clock = new FakeClock();
+    const { hush, deliver, ack, texts } = setup(true, HUSH_QUIET_MS, clock);
+    const first = msg(1, "old");
+    deliver(first);
+    let quietAt: number | undefined;
+    void hush.hush("old", 1000).then(() => (quietAt ??= clock.now));
+    ack(first); // held
+    // One delivery each half quiet time, for ten times the bound: the consumer never fills nor goes quiet.
+    for (let tag = 2; clock.now < 10 * HUSH_MAX_MS; tag++) {
+      await clock.pass(HUSH_QUIET_MS / 2);
+      deliver(msg(tag, "old"));
+    }
+    expect(quietAt).toBeDefined();
+    expect(quietAt as number).toBeLessThanOrEqual(HUSH_MAX_MS);
+    expect(texts()).toEqual([]);
+    hush.release("old");
+    expect(texts()).toEqual(["ack 1"]);
+  });
+
+  test("an unfed consumer is quiet HUSH_QUIET_MS after its last delivery, before HUSH_MAX_MS", async () => {
+    const clock = new FakeClock();
+    const { hush, deliver } = setup(true, HUSH_QUIET_MS, clock);
+    let quietAt: number | undefined;
+    void hush.hush("old", 10).then(() => (quietAt ??= clock.now));
+    await clock.pass(HUSH_QUIET_MS / 2);
+    deliver(msg(1, "old"));
+    await clock.pass(HUSH_MAX_MS);
+    expect(quietAt).toBe(HUSH_QUIET_MS / 2 + HUSH_QUIET_MS);
     hush.release("old");
   });
 
