@@ -84,19 +84,23 @@ export class Consumer {
   }
 
   /**
-   * Another consumer in place of one the broker cancelled for its consumer timeout (a 4.3 quorum
-   * queue): the broker keeps that one, unfed, until it is cancelled from here (or until the tasks it
-   * took back are settled, when it feeds it again, measured on 4.3.6), so it is cancelled first,
-   * a delivery to it still taken as a task; then a new one with the same prefetch.
+   * Another consumer in place of `tag`, one the broker cancelled for its consumer timeout (a 4.3
+   * quorum queue): the broker keeps that one, unfed, until it is cancelled from here (or until the
+   * tasks it took back are settled, when it feeds it again, measured on 4.3.6), so it is cancelled
+   * first, a delivery to it still taken as a task; then a new one with the same prefetch. No hold
+   * of its acks: nothing is on its way to a consumer the broker no longer feeds.
+   *
+   * Invariant: only the consumer the broker cancelled is cancelled here. One replaced meanwhile
+   * (the broker cancelled the old consumer of a switch under way) is the switch's to cancel, and
+   * the live one is left alone: cancelled without the hold, it would hand back what is on its way.
    */
-  renew(): void {
-    this.chain = this.chain.then(() => this.restart()).catch(() => {});
+  renew(tag: string): void {
+    this.chain = this.chain.then(() => this.restart(tag)).catch(() => {});
   }
 
-  private async restart(): Promise<void> {
-    if (this.stopped) return;
-    const old = this.tag;
-    await this.channel.cancel(old);
+  private async restart(tag: string): Promise<void> {
+    if (this.stopped || tag !== this.tag) return;
+    await this.channel.cancel(tag);
     this.tag = newTag();
     await this.consume(this.tag);
   }

@@ -115,7 +115,7 @@ export class Session implements WorkSession {
     );
     void queueStillThere(this.broker, this.workQueue.name)
       .catch(() => false)
-      .then((there) => (there ? this.consumer.renew() : deliver(this, null)));
+      .then((there) => (there ? this.consumer.renew(tag) : deliver(this, null)));
   }
 
   /** The consumer is replaced to change its prefetch (consumer.ts), and so can hold any reserve. */
