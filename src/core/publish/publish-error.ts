@@ -27,6 +27,12 @@ export const deletedWhileSending = (queue: string): string =>
   `queue '${queue}' was deleted while tasks were sent to it: the tasks sent to it since the last one it took may be lost`;
 
 /** Why the broker closed a publishing channel, as the user can act on it. */
+/** The broker's max message size a refusal (channelRefusal) quotes, if it is one of a task too large. */
+export function maxMessageSizeOf(error: PublishError): number | undefined {
+  const max = /max message size \((\d+) bytes\)/.exec(error.message);
+  return max ? Number(max[1]) : undefined;
+}
+
 export function channelRefusal(err: Error, address: BrokerAddress): string {
   const size = /message size (\d+) is larger than configured max size (\d+)/.exec(err.message);
   if (size)

@@ -13,4 +13,9 @@ export interface PublisherOptions {
    * that queues with tasks sent since their last mandatory one still exist. See RouteCheck.
    */
   mandatoryEvery?: number;
+  /**
+   * A nack or a return is that task's own answer (its `outcome`), not the publisher's failure: later publishes go on.
+   * For a long-lived shared channel (SharedSender), where one task's refusal must not fail the others. Default false.
+   */
+  ownAnswers?: boolean;
 }

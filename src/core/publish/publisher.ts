@@ -46,6 +46,7 @@ export class Publisher {
   private readonly renewals: Renewals;
   private draining: Promise<void> | undefined;
   private again = 0; // copies going again (placeAgain) not yet handed to the channel
+  private readonly ownAnswers: boolean;
 
   private constructor(
     private readonly broker: Broker,
@@ -54,6 +55,7 @@ export class Publisher {
   ) {
     this.window = new ConfirmWindow(options.window ?? 1024, options.maxWindow);
     this.persistent = options.persistent ?? true;
+    this.ownAnswers = options.ownAnswers ?? false;
     this.routes = new RouteCheck(options.mandatoryEvery ?? 1);
     this.renewals = new Renewals(channel);
     // A return comes before its publish's confirm, which says what it means (settle, placeAgain).
@@ -197,20 +199,30 @@ export class Publisher {
         `the broker did not accept task ${messageId ?? ""} (nack): ${redact(String((err as Error)?.message ?? err), this.broker.address)}`,
         "nacked",
       );
-      this.fail(error.message, "nacked");
+      if (this.ownAnswers)
+        this.forget(seq); // its sender decides whether it goes again
+      else this.fail(error.message, "nacked");
       return error;
     }
     const task = this.sentTasks.get(seq);
     this.sentTasks.delete(seq);
     this.window.confirmed(task?.body.length ?? 0);
     if (task && this.returned.take(task)) {
-      this.fail((this.routes.every > 1 ? unroutableSampled : unroutable)(messageId, task.queue), "refused");
+      if (!this.ownAnswers)
+        this.fail((this.routes.every > 1 ? unroutableSampled : unroutable)(messageId, task.queue), "refused");
       return new PublishError(unroutable(messageId, task.queue), "refused");
     }
     this.confirmed++;
     // Flagged and not returned: the queue was there, for this task and the unflagged ones before it.
     if (mandatory && task) this.routes.verified(task.queue, seq);
     return undefined;
+  }
+
+  /** `seq` is answered and not to be sent again by this publisher. */
+  private forget(seq: number): void {
+    const task = this.sentTasks.get(seq);
+    this.sentTasks.delete(seq);
+    this.window.confirmed(task?.body.length ?? 0);
   }
 
   /**

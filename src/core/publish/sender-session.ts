@@ -50,6 +50,11 @@ export class SenderSession {
     this.channel.catch(() => {}); // its user sees the failure when it awaits it
   }
 
+  /** Its connection is lost or closed: a task takes the sender's next session instead. */
+  get ended(): boolean {
+    return this.gone;
+  }
+
   /** The confirming channel in use, if open. */
   publisherNow(): Publisher | undefined {
     return this.open;
@@ -169,6 +174,7 @@ export class SenderSession {
         maxWindow: 16_384,
         persistent: this.persistent,
         mandatoryEvery: 1,
+        ownAnswers: true, // one task's nack or return fails that task alone, never the channel shared by the others
         onBlocked: (reason) => {
           if (reason === this.blockedBy) return;
           this.blockedBy = reason;

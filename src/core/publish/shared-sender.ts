@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { TaskqError } from "../../errors.ts";
 import { isLost } from "../broker/connect-error.ts";
 import { type Broker, lostWithin } from "../broker/connection.ts";
@@ -5,7 +6,7 @@ import { LOSS_GRACE_MS } from "../broker/liveness.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { redact } from "../broker/url.ts";
 import type { QueueType } from "../topology/names.ts";
-import { PublishError } from "./publish-error.ts";
+import { PublishError, maxMessageSizeOf } from "./publish-error.ts";
 import type { Publisher, TaskProperties } from "./publisher.ts";
 import type { SendEvent } from "./send-tasks.ts";
 import { SenderSession } from "./sender-session.ts";
@@ -33,24 +34,36 @@ export interface SharedSenderOptions {
   onEvent?: (event: SendEvent) => void;
 }
 
-/** A task's try ended: confirmed, or to be tried again on a fresh channel or connection. */
-type Verdict = "confirmed" | "channel" | { connection: Error };
+/**
+ * A task's try ended: confirmed; nacked (its own answer); its channel was found failed by another task and renewed
+ * (not this task's doing); its channel closed while it waited (with the channel's refusal, if any); or the connection
+ * is gone.
+ */
+type Verdict = "confirmed" | "nacked" | "renewed" | { channel: PublishError | undefined } | { connection: Error };
+
+/** Tries of one task on channels of a live connection that closed while it waited, before it is rejected. */
+const CHANNEL_TRIES = 5;
 
 /**
- * Tries of one task on channels of a live connection (each refused by another task's failure) before it is rejected.
+ * Nacks of one task before it is rejected (a full queue with overflow reject-publish nacks every try; a quorum queue
+ * between leaders passes on a later one), tried again after NACK_BACKOFF_MS, doubled each time.
  */
-const CHANNEL_TRIES = 5;
+const NACK_TRIES = 5;
+const NACK_BACKOFF_MS = 50;
 
 /**
  * A long-lived sender: one connection and one confirming channel, shared by every caller, each
  * task awaiting its own confirm (concurrent sends go out together and their confirms come back
  * together: the broker confirms several at once, amqplib's writes are coalesced per turn).
  *
- * The invariant: a task `send` was given is confirmed (resolves), or rejected with why — never
- * dropped. A task unconfirmed when the connection is lost (liveness.ts: closed, heartbeats missed,
- * an answer past its bound) or nacked is sent again, same message id, on the next connection the
- * Reconnector finds (at least once); past the outage's deadline it is rejected with the last error.
- * A task the broker refused (unroutable, too large) is rejected. While the broker blocks
+ * The invariant: a task `send` was given is confirmed (resolves), or rejected with its own reason —
+ * never dropped, never rejected for another task's. A task unconfirmed when the connection is lost
+ * (liveness.ts: closed, heartbeats missed, an answer past its bound) is sent again, same message id,
+ * on the next connection the Reconnector finds (at least once); past the outage's deadline it is
+ * rejected with the last error. A nack is the task's own answer: it goes again on the same channel,
+ * up to NACK_TRIES, then is rejected; the connection and the other tasks are not touched. A task the
+ * broker refused (unroutable, too large) is rejected; the others on a channel the broker closed over
+ * it go again on a fresh one. While the broker blocks
  * publishing, a task waits unsent up to `blockedTimeoutMs`, then is rejected unsent; one written
  * before the block was known is rejected after as long, saying it may still arrive. `close()`
  * takes no more tasks and waits for those under way.
@@ -101,8 +114,8 @@ export class SharedSender {
   }
 
   private async deliver(task: SharedTask): Promise<void> {
-    for (let channelTries = 0; ; ) {
-      const session = this.ready ?? (await this.current());
+    for (let channelTries = 0, nacks = 0; ; ) {
+      const session = this.ready && !this.ready.ended ? this.ready : await this.current();
       const verdict = await this.attempt(session, task).catch((err: unknown) => {
         if (isLost(err)) return { connection: err as Error };
         throw err;
@@ -112,9 +125,18 @@ export class SharedSender {
         session.worked = true;
         return;
       }
-      if (verdict === "channel") {
+      if (verdict === "renewed") continue;
+      if (verdict === "nacked") {
+        if (++nacks >= NACK_TRIES) throw nackedTooOften(task);
+        await sleep(NACK_BACKOFF_MS * 2 ** (nacks - 1));
+        continue;
+      }
+      if ("channel" in verdict) {
         if (++channelTries >= CHANNEL_TRIES)
-          throw new TaskqError(`task ${task.properties.messageId} not sent: its channel failed ${CHANNEL_TRIES} times`);
+          throw (
+            verdict.channel ??
+            new TaskqError(`task ${task.properties.messageId} not sent: its channel failed ${CHANNEL_TRIES} times`)
+          );
         continue;
       }
       this.replace(session, verdict.connection);
@@ -147,35 +169,36 @@ export class SharedSender {
         route.renew,
       );
     } catch (err) {
-      // The channel failed before this task (another task's refusal, a nack, its close): not this task's fault.
-      return this.afterFailure(session, publisher, err);
+      // The channel failed before this task (another task's refusal, its close): not this task's fault.
+      if (await this.renewed(session, publisher, err)) return "renewed";
+      return { connection: (await lostWithin(session.broker, 0)) ?? (err as Error) };
     }
     if (wait !== undefined) await wait;
     const error = await session.confirmOf(answer, task.properties.messageId);
     if (error === undefined) return "confirmed";
+    if (error.kind === "nacked") return "nacked";
     if (error.kind === "refused") {
       session.forget(task.queue); // its queue is gone (deleted by hand): the next task declares it again
       throw error; // this task: unroutable, rejected
     }
-    const cause = publisher.error;
-    // the broker closed the channel over a task (too large)
-    if (error.kind === "closed" && cause?.kind === "refused") throw cause;
-    return this.afterFailure(session, publisher, error);
+    // The channel closed while this task waited; the broker may have closed it over one task (too large): that task
+    // is rejected with the refusal, the others go again on a fresh channel.
+    const cause = publisher.error?.kind === "refused" ? publisher.error : undefined;
+    const max = cause && maxMessageSizeOf(cause);
+    if (cause && max !== undefined && task.body.length > max) throw cause;
+    if (!(await this.renewed(session, publisher, error))) {
+      const lost = await lostWithin(session.broker, 0);
+      if (lost) return { connection: lost };
+    }
+    return { channel: max === undefined ? cause : undefined };
   }
 
-  /** The channel failed with `err`: a fresh channel on this connection, or the next connection. */
-  private async afterFailure(session: SenderSession, publisher: Publisher, err: unknown): Promise<Verdict> {
+  /** The channel failed with `err`: true once a fresh one is opening on this live connection, false if it is lost. */
+  private async renewed(session: SenderSession, publisher: Publisher, err: unknown): Promise<boolean> {
     if (!(err instanceof PublishError)) throw err;
-    const lost = await lostWithin(session.broker, LOSS_GRACE_MS);
-    if (lost) return { connection: lost };
-    // A nack (a quorum queue between leaders, a full queue): sent again through the next node, within the outage's
-    // deadline.
-    if (err.kind === "nacked") {
-      if (this.options.reconnector.expired()) throw err;
-      return { connection: err };
-    }
+    if (await lostWithin(session.broker, LOSS_GRACE_MS)) return false;
     await session.renewPublisher(publisher);
-    return "channel";
+    return true;
   }
 
   /** The session in use, or a new connection's when the last one gave up. */
@@ -234,4 +257,10 @@ export class SharedSender {
   private emit(event: SendEvent): void {
     this.options.onEvent?.(event);
   }
+}
+
+function nackedTooOften(task: SharedTask): TaskqError {
+  return new TaskqError(
+    `task ${task.properties.messageId} not sent: the broker refused it into queue '${task.queue}' ${NACK_TRIES} times (nack): the queue is likely full (max-length with overflow reject-publish), or a quorum queue has no leader`,
+  );
 }
