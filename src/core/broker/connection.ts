@@ -178,7 +178,7 @@ export function whileUp<T>(broker: Broker, work: Promise<T>, bound?: Bound): Pro
       throw (await endedWithin(broker, LOSS_GRACE_MS)) ?? err;
     }),
     // `ended`, not `lost`: work pending on a connection closed on purpose ends too (a retryable loss), never hangs.
-    broker.ended.then((err) => {
+    endOf(broker).then((err) => {
       throw err;
     }),
   ]);
@@ -198,7 +198,12 @@ export async function lostWithin(broker: Broker, ms: number): Promise<TaskqError
 
 /** The connection's end (a loss or our close) if it comes within `ms`, else undefined. */
 function endedWithin(broker: Broker, ms: number): Promise<TaskqError | undefined> {
-  return lostWithin({ ...broker, lost: broker.ended }, ms);
+  return lostWithin({ ...broker, lost: endOf(broker) }, ms);
+}
+
+/** `broker.ended`; `lost` for a stand-in that has only that (the unit tests' fake brokers). */
+function endOf(broker: Broker): Promise<TaskqError> {
+  return (broker as Partial<Broker>).ended ?? broker.lost;
 }
 
 /** `promise`, or a rejection ("connect ETIMEDOUT") after `ms`; the timer goes with the answer. */
