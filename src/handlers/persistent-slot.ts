@@ -1,3 +1,8 @@
+/**
+ * One concurrency slot of `work --persistent`: its handler process started, fed one task at a time, restarted.
+ * One idea: a slot's process life (start, task, answer, end, restart) is one state machine; its parts (the process,
+ * the protocol, the start) already have their own files.
+ */
 import type { Outcome, Task } from "../core/task.ts";
 import { type Backoff, backoffDelay } from "../util/backoff.ts";
 import { sleep } from "../util/clock.ts";

@@ -18,7 +18,8 @@ import { bareHeaders, fitHeaders, refitHeaders } from "./fit-headers.ts";
 import { tableBytes } from "./header-bytes.ts";
 
 // How long each text may be, and what gives way when a copy's headers would not fit the 65,536-byte table amqplib
-// encodes them into (AMQPLIB_TABLE_BYTES): fit-headers.ts; under a lower frame_max the copier fits them again (fitCopy).
+// encodes them into (AMQPLIB_TABLE_BYTES): fit-headers.ts; under a lower frame_max the copier fits them again
+// (fitCopy).
 export { DROPPED_HEADER, MAX_REASON_BYTES, MAX_STDERR_BYTES } from "./fit-headers.ts";
 
 /** Why a copy of a task is made, with what that kind needs. */

@@ -56,7 +56,8 @@ export interface Fitted {
  * The invariant: every copy taskq publishes (retry, dead, hand-back, requeue) has headers that
  * amqplib can encode (tableBytes ≤ `limit`, AMQPLIB_TABLE_BYTES by default) and, refitted by the
  * copier to headerTableLimit of its connection's frame_max (copy-table.ts fitCopy), that the
- * broker takes in one frame, so its publish can only fail at the broker, never for ever in the worker. In order, stopping at the first that fits:
+ * broker takes in one frame, so its publish can only fail at the broker, never for ever in the worker. In order,
+ * stopping at the first that fits:
  * 1. taskq's texts cut to MAX_REASON_BYTES and MAX_STDERR_BYTES (with the cut said): taskq's own
  *    headers then take at most ~41 KiB; a task with up to ~24 KiB of its own keeps everything;
  * 2. taskq's extras shortened: reasons to SHORT_REASON_BYTES, stderr and x-death left out, said in

@@ -1,3 +1,8 @@
+/**
+ * The long-lived client's sender (library/client.ts): one connection and one confirm channel shared by every caller.
+ * One idea: the invariant below (each task settles with its own answer, across losses, nacks and alarms) is kept by
+ * the one loop in `send`; its parts (the session, the publisher, the reconnector) already have their own files.
+ */
 import { setTimeout as sleep } from "node:timers/promises";
 import { TaskqError } from "../../errors.ts";
 import { isLost } from "../broker/connect-error.ts";

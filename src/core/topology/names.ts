@@ -17,7 +17,8 @@ export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
  * Returns why `name` is refused, worded for `option` (where it came from), or undefined.
  *
  * @example
- * queueNameProblem("amq.x", "--queue"); // "names starting with 'amq.' are reserved by the broker; use another --queue."
+ * // "names starting with 'amq.' are reserved by the broker; use another --queue."
+ * queueNameProblem("amq.x", "--queue");
  */
 export function queueNameProblem(name: string, option: string): string | undefined {
   const bytes = Buffer.byteLength(name);
