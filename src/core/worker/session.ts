@@ -23,9 +23,9 @@ import {
 export type { Deliver, WorkSession } from "./work-session.ts";
 
 /**
- * Most tasks `--prefetch auto` holds in reserve: a reserve held by one worker is work another may
- * wait for at the end of a run, while more than a few only pays where refills are slow (a quorum
- * queue on a cluster). Figures: docs/performance.md, "Quorum queues and --prefetch auto".
+ * Most tasks `--prefetch auto` holds in reserve on a quorum queue: a reserve held by one worker is
+ * work another may wait for at the end of a run, while more than a few only pays where refills are
+ * slow (a quorum queue on a cluster); a classic queue holds one (reserveLimit). Figures: docs/performance.md, "Quorum queues and --prefetch auto".
  */
 export const RESERVE_LIMIT = 8;
 
@@ -118,9 +118,13 @@ export class Session implements WorkSession {
       .then((there) => (there ? this.consumer.renew(tag) : deliver(this, null)));
   }
 
-  /** The consumer is replaced to change its prefetch (consumer.ts), and so can hold any reserve. */
+  /**
+   * The consumer is replaced to change its prefetch (consumer.ts), so it could hold any reserve; a classic queue's
+   * refill is one steady round trip, so one task covers it, and more only wait at the end of a run behind a long task
+   * while another worker sits idle (classic mix 0.90-0.95 with up to 8, 0.96-0.97 with 1: docs/performance.md).
+   */
   get reserveLimit(): number {
-    return RESERVE_LIMIT;
+    return this.workQueue.type === "quorum" ? RESERVE_LIMIT : 1;
   }
 
   /**
