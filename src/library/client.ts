@@ -90,13 +90,13 @@ export async function connect(options: ClientOptions = {}): Promise<Client> {
       const encoded = encodeTask(input, n);
       const own = Buffer.isBuffer(encoded) ? { body: encoded } : encoded;
       const properties = outgoingProperties(own, `${prefix}-${n}`, Math.floor(Date.now() / 1000));
-      const id = properties.messageId as string;
+      const id = properties.messageId;
       const delayMs = own.delayMs ?? sendOptions.delayMs;
       await sender.send({
         queue: into,
         queueType,
         body: own.body,
-        properties: { ...properties, messageId: id },
+        properties,
         ...(delayMs ? { delayMs } : {}),
       });
       return { id };

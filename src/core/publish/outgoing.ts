@@ -15,8 +15,12 @@ export interface OutgoingTask {
 }
 
 /** The properties of a task with its own: the message id given, or `fallbackId`. */
-export function outgoingProperties(task: OutgoingTask, fallbackId: string, timestamp: number): TaskProperties {
-  const properties: TaskProperties = { messageId: task.messageId ?? fallbackId, timestamp };
+export function outgoingProperties(
+  task: OutgoingTask,
+  fallbackId: string,
+  timestamp: number,
+): TaskProperties & { messageId: string } {
+  const properties: TaskProperties & { messageId: string } = { messageId: task.messageId ?? fallbackId, timestamp };
   if (task.contentType !== undefined) properties.contentType = task.contentType;
   if (task.headers !== undefined) properties.headers = task.headers;
   return properties;

@@ -126,21 +126,19 @@ export class SenderSession {
   }
 
   /**
-   * `answer` (a written task's confirm), or a rejection once the broker has blocked publishing for
-   * longer than the bound while it waits. RabbitMQ tells a connection it is blocked only when it
-   * publishes, so the first tasks of an alarm are already written when it is known.
+   * Watches a written task until its confirm: `fail` is told (a TaskqError) once the broker has blocked publishing for
+   * longer than the bound while it waits. RabbitMQ tells a connection it is blocked only when it publishes, so the
+   * first tasks of an alarm are already written when it is known. Returns the end of the watch (its confirm came).
    */
-  confirmOf<T>(answer: Promise<T>, messageId: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const stuck = (reason: string) =>
-        reject(
-          new TaskqError(
-            `task ${messageId} not confirmed: the broker blocks publishing (${reason}) for longer than ${this.blockedTimeoutMs / 1000}s; written before the block was known, it may still reach the queue once the alarm clears (same id)`,
-          ),
-        );
-      this.written.add(stuck);
-      answer.then(resolve, reject).finally(() => this.written.delete(stuck));
-    });
+  watchWritten(messageId: string, fail: (err: TaskqError) => void): () => void {
+    const stuck = (reason: string) =>
+      fail(
+        new TaskqError(
+          `task ${messageId} not confirmed: the broker blocks publishing (${reason}) for longer than ${this.blockedTimeoutMs / 1000}s; written before the block was known, it may still reach the queue once the alarm clears (same id)`,
+        ),
+      );
+    this.written.add(stuck);
+    return () => this.written.delete(stuck);
   }
 
   async close(): Promise<void> {

@@ -79,7 +79,9 @@ export class SharedSender {
   private active: SenderSession | undefined;
   /** `active` once its connection is the one in use (no reconnect under way): taken without a wait. */
   private ready: SenderSession | undefined;
-  private readonly underway = new Set<Promise<void>>();
+  /** Tasks given to `send` and not yet settled; `close` waits for `drained` once there are none. */
+  private underway = 0;
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private closing = false;
 
   constructor(
@@ -95,11 +97,8 @@ export class SharedSender {
    */
   send(task: SharedTask): Promise<void> {
     if (this.closing) return Promise.reject(new TaskqError("the client is closed: it sends nothing more"));
-    const delivery = this.deliver(task);
-    this.underway.add(delivery);
-    const forget = () => this.underway.delete(delivery);
-    delivery.then(forget, forget);
-    return delivery;
+    this.underway++;
+    return this.deliver(task);
   }
 
   /** Declares `queue` on the connection now (a refusal surfaces at once). */
@@ -111,40 +110,58 @@ export class SharedSender {
   /** Takes no more tasks, waits for those under way (confirmed or rejected), then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
-    while (this.underway.size > 0) await Promise.allSettled([...this.underway]);
+    if (this.underway > 0) {
+      let resolve!: () => void;
+      this.drained ??= { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+      await this.drained.promise;
+    }
     const session = await this.session?.catch(() => undefined);
     this.session = undefined;
     this.ready = undefined;
     await session?.close();
   }
 
+  /**
+   * Tries `task` until its verdict settles it (the invariant above), then counts it out of `underway`. A confirmed
+   * task on the session in use costs one promise here and one in `attempt` (a service's every request goes this way).
+   */
   private async deliver(task: SharedTask): Promise<void> {
-    for (let channelTries = 0, nacks = 0; ; ) {
-      const session = this.ready && !this.ready.ended ? this.ready : await this.current();
-      const verdict = await this.attempt(session, task).catch((err: unknown) => {
-        if (isLost(err)) return { connection: err as Error };
-        throw err;
-      });
-      if (verdict === "confirmed") {
-        if (!session.worked) this.options.reconnector.recovered();
-        session.worked = true;
-        return;
+    try {
+      for (let channelTries = 0, nacks = 0; ; ) {
+        const session = this.ready && !this.ready.ended ? this.ready : await this.current();
+        let verdict: Verdict;
+        try {
+          verdict = await this.attempt(session, task);
+        } catch (err) {
+          if (!isLost(err)) throw err;
+          verdict = { connection: err as Error };
+        }
+        if (verdict === "confirmed") {
+          if (!session.worked) this.options.reconnector.recovered();
+          session.worked = true;
+          return;
+        }
+        if (verdict === "renewed") continue;
+        if (verdict === "nacked") {
+          if (++nacks >= NACK_TRIES) throw nackedTooOften(task);
+          await sleep(NACK_BACKOFF_MS * 2 ** (nacks - 1));
+          continue;
+        }
+        if ("channel" in verdict) {
+          if (++channelTries >= CHANNEL_TRIES)
+            throw (
+              verdict.channel ??
+              new TaskqError(`task ${task.properties.messageId} not sent: its channel failed ${CHANNEL_TRIES} times`)
+            );
+          continue;
+        }
+        this.replace(session, verdict.connection);
       }
-      if (verdict === "renewed") continue;
-      if (verdict === "nacked") {
-        if (++nacks >= NACK_TRIES) throw nackedTooOften(task);
-        await sleep(NACK_BACKOFF_MS * 2 ** (nacks - 1));
-        continue;
+    } finally {
+      if (--this.underway === 0 && this.drained) {
+        this.drained.resolve();
+        this.drained = undefined;
       }
-      if ("channel" in verdict) {
-        if (++channelTries >= CHANNEL_TRIES)
-          throw (
-            verdict.channel ??
-            new TaskqError(`task ${task.properties.messageId} not sent: its channel failed ${CHANNEL_TRIES} times`)
-          );
-        continue;
-      }
-      this.replace(session, verdict.connection);
     }
   }
 
@@ -162,15 +179,26 @@ export class SharedSender {
       throw new TaskqError(
         `task ${task.properties.messageId} not sent: the broker blocks publishing (${session.blockedBy}) and did not lift it within ${this.options.blockedTimeoutMs / 1000}s`,
       );
+    // One promise for the task's answer: its confirm, or the block's bound while it waits once written.
     let settle!: (error: PublishError | undefined) => void;
-    const answer = new Promise<PublishError | undefined>((resolve) => (settle = resolve));
+    let fail!: (err: TaskqError) => void;
+    const answer = new Promise<PublishError | undefined>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    let answered = false;
+    let unwatch: (() => void) | undefined;
     let wait: Promise<void> | undefined;
     try {
       wait = publisher.publish(
         route.queue,
         task.body,
         properties,
-        (e) => settle(e as PublishError | undefined),
+        (e) => {
+          answered = true;
+          unwatch?.();
+          settle(e as PublishError | undefined);
+        },
         route.renew,
       );
     } catch (err) {
@@ -179,7 +207,8 @@ export class SharedSender {
       return { connection: (await lostWithin(session.broker, 0)) ?? (err as Error) };
     }
     if (wait !== undefined) await wait;
-    const error = await session.confirmOf(answer, task.properties.messageId);
+    if (!answered) unwatch = session.watchWritten(task.properties.messageId, fail);
+    const error = await answer;
     if (error === undefined) return "confirmed";
     if (error.kind === "nacked") return "nacked";
     if (error.kind === "refused") {
@@ -220,7 +249,7 @@ export class SharedSender {
     this.emit({
       type: "disconnected",
       error: redact(why.message, session.broker.address),
-      unconfirmed: this.underway.size,
+      unconfirmed: this.underway,
     });
     this.session = this.reconnect(session, why);
   }
@@ -232,7 +261,7 @@ export class SharedSender {
       const broker = old
         ? await reconnector.replace(old.broker, { worked: old.worked, why })
         : await reconnector.connect();
-      this.emit({ type: "reconnected", resending: this.underway.size });
+      this.emit({ type: "reconnected", resending: this.underway });
       const session = this.newSession(broker);
       this.ready = session;
       return session;
