@@ -12,7 +12,8 @@ const rounds = Number(process.argv[2] ?? 10);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const queueName = (what) => `taskq-bench-client.${what}.${randomBytes(4).toString("hex")}`;
 
-// 1. Sequential confirmed sends: blocks of 50 alternating, each send's latency.
+// 1. Sequential confirmed sends, interleaved one by one (the order of each pair alternating), so both
+//    meet the same moment of the machine: each send's latency, 50 pairs a round.
 const conn = await amqp.connect(url);
 const ch = await conn.createConfirmChannel();
 const q1 = queueName("seq");
@@ -20,24 +21,27 @@ await ch.assertQueue(q1, { durable: true });
 const client = await connect({ url, queue: q1 });
 const lat = { client: [], minimal: [] };
 const body = Buffer.from(JSON.stringify({ email: "ada@example.com" }));
-for (let r = 0; r < rounds * 2; r++) {
-  const who = r % 2 === 0 ? "client" : "minimal";
-  for (let i = 0; i < 50; i++) {
+const sendOne = {
+  client: () => client.send({ email: "ada@example.com" }),
+  minimal: () =>
+    new Promise((resolve, reject) =>
+      ch.sendToQueue(q1, body, { persistent: true, contentType: "application/json" }, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    ),
+};
+for (let i = 0; i < rounds * 50; i++) {
+  for (const who of i % 2 === 0 ? ["client", "minimal"] : ["minimal", "client"]) {
     const t = performance.now();
-    if (who === "client") await client.send({ email: "ada@example.com" });
-    else
-      await new Promise((resolve, reject) =>
-        ch.sendToQueue(q1, body, { persistent: true, contentType: "application/json" }, (e) =>
-          e ? reject(e) : resolve(),
-        ),
-      );
+    await sendOne[who]();
     lat[who].push(performance.now() - t);
   }
 }
 await client.close();
 await ch.deleteQueue(q1);
 
-// 2. 100 concurrent requests, then 25 sequential ones, on the example service and on its minimal twin, rounds alternating.
+// 2. 100 concurrent requests, then 25 sequential ones, on the example service and on its minimal twin, in turns:
+//    a round is 5 such turns each (a burst of 100 lasts ~50 ms: one alone is at the mercy of the scheduler).
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 async function start(file, port, queue) {
   const child = spawn(process.execPath, [here(file)], {
@@ -56,7 +60,7 @@ const ports = { client: 34060, minimal: 34061 };
 const rate = { client: [], minimal: [] };
 const post = { client: [], minimal: [] }; // one sequential POST's latency
 let n = 0;
-for (let r = 0; r < rounds * 2; r++) {
+for (let r = 0; r < rounds * 10; r++) {
   const who = r % 2 === 0 ? "client" : "minimal";
   const t = performance.now();
   const answers = await Promise.all(

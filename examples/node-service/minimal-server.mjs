@@ -14,8 +14,11 @@ const server = createServer(async (req, res) => {
   const { email } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   const id = `welcome-${email.toLowerCase()}`;
   const body = Buffer.from(JSON.stringify({ email, requestedAt: new Date().toISOString() }));
-  ch.sendToQueue(queue, body, { persistent: true, messageId: id, contentType: "application/json" }, (err) =>
-    res.writeHead(err ? 503 : 202, { "content-type": "application/json" }).end(JSON.stringify({ queued: id })),
+  ch.sendToQueue(
+    queue,
+    body,
+    { persistent: true, messageId: id, contentType: "application/json", headers: { source: "signup" } },
+    (err) => res.writeHead(err ? 503 : 202, { "content-type": "application/json" }).end(JSON.stringify({ queued: id })),
   );
 });
 server.listen(Number(process.env.PORT ?? 3001), () => console.log("listening"));
