@@ -14,7 +14,7 @@ import { WorkerPool } from "./pool.ts";
 import { type RateFigures, rateFigures } from "./rate-figures.ts";
 import { paced, tasksIn } from "./rate-schedule.ts";
 import { Tally } from "./tally.ts";
-import { WorkerProcess } from "./workers.ts";
+import { WorkerProcess, benchWorkerArgs } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
 export interface RateRoundConfig {
@@ -65,17 +65,7 @@ export async function runRateRound(config: RateRoundConfig): Promise<RateFigures
   let t0 = 0;
   try {
     await declareQueues(broker, [queue], config.queueType);
-    const args = [
-      "--queue",
-      queue,
-      "--queue-type",
-      config.queueType,
-      "--prefetch",
-      String(config.prefetch),
-      "--dot-ms",
-      "1",
-      ...config.workerArgs,
-    ];
+    const args = benchWorkerArgs(queue, config);
     const report = (slot: number) => (r: Parameters<Tally["report"]>[1]) => {
       const index = Number(r.id?.slice(r.id.lastIndexOf("-") + 1));
       // The worker's end carried on the machine-wide clock: its own now() may be ~1 ms off this one's.

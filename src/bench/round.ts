@@ -14,7 +14,7 @@ import { removeQueues, senderFailover, workerUrls } from "./nodes.ts";
 import { WorkerPool } from "./pool.ts";
 import { type RunResult, runResult } from "./run-result.ts";
 import { Tally } from "./tally.ts";
-import { type TaskReport, WorkerProcess } from "./workers.ts";
+import { type TaskReport, WorkerProcess, benchWorkerArgs } from "./workers.ts";
 import { taskBody } from "./workload.ts";
 
 export interface RoundConfig {
@@ -101,17 +101,7 @@ function workerSpawner(
   clock: FailoverClock | undefined,
   frozenSince: () => number | undefined,
 ): (slot: number) => WorkerProcess {
-  const args = [
-    "--queue",
-    queue,
-    "--queue-type",
-    config.queueType,
-    "--prefetch",
-    String(config.prefetch),
-    "--dot-ms",
-    "1",
-    ...config.workerArgs,
-  ];
+  const args = benchWorkerArgs(queue, config);
   // Under chaos each line is written before its ack: a SIGKILLed worker then never takes the line of a task it acked
   // with it.
   if (config.chaos) args.unshift("--report-before-ack"); // before workerArgs: they may end with `-- COMMAND`

@@ -19,6 +19,24 @@ export function selfCommand(): string[] {
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 
+/** The `taskq work` flags of a bench worker on `queue`: simulated work of 1 ms a dot, then the bench's own flags. */
+export function benchWorkerArgs(
+  queue: string,
+  config: { queueType: string; prefetch: number | "auto"; workerArgs: readonly string[] },
+): string[] {
+  return [
+    "--queue",
+    queue,
+    "--queue-type",
+    config.queueType,
+    "--prefetch",
+    String(config.prefetch),
+    "--dot-ms",
+    "1",
+    ...config.workerArgs,
+  ];
+}
+
 /** A `taskq work --json` child whose task reports are parsed as they come. */
 export class WorkerProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
