@@ -153,14 +153,13 @@ export interface WorkOptions extends ConnectionOptions {
  * `task.json()` on a body that is not JSON throws a {@link NotJsonError}: left uncaught, the task
  * goes dead at once. `signal` aborts on `timeoutMs` and when the worker is aborted.
  *
- * A handler runs on the process's event loop, and so do the heartbeats. One that
- * blocks the loop (synchronous CPU work, a busy wait) for longer than two
- * heartbeat intervals (10 s at the default 5 s) sends no heartbeat meanwhile: the
- * broker takes the worker for dead, closes its connection and gives its unacked
- * tasks to other workers; this worker then reconnects, the ack of the task it
- * blocked on goes out on the closed connection and counts for nothing, and the
- * task is done again (`redelivered`). Await between chunks of long CPU work, run it in a worker thread, or
- * raise `heartbeat`. (The CLI's `work -- COMMAND` runs each task in a process of
+ * A handler runs on the process's event loop, and so do the heartbeats. One that blocks the loop
+ * (synchronous CPU work, a busy wait) for longer than two heartbeat intervals (10 s at the default
+ * 5 s) sends no heartbeat meanwhile: the broker takes the worker for dead, closes its connection
+ * and gives its unacked tasks to other workers; this worker then reconnects, the ack of the task it
+ * blocked on goes out on the closed connection and counts for nothing, and the task is done again
+ * (`redelivered`; test/e2e/liveness.test.ts). Await between chunks of long CPU work, run it in a
+ * worker thread, or raise `heartbeat`. (The CLI's `work -- COMMAND` runs each task in a process of
  * its own, so a task can never block taskq's loop.)
  */
 export type TaskHandler = (task: Task, signal: AbortSignal) => Promise<void | Outcome>;

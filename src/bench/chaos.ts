@@ -35,9 +35,10 @@ export const NODE_KINDS: readonly ChaosKind[] = ["kill-node", "freeze-node"];
 
 /**
  * How long freeze-node keeps a node stopped. Long enough for a worker's heartbeat to notice: amqplib
- * gives up after two silent intervals, 10-15 s at taskq's 5 s. Short enough that the other nodes do
- * not: Erlang drops a peer silent for 45-75 s (net_ticktime 60 s), and the cluster would stay
- * partitioned after the thaw.
+ * gives up after two silent intervals, 10-15 s at taskq's 5 s (test/e2e/amqplib-texts.test.ts). Short
+ * enough that the other nodes do not: Erlang drops a peer silent for 45-75 s (net_ticktime 60 s, the
+ * Erlang/OTP `kernel` docs; test/e2e/cluster-freeze.test.ts), and the cluster would stay partitioned
+ * after the thaw.
  */
 export const FREEZE_HOLD_MS = 20_000;
 

@@ -17,8 +17,8 @@ export interface Failover {
  * connections drop when its VM is gone (the kernel then closes its sockets): the
  * clock starts at the worker's "reconnecting" line, so it is the time the cluster
  * and taskq take, not the kill command's. A frozen node closes nothing: the worker
- * notices only when its heartbeat times out, so the clock starts at the freeze and
- * the figure includes that detection, which is what a user waits. Workers are
+ * notices only when its heartbeat times out (test/e2e/cluster-freeze.test.ts), so the
+ * clock starts at the freeze and the figure includes that detection, which is what a user waits. Workers are
  * numbered by the bench, one number per process.
  */
 export class FailoverClock {

@@ -94,7 +94,8 @@ function planChaos(flags: BenchFlags, target: BrokerTarget): BenchPlan["chaos"] 
       throw usageError(
         `--chaos ${kind} needs the URLs of several nodes of one cluster (--url once per node, or comma-separated): with one node, none would be left to fail over to`,
       );
-    // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies.
+    // Measured: the workers on the other nodes exit with "queue does not exist" the moment its node dies
+    // (a classic queue lives on one node: RabbitMQ's "Clustering" guide; not shown by a test here).
     if ((flags.queueType ?? "classic") !== "quorum")
       throw usageError(
         `--chaos ${kind} needs --queue-type quorum: a classic queue lives on one node and is gone while that node is down`,
@@ -160,7 +161,10 @@ export function planBench(flags: BenchFlags, given: ReadonlySet<string> = new Se
   };
 }
 
-/** `--queue-prefix`, checked: what a queue name may start with (the broker reserves `amq.`). */
+/**
+ * `--queue-prefix`, checked: what a queue name may start with (the broker reserves `amq.`:
+ * test/e2e/broker-rules.test.ts).
+ */
 export function queuePrefix(given = "taskq-bench"): string {
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(given))
     throw usageError(

@@ -51,7 +51,8 @@ export function planSend(
   if (flags.count !== undefined && messages.length > 1)
     throw usageError("--count takes one MESSAGE template (e.g. 'job {i}'), not several");
   if (messages.some((m) => m.length === 0)) throw usageError("a task body cannot be empty");
-  // RabbitMQ's per-message expiry is a 32-bit count of milliseconds.
+  // taskq's bound on a message expiry (2^32 - 1 ms); the broker takes up to 10 years
+  // (test/e2e/broker-rules.test.ts).
   if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1)
     throw usageError("--delay must be under 49 days (the broker's longest expiry)");
   const source: SendPlan["source"] =

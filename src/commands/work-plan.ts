@@ -132,7 +132,8 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
     throw usageError("--report-before-ack needs --json (it changes when the JSON lines are written)");
   if (flags.retryDelay <= 0) throw usageError("--retry-delay must be above 0");
   if (flags.retryMaxDelay < flags.retryDelay) throw usageError("--retry-max-delay must be at least --retry-delay");
-  // A retry copy waits out its delay as a message expiry, which RabbitMQ bounds (2^32-1 ms).
+  // A retry copy waits out its delay as a message expiry: taskq's bound, 2^32 - 1 ms (the broker
+  // takes up to 10 years: test/e2e/broker-rules.test.ts).
   if (flags.retryMaxDelay > 2 ** 32 - 1)
     throw usageError(
       "--retry-max-delay can be at most 4294967295ms (about 49 days: RabbitMQ's longest message expiry)",

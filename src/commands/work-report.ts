@@ -64,7 +64,8 @@ export function failureLine(event: Extract<WorkerEvent, { type: "finish" }>): st
  * With --report-before-ack: a handler that writes the task's "done" line, unbuffered, when its
  * work succeeded, before the worker acks it. A reader counting lines (taskq bench --chaos) then
  * never misses a task the broker considers done, even if this process is SIGKILLed: the worst
- * is a line for a task that was not acked yet, which the broker gives again (a duplicate).
+ * is a line for a task that was not acked yet, which the broker gives again (a duplicate:
+ * test/e2e/work.test.ts, --report-before-ack).
  */
 export function reportingBeforeAck(handler: Handler, out: LineSink): Handler {
   return async (task, signal) => {

@@ -154,7 +154,7 @@ async function consumeWith(
   const onSignal = (count: number) => {
     // Drain: tasks in flight finish, however long they take (the close itself is bounded in Session.close).
     if (count === 1) return worker.stop("signal");
-    worker.abort(); // kills handler children; the broker redelivers unacked tasks
+    worker.abort(); // kills handler children; the broker redelivers unacked tasks (test/e2e/work.test.ts, 5b)
     // Tasks being handed back finish going back (bounded), and the lines of tasks already
     // settled still go out (a reader counts on them); then exit.
     void worker.handedBack(1000).then(() => {

@@ -32,16 +32,22 @@ export const DEAD_HEADERS = {
   attempts: "x-taskq-attempts",
 } as const;
 
-/** Set by quorum queues on a redelivery; already folded into `attempt`, so never copied into a re-published task. */
+/**
+ * Set by quorum queues on a redelivery (test/e2e/quorum.test.ts); already folded into `attempt`, so never copied
+ * into a re-published task.
+ */
 export const DELIVERY_COUNT_HEADER = "x-delivery-count";
 
 /**
  * Set by quorum queues from RabbitMQ 4.3: every return, while x-delivery-count counts only failed deliveries (task.ts
- * returnsOf).
+ * returnsOf; test/e2e/switch-returns.test.ts, test/e2e/dead-peek.test.ts).
  */
 export const ACQUIRED_COUNT_HEADER = "x-acquired-count";
 
-/** Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task. */
+/**
+ * Set by RabbitMQ's dead-lettering (the retry queue's expiry): history of the hop, not of the task
+ * (dead-peek.test.ts).
+ */
 export const DEATH_HEADER = "x-death";
 
 /**

@@ -103,7 +103,8 @@ class Delivery implements Task {
  * on RabbitMQ 3.10 and 4.0 every return, a consumer's cancel's included (which taskq avoids:
  * worker/consumer.ts); from
  * 4.3 only failed deliveries (a lost consumer), the others in `x-acquired-count`, whose presence
- * says so (a switch's return, a requeue: none here).
+ * says so (a switch's return, a requeue: none here). Shown: test/e2e/quorum.test.ts,
+ * test/e2e/switch-returns.test.ts, test/e2e/redeliveries.test.ts.
  */
 export function returnsOf(msg: ConsumeMessage): number {
   const headers = msg.properties.headers as Record<string, unknown> | undefined;

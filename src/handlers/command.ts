@@ -51,9 +51,8 @@ export function commandHandler(argv: readonly string[], options: CommandOptions 
   const tailBytes = options.stderrTail ?? DEFAULT_STDERR_TAIL;
   const label = options.labelOutput ?? false;
   const outWrite = options.output === "stderr" ? toStderr : toStdout;
-  // stdout inherited unless labelled. stderr read through a pipe for its tail: `work -- /bin/true` at
-  // --prefetch auto stayed 1.17x the bare spawn loop (scripts/perf --only work --rounds 5, 2026-12-02),
-  // about 1% above --stderr-tail 0 (inherited), within the rounds' spread.
+  // stdout inherited unless labelled. stderr read through a pipe for its tail: within the rounds' spread of
+  // --stderr-tail 0 (docs/performance.md, "The stderr tail").
   const stdout = label ? "pipe" : options.output === "stderr" ? 2 : "inherit";
   const stderr = label || tailBytes > 0 ? "pipe" : "inherit";
   // Bun.spawn, not node:child_process: same posix_spawn, without the Node stream layers per child.

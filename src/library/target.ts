@@ -19,9 +19,9 @@ export interface ConnectionOptions {
   /**
    * AMQP heartbeat in seconds (default 5; 0 = off). A broker or network that stops answering
    * without closing anything (a cut link, a frozen VM) is noticed after two missed beats, 10-15 s
-   * at 5, and taskq fails over to the next URL; off, only the operating system notices, after
-   * minutes or never. A URL's `?heartbeat=N` wins. See `TaskHandler` for what a handler that
-   * blocks the event loop does to it.
+   * at 5, and taskq fails over to the next URL (test/e2e/partition.test.ts); off, only the
+   * operating system notices, after minutes or never. A URL's `?heartbeat=N` wins. See
+   * `TaskHandler` for what a handler that blocks the event loop does to it.
    */
   heartbeat?: number;
 }

@@ -48,7 +48,10 @@ const RESERVED = /^(x-taskq-|x-death$|x-delivery-count$|x-acquired-count$)/i;
  * copy fit in what is left once shortened (fit-headers.ts), so a copy never drops these.
  */
 export const MAX_TASK_HEADERS_BYTES = AMQPLIB_TABLE_BYTES - 4096;
-/** The broker's longest per-message expiry (2^32 - 1 ms, about 49 days). */
+/**
+ * taskq's longest per-message expiry, 2^32 - 1 ms (about 49 days; the broker takes up to 10 years:
+ * broker-rules.test.ts).
+ */
 const MAX_DELAY_MS = 2 ** 32 - 1;
 
 /** `delayMs` (a task's or a send's) as given, checked: whole milliseconds the broker can wait, 0 = at once. */

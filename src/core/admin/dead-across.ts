@@ -10,7 +10,8 @@ const SWEEP_PAUSE_MS = 1000;
  * Runs `pass` over the dead queue, carried on across lost connections (a node of the cluster
  * killed): the reconnector finds the next node and `pass` runs again there. The tasks the lost
  * connection had fetched come back to the dead queue only once the broker notices it is gone (a
- * new leader, for a quorum queue): after a failover, the queue is passed over again a few times.
+ * new leader, for a quorum queue): after a failover, the queue is passed over again a few times
+ * (test/e2e/cluster.test.ts, dead requeue with a node killed).
  * `pass` must be safe to repeat (it skips what an earlier pass did, by key).
  */
 export async function acrossFailovers<R extends { exists: boolean }>(

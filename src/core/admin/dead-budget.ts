@@ -66,13 +66,14 @@ export interface DeadPass {
  *   done + in flight + uncertain + cutOff = taken <= limit (--limit, or the tasks agreed to)
  *
  * An act is done once the broker answered something sent after it on the same channel (a channel's
- * frames are handled in order). When the connection is lost between an act and any answer, the
- * broker may have carried it out or not: the act is uncertain, and its unit stays spent. A task
- * found again in the dead queue with an uncertain act's identity (message id and failure time) is
- * most likely the same task, not done; but a dead copy sent twice has the same identity, so
- * `dead purge` spends another unit on deleting it (`cutOff`): whatever the broker did with a cut
- * ack, it never deletes more than the limit. `dead requeue` may spend the same unit again
- * (`retry`): a second copy of one task is a duplicate, never a task more.
+ * frames are handled in order, as AMQP 0-9-1 has it; across a cut: test/e2e/dead-cut.test.ts). When
+ * the connection is lost between an act and any answer, the broker may have carried it out or not:
+ * the act is uncertain, and its unit stays spent. A task found again in the dead queue with an
+ * uncertain act's identity (message id and failure time) is most likely the same task, not done;
+ * but a dead copy sent twice has the same identity, so `dead purge` spends another unit on deleting
+ * it (`cutOff`): whatever the broker did with a cut ack, it never deletes more than the limit.
+ * `dead requeue` may spend the same unit again (`retry`): a second copy of one task is a duplicate,
+ * never a task more.
  */
 export class DeadBudget {
   private taken = 0;

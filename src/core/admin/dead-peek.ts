@@ -162,13 +162,16 @@ async function peekByMoving(broker: Broker, queue: string, ready: number, option
   return tasks;
 }
 
-/** Headers the broker sets on each delivery of a quorum queue's task: about that delivery, not the task. */
+/**
+ * Headers the broker sets on each delivery of a quorum queue's task: about that delivery, not the task
+ * (test/e2e/dead-peek.test.ts).
+ */
 const DELIVERY_HEADERS = new Set([DELIVERY_COUNT_HEADER, ACQUIRED_COUNT_HEADER]);
 
 /**
  * The task as it was published: body, properties and headers, less the delivery's own headers and
  * the delivery mode (the publisher's: persistent). A user id other than this login's is left out:
- * the broker refuses a publish that claims another user.
+ * the broker refuses a publish that claims another user (406: test/e2e/broker-rules.test.ts).
  */
 export function sameTask(properties: MessageProperties, broker: Pick<Broker, "address">): TaskProperties {
   const { headers, deliveryMode: _mode, userId, ...kept } = properties;
@@ -182,8 +185,8 @@ export function sameTask(properties: MessageProperties, broker: Pick<Broker, "ad
 
 /**
  * Runs `fn` on a channel whose unacked deliveries all go back to the queue when it closes (AMQP
- * requeues them in their original order), whatever `fn` did. On a quorum queue that close counts
- * toward the delivery limit: to look without acting, use `peekDead`.
+ * requeues them in their original order: test/e2e/broker-rules.test.ts), whatever `fn` did. On a
+ * quorum queue that close counts toward the delivery limit: to look without acting, use `peekDead`.
  */
 export function withPeekChannel(broker: Broker, queue: string, fn: (channel: Channel) => Promise<void>): Promise<void> {
   return withChannel(broker, async (channel) => {

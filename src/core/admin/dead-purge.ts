@@ -76,7 +76,7 @@ export async function purgeDead(
         channel.ack(msg);
       }
       // A round trip after the last acks: a get goes to the queue itself, as they did, so its answer
-      // comes after them. What it fetches stays unacked and goes back to its place.
+      // comes after them (test/e2e/dead-cut.test.ts). What it fetches stays unacked and goes back to its place.
       await channel.get(deadQueue, { noAck: false });
       pass.answered();
     } catch (err) {

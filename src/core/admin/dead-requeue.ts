@@ -80,7 +80,8 @@ export async function requeueDead(
   };
   const info = await checkQueue(broker, deadQueue);
   if (info === undefined) return result(false);
-  // Passive when it exists: the work queue may be quorum, and a classic declare would be refused (406).
+  // Passive when it exists: the work queue may be quorum, and a classic declare would be refused (406:
+  // test/e2e/broker-rules.test.ts; dead requeue on quorum queues: test/e2e/quorum.test.ts).
   if ((await checkQueue(broker, queue)) === undefined) await declareQueues(broker, [queue]);
   const selector = options.selector ?? {};
   const at = options.now ?? Date.now();

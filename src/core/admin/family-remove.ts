@@ -7,7 +7,7 @@ export function busyMembers(queues: readonly FamilyQueue[]): FamilyQueue[] {
   return queues.filter((q) => q.ready > 0 || (q.unacked ?? 0) > 0 || q.consumers > 0);
 }
 
-/** The broker's 540 for if-empty or if-unused on a quorum queue. */
+/** The broker's 540 for if-empty or if-unused on a quorum queue (test/e2e/purge-remove.test.ts). */
 const QUORUM_REFUSAL = /NOT_IMPLEMENTED.*not supported by quorum queues/;
 
 export interface RemoveResult {
@@ -23,7 +23,7 @@ export interface RemoveResult {
  * tasks. Retry and delay queues first, the work queue after them, the dead queue last: the work
  * queue goes only once no retry or delay queue is left to hand a task back to it. RabbitMQ refuses
  * if-empty and if-unused on a quorum queue (540, closing the connection): unforced, such a queue
- * is kept and reported, and none after it is deleted.
+ * is kept and reported, and none after it is deleted. Shown: test/e2e/purge-remove.test.ts.
  */
 export async function removeQueues(
   broker: Broker,

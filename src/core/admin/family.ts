@@ -25,7 +25,10 @@ export interface FamilyQueue {
   /** Delivered, not yet acked: only the management API knows. */
   unacked?: number;
   consumers: number;
-  /** Only the management API knows; absent before the broker's first statistics on the queue. */
+  /**
+   * Only the management API knows; absent before the broker's first statistics on the queue
+   * (test/unit/core/admin/family.test.ts, a recorded answer).
+   */
   rates?: QueueRates;
 }
 
@@ -92,13 +95,13 @@ const count = (n: unknown): number => (typeof n === "number" && Number.isFinite(
 const rate = (details: { rate?: number } | undefined): number => count(details?.rate);
 
 /**
- * Every queue of `queue`'s family that exists. With the management API: listed
- * (every retry and delay level there is), and each found queue passive-declared
- * for its live ready and consumer counts (the API's lag by up to its statistics
- * interval, 5 s by default); unacked counts and rates come from the API. Without
- * it (or when it does not answer): passive declares of the names the retry
- * policy gives, `complete: false`, and `missing` says why the API was not used.
- * Never creates a queue.
+ * Every queue of `queue`'s family that exists. With the management API: listed (every retry and
+ * delay level there is), and each found queue passive-declared for its live ready and consumer
+ * counts (the API's lag by up to its statistics interval, 5 s by default:
+ * `collect_statistics_interval`, RabbitMQ's Management Plugin guide); unacked counts and rates come
+ * from the API. Without it (or when it does not answer): passive declares of the names the retry
+ * policy gives, `complete: false`, and `missing` says why the API was not used. Never creates a
+ * queue.
  *
  * @example
  * const family = await findFamily(broker, "task_queue", { retry: DEFAULT_RETRY });

@@ -4,7 +4,7 @@ import { type BrokerAddress, redact } from "../broker/url.ts";
 export const MANAGEMENT_TIMEOUT_MS = 5000;
 /** The bound for the default URL (the broker's host, port 15672), which may well not be there. */
 export const GUESSED_URL_TIMEOUT_MS = 1500;
-/** The plugin's default listeners: 15672 (HTTP), 15671 (HTTPS, as RabbitMQ's docs configure it). */
+/** The plugin's default listeners: 15672 (HTTP), 15671 (HTTPS, as RabbitMQ's Management Plugin guide configures it). */
 const DEFAULT_PORT = { http: 15672, https: 15671 } as const;
 const AMQP_DEFAULT_PORT = { amqp: 5672, amqps: 5671 } as const;
 /** The most the API returns per page. */

@@ -14,6 +14,8 @@ import { withChannel } from "../topology/queues.ts";
  * - `move`: a quorum queue before 4.3 (or a queue not shown to be classic): every hand-back is
  *   counted there (x-delivery-count), and 4.0 drops a task past 20 by default. Each task is
  *   copied to the queue's tail and the original acked once the copy is confirmed (dead-peek.ts).
+ *
+ * Shown on 3.10, 4.0 and 4.3: test/e2e/dead-peek.test.ts.
  */
 export type PeekMode = "nack" | "close" | "move";
 
@@ -23,11 +25,12 @@ export function nackIsFree(broker: Broker): boolean {
 }
 
 /**
- * The way to look at `queue` on this broker. Before 4.3 the queue's type decides, and AMQP tells
- * it only by a declare: one with `x-queue-type: classic` succeeds on a durable classic queue of no
+ * The way to look at `queue` on this broker. Before 4.3 the queue's type decides, and AMQP tells it
+ * only by a declare: one with `x-queue-type: classic` succeeds on a durable classic queue of no
  * other arguments (taskq's), and a 406 closes its throwaway channel on anything else (a quorum
- * queue says "inequivalent arg 'x-queue-type'"); any failure means `move`, which is safe on every
- * type. The declare would create the queue if it were deleted since the caller saw it.
+ * queue says "inequivalent arg 'x-queue-type'": test/e2e/broker-rules.test.ts); any failure means
+ * `move`, which is safe on every type. The declare would create the queue if it were deleted since
+ * the caller saw it.
  */
 export async function peekModeFor(broker: Broker, queue: string): Promise<PeekMode> {
   if (nackIsFree(broker)) return "nack";

@@ -5,11 +5,13 @@ const PROBE_MS = 2000;
 
 /**
  * Whether `broker` takes publishes now: empty messages to no queue (the broker drops them and
- * confirms them at once) on a confirm channel of its own, each answered within `ms`. Two, one
- * after the other: during a memory or disk alarm RabbitMQ still handles the first publish a
- * connection sends (3.10: confirmed at once), then reads nothing more from it, so the second is
- * held. Asked before a look that must publish takes any task, so an alarm makes it read nothing
- * rather than hold tasks it could then neither move nor give back uncounted.
+ * confirms them at once: test/e2e/broker-rules.test.ts) on a confirm channel of its own, each
+ * answered within `ms`. Two, one after the other: during a memory or disk alarm RabbitMQ still
+ * handles the first publish a connection sends (3.10: confirmed at once), then reads nothing more
+ * from it, so the second is held (test/e2e/alarm-first-publish.test.ts; the look that fails at
+ * once: test/e2e/dead-peek-alarm.test.ts). Asked before a look that must publish takes any task, so
+ * an alarm makes it read nothing rather than hold tasks it could then neither move nor give back
+ * uncounted.
  */
 export async function takesPublishes(broker: Broker, ms = PROBE_MS): Promise<boolean> {
   const channel = await broker.model.createConfirmChannel();

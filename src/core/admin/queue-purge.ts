@@ -7,7 +7,8 @@ export const workQueueInfo = (broker: Broker, queue: string): Promise<QueueInfo 
 
 /**
  * Deletes the ready tasks of `queue` (queue.purge): tasks delivered to workers and not yet acked
- * are not touched (a worker that fails one still retries it). Returns how many were deleted.
+ * are not touched (a worker that fails one still retries it: test/e2e/broker-rules.test.ts).
+ * Returns how many were deleted.
  *
  * @example
  * const removed = await purgeQueue(broker, "task_queue");

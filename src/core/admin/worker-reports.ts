@@ -93,7 +93,7 @@ export class WorkerReports {
     return out.sort((a, b) => a.worker.localeCompare(b.worker) || a.startedAt - b.startedAt);
   }
 
-  /** Closes the channel: the broker deletes the reader's queue with it. */
+  /** Closes the channel: the broker deletes the reader's queue with it (test/e2e/broker-rules.test.ts). */
   async close(): Promise<void> {
     await this.channel.close().catch(() => {});
   }

@@ -45,7 +45,7 @@ export const isFieldUnencodable = (message: string): boolean => AMQPLIB_TEXTS.fi
 /**
  * The frame_max `model`'s connection negotiated (lib/connection.js sets `frameMax` on tune-ok;
  * 0xffffffff for none). Fallback: RabbitMQ's default, 131,072, whose header frame amqplib's own
- * table limit keeps within.
+ * table limit keeps within (test/unit/core/failures/header-frame.test.ts).
  */
 export function negotiatedFrameMax(model: ChannelModel): number {
   const frameMax = (model as unknown as { connection?: { frameMax?: unknown } }).connection?.frameMax;
@@ -79,7 +79,8 @@ export interface AckWriter {
   /**
    * From now on write through amqplib, behind the frames it has queued: call it before a
    * basic.cancel, or an ack written straight to the socket overtakes the cancel and the
-   * broker hands the stopping consumer one more task (requeued, so redelivered).
+   * broker hands the stopping consumer one more task (requeued, so redelivered): an ack frees a
+   * credit the broker fills at once. A stop that gives nothing back: test/e2e/prefetch-switch.test.ts.
    */
   queueBehind(): void;
 }
@@ -150,8 +151,9 @@ function viaChannel(channel: Channel): AckWriter {
 /**
  * Keeps `callback` as the consumer of `tag` after its cancel: amqplib forgets a tag at cancel-ok
  * ("Surely a race here", its lib/channel.js) and throws on a delivery to a tag it does not know,
- * inside its frame loop, which ends the connection. A cancelled consumer's deliveries the broker
- * sent before it saw the cancel are still tasks. Without the internal, such a delivery ends the
+ * inside its frame loop, which ends the connection (lib/connection.js: a 'frameError'). A cancelled
+ * consumer's deliveries the broker sent before it saw the cancel are still tasks
+ * (test/e2e/prefetch-auto-quorum.test.ts). Without the internal, such a delivery ends the
  * session, and its unacked tasks go back to the queue (nothing lost).
  */
 export function keepConsumer(channel: Channel, tag: string, callback: (msg: ConsumeMessage | null) => void): void {
@@ -177,10 +179,10 @@ interface MuxInternals {
 
 /**
  * amqplib's multiplexer hands each queued frame to the socket with a write of its own: one system
- * call per published task (strace: 100,000 sendto for 100,000 tasks). Corked around each of its
- * write loops, a loop's frames go out in one writev (136 calls for the same tasks): less CPU for
- * taskq and for the broker, which reads fewer, fuller segments. Nothing waits longer: the loop
- * uncorks before it returns. Leaves amqplib as it is when its internals are not what 2.x has;
+ * call per published task. Corked around each of its write loops, a loop's frames go out in one
+ * writev (docs/performance.md, "Measured"; test/e2e/frames.test.ts): less CPU for taskq and for
+ * the broker, which reads fewer, fuller segments. Nothing waits longer: the loop uncorks before it
+ * returns. Leaves amqplib as it is when its internals are not what 2.x has;
  * returns whether it applied.
  */
 export function coalesceWrites(model: object): boolean {
@@ -217,7 +219,8 @@ interface SocketInternals {
  * Cuts the connection's socket at once, with `err`: amqplib then closes the connection (its
  * 'close' event, every channel's, every pending call rejected). The way out of a connection that
  * went silent: a polite close waits for a close-ok that never comes, and after a missed heartbeat
- * amqplib only half-closes the socket, which a silent peer never finishes. Returns whether it
+ * amqplib only half-closes the socket (lib/connection.js toClosed: `stream.end()`), which a silent
+ * peer never finishes (test/e2e/partition.test.ts). Returns whether it
  * could (false: amqplib's internals are not what 2.x has; the caller falls back to close()).
  */
 export function destroySocket(model: object, err: Error): boolean {

@@ -16,7 +16,7 @@ export const RETRYABLE_CONNECT_ERRORS: ReadonlySet<string> = new Set([
   "ENETUNREACH",
   "EAI_AGAIN", // DNS hiccup
   "HANDSHAKE", // closed during the AMQP handshake (node still booting)
-  "CONNECTION_FORCED", // 320: broker shutting down or an operator closed us
+  "CONNECTION_FORCED", // 320: broker shutting down or an operator closed us (test/e2e/security.test.ts)
   "LOST", // an open connection dropped
 ]);
 

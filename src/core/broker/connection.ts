@@ -109,7 +109,7 @@ function liveBroker(address: BrokerAddress, model: amqp.ChannelModel): Broker {
   model.on("close", (err?: Error) => {
     if (err && isHeartbeatTimeout(err)) {
       lose("missed the broker's heartbeats (the network or the broker stopped answering)");
-      // amqplib only half-closes the socket then; a silent peer would hold it open for ever.
+      // amqplib only half-closes the socket then (amqplib.ts destroySocket); a silent peer would hold it open.
       destroySocket(model, err);
     } else lose(redact(err?.message ?? "closed", address));
   });
@@ -175,6 +175,7 @@ export function whileUp<T>(broker: Broker, work: Promise<T>, bound?: Bound): Pro
       // loss says the broker's reason, and a caller with a reconnector tries again until its
       // timeout, as it does for any connection the broker closes. A refusal on a live connection
       // (a channel-level code such as 406) waits these few ms and stays the refusal.
+      // Shown: test/e2e/client-answers.test.ts, test/unit/core/broker/connection.test.ts.
       throw (await endedWithin(broker, LOSS_GRACE_MS)) ?? err;
     }),
     // `ended`, not `lost`: work pending on a connection closed on purpose ends too (a retryable loss), never hangs.
@@ -215,7 +216,10 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Attaches a no-op error listener (amqplib emits channel errors as events; the promise carries them). */
+/**
+ * Attaches a no-op error listener (amqplib emits channel errors as events, lib/channel.js; the promise carries
+ * them).
+ */
 export function quiet<T extends { on(event: "error", fn: (err: Error) => void): unknown }>(channel: T): T {
   channel.on("error", () => {});
   return channel;

@@ -4,7 +4,7 @@ import { Reconnector, type ReconnectorOptions } from "./reconnector.ts";
 /**
  * A connection of one's own, opened on first use and again after a loss: the worker's copies and
  * its reports each keep one (never the consuming connection: RabbitMQ blocks a connection that
- * publishes during a memory or disk alarm, and reads nothing more from it).
+ * publishes during a memory or disk alarm, and reads nothing more from it: test/e2e/alarm.test.ts).
  */
 export class LazyBroker {
   private broker: Promise<Broker> | undefined;

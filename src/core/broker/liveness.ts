@@ -9,10 +9,11 @@
 
 /**
  * The AMQP heartbeat taskq asks for, in seconds (a URL's `?heartbeat=N` and `--heartbeat` win).
- * RabbitMQ's guidance is 5-20 s (below 5 s, false alarms); the Go client takes 10 s, pika and
- * amqplib the broker's 60 s. With 5 s a silent peer is noticed after two missed intervals: by the
- * client 10-15 s after the last byte (amqplib checks once an interval), by the broker ~10 s (it
- * then requeues what the connection held). Heartbeats go out only on an otherwise idle
+ * RabbitMQ's guidance is 5-20 s (below 5 s, false alarms: its "Detecting Dead TCP Connections with
+ * Heartbeats" guide); the Go client takes 10 s, pika and amqplib the broker's 60 s (their docs).
+ * With 5 s a silent peer is noticed after two missed intervals: by the client 10-15 s after the
+ * last byte (amqplib checks once an interval: test/e2e/amqplib-texts.test.ts), by the broker ~10 s
+ * (it then requeues what the connection held: test/e2e/long-task.test.ts). Heartbeats go out only on an otherwise idle
  * connection: a busy one pays nothing. A false alarm needs the event loop blocked for 10 s.
  */
 export const DEFAULT_HEARTBEAT_S = 5;

@@ -27,7 +27,7 @@ export interface CopierOptions {
  * own, opened on first use and again after a loss: RabbitMQ blocks a
  * connection that publishes during a memory or disk alarm and then reads
  * nothing more from it, so the consuming connection must never publish, or
- * one failing task would stall every other task's ack. Declares the retry and
+ * one failing task would stall every other task's ack (test/e2e/alarm.test.ts). Declares the retry and
  * dead queues before their first copy (again after a failure: they may have
  * been deleted).
  */
@@ -53,7 +53,8 @@ export class Copier {
   async publish(given: Copy, task: Pick<Task, "queue">): Promise<void> {
     if (this.closed) throw new Error("the copier is closed");
     const broker = await this.link.current();
-    // A header frame past the connection's frame_max gets it closed (501) on every try: fitted to it.
+    // A header frame past the connection's frame_max gets it closed (501) on every try: fitted to it
+    // (test/unit/core/failures/header-frame.test.ts, test/e2e/copy-frame-max.test.ts).
     const copy = fitCopy(given, headerTableLimit(negotiatedFrameMax(broker.model)));
     if (copy.kind === "handBack" && copy.dropped !== given.dropped)
       throw new Error(`the copy's headers do not fit the connection's frame_max whole`); // the plain requeue keeps them

@@ -40,7 +40,8 @@ export const UNENCODABLE = /exceeds the \d+ byte encoding buffer|Unknown type to
 /**
  * The bytes amqplib writes for `table` as a field table (lib/codec.js encodeTable), its 4-byte
  * length included; Infinity when amqplib would throw on it (a value of no AMQP type, a key over
- * 255 bytes). Keys are iterated as amqplib does (`for in`), undefined values skipped.
+ * 255 bytes). Keys are iterated as amqplib does (`for in`), undefined values skipped. Byte for byte
+ * against amqplib's own encoder: test/unit/core/failures/header-bytes.test.ts.
  *
  * @example
  * tableBytes({ tenant: "a" }); // 4 + (1 + 6) + (1 + 4 + 1) = 17

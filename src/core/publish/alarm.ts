@@ -1,6 +1,9 @@
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 
-/** A connection's alarm state, shared by every publisher on it: the broker says `blocked` once per connection. */
+/**
+ * A connection's alarm state, shared by every publisher on it: the broker says `blocked` once per connection
+ * (test/e2e/alarm-first-publish.test.ts).
+ */
 interface ConnectionAlarm {
   reason: string | null;
   readonly listeners: Set<(reason: string | null) => void>;
@@ -36,7 +39,8 @@ export function alarmOf(model: ChannelModel): { readonly reason: string | null }
 
 /**
  * A connection blocked by the broker (memory or disk alarm): RabbitMQ stops
- * reading from a connection that publishes while an alarm is on. `blocked` is
+ * reading from a connection that publishes while an alarm is on
+ * (test/e2e/faults.test.ts, test/e2e/client-faults.test.ts). `blocked` is
  * a promise to wait on while it lasts (it ends on 'unblocked', or when the
  * channel closes). The state is the connection's: a publisher opened on a
  * blocked connection starts blocked (the broker does not say it again), and a

@@ -4,8 +4,9 @@ import { type BrokerAddress, redact } from "../broker/url.ts";
 /**
  * Why a publisher failed: `closed` when its channel went away without a word from the broker (the
  * connection is going: worth reconnecting); `nacked` when the broker could not take a task now (a
- * quorum queue between leaders, a full queue with reject-publish): worth sending again, elsewhere
- * or later; `refused` when it said no for good (unroutable, too large, channel closed with an error).
+ * quorum queue between leaders, a full queue with reject-publish: test/e2e/send.test.ts): worth
+ * sending again, elsewhere or later; `refused` when it said no for good (unroutable, too large,
+ * channel closed with an error).
  */
 export class PublishError extends TaskqError {
   constructor(

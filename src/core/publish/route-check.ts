@@ -9,10 +9,10 @@ import { deletedWhileSending } from "./publish-error.ts";
  *
  * Without the flag, a task to a queue that no longer exists is confirmed and dropped: the broker
  * has done its job (routed to nothing). With it, such a task comes back (basic.return) and the
- * publisher fails. But the flag is not free: a classic queue on RabbitMQ 3.8-3.12 answers every
- * mandatory task with a message of its own to the channel (`mandatory_received`, a leftover the
- * channel ignores since 3.8), which costs the broker ~9% more CPU per task and a publisher 2-10%
- * of its rate (docs/performance.md, with the commands).
+ * publisher fails (both: test/e2e/route-check.test.ts). But the flag is not free: a classic queue
+ * on RabbitMQ 3.8-3.12 answers every mandatory task with a message of its own to the channel
+ * (`mandatory_received`, a leftover the channel ignores since 3.8), which costs the broker ~9% more
+ * CPU per task and a publisher 2-10% of its rate (docs/performance.md, with the commands).
  *
  * So with `every` > 1, one task in `every` per queue carries the flag, starting with the first
  * (1, every + 1, 2 * every + 1, ...). A flagged task the broker confirmed without returning it
@@ -90,7 +90,10 @@ export class RouteCheck {
   }
 }
 
-/** Tasks the broker returned as unroutable whose confirm has not come yet (the broker sends the return first). */
+/**
+ * Tasks the broker returned as unroutable whose confirm has not come yet (the broker sends the return first:
+ * RabbitMQ's "Consumer Acknowledgements and Publisher Confirms" guide).
+ */
 export class Returns {
   private returned: Message[] = [];
 

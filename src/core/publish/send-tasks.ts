@@ -202,8 +202,9 @@ export async function sendTasks(
         if ((publisher?.confirmed ?? 0) > 0) options.reconnector.recovered();
         // A nack is sent again through the next node, within the outage's deadline; past it, it is the error.
         if (lost instanceof PublishError && options.reconnector.expired()) throw err;
-        // After a nack the channel still works: let the tasks before it get their confirms (a persistent
-        // task's ack can come after a later one's nack), so only the nacked ones are sent again.
+        // After a nack the channel still works (test/e2e/client-answers.test.ts): let the tasks before it get
+        // their confirms (a persistent task's ack can come after a later one's nack), so only the nacked ones
+        // are sent again.
         if (lost instanceof PublishError && publisher) await whileUp(current, publisher.settled()).catch(() => {});
         resend.carry(publisher?.pendingTasks() ?? []);
         for (const queue of publisher?.uncheckedQueues() ?? []) unchecked.add(queue);

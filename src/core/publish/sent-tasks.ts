@@ -1,7 +1,9 @@
 /**
  * Tasks published and not yet confirmed, by publish sequence number (1, 2, ...): a ring indexed
  * by the number, grown when the span from the oldest kept to the newest fills it. Confirms come
- * in order, so this does a Map's work without hashing every task.
+ * mostly in order (not always: RabbitMQ's "Consumer Acknowledgements and Publisher Confirms"
+ * guide; one answered out of order is taken all the same), so this does a Map's work without
+ * hashing every task.
  */
 export class SentTasks<T> {
   private ring: Array<T | undefined> = new Array(1024).fill(undefined);

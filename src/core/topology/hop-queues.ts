@@ -69,7 +69,8 @@ export class HopQueues {
     type: QueueType,
     levelMs: number,
   ): Promise<Renewal | undefined> {
-    const started = now(); // the broker resets its expiry timer no sooner than this
+    // The broker resets its expiry timer at the declare, no sooner than this (test/e2e/broker-rules.test.ts).
+    const started = now();
     const expires = hopExpiresMs(levelMs, this.options.marginMs);
     const args = retryQueueArguments(target, type, expires);
     try {
@@ -77,8 +78,8 @@ export class HopQueues {
     } catch (err) {
       // Declared by an older taskq without x-expires (or, quorum, without the at-least-once
       // strategy): a declare with ours is refused (406). It is used as it is and checked again on
-      // the old schedule (a passive declare renews its lease too), never a reason to fail a worker
-      // or a send.
+      // the old schedule (a passive declare renews its lease too: test/e2e/broker-rules.test.ts), never
+      // a reason to fail a worker or a send (test/e2e/hop-expiry.test.ts).
       if (!(err instanceof QueueMismatch) || (await checkQueue(broker, name)) === undefined) throw err;
       if (!this.told.has(name)) this.options.onLegacy?.(name);
       this.told.add(name);

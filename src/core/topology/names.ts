@@ -12,9 +12,10 @@ export const MAX_QUEUE_NAME_BYTES = 255 - ".delay.4294967295".length;
 
 /**
  * The one queue-name rule, for the CLI's `--queue` and the library's `queue` options alike: 1 to
- * MAX_QUEUE_NAME_BYTES (238) bytes, and not `amq.` something, which the broker reserves (it would
- * refuse the declare only after connecting; "" would declare a server-named queue nobody sends to).
- * Returns why `name` is refused, worded for `option` (where it came from), or undefined.
+ * MAX_QUEUE_NAME_BYTES (238) bytes, and not `amq.` something, which the broker reserves (a 403:
+ * test/e2e/broker-rules.test.ts; it would refuse the declare only after connecting; "" would
+ * declare a server-named queue nobody sends to). Returns why `name` is refused, worded for `option`
+ * (where it came from), or undefined.
  *
  * @example
  * // "names starting with 'amq.' are reserved by the broker; use another --queue."
@@ -50,7 +51,8 @@ export function queueArguments(
  * How `<queue>.retry.<ms>` hands its expired copies back to `target`: RabbitMQ's
  * dead-lettering through the default exchange. From a classic queue that hop is
  * at-most-once; a quorum retry queue makes it at-least-once (the copy stays in
- * the retry queue until the target confirmed it), which needs reject-publish.
+ * the retry queue until the target confirmed it), which needs reject-publish
+ * (RabbitMQ's "Dead Lettering" guide, at-least-once; test/e2e/cluster.test.ts).
  */
 export function retryQueueArguments(target: string, type: QueueType, expiresMs?: number): Record<string, unknown> {
   const hop = {
@@ -102,10 +104,13 @@ export function hopLevelOf(queue: string, name: string): number | undefined {
  */
 export const HOP_EXPIRY_MARGIN_MS = 10 * 60_000;
 
-/** The broker's timers take at most 2^32 − 1 ms; a level whose expiry would pass it keeps no x-expires. */
+/**
+ * taskq's bound on x-expires, 2^32 − 1 ms (the broker takes up to 10 years: test/e2e/broker-rules.test.ts); a level
+ * whose expiry would pass it keeps no x-expires.
+ */
 const MAX_EXPIRES_MS = 2 ** 32 - 1;
 
-/** x-expires for a hop queue of `levelMs`: max(2 L, L + margin), or undefined past the broker's limit. */
+/** x-expires for a hop queue of `levelMs`: max(2 L, L + margin), or undefined past MAX_EXPIRES_MS. */
 export function hopExpiresMs(levelMs: number, marginMs = HOP_EXPIRY_MARGIN_MS): number | undefined {
   const expires = Math.max(2 * levelMs, levelMs + marginMs);
   return expires <= MAX_EXPIRES_MS ? expires : undefined;

@@ -16,7 +16,8 @@ export interface QueueInfo {
 /**
  * Declares a work queue exactly as the RabbitMQ tutorial does: durable, no
  * arguments (unless quorum is asked for). Programs that declare `task_queue`
- * the tutorial's way can then share it with taskq without a 406.
+ * the tutorial's way can then share it with taskq without a 406 (any other
+ * argument is one: test/e2e/queue-type.test.ts).
  */
 export async function declareQueue(
   broker: Broker,
@@ -46,7 +47,8 @@ async function assertDurable(
 
 /**
  * Runs `fn` on a throwaway channel, quiet (its errors are `fn`'s to see, not the connection's
- * to report) and closed whatever `fn` did: a refusal (406, 404) closes only this channel.
+ * to report) and closed whatever `fn` did: a refusal (406, 404) closes only this channel
+ * (test/e2e/broker-rules.test.ts).
  */
 export async function withChannel<T>(broker: Broker, fn: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = quiet(await broker.model.createChannel());
@@ -120,6 +122,7 @@ export interface WorkQueue extends QueueInfo {
  * (classic vs quorum: a 406) is used as that type, so `--queue-type` need not be repeated on every
  * command: the declare with the other type's arguments succeeds only then (nothing is created: the
  * queue exists). Any other difference fails (QueueMismatch) saying how many tasks the queue holds.
+ * Shown: test/e2e/queue-type.test.ts.
  */
 export async function declareWorkQueue(broker: Broker, queue: string, type: QueueType): Promise<WorkQueue> {
   const declare = (as: QueueType) => withChannel(broker, (channel) => assertDurable(channel, queue, as));
@@ -180,7 +183,8 @@ export function queueError(
       );
     return new TaskqError(`the broker refused access to queue '${queue}' for user '${broker.address.user}'`);
   }
-  // Refused by amqplib before a byte was sent (a name past 255 bytes): the broker never saw it.
+  // Refused by amqplib before a byte was sent (a name past 255 bytes): the broker never saw it
+  // (test/e2e/queue-error-words.test.ts).
   if (isFieldUnencodable(text))
     return new TaskqError(`queue '${queue}' was not declared: amqplib refused it (${text})`);
   return new TaskqError(`the broker refused queue '${queue}': ${text}`);

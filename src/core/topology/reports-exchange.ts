@@ -33,7 +33,10 @@ export async function declareReportsExchange(channel: Channel): Promise<void> {
   await channel.assertExchange(REPORTS_EXCHANGE, "topic", { durable: true });
 }
 
-/** A refusal that will not change by trying again (403 access refused, 406 an exchange of another type). */
+/**
+ * A refusal that will not change by trying again (403 access refused, 406 an exchange of another type:
+ * test/unit/core/topology/reports-exchange.test.ts, the broker's texts).
+ */
 export const isRefusal = (err: unknown): boolean => {
   const code = (err as { code?: number } | undefined)?.code;
   return code === 403 || code === 406;

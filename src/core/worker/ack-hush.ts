@@ -39,7 +39,8 @@ interface Hushed {
  * acks and requeues of its deliveries are held here, so no credit frees and nothing new is sent to
  * it; `hush` resolves when it holds its whole prefetch unsettled (nothing in flight), after
  * HUSH_QUIET_MS without a delivery to it, or HUSH_MAX_MS after it began, whichever comes first.
- * Only where the broker hands back what is in flight at a cancel (`returns`: quorum queues);
+ * Only where the broker hands back what is in flight at a cancel (`returns`: quorum queues;
+ * test/e2e/prefetch-switch.test.ts);
  * elsewhere it resolves at once and holds nothing.
  *
  * Invariant: what is held is the acks and requeues of one consumer's deliveries (at most its

@@ -6,7 +6,8 @@ import type { Prefetch } from "./auto-prefetch.ts";
 /**
  * RabbitMQ's consumer timeout (`consumer_timeout`, 30 min by default): a delivery held unacked
  * longer is taken back, and the task that is still running can no longer be acked. What each
- * version does and takes, measured on the pinned packages (docs/rabbitmq-versions.md):
+ * version does and takes, measured on the pinned packages (docs/rabbitmq-versions.md;
+ * test/e2e/consumer-timeout.test.ts):
  *
  * - 3.10: closes the channel (406 "delivery acknowledgement on channel N timed out. Timeout value
  *   used: T ms"); only the node's config sets it (an `x-consumer-timeout` argument is ignored).
@@ -43,13 +44,16 @@ export function consumerTimeoutIn(message: string, hint: string): ConsumerTimedO
 export const timeoutReason = (takes: number, why: ConsumerTimedOut): string =>
   `the broker took it back ${takes === 1 ? "once" : `${takes} times`} while it ran (unacked past its consumer_timeout${why.timeoutMs === undefined ? "" : ` of ${why.timeoutMs} ms`}): ${why.hint}`;
 
-/** Whether the broker takes a timeout per consumer for this queue: a quorum queue on RabbitMQ 4.3 or later. */
+/**
+ * Whether the broker takes a timeout per consumer for this queue: a quorum queue on RabbitMQ 4.3 or later
+ * (test/e2e/consumer-timeout.test.ts).
+ */
 export const perConsumer = (broker: Broker, type: QueueType): boolean =>
   type === "quorum" && atLeast(rabbitVersion(broker), 4, 3);
 
 /** Time for a task's outcome to be settled once its run ended (a copy confirmed, then the ack). */
 export const SETTLE_MARGIN_MS = 60_000;
-/** The broker's timers take at most 2^31 - 1 ms here. */
+/** taskq's own bound on x-consumer-timeout, 2^31 - 1 ms. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
@@ -87,7 +91,8 @@ export function raiseHint(broker: Broker, type: QueueType, queue: string): strin
 
 /**
  * The broker cancelled a consumer of `queue` (basic.cancel): on a 4.3 quorum queue, its consumer
- * timeout (a ConsumerTimedOut), unless the queue was deleted (the caller checks); else undefined.
+ * timeout (a ConsumerTimedOut), unless the queue was deleted (the caller checks; a deletion cancels
+ * too: test/e2e/work.test.ts); else undefined.
  */
 export function cancelledForTimeout(broker: Broker, queue: string, type: QueueType): ConsumerTimedOut | undefined {
   if (!perConsumer(broker, type)) return undefined;

@@ -16,7 +16,8 @@ export interface Hush {
 
 /**
  * The session's consumer on its channel. Its prefetch is the consumer's own (basic.qos, not global:
- * RabbitMQ 4.3 denies a channel-wide one, and a quorum queue refuses it), which RabbitMQ fixes when
+ * RabbitMQ 4.3 denies a channel-wide one, test/e2e/deprecated-check.test.ts, and a quorum queue
+ * refuses it, 540: RabbitMQ's "Quorum Queues" guide, feature matrix), which RabbitMQ fixes when
  * the consumer starts; `replace` changes it by starting another consumer with the new prefetch on
  * the same channel, then cancelling the old one (`--prefetch auto`, every queue type).
  *
@@ -57,8 +58,8 @@ export class Consumer {
 
   /**
    * Sets its prefetch and consumes. Our own tag, known before the first delivery: amqplib runs the
-   * callback for deliveries that arrive with consume-ok before `await` returns, and a stop then must
-   * be able to cancel.
+   * callback for deliveries that arrive with consume-ok before `await` returns (its
+   * lib/channel_model.js registers the tag at consume-ok, before it resolves), and a stop then must be able to cancel.
    */
   async start(): Promise<void> {
     await this.channel.prefetch(this.prefetch);
@@ -76,7 +77,8 @@ export class Consumer {
 
   /**
    * A cancel from the broker: amqplib forgets the tag, but a 4.3 broker may still feed it (see
-   * renew), and a delivery to a tag amqplib does not know closes the channel: kept, as a task.
+   * renew), and a delivery to a tag amqplib does not know ends the connection (amqplib.ts
+   * keepConsumer): kept, as a task.
    */
   private cancelled(tag: string): void {
     keepConsumer(this.channel, tag, (msg) => msg && this.onMessage(msg));
@@ -86,7 +88,8 @@ export class Consumer {
   /**
    * Another consumer in place of `tag`, one the broker cancelled for its consumer timeout (a 4.3
    * quorum queue): the broker keeps that one, unfed, until it is cancelled from here (or until the
-   * tasks it took back are settled, when it feeds it again, measured on 4.3.6), so it is cancelled
+   * tasks it took back are settled, when it feeds it again, measured on 4.3.6:
+   * test/e2e/consumer-timeout.test.ts), so it is cancelled
    * first, a delivery to it still taken as a task; then a new one with the same prefetch. No hold
    * of its acks: nothing is on its way to a consumer the broker no longer feeds.
    *

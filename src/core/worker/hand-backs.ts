@@ -46,7 +46,8 @@ export class HandBacks {
    * queue the cancel waits with the consumer's acks held (ack-hush.ts) while it still has credit: a
    * copy handed back then comes straight back to it, over and over until it holds its whole
    * prefetch, and each original redelivered with x-delivery-count raised. Held in `pending` it
-   * fills the consumer instead, which ends that wait sooner.
+   * fills the consumer instead, which ends that wait sooner (test/e2e/work-edges.test.ts, a stop with
+   * more prefetched than started).
    */
   settleUnrun(s: WorkSession, msg: ConsumeMessage, draining: boolean): boolean {
     const claimed = this.timeouts.claim(s, msg);

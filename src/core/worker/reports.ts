@@ -83,7 +83,7 @@ export class ReportBuilder {
   }
 }
 
-/** RabbitMQ's longest message expiry (2^32-1 ms): a longer one closes the channel. */
+/** taskq's longest message expiry, 2^32 - 1 ms (the broker refuses past 10 years: test/e2e/broker-rules.test.ts). */
 const MAX_EXPIRATION_MS = 2 ** 32 - 1;
 
 /** Which count each settlement adds to (a "requeued" task went back to the queue unstarted or on a stop). */
@@ -101,10 +101,10 @@ export interface ReporterOptions {
 
 /**
  * Publishes the worker's report every interval from its first consuming session on, and a last
- * `stopped` one when it ends cleanly: non-persistent, not mandatory, expiring after three
- * intervals (nobody listening: the broker drops them). A report that cannot go out now (no
- * connection yet, the connection blocked by an alarm, lost) is skipped: it never fails or delays
- * a task.
+ * `stopped` one when it ends cleanly: non-persistent, not mandatory, expiring after three intervals
+ * (nobody listening: the broker drops them; test/e2e/worker-reports.test.ts). A report that cannot
+ * go out now (no connection yet, the connection blocked by an alarm, lost) is skipped: it never
+ * fails or delays a task.
  */
 export class Reporter {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -139,7 +139,8 @@ export class Reporter {
 
   /**
    * Resolves once the `stopped` report was confirmed, or after `ms`: amqplib writes a message a
-   * tick later but a connection's close at once, so a close right after the publish loses it.
+   * tick later but a connection's close at once, so a close right after the publish loses it
+   * (the `stopped` report that arrives: test/e2e/worker-reports.test.ts).
    */
   async flushed(ms = 1000): Promise<void> {
     if (this.last !== undefined) await settledWithin(this.last, ms);

@@ -46,8 +46,9 @@ export interface SessionOptions {
  * One connection's worth of consuming: its channel, its acks, its consumer.
  * A task's ack belongs to the session that delivered it; when the session
  * dies, its unacked tasks are the broker's to redeliver, never acked on the
- * next session. It never publishes (copies go out on a connection of their
- * own), so a memory or disk alarm never blocks its acks.
+ * next session (test/e2e/faults.test.ts). It never publishes (copies go out on
+ * a connection of their own), so a memory or disk alarm never blocks its acks
+ * (test/e2e/alarm.test.ts).
  */
 export class Session implements WorkSession {
   open = true;
@@ -73,7 +74,8 @@ export class Session implements WorkSession {
     consumerArgs?: Record<string, unknown>,
   ) {
     this.acker = new Acker(channel, () => this.open);
-    // A quorum queue hands back what is on its way to a consumer at its cancel (consumer.ts).
+    // A quorum queue hands back what is on its way to a consumer at its cancel (consumer.ts;
+    // test/e2e/prefetch-switch.test.ts).
     this.hush = new AckHush(this.acker, workQueue.type === "quorum");
     const onMessage = (msg: ConsumeMessage) => {
       this.acker.track(msg);
@@ -154,7 +156,8 @@ export class Session implements WorkSession {
 
   /**
    * The broker closing the channel says why first ('error', then 'close'); a connection going away
-   * closes its channels without a word, and says why on the connection itself.
+   * closes its channels without a word, and says why on the connection itself (amqplib's
+   * lib/channel.js and lib/connection.js).
    */
   private watch(): Promise<Error> {
     let refusal: Error | undefined;
@@ -168,7 +171,9 @@ export class Session implements WorkSession {
       new Promise<Error>((resolve) =>
         this.channel.on("close", () => {
           if (this.closing) return;
-          this.open = false; // closed now: an ack written to the socket would make the broker drop the connection
+          // Closed now: an ack written to the socket would make the broker drop the connection (AMQP 0-9-1:
+          // a frame on a closed channel is a connection error, 504 channel-error).
+          this.open = false;
           if (refusal) resolve(refusal);
         }),
       ),
@@ -193,7 +198,8 @@ export class Session implements WorkSession {
   /**
    * A new consumer with `count` in the old one's place (consumer.ts): RabbitMQ fixes a consumer's own
    * prefetch when it starts, and the one limit it lets change under a live consumer, the channel-wide
-   * one (basic.qos global), is a deprecated feature 4.3 denies and quorum queues refuse.
+   * one (basic.qos global), is a deprecated feature 4.3 denies and quorum queues refuse
+   * (docs/rabbitmq-versions.md; test/e2e/deprecated-check.test.ts).
    */
   setPrefetch(count: number): void {
     if (!this.open) return;

@@ -51,7 +51,8 @@ export function settle(
   if (!s.open) return lost(ctx, "finished");
   if (ctx.killed.aborted) {
     // A second signal: the process exits now, and an ack written now may never leave it (while a
-    // line saying "done" would). Not the task's failure either: no copy; the broker redelivers it.
+    // line saying "done" would). Not the task's failure either: no copy; the broker redelivers it
+    // (test/e2e/work-edges.test.ts).
     ctx.summary.lost++;
     return { settled: "lost", error: "stopped at once; the broker will redeliver it" };
   }
@@ -158,7 +159,8 @@ export const HAND_BACK_DEADLINE_MS = 10_000;
 
 /**
  * Gives back a task delivered but never started (a stop) without spending one of its attempts: a
- * plain requeue marks it redelivered (classic) or raises x-delivery-count (quorum). So a confirmed
+ * plain requeue marks it redelivered (classic) or raises x-delivery-count (quorum before 4.3;
+ * x-acquired-count from 4.3: peek-mode.ts; test/e2e/dead-peek.test.ts). So a confirmed
  * copy with the same attempt goes to the back of the queue, then the original is acked; if the
  * copy fails or is not confirmed within HAND_BACK_DEADLINE_MS, the plain requeue.
  */

@@ -38,7 +38,8 @@ export class TimeoutKeeper {
   /**
    * The broker took back `taken` from `s` (a channel's deliveries, or one consumer's on 4.3). Tasks
    * running run on; those not started are forgotten here (on 4.3, where the channel stays, given
-   * back with a nack, which the broker ignores for one it took back already).
+   * back with a nack, which the broker ignores for one it took back already:
+   * test/e2e/consumer-timeout.test.ts).
    */
   timedOut(s: WorkSession, why: ConsumerTimedOut, taken: readonly ConsumeMessage[]): void {
     const unstarted = new Set(s.pending.filter((msg) => taken.includes(msg)));

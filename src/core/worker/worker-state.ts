@@ -34,7 +34,7 @@ export interface WorkerOptions {
  * - connecting:   opening the first session;
  * - consuming:    a session delivers tasks and they run;
  * - reconnecting: the session was lost; tasks still running finish but cannot be acked
- *                 (the broker redelivers them); the reconnector looks for a broker;
+ *                 (the broker redelivers them: test/e2e/faults.test.ts); the reconnector looks for a broker;
  * - draining:     stop asked: no new task starts, the consumer is cancelled, delivered but
  *                 unstarted tasks are handed back, running ones finish and are settled;
  * - stopped:      all of that is done and the connections are closed (`done` resolves);
@@ -125,7 +125,7 @@ export interface WorkerHandle {
   readonly state: WorkerState;
   /** Stop taking tasks, finish and settle those running, then close. During an outage it ends the outage at once. */
   stop(reason?: StopReason): void;
-  /** Abort running handlers at once; the broker redelivers what is unacked. */
+  /** Abort running handlers at once; the broker redelivers what is unacked (test/e2e/work-edges.test.ts). */
   abort(): void;
   /**
    * Resolves once the tasks being handed back are (their copy confirmed, the original acked), or
