@@ -54,7 +54,7 @@ export function planSend(
   // taskq's bound on a message expiry (2^32 - 1 ms); the broker takes up to 10 years
   // (test/e2e/broker-rules.test.ts).
   if (flags.delay !== undefined && flags.delay > 2 ** 32 - 1)
-    throw usageError("--delay must be under 49 days (the broker's longest expiry)");
+    throw usageError("--delay must be under 49 days (taskq's longest delay)");
   const source: SendPlan["source"] =
     flags.file !== undefined
       ? { kind: "file", path: flags.file }

@@ -135,9 +135,7 @@ export function planWork(command: string[], flags: WorkFlags, dashDash: boolean)
   // A retry copy waits out its delay as a message expiry: taskq's bound, 2^32 - 1 ms (the broker
   // takes up to 10 years: test/e2e/broker-rules.test.ts).
   if (flags.retryMaxDelay > 2 ** 32 - 1)
-    throw usageError(
-      "--retry-max-delay can be at most 4294967295ms (about 49 days: RabbitMQ's longest message expiry)",
-    );
+    throw usageError("--retry-max-delay can be at most 4294967295ms (about 49 days: taskq's longest retry delay)");
   if (plan.prefetch !== "auto" && plan.prefetch < plan.concurrency)
     throw usageError(
       `--prefetch (${plan.prefetch}) must be at least --concurrency (${plan.concurrency}), or workers sit idle`,

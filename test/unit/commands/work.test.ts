@@ -119,7 +119,7 @@ describe("planWork options", () => {
       /--retry-max-delay must be at least --retry-delay/,
     ],
     [
-      "max delay past RabbitMQ's longest expiry",
+      "max delay past taskq's longest retry delay",
       { retryMaxDelay: 2 ** 32 },
       [],
       /--retry-max-delay can be at most 4294967295ms/,
