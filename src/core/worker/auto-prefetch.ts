@@ -19,12 +19,15 @@ export const DROP_RESERVE_OVER_RTTS = 150;
  */
 export const TASKS_BETWEEN_CHANGES = WINDOW / 2;
 /**
- * The reserve covers this many slow refills (the 90th percentile of recent ones): a task acked is
- * replaced after one refill (ack out, next delivery in), and on a quorum queue that wait varies
- * with the leader's load, so a reserve sized on the median refill leaves workers idle
- * (docs/performance.md, "Quorum queues and --prefetch auto").
+ * How much the reserve covers: a task acked is replaced after one refill (ack out, next delivery in). On a quorum queue
+ * that wait varies with the leader's load, so the reserve covers two slow refills (the 90th percentile of recent ones:
+ * a reserve sized on the median leaves workers idle). On a classic queue a refill is one steady round trip, so the
+ * reserve covers one round trip (the shortest recent wait, which a handler holding the event loop cannot lengthen): a
+ * larger one only waits behind a long task at the end of a run while another worker sits idle (docs/performance.md,
+ * "Quorum queues and --prefetch auto" and "--prefetch auto on 3.10 and 4.3").
  */
-const COVER = 2;
+const VARYING = { steady: false, refills: 2 };
+const STEADY = { steady: true, refills: 1 };
 /** Round trip assumed until one is measured (the worker starts without a reserve). */
 const INITIAL_RTT_MS = 1;
 
@@ -33,8 +36,8 @@ const INITIAL_RTT_MS = 1;
  * tasks is short next to the round trip, `concurrency` while it is long. The round trip is the
  * shortest recent wait for a next task with a slot free and nothing held (an empty queue only makes
  * waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
- * session can hold more (`maxReserve`), enough tasks to cover two slow refills (an ack to the
- * delivery it let in): more while tasks are short next to it.
+ * session can hold more (`maxReserve`), enough tasks to cover its refills (an ack to the delivery
+ * it let in; slow ones where refills vary: VARYING): more while tasks are short next to it.
  */
 export class AutoPrefetch {
   private readonly durations: number[] = [];
@@ -46,14 +49,17 @@ export class AutoPrefetch {
   private held: number;
   private sinceChange = Number.POSITIVE_INFINITY;
   private maxReserve = 1;
+  /** The refills the reserve covers: STEADY (classic) or VARYING (quorum). */
+  private cover = VARYING;
 
   constructor(private readonly concurrency: number) {
     this.held = concurrency;
   }
 
-  /** How many tasks the session can hold in reserve (Session.reserveLimit). */
-  limitReserve(max: number): void {
+  /** How many tasks the session can hold in reserve (Session.reserveLimit), and whether its refills are steady. */
+  limitReserve(max: number, steadyRefills = false): void {
     this.maxReserve = Math.max(1, max);
+    this.cover = steadyRefills ? STEADY : VARYING;
   }
 
   /** A task arrived: if a slot was waiting for it, that wait was a round trip (or an empty queue). */
@@ -105,11 +111,12 @@ export class AutoPrefetch {
   }
 
   /**
-   * A slow wait from an ack to the delivery it let in: the 90th percentile of recent ones (the round trip when none was
-   * seen).
+   * The wait from an ack to the delivery it let in that the reserve covers: the round trip where refills are steady,
+   * else a slow one, the 90th percentile of recent ones (the round trip when none was seen).
    */
   get refillMs(): number {
-    return this.refills.length > 0 ? percentile(this.refills, 0.9) : this.rttMs;
+    if (this.cover.steady || this.refills.length === 0) return this.rttMs;
+    return percentile(this.refills, 0.9);
   }
 
   /** The prefetch to hold now (with hysteresis: a reserve held is kept until tasks are clearly long). */
@@ -119,11 +126,11 @@ export class AutoPrefetch {
     const limit = this.held > this.concurrency ? DROP_RESERVE_OVER_RTTS : RESERVE_WHILE_TASKS_UNDER_RTTS;
     if (task > limit * this.rttMs) return this.concurrency;
     if (this.maxReserve === 1) return this.concurrency + 1;
-    const reserve = task > 0 ? Math.ceil((COVER * this.refillMs) / task) : this.maxReserve;
+    const reserve = task > 0 ? Math.ceil((this.cover.refills * this.refillMs) / task) : this.maxReserve;
     const wanted = this.concurrency + Math.min(this.maxReserve, Math.max(1, reserve));
     // A smaller reserve only when it is clearly enough (a third to spare): no flapping at a boundary.
     if (wanted < this.held && this.held > this.concurrency) {
-      const spare = task > 0 ? Math.ceil((COVER * 1.5 * this.refillMs) / task) : this.maxReserve;
+      const spare = task > 0 ? Math.ceil((this.cover.refills * 1.5 * this.refillMs) / task) : this.maxReserve;
       return Math.max(wanted, Math.min(this.held, this.concurrency + Math.min(this.maxReserve, spare)));
     }
     return wanted;

@@ -23,9 +23,9 @@ import {
 export type { Deliver, WorkSession } from "./work-session.ts";
 
 /**
- * Most tasks `--prefetch auto` holds in reserve on a quorum queue: a reserve held by one worker is
- * work another may wait for at the end of a run, while more than a few only pays where refills are
- * slow (a quorum queue on a cluster); a classic queue holds one (reserveLimit). Figures: docs/performance.md, "Quorum queues and --prefetch auto".
+ * Most tasks `--prefetch auto` holds in reserve: a reserve held by one worker is work another may wait for at the end
+ * of a run, while more than a few only pays where refills are slow or tasks take no time. Figures: docs/performance.md,
+ * "Quorum queues and --prefetch auto".
  */
 export const RESERVE_LIMIT = 8;
 
@@ -120,13 +120,17 @@ export class Session implements WorkSession {
       .then((there) => (there ? this.consumer.renew(tag) : deliver(this, null)));
   }
 
-  /**
-   * The consumer is replaced to change its prefetch (consumer.ts), so it could hold any reserve; a classic queue's
-   * refill is one steady round trip, so one task covers it, and more only wait at the end of a run behind a long task
-   * while another worker sits idle (classic mix 0.90-0.95 with up to 8, 0.96-0.97 with 1: docs/performance.md).
-   */
+  /** The consumer is replaced to change its prefetch (consumer.ts), and so can hold any reserve. */
   get reserveLimit(): number {
-    return this.workQueue.type === "quorum" ? RESERVE_LIMIT : 1;
+    return RESERVE_LIMIT;
+  }
+
+  /**
+   * A classic queue refills in one steady round trip; a quorum queue's refill varies with its leader's load
+   * (AutoPrefetch sizes the reserve on the median refill, or on the 90th percentile).
+   */
+  get steadyRefills(): boolean {
+    return this.workQueue.type !== "quorum";
   }
 
   /**

@@ -95,7 +95,7 @@ export class Worker implements WorkerHandle {
     if (this.state === "stopped" || this.state === "failed") return void s.close();
     this.session = s;
     s.onTimeout = (why, taken) => this.handBacks.timeouts.timedOut(s, why, taken);
-    this.auto?.limitReserve(s.reserveLimit ?? 1);
+    this.auto?.limitReserve(s.reserveLimit ?? 1, s.steadyRefills ?? false);
     void s.lost.then((err) => this.onLost(s, err));
     if (this.state === "draining") {
       this.handBacks.stopConsuming(s); // stopped while it was being opened

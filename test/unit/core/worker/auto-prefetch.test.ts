@@ -10,9 +10,15 @@ import {
  * Runs `durations` through a worker of `concurrency` whose slot waited `rttMs` (or `rttMs(i)`) before
  * each task, on the injected clock `t`; `maxReserve` as the session allows (1: a classic queue).
  */
-function run(concurrency: number, rttMs: number | ((i: number) => number), durations: number[], maxReserve = 1) {
+function run(
+  concurrency: number,
+  rttMs: number | ((i: number) => number),
+  durations: number[],
+  maxReserve = 1,
+  steadyRefills = false,
+) {
   const auto = new AutoPrefetch(concurrency);
-  auto.limitReserve(maxReserve);
+  auto.limitReserve(maxReserve, steadyRefills);
   const changes: number[] = [];
   /** The task after which each change came. */
   const changedAt: number[] = [];
@@ -121,7 +127,19 @@ describe("--prefetch auto where the consumer is replaced to change it (quorum qu
       expect((changedAt[k] as number) - (changedAt[k - 1] as number)).toBeGreaterThanOrEqual(TASKS_BETWEEN_CHANGES);
   });
 
-  test("a classic queue's session holds one in reserve at most, however short the tasks", () => {
+  test("steady refills (a classic queue): the reserve covers one round trip, the shortest wait, not the slow refills", () => {
+    // 5 ms tasks, waits of 0.3 ms and one in five of 10 ms (a handler holding the event loop, a busy machine):
+    // one task in reserve, where varying refills (a quorum queue) would cover two slow ones with four.
+    const waits = (i: number) => (i % 5 === 0 ? 10 : 0.3);
+    expect(run(1, waits, Array(40).fill(5), 8, true).auto.holding).toBe(2);
+    expect(run(1, waits, Array(40).fill(5), 8, false).auto.holding).toBe(5);
+    // Tasks shorter than the round trip: as many as cover it (0.3 ms / 0.1 ms: 3, kept at 5 with half to spare after
+    // the first decision, on the assumed 1 ms round trip, took 8), up to the limit for zero work.
+    expect(run(1, 0.3, Array(40).fill(0.1), 8, true).auto.holding).toBe(6);
+    expect(run(1, 0.3, Array(40).fill(0), 8, true).auto.holding).toBe(9);
+  });
+
+  test("a session that can hold one in reserve holds one at most, however short the tasks", () => {
     expect(run(1, 3, Array(40).fill(0)).auto.holding).toBe(2);
   });
 });
