@@ -11,6 +11,7 @@ const describe = (q: FamilyQueue): string => {
   const parts = [
     `${q.ready} ready`,
     ...(q.unacked ? [`${q.unacked} unacked`] : []),
+    ...(q.held ? [`${q.held} held (not yet routed)`] : []),
     ...(q.consumers ? [`${q.consumers} consumer(s)`] : []),
   ];
   return `${q.name} (${parts.join(", ")})`;
@@ -30,13 +31,13 @@ export async function runRemove(plan: RemovePlan): Promise<void> {
     if (!family.complete) {
       const why = family.missing ?? "--no-management";
       process.stderr.write(
-        `taskq remove: without the management API (${why}), delay queues and retry levels other than --retry-delay/--retry-max-delay give cannot be listed and are left alone, and tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue\n`,
+        `taskq remove: without the management API (${why}), delay queues and retry levels other than --retry-delay/--retry-max-delay give cannot be listed and are left alone, and tasks a client holds unacked without a consumer (basic.get) or a quorum retry or delay queue holds unrouted are not seen: they go with their queue\n`,
       );
     }
     if (family.queues.length === 0)
       return console.log(`nothing to remove: no queue of '${plan.queue}''s family exists`);
     const busy = busyMembers(family.queues);
-    const tasks = family.queues.reduce((n, q) => n + q.ready + (q.unacked ?? 0), 0);
+    const tasks = family.queues.reduce((n, q) => n + q.ready + (q.unacked ?? 0) + (q.held ?? 0), 0);
     const refusal = `'${plan.queue}''s family holds tasks or has consumers: ${busy.map(describe).join(", ")}; --force deletes them with their tasks`;
     if (plan.dryRun) {
       console.log(`dry run: ${plan.queue}'s family, ${family.queues.length} queue(s):`);

@@ -140,7 +140,7 @@ describe("taskq remove", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`deleted '${q}.dead'\n`);
       expect(r.stderr).toContain(
-        "tasks a client holds unacked without a consumer (basic.get) are not seen: they go with their queue",
+        "tasks a client holds unacked without a consumer (basic.get) or a quorum retry or delay queue holds unrouted are not seen: they go with their queue",
       );
     });
     expect(await queueExists(`${q}.dead`)).toBe(false);

@@ -114,6 +114,33 @@ describe("taskq status through the management API (isolated node with rabbitmq_m
   }, 30_000);
 });
 
+describe("taskq remove through the management API: what a quorum delay queue holds unrouted", () => {
+  test("the work queue deleted by hand under a delayed task: remove sees the task held in the delay queue and refuses", async () => {
+    const queue = uniqueQueue("remove-held");
+    expect((await onNode(["send", "-q", queue, "--queue-type", "quorum", "--delay", "1s", "x"])).code).toBe(0);
+    await node.ctl("delete_queue", queue);
+    // Past its delay, the quorum delay queue dead-letters at-least-once to a queue that is gone: it keeps the task,
+    // neither ready nor unacked. The API's counts follow the broker's statistics (every 5 s by default).
+    const dry = await waitFor(
+      async () => {
+        const r = await onNode(["remove", "-q", queue, "--dry-run", "--management-url", API]);
+        return r.stdout.includes("1 held (not yet routed)") ? r : undefined;
+      },
+      30_000,
+      "the delay queue listed with its held task",
+      1000,
+    );
+    expect(dry.stdout).toContain(`${queue}.delay.1000 (0 ready, 1 held (not yet routed))`);
+    const refused = await onNode(["remove", "-q", queue, "--yes", "--management-url", API]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${queue}.delay.1000 (0 ready, 1 held (not yet routed))`);
+    expect(await node.ctl("list_queues", "name", "messages")).toMatch(
+      new RegExp(`^${queue.replaceAll(".", "\\.")}\\.delay\\.1000\\s+1$`, "m"),
+    );
+    expect((await onNode(["remove", "-q", queue, "--yes", "--force", "--management-url", API])).code).toBe(0);
+  }, 60_000);
+});
+
 describe("taskq status without the management plugin (the suite's broker)", () => {
   const queues = trackedQueues();
   afterAll(() => queues.deleteAll());

@@ -2,9 +2,9 @@ import { type Broker, whileUp } from "../broker/connection.ts";
 import { queueError, withChannel } from "../topology/queues.ts";
 import type { FamilyQueue } from "./family.ts";
 
-/** Members that hold tasks (ready or unacked) or have consumers: what `remove` refuses to delete unforced. */
+/** Members that hold tasks (ready, unacked or held) or have consumers: what `remove` refuses to delete unforced. */
 export function busyMembers(queues: readonly FamilyQueue[]): FamilyQueue[] {
-  return queues.filter((q) => q.ready > 0 || (q.unacked ?? 0) > 0 || q.consumers > 0);
+  return queues.filter((q) => q.ready > 0 || (q.unacked ?? 0) > 0 || (q.held ?? 0) > 0 || q.consumers > 0);
 }
 
 /** The broker's 540 for if-empty or if-unused on a quorum queue (test/e2e/purge-remove.test.ts). */

@@ -24,6 +24,11 @@ export interface FamilyQueue {
   ready: number;
   /** Delivered, not yet acked: only the management API knows. */
   unacked?: number;
+  /**
+   * Held, neither ready nor unacked: a quorum hop queue's dead letters that found no queue yet (its work queue deleted;
+   * at-least-once dead-lettering keeps them and tries again). Only the management API knows (`messages`).
+   */
+  held?: number;
   consumers: number;
   /**
    * Only the management API knows; absent before the broker's first statistics on the queue
@@ -79,6 +84,10 @@ export function familyFromApi(queue: string, listed: readonly ManagementQueue[])
     // A queue listed before the broker's first statistics on it has no counts: no unacked figure rather than a made-up
     // 0.
     if (typeof item.messages_unacknowledged === "number") member.unacked = item.messages_unacknowledged;
+    if (typeof item.messages === "number") {
+      const held = item.messages - member.ready - (member.unacked ?? 0);
+      if (held > 0) member.held = held;
+    }
     const stats = item.message_stats;
     if (stats !== undefined)
       member.rates = {

@@ -18,6 +18,8 @@ interface RateDetails {
 /** A queue as `GET /api/queues/<vhost>` lists it (only the fields taskq reads; real responses carry many more). */
 export interface ManagementQueue {
   name: string;
+  /** Every message the queue holds: ready, unacked, and (quorum) dead letters waiting to be routed. */
+  messages?: number;
   messages_ready?: number;
   messages_unacknowledged?: number;
   consumers?: number;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { busyMembers } from "../../../../src/core/admin/family-remove.ts";
 import { familyFromApi, familyRegex, familyRole } from "../../../../src/core/admin/family.ts";
 import { queuePage } from "../../../../src/core/admin/management.ts";
 // A real answer of RabbitMQ 3.10.8's GET /api/queues/%2F?page=1&page_size=500&name=<familyRegex("jobs.v1")>&use_regex=true,
@@ -93,6 +94,20 @@ describe("familyFromApi: a recorded answer", () => {
     expect(familyFromApi("q", [{ name: "q.dead" }])).toEqual([
       { name: "q.dead", role: "dead", ready: 0, consumers: 0 },
     ]);
+  });
+
+  test("a quorum delay queue holding a dead letter it could not route yet (its work queue deleted): held, and busy", () => {
+    // As RabbitMQ 3.10.8 lists it: messages 1, messages_ready 0, messages_unacknowledged 0.
+    const family = familyFromApi("q", [
+      { name: "q.delay.2000", messages: 1, messages_ready: 0, messages_unacknowledged: 0, consumers: 0 },
+    ]);
+    expect(family).toEqual([
+      { name: "q.delay.2000", role: "delay", levelMs: 2000, ready: 0, unacked: 0, held: 1, consumers: 0 },
+    ]);
+    expect(busyMembers(family).map((q) => q.name)).toEqual(["q.delay.2000"]);
+    expect(
+      familyFromApi("q", [{ name: "q", messages: 3, messages_ready: 2, messages_unacknowledged: 1 }])[0]?.held,
+    ).toBe(undefined);
   });
 
   test.each([
