@@ -10,6 +10,7 @@ import { type Broker, lostWithin } from "../broker/connection.ts";
 import { LOSS_GRACE_MS } from "../broker/liveness.ts";
 import type { Reconnector } from "../broker/reconnector.ts";
 import { redact } from "../broker/url.ts";
+import { Signal } from "../../util/signal.ts";
 import type { QueueType } from "../topology/names.ts";
 import { PublishError, maxMessageSizeOf } from "./publish-error.ts";
 import type { Publisher, TaskProperties } from "./publisher.ts";
@@ -79,9 +80,9 @@ export class SharedSender {
   private active: SenderSession | undefined;
   /** `active` once its connection is the one in use (no reconnect under way): taken without a wait. */
   private ready: SenderSession | undefined;
-  /** Tasks given to `send` and not yet settled; `close` waits for `drained` once there are none. */
+  /** Tasks given to `send` and not yet settled; `close` waits on `idle` until there are none. */
   private underway = 0;
-  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly idle = new Signal();
   private closing = false;
 
   constructor(
@@ -110,11 +111,7 @@ export class SharedSender {
   /** Takes no more tasks, waits for those under way (confirmed or rejected), then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.underway > 0) {
-      let resolve!: () => void;
-      this.drained ??= { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
-      await this.drained.promise;
-    }
+    while (this.underway > 0) await this.idle.next();
     const session = await this.session?.catch(() => undefined);
     this.session = undefined;
     this.ready = undefined;
@@ -123,7 +120,8 @@ export class SharedSender {
 
   /**
    * Tries `task` until its verdict settles it (the invariant above), then counts it out of `underway`. A confirmed
-   * task on the session in use costs one promise here and one in `attempt` (a service's every request goes this way).
+   * task on the session in use costs this function's promise, `attempt`'s and its answer's (every request of a
+   * service goes this way).
    */
   private async deliver(task: SharedTask): Promise<void> {
     try {
@@ -158,10 +156,7 @@ export class SharedSender {
         this.replace(session, verdict.connection);
       }
     } finally {
-      if (--this.underway === 0 && this.drained) {
-        this.drained.resolve();
-        this.drained = undefined;
-      }
+      if (--this.underway === 0) this.idle.wake();
     }
   }
 
