@@ -88,3 +88,41 @@ test("a memory alarm: a send waits unsent, rejected after blockedTimeoutMs and n
   expect(bodies.filter((b) => b !== "during")).toEqual(["after", "before", "waits"]); // "during" may have arrived
   expect(bodies).not.toContain("not sent");
 }, 90_000);
+
+test("a memory alarm under a burst larger than the publish window: every send settles once blockedTimeoutMs passes, those past the window unsent, and close does not wait for the alarm", async () => {
+  const queue = uniqueQueue("client-alarm-burst");
+  const q = await connect({ url: node.url, queue, blockedTimeoutMs: 1500 });
+  const burst = 1500; // the window is 1,024 tasks written and unconfirmed
+  // Not a speed bound: before the fix, the tasks past the window (and close) waited until the alarm cleared.
+  const hung = () => Bun.sleep(30_000).then(() => "still waiting 30 s on, the alarm still on");
+  let closed = false;
+  try {
+    await q.send("before");
+    await node.raiseMemoryAlarm();
+    await waitFor(node.memoryAlarmOn, 20_000, "the memory alarm");
+    const answers = await Promise.all(
+      Array.from({ length: burst }, (_, i) =>
+        Promise.race([
+          q.send(`burst ${i}`).then(
+            () => "confirmed",
+            (err: Error) =>
+              /not sent:/.test(err.message) ? "not sent" : /not confirmed:/.test(err.message) ? "written" : err.message,
+          ),
+          hung(),
+        ]),
+      ),
+    );
+    const kinds = new Map<string, number>();
+    for (const a of answers) kinds.set(a, (kinds.get(a) ?? 0) + 1);
+    expect([...kinds.keys()].sort()).toEqual(["not sent", "written"]);
+    expect(await Promise.race([q.close().then(() => "closed"), hung()])).toBe("closed");
+    closed = true;
+  } finally {
+    await node.clearMemoryAlarm().catch(() => "");
+    if (!closed) await q.close();
+  }
+  // A task rejected "not sent" was never written: at most the window's worth (and "before") reach the queue.
+  const bodies = new Set((await drain(queue, node.url)).map((m) => m.content.toString()));
+  expect(bodies.has("before")).toBe(true);
+  expect(bodies.size).toBeLessThanOrEqual(1 + 1024);
+}, 180_000);

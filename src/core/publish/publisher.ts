@@ -40,6 +40,8 @@ export class Publisher {
   private readonly alarm: Alarm;
   private failure: PublishError | undefined;
   private readonly signal = new Signal(); // woken at each answer, failure and close
+  /** Tasks waiting in publishLater, unsent: each withdrawn by `withdrawWaiting` with its own error. */
+  private readonly waiting = new Set<(make: (messageId: string | undefined) => TaskqError) => void>();
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
@@ -138,13 +140,38 @@ export class Publisher {
     outcome?: (error: TaskqError | undefined) => void,
     renew?: Renewal,
   ): Promise<void> {
-    for (;;) {
-      if (this.alarm.blocked && !this.failure) await this.alarm.blocked;
-      else if (renew && this.renewals.mustWait(queue, renew) && !this.failure) await this.renewals.busy;
-      else if (this.window.full(this.inflight) && !this.failure) await this.signal.next();
-      else break;
+    let withdrawn: TaskqError | undefined;
+    let wake!: () => void;
+    const gone = new Promise<void>((resolve) => (wake = resolve));
+    const withdraw = (make: (messageId: string | undefined) => TaskqError) => {
+      withdrawn = make(properties.messageId);
+      wake();
+    };
+    this.waiting.add(withdraw);
+    try {
+      for (;;) {
+        if (withdrawn) throw withdrawn;
+        if (this.alarm.blocked && !this.failure) await Promise.race([this.alarm.blocked, gone]);
+        else if (renew && this.renewals.mustWait(queue, renew) && !this.failure)
+          await Promise.race([this.renewals.busy, gone]);
+        else if (this.window.full(this.inflight) && !this.failure) await Promise.race([this.signal.next(), gone]);
+        else break;
+      }
+      if (withdrawn) throw withdrawn;
+    } finally {
+      this.waiting.delete(withdraw);
     }
     await this.publish(queue, body, properties, outcome, renew);
+  }
+
+  /**
+   * Withdraws every task waiting here unsent (the window full, a memory alarm): each `publish` promise rejects with
+   * `make(its message id)`, and the task is never written. The long-lived client's bound on a blocked broker
+   * (sender-session.ts).
+   */
+  withdrawWaiting(make: (messageId: string | undefined) => TaskqError): void {
+    for (const withdraw of this.waiting) withdraw(make);
+    this.waiting.clear();
   }
 
   private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {

@@ -154,6 +154,14 @@ export class SenderSession {
     this.blockTimer = setTimeout(() => {
       for (const stuck of this.written) stuck(reason);
       this.written.clear();
+      // Tasks behind them, unsent (the window full of those written, or the alarm known to the channel): rejected
+      // unsent, never written later.
+      this.open?.withdrawWaiting(
+        (messageId) =>
+          new TaskqError(
+            `task ${messageId ?? ""} not sent: the broker blocks publishing (${reason}) and did not lift it within ${this.blockedTimeoutMs / 1000}s`,
+          ),
+      );
     }, this.blockedTimeoutMs);
     this.blockTimer.unref?.();
   }
