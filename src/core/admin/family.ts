@@ -84,8 +84,13 @@ export function familyFromApi(queue: string, listed: readonly ManagementQueue[])
     // A queue listed before the broker's first statistics on it has no counts: no unacked figure rather than a made-up
     // 0.
     if (typeof item.messages_unacknowledged === "number") member.unacked = item.messages_unacknowledged;
-    if (typeof item.messages === "number") {
-      const held = item.messages - member.ready - (member.unacked ?? 0);
+    // Only from all three counts: a missing one would pass ready or unacked tasks off as held.
+    if (
+      typeof item.messages === "number" &&
+      typeof item.messages_ready === "number" &&
+      typeof item.messages_unacknowledged === "number"
+    ) {
+      const held = item.messages - item.messages_ready - item.messages_unacknowledged;
       if (held > 0) member.held = held;
     }
     const stats = item.message_stats;

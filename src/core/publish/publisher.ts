@@ -24,6 +24,12 @@ import { CLOSE_TIMEOUT_MS } from "../broker/liveness.ts";
 
 export type { TaskProperties, Unconfirmed } from "./unconfirmed.ts";
 
+/** A task waiting in publishLater, unsent; `withdrawn` once withdrawWaiting gave up on it. */
+interface Waiter {
+  messageId: string | undefined;
+  withdrawn: TaskqError | undefined;
+}
+
 /**
  * Publishes with confirms in a bounded window: a task counts as sent once confirmed; any failure fails the publisher
  * (`flush()` says which).
@@ -41,7 +47,7 @@ export class Publisher {
   private failure: PublishError | undefined;
   private readonly signal = new Signal(); // woken at each answer, failure and close
   /** Tasks waiting in publishLater, unsent: each withdrawn by `withdrawWaiting` with its own error. */
-  private readonly waiting = new Set<(make: (messageId: string | undefined) => TaskqError) => void>();
+  private readonly waiting = new Set<Waiter>();
   private readonly window: ConfirmWindow;
   private readonly persistent: boolean;
   private readonly routes: RouteCheck;
@@ -140,26 +146,22 @@ export class Publisher {
     outcome?: (error: TaskqError | undefined) => void,
     renew?: Renewal,
   ): Promise<void> {
-    let withdrawn: TaskqError | undefined;
-    let wake!: () => void;
-    const gone = new Promise<void>((resolve) => (wake = resolve));
-    const withdraw = (make: (messageId: string | undefined) => TaskqError) => {
-      withdrawn = make(properties.messageId);
-      wake();
-    };
-    this.waiting.add(withdraw);
+    // Withdrawn by withdrawWaiting, which wakes `signal`: every wait below ends at the signal's next wake at the latest
+    // (nothing raced against a promise of the task's own, which would gather a reaction per round while it waits).
+    const waiter: Waiter = { messageId: properties.messageId, withdrawn: undefined };
+    this.waiting.add(waiter);
     try {
       for (;;) {
-        if (withdrawn) throw withdrawn;
-        if (this.alarm.blocked && !this.failure) await Promise.race([this.alarm.blocked, gone]);
+        if (waiter.withdrawn) throw waiter.withdrawn;
+        if (this.alarm.blocked && !this.failure) await Promise.race([this.alarm.blocked, this.signal.next()]);
         else if (renew && this.renewals.mustWait(queue, renew) && !this.failure)
-          await Promise.race([this.renewals.busy, gone]);
-        else if (this.window.full(this.inflight) && !this.failure) await Promise.race([this.signal.next(), gone]);
+          await Promise.race([this.renewals.busy, this.signal.next()]);
+        else if (this.window.full(this.inflight) && !this.failure) await this.signal.next();
         else break;
       }
-      if (withdrawn) throw withdrawn;
+      if (waiter.withdrawn) throw waiter.withdrawn;
     } finally {
-      this.waiting.delete(withdraw);
+      this.waiting.delete(waiter);
     }
     await this.publish(queue, body, properties, outcome, renew);
   }
@@ -170,8 +172,9 @@ export class Publisher {
    * (sender-session.ts).
    */
   withdrawWaiting(make: (messageId: string | undefined) => TaskqError): void {
-    for (const withdraw of this.waiting) withdraw(make);
+    for (const waiter of this.waiting) waiter.withdrawn = make(waiter.messageId);
     this.waiting.clear();
+    this.signal.wake();
   }
 
   private onConfirm(seq: number, messageId: string | undefined, mandatory: boolean) {

@@ -127,7 +127,7 @@ export class Session implements WorkSession {
 
   /**
    * A classic queue refills in one steady round trip; a quorum queue's refill varies with its leader's load
-   * (AutoPrefetch sizes the reserve on the median refill, or on the 90th percentile).
+   * (AutoPrefetch covers one round trip, the shortest recent wait, or two slow refills, the 90th percentile).
    */
   get steadyRefills(): boolean {
     return this.workQueue.type !== "quorum";

@@ -15,7 +15,7 @@ export interface WorkSession {
   setPrefetch(count: number): void;
   /** How many tasks beyond concurrency `setPrefetch` can hold (absent: one). */
   readonly reserveLimit?: number;
-  /** Refills take one steady round trip (a classic queue): the reserve covers the median refill, not a slow one. */
+  /** Refills take one steady round trip (a classic queue): the reserve covers one round trip, not two slow refills. */
   readonly steadyRefills?: boolean;
   /** Stops deliveries; acks written after it go out behind the cancel. */
   cancel(): Promise<void>;

@@ -108,6 +108,11 @@ describe("familyFromApi: a recorded answer", () => {
     expect(
       familyFromApi("q", [{ name: "q", messages: 3, messages_ready: 2, messages_unacknowledged: 1 }])[0]?.held,
     ).toBe(undefined);
+    // A count missing: no held figure rather than ready or unacked tasks passed off as held.
+    expect(familyFromApi("q", [{ name: "q.retry.1000", messages: 5, messages_ready: 2 }])[0]?.held).toBe(undefined);
+    expect(familyFromApi("q", [{ name: "q.delay.500", messages: 3, messages_unacknowledged: 0 }])[0]?.held).toBe(
+      undefined,
+    );
   });
 
   test.each([
