@@ -42,7 +42,8 @@ const server = createServer(async (req, res) => {
   }
 });
 
-server.listen(port, () => console.log(`listening on :${port}, enqueuing to '${queue}'`));
+// PORT=0: a free port of the system's choosing; the line names the one bound.
+server.listen(port, () => console.log(`listening on :${server.address().port}, enqueuing to '${queue}'`));
 // Stop taking requests, let the sends under way get their confirms, then close the connection.
 const stop = () => server.close(() => q.close().then(() => process.exit(0)));
 process.on("SIGINT", stop);
