@@ -93,9 +93,10 @@ export class WorkerProcess {
     return this.proc.exited.then(() => this.proc.exitCode);
   }
 
-  /** The last line it wrote to stderr: why it exited, when it exits early. */
+  /** The last line it wrote to stderr, stack frames left out: why it exited, when it exits early. */
   get lastLine(): string {
-    return this.stderr.trim().split("\n").pop() ?? "";
+    const lines = this.stderr.trim().split("\n");
+    return lines.findLast((line) => !/^\s+at /.test(line)) ?? lines.pop() ?? "";
   }
 
   /** Exited, on its own or by a signal (then Bun leaves `exitCode` null and sets `signalCode`). */

@@ -37,17 +37,32 @@ export class LineWriter implements LineSink {
   }
 }
 
+/** A cell to wait on with `Atomics.wait`: a sleep that blocks the thread, nothing ever wakes it early. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * Writes each line before `write` returns (a blocking write to the file
  * descriptor): for a line that must be out before what the caller does next
  * (an ack), whatever happens to the process then. One system call per line.
+ *
+ * Invariant: `write` returns only with the whole line written, however slowly the reader reads.
+ * Bun makes fd 1 non-blocking once `process.stdout` is touched, so a full pipe (a reader such as
+ * `taskq bench` behind on a busy machine) answers EAGAIN: wait a millisecond and write again
+ * (test/unit/util/sync-line-writer.test.ts).
  */
 export class SyncLineWriter implements LineSink {
   constructor(private readonly fd = 1) {}
 
   write(line: string): void {
     let bytes = Buffer.from(`${line}\n`);
-    while (bytes.length > 0) bytes = bytes.subarray(writeSync(this.fd, bytes));
+    while (bytes.length > 0) {
+      try {
+        bytes = bytes.subarray(writeSync(this.fd, bytes));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    }
   }
 
   flush(): void {}

@@ -123,10 +123,14 @@ describe("taskq remove through the management API: what a quorum delay queue hol
     // neither ready nor unacked. A quorum queue expires its head lazily (up to tens of seconds on a busy machine),
     // and the API's counts follow the broker's statistics (every 5 s by default).
     const delayQueue = new RegExp(`^${queue.replaceAll(".", "\\.")}\\.delay\\.1000\\s+0\\s+1$`, "m");
+    let seen = "";
     await waitFor(
-      async () => delayQueue.test(await node.ctl("list_queues", "name", "messages_ready", "messages")),
+      async () => {
+        seen = await node.ctl("list_queues", "name", "messages_ready", "messages");
+        return delayQueue.test(seen);
+      },
       90_000,
-      "the delayed task dead-lettered and held (0 ready, 1 message)",
+      () => `the delayed task dead-lettered and held (0 ready, 1 message); last seen:\n${seen}`,
       1000,
     );
     const dry = await waitFor(

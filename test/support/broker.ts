@@ -163,19 +163,21 @@ export async function brokerQueues(node?: string): Promise<Map<string, { ready: 
 
 /**
  * Polls `check` every `everyMs` until it returns a truthy value or `ms` pass. The way to
- * wait for something to happen: a sleep only guesses how long it takes.
+ * wait for something to happen: a sleep only guesses how long it takes. `what` may be a
+ * function, read at the timeout: the error can then say what was seen last.
  */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   ms = 15_000,
-  what = "condition",
+  what: string | (() => string) = "condition",
   everyMs = 50,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms}ms waiting for ${typeof what === "function" ? what() : what}`);
     await Bun.sleep(everyMs);
   }
 }
