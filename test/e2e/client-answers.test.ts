@@ -2,15 +2,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type SendEvent, TaskqError, connect } from "taskq";
 import { dial, whileUp } from "../../src/core/broker/connection.ts";
 import { BROKER_URL, drain, uniqueQueue } from "../support/broker.ts";
-import { IsolatedNode } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 
-// Each task's own answer (issue 28 review): a nack, a refusal or a closed channel fails that task alone. A 4.3 node of
-// the client's own (ports 34000-34099): its max message size is 16 MiB; queues named r28-full-* hold one task and
+// Each task's own answer (issue 28 review): a nack, a refusal or a closed channel fails that task alone. A 4.3 broker,
+// test/support/versions.ts: its max message size is 16 MiB; queues named r28-full-* hold one task and
 // refuse the next (overflow reject-publish: the broker nacks it).
-const node = new IsolatedNode("client-answers", 34040, { version: "4.3" });
+const node = versionBroker("4.3");
 
 beforeAll(async () => {
-  await node.start();
+  await node.up();
   await node.ctl(
     "set_policy",
     "r28full",
@@ -20,7 +20,7 @@ beforeAll(async () => {
     "queues",
   );
 }, 180_000);
-afterAll(() => node.wipe(), 60_000);
+afterAll(() => node.ctl("clear_policy", "r28full"), 60_000);
 
 test("a nacked task (a full queue) is rejected alone, naming its queue; the connection stays and later sends pass", async () => {
   const full = `r28-full-${uniqueQueue("nack")}`;

@@ -5,8 +5,9 @@ import { REASON_SAMPLE, queueStatus } from "../../src/core/admin/queue-status.ts
 import type { Broker } from "../../src/core/broker/connection.ts";
 import { connect } from "../../src/core/broker/reconnector.ts";
 import { DEFAULT_RETRY } from "../../src/core/failures/retry-policy.ts";
-import { BROKER_URL, deleteQueues, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
-import { IsolatedNode, type RabbitVersion, freePort } from "../support/node.ts";
+import { deleteQueues, readyCount, uniqueQueue, waitFor, withChannel } from "../support/broker.ts";
+import type { RabbitVersion } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 import { runTaskq } from "../support/taskq.ts";
 
 // Looking at a dead queue never spends a delivery (src/core/admin/dead-peek.ts): 100 looks in a
@@ -108,105 +109,100 @@ async function expectWhole(url: string, queue: string): Promise<void> {
   }
 }
 
-const BROKERS: Array<[RabbitVersion, number]> = [
-  ["4.3", 83],
-  ["4.0", 84],
-  ["3.10", 0], // the shared broker
-];
+describe.each<[RabbitVersion]>([["4.3"], ["4.0"], ["3.10"]])(
+  "looking at a dead queue never spends a delivery: RabbitMQ %s",
+  (version) => {
+    const target = versionBroker(version);
+    const url = target.url;
+    const queues: string[] = [];
+    const queue = (label: string) => {
+      const name = uniqueQueue(label);
+      queues.push(name, `${name}.dead`);
+      return name;
+    };
+    let broker: Broker;
 
-describe.each(BROKERS)("looking at a dead queue never spends a delivery: RabbitMQ %s", (version, offset) => {
-  const node =
-    version === "3.10" ? undefined : new IsolatedNode(`peek${version.replace(".", "")}`, freePort(offset), { version });
-  const url = node?.url ?? BROKER_URL;
-  const queues: string[] = [];
-  const queue = (label: string) => {
-    const name = uniqueQueue(label);
-    queues.push(name, `${name}.dead`);
-    return name;
-  };
-  let broker: Broker;
+    beforeAll(async () => {
+      await target.up();
+      broker = await connect({ urls: [url], connectTimeoutMs: 10_000 });
+    }, 240_000);
+    afterAll(async () => {
+      await broker?.close();
+      await deleteQueues(queues, url);
+    }, 90_000);
 
-  beforeAll(async () => {
-    await node?.start();
-    broker = await connect({ urls: [url], connectTimeoutMs: 10_000 });
-  }, 240_000);
-  afterAll(async () => {
-    await broker?.close();
-    if (node) await node.wipe();
-    else await deleteQueues(queues);
-  }, 90_000);
+    test(`${LOOKS} looks (listDead, --limit ${LIMIT}) at a quorum dead queue of ${TASKS}: each sees the first ${LIMIT}, and all stay, in order, with their headers`, async () => {
+      const q = queue("peek-quorum");
+      await park(url, q, "quorum");
+      const firstFew = Array.from({ length: LIMIT }, (_, i) => `d-${i + 1}`).join(" ");
+      let fewest = LIMIT; // the fewest tasks a look saw
+      let disordered = 0; // looks whose first LIMIT were not d-1..d-20
+      for (let look = 1; look <= LOOKS; look++) {
+        const list = await listDead(broker, q, LIMIT);
+        if (list.tasks.map((t) => t.messageId).join(" ") !== firstFew) disordered++;
+        fewest = Math.min(fewest, list.tasks.length);
+      }
+      const left = (await withChannel((ch) => ch.checkQueue(`${q}.dead`), url)).messageCount;
+      expect({ fewest, disordered, left }).toEqual({ fewest: LIMIT, disordered: 0, left: TASKS });
+      await expectWhole(url, q);
+    }, 120_000);
 
-  test(`${LOOKS} looks (listDead, --limit ${LIMIT}) at a quorum dead queue of ${TASKS}: each sees the first ${LIMIT}, and all stay, in order, with their headers`, async () => {
-    const q = queue("peek-quorum");
-    await park(url, q, "quorum");
-    const firstFew = Array.from({ length: LIMIT }, (_, i) => `d-${i + 1}`).join(" ");
-    let fewest = LIMIT; // the fewest tasks a look saw
-    let disordered = 0; // looks whose first LIMIT were not d-1..d-20
-    for (let look = 1; look <= LOOKS; look++) {
-      const list = await listDead(broker, q, LIMIT);
-      if (list.tasks.map((t) => t.messageId).join(" ") !== firstFew) disordered++;
-      fewest = Math.min(fewest, list.tasks.length);
-    }
-    const left = (await withChannel((ch) => ch.checkQueue(`${q}.dead`), url)).messageCount;
-    expect({ fewest, disordered, left }).toEqual({ fewest: LIMIT, disordered: 0, left: TASKS });
-    await expectWhole(url, q);
-  }, 120_000);
+    test("taskq dead list and taskq status, a few times each through the binary, leave the quorum dead queue whole", async () => {
+      const q = queue("peek-binary");
+      await park(url, q, "quorum");
+      const env = { TASKQ_URL: url };
+      for (let i = 0; i < 5; i++) {
+        const listed = await runTaskq(["dead", "list", "-q", q], { env });
+        expect(listed).toMatchObject({ code: 0 });
+        expect(listed.stdout).toContain(`${TASKS} dead task(s) in '${q}.dead'`);
+        const status = await runTaskq(["status", "-q", q, "--no-management"], { env });
+        expect(status).toMatchObject({ code: 0 });
+        expect(status.stdout).toContain(`dead tasks by reason (all ${TASKS})`);
+      }
+      await expectWhole(url, q);
+    }, 120_000);
 
-  test("taskq dead list and taskq status, a few times each through the binary, leave the quorum dead queue whole", async () => {
-    const q = queue("peek-binary");
-    await park(url, q, "quorum");
-    const env = { TASKQ_URL: url };
-    for (let i = 0; i < 5; i++) {
-      const listed = await runTaskq(["dead", "list", "-q", q], { env });
-      expect(listed).toMatchObject({ code: 0 });
-      expect(listed.stdout).toContain(`${TASKS} dead task(s) in '${q}.dead'`);
-      const status = await runTaskq(["status", "-q", q, "--no-management"], { env });
-      expect(status).toMatchObject({ code: 0 });
-      expect(status.stdout).toContain(`dead tasks by reason (all ${TASKS})`);
-    }
-    await expectWhole(url, q);
-  }, 120_000);
+    test("a classic dead queue: 30 looks leave it whole too", async () => {
+      const q = queue("peek-classic");
+      await park(url, q, "classic");
+      for (let look = 1; look <= 30; look++) expect((await listDead(broker, q, LIMIT)).tasks).toHaveLength(LIMIT);
+      await expectWhole(url, q);
+    }, 60_000);
 
-  test("a classic dead queue: 30 looks leave it whole too", async () => {
-    const q = queue("peek-classic");
-    await park(url, q, "classic");
-    for (let look = 1; look <= 30; look++) expect((await listDead(broker, q, LIMIT)).tasks).toHaveLength(LIMIT);
-    await expectWhole(url, q);
-  }, 60_000);
+    test("two looks at once, ten times: nothing lost, nothing doubled", async () => {
+      const q = queue("peek-concurrent");
+      await park(url, q, "quorum");
+      for (let round = 0; round < 10; round++)
+        await Promise.all([listDead(broker, q, LIMIT), listDead(broker, q, LIMIT)]);
+      const ids = (await drainDead(url, q)).map((m) => String(m.properties.messageId));
+      expect(ids.toSorted()).toEqual(Array.from({ length: TASKS }, (_, i) => `d-${i + 1}`).toSorted());
+    }, 60_000);
 
-  test("two looks at once, ten times: nothing lost, nothing doubled", async () => {
-    const q = queue("peek-concurrent");
-    await park(url, q, "quorum");
-    for (let round = 0; round < 10; round++)
-      await Promise.all([listDead(broker, q, LIMIT), listDead(broker, q, LIMIT)]);
-    const ids = (await drainDead(url, q)).map((m) => String(m.properties.messageId));
-    expect(ids.toSorted()).toEqual(Array.from({ length: TASKS }, (_, i) => `d-${i + 1}`).toSorted());
-  }, 60_000);
-
-  test.if(version === "4.0")(
-    `status does not move more than ${REASON_SAMPLE} dead tasks for a sample: it says so, and the queue is untouched`,
-    async () => {
-      const q = queue("peek-status");
-      await withChannel(async (ch) => {
-        await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
-        await ch.assertQueue(`${q}.dead`, { durable: true, arguments: { "x-queue-type": "quorum" } });
-        for (let i = 1; i <= REASON_SAMPLE + 1; i++)
-          ch.sendToQueue(`${q}.dead`, Buffer.from(`task ${i}`), { persistent: true, messageId: `s-${i}` });
-        await ch.checkQueue(`${q}.dead`);
-      }, url);
-      await waitFor(async () => (await readyCount(`${q}.dead`, url)) === REASON_SAMPLE + 1, 10_000, "the tasks in");
-      const status = await queueStatus(broker, q, { retry: DEFAULT_RETRY });
-      expect(status.exists && status.dead).toMatchObject({
-        ready: REASON_SAMPLE + 1,
-        sampled: 0,
-        unsampled: expect.stringContaining("moves every task once round"),
-      });
-      const left = await drainDead(url, q);
-      expect(left.map((m) => m.properties.messageId)).toEqual(
-        Array.from({ length: REASON_SAMPLE + 1 }, (_, i) => `s-${i + 1}`),
-      );
-      expect(left.every((m) => m.properties.headers?.["x-delivery-count"] === undefined)).toBe(true);
-    },
-    60_000,
-  );
-});
+    test.if(version === "4.0")(
+      `status does not move more than ${REASON_SAMPLE} dead tasks for a sample: it says so, and the queue is untouched`,
+      async () => {
+        const q = queue("peek-status");
+        await withChannel(async (ch) => {
+          await ch.assertQueue(q, { durable: true, arguments: { "x-queue-type": "quorum" } });
+          await ch.assertQueue(`${q}.dead`, { durable: true, arguments: { "x-queue-type": "quorum" } });
+          for (let i = 1; i <= REASON_SAMPLE + 1; i++)
+            ch.sendToQueue(`${q}.dead`, Buffer.from(`task ${i}`), { persistent: true, messageId: `s-${i}` });
+          await ch.checkQueue(`${q}.dead`);
+        }, url);
+        await waitFor(async () => (await readyCount(`${q}.dead`, url)) === REASON_SAMPLE + 1, 10_000, "the tasks in");
+        const status = await queueStatus(broker, q, { retry: DEFAULT_RETRY });
+        expect(status.exists && status.dead).toMatchObject({
+          ready: REASON_SAMPLE + 1,
+          sampled: 0,
+          unsampled: expect.stringContaining("moves every task once round"),
+        });
+        const left = await drainDead(url, q);
+        expect(left.map((m) => m.properties.messageId)).toEqual(
+          Array.from({ length: REASON_SAMPLE + 1 }, (_, i) => `s-${i + 1}`),
+        );
+        expect(left.every((m) => m.properties.headers?.["x-delivery-count"] === undefined)).toBe(true);
+      },
+      60_000,
+    );
+  },
+);

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { uniqueQueue } from "../support/broker.ts";
-import { IsolatedNode } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 import { oneLineError, runTaskq } from "../support/taskq.ts";
 
 // RabbitMQ 4.1 raised the smallest frame before login to 8192 and refuses a client's frame_max
 // below it (the socket closed, "negotiated frame_max = 4096 is lower than the minimum allowed
 // value (8192)" in its log). amqplib 2.3.1 asks 131072 unless told, and reads a frame of any size up
 // to its 64 MiB limit before the tune: taskq connects to 4.3 as it is.
-const node = new IsolatedNode("framemin43", 31040, { version: "4.3" });
-beforeAll(() => node.start(), 240_000);
-afterAll(() => node.wipe(), 90_000);
+const node = versionBroker("4.3");
+beforeAll(() => node.up(), 240_000);
 
 test.each([[""], ["?frameMax=8192"], ["?frameMax=0"]])(
   "4.3: a send and a work round trip with %p",

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BROKER_URL, drain, uniqueQueue } from "../support/broker.ts";
+import { drain, uniqueQueue } from "../support/broker.ts";
 import { IsolatedNode } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
 import { type WorkerEvent, send, work } from "../../src/index.ts";
 
@@ -54,10 +55,12 @@ async function failingRun(url: string, queueType: "classic" | "quorum") {
 }
 
 describe("a switch costs no attempt: with max attempts 2 and a handler that always fails, every task runs exactly twice", () => {
+  const broker = versionBroker("3.10");
+  beforeAll(() => broker.up(), 240_000);
   test.each<["classic" | "quorum"]>([["quorum"], ["classic"]])(
     "RabbitMQ 3.10, a %s queue",
     async (type) => {
-      const run = await failingRun(BROKER_URL, type);
+      const run = await failingRun(broker.url, type);
       expect(run.switches).toBeGreaterThan(2);
       expect(run).toMatchObject({ ran: TASKS, wrongCount: 0, dead: TASKS });
     },
@@ -65,10 +68,9 @@ describe("a switch costs no attempt: with max attempts 2 and a handler that alwa
   );
 });
 
-describe("RabbitMQ 4.3 (an isolated node)", () => {
-  const node = new IsolatedNode("switch43", 31020, { version: "4.3" });
-  beforeAll(() => node.start(), 240_000);
-  afterAll(() => node.wipe(), 90_000);
+describe("RabbitMQ 4.3", () => {
+  const node = versionBroker("4.3");
+  beforeAll(() => node.up(), 240_000);
 
   test("a quorum queue: a switch costs no attempt", async () => {
     const run = await failingRun(node.url, "quorum");
@@ -127,6 +129,7 @@ async function stoppedRuns(url: string, queueType: "classic" | "quorum", prefetc
 }
 
 describe("a stop's cancel gives nothing back to the queue (it waits until nothing is on its way to the consumer)", () => {
+  const broker = versionBroker("3.10");
   test.each<["classic" | "quorum", number | "auto"]>([
     ["quorum", 20],
     ["quorum", "auto"],
@@ -134,7 +137,7 @@ describe("a stop's cancel gives nothing back to the queue (it waits until nothin
   ])(
     "RabbitMQ 3.10, a %s queue, prefetch %p: 10 stops mid-run, no task left flagged as returned",
     async (type, prefetch) => {
-      const run = await stoppedRuns(BROKER_URL, type, prefetch, 10);
+      const run = await stoppedRuns(broker.url, type, prefetch, 10);
       expect(run).toEqual({ total: 4000, flagged: 0 });
     },
     120_000,

@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BROKER_URL, deleteQueues, drain, rabbitmqctl, readyCount, uniqueQueue } from "../support/broker.ts";
-import { IsolatedNode, type RabbitVersion, freePort } from "../support/node.ts";
+import { deleteQueues, drain, readyCount, uniqueQueue } from "../support/broker.ts";
+import type { RabbitVersion } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 import { jsonLines, runTaskq } from "../support/taskq.ts";
 
 // A task whose command kills its worker (`kill -9 $PPID`: what the OOM killer does), and fresh
 // workers one after the other, as a supervisor restarts them: the task ends in `.dead` with its
 // reason after --max-redeliveries runs, never run again, never dropped (failures/redeliveries.ts).
-// On the shared 3.10.8, and on isolated 4.3 and 4.0 nodes.
+// On 4.3, 4.0 and 3.10 (test/support/versions.ts).
 
 /** Logs each run ("<body> <attempt> <redelivered>"); kills its worker on "boom", done otherwise. */
 const KILLER = `b=$(cat); echo "$b $TASKQ_ATTEMPT $TASKQ_REDELIVERED" >> "$RUNS"; [ "$b" = boom ] && kill -9 $PPID; exit 0`;
@@ -22,9 +23,6 @@ interface Target {
   url: () => string;
   ctl: (...args: string[]) => Promise<unknown>;
 }
-
-/** `rabbitmqctl ARGS` on the suite's broker. */
-const sharedCtl = (...args: string[]): Promise<string> => rabbitmqctl(...args);
 
 function crashLoopTests(target: Target): void {
   const queues: string[] = [];
@@ -138,16 +136,11 @@ function crashLoopTests(target: Target): void {
   }, 90_000);
 }
 
-describe("a task that kills its workers ends in .dead: RabbitMQ 3.10 (the shared broker)", () => {
-  crashLoopTests({ url: () => BROKER_URL, ctl: sharedCtl });
-});
-
-describe.each<[RabbitVersion, number]>([
-  ["4.3", 91],
-  ["4.0", 92],
-])("a task that kills its workers ends in .dead: RabbitMQ %s (an isolated node)", (version, offset) => {
-  const node = new IsolatedNode(`redeliver${version.replace(".", "")}`, freePort(offset), { version });
-  beforeAll(() => node.start(), 240_000);
-  afterAll(() => node.wipe(), 90_000);
-  crashLoopTests({ url: () => node.url, ctl: (...args) => node.ctl(...args) });
-});
+describe.each<[RabbitVersion]>([["4.3"], ["4.0"], ["3.10"]])(
+  "a task that kills its workers ends in .dead: RabbitMQ %s",
+  (version) => {
+    const broker = versionBroker(version);
+    beforeAll(() => broker.up(), 240_000);
+    crashLoopTests({ url: () => broker.url, ctl: broker.ctl });
+  },
+);

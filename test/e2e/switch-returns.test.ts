@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BROKER_URL, trackedQueues, uniqueQueue } from "../support/broker.ts";
-import { IsolatedNode, type RabbitVersion, freePort } from "../support/node.ts";
+import { deleteQueues, uniqueQueue } from "../support/broker.ts";
+import type { RabbitVersion } from "../support/node.ts";
+import { versionBroker } from "../support/versions.ts";
 import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 
 // --prefetch auto changes the prefetch by replacing the consumer. A quorum queue hands back the
@@ -8,9 +9,6 @@ import { TaskqProcess, jsonLines, runTaskq } from "../support/taskq.ts";
 // with x-delivery-count raised: as a dead worker's, so counted toward --max-redeliveries and the
 // attempt). The worker cancels a consumer only when nothing can be on its way to it
 // (worker/consumer.ts), so a switch hands nothing back, on 3.10, 4.0 and 4.3.
-const tracked = trackedQueues();
-afterAll(() => tracked.deleteAll());
-
 const TASKS = 360;
 
 interface SwitchRun {
@@ -24,7 +22,7 @@ interface SwitchRun {
 }
 
 /** TASKS tasks in blocks of zero-work and 60 ms ones, so the reserve comes and goes, and the consumer with it. */
-async function switchRun(queue: string, url = BROKER_URL): Promise<SwitchRun> {
+async function switchRun(queue: string, url: string): Promise<SwitchRun> {
   const env = { TASKQ_URL: url };
   const bodies = Array.from({ length: TASKS }, (_, i) => `t${i}${Math.floor(i / 30) % 2 ? "......" : ""}`);
   expect((await runTaskq(["send", "-q", queue, "--queue-type", "quorum", ...bodies], { env })).code).toBe(0);
@@ -58,23 +56,16 @@ async function switchRun(queue: string, url = BROKER_URL): Promise<SwitchRun> {
   };
 }
 
-test("3.10: a switch hands nothing back: each task done once, at attempt 1, none came back, none dead", async () => {
-  const run = await switchRun(tracked.name("switch-returns"));
-  expect(run).toMatchObject({ done: TASKS, ids: TASKS, dead: false, cameBack: 0, retried: 0 });
-  expect(run.switches).toBeGreaterThan(2);
-  console.log(`switch returns on 3.10: ${run.cameBack} came back in ${run.switches} switches`);
-}, 120_000);
-
-describe.each<[RabbitVersion, number]>([
-  ["4.3", 93],
-  ["4.0", 94],
-])("RabbitMQ %s (an isolated node)", (version, offset) => {
-  const node = new IsolatedNode(`switch${version.replace(".", "")}`, freePort(offset), { version });
-  beforeAll(() => node.start(), 240_000);
-  afterAll(() => node.wipe(), 90_000);
+describe.each<[RabbitVersion]>([["4.3"], ["4.0"], ["3.10"]])("RabbitMQ %s", (version) => {
+  const broker = versionBroker(version);
+  const queues: string[] = [];
+  beforeAll(() => broker.up(), 240_000);
+  afterAll(() => deleteQueues(queues, broker.url));
 
   test("a switch hands nothing back: each task done once, at attempt 1, none came back, none dead", async () => {
-    const run = await switchRun(uniqueQueue("switch-returns"), node.url);
+    const queue = uniqueQueue("switch-returns");
+    queues.push(queue, `${queue}.dead`);
+    const run = await switchRun(queue, broker.url);
     expect(run).toMatchObject({ done: TASKS, ids: TASKS, dead: false, cameBack: 0, retried: 0 });
     expect(run.switches).toBeGreaterThan(2);
     console.log(`switch returns on ${version}: ${run.cameBack} came back in ${run.switches} switches`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BROKER_URL, deleteQueues, readyCount, uniqueQueue } from "../support/broker.ts";
-import { IsolatedNode, freePort } from "../support/node.ts";
+import { deleteQueues, readyCount, uniqueQueue } from "../support/broker.ts";
+import { versionBroker } from "../support/versions.ts";
 import { TASKQ_BIN } from "../support/taskq.ts";
 import { Terminal } from "../support/tmux.ts";
 
@@ -11,27 +11,14 @@ afterAll(async () => {
   for (const clean of cleanups) await clean();
 });
 
-// The tutorial's scenario on each RabbitMQ version taskq supports: the suite's broker (4.3 under
-// scripts/test), the machine's own 3.10, and a 4.0 node of this file's own (started by its describe).
-const node40 = new IsolatedNode("tutorial-40", freePort(71), { version: "4.0" });
-const targets: [string, string, (() => Promise<unknown>)?][] = [
-  ["the suite's broker", BROKER_URL],
-  ["RabbitMQ 3.10 (the machine's)", "amqp://guest:guest@127.0.0.1:5672"],
-  [
-    "RabbitMQ 4.0",
-    node40.url,
-    () => {
-      cleanups.push(node40.wipe);
-      return node40.start();
-    },
-  ],
-];
-for (const [label, url, start] of targets) {
-  describe(`the tutorial on ${label}`, () => {
-    if (start) beforeAll(start, 120_000);
+// The tutorial's scenario on each RabbitMQ version taskq supports (test/support/versions.ts).
+for (const version of ["4.3", "4.0", "3.10"] as const) {
+  describe(`the tutorial on RabbitMQ ${version}`, () => {
+    const broker = versionBroker(version);
+    beforeAll(() => broker.up(), 240_000);
     test(
       "two workers share the sender's tasks; Ctrl+C finishes the task; Ctrl+C twice hands it to the other worker",
-      () => tutorial(url),
+      () => tutorial(broker.url),
       120_000,
     );
   });

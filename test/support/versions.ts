@@ -1,0 +1,64 @@
+import { BROKER_NODE, BROKER_URL, rabbitmqctl } from "./broker.ts";
+import { IsolatedNode, type RabbitVersion, freePort } from "./node.ts";
+
+// A plain broker of each RabbitMQ version, for the tests of what differs between versions (no config of their own, no
+// restart, no fault): the suite's broker when it runs that version, the machine's own for 3.10, else one isolated node
+// per version for the whole test process (shard), started on first use and wiped after its last file
+// (test/support/teardown.ts). A node boot costs 10-25 s of both cores; the suite used to boot one per file and version.
+// Invariant: a test labelled with a version talks to a broker of that version (the suite's broker is labelled by
+// TASKQ_SUITE_VERSION, which scripts/test exports; without it, the machine's 3.10).
+
+/** The version of the suite's broker (BROKER_URL). */
+export const SUITE_VERSION: RabbitVersion =
+  (process.env.TASKQ_SUITE_VERSION as RabbitVersion | undefined) ?? (BROKER_NODE ? "4.3" : "3.10");
+
+/** The machine's own RabbitMQ 3.10 (started before the suite; the tutorial's tests use it too). */
+const MACHINE_URL = "amqp://guest:guest@127.0.0.1:5672";
+
+/** A broker of one version: where to connect, and its rabbitmqctl. */
+export interface VersionBroker {
+  version: RabbitVersion;
+  url: string;
+  ctl: (...args: string[]) => Promise<string>;
+  /** Resolves once it answers (starts the shared node on first use). */
+  up: () => Promise<void>;
+}
+
+const shared = new Map<RabbitVersion, { node: IsolatedNode; started?: Promise<unknown> }>();
+const OFFSETS: Record<RabbitVersion, number> = { "3.10": 171, "4.0": 172, "4.3": 173 };
+
+/** The broker to run `version`'s tests on (see above). */
+export function versionBroker(version: RabbitVersion): VersionBroker {
+  if (version === SUITE_VERSION) return { version, url: BROKER_URL, ctl: rabbitmqctl, up: async () => {} };
+  if (version === "3.10") return { version, url: MACHINE_URL, ctl: machineCtl, up: async () => {} };
+  let entry = shared.get(version);
+  if (!entry) {
+    entry = { node: new IsolatedNode(`shared${version.replace(".", "")}`, freePort(OFFSETS[version]), { version }) };
+    shared.set(version, entry);
+  }
+  const { node } = entry;
+  const up = async () => {
+    const e = entry as { started?: Promise<unknown> };
+    e.started ??= node.start();
+    await e.started;
+  };
+  return { version, url: node.url, ctl: (...args) => node.ctl("-q", ...args), up };
+}
+
+/** Wipes the shared nodes this process started (after its last test file). */
+export async function downSharedNodes(): Promise<void> {
+  await Promise.all([...shared.values()].filter((e) => e.started).map((e) => e.node.wipe()));
+  shared.clear();
+}
+
+/** `rabbitmqctl -q ARGS` against the machine's own broker; its stdout, or throws on a non-zero exit. */
+async function machineCtl(...args: string[]): Promise<string> {
+  const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err.trim()}`);
+  return out;
+}
