@@ -94,15 +94,31 @@ export async function deleteQueues(queues: string[], url = BROKER_URL): Promise<
   }, url).catch(() => {});
 }
 
+/**
+ * Runs a rabbitmqctl listing (list_queues, list_channels...), again up to twice when it fails with 69 or 75: the
+ * suite's broker is shared by concurrent shards, and a listing that meets a queue or channel closing at that moment
+ * ends with {error, _} (69, EX_UNAVAILABLE) or a timeout (75) though nothing is wrong (seen once in a fresh-clone run).
+ */
+async function listing(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    if ((code !== 69 && code !== 75) || attempt === 3) return { out, err, code };
+    await Bun.sleep(500);
+  }
+}
+
 /** messages_ready / messages_unacknowledged as the broker itself reports them. */
 export async function brokerCounts(queue: string, node?: string): Promise<{ ready: number; unacked: number }> {
   const args = rabbitmqctlCommand(
     ["-q", "list_queues", "name", "messages_ready", "messages_unacknowledged", "--no-table-headers"],
     node,
   );
-  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
-  const text = await new Response(proc.stdout).text();
-  await proc.exited;
+  const { out: text } = await listing(args);
   for (const line of text.split("\n")) {
     const [name, ready, unacked] = line.trim().split(/\s+/);
     if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
@@ -115,10 +131,12 @@ export async function brokerCounts(queue: string, node?: string): Promise<{ read
  * one array of column values per row listed.
  */
 export async function rabbitmqctlRows(list: string, columns: string[], node?: string): Promise<string[][]> {
-  const args = rabbitmqctlCommand(["-q", list, ...columns, "--no-table-headers"], node);
-  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
-  const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-  if (code !== 0) throw new Error(`rabbitmqctl ${list} failed (${code})`);
+  const {
+    out: text,
+    err,
+    code,
+  } = await listing(rabbitmqctlCommand(["-q", list, ...columns, "--no-table-headers"], node));
+  if (code !== 0) throw new Error(`rabbitmqctl ${list} failed (${code}): ${err.trim()}`);
   return text
     .split("\n")
     .map((line) => line.trim())
@@ -133,12 +151,7 @@ export async function rabbitmqctlRows(list: string, columns: string[], node?: st
  */
 export async function channelWidePrefetches(node?: string): Promise<number[]> {
   const args = rabbitmqctlCommand(["-q", "list_channels", "global_prefetch_count", "--no-table-headers"], node);
-  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
-  const [text, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const { out: text, err, code } = await listing(args);
   if (code === 64 && /global_prefetch_count/.test(err)) return []; // 4.3: "Invalid info item"
   if (code !== 0) throw new Error(`rabbitmqctl list_channels failed (${code}): ${err}`);
   return text
