@@ -37,6 +37,17 @@ export function benchWorkerArgs(
   ];
 }
 
+/**
+ * The last line of a process's stderr that says something: not a stack frame ("    at ..."), not a blank line, not the
+ * "Bun v1.x (Linux x64)" line Bun ends an uncaught crash with. The whole last line when none is left.
+ */
+export function errorLine(stderr: string): string {
+  const lines = stderr.trim().split("\n");
+  return (
+    lines.findLast((line) => line.trim() !== "" && !/^\s+at /.test(line) && !/^Bun v\d/.test(line)) ?? lines.pop() ?? ""
+  );
+}
+
 /** A `taskq work --json` child whose task reports are parsed as they come. */
 export class WorkerProcess {
   readonly proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -93,10 +104,9 @@ export class WorkerProcess {
     return this.proc.exited.then(() => this.proc.exitCode);
   }
 
-  /** The last line it wrote to stderr, stack frames left out: why it exited, when it exits early. */
+  /** Why it exited, when it exits early: its last line on stderr that says something (errorLine). */
   get lastLine(): string {
-    const lines = this.stderr.trim().split("\n");
-    return lines.findLast((line) => !/^\s+at /.test(line)) ?? lines.pop() ?? "";
+    return errorLine(this.stderr);
   }
 
   /** Exited, on its own or by a signal (then Bun leaves `exitCode` null and sets `signalCode`). */

@@ -46,9 +46,10 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * (an ack), whatever happens to the process then. One system call per line.
  *
  * Invariant: `write` returns only with the whole line written, however slowly the reader reads.
- * Bun makes fd 1 non-blocking once `process.stdout` is touched, so a full pipe (a reader such as
- * `taskq bench` behind on a busy machine) answers EAGAIN: wait a millisecond and write again
- * (test/unit/util/sync-line-writer.test.ts).
+ * Bun makes fd 1 non-blocking once `process.stdout` is touched (cli.ts does, in every command), so a
+ * full pipe (a reader such as `taskq bench` behind on a busy machine) answers EAGAIN: wait a
+ * millisecond and write again (test/unit/util/sync-line-writer.test.ts). As a blocking write
+ * would, it waits as long as the reader does: the line must be out before the ack.
  */
 export class SyncLineWriter implements LineSink {
   constructor(private readonly fd = 1) {}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { drain, uniqueQueue } from "../support/broker.ts";
+import { deleteQueues, drain, uniqueQueue } from "../support/broker.ts";
 import { IsolatedNode } from "../support/node.ts";
 import { versionBroker } from "../support/versions.ts";
 import { TaskqProcess, runTaskq } from "../support/taskq.ts";
@@ -22,6 +22,14 @@ const slow = (body: string) => Number(body.slice(1)) % 60 >= 30;
  */
 async function failingRun(url: string, queueType: "classic" | "quorum") {
   const queue = uniqueQueue(`switch-attempts-${queueType}`);
+  try {
+    return await failingRunOn(url, queue, queueType);
+  } finally {
+    await deleteQueues([queue, `${queue}.dead`, `${queue}.retry.10`], url);
+  }
+}
+
+async function failingRunOn(url: string, queue: string, queueType: "classic" | "quorum") {
   const tasks = Array.from({ length: TASKS }, (_, i) => `t${i}`);
   await send({ url, queue, queueType, tasks });
   const runs = new Map<string, number[]>();
@@ -114,6 +122,20 @@ describe("RabbitMQ 4.3: work --prefetch auto on a classic queue uses no deprecat
 /** Stops a worker `times` times in the middle of a fast run; what is left in the queue, and how many came back flagged. */
 async function stoppedRuns(url: string, queueType: "classic" | "quorum", prefetch: number | "auto", times: number) {
   const queue = uniqueQueue(`stop-returns-${queueType}`);
+  try {
+    return await stoppedRunsOn(url, queue, queueType, prefetch, times);
+  } finally {
+    await deleteQueues([queue, `${queue}.dead`], url);
+  }
+}
+
+async function stoppedRunsOn(
+  url: string,
+  queue: string,
+  queueType: "classic" | "quorum",
+  prefetch: number | "auto",
+  times: number,
+) {
   await send({ url, queue, queueType, tasks: Array.from({ length: 4000 }, (_, i) => `t${i}`) });
   let done = 0;
   for (let i = 0; i < times; i++) {
@@ -130,6 +152,7 @@ async function stoppedRuns(url: string, queueType: "classic" | "quorum", prefetc
 
 describe("a stop's cancel gives nothing back to the queue (it waits until nothing is on its way to the consumer)", () => {
   const broker = versionBroker("3.10");
+  beforeAll(() => broker.up(), 240_000);
   test.each<["classic" | "quorum", number | "auto"]>([
     ["quorum", 20],
     ["quorum", "auto"],

@@ -13,6 +13,14 @@ import { connect, work } from "../../src/index.ts";
  */
 async function stopWhilePublishing(url: string, prefetch: number | "auto") {
   const queue = uniqueQueue("stop-publishing");
+  try {
+    return await stopWhilePublishingOn(url, queue, prefetch);
+  } finally {
+    await deleteQueues([queue, `${queue}.dead`], url);
+  }
+}
+
+async function stopWhilePublishingOn(url: string, queue: string, prefetch: number | "auto") {
   const runs = new Map<string, number>();
   const ran = (body: string) => runs.set(body, (runs.get(body) ?? 0) + 1);
   const client = await connect({ url, queue, queueType: "quorum" });
@@ -56,7 +64,6 @@ async function stopWhilePublishing(url: string, prefetch: number | "auto") {
     async (task) => void ran(task.body.toString()),
   );
   await second.done;
-  await deleteQueues([queue, `${queue}.dead`], url);
   const twice = [...runs].filter(([, n]) => n > 1).map(([body, n]) => `${body}x${n}`);
   // Each task handed back once at most: never more hand-backs than tasks the first worker left.
   const handedBackOnce = stopped.requeued <= sent - stopped.done;
