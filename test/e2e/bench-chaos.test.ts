@@ -53,7 +53,8 @@ function expectNothingLost(run: ChaosRun) {
 
 describe("taskq bench --chaos kill-worker", () => {
   test("SIGKILL a worker every 500 ms, zero work: exit 0, kills > 0, nothing missing; the JSON counts them and the report marks each", async () => {
-    const TASKS = 4000;
+    // Long enough for kills at any speed: 4,000 tasks once took under 500 ms (3 workers, prefetch 1), before the first kill.
+    const TASKS = 20_000;
     const report = join(dir, "kill-worker.html");
     const r = await runTaskq(
       [
