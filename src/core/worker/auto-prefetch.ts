@@ -35,10 +35,9 @@ const INITIAL_RTT_MS = 1;
  * The rule behind `--prefetch auto`: hold `concurrency + reserve` tasks while the median of recent
  * tasks is short next to the round trip, `concurrency` while it is long. The round trip is the
  * shortest recent wait for a next task with a slot free and nothing held, or for the delivery an ack
- * let in (an empty queue only makes waits longer, so the shortest is the broker's own). The
- * reserve is one task, or, where the session can hold more (`maxReserve`), enough tasks to cover
- * its refills (an ack to the delivery it let in; slow ones where refills vary: VARYING): more
- * while tasks are short next to it.
+ * let in (an empty queue only makes waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
+ * session can hold more (`maxReserve`), enough tasks to cover its refills (an ack to the delivery
+ * it let in; slow ones where refills vary: VARYING): more while tasks are short next to it.
  */
 export class AutoPrefetch {
   private readonly durations: number[] = [];
