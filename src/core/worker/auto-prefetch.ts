@@ -34,8 +34,8 @@ const INITIAL_RTT_MS = 1;
 /**
  * The rule behind `--prefetch auto`: hold `concurrency + reserve` tasks while the median of recent
  * tasks is short next to the round trip, `concurrency` while it is long. The round trip is the
- * shortest recent wait for a next task with a slot free and nothing held, or for the delivery an ack
- * let in (an empty queue only makes waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
+ * shortest recent wait for a next task with a slot free and nothing held (an empty queue only makes
+ * waits longer, so the shortest is the broker's own). The reserve is one task, or, where the
  * session can hold more (`maxReserve`), enough tasks to cover its refills (an ack to the delivery
  * it let in; slow ones where refills vary: VARYING): more while tasks are short next to it.
  */
@@ -106,16 +106,8 @@ export class AutoPrefetch {
     return this.held;
   }
 
-  /**
-   * The broker's round trip: the shortest recent wait, a free slot's for its next task (nothing held) or an ack's for
-   * the delivery it let in (a refill). Refills come with every task; while a reserve is held a slot waits only when
-   * something stalled (a late refill, a pause of the process), so those waits alone would take the stall for the round
-   * trip and grow the reserve with it (a 9 ms "round trip" and a reserve of 2 seen on a classic queue: the tasks held
-   * waited behind a long one at the end of the run).
-   */
   get rttMs(): number {
-    if (this.gaps.length === 0 && this.refills.length === 0) return INITIAL_RTT_MS;
-    return Math.min(...this.gaps, ...this.refills);
+    return this.gaps.length > 0 ? Math.min(...this.gaps) : INITIAL_RTT_MS;
   }
 
   /**

@@ -139,31 +139,6 @@ describe("--prefetch auto where the consumer is replaced to change it (quorum qu
     expect(run(1, 0.3, Array(40).fill(0), 8, true).auto.holding).toBe(9);
   });
 
-  test("a reserve held: a slot's rare waits (stalls) do not set the round trip; the refills of every task do", () => {
-    // Classic queue, 5 ms tasks, refills of 0.4 ms. While a task is held in reserve, a slot waits only when a refill
-    // stalls (here one in eight, 15 ms): 10 ms with nothing held. Taken for the round trip, that wait grew the reserve
-    // to 2 (ceil(10 / 5)); the round trip is 0.4 ms, and the reserve one task.
-    const auto = new AutoPrefetch(1);
-    auto.limitReserve(8, true);
-    let t = 0;
-    for (let i = 0; i < 10; i++) {
-      auto.delivered(t);
-      t += 5;
-      auto.freed(t, 5, true);
-      t += 0.4;
-    }
-    expect(auto.holding).toBe(2);
-    for (let i = 0; i < 200; i++) {
-      const stall = i % 8 === 7;
-      const ack = t + 5; // the task held in reserve runs now; the one after it is on its way
-      auto.freed(ack, 5, stall);
-      auto.delivered(ack + (stall ? 10 : 0.4));
-      t = ack + (stall ? 10 : 0);
-    }
-    expect(auto.rttMs).toBeCloseTo(0.4, 6);
-    expect(auto.holding).toBe(2);
-  });
-
   test("a session that can hold one in reserve holds one at most, however short the tasks", () => {
     expect(run(1, 3, Array(40).fill(0)).auto.holding).toBe(2);
   });
