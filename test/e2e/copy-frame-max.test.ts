@@ -46,7 +46,8 @@ test.each([
       await waitFor(() => runs.includes("plain#1"), 15_000, "the task behind the failed one to run");
       await waitFor(() => runs.includes("fails#2"), 15_000, "the retry copy to come back");
     } finally {
-      await worker.stop();
+      worker.stop(); // returns at once: `done` resolves once the tasks in flight are settled (the dead copy published)
+      await worker.done;
     }
     expect(errors).toEqual([]);
     const dead = await waitFor(async () => {

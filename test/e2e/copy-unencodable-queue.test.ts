@@ -51,7 +51,7 @@ test("a retry copy amqplib cannot encode: given up at once, the task requeued, t
     expect(String((failed as { error: string }).error)).toContain("Field 'queue' is the wrong type");
     expect(runs[0]).toBe("fails");
   } finally {
-    await worker.stop();
+    worker.stop();
   }
   const summary = await worker.done;
   expect(summary.requeued).toBeGreaterThanOrEqual(1);
