@@ -28,17 +28,30 @@ export function rabbitmqctlCommand(args: string[], node?: string): string[] {
   return ["rabbitmqctl", ...args];
 }
 
-/** `rabbitmqctl -q ARGS` against the suite's broker; resolves to its stdout, throws on a non-zero exit. */
-export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const proc = Bun.spawn(rabbitmqctlCommand(["-q", ...args]), { stdout: "pipe", stderr: "pipe" });
+/** Runs a command to its end: what it printed, and its exit code. */
+async function captured(command: string[]): Promise<{ out: string; err: string; code: number }> {
+  const proc = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  return { out, err, code };
+}
+
+/** Runs a rabbitmqctl command line of `args`; its stdout, or throws on a non-zero exit. */
+async function ctlOutput(command: string[], args: string[]): Promise<string> {
+  const { out, err, code } = await captured(command);
   if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err.trim()}`);
   return out;
 }
+
+/** `rabbitmqctl -q ARGS` against the suite's broker; resolves to its stdout, throws on a non-zero exit. */
+export const rabbitmqctl = (...args: string[]): Promise<string> => ctlOutput(rabbitmqctlCommand(["-q", ...args]), args);
+
+/** `rabbitmqctl -q ARGS` against the machine's own broker (5672), whatever the suite's is. */
+export const machineRabbitmqctl = (...args: string[]): Promise<string> =>
+  ctlOutput(["rabbitmqctl", "-q", ...args], args);
 
 /** `rabbitmqctl -q ARGS` against the suite's broker, synchronously; its exit code. */
 export const rabbitmqctlSync = (...args: string[]): number | null =>
@@ -101,12 +114,7 @@ export async function deleteQueues(queues: string[], url = BROKER_URL): Promise<
  */
 async function listing(args: string[]): Promise<{ out: string; err: string; code: number }> {
   for (let attempt = 1; ; attempt++) {
-    const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const { out, err, code } = await captured(args);
     if ((code !== 69 && code !== 75) || attempt === 3) return { out, err, code };
     await Bun.sleep(500);
   }

@@ -1,5 +1,5 @@
 import amqp from "amqplib";
-import { BROKER_NODE, BROKER_URL, rabbitmqctl } from "./broker.ts";
+import { BROKER_NODE, BROKER_URL, machineRabbitmqctl, rabbitmqctl } from "./broker.ts";
 import { IsolatedNode, type RabbitVersion, freePort } from "./node.ts";
 
 // A plain broker of each RabbitMQ version, for the tests of what differs between versions (no config of their own, no
@@ -39,7 +39,7 @@ const OFFSETS: Record<RabbitVersion, number> = { "3.10": 171, "4.0": 172, "4.3":
 /** The broker to run `version`'s tests on (see above). `up()` fails unless the broker says it runs `version`. */
 export function versionBroker(version: RabbitVersion): VersionBroker {
   if (version === SUITE_VERSION) return checked(version, BROKER_URL, rabbitmqctl, async () => {});
-  if (version === "3.10") return checked(version, MACHINE_URL, machineCtl, async () => {});
+  if (version === "3.10") return checked(version, MACHINE_URL, machineRabbitmqctl, async () => {});
   let entry = shared.get(version);
   if (!entry) {
     entry = { node: new IsolatedNode(`shared${version.replace(".", "")}`, freePort(OFFSETS[version]), { version }) };
@@ -89,16 +89,4 @@ async function serverVersion(url: string): Promise<string> {
 export async function downSharedNodes(): Promise<void> {
   await Promise.all([...shared.values()].filter((e) => e.started).map((e) => e.node.wipe()));
   shared.clear();
-}
-
-/** `rabbitmqctl -q ARGS` against the machine's own broker; its stdout, or throws on a non-zero exit. */
-async function machineCtl(...args: string[]): Promise<string> {
-  const proc = Bun.spawn(["rabbitmqctl", "-q", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`rabbitmqctl ${args.join(" ")} failed (${code}): ${err.trim()}`);
-  return out;
 }
