@@ -33,6 +33,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 const blocker = new Int32Array(new SharedArrayBuffer(4));
 
+/** Blocks the thread `ms` (a futex wait: no CPU burnt, nothing wakes it early, no event runs meanwhile). */
+export function blockThread(ms: number): void {
+  Atomics.wait(blocker, 0, 0, ms);
+}
+
 /**
  * Sleeps `ms` to within tens of microseconds: timers fire late (more so when
  * other processes share the cores) and round to whole milliseconds, so a timer
@@ -47,7 +52,7 @@ export async function sleepPrecisely(ms: number, signal?: AbortSignal): Promise<
   if (ms >= 3) await sleep(Math.floor(ms - 2), signal);
   if (signal?.aborted) return;
   const left = deadline - performance.now() - 0.1;
-  if (left > 0) Atomics.wait(blocker, 0, 0, left);
+  if (left > 0) blockThread(left);
   while (performance.now() < deadline) {}
 }
 

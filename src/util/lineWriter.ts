@@ -1,4 +1,5 @@
 import { writeSync } from "node:fs";
+import { blockThread } from "./clock.ts";
 
 /** Where output lines go. */
 export interface LineSink {
@@ -37,9 +38,6 @@ export class LineWriter implements LineSink {
   }
 }
 
-/** A cell to wait on with `Atomics.wait`: a sleep that blocks the thread, nothing ever wakes it early. */
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 /**
  * Writes each line before `write` returns (a blocking write to the file
  * descriptor): for a line that must be out before what the caller does next
@@ -61,7 +59,7 @@ export class SyncLineWriter implements LineSink {
         bytes = bytes.subarray(writeSync(this.fd, bytes));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-        Atomics.wait(pause, 0, 0, 1);
+        blockThread(1);
       }
     }
   }
